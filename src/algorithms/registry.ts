@@ -1,0 +1,94 @@
+/**
+ * Algorithm registry: name → definition (options schema + factory). The CLI
+ * lists it, the config validates against it, and `setAlgorithm` builds from it,
+ * so adding an algorithm is one file plus one line in `builtin.ts`.
+ */
+import { z } from "zod";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import type { Selector, SelectorEnv } from "../core/selector.js";
+
+export interface AlgorithmDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  /** Other accepted names (e.g. `p2c` for `power-of-two-choices`). */
+  aliases?: readonly string[];
+  /** One line for `switchyard algorithms`. */
+  summary: string;
+  /** Where the algorithm comes from (paper or system), for the listing. */
+  reference?: string;
+  /** Options schema; unknown keys are rejected. */
+  options: z.ZodType<Options>;
+  create(options: Options, env: SelectorEnv): Selector;
+}
+
+/** An algorithm named alone, or with its options: `"p2c"` or `{ name: "p2c", ... }`. */
+export type AlgorithmSpec = string | ({ name: string } & Record<string, unknown>);
+
+const definitions = new Map<string, AlgorithmDefinition>();
+const aliases = new Map<string, string>();
+
+export function registerAlgorithm<Options extends Record<string, unknown>>(
+  definition: AlgorithmDefinition<Options>,
+): void {
+  const names = [definition.name, ...(definition.aliases ?? [])];
+  for (const name of names) {
+    if (definitions.has(name) || aliases.has(name)) throw new Error(`algorithm "${name}" registered twice`);
+  }
+  definitions.set(definition.name, definition as unknown as AlgorithmDefinition);
+  for (const alias of definition.aliases ?? []) aliases.set(alias, definition.name);
+}
+
+export function findAlgorithm(name: string): AlgorithmDefinition | undefined {
+  return definitions.get(aliases.get(name) ?? name);
+}
+
+export function listAlgorithms(): AlgorithmDefinition[] {
+  return [...definitions.values()];
+}
+
+export function algorithmNames(): string[] {
+  return [...definitions.keys(), ...aliases.keys()];
+}
+
+/** Splits a spec into its definition and validated options; throws coded errors. */
+export function resolveAlgorithm(spec: AlgorithmSpec): {
+  definition: AlgorithmDefinition;
+  options: Record<string, unknown>;
+} {
+  const { name, ...raw } = typeof spec === "string" ? { name: spec } : spec;
+  const definition = findAlgorithm(name);
+  if (!definition) {
+    throw new SwitchyardError(
+      ErrorCodes.UNKNOWN_ALGORITHM,
+      `unknown algorithm "${name}"; expected one of: ${algorithmNames().join(", ")}`,
+      { name },
+    );
+  }
+  const parsed = definition.options.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(options)"}: ${issue.message}`,
+    );
+    throw new SwitchyardError(
+      ErrorCodes.INVALID_OPTIONS,
+      `invalid options for algorithm "${definition.name}": ${problems.join("; ")}`,
+      { name: definition.name, issues: parsed.error.issues },
+    );
+  }
+  return { definition, options: parsed.data };
+}
+
+export function createSelector(spec: AlgorithmSpec, env: SelectorEnv): Selector {
+  const { definition, options } = resolveAlgorithm(spec);
+  return definition.create(options, env);
+}
+
+/** JSON Schema of an algorithm's options, for listings and the admin API. */
+export function describeOptions(definition: AlgorithmDefinition): Record<string, unknown> {
+  return z.toJSONSchema(definition.options, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+}
+
+/** Options schema for an algorithm that takes none. */
+export const noOptions = z.strictObject({});

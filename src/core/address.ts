@@ -1,0 +1,44 @@
+/**
+ * Backend address parsing. Accepts `host:port`, `[v6]:port` and `http://host:port`
+ * URLs, so config files can use whichever form the operator has at hand.
+ */
+import { ErrorCodes, SwitchyardError } from "./errors.js";
+
+export interface ParsedAddress {
+  host: string;
+  port: number;
+  /** Origin used by HTTP clients, e.g. `http://127.0.0.1:9001` or `http://[::1]:9001`. */
+  origin: string;
+}
+
+export function parseAddress(address: string): ParsedAddress {
+  const text = address.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw invalid(address, "expected host:port or http://host:port");
+  }
+  if (url.protocol !== "http:") throw invalid(address, "only http:// upstreams are supported");
+  if (url.pathname !== "/" || url.search || url.hash || url.username) {
+    throw invalid(address, "an address carries no path, query or credentials");
+  }
+  const port = Number(url.port);
+  if (!url.port || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalid(address, "a port between 1 and 65535 is required");
+  }
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return { host, port, origin: `http://${url.host}` };
+}
+
+/** Formats host and port for listening addresses and logs (brackets IPv6). */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function invalid(address: string, expected: string): SwitchyardError {
+  return new SwitchyardError(ErrorCodes.INVALID_ADDRESS, `invalid address "${address}": ${expected}`, {
+    address,
+  });
+}

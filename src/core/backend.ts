@@ -1,0 +1,149 @@
+/**
+ * A backend: one upstream server with its operator settings (weight, enabled,
+ * region, labels), its health state, and live counters. The pool owns every
+ * backend and is the only writer of settings and state; the balancer writes the
+ * counters as requests start and finish; algorithms only read.
+ */
+import { type ParsedAddress, parseAddress } from "./address.js";
+
+export type BackendState = "healthy" | "degraded" | "unhealthy" | "draining";
+
+export const BACKEND_STATES: readonly BackendState[] = ["healthy", "degraded", "unhealthy", "draining"];
+
+export interface BackendSpec {
+  /** Stable identifier; defaults to the address. */
+  id?: string;
+  /** `host:port` or `http://host:port`. */
+  address: string;
+  /** Relative share of traffic for weighted algorithms; default 1. */
+  weight?: number;
+  region?: string;
+  latitude?: number;
+  longitude?: number;
+  labels?: Record<string, string>;
+  /** Operator switch, independent of health; default true. */
+  enabled?: boolean;
+}
+
+/** Smoothing factor for the latency EWMA kept on every backend (seed 000's default). */
+export const LATENCY_EWMA_ALPHA = 0.2;
+
+export class Backend {
+  readonly id: string;
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly origin: string;
+  readonly region: string | undefined;
+  readonly latitude: number | undefined;
+  readonly longitude: number | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+
+  #weight: number;
+  #enabled: boolean;
+  #state: BackendState = "healthy";
+  #latencySamples = 0;
+
+  /** Long-lived tunnels open to this backend (TCP connections, WebSockets). */
+  active = 0;
+  /** Work in progress: HTTP requests awaiting completion plus open tunnels. */
+  inFlight = 0;
+  /** Completed requests or connections. */
+  requests = 0;
+  /** Completed requests that failed (transport error or 5xx). */
+  errors = 0;
+  /** Exponentially weighted moving average of response latency, in ms; 0 until the first sample. */
+  ewmaLatencyMs = 0;
+
+  constructor(spec: BackendSpec) {
+    const parsed: ParsedAddress = parseAddress(spec.address);
+    this.address = spec.address;
+    this.id = spec.id ?? spec.address;
+    this.host = parsed.host;
+    this.port = parsed.port;
+    this.origin = parsed.origin;
+    this.region = spec.region;
+    this.latitude = spec.latitude;
+    this.longitude = spec.longitude;
+    this.labels = Object.freeze({ ...spec.labels });
+    this.#weight = spec.weight ?? 1;
+    this.#enabled = spec.enabled ?? true;
+  }
+
+  get weight(): number {
+    return this.#weight;
+  }
+
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  get state(): BackendState {
+    return this.#state;
+  }
+
+  /** May take new traffic: enabled by the operator and healthy or degraded by probes. */
+  get ready(): boolean {
+    return this.#enabled && (this.#state === "healthy" || this.#state === "degraded");
+  }
+
+  /** @internal Only the pool calls the setters, so it can emit the matching event. */
+  _setWeight(weight: number): void {
+    this.#weight = weight;
+  }
+
+  /** @internal */
+  _setEnabled(enabled: boolean): void {
+    this.#enabled = enabled;
+  }
+
+  /** @internal */
+  _setState(state: BackendState): void {
+    this.#state = state;
+  }
+
+  recordLatency(latencyMs: number): void {
+    this.ewmaLatencyMs =
+      this.#latencySamples++ === 0
+        ? latencyMs
+        : this.ewmaLatencyMs + LATENCY_EWMA_ALPHA * (latencyMs - this.ewmaLatencyMs);
+  }
+
+  toJSON(): BackendSnapshot {
+    return {
+      id: this.id,
+      address: this.address,
+      weight: this.#weight,
+      enabled: this.#enabled,
+      state: this.#state,
+      ready: this.ready,
+      region: this.region,
+      latitude: this.latitude,
+      longitude: this.longitude,
+      labels: this.labels,
+      active: this.active,
+      inFlight: this.inFlight,
+      requests: this.requests,
+      errors: this.errors,
+      ewmaLatencyMs: Math.round(this.ewmaLatencyMs * 1000) / 1000,
+    };
+  }
+}
+
+export interface BackendSnapshot {
+  id: string;
+  address: string;
+  weight: number;
+  enabled: boolean;
+  state: BackendState;
+  ready: boolean;
+  region: string | undefined;
+  latitude: number | undefined;
+  longitude: number | undefined;
+  labels: Readonly<Record<string, string>>;
+  active: number;
+  inFlight: number;
+  requests: number;
+  errors: number;
+  ewmaLatencyMs: number;
+}

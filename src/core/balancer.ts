@@ -1,0 +1,203 @@
+/**
+ * The balancer ties a pool to a selector: `select(ctx)` picks a backend and
+ * opens an attempt (in-flight +1), `report(decision, outcome)` closes it and
+ * feeds counters and the algorithm. The selector is rebuilt from each new pool
+ * snapshot and replaced whole on `setAlgorithm`, so requests in flight finish
+ * against the same backend objects and nothing is dropped.
+ */
+import { performance } from "node:perf_hooks";
+import "../algorithms/builtin.js";
+import { type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import type { Backend, BackendSnapshot, BackendSpec } from "./backend.js";
+import type { RequestContext } from "./context.js";
+import { type AttemptHost, Decision, type DecisionExplanation } from "./decision.js";
+import { ErrorCodes, SwitchyardError } from "./errors.js";
+import { Pool } from "./pool.js";
+import type { Outcome, Selector, SelectorEnv } from "./selector.js";
+
+export interface BalancerOptions {
+  /** Backends to start with (ignored when `pool` is given). */
+  backends?: readonly BackendSpec[];
+  /** An existing pool to balance over. */
+  pool?: Pool;
+  /** Algorithm name or `{ name, ...options }`; default round-robin. */
+  algorithm?: AlgorithmSpec;
+  /** Random source in [0, 1); default Math.random. Inject a seeded one for determinism. */
+  random?: () => number;
+  /** Millisecond clock; default performance.now. */
+  now?: () => number;
+}
+
+export interface BalancerStats {
+  algorithm: string;
+  decisions: number;
+  /** Mean time to choose a backend, in ns. */
+  meanSelectionNs: number;
+  /** Requests refused because no backend was ready. */
+  noBackend: number;
+  /** Attempts moved to a next candidate after a failure. */
+  failovers: number;
+  requests: number;
+  errors: number;
+  inFlight: number;
+  backends: BackendSnapshot[];
+}
+
+const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
+
+export class Balancer implements AttemptHost {
+  readonly pool: Pool;
+  readonly env: SelectorEnv;
+  #selector: Selector;
+  #algorithmSpec: AlgorithmSpec;
+  #decisions = 0;
+  #selectionNsTotal = 0;
+  #noBackend = 0;
+  #failovers = 0;
+  #requests = 0;
+  #errors = 0;
+  #onPoolChanged = (backends: readonly Backend[]) => this.#selector.rebuild(backends);
+
+  constructor(options: BalancerOptions = {}) {
+    this.pool = options.pool ?? new Pool(options.backends);
+    this.env = { random: options.random ?? Math.random, now: options.now ?? (() => performance.now()) };
+    this.#algorithmSpec = options.algorithm ?? "round-robin";
+    this.#selector = this.#build(this.#algorithmSpec);
+    this.pool.on("changed", this.#onPoolChanged);
+  }
+
+  /** Name of the algorithm in use. */
+  get algorithm(): string {
+    return this.#selector.name;
+  }
+
+  /** The algorithm as configured (name and options). */
+  get algorithmSpec(): AlgorithmSpec {
+    return this.#algorithmSpec;
+  }
+
+  /**
+   * Chooses a backend for `ctx` and opens an attempt on it. Throws
+   * SY_ERR_NO_BACKEND when no backend is ready.
+   */
+  select(ctx: RequestContext): Decision {
+    const started = performance.now();
+    const backend = this.#selector.pick(ctx, NO_BACKENDS_TRIED);
+    const selectionNs = (performance.now() - started) * 1e6;
+    if (!backend) {
+      this.#noBackend++;
+      throw new SwitchyardError(ErrorCodes.NO_BACKEND, "no ready backend in the pool", {
+        backends: this.pool.size,
+      });
+    }
+    this.#decisions++;
+    this.#selectionNsTotal += selectionNs;
+    this.#openAttempt(backend);
+    return new Decision(this, ctx, this.#selector.name, backend, selectionNs);
+  }
+
+  /** Closes the decision's current attempt with its outcome. */
+  report(decision: Decision, outcome: Outcome): void {
+    decision.finish(outcome);
+  }
+
+  /**
+   * Switches the algorithm. The new selector is built and swapped in one step;
+   * attempts already open finish normally. Throws on an unknown name or bad options.
+   */
+  setAlgorithm(spec: AlgorithmSpec): void {
+    const selector = this.#build(spec);
+    this.#selector = selector;
+    this.#algorithmSpec = spec;
+  }
+
+  /** Starts background work (none yet beyond pool tracking); returns the balancer. */
+  start(): this {
+    if (this.pool.listeners("changed").includes(this.#onPoolChanged)) return this;
+    this.pool.on("changed", this.#onPoolChanged);
+    this.#selector.rebuild(this.pool.backends);
+    return this;
+  }
+
+  /** Stops following the pool; open attempts may still be reported. */
+  async stop(): Promise<void> {
+    this.pool.off("changed", this.#onPoolChanged);
+  }
+
+  stats(): BalancerStats {
+    let inFlight = 0;
+    const backends = this.pool.backends.map((backend) => {
+      inFlight += backend.inFlight;
+      return backend.toJSON();
+    });
+    return {
+      algorithm: this.#selector.name,
+      decisions: this.#decisions,
+      meanSelectionNs: this.#decisions === 0 ? 0 : Math.round(this.#selectionNsTotal / this.#decisions),
+      noBackend: this.#noBackend,
+      failovers: this.#failovers,
+      requests: this.#requests,
+      errors: this.#errors,
+      inFlight,
+      backends,
+    };
+  }
+
+  /** @internal AttemptHost */
+  pickNext(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    const backend = this.#selector.pick(ctx, tried);
+    if (backend) {
+      this.#failovers++;
+      this.#openAttempt(backend);
+    }
+    return backend;
+  }
+
+  /** @internal AttemptHost */
+  close(backend: Backend, outcome: Outcome): void {
+    backend.inFlight--;
+    backend.requests++;
+    this.#requests++;
+    if (outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500)) {
+      backend.errors++;
+      this.#errors++;
+    }
+    if (outcome.latencyMs !== undefined && outcome.error === undefined)
+      backend.recordLatency(outcome.latencyMs);
+    this.#selector.loadChanged?.(backend);
+    this.#selector.observe?.(backend, outcome);
+  }
+
+  /** @internal AttemptHost */
+  explain(decision: Decision): DecisionExplanation {
+    const selector = this.#selector;
+    return {
+      algorithm: decision.algorithm,
+      backend: decision.backend.id,
+      reason: selector.describe(decision.backend),
+      attempts: decision.attempts.map((backend) => backend.id),
+      selectionNs: Math.round(decision.selectionNs),
+      candidates: this.pool.backends.map((backend) => ({
+        id: backend.id,
+        score: selector.score?.(backend),
+        ready: backend.ready,
+      })),
+    };
+  }
+
+  #openAttempt(backend: Backend): void {
+    backend.inFlight++;
+    this.#selector.loadChanged?.(backend);
+  }
+
+  #build(spec: AlgorithmSpec): Selector {
+    const selector = createSelector(spec, this.env);
+    selector.rebuild(this.pool.backends);
+    return selector;
+  }
+}
+
+/** Creates a balancer (seed 000's library entry point). */
+export function createBalancer(options: BalancerOptions = {}): Balancer {
+  return new Balancer(options);
+}

@@ -1,0 +1,107 @@
+/**
+ * A routing decision: the backend chosen for a request, how long choosing took,
+ * and the way to the next candidate when the attempt fails. Candidates come
+ * lazily: `next()` asks the selector again with the tried backends excluded,
+ * so a request that never fails costs one pick.
+ */
+import type { Backend } from "./backend.js";
+import type { RequestContext } from "./context.js";
+import type { Outcome } from "./selector.js";
+
+/** What a decision needs from its balancer; kept narrow so decisions stay testable. */
+export interface AttemptHost {
+  /** Picks the next candidate, excluding `tried`, and opens an attempt on it. */
+  pickNext(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined;
+  /** Closes the attempt on `backend` with its outcome. */
+  close(backend: Backend, outcome: Outcome): void;
+  /** Why `backend` was chosen and the scores of the other candidates. */
+  explain(decision: Decision): DecisionExplanation;
+}
+
+export interface CandidateScore {
+  id: string;
+  score: number | undefined;
+  ready: boolean;
+}
+
+export interface DecisionExplanation {
+  algorithm: string;
+  backend: string;
+  reason: string;
+  attempts: string[];
+  selectionNs: number;
+  candidates: CandidateScore[];
+}
+
+export class Decision {
+  readonly ctx: RequestContext;
+  readonly algorithm: string;
+  /** Time spent choosing the first backend, in nanoseconds. */
+  readonly selectionNs: number;
+  #host: AttemptHost;
+  #backend: Backend;
+  #tried: Backend[] | undefined;
+  #open = true;
+
+  constructor(
+    host: AttemptHost,
+    ctx: RequestContext,
+    algorithm: string,
+    backend: Backend,
+    selectionNs: number,
+  ) {
+    this.#host = host;
+    this.ctx = ctx;
+    this.algorithm = algorithm;
+    this.#backend = backend;
+    this.selectionNs = selectionNs;
+  }
+
+  /** The backend of the current attempt. */
+  get backend(): Backend {
+    return this.#backend;
+  }
+
+  /** Every backend tried so far, the current one last. */
+  get attempts(): readonly Backend[] {
+    return this.#tried ?? [this.#backend];
+  }
+
+  /** False once the current attempt has been reported. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /**
+   * Moves to the next candidate in preference order and opens an attempt on it.
+   * An attempt still open is closed as failed first. Returns undefined when no
+   * untried ready backend is left.
+   */
+  next(): Backend | undefined {
+    if (this.#open) this.finish({ error: "abandoned for the next candidate" });
+    this.#tried ??= [this.#backend];
+    const backend = this.#host.pickNext(this.ctx, this.#tried);
+    if (!backend) return undefined;
+    this.#tried.push(backend);
+    this.#backend = backend;
+    this.#open = true;
+    return backend;
+  }
+
+  /** Lazily yields the chosen backend, then each next candidate. */
+  *candidates(): Generator<Backend, void, undefined> {
+    yield this.#backend;
+    for (let backend = this.next(); backend; backend = this.next()) yield backend;
+  }
+
+  /** Reports the current attempt's outcome; later calls for the same attempt are ignored. */
+  finish(outcome: Outcome): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#host.close(this.#backend, outcome);
+  }
+
+  explain(): DecisionExplanation {
+    return this.#host.explain(this);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Coded errors, one place for every code. The same code appears in the
+ * `x-switchyard-error` response header, in logs and in API error bodies, so an
+ * operator can grep one string across all three.
+ */
+export const ErrorCodes = {
+  NO_BACKEND: "SY_ERR_NO_BACKEND",
+  CONFIG: "SY_ERR_CONFIG",
+  UNKNOWN_ALGORITHM: "SY_ERR_UNKNOWN_ALGORITHM",
+  INVALID_OPTIONS: "SY_ERR_INVALID_OPTIONS",
+  INVALID_ADDRESS: "SY_ERR_INVALID_ADDRESS",
+  DUPLICATE_BACKEND: "SY_ERR_DUPLICATE_BACKEND",
+  UNKNOWN_BACKEND: "SY_ERR_UNKNOWN_BACKEND",
+  UPSTREAM_CONNECT: "SY_ERR_UPSTREAM_CONNECT",
+  UPSTREAM_RESET: "SY_ERR_UPSTREAM_RESET",
+  UPSTREAM_TIMEOUT: "SY_ERR_UPSTREAM_TIMEOUT",
+  BAD_REQUEST: "SY_ERR_BAD_REQUEST",
+  HEADERS_TOO_LARGE: "SY_ERR_HEADERS_TOO_LARGE",
+  SHUTTING_DOWN: "SY_ERR_SHUTTING_DOWN",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class SwitchyardError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "SwitchyardError";
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isSwitchyardError(error: unknown, code?: ErrorCode): error is SwitchyardError {
+  return error instanceof SwitchyardError && (code === undefined || error.code === code);
+}
