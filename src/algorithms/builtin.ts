@@ -1,5 +1,13 @@
 /** Registers the built-in algorithms; imported once by the package entry points. */
+import { leastConnections } from "./least-connections.js";
+import { powerOfTwoChoices } from "./power-of-two-choices.js";
+import { random } from "./random.js";
 import { registerAlgorithm } from "./registry.js";
 import { roundRobin } from "./round-robin.js";
+import { weightedRoundRobin } from "./weighted-round-robin.js";
 
 registerAlgorithm(roundRobin);
+registerAlgorithm(weightedRoundRobin);
+registerAlgorithm(random);
+registerAlgorithm(leastConnections);
+registerAlgorithm(powerOfTwoChoices);

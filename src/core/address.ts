@@ -13,7 +13,8 @@ export interface ParsedAddress {
 
 export function parseAddress(address: string): ParsedAddress {
   const text = address.trim();
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  const withScheme = hasScheme ? text : `http://${text}`;
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -24,12 +25,13 @@ export function parseAddress(address: string): ParsedAddress {
   if (url.pathname !== "/" || url.search || url.hash || url.username) {
     throw invalid(address, "an address carries no path, query or credentials");
   }
-  const port = Number(url.port);
-  if (!url.port || !Number.isInteger(port) || port < 1 || port > 65535) {
+  // URL drops a default port; a bare host:port must name its port, a URL may rely on 80.
+  const port = url.port ? Number(url.port) : hasScheme ? 80 : 0;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalid(address, "a port between 1 and 65535 is required");
   }
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  return { host, port, origin: `http://${url.host}` };
+  return { host, port, origin: `http://${formatHostPort(host, port)}` };
 }
 
 /** Formats host and port for listening addresses and logs (brackets IPv6). */

@@ -43,6 +43,7 @@ export interface BalancerStats {
   backends: BackendSnapshot[];
 }
 
+const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed"] as const;
 const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
 
 export class Balancer implements AttemptHost {
@@ -56,14 +57,15 @@ export class Balancer implements AttemptHost {
   #failovers = 0;
   #requests = 0;
   #errors = 0;
-  #onPoolChanged = (backends: readonly Backend[]) => this.#selector.rebuild(backends);
+  /** Readiness and membership both shape what selectors index, so either rebuilds them. */
+  #onPoolChanged = () => this.#selector.rebuild(this.pool.backends);
 
   constructor(options: BalancerOptions = {}) {
     this.pool = options.pool ?? new Pool(options.backends);
     this.env = { random: options.random ?? Math.random, now: options.now ?? (() => performance.now()) };
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
-    this.pool.on("changed", this.#onPoolChanged);
+    this.#follow();
   }
 
   /** Name of the algorithm in use. */
@@ -114,14 +116,14 @@ export class Balancer implements AttemptHost {
   /** Starts background work (none yet beyond pool tracking); returns the balancer. */
   start(): this {
     if (this.pool.listeners("changed").includes(this.#onPoolChanged)) return this;
-    this.pool.on("changed", this.#onPoolChanged);
-    this.#selector.rebuild(this.pool.backends);
+    this.#follow();
+    this.#onPoolChanged();
     return this;
   }
 
   /** Stops following the pool; open attempts may still be reported. */
   async stop(): Promise<void> {
-    this.pool.off("changed", this.#onPoolChanged);
+    for (const event of POOL_REBUILD_EVENTS) this.pool.off(event, this.#onPoolChanged);
   }
 
   stats(): BalancerStats {
@@ -183,6 +185,10 @@ export class Balancer implements AttemptHost {
         ready: backend.ready,
       })),
     };
+  }
+
+  #follow(): void {
+    for (const event of POOL_REBUILD_EVENTS) this.pool.on(event, this.#onPoolChanged);
   }
 
   #openAttempt(backend: Backend): void {

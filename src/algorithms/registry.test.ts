@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import "./builtin.js";
+import { describeOptions, findAlgorithm, listAlgorithms, resolveAlgorithm } from "./registry.js";
+
+describe("algorithm registry", () => {
+  it("lists the built-in algorithms", () => {
+    expect(listAlgorithms().map((definition) => definition.name)).toEqual(
+      expect.arrayContaining([
+        "round-robin",
+        "weighted-round-robin",
+        "random",
+        "least-connections",
+        "power-of-two-choices",
+      ]),
+    );
+  });
+
+  it("resolves aliases", () => {
+    expect(findAlgorithm("p2c")?.name).toBe("power-of-two-choices");
+    expect(findAlgorithm("wrr")?.name).toBe("weighted-round-robin");
+  });
+
+  it("validates options and fills defaults", () => {
+    expect(resolveAlgorithm({ name: "random" }).options).toEqual({ weighted: true });
+    expect(() => resolveAlgorithm({ name: "round-robin", weighted: true })).toThrowError(
+      expect.objectContaining({ code: "SY_ERR_INVALID_OPTIONS" }),
+    );
+  });
+
+  it("names the known algorithms when one is unknown", () => {
+    expect(() => resolveAlgorithm("round-robbin")).toThrow(/unknown algorithm "round-robbin".*round-robin/);
+  });
+
+  it("describes options as JSON Schema", () => {
+    const schema = describeOptions(findAlgorithm("random") as NonNullable<ReturnType<typeof findAlgorithm>>);
+    expect(schema).toMatchObject({ properties: { weighted: { type: "boolean", default: true } } });
+  });
+});

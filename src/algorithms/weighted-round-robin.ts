@@ -1,0 +1,90 @@
+/**
+ * Smooth weighted round-robin, as in nginx's upstream module: every step each
+ * backend's running score grows by its weight, the highest score wins and pays
+ * back the total. Over a cycle of `sum(weights)` picks each backend gets
+ * exactly its weight's share, interleaved rather than in bursts (weights 5,1,1
+ * give a a b a c a a, never a a a a a b c).
+ *
+ * The cycle is computed once per snapshot into a schedule, so a pick is an
+ * array read; weights that are fractional or sum past SCHEDULE_LIMIT are
+ * stepped live instead (O(n) per pick, same sequence).
+ */
+import type { Backend } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import { isEligible, type Selector } from "../core/selector.js";
+import { type AlgorithmDefinition, noOptions } from "./registry.js";
+
+const SCHEDULE_LIMIT = 1 << 20;
+
+export class WeightedRoundRobinSelector implements Selector {
+  readonly name = "weighted-round-robin";
+  #backends: Backend[] = [];
+  #current = new Float64Array(0);
+  #total = 0;
+  #schedule: Backend[] | undefined;
+  #cursor = 0;
+
+  rebuild(backends: readonly Backend[]): void {
+    this.#backends = backends.filter((backend) => backend.weight > 0);
+    this.#current = new Float64Array(this.#backends.length);
+    this.#total = this.#backends.reduce((sum, backend) => sum + backend.weight, 0);
+    this.#schedule = undefined;
+    this.#cursor = 0;
+    const integral = this.#backends.every((backend) => Number.isInteger(backend.weight));
+    if (integral && this.#total <= SCHEDULE_LIMIT) {
+      const divisor = this.#backends.reduce((g, backend) => gcd(g, backend.weight), 0) || 1;
+      const length = this.#total / divisor;
+      const schedule = new Array<Backend>(length);
+      for (let i = 0; i < length; i++) schedule[i] = this.#step();
+      this.#schedule = schedule;
+    }
+  }
+
+  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    const schedule = this.#schedule;
+    const length = schedule ? schedule.length : this.#total;
+    // One full cycle visits every positive-weight backend, so it bounds the walk.
+    for (let step = 0; step < length; step++) {
+      let backend: Backend;
+      if (schedule) {
+        backend = schedule[this.#cursor] as Backend;
+        this.#cursor = this.#cursor + 1 === length ? 0 : this.#cursor + 1;
+      } else {
+        backend = this.#step();
+      }
+      if (isEligible(backend, tried)) return backend;
+    }
+    return undefined;
+  }
+
+  describe(backend: Backend): string {
+    return `next in the smooth weighted rotation (weight ${backend.weight} of ${this.#total})`;
+  }
+
+  /** One nginx smooth-WRR step over every positive-weight backend. */
+  #step(): Backend {
+    const backends = this.#backends;
+    const current = this.#current;
+    let best = 0;
+    for (let i = 0; i < backends.length; i++) {
+      current[i] = (current[i] as number) + (backends[i] as Backend).weight;
+      if ((current[i] as number) > (current[best] as number)) best = i;
+    }
+    current[best] = (current[best] as number) - this.#total;
+    return backends[best] as Backend;
+  }
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+export const weightedRoundRobin: AlgorithmDefinition = {
+  name: "weighted-round-robin",
+  aliases: ["wrr", "smooth-weighted-round-robin"],
+  summary: "nginx-style smooth weighted round-robin: exact weight shares per cycle, interleaved.",
+  reference: "nginx ngx_http_upstream_round_robin (smooth weighted round-robin)",
+  options: noOptions,
+  create: () => new WeightedRoundRobinSelector(),
+};

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { formatHostPort, parseAddress } from "./address.js";
+
+describe("parseAddress", () => {
+  it.each([
+    ["127.0.0.1:9001", "127.0.0.1", 9001, "http://127.0.0.1:9001"],
+    ["http://localhost:80", "localhost", 80, "http://localhost:80"],
+    ["[::1]:9001", "::1", 9001, "http://[::1]:9001"],
+    ["http://[::1]:9002/", "::1", 9002, "http://[::1]:9002"],
+  ])("parses %s", (address, host, port, origin) => {
+    expect(parseAddress(address)).toEqual({ host, port, origin });
+  });
+
+  it.each([
+    ["127.0.0.1", "port"],
+    ["127.0.0.1:0", "port"],
+    ["127.0.0.1:70000", "address"],
+    ["https://example.test:443", "only http"],
+    ["127.0.0.1:80/path", "no path"],
+    ["", "address"],
+  ])("rejects %s with a coded error", (address, fragment) => {
+    expect(() => parseAddress(address)).toThrowError(
+      expect.objectContaining({ code: "SY_ERR_INVALID_ADDRESS" }),
+    );
+    expect(() => parseAddress(address)).toThrow(fragment);
+  });
+
+  it("brackets IPv6 hosts when formatting", () => {
+    expect(formatHostPort("::1", 80)).toBe("[::1]:80");
+    expect(formatHostPort("127.0.0.1", 80)).toBe("127.0.0.1:80");
+  });
+});

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { createBalancer } from "./balancer.js";
+import { seededRandom } from "./random.js";
+
+const three = [
+  { id: "a", address: "127.0.0.1:9001" },
+  { id: "b", address: "127.0.0.1:9002" },
+  { id: "c", address: "127.0.0.1:9003" },
+];
+
+describe("Balancer", () => {
+  it("selects with round-robin by default and reports the decision", () => {
+    const balancer = createBalancer({ backends: three });
+    const decision = balancer.select({ method: "GET", path: "/" });
+    expect(decision.algorithm).toBe("round-robin");
+    expect(decision.backend.id).toBe("a");
+    expect(decision.selectionNs).toBeGreaterThanOrEqual(0);
+    expect(decision.backend.inFlight).toBe(1);
+    balancer.report(decision, { status: 200, latencyMs: 12 });
+    expect(decision.backend.inFlight).toBe(0);
+    expect(decision.backend.ewmaLatencyMs).toBe(12);
+    balancer.report(decision, { status: 200, latencyMs: 12 });
+    expect(balancer.stats()).toMatchObject({
+      algorithm: "round-robin",
+      decisions: 1,
+      requests: 1,
+      errors: 0,
+    });
+  });
+
+  it("counts errors from transport failures and 5xx, and keeps a latency EWMA (alpha 0.2)", () => {
+    const balancer = createBalancer({ backends: [three[0] as (typeof three)[0]] });
+    balancer.report(balancer.select({}), { status: 200, latencyMs: 10 });
+    balancer.report(balancer.select({}), { status: 503, latencyMs: 20 });
+    balancer.report(balancer.select({}), { error: "ECONNRESET" });
+    const [backend] = balancer.stats().backends;
+    expect(backend).toMatchObject({ requests: 3, errors: 2, inFlight: 0, ewmaLatencyMs: 12 });
+  });
+
+  it("throws SY_ERR_NO_BACKEND when nothing is ready, and counts it", () => {
+    const balancer = createBalancer({ backends: three });
+    for (const { id } of three) balancer.pool.disable(id);
+    expect(() => balancer.select({})).toThrowError(expect.objectContaining({ code: "SY_ERR_NO_BACKEND" }));
+    expect(balancer.stats().noBackend).toBe(1);
+  });
+
+  it("walks candidates in preference order for failover", () => {
+    const balancer = createBalancer({ backends: three });
+    const decision = balancer.select({});
+    const seen = [...decision.candidates()].map((backend) => backend.id);
+    expect(seen).toEqual(["a", "b", "c"]);
+    expect(decision.attempts.map((backend) => backend.id)).toEqual(["a", "b", "c"]);
+    // Asking past the last candidate means every attempt failed: all are closed as errors.
+    expect(balancer.stats()).toMatchObject({ failovers: 2, errors: 3, inFlight: 0 });
+    expect(decision.open).toBe(false);
+  });
+
+  it("never offers an unhealthy or draining backend as a candidate", () => {
+    const balancer = createBalancer({ backends: three });
+    balancer.pool.setState("b", "unhealthy");
+    balancer.pool.setState("c", "draining");
+    const decision = balancer.select({});
+    expect(decision.backend.id).toBe("a");
+    expect(decision.next()).toBeUndefined();
+  });
+
+  it("switches algorithm at runtime while attempts are in flight", () => {
+    const balancer = createBalancer({ backends: three, random: seededRandom(1) });
+    const inFlight = balancer.select({});
+    balancer.setAlgorithm("least-connections");
+    expect(balancer.algorithm).toBe("least-connections");
+    // The open attempt still counts: least-connections avoids it.
+    expect(balancer.select({}).backend).not.toBe(inFlight.backend);
+    balancer.report(inFlight, { status: 200, latencyMs: 1 });
+    expect(inFlight.backend.inFlight).toBe(0);
+    expect(() => balancer.setAlgorithm("nope")).toThrowError(
+      expect.objectContaining({ code: "SY_ERR_UNKNOWN_ALGORITHM" }),
+    );
+    expect(balancer.algorithm).toBe("least-connections");
+  });
+
+  it("accepts algorithm options and rejects bad ones", () => {
+    const balancer = createBalancer({ backends: three, algorithm: { name: "random", weighted: false } });
+    expect(balancer.algorithm).toBe("random");
+    expect(() => balancer.setAlgorithm({ name: "random", weighted: "yes" })).toThrow(/weighted/);
+  });
+
+  it("explains a decision with the candidates' scores", () => {
+    const balancer = createBalancer({ backends: three, algorithm: "least-connections" });
+    const first = balancer.select({});
+    const second = balancer.select({});
+    const explanation = second.explain();
+    expect(explanation).toMatchObject({ algorithm: "least-connections", backend: second.backend.id });
+    expect(explanation.reason).toMatch(/least in flight/);
+    const scores = Object.fromEntries(explanation.candidates.map((c) => [c.id, c.score]));
+    expect(scores[first.backend.id]).toBe(2);
+    expect(explanation.candidates).toHaveLength(3);
+  });
+
+  it("follows pool changes made after it was created", async () => {
+    const balancer = createBalancer({ backends: three });
+    await balancer.pool.remove("a");
+    balancer.pool.add({ id: "d", address: "127.0.0.1:9004" });
+    const ids = Array.from({ length: 3 }, () => {
+      const decision = balancer.select({});
+      decision.finish({ status: 200 });
+      return decision.backend.id;
+    });
+    expect(new Set(ids)).toEqual(new Set(["b", "c", "d"]));
+  });
+
+  it("stops following the pool after stop() and resumes after start()", async () => {
+    const balancer = createBalancer({ backends: three });
+    await balancer.stop();
+    balancer.pool.add({ id: "d", address: "127.0.0.1:9004" });
+    const before = Array.from({ length: 4 }, () => balancer.select({}).backend.id);
+    expect(before).not.toContain("d");
+    balancer.start();
+    const after = Array.from({ length: 4 }, () => balancer.select({}).backend.id);
+    expect(after).toContain("d");
+  });
+});
