@@ -1,5 +1,7 @@
 /** Registers the built-in algorithms; imported once by the package entry points. */
 import { leastConnections } from "./least-connections.js";
+import { leastLatency } from "./least-latency.js";
+import { peakEwma } from "./peak-ewma.js";
 import { powerOfTwoChoices } from "./power-of-two-choices.js";
 import { random } from "./random.js";
 import { registerAlgorithm } from "./registry.js";
@@ -11,3 +13,5 @@ registerAlgorithm(weightedRoundRobin);
 registerAlgorithm(random);
 registerAlgorithm(leastConnections);
 registerAlgorithm(powerOfTwoChoices);
+registerAlgorithm(leastLatency);
+registerAlgorithm(peakEwma);

@@ -10,7 +10,7 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector } from "../core/selector.js";
-import { compareInFlight, inFlightPerWeight } from "../load/in-flight.js";
+import { inFlightPerWeight } from "../load/in-flight.js";
 import { type AlgorithmDefinition, noOptions } from "./registry.js";
 
 export class LeastConnectionsSelector implements Selector {
@@ -61,8 +61,9 @@ export class LeastConnectionsSelector implements Selector {
   }
 
   #less(a: Backend, b: Backend): boolean {
-    const byLoad = compareInFlight(a, b);
-    if (byLoad !== 0) return byLoad < 0;
+    const loadA = inFlightPerWeight(a);
+    const loadB = inFlightPerWeight(b);
+    if (loadA !== loadB) return loadA < loadB;
     return (this.#lastPicked.get(a) ?? 0) < (this.#lastPicked.get(b) ?? 0);
   }
 

@@ -1,24 +1,29 @@
 /**
- * Power of two choices, least-request: draw two distinct ready backends at
- * random and take the one with less work in flight per unit of weight. Nearly
- * as good as a full least-loaded scan, O(1), and immune to the herd effect of
- * every balancer instance chasing the same least-loaded backend.
+ * Power of two choices: draw two distinct ready backends at random and take
+ * the less loaded. Nearly as good as a full least-loaded scan, O(1), and immune
+ * to the herd effect of every balancer instance chasing the same backend.
+ * The load is a pluggable `LoadMetric`: in-flight requests per weight gives
+ * Envoy's LEAST_REQUEST, peak-EWMA latency gives linkerd's default balancer.
  * Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing" (2001);
- * tower `balance::p2c`, Envoy LEAST_REQUEST.
+ * tower `balance::p2c`.
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
-import { compareInFlight, inFlightPerWeight } from "../load/in-flight.js";
+import { isEligible, type Outcome, type Selector, type SelectorEnv } from "../core/selector.js";
+import { inFlightLoad } from "../load/in-flight.js";
+import type { LoadMetric } from "../load/load-metric.js";
 import { type AlgorithmDefinition, noOptions } from "./registry.js";
 
 export class PowerOfTwoChoicesSelector implements Selector {
-  readonly name = "power-of-two-choices";
+  readonly name: string;
   #ready: Backend[] = [];
   #random: () => number;
+  #metric: LoadMetric;
 
-  constructor(env: SelectorEnv) {
+  constructor(env: SelectorEnv, metric: LoadMetric = inFlightLoad, name = "power-of-two-choices") {
     this.#random = env.random;
+    this.#metric = metric;
+    this.name = name;
   }
 
   rebuild(backends: readonly Backend[]): void {
@@ -36,27 +41,38 @@ export class PowerOfTwoChoicesSelector implements Selector {
     const b = count > 1 ? (ready[j] as Backend) : a;
     const aOk = isEligible(a, tried);
     const bOk = isEligible(b, tried);
-    if (aOk && bOk) return compareInFlight(b, a) < 0 ? b : a;
+    if (aOk && bOk) return this.#metric.load(b) < this.#metric.load(a) ? b : a;
     if (aOk) return a;
     if (bOk) return b;
     return this.#leastLoaded(tried, i);
   }
 
+  observe(backend: Backend, outcome: Outcome): void {
+    this.#metric.observe?.(backend, outcome);
+  }
+
   score(backend: Backend): number {
-    return inFlightPerWeight(backend);
+    return this.#metric.load(backend);
   }
 
   describe(backend: Backend): string {
-    return `less loaded of two random choices (${backend.inFlight} in flight, weight ${backend.weight})`;
+    const load = Math.round(this.#metric.load(backend) * 1000) / 1000;
+    return `less loaded of two random choices (${this.#metric.name} load ${load})`;
   }
 
   /** Both draws excluded: fall back to the least-loaded eligible backend. */
   #leastLoaded(tried: readonly Backend[], start: number): Backend | undefined {
     const ready = this.#ready;
     let best: Backend | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
     for (let step = 0; step < ready.length; step++) {
       const backend = ready[(start + step) % ready.length] as Backend;
-      if (isEligible(backend, tried) && (!best || compareInFlight(backend, best) < 0)) best = backend;
+      if (!isEligible(backend, tried)) continue;
+      const load = this.#metric.load(backend);
+      if (!best || load < bestLoad) {
+        best = backend;
+        bestLoad = load;
+      }
     }
     return best;
   }

@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { isSwitchyardError } from "../core/errors.js";
+import { DemoBackend, type DemoBackendOptions } from "./backend-server.js";
+
+const started: DemoBackend[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((backend) => backend.close()));
+});
+
+async function start(
+  options: Partial<DemoBackendOptions> = {},
+): Promise<{ backend: DemoBackend; base: string }> {
+  const backend = new DemoBackend({ name: "alpha", ...options });
+  started.push(backend);
+  const { host, port } = await backend.listen();
+  return { backend, base: `http://${host}:${port}` };
+}
+
+async function getJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("DemoBackend", () => {
+  it("answers any path with its name, the request and the forwarding headers", async () => {
+    const { base, backend } = await start();
+    const first = await getJson(`${base}/some/path?x=1`, { headers: { "x-forwarded-for": "10.0.0.7" } });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      backend: "alpha",
+      method: "GET",
+      path: "/some/path?x=1",
+      requests: 1,
+      bodyBytes: 0,
+      headers: { "x-forwarded-for": "10.0.0.7", host: `${backend.address.host}:${backend.address.port}` },
+    });
+    expect(first.body.headers).not.toHaveProperty("forwarded");
+
+    const second = await getJson(`${base}/upload`, { method: "POST", body: "y".repeat(5000) });
+    expect(second.body).toMatchObject({ backend: "alpha", method: "POST", requests: 2, bodyBytes: 5000 });
+  });
+
+  it("answers /health", async () => {
+    const { base } = await start({ name: "beta" });
+    expect(await getJson(`${base}/health`)).toEqual({ status: 200, body: { status: "ok", backend: "beta" } });
+  });
+
+  it("changes its delay live through /control", async () => {
+    const { base, backend } = await start();
+    const control = await getJson(`${base}/control?delay_ms=150`, { method: "POST" });
+    expect(control).toEqual({ status: 200, body: { backend: "alpha", delayMs: 150, errorRate: 0 } });
+    expect(backend.settings).toEqual({ delayMs: 150, errorRate: 0 });
+
+    const begin = performance.now();
+    const delayed = await getJson(`${base}/`);
+    const elapsed = performance.now() - begin;
+    expect(delayed.status).toBe(200);
+    // Timers run on the loop's millisecond clock, which may trail the wall clock by up to 1 ms.
+    expect(elapsed).toBeGreaterThanOrEqual(149);
+
+    await getJson(`${base}/control?delay_ms=0`);
+    expect(backend.settings.delayMs).toBe(0);
+  });
+
+  it("fails every request with error_rate=1 and recovers with error_rate=0", async () => {
+    const { base } = await start();
+    expect((await getJson(`${base}/control?error_rate=1`)).body).toMatchObject({ errorRate: 1 });
+    for (let i = 0; i < 3; i++) {
+      expect(await getJson(`${base}/work`)).toEqual({
+        status: 500,
+        body: { backend: "alpha", error: "injected failure" },
+      });
+    }
+    // Health and control are never failed by the injection.
+    expect((await getJson(`${base}/health`)).status).toBe(200);
+    await getJson(`${base}/control?error_rate=0`);
+    expect((await getJson(`${base}/work`)).status).toBe(200);
+  });
+
+  it("uses the injected random source for partial error rates", async () => {
+    const draws = [0.1, 0.9];
+    let index = 0;
+    const { base } = await start({ errorRate: 0.5, random: () => draws[index++ % draws.length] as number });
+    expect((await getJson(`${base}/`)).status).toBe(500);
+    expect((await getJson(`${base}/`)).status).toBe(200);
+  });
+
+  it("rejects bad control parameters with 400 naming the parameter, and keeps its settings", async () => {
+    const { base, backend } = await start({ delayMs: 5, errorRate: 0.25 });
+    const bad: Array<[string, string]> = [
+      ["delay_ms=-1", "delay_ms"],
+      ["delay_ms=1.5", "delay_ms"],
+      ["delay_ms=60001", "delay_ms"],
+      ["delay_ms=abc", "delay_ms"],
+      ["delay_ms=", "delay_ms"],
+      ["error_rate=1.01", "error_rate"],
+      ["error_rate=-0.1", "error_rate"],
+      ["error_rate=lots", "error_rate"],
+      ["delay_ms=10&error_rate=2", "error_rate"],
+    ];
+    for (const [query, parameter] of bad) {
+      const { status, body } = await getJson(`${base}/control?${query}`);
+      expect(status, query).toBe(400);
+      expect(body.parameter, query).toBe(parameter);
+      expect(body.error, query).toContain(parameter);
+    }
+    expect(backend.settings).toEqual({ delayMs: 5, errorRate: 0.25 });
+    expect((await fetch(`${base}/control`, { method: "DELETE" })).status).toBe(405);
+  });
+
+  it("validates its options", () => {
+    const invalid = (options: DemoBackendOptions) => {
+      try {
+        new DemoBackend(options);
+      } catch (error) {
+        return isSwitchyardError(error, "SY_ERR_INVALID_OPTIONS");
+      }
+      return false;
+    };
+    expect(invalid({ name: "x", delayMs: -5 })).toBe(true);
+    expect(invalid({ name: "x", errorRate: 3 })).toBe(true);
+    expect(invalid({ name: "" })).toBe(true);
+  });
+
+  it("closes with a delayed request in flight", async () => {
+    const { base, backend } = await start({ delayMs: 10_000 });
+    const pending = fetch(`${base}/slow`).then(
+      () => "answered",
+      () => "dropped",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const begin = Date.now();
+    await backend.close();
+    expect(Date.now() - begin).toBeLessThan(2000);
+    expect(await pending).toBe("dropped");
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * Demo backend for `switchyard backend` and the demo stack: answers any path
+ * with a JSON description of the request (which backend, how many requests so
+ * far, the forwarding headers it saw), after an injected delay and with an
+ * injected failure rate, both changeable live through `/control`.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+
+export interface DemoBackendOptions {
+  name: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (chosen by the OS; read it back from `listen()`). */
+  port?: number;
+  /** Delay before every answer, in ms (integer 0..60000); default 0. */
+  delayMs?: number;
+  /** Probability (0..1) of answering 500; default 0. */
+  errorRate?: number;
+  /** Uniform random source in [0, 1); default Math.random. */
+  random?: () => number;
+}
+
+export const MAX_DEMO_DELAY_MS = 60_000;
+
+/** Request headers echoed back, so the proxy's forwarding can be checked. */
+const ECHOED_HEADERS = ["x-forwarded-for", "forwarded", "host"] as const;
+
+export class DemoBackend {
+  readonly name: string;
+  #host: string;
+  #port: number;
+  #delayMs: number;
+  #errorRate: number;
+  #random: () => number;
+  #requests = 0;
+  #server: http.Server;
+  #address: { host: string; port: number } | undefined;
+  #pending = new Set<NodeJS.Timeout>();
+
+  constructor(options: DemoBackendOptions) {
+    if (!options.name) {
+      throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, "a demo backend needs a name", {
+        name: options.name,
+      });
+    }
+    this.name = options.name;
+    this.#host = options.host ?? "127.0.0.1";
+    this.#port = options.port ?? 0;
+    this.#delayMs = optionOrThrow(validateDelay(options.delayMs ?? 0), "delayMs");
+    this.#errorRate = optionOrThrow(validateErrorRate(options.errorRate ?? 0), "errorRate");
+    this.#random = options.random ?? Math.random;
+    this.#server = http.createServer((req, res) => this.#handle(req, res));
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.#address) return Promise.resolve(this.#address);
+    return new Promise((resolve, reject) => {
+      const server = this.#server;
+      server.once("error", reject);
+      server.listen(this.#port, this.#host, () => {
+        server.off("error", reject);
+        const info = server.address() as AddressInfo;
+        this.#address = { host: info.address, port: info.port };
+        resolve(this.#address);
+      });
+    });
+  }
+
+  get address(): { host: string; port: number } {
+    if (!this.#address) throw new Error(`demo backend "${this.name}" is not listening; call listen() first`);
+    return this.#address;
+  }
+
+  get settings(): { delayMs: number; errorRate: number } {
+    return { delayMs: this.#delayMs, errorRate: this.#errorRate };
+  }
+
+  /** Stops listening and drops open connections and delayed answers. */
+  close(): Promise<void> {
+    for (const timer of this.#pending) clearTimeout(timer);
+    this.#pending.clear();
+    const server = this.#server;
+    this.#address = undefined;
+    if (!server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let bodyBytes = 0;
+    req.on("data", (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+    });
+    req.on("error", () => res.destroy());
+    req.on("end", () => this.#answer(req, res, bodyBytes));
+  }
+
+  #answer(req: http.IncomingMessage, res: http.ServerResponse, bodyBytes: number): void {
+    const path = req.url ?? "/";
+    const url = new URL(path, "http://demo.invalid");
+    if (url.pathname === "/health") {
+      send(res, 200, { status: "ok", backend: this.name });
+      return;
+    }
+    if (url.pathname === "/control") {
+      this.#control(req, res, url.searchParams);
+      return;
+    }
+    const requests = ++this.#requests;
+    const fail = this.#errorRate > 0 && this.#random() < this.#errorRate;
+    const reply = () => {
+      if (fail) {
+        send(res, 500, { backend: this.name, error: "injected failure" });
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const name of ECHOED_HEADERS) {
+        const value = req.headers[name];
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+      }
+      send(res, 200, { backend: this.name, method: req.method, path, requests, headers, bodyBytes });
+    };
+    if (this.#delayMs === 0) {
+      reply();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#pending.delete(timer);
+      reply();
+    }, this.#delayMs);
+    this.#pending.add(timer);
+    res.on("close", () => {
+      clearTimeout(timer);
+      this.#pending.delete(timer);
+    });
+  }
+
+  #control(req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams): void {
+    if (req.method !== "GET" && req.method !== "POST") {
+      res.setHeader("allow", "GET, POST");
+      send(res, 405, { backend: this.name, error: "use GET or POST on /control" });
+      return;
+    }
+    let delayMs = this.#delayMs;
+    let errorRate = this.#errorRate;
+    const delayText = query.get("delay_ms");
+    if (delayText !== null) {
+      const checked = validateDelay(parseNumber(delayText));
+      if (typeof checked === "string") {
+        send(res, 400, {
+          backend: this.name,
+          error: `delay_ms ${checked}, got "${delayText}"`,
+          parameter: "delay_ms",
+        });
+        return;
+      }
+      delayMs = checked;
+    }
+    const rateText = query.get("error_rate");
+    if (rateText !== null) {
+      const checked = validateErrorRate(parseNumber(rateText));
+      if (typeof checked === "string") {
+        send(res, 400, {
+          backend: this.name,
+          error: `error_rate ${checked}, got "${rateText}"`,
+          parameter: "error_rate",
+        });
+        return;
+      }
+      errorRate = checked;
+    }
+    this.#delayMs = delayMs;
+    this.#errorRate = errorRate;
+    send(res, 200, { backend: this.name, ...this.settings });
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed || res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Empty or non-numeric text becomes NaN, so validation rejects it. */
+function parseNumber(text: string): number {
+  return text.trim() === "" ? Number.NaN : Number(text);
+}
+
+/** The delay, or why it is invalid. */
+function validateDelay(value: number): number | string {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DEMO_DELAY_MS) {
+    return `must be an integer from 0 to ${MAX_DEMO_DELAY_MS}`;
+  }
+  return value;
+}
+
+/** The error rate, or why it is invalid. */
+function validateErrorRate(value: number): number | string {
+  if (!Number.isFinite(value) || value < 0 || value > 1) return "must be a number from 0 to 1";
+  return value;
+}
+
+function optionOrThrow(checked: number | string, field: string): number {
+  if (typeof checked === "string") {
+    throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, `${field} ${checked}`, { field });
+  }
+  return checked;
+}

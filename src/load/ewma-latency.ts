@@ -1,0 +1,38 @@
+/**
+ * Response-latency EWMA (seed 000's least-latency, α default 0.2): each
+ * sample moves the estimate by α of the difference. A backend with no sample
+ * yet scores 0, so new backends are measured before being judged; a failed
+ * attempt counts as `failurePenaltyMs`.
+ */
+import type { Backend } from "../core/backend.js";
+import type { Outcome } from "../core/selector.js";
+import type { LoadMetric } from "./load-metric.js";
+
+export interface EwmaLatencyOptions {
+  alpha: number;
+  failurePenaltyMs: number;
+}
+
+export class EwmaLatencyLoad implements LoadMetric {
+  readonly name = "ewma-latency";
+  #estimates = new WeakMap<Backend, number>();
+  #options: EwmaLatencyOptions;
+
+  constructor(options: EwmaLatencyOptions) {
+    this.#options = options;
+  }
+
+  load(backend: Backend): number {
+    return this.#estimates.get(backend) ?? 0;
+  }
+
+  observe(backend: Backend, outcome: Outcome): void {
+    const sample = outcome.error !== undefined ? this.#options.failurePenaltyMs : outcome.latencyMs;
+    if (sample === undefined) return;
+    const previous = this.#estimates.get(backend);
+    this.#estimates.set(
+      backend,
+      previous === undefined ? sample : previous + this.#options.alpha * (sample - previous),
+    );
+  }
+}

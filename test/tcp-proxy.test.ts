@@ -1,0 +1,292 @@
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { TcpProxy, type TcpProxyOptions } from "../src/proxy/tcp-proxy.js";
+
+const HOST = "127.0.0.1";
+
+const servers: net.Server[] = [];
+const serverSockets = new Set<net.Socket>();
+const clients = new Set<net.Socket>();
+const proxies: TcpProxy[] = [];
+
+afterEach(async () => {
+  for (const client of clients) client.destroy();
+  clients.clear();
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.close(0)));
+  for (const socket of serverSockets) socket.destroy();
+  serverSockets.clear();
+  await Promise.all(
+    servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+  );
+});
+
+/** A backend on an OS-chosen port; `handler` gets each accepted socket. */
+async function startBackend(handler: (socket: net.Socket) => void): Promise<string> {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    serverSockets.add(socket);
+    socket.on("close", () => serverSockets.delete(socket));
+    socket.on("error", () => {});
+    handler(socket);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  return `${HOST}:${(server.address() as net.AddressInfo).port}`;
+}
+
+const echo = (socket: net.Socket) => socket.pipe(socket);
+
+/** An address nothing listens on: bind port 0, read it, release it. */
+async function deadAddress(): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `${HOST}:${port}`;
+}
+
+async function startProxy(
+  balancer: Balancer,
+  options: Partial<TcpProxyOptions> = {},
+): Promise<{ proxy: TcpProxy; port: number }> {
+  const proxy = new TcpProxy({ balancer, ...options });
+  proxies.push(proxy);
+  const { port } = await proxy.listen();
+  return { proxy, port };
+}
+
+function connect(port: number): net.Socket {
+  const socket = net.connect({ host: HOST, port });
+  socket.on("error", () => {});
+  clients.add(socket);
+  return socket;
+}
+
+/** Everything the socket receives until it closes, plus whether the peer sent FIN. */
+function collect(socket: net.Socket): Promise<{ data: string; ended: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("end", () => {
+      ended = true;
+    });
+    socket.on("close", () => resolve({ data: Buffer.concat(chunks).toString(), ended }));
+  });
+}
+
+/** Reads until `expected` bytes arrived. */
+function readBytes(socket: net.Socket, expected: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.length >= expected) {
+        socket.off("data", onData);
+        resolve(text);
+      }
+    };
+    socket.on("data", onData);
+    socket.once("close", () => reject(new Error(`closed after ${text.length} of ${expected} bytes`)));
+  });
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("TcpProxy", () => {
+  it("echoes through the proxy, including bytes sent before the upstream connects", async () => {
+    const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
+    const { port } = await startProxy(balancer);
+    const client = connect(port);
+    const received = collect(client);
+    // Written at once: the proxy must hold these bytes until its upstream is connected.
+    client.write("hello ");
+    client.write("world");
+    expect(await readBytes(client, 11)).toBe("hello world");
+    const big = "x".repeat(1024 * 1024);
+    client.end(big);
+    const { data, ended } = await received;
+    expect(ended).toBe(true);
+    expect(data.length).toBe(11 + big.length);
+  });
+
+  it("round-robins connections across two backends", async () => {
+    const balancer = createBalancer({
+      backends: [
+        { id: "a", address: await startBackend((socket) => socket.end("a")) },
+        { id: "b", address: await startBackend((socket) => socket.end("b")) },
+      ],
+    });
+    const { port } = await startProxy(balancer);
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) seen.push((await collect(connect(port))).data);
+    expect(seen).toEqual(["a", "b", "a", "b"]);
+  });
+
+  it("forwards half-close: the client ends its write side and still gets the reply", async () => {
+    const address = await startBackend((socket) => {
+      let request = "";
+      socket.on("data", (chunk: Buffer) => {
+        request += chunk.toString();
+      });
+      socket.on("end", () => {
+        setTimeout(() => socket.end(`pong:${request}`), 50);
+      });
+    });
+    const { port } = await startProxy(createBalancer({ backends: [{ address }] }));
+    const client = connect(port);
+    const received = collect(client);
+    client.end("ping");
+    expect(await received).toEqual({ data: "pong:ping", ended: true });
+  });
+
+  it("moves to the next candidate when a backend refuses the connection", async () => {
+    const balancer = createBalancer({
+      backends: [
+        { id: "dead", address: await deadAddress() },
+        { id: "live", address: await startBackend(echo) },
+      ],
+    });
+    const { port } = await startProxy(balancer);
+    for (let i = 0; i < 2; i++) {
+      const client = connect(port);
+      const received = collect(client);
+      client.end(`try ${i}`);
+      expect((await received).data).toBe(`try ${i}`);
+    }
+    const dead = balancer.pool.require("dead");
+    expect(dead.errors).toBeGreaterThanOrEqual(1);
+    expect(dead.inFlight).toBe(0);
+    expect(balancer.stats().failovers).toBeGreaterThanOrEqual(1);
+    await waitFor(() => balancer.pool.require("live").requests === 2);
+  });
+
+  it("closes the client when every backend is dead, and when the pool is empty", async () => {
+    const balancer = createBalancer({
+      backends: [{ address: await deadAddress() }, { address: await deadAddress() }],
+    });
+    const { port } = await startProxy(balancer);
+    const client = connect(port);
+    const received = collect(client);
+    client.write("anyone?");
+    expect((await received).data).toBe("");
+    const stats = balancer.stats();
+    expect(stats.errors).toBe(2);
+    expect(stats.inFlight).toBe(0);
+
+    const empty = await startProxy(createBalancer());
+    expect((await collect(connect(empty.port))).data).toBe("");
+  });
+
+  it("closes an idle tunnel after idleTimeoutMs", async () => {
+    const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
+    const { port } = await startProxy(balancer, { idleTimeoutMs: 150 });
+    const client = connect(port);
+    const received = collect(client);
+    client.write("once");
+    expect(await readBytes(client, 4)).toBe("once");
+    const quietSince = Date.now();
+    await received;
+    expect(Date.now() - quietSince).toBeGreaterThanOrEqual(100);
+    const backend = balancer.pool.require("echo");
+    await waitFor(() => backend.active === 0 && backend.inFlight === 0);
+    expect(backend.errors).toBe(0);
+  });
+
+  it("counts open tunnels per backend in `active` and returns it to 0", async () => {
+    const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
+    const { proxy, port } = await startProxy(balancer);
+    const backend = balancer.pool.require("echo");
+    const first = connect(port);
+    const second = connect(port);
+    first.write("1");
+    second.write("2");
+    await Promise.all([readBytes(first, 1), readBytes(second, 1)]);
+    expect(backend.active).toBe(2);
+    expect(backend.inFlight).toBe(2);
+    expect(proxy.connections).toBe(2);
+    first.end();
+    second.end();
+    await waitFor(() => backend.active === 0 && backend.inFlight === 0 && proxy.connections === 0);
+    expect(backend.requests).toBe(2);
+    expect(backend.errors).toBe(0);
+  });
+
+  it("survives an upstream reset and reports it as a failed attempt", async () => {
+    const balancer = createBalancer({
+      backends: [
+        {
+          id: "resetter",
+          address: await startBackend((socket) => socket.once("data", () => socket.resetAndDestroy())),
+        },
+      ],
+    });
+    const { proxy, port } = await startProxy(balancer);
+    const client = connect(port);
+    const received = collect(client);
+    client.write("boom");
+    await received;
+    const backend = balancer.pool.require("resetter");
+    await waitFor(() => backend.errors === 1 && backend.active === 0 && proxy.connections === 0);
+    // Still serving.
+    const again = connect(port);
+    const closed = collect(again);
+    again.write("again");
+    await closed;
+    await waitFor(() => backend.errors === 2);
+  });
+
+  it("closes gracefully: refuses new connections and lets open tunnels finish", async () => {
+    const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
+    const { proxy, port } = await startProxy(balancer);
+    const client = connect(port);
+    const received = collect(client);
+    client.write("before");
+    await readBytes(client, 6);
+
+    let closed = false;
+    const closing = proxy.close(5000).then(() => {
+      closed = true;
+    });
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const late = net.connect({ host: HOST, port });
+      late.on("error", (error: NodeJS.ErrnoException) => resolve(error.code));
+      late.on("connect", () => {
+        late.destroy();
+        resolve(undefined);
+      });
+    });
+    expect(refused).toBe("ECONNREFUSED");
+
+    client.write("during");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    client.end();
+    await closing;
+    expect((await received).data).toBe("beforeduring");
+    expect(balancer.pool.require("echo").active).toBe(0);
+  });
+
+  it("destroys tunnels still open when the grace period ends", async () => {
+    const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
+    const { proxy, port } = await startProxy(balancer);
+    const client = connect(port);
+    const received = collect(client);
+    client.write("stay");
+    await readBytes(client, 4);
+    const started = Date.now();
+    await proxy.close(100);
+    expect(Date.now() - started).toBeLessThan(3000);
+    await received;
+    expect(client.destroyed).toBe(true);
+    const backend = balancer.pool.require("echo");
+    expect(backend.active).toBe(0);
+    expect(backend.inFlight).toBe(0);
+  });
+});
