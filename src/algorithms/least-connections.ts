@@ -23,7 +23,9 @@ export class LeastConnectionsSelector implements Selector {
   rebuild(backends: readonly Backend[]): void {
     this.#heap = backends.filter((backend) => backend.ready);
     this.#position.clear();
-    this.#heap.forEach((backend, i) => this.#position.set(backend, i));
+    this.#heap.forEach((backend, i) => {
+      this.#position.set(backend, i);
+    });
     for (let i = (this.#heap.length >>> 1) - 1; i >= 0; i--) this.#down(i);
   }
 

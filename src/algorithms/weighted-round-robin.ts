@@ -7,7 +7,9 @@
  *
  * The cycle is computed once per snapshot into a schedule, so a pick is an
  * array read; weights that are fractional or sum past SCHEDULE_LIMIT are
- * stepped live instead (O(n) per pick, same sequence).
+ * stepped live instead (O(n) per pick, same sequence). Subclasses whose
+ * weights move with every response (failure-weighted) override `weightOf`
+ * and `live`, and always step live.
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
@@ -17,12 +19,22 @@ import { type AlgorithmDefinition, noOptions } from "./registry.js";
 const SCHEDULE_LIMIT = 1 << 20;
 
 export class WeightedRoundRobinSelector implements Selector {
-  readonly name = "weighted-round-robin";
+  readonly name: string = "weighted-round-robin";
   #backends: Backend[] = [];
   #current = new Float64Array(0);
   #total = 0;
   #schedule: Backend[] | undefined;
   #cursor = 0;
+
+  /** The weight a backend gets in the rotation right now. */
+  protected weightOf(backend: Backend): number {
+    return backend.weight;
+  }
+
+  /** True when weights change between snapshots, so no schedule can be precomputed. */
+  protected get live(): boolean {
+    return false;
+  }
 
   rebuild(backends: readonly Backend[]): void {
     this.#backends = backends.filter((backend) => backend.weight > 0);
@@ -31,7 +43,7 @@ export class WeightedRoundRobinSelector implements Selector {
     this.#schedule = undefined;
     this.#cursor = 0;
     const integral = this.#backends.every((backend) => Number.isInteger(backend.weight));
-    if (integral && this.#total <= SCHEDULE_LIMIT) {
+    if (!this.live && integral && this.#total <= SCHEDULE_LIMIT) {
       const divisor = this.#backends.reduce((g, backend) => gcd(g, backend.weight), 0) || 1;
       const length = this.#total / divisor;
       const schedule = new Array<Backend>(length);
@@ -42,8 +54,8 @@ export class WeightedRoundRobinSelector implements Selector {
 
   pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
     const schedule = this.#schedule;
-    const length = schedule ? schedule.length : this.#total;
-    // One full cycle visits every positive-weight backend, so it bounds the walk.
+    // A full cycle (or, stepping live, one step per backend per unit of its weight) visits every backend.
+    const length = schedule ? schedule.length : Math.max(this.#backends.length, Math.ceil(this.#total));
     for (let step = 0; step < length; step++) {
       let backend: Backend;
       if (schedule) {
@@ -66,11 +78,14 @@ export class WeightedRoundRobinSelector implements Selector {
     const backends = this.#backends;
     const current = this.#current;
     let best = 0;
+    let total = 0;
     for (let i = 0; i < backends.length; i++) {
-      current[i] = (current[i] as number) + (backends[i] as Backend).weight;
+      const weight = this.weightOf(backends[i] as Backend);
+      total += weight;
+      current[i] = (current[i] as number) + weight;
       if ((current[i] as number) > (current[best] as number)) best = i;
     }
-    current[best] = (current[best] as number) - this.#total;
+    current[best] = (current[best] as number) - total;
     return backends[best] as Backend;
   }
 }

@@ -1,0 +1,30 @@
+/**
+ * Response time (seed 003's RRT-BS): the ready backend with the lowest mean
+ * response time over its last `window` successful responses. Unlike the EWMA
+ * of least-latency, every sample in the window counts equally and older ones
+ * drop out entirely. Unmeasured backends go first.
+ */
+import { z } from "zod";
+import { OutcomeWindow } from "../load/outcome-window.js";
+import { LeastLoadedSelector } from "./least-loaded.js";
+import type { AlgorithmDefinition } from "./registry.js";
+
+const responseTimeOptions = z.strictObject({
+  window: z.number().int().min(1).max(10_000).default(50).describe("responses averaged per backend"),
+});
+
+export const responseTime: AlgorithmDefinition<z.output<typeof responseTimeOptions>> = {
+  name: "response-time",
+  aliases: ["rrt"],
+  summary: "Lowest mean response time over each backend's last N responses.",
+  reference: "seed 003 (RRT-BS)",
+  options: responseTimeOptions,
+  create: (options) => {
+    const window = new OutcomeWindow(options.window);
+    return new LeastLoadedSelector("response-time", {
+      name: "mean response time ms",
+      load: (backend) => window.meanLatency(backend) ?? 0,
+      observe: (backend, outcome) => window.record(backend, outcome),
+    });
+  },
+};
