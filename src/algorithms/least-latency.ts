@@ -1,7 +1,8 @@
 /**
  * Least latency (seed 000): the ready backend with the lowest response-time
- * EWMA (α default 0.2). Unmeasured backends go first so every backend gets a
- * sample. Weights are ignored: latency already says how much a backend copes.
+ * EWMA (α default 0.2) times its work in flight + 1. Unmeasured backends go
+ * first so every backend gets a sample. Weights are ignored: latency already
+ * says how much a backend copes with.
  */
 import { z } from "zod";
 import { EwmaLatencyLoad } from "../load/ewma-latency.js";
@@ -20,7 +21,7 @@ const leastLatencyOptions = z.strictObject({
 export const leastLatency: AlgorithmDefinition<z.output<typeof leastLatencyOptions>> = {
   name: "least-latency",
   aliases: ["ewma", "least-response-time"],
-  summary: "Lowest response-time EWMA (alpha 0.2); unmeasured backends first.",
+  summary: "Lowest response-time EWMA (alpha 0.2) × (in flight + 1); unmeasured backends first.",
   reference: "seed 000 (DWCP least-latency)",
   options: leastLatencyOptions,
   create: (options) => new LeastLoadedSelector("least-latency", new EwmaLatencyLoad(options)),

@@ -1,7 +1,9 @@
 /**
  * Random: a backend drawn at random, in proportion to its weight by default
- * (prefix sums + binary search, O(log n)). A draw that lands on an unready or
- * tried backend walks forward to the next eligible one.
+ * (prefix sums + binary search, O(log n)). Only ready backends are drawn from
+ * (the selector is rebuilt when readiness changes), so a down backend's share
+ * spreads over all the others rather than onto its neighbour; a draw that
+ * lands on an already-tried backend walks forward to the next eligible one.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
@@ -26,7 +28,7 @@ export class RandomSelector implements Selector {
   }
 
   rebuild(backends: readonly Backend[]): void {
-    this.#backends = this.#weighted ? backends.filter((backend) => backend.weight > 0) : backends;
+    this.#backends = backends.filter((backend) => backend.ready && (!this.#weighted || backend.weight > 0));
     this.#prefix = new Float64Array(this.#backends.length);
     let sum = 0;
     this.#backends.forEach((backend, i) => {

@@ -2,7 +2,9 @@
  * Response time (seed 003's RRT-BS): the ready backend with the lowest mean
  * response time over its last `window` successful responses. Unlike the EWMA
  * of least-latency, every sample in the window counts equally and older ones
- * drop out entirely. Unmeasured backends go first.
+ * drop out entirely. As in least-latency, the mean is multiplied by the work
+ * in flight + 1 so the fastest backend is not sent everything. Unmeasured
+ * backends go first.
  */
 import { z } from "zod";
 import { OutcomeWindow } from "../load/outcome-window.js";
@@ -16,14 +18,14 @@ const responseTimeOptions = z.strictObject({
 export const responseTime: AlgorithmDefinition<z.output<typeof responseTimeOptions>> = {
   name: "response-time",
   aliases: ["rrt"],
-  summary: "Lowest mean response time over each backend's last N responses.",
+  summary: "Lowest mean response time over each backend's last N responses × (in flight + 1).",
   reference: "seed 003 (RRT-BS)",
   options: responseTimeOptions,
   create: (options) => {
     const window = new OutcomeWindow(options.window);
     return new LeastLoadedSelector("response-time", {
-      name: "mean response time ms",
-      load: (backend) => window.meanLatency(backend) ?? 0,
+      name: "mean response time ms × (in flight + 1)",
+      load: (backend) => (window.meanLatency(backend) ?? 0) * (backend.inFlight + 1),
       observe: (backend, outcome) => window.record(backend, outcome),
     });
   },

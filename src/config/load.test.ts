@@ -1,0 +1,406 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listAlgorithms } from "../algorithms/registry.js";
+import { isSwitchyardError, type SwitchyardError } from "../core/errors.js";
+import type { ConfigIssue } from "./errors.js";
+import {
+  applyEnvOverrides,
+  configFromFlags,
+  loadConfigFile,
+  parseConfig,
+  resolveConfig,
+  summarizeConfig,
+} from "./load.js";
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "switchyard-config-"));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const YAML_CONFIG = `
+listeners:
+  - name: web
+    listen: 127.0.0.1:8080
+    pool: web
+pools:
+  web:
+    algorithm: round-robin
+    backends:
+      - address: 127.0.0.1:9001
+      - id: b
+        address: http://127.0.0.1:9002
+        weight: 3
+        region: eu-west
+        latitude: 53.3
+        longitude: -6.2
+        labels: { tier: gold }
+`;
+
+type Fields = Record<string, unknown>;
+
+interface RawConfig extends Fields {
+  listeners: Fields[];
+  pools: Record<string, Fields>;
+}
+
+function base(): RawConfig {
+  return {
+    listeners: [{ name: "web", listen: "127.0.0.1:8080", pool: "web" }],
+    pools: { web: { backends: [{ address: "127.0.0.1:9001" }, { address: "127.0.0.1:9002" }] } },
+  };
+}
+
+function webPool(raw: RawConfig): Fields {
+  const pool = raw.pools.web;
+  if (!pool) throw new Error("no web pool");
+  return pool;
+}
+
+function firstListener(raw: RawConfig): Fields {
+  const listener = raw.listeners[0];
+  if (!listener) throw new Error("no listener");
+  return listener;
+}
+
+/** Parses and returns the SY_ERR_CONFIG error (fails the test if parsing succeeds). */
+function configError(raw: unknown): SwitchyardError {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    if (isSwitchyardError(error, "SY_ERR_CONFIG")) return error;
+    throw error;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+function issuesOf(error: SwitchyardError): ConfigIssue[] {
+  return error.details?.issues as ConfigIssue[];
+}
+
+describe("loading files", () => {
+  it("loads YAML and fills defaults", async () => {
+    const config = parseConfig(await loadConfigFile(await file("ok.yaml", YAML_CONFIG)));
+    expect(config.listeners[0]).toEqual({
+      name: "web",
+      protocol: "http",
+      listen: "127.0.0.1:8080",
+      pool: "web",
+      maxRetries: 3,
+    });
+    expect(config.pools.web?.backends[0]).toEqual({ address: "127.0.0.1:9001", weight: 1, enabled: true });
+    expect(config.pools.web?.backends[1]?.labels).toEqual({ tier: "gold" });
+    expect(config.log).toEqual({ level: "info" });
+    expect(config.shutdownGraceMs).toBe(10_000);
+    expect(config.admin).toBeUndefined();
+    expect(summarizeConfig(config)).toEqual({ listeners: 1, pools: 1, backends: 2 });
+  });
+
+  it("loads JSON and defaults the algorithm and admin address", async () => {
+    const raw = { ...base(), admin: { token: "secret" } };
+    const config = parseConfig(await loadConfigFile(await file("ok.json", JSON.stringify(raw))));
+    expect(config.pools.web?.algorithm).toBe("round-robin");
+    expect(config.admin).toEqual({ listen: "127.0.0.1:9090", token: "secret" });
+  });
+
+  it("reads unknown extensions as YAML", async () => {
+    const config = parseConfig(await loadConfigFile(await file("switchyard.conf", YAML_CONFIG)));
+    expect(config.listeners).toHaveLength(1);
+  });
+
+  it("reports YAML syntax errors with line and column", async () => {
+    const path = await file("broken.yaml", "listeners:\n  - name: web\n    listen: [1, 2\npools: {}\n");
+    await expect(loadConfigFile(path)).rejects.toThrow(/broken\.yaml:\d+:\d+: .*\(\w+\)/);
+  });
+
+  it("reports duplicate YAML keys", async () => {
+    const path = await file("dup.yaml", "pools: {}\npools: {}\n");
+    await expect(loadConfigFile(path)).rejects.toThrow(/dup\.yaml:2:1: .*unique/);
+  });
+
+  it("reports JSON syntax errors with line and column", async () => {
+    const path = await file("broken.json", '{\n  "listeners": [\n    { "name" "web" }\n  ]\n}\n');
+    await expect(loadConfigFile(path)).rejects.toThrow(/broken\.json:3:\d+: invalid JSON/);
+  });
+
+  it("reports a missing file clearly", async () => {
+    await expect(loadConfigFile(join(dir, "nope.yaml"))).rejects.toThrow(
+      /cannot read config file .*no such file/,
+    );
+  });
+
+  it("names the file line of an invalid value", async () => {
+    const path = await file("weight.yaml", YAML_CONFIG.replace("weight: 3", "weight: 20000"));
+    await expect(resolveConfig({ file: path })).rejects.toThrow(
+      /pools\.web\.backends\[1\]\.weight \(.*weight\.yaml:13:17\): expected a number from 0 to 10000, found 20000/,
+    );
+  });
+
+  it("names the file line of an unknown key's key", async () => {
+    const path = await file("typo.yaml", YAML_CONFIG.replace("algorithm:", "algoritm:"));
+    await expect(resolveConfig({ file: path })).rejects.toThrow(
+      /pools\.web\.algoritm \(.*typo\.yaml:8:5\): unknown key "algoritm"/,
+    );
+  });
+});
+
+describe("validation messages", () => {
+  it("names path, value and suggestion for a typo'd key", () => {
+    const raw = base();
+    webPool(raw).algoritm = "round-robin";
+    const error = configError(raw);
+    expect(error.message).toContain('pools.web.algoritm: unknown key "algoritm"');
+    expect(error.message).toContain('did you mean "algorithm"?');
+    const [issue] = issuesOf(error);
+    expect(issue).toMatchObject({
+      path: "pools.web.algoritm",
+      kind: "unknown-key",
+      found: '"round-robin"',
+      suggestion: "algorithm",
+    });
+  });
+
+  it("suggests keys at the top level and in listeners", () => {
+    const raw: RawConfig = { ...base(), listners: [] };
+    raw.listeners[0] = {
+      name: "web",
+      listen: "127.0.0.1:8080",
+      pool: "web",
+      protocl: "tcp",
+    };
+    const error = configError(raw);
+    expect(error.message).toContain('listners: unknown key "listners" (value [])');
+    expect(error.message).toContain('did you mean "listeners"?');
+    expect(error.message).toContain('listeners[0].protocl: unknown key "protocl"');
+    expect(error.message).toContain('did you mean "protocol"?');
+  });
+
+  it("names the field and lists algorithms for an unknown algorithm", () => {
+    const raw = base();
+    webPool(raw).algorithm = "round-robbin";
+    const error = configError(raw);
+    const [issue] = issuesOf(error);
+    expect(issue?.path).toBe("pools.web.algorithm");
+    expect(issue?.found).toBe('"round-robbin"');
+    expect(issue?.suggestion).toBe("round-robin");
+    for (const { name } of listAlgorithms()) expect(error.message).toContain(name);
+  });
+
+  it("points at the name of an algorithm given as an object", () => {
+    const raw = base();
+    webPool(raw).algorithm = { name: "nope" };
+    expect(issuesOf(configError(raw))[0]?.path).toBe("pools.web.algorithm.name");
+  });
+
+  it("reports invalid algorithm options under the algorithm's path", () => {
+    const raw = base();
+    webPool(raw).algorithm = {
+      name: "round-robin",
+      fast: true,
+    };
+    const [issue] = issuesOf(configError(raw));
+    expect(issue).toMatchObject({ path: "pools.web.algorithm.fast", kind: "unknown-key", found: "true" });
+  });
+
+  it("rejects an algorithm that is neither a name nor an object", () => {
+    const raw = base();
+    webPool(raw).algorithm = 7;
+    expect(configError(raw).message).toContain(
+      'pools.web.algorithm: expected an algorithm name, or an object { name: "...", ...options }, found 7',
+    );
+  });
+
+  it("names path, value and expected range for a bad weight", () => {
+    const raw = base();
+    webPool(raw).backends = [{ address: "127.0.0.1:9001" }, { address: "127.0.0.1:9002", weight: -2 }];
+    const error = configError(raw);
+    expect(error.message).toContain(
+      "pools.web.backends[1].weight: expected a number from 0 to 10000, found -2",
+    );
+    expect(issuesOf(error)[0]).toMatchObject({ expected: "a number from 0 to 10000", found: "-2" });
+  });
+
+  it("names the expected type for a wrongly typed value", () => {
+    const raw = base();
+    firstListener(raw).maxRetries = "3";
+    expect(configError(raw).message).toContain(
+      'listeners[0].maxRetries: expected a whole number from 0 to 10, found "3"',
+    );
+  });
+
+  it("rejects duplicate backend ids and repeated addresses within a pool", () => {
+    const raw = base();
+    webPool(raw).backends = [
+      { id: "a", address: "127.0.0.1:9001" },
+      { id: "a", address: "127.0.0.1:9002" },
+      { address: "127.0.0.1:9003" },
+      { address: "127.0.0.1:9003" },
+      { id: "c", address: "127.0.0.1:9003" },
+    ];
+    const paths = issuesOf(configError(raw)).map((issue) => issue.path);
+    expect(paths).toEqual(["pools.web.backends[1].id", "pools.web.backends[3].address"]);
+  });
+
+  it("rejects an unknown pool reference, listing the pools", () => {
+    const raw = base();
+    firstListener(raw).pool = "wbe";
+    const error = configError(raw);
+    expect(error.message).toContain(
+      'listeners[0].pool: expected the name of a pool defined under pools: web, found "wbe"; did you mean "web"?',
+    );
+  });
+
+  it("rejects duplicate listener names and addresses", () => {
+    const raw = base();
+    const listeners = raw.listeners;
+    listeners.push({ name: "web", listen: "127.0.0.1:8080", pool: "web" });
+    listeners.push({ name: "other", listen: "127.0.0.1:0", pool: "web" });
+    listeners.push({ name: "other2", listen: "127.0.0.1:0", pool: "web" });
+    const paths = issuesOf(configError(raw)).map((issue) => issue.path);
+    expect(paths).toEqual(["listeners[1].name", "listeners[1].listen"]);
+  });
+
+  it("checks listen strings and backend addresses", () => {
+    const raw = base();
+    firstListener(raw).listen = "127.0.0.1:70000";
+    webPool(raw).backends = [{ address: "127.0.0.1" }, { address: "https://example.com:443" }];
+    const error = configError(raw);
+    const paths = issuesOf(error).map((issue) => issue.path);
+    expect(paths).toEqual([
+      "listeners[0].listen",
+      "pools.web.backends[0].address",
+      "pools.web.backends[1].address",
+    ]);
+    expect(error.message).toContain('listeners[0].listen: expected a listen address "host:port"');
+    expect(error.message).toContain("a port between 1 and 65535 is required");
+    expect(error.message).toContain("only http:// upstreams are supported");
+  });
+
+  it("accepts IPv6 listen addresses and port 0", () => {
+    const raw = base();
+    firstListener(raw).listen = "[::1]:0";
+    expect(parseConfig(raw).listeners[0]?.listen).toBe("[::1]:0");
+  });
+
+  it("reports missing required fields and empty lists", () => {
+    const error = configError({
+      listeners: [{ name: "web", pool: "web" }],
+      pools: { web: { backends: [] } },
+    });
+    expect(error.message).toContain('listeners[0].listen: missing; expected a listen address "host:port"');
+    expect(error.message).toContain("pools.web.backends: expected at least 1 item, found []");
+  });
+
+  it("reports every problem at once with a count", () => {
+    const error = configError({ listeners: [], pools: {}, log: { level: "loud" } });
+    expect(error.message.split("\n")[0]).toBe("invalid configuration (2 problems):");
+    expect(error.message).toContain('log.level: expected one of: "fatal", "error", "warn", "info"');
+  });
+
+  it("rejects a config that is not an object", () => {
+    expect(configError([1, 2]).message).toContain("(root): expected an object");
+  });
+});
+
+describe("environment overrides", () => {
+  it("overrides listen, algorithm, admin and log level without touching the input", () => {
+    const raw = base();
+    const before = structuredClone(raw);
+    const overridden = applyEnvOverrides(raw, {
+      SWITCHYARD_LISTEN: "127.0.0.1:7000",
+      SWITCHYARD_ALGORITHM: "rr",
+      SWITCHYARD_ADMIN_LISTEN: "127.0.0.1:7001",
+      SWITCHYARD_ADMIN_TOKEN: "t0ken",
+      SWITCHYARD_LOG_LEVEL: "debug",
+      SWITCHYARD_UNRELATED: "x",
+    });
+    expect(raw).toEqual(before);
+    const config = parseConfig(overridden);
+    expect(config.listeners[0]?.listen).toBe("127.0.0.1:7000");
+    expect(config.pools.web?.algorithm).toBe("rr");
+    expect(config.admin).toEqual({ listen: "127.0.0.1:7001", token: "t0ken" });
+    expect(config.log.level).toBe("debug");
+  });
+
+  it("replaces the first listener's pool backends", () => {
+    const config = parseConfig(
+      applyEnvOverrides(base(), { SWITCHYARD_BACKENDS: "127.0.0.1:9101, 127.0.0.1:9102,," }),
+    );
+    expect(config.pools.web?.backends.map((backend) => backend.address)).toEqual([
+      "127.0.0.1:9101",
+      "127.0.0.1:9102",
+    ]);
+  });
+
+  it("ignores empty variables", () => {
+    expect(applyEnvOverrides(base(), { SWITCHYARD_LISTEN: "", SWITCHYARD_BACKENDS: " " })).toEqual(base());
+  });
+
+  it("reports an invalid override at the field it overrides, without a file position", async () => {
+    const path = await file("env.yaml", YAML_CONFIG);
+    const rejection = resolveConfig({ file: path, env: { SWITCHYARD_LISTEN: "nowhere" } });
+    await expect(rejection).rejects.toThrow(/listeners\[0\]\.listen: expected a listen address/);
+    await expect(rejection).rejects.not.toThrow(/env\.yaml:/);
+  });
+
+  it("builds a whole config from the environment alone", () => {
+    const config = parseConfig(
+      applyEnvOverrides({}, { SWITCHYARD_BACKENDS: "127.0.0.1:9001", SWITCHYARD_LISTEN: "127.0.0.1:0" }),
+    );
+    expect(config.listeners[0]).toMatchObject({ name: "main", listen: "127.0.0.1:0", pool: "main" });
+    expect(config.pools.main?.backends).toHaveLength(1);
+  });
+});
+
+describe("flags", () => {
+  it("make a complete config without a file", () => {
+    const config = parseConfig(
+      configFromFlags({
+        listen: "127.0.0.1:0",
+        backends: ["127.0.0.1:9001", "127.0.0.1:9002"],
+        algorithm: "round-robin",
+        protocol: "tcp",
+      }),
+    );
+    expect(config.listeners).toEqual([
+      { name: "main", protocol: "tcp", listen: "127.0.0.1:0", pool: "main", maxRetries: 3 },
+    ]);
+    expect(config.pools.main?.algorithm).toBe("round-robin");
+    expect(config.pools.main?.backends).toHaveLength(2);
+  });
+
+  it("default the listen address", () => {
+    const config = parseConfig(configFromFlags({ backends: ["127.0.0.1:9001"] }));
+    expect(config.listeners[0]?.listen).toBe("127.0.0.1:8080");
+  });
+
+  it("override the environment, which overrides the file", async () => {
+    const path = await file("precedence.yaml", YAML_CONFIG);
+    const config = await resolveConfig({
+      file: path,
+      env: { SWITCHYARD_LISTEN: "127.0.0.1:7000", SWITCHYARD_BACKENDS: "127.0.0.1:9101" },
+      flags: { listen: "127.0.0.1:7002" },
+    });
+    expect(config.listeners[0]?.listen).toBe("127.0.0.1:7002");
+    expect(config.pools.web?.backends.map((backend) => backend.address)).toEqual(["127.0.0.1:9101"]);
+  });
+
+  it("keep algorithm options when the flag names the same algorithm", () => {
+    const raw = base();
+    webPool(raw).algorithm = { name: "round-robin" };
+    const config = parseConfig(applyEnvOverrides(raw, { SWITCHYARD_ALGORITHM: "rr" }));
+    expect(config.pools.web?.algorithm).toEqual({ name: "round-robin" });
+  });
+});

@@ -1,0 +1,323 @@
+/**
+ * The configuration schema: one zod schema for files, environment overrides and
+ * CLI flags alike. Objects are strict, so a typo is an error rather than a
+ * silently ignored key; defaults are filled here so the runtime reads one fully
+ * resolved shape. Field checks (addresses, listen strings, algorithm options)
+ * sit on the field itself so their issues carry the field's path; checks that
+ * span fields (pool references, unique names and ids) run in one refinement at
+ * the root, also when other fields are already invalid, so one run reports
+ * every problem.
+ */
+import { z } from "zod";
+import "../algorithms/builtin.js";
+import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
+import { parseAddress } from "../core/address.js";
+import { isSwitchyardError } from "../core/errors.js";
+import { closest, issuesFromNested, type PathSegment } from "./errors.js";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export const PROTOCOLS = ["http", "tcp"] as const;
+
+export const DEFAULT_ADMIN_LISTEN = "127.0.0.1:9090";
+export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** A listening address: `host:port` or `[v6]:port`, port 0 to 65535 (0 lets the OS choose). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+const LISTEN_PATTERN = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]*)):(\d{1,5})$/;
+
+/** Parses a listen string; returns undefined when it is not `host:port` with a port from 0 to 65535. */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const match = LISTEN_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port > 65_535) return undefined;
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME_EXPECTED = "a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)";
+
+const name = () =>
+  z.string({ error: `expected ${NAME_EXPECTED}` }).regex(NAME_PATTERN, `expected ${NAME_EXPECTED}`);
+
+const listenString = () =>
+  z.string({ error: 'expected a listen address "host:port"' }).superRefine((value, ctx) => {
+    if (!parseListenAddress(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: 'expected a listen address "host:port" (or "[v6]:port") with a port from 0 to 65535',
+      });
+    }
+  });
+
+const backendAddress = () =>
+  z
+    .string({ error: 'expected a backend address "host:port" or "http://host:port"' })
+    .superRefine((value, ctx) => {
+      try {
+        parseAddress(value);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.replace(/^invalid address "[^"]*": /, "") : "";
+        ctx.addIssue({
+          code: "custom",
+          message: reason.startsWith("expected")
+            ? reason
+            : `expected a backend address "host:port" or "http://host:port" (${reason})`,
+        });
+      }
+    });
+
+/** A number within [min, max]; every failure says the whole range. */
+const numberIn = (min: number, max: number, options: { int?: boolean; unit?: string } = {}) => {
+  const what = options.int ? "a whole number" : "a number";
+  const unit = options.unit ? ` ${options.unit}` : "";
+  const error = `expected ${what} from ${min} to ${max}${unit}`;
+  const schema = z.number({ error });
+  return (options.int ? schema.int({ error }) : schema).min(min, { error }).max(max, { error });
+};
+
+const milliseconds = (max: number) => numberIn(1, max, { int: true, unit: "(milliseconds)" });
+
+/** `"p2c"` or `{ name: "p2c", ...options }`; checked against the algorithm registry. */
+export const algorithmSchema = z
+  .union([z.string().min(1), z.looseObject({ name: z.string().min(1) })], {
+    error: 'expected an algorithm name, or an object { name: "...", ...options }',
+  })
+  .superRefine((spec, ctx) => {
+    try {
+      resolveAlgorithm(spec);
+    } catch (error) {
+      if (isSwitchyardError(error, "SY_ERR_UNKNOWN_ALGORITHM")) {
+        const given = typeof spec === "string" ? spec : spec.name;
+        const suggestion = closest(given, algorithmNames());
+        ctx.addIssue({
+          code: "custom",
+          path: typeof spec === "string" ? [] : ["name"],
+          message: `expected a registered algorithm (aliases accepted; see \`switchyard algorithms\`): ${listAlgorithms()
+            .map((definition) => definition.name)
+            .join(", ")}`,
+          params: suggestion ? { suggestion } : undefined,
+        });
+      } else if (isSwitchyardError(error, "SY_ERR_INVALID_OPTIONS")) {
+        const nested = (error.details?.issues ?? []) as z.core.$ZodIssue[];
+        const algorithm = String(error.details?.name ?? "");
+        const options = typeof spec === "string" ? {} : spec;
+        const reported = issuesFromNested(nested, options, algorithmOptionKeys(algorithm));
+        for (const issue of reported) ctx.addIssue({ code: "custom", ...issue });
+        if (reported.length === 0) ctx.addIssue({ code: "custom", message: error.message });
+      } else {
+        throw error;
+      }
+    }
+  });
+
+function algorithmOptionKeys(algorithm: string): (path: readonly PathSegment[]) => string[] | undefined {
+  return (path) => {
+    if (path.length !== 0) return undefined;
+    try {
+      const { definition } = resolveAlgorithm(algorithm);
+      return ["name", ...objectKeys(definition.options)];
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+export const backendSchema = z.strictObject({
+  id: z.string().min(1).optional(),
+  address: backendAddress(),
+  weight: numberIn(0, 10_000).default(1),
+  region: z.string().min(1).optional(),
+  latitude: numberIn(-90, 90).optional(),
+  longitude: numberIn(-180, 180).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  enabled: z.boolean().default(true),
+});
+
+export const poolSchema = z.strictObject({
+  algorithm: algorithmSchema.default("round-robin"),
+  backends: z.array(backendSchema).min(1),
+});
+
+export const timeoutsSchema = z.strictObject({
+  connectMs: milliseconds(600_000).optional(),
+  headersMs: milliseconds(3_600_000).optional(),
+  idleMs: milliseconds(86_400_000).optional(),
+});
+
+export const listenerSchema = z.strictObject({
+  name: name(),
+  protocol: z.enum(PROTOCOLS).default("http"),
+  listen: listenString(),
+  pool: z.string({ error: "expected the name of a pool defined under pools" }),
+  timeouts: timeoutsSchema.optional(),
+  maxRetries: numberIn(0, 10, { int: true }).default(DEFAULT_MAX_RETRIES),
+});
+
+export const adminSchema = z.strictObject({
+  listen: listenString().default(DEFAULT_ADMIN_LISTEN),
+  token: z.string().min(1).optional(),
+});
+
+export const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default("info"),
+});
+
+export const configSchema = z
+  .strictObject({
+    listeners: z.array(listenerSchema).min(1),
+    pools: z.record(name(), poolSchema),
+    admin: adminSchema.optional(),
+    log: logSchema.prefault({}),
+    shutdownGraceMs: numberIn(0, 3_600_000, { int: true, unit: "(milliseconds)" }).default(
+      DEFAULT_SHUTDOWN_GRACE_MS,
+    ),
+  })
+  .superRefine(crossCheck, { when: () => true });
+
+export type SwitchyardConfig = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ListenerConfig = z.output<typeof listenerSchema>;
+export type PoolConfig = z.output<typeof poolSchema>;
+export type BackendConfig = z.output<typeof backendSchema>;
+
+/**
+ * Checks that span fields. Runs even when fields are invalid, so every access
+ * is defensive: the value may be partly parsed.
+ */
+function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
+  if (!isRecord(config)) return;
+  const pools = isRecord(config.pools) ? config.pools : {};
+  const poolNames = Object.keys(pools);
+
+  if (Array.isArray(config.listeners)) {
+    const names = new Map<string, number>();
+    const addresses = new Map<string, number>();
+    config.listeners.forEach((listener: unknown, index) => {
+      if (!isRecord(listener)) return;
+      if (typeof listener.name === "string") {
+        const first = names.get(listener.name);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["listeners", index, "name"],
+            message: `expected a unique listener name; "${listener.name}" is also used by listeners[${first}]`,
+          });
+        } else names.set(listener.name, index);
+      }
+      if (typeof listener.pool === "string" && isRecord(config.pools) && !(listener.pool in pools)) {
+        const suggestion = closest(listener.pool, poolNames);
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "pool"],
+          message:
+            poolNames.length === 0
+              ? "expected the name of a pool defined under pools (none are defined)"
+              : `expected the name of a pool defined under pools: ${poolNames.join(", ")}`,
+          params: suggestion ? { suggestion } : undefined,
+        });
+      }
+      const listen = typeof listener.listen === "string" ? parseListenAddress(listener.listen) : undefined;
+      if (listen && listen.port !== 0) {
+        const key = `${listen.host}:${listen.port}`;
+        const first = addresses.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["listeners", index, "listen"],
+            message: `expected an address no other listener uses; listeners[${first}] already listens on it`,
+          });
+        } else addresses.set(key, index);
+      }
+    });
+  }
+
+  for (const [poolName, pool] of Object.entries(pools)) {
+    if (!isRecord(pool) || !Array.isArray(pool.backends)) continue;
+    const ids = new Map<string, number>();
+    pool.backends.forEach((backend: unknown, index) => {
+      if (!isRecord(backend)) return;
+      const explicit = typeof backend.id === "string";
+      const id = explicit ? backend.id : backend.address;
+      if (typeof id !== "string") return;
+      const first = ids.get(id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pools", poolName, "backends", index, explicit ? "id" : "address"],
+          message: explicit
+            ? `expected a backend id unique within pool "${poolName}"; backends[${first}] already has it`
+            : `expected each backend once per pool; backends[${first}] has the same address (give distinct ids to repeat an address)`,
+        });
+      } else ids.set(id, index);
+    });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Keys of an object schema, looking through optional/default/pipe wrappers; empty if not an object. */
+export function objectKeys(schema: unknown): string[] {
+  const shape = objectShape(schema);
+  return shape ? Object.keys(shape) : [];
+}
+
+interface SchemaDef {
+  type?: string;
+  innerType?: unknown;
+  in?: unknown;
+  shape?: Record<string, unknown>;
+  element?: unknown;
+  valueType?: unknown;
+  options?: unknown[];
+}
+
+function defOf(schema: unknown): SchemaDef | undefined {
+  return (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+}
+
+function unwrap(schema: unknown): unknown {
+  let current = schema;
+  for (let depth = 0; depth < 16; depth++) {
+    const def = defOf(current);
+    if (!def) return current;
+    if (def.innerType !== undefined) current = def.innerType;
+    else if (def.type === "pipe") current = def.in;
+    else return current;
+  }
+  return current;
+}
+
+function objectShape(schema: unknown): Record<string, unknown> | undefined {
+  const def = defOf(unwrap(schema));
+  return def?.type === "object" ? def.shape : undefined;
+}
+
+/**
+ * Known keys of the object at `path` in the config schema, for "did you mean"
+ * suggestions; undefined when the path does not lead to a fixed-shape object.
+ */
+export function configKeysAt(
+  path: readonly PathSegment[],
+  schema: unknown = configSchema,
+): string[] | undefined {
+  let current: unknown = schema;
+  for (const segment of path) {
+    const def = defOf(unwrap(current));
+    if (!def) return undefined;
+    if (def.type === "object" && typeof segment === "string") current = def.shape?.[segment];
+    else if (def.type === "array" && typeof segment === "number") current = def.element;
+    else if (def.type === "record") current = def.valueType;
+    else return undefined;
+    if (current === undefined) return undefined;
+  }
+  const shape = objectShape(current);
+  return shape ? Object.keys(shape) : undefined;
+}

@@ -1,0 +1,236 @@
+/**
+ * Header rewriting for the HTTP proxy, one pass per message. Requests: the
+ * client's raw header list (`req.rawHeaders`) becomes the upstream list with
+ * hop-by-hop fields dropped (Connection, Keep-Alive, Proxy-*, TE, Trailer,
+ * Transfer-Encoding, Upgrade and every field the Connection header names, RFC
+ * 9110 §7.6.1), `Expect` dropped (node:http already answered `100-continue`),
+ * and the forwarding fields added: X-Forwarded-For (appended), X-Forwarded-Proto,
+ * X-Forwarded-Host (replaced: a client cannot vouch for them) and RFC 7239
+ * `Forwarded` (appended). Responses: undici's raw header buffers become the
+ * flat `[name, value, ...]` list `res.writeHead` takes, hop-by-hop dropped, so
+ * repeated fields (Set-Cookie) keep their order and count. Names keep the case
+ * the peer sent; comparisons are case-insensitive.
+ */
+
+/** How a request header is treated; ordinary headers are absent from the table. */
+const DROP = 1;
+const CONNECTION = 2;
+const HOST = 3;
+const CONTENT_LENGTH = 4;
+const TRANSFER_ENCODING = 5;
+const X_FORWARDED_FOR = 6;
+const FORWARDED = 7;
+
+const REQUEST_HEADERS = new Map<string, number>([
+  ["connection", CONNECTION],
+  ["keep-alive", DROP],
+  ["te", DROP],
+  ["trailer", DROP],
+  ["transfer-encoding", TRANSFER_ENCODING],
+  ["upgrade", DROP],
+  ["expect", DROP],
+  ["host", HOST],
+  ["content-length", CONTENT_LENGTH],
+  ["x-forwarded-for", X_FORWARDED_FOR],
+  ["forwarded", FORWARDED],
+  ["x-forwarded-proto", DROP],
+  ["x-forwarded-host", DROP],
+]);
+
+const RESPONSE_HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * Connection options never used to drop a field: the three that are plain
+ * options, and the fields message framing and routing depend on (a client must
+ * not strip Host or Content-Length by naming them).
+ */
+const NOT_NOMINABLE = new Set(["close", "keep-alive", "upgrade", "host", "content-length"]);
+
+/** True for hop-by-hop header names (lower case), the fixed list only. */
+export function isHopByHop(lowerName: string): boolean {
+  return RESPONSE_HOP_BY_HOP.has(lowerName) || isProxyHeader(lowerName);
+}
+
+function isProxyHeader(lowerName: string): boolean {
+  return lowerName.length > 6 && lowerName.charCodeAt(0) === 112 /* p */ && lowerName.startsWith("proxy-");
+}
+
+/** The upstream view of a client request head. */
+export interface UpstreamRequestHead {
+  /** Flat `[name, value, ...]` list for the upstream request. */
+  headers: string[];
+  /** The client's Host header, forwarded unchanged; undefined when absent. */
+  host: string | undefined;
+  /** True when the request carries a body (a non-zero Content-Length or Transfer-Encoding). */
+  hasBody: boolean;
+  /** Set when the head must be refused with 400 (e.g. two Host headers). */
+  invalid: string | undefined;
+}
+
+/**
+ * Builds the upstream header list from `rawHeaders` in one pass. `clientIp` is
+ * the peer address (undefined if unknown), `proto` the scheme the client used.
+ */
+export function buildUpstreamHeaders(
+  rawHeaders: readonly string[],
+  clientIp: string | undefined,
+  proto: string,
+): UpstreamRequestHead {
+  const headers: string[] = [];
+  let host: string | undefined;
+  let hostCount = 0;
+  let hasBody = false;
+  let forwardedFor: string | undefined;
+  let forwarded: string | undefined;
+  let nominated: string[] | undefined;
+
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const value = rawHeaders[i + 1] as string;
+    const lower = name.toLowerCase();
+    const kind = REQUEST_HEADERS.get(lower);
+    if (kind === undefined) {
+      if (!isProxyHeader(lower)) headers.push(name, value);
+      continue;
+    }
+    switch (kind) {
+      case HOST:
+        hostCount++;
+        host = value;
+        headers.push(name, value);
+        break;
+      case CONTENT_LENGTH:
+        if (value !== "0") hasBody = true;
+        headers.push(name, value);
+        break;
+      case TRANSFER_ENCODING:
+        hasBody = true;
+        break;
+      case CONNECTION:
+        nominated = collectConnectionOptions(value, nominated);
+        break;
+      case X_FORWARDED_FOR:
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        break;
+      case FORWARDED:
+        forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+        break;
+      default:
+        break;
+    }
+  }
+
+  const result: UpstreamRequestHead = {
+    headers: nominated === undefined ? headers : withoutNominated(headers, nominated),
+    host,
+    hasBody,
+    invalid: hostCount > 1 ? "more than one Host header" : undefined,
+  };
+  const out = result.headers;
+  if (clientIp !== undefined) {
+    out.push("x-forwarded-for", forwardedFor === undefined ? clientIp : `${forwardedFor}, ${clientIp}`);
+  } else if (forwardedFor !== undefined) {
+    out.push("x-forwarded-for", forwardedFor);
+  }
+  out.push("x-forwarded-proto", proto);
+  if (host !== undefined) out.push("x-forwarded-host", host);
+  const element = forwardedElement(clientIp, proto, host);
+  out.push("forwarded", forwarded === undefined ? element : `${forwarded}, ${element}`);
+  return result;
+}
+
+/**
+ * Converts undici's raw response headers (or trailers) to the flat list
+ * `writeHead` takes, dropping hop-by-hop fields. Bytes map 1:1 (latin1), as
+ * node:http writes them.
+ */
+export function buildResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
+  const headers: string[] = [];
+  let nominated: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = latin1(raw[i] as Buffer | string);
+    const lower = name.toLowerCase();
+    if (RESPONSE_HOP_BY_HOP.has(lower) || isProxyHeader(lower)) {
+      if (lower === "connection")
+        nominated = collectConnectionOptions(latin1(raw[i + 1] as Buffer), nominated);
+      continue;
+    }
+    headers.push(name, latin1(raw[i + 1] as Buffer | string));
+  }
+  return nominated === undefined ? headers : withoutNominated(headers, nominated);
+}
+
+/** Raw trailers as `[name, value]` pairs for `res.addTrailers`, hop-by-hop dropped. */
+export function buildTrailers(raw: readonly (Buffer | string)[]): [string, string][] {
+  const flat = buildResponseHeaders(raw);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
+  return pairs;
+}
+
+/** One RFC 7239 `Forwarded` element: `for=...;proto=...;host=...`. */
+export function forwardedElement(
+  clientIp: string | undefined,
+  proto: string,
+  host: string | undefined,
+): string {
+  let element = `for=${forwardedNode(clientIp)};proto=${quoteIfNeeded(proto)}`;
+  if (host !== undefined && host !== "") element += `;host=${quoteIfNeeded(host)}`;
+  return element;
+}
+
+/** A node identifier for `Forwarded`: IPv4 bare, IPv6 bracketed and quoted, `unknown` when absent. */
+export function forwardedNode(ip: string | undefined): string {
+  if (ip === undefined || ip === "") return "unknown";
+  return ip.includes(":") ? `"[${ip}]"` : ip;
+}
+
+/** The peer address in the form logs and selectors expect: IPv4-mapped IPv6 unwrapped. */
+export function clientAddress(remoteAddress: string | undefined): string | undefined {
+  if (remoteAddress?.startsWith("::ffff:") && remoteAddress.includes(".")) {
+    return remoteAddress.slice(7);
+  }
+  return remoteAddress;
+}
+
+/** RFC 7230 token characters; anything else must be sent as a quoted-string. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function quoteIfNeeded(value: string): string {
+  if (TOKEN.test(value)) return value;
+  return `"${value.replace(/[\\"]/g, "\\$&")}"`;
+}
+
+function latin1(value: Buffer | string): string {
+  return typeof value === "string" ? value : value.toString("latin1");
+}
+
+function collectConnectionOptions(value: string, into: string[] | undefined): string[] | undefined {
+  // The common case, a single plain option, needs no split.
+  if (NOT_NOMINABLE.has(value) || NOT_NOMINABLE.has(value.toLowerCase())) return into;
+  let list = into;
+  for (const part of value.split(",")) {
+    const option = part.trim().toLowerCase();
+    if (option === "" || NOT_NOMINABLE.has(option)) continue;
+    list ??= [];
+    list.push(option);
+  }
+  return list;
+}
+
+/** Drops headers named by Connection options (rare, so a second pass is fine). */
+function withoutNominated(headers: string[], nominated: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (!nominated.includes(name.toLowerCase())) kept.push(name, headers[i + 1] as string);
+  }
+  return kept;
+}

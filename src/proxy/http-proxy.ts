@@ -1,0 +1,326 @@
+/**
+ * HTTP/1.1 reverse proxy listener. A node:http server (strict parser) accepts
+ * connections and hands each request to an `Exchange` (exchange.ts), which
+ * picks a backend, streams the request and response and decides on retries.
+ * This file owns what lives longer than a request: options and their
+ * validation, the server itself, coded answers to requests the parser rejects
+ * (`clientError`: 400, 408, 413, 431), routing Upgrade requests to the
+ * WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`), the
+ * in-flight count, and the graceful `close()`: stop accepting, drain up to a
+ * grace period, then destroy what is left and close the upstream pools.
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type net from "node:net";
+import type { Duplex } from "node:stream";
+import type { Balancer } from "../core/balancer.js";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
+import { rawErrorResponse, replyAndClose } from "./error-responses.js";
+import { Exchange, type ExchangeHost, ProxyResponse } from "./exchange.js";
+import { UpstreamPools } from "./upstream-pools.js";
+import { WebSocketProxy } from "./websocket.js";
+
+export interface ProxyTimeouts {
+  /** Establishing an upstream connection, in ms; default 5000. */
+  connectMs: number;
+  /** Waiting for the upstream response headers, in ms; default 30000. */
+  headersMs: number;
+  /** Idle gap in an upstream response body, and idle time of a kept-alive client connection, in ms; default 60000. */
+  idleMs: number;
+}
+
+export interface HttpProxyOptions {
+  balancer: Balancer;
+  /** Listening host; default 127.0.0.1. */
+  host?: string;
+  /** Listening port; default 0 (chosen by the OS, read back from `listen()`). */
+  port?: number;
+  /** Listener name, used in logs. */
+  name?: string;
+  timeouts?: Partial<ProxyTimeouts>;
+  /** Extra attempts on next candidates; default 3. */
+  maxRetries?: number;
+  /** Largest accepted request head in bytes; default 16384, larger gets 431. */
+  maxHeaderSize?: number;
+  /**
+   * Idle time of a WebSocket (Upgrade) tunnel, in ms; default 300000 (5 min).
+   * When no byte has crossed the tunnel in either direction for this long,
+   * both the client and the backend socket are closed. Separate from
+   * `timeouts.idleMs` because WebSocket applications are often quiet for
+   * longer than an HTTP body stall is tolerated; keep it above the
+   * application's ping interval. At most 2147483647 (node's timer limit).
+   */
+  websocketIdleMs?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_PROXY_TIMEOUTS: Readonly<ProxyTimeouts> = Object.freeze({
+  connectMs: 5_000,
+  headersMs: 30_000,
+  idleMs: 60_000,
+});
+export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_MAX_HEADER_SIZE = 16_384;
+export const DEFAULT_HTTP_GRACE_MS = 10_000;
+export const DEFAULT_WEBSOCKET_IDLE_MS = 300_000;
+/** After the grace period, how long to wait for destroyed sockets to report closed. */
+const DESTROY_SETTLE_MS = 1_000;
+
+export class HttpProxy implements ExchangeHost {
+  readonly name: string;
+  readonly timeouts: Readonly<ProxyTimeouts>;
+  /** @internal read by exchanges */
+  readonly balancer: Balancer;
+  /** @internal */
+  readonly upstreams: UpstreamPools;
+  /** @internal */
+  readonly maxRetries: number;
+  /** @internal */
+  readonly logger: Logger;
+  #host: string;
+  #port: number;
+  #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
+  #websockets: WebSocketProxy;
+  #address: { host: string; port: number } | undefined;
+  #inFlight = 0;
+  #closing: Promise<void> | undefined;
+  #onDrained: (() => void) | undefined;
+
+  constructor(options: HttpProxyOptions) {
+    this.balancer = options.balancer;
+    this.name = options.name ?? "http";
+    this.#host = options.host ?? "127.0.0.1";
+    this.#port = options.port ?? 0;
+    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535) {
+      throw invalidOption("port must be an integer from 0 to 65535", { port: this.#port });
+    }
+    this.timeouts = Object.freeze({
+      connectMs: positive(
+        "timeouts.connectMs",
+        options.timeouts?.connectMs,
+        DEFAULT_PROXY_TIMEOUTS.connectMs,
+      ),
+      headersMs: positive(
+        "timeouts.headersMs",
+        options.timeouts?.headersMs,
+        DEFAULT_PROXY_TIMEOUTS.headersMs,
+      ),
+      idleMs: positive("timeouts.idleMs", options.timeouts?.idleMs, DEFAULT_PROXY_TIMEOUTS.idleMs),
+    });
+    this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0 || this.maxRetries > 100) {
+      throw invalidOption("maxRetries must be an integer from 0 to 100", { maxRetries: this.maxRetries });
+    }
+    const maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
+    if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 1024) {
+      throw invalidOption("maxHeaderSize must be an integer of at least 1024", { maxHeaderSize });
+    }
+    this.logger = (options.logger ?? silentLogger).child({ component: "http-proxy", listener: this.name });
+    this.upstreams = new UpstreamPools(this.balancer.pool, {
+      connectTimeoutMs: this.timeouts.connectMs,
+      headersTimeoutMs: this.timeouts.headersMs,
+      bodyTimeoutMs: this.timeouts.idleMs,
+      logger: this.logger,
+    });
+    this.#websockets = new WebSocketProxy({
+      balancer: this.balancer,
+      connectTimeoutMs: this.timeouts.connectMs,
+      idleTimeoutMs: websocketIdle(options.websocketIdleMs),
+      maxRetries: this.maxRetries,
+      logger: this.logger,
+      onTunnelClosed: () => this.#checkDrained(),
+    });
+    this.#server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
+      {
+        ServerResponse: ProxyResponse,
+        maxHeaderSize,
+        // Checked by the exchange instead, so the 400 carries our error code.
+        requireHostHeader: false,
+      },
+      this.#onRequest,
+    );
+    this.#server.keepAliveTimeout = this.timeouts.idleMs;
+    this.#server.on("upgrade", this.#onUpgrade);
+    this.#server.on("clientError", onClientError);
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.#address) return Promise.resolve(this.#address);
+    if (this.#closing) {
+      return Promise.reject(new SwitchyardError(ErrorCodes.SHUTTING_DOWN, "the HTTP proxy has been closed"));
+    }
+    return new Promise((resolve, reject) => {
+      const server = this.#server;
+      const onError = (error: Error) => reject(error);
+      server.once("error", onError);
+      server.listen(this.#port, this.#host, () => {
+        server.off("error", onError);
+        server.on("error", (error) => this.logger.error({ err: error }, "http listener error"));
+        const info = server.address() as net.AddressInfo;
+        this.#address = { host: info.address, port: info.port };
+        this.logger.info(this.#address, "http listener ready");
+        resolve(this.#address);
+      });
+    });
+  }
+
+  get address(): { host: string; port: number } {
+    if (!this.#address) throw new Error(`HTTP proxy "${this.name}" is not listening; call listen() first`);
+    return this.#address;
+  }
+
+  /** Requests being proxied plus WebSocket tunnels open. */
+  get inFlight(): number {
+    return this.#inFlight + this.#websockets.size;
+  }
+
+  /** @internal True once close() has been called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Graceful: stop accepting, let in-flight requests finish up to graceMs
+   * (default 10000), then destroy remaining sockets and close upstream pools.
+   */
+  close(graceMs: number = DEFAULT_HTTP_GRACE_MS): Promise<void> {
+    this.#closing ??= this.#shutdown(graceMs);
+    return this.#closing;
+  }
+
+  /** @internal An exchange's client response closed. */
+  _released(): void {
+    this.#inFlight--;
+    this.#checkDrained();
+  }
+
+  #onRequest = (req: IncomingMessage, res: ProxyResponse): void => {
+    this.#inFlight++;
+    new Exchange(this, req, res).start();
+  };
+
+  #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (this.#closing) {
+      socket.on("error", ignoreError);
+      replyAndClose(socket, rawErrorResponse(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down"));
+      return;
+    }
+    this.#websockets.handleUpgrade(req, socket, head);
+  };
+
+  async #shutdown(graceMs: number): Promise<void> {
+    const server = this.#server;
+    const closed = new Promise<void>((resolve) => {
+      if (server.listening) server.close(() => resolve());
+      else resolve();
+    });
+    server.closeIdleConnections();
+    const drained = await this.#drain(graceMs);
+    if (!drained) {
+      this.logger.warn({ inFlight: this.inFlight }, "grace period over, closing remaining connections");
+    }
+    server.closeAllConnections();
+    this.#websockets.destroyAll();
+    let settleTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closed,
+      new Promise<void>((resolve) => {
+        settleTimer = setTimeout(resolve, DESTROY_SETTLE_MS);
+      }),
+    ]);
+    clearTimeout(settleTimer);
+    await (drained ? this.upstreams.close() : this.upstreams.destroy());
+    this.logger.info("http listener closed");
+  }
+
+  #drain(graceMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#onDrained = undefined;
+        resolve(false);
+      }, graceMs);
+      this.#onDrained = () => {
+        clearTimeout(timer);
+        this.#onDrained = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  #checkDrained(): void {
+    if (this.#onDrained !== undefined && this.inFlight === 0) this.#onDrained();
+  }
+}
+
+/**
+ * The parser rejected the request (malformed, oversized head or chunk
+ * extensions, or node's request timeout): answer with the matching coded
+ * error, the way node itself would answer, and close.
+ */
+function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || pending?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  let response: Buffer;
+  switch (error.code) {
+    case "HPE_HEADER_OVERFLOW":
+      response = HEADERS_TOO_LARGE_RESPONSE;
+      break;
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      response = CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE;
+      break;
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      response = REQUEST_TIMEOUT_RESPONSE;
+      break;
+    default:
+      response = BAD_REQUEST_RESPONSE;
+      break;
+  }
+  replyAndClose(socket, response);
+}
+
+const BAD_REQUEST_RESPONSE = rawErrorResponse(400, ErrorCodes.BAD_REQUEST, "malformed HTTP request");
+const HEADERS_TOO_LARGE_RESPONSE = rawErrorResponse(
+  431,
+  ErrorCodes.HEADERS_TOO_LARGE,
+  "request headers are too large",
+);
+const CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE = rawErrorResponse(
+  413,
+  ErrorCodes.PAYLOAD_TOO_LARGE,
+  "chunk extensions are too large",
+);
+const REQUEST_TIMEOUT_RESPONSE = rawErrorResponse(
+  408,
+  ErrorCodes.CLIENT_TIMEOUT,
+  "the request was not received in time",
+);
+
+function ignoreError(): void {}
+
+function positive(field: string, value: number | undefined, fallback: number): number {
+  const result = value ?? fallback;
+  if (!Number.isFinite(result) || result <= 0) {
+    throw invalidOption(`${field} must be a positive number of milliseconds`, { [field]: value });
+  }
+  // undici takes whole milliseconds.
+  return Math.ceil(result);
+}
+
+/** Node timers treat anything above 2^31-1 ms as 1 ms, which would close every tunnel at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function websocketIdle(value: number | undefined): number {
+  const result = positive("websocketIdleMs", value, DEFAULT_WEBSOCKET_IDLE_MS);
+  if (result > MAX_TIMER_MS) {
+    throw invalidOption(`websocketIdleMs must be at most ${MAX_TIMER_MS}`, { websocketIdleMs: value });
+  }
+  return result;
+}
+
+function invalidOption(message: string, details: Record<string, unknown>): SwitchyardError {
+  return new SwitchyardError(ErrorCodes.INVALID_OPTIONS, message, details);
+}

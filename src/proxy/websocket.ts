@@ -1,0 +1,293 @@
+/**
+ * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The proxy does not speak
+ * the WebSocket protocol: it picks a backend, opens a TCP connection to it
+ * (a refused or timed-out connect moves to the decision's next candidate),
+ * replays the client's request line and headers (hop-by-hop fields replaced by
+ * `Connection: Upgrade` + the client's `Upgrade`, forwarding fields added) and
+ * the bytes already read past the head, then pipes both directions until one
+ * side closes or fails, which closes the other, or until no byte has crossed
+ * the tunnel for `idleTimeoutMs`, which closes both. While a tunnel is open its
+ * backend's `active` counter is raised and the decision's attempt stays open;
+ * the attempt is reported when the tunnel closes, with the backend's handshake
+ * status and time to it. Refused upgrades are answered with the raw coded
+ * responses of error-responses.ts.
+ */
+import type { IncomingMessage } from "node:http";
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+import type { Duplex } from "node:stream";
+import type { Backend } from "../core/backend.js";
+import type { Balancer } from "../core/balancer.js";
+import type { RequestContext } from "../core/context.js";
+import type { Decision } from "../core/decision.js";
+import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import type { Logger } from "../observability/logger.js";
+import { rawErrorResponse, replyAndClose } from "./error-responses.js";
+import { buildUpstreamHeaders, clientAddress } from "./forwarded-headers.js";
+
+export interface WebSocketProxyOptions {
+  balancer: Balancer;
+  /** Upper bound on connecting to one backend, in ms. */
+  connectTimeoutMs: number;
+  /** An open tunnel with no traffic in either direction for this long, in ms, is closed. */
+  idleTimeoutMs: number;
+  /** Extra connect attempts on next candidates. */
+  maxRetries: number;
+  logger: Logger;
+  /** Called after a tunnel closed (the listener uses it to finish a graceful shutdown). */
+  onTunnelClosed?: () => void;
+}
+
+const CONNECT_TIMEOUT_CODE = "SY_CONNECT_TIMEOUT";
+
+export class WebSocketProxy {
+  /** @internal */
+  readonly balancer: Balancer;
+  /** @internal */
+  readonly connectTimeoutMs: number;
+  /** @internal */
+  readonly idleTimeoutMs: number;
+  /** @internal */
+  readonly maxRetries: number;
+  /** @internal */
+  readonly logger: Logger;
+  #tunnels = new Set<Tunnel>();
+  #onTunnelClosed: (() => void) | undefined;
+
+  constructor(options: WebSocketProxyOptions) {
+    this.balancer = options.balancer;
+    this.connectTimeoutMs = options.connectTimeoutMs;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.maxRetries = options.maxRetries;
+    this.logger = options.logger;
+    this.#onTunnelClosed = options.onTunnelClosed;
+  }
+
+  /** Tunnels connecting or open. */
+  get size(): number {
+    return this.#tunnels.size;
+  }
+
+  /** Handles a server `upgrade` event: picks a backend and starts the tunnel. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const client = socket as net.Socket;
+    // node:http removed its own error listener when it handed the socket over.
+    client.on("error", ignoreError);
+    const clientIp = clientAddress(client.remoteAddress);
+    const proto = (client as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+    const upstreamHead = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
+    if (upstreamHead.invalid !== undefined) {
+      replyAndClose(client, rawErrorResponse(400, ErrorCodes.BAD_REQUEST, upstreamHead.invalid));
+      return;
+    }
+    const ctx: RequestContext = { clientIp, method: req.method, path: req.url, headers: req.headers };
+    let decision: Decision;
+    try {
+      decision = this.balancer.select(ctx);
+    } catch (error) {
+      if (isSwitchyardError(error, ErrorCodes.NO_BACKEND)) {
+        replyAndClose(client, rawErrorResponse(503, ErrorCodes.NO_BACKEND, "no ready backend"));
+      } else {
+        this.logger.error(
+          { err: error, code: ErrorCodes.INTERNAL, method: req.method, url: req.url },
+          "backend selection failed",
+        );
+        replyAndClose(client, rawErrorResponse(500, ErrorCodes.INTERNAL, "backend selection failed"));
+      }
+      return;
+    }
+    const headers = upstreamHead.headers;
+    let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    text += `Connection: Upgrade\r\nUpgrade: ${req.headers.upgrade ?? "websocket"}\r\n\r\n`;
+    const requestHead = Buffer.from(text, "latin1");
+    const tunnel = new Tunnel(
+      this,
+      client,
+      head.length > 0 ? Buffer.concat([requestHead, head]) : requestHead,
+    );
+    this.#tunnels.add(tunnel);
+    tunnel.start(decision);
+  }
+
+  /** Destroys every tunnel (end of a graceful shutdown). */
+  destroyAll(): void {
+    for (const tunnel of [...this.#tunnels]) tunnel.destroy();
+  }
+
+  /** @internal */
+  _closed(tunnel: Tunnel): void {
+    if (this.#tunnels.delete(tunnel)) this.#onTunnelClosed?.();
+  }
+}
+
+class Tunnel {
+  readonly #owner: WebSocketProxy;
+  readonly #client: net.Socket;
+  readonly #requestHead: Buffer;
+  #decision: Decision | undefined;
+  #upstream: net.Socket | undefined;
+  #backend: Backend | undefined;
+  #attempts = 0;
+  #startedAt = 0;
+  #status: number | undefined;
+  #latencyMs: number | undefined;
+  #upstreamFailed = false;
+  #state: "connecting" | "open" | "closed" = "connecting";
+
+  constructor(owner: WebSocketProxy, client: net.Socket, requestHead: Buffer) {
+    this.#owner = owner;
+    this.#client = client;
+    this.#requestHead = requestHead;
+  }
+
+  start(decision: Decision): void {
+    this.#decision = decision;
+    this.#client.on("close", this.#onClientClose);
+    if (this.#client.destroyed) {
+      this.#onClientClose();
+      return;
+    }
+    this.#connect(decision.backend);
+  }
+
+  destroy(): void {
+    this.#teardown(true);
+  }
+
+  #connect(backend: Backend): void {
+    this.#attempts++;
+    this.#startedAt = performance.now();
+    const upstream = net.connect({ host: backend.host, port: backend.port, noDelay: true });
+    upstream.setTimeout(this.#owner.connectTimeoutMs);
+    upstream.once("timeout", onConnectTimeout);
+    upstream.once("connect", this.#onConnect);
+    upstream.on("error", this.#onUpstreamError);
+    upstream.on("close", this.#onUpstreamClose);
+    this.#upstream = upstream;
+  }
+
+  #onConnect = (): void => {
+    const upstream = this.#upstream as net.Socket;
+    const decision = this.#decision as Decision;
+    upstream.setTimeout(0);
+    upstream.off("timeout", onConnectTimeout);
+    if (this.#state !== "connecting") {
+      upstream.destroy();
+      return;
+    }
+    this.#state = "open";
+    this.#backend = decision.backend;
+    this.#backend.active++;
+    // Every byte either way is read on one socket and written on the other,
+    // so the client socket's own timer measures the whole tunnel's idleness.
+    this.#client.setTimeout(this.#owner.idleTimeoutMs);
+    this.#client.once("timeout", this.#onIdle);
+    upstream.once("data", this.#onFirstData);
+    upstream.write(this.#requestHead);
+    this.#client.pipe(upstream);
+    upstream.pipe(this.#client);
+  };
+
+  #onFirstData = (chunk: Buffer): void => {
+    this.#latencyMs = performance.now() - this.#startedAt;
+    // "HTTP/1.1 101 ..." → digits at offsets 9..11.
+    if (chunk.length >= 12 && chunk.toString("latin1", 0, 5) === "HTTP/") {
+      const status = Number(chunk.toString("latin1", 9, 12));
+      if (Number.isInteger(status)) this.#status = status;
+    }
+  };
+
+  #onUpstreamError = (error: Error & { code?: string }): void => {
+    const upstream = this.#upstream;
+    if (this.#state === "open") {
+      this.#upstreamFailed = true;
+      this.#teardown(true);
+      return;
+    }
+    if (this.#state !== "connecting" || !upstream) return;
+    // This socket is done: detach it so its late events cannot touch the next attempt.
+    upstream.off("close", this.#onUpstreamClose);
+    upstream.off("error", this.#onUpstreamError);
+    upstream.on("error", ignoreError);
+    upstream.destroy();
+    this.#upstream = undefined;
+    const timedOut = error.code === CONNECT_TIMEOUT_CODE;
+    const code = timedOut ? ErrorCodes.UPSTREAM_TIMEOUT : ErrorCodes.UPSTREAM_CONNECT;
+    const decision = this.#decision as Decision;
+    decision.finish({ error: code, latencyMs: performance.now() - this.#startedAt });
+    this.#owner.logger.debug(
+      { backend: decision.backend.id, err: error, attempt: this.#attempts },
+      "websocket upstream connect failed",
+    );
+    if (this.#attempts <= this.#owner.maxRetries) {
+      const next = decision.next();
+      if (next) {
+        this.#connect(next);
+        return;
+      }
+    }
+    this.#state = "closed";
+    const message = timedOut ? "connecting to the backend timed out" : "could not connect to any backend";
+    replyAndClose(this.#client, rawErrorResponse(timedOut ? 504 : 502, code, message));
+    this.#owner._closed(this);
+  };
+
+  #onIdle = (): void => {
+    if (this.#state === "open") {
+      this.#owner.logger.debug(
+        { backend: (this.#backend as Backend).id, idleMs: this.#owner.idleTimeoutMs },
+        "websocket tunnel idle, closing",
+      );
+      this.#teardown(true);
+      return;
+    }
+    // Closed cleanly, but a side is still flushing to a peer that stopped reading.
+    this.#client.destroy();
+    this.#upstream?.destroy();
+  };
+
+  #onUpstreamClose = (): void => {
+    if (this.#state === "open") this.#teardown(false);
+  };
+
+  #onClientClose = (): void => {
+    this.#teardown(this.#state !== "open");
+  };
+
+  /**
+   * Closes both sides once. After an error (or while still connecting) both
+   * sockets are destroyed; after a clean close the other side is ended and
+   * destroyed once its pending writes are flushed.
+   */
+  #teardown(hard: boolean): void {
+    if (this.#state === "closed") return;
+    const wasOpen = this.#state === "open";
+    this.#state = "closed";
+    const upstream = this.#upstream;
+    if (hard) {
+      this.#client.destroy();
+      upstream?.destroy();
+    } else {
+      this.#client.destroySoon();
+      upstream?.destroySoon();
+    }
+    const decision = this.#decision as Decision;
+    if (wasOpen) {
+      (this.#backend as Backend).active--;
+      if (this.#status !== undefined) decision.finish({ status: this.#status, latencyMs: this.#latencyMs });
+      else if (this.#upstreamFailed) decision.finish({ error: ErrorCodes.UPSTREAM_RESET });
+      else decision.finish({});
+    } else {
+      // The client left while we were still connecting: not the backend's fault.
+      decision.finish({});
+    }
+    this.#owner._closed(this);
+  }
+}
+
+function onConnectTimeout(this: net.Socket): void {
+  this.destroy(Object.assign(new Error("connect timeout"), { code: CONNECT_TIMEOUT_CODE }));
+}
+
+function ignoreError(): void {}

@@ -1,0 +1,172 @@
+/**
+ * The running proxy assembled from a validated config: one pool and balancer
+ * per configured pool, one HTTP or TCP proxy per listener. Start is all or
+ * nothing: if any listener cannot bind, the ones already listening are closed
+ * and the error names the listener and its address. Close is graceful and
+ * idempotent: every listener stops accepting and finishes its work in flight
+ * within the grace period.
+ */
+import type { SwitchyardConfig } from "./config/schema.js";
+import { parseListenAddress } from "./config/schema.js";
+import { formatHostPort } from "./core/address.js";
+import { type Balancer, createBalancer } from "./core/balancer.js";
+import { ErrorCodes, SwitchyardError } from "./core/errors.js";
+import { Pool } from "./core/pool.js";
+import { type Logger, silentLogger } from "./observability/logger.js";
+import { HttpProxy } from "./proxy/http-proxy.js";
+import { TcpProxy } from "./proxy/tcp-proxy.js";
+
+export interface RuntimeListener {
+  name: string;
+  protocol: "http" | "tcp";
+  /** Bound host and port (the real port when the config asked for 0). */
+  host: string;
+  port: number;
+  pool: string;
+}
+
+export interface Runtime {
+  readonly config: SwitchyardConfig;
+  /** Pool name → its balancer (read stats, switch algorithms, manage backends through `.pool`). */
+  readonly balancers: Map<string, Balancer>;
+  readonly listeners: RuntimeListener[];
+  /** Stops every listener, letting work in flight finish for up to `graceMs` (default `config.shutdownGraceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/** A listener could not bind its address; `cause` is the system error. */
+export class ListenError extends SwitchyardError {
+  readonly listener: string;
+  readonly address: string;
+  /** System error code, e.g. EADDRINUSE. */
+  readonly reason: string | undefined;
+
+  constructor(listener: string, address: string, cause: unknown) {
+    const reason = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      ErrorCodes.LISTEN,
+      `listener "${listener}" cannot listen on ${address}: ${describeListenFailure(cause)}`,
+      { listener, address, reason },
+    );
+    this.name = "ListenError";
+    this.listener = listener;
+    this.address = address;
+    this.reason = reason;
+  }
+}
+
+interface Proxy {
+  listen(): Promise<{ host: string; port: number }>;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds pools, balancers and proxies from `config` and starts every listener. */
+export async function startSwitchyard(
+  config: SwitchyardConfig,
+  options: StartOptions = {},
+): Promise<Runtime> {
+  const logger = options.logger ?? silentLogger;
+  const balancers = new Map<string, Balancer>();
+  for (const [name, poolConfig] of Object.entries(config.pools)) {
+    balancers.set(
+      name,
+      createBalancer({ pool: new Pool(poolConfig.backends), algorithm: poolConfig.algorithm }),
+    );
+  }
+
+  const started: Proxy[] = [];
+  const listeners: RuntimeListener[] = [];
+  const stopAll = async (graceMs: number) => {
+    await Promise.allSettled(started.map((proxy) => proxy.close(graceMs)));
+    await Promise.allSettled([...balancers.values()].map((balancer) => balancer.stop()));
+  };
+
+  for (const listener of config.listeners) {
+    const balancer = balancers.get(listener.pool);
+    const listen = parseListenAddress(listener.listen);
+    if (!balancer || !listen) {
+      await stopAll(0);
+      throw new Error(`listener "${listener.name}" is not valid; validate the config with parseConfig first`);
+    }
+    const proxy: Proxy =
+      listener.protocol === "tcp"
+        ? new TcpProxy({
+            balancer,
+            name: listener.name,
+            host: listen.host,
+            port: listen.port,
+            connectTimeoutMs: listener.timeouts?.connectMs,
+            idleTimeoutMs: listener.timeouts?.idleMs,
+            logger,
+          })
+        : new HttpProxy({
+            balancer,
+            name: listener.name,
+            host: listen.host,
+            port: listen.port,
+            timeouts: listener.timeouts,
+            maxRetries: listener.maxRetries,
+            logger,
+          });
+    started.push(proxy);
+    let bound: { host: string; port: number };
+    try {
+      bound = await proxy.listen();
+    } catch (error) {
+      await stopAll(0);
+      throw new ListenError(listener.name, formatHostPort(listen.host, listen.port), error);
+    }
+    listeners.push({
+      name: listener.name,
+      protocol: listener.protocol,
+      host: bound.host,
+      port: bound.port,
+      pool: listener.pool,
+    });
+  }
+
+  for (const listener of listeners) {
+    logger.info(
+      {
+        listener: listener.name,
+        protocol: listener.protocol,
+        address: formatHostPort(listener.host, listener.port),
+        pool: listener.pool,
+        algorithm: balancers.get(listener.pool)?.algorithm,
+      },
+      "listening",
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    balancers,
+    listeners,
+    close(graceMs = config.shutdownGraceMs) {
+      closing ??= stopAll(graceMs);
+      return closing;
+    },
+  };
+}
+
+function describeListenFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case "EADDRINUSE":
+      return "the address is already in use (EADDRINUSE)";
+    case "EACCES":
+      return "permission denied; ports below 1024 need privileges (EACCES)";
+    case "EADDRNOTAVAIL":
+      return "the address is not available on this machine (EADDRNOTAVAIL)";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `the host name does not resolve (${code})`;
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}

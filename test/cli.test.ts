@@ -1,0 +1,417 @@
+/**
+ * The `switchyard` command as users run it: `node bin/switchyard.js …` against
+ * the compiled dist/ (built once for this file), real sockets on 127.0.0.1
+ * with OS-chosen ports, every child process stopped at the end.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DemoBackend } from "../src/demo/backend-server.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const BIN = join(ROOT, "bin", "switchyard.js");
+const STEP_TIMEOUT_MS = 10_000;
+
+let dir: string;
+const children = new Set<ChildProcess>();
+const backends: DemoBackend[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "switchyard-cli-"));
+  // Type errors elsewhere in the tree must not block this test: tsc still emits.
+  await new Promise<void>((done) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+      { cwd: ROOT },
+      () => done(),
+    );
+  });
+  if (!existsSync(join(ROOT, "dist", "cli", "main.js")))
+    throw new Error("the build did not produce dist/cli/main.js");
+}, 180_000);
+
+afterEach(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  children.clear();
+  await Promise.all(backends.splice(0).map((backend) => backend.close()));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion (bounded). */
+function run(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const child = launch(args, env);
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.process.kill("SIGKILL");
+      reject(new Error(`switchyard ${args.join(" ")} did not finish`));
+    }, STEP_TIMEOUT_MS);
+    child.process.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout: child.stdout(), stderr: child.stderr() });
+    });
+  });
+}
+
+interface Launched {
+  process: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout line matching `test`. */
+  line(test: (line: string) => boolean): Promise<string>;
+  /** Resolves with the exit code. */
+  exit(): Promise<number | null>;
+}
+
+function launch(args: string[], env: Record<string, string> = {}): Launched {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...cleanEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  const waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  let pending = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      for (const waiter of [...waiters]) {
+        if (waiter.test(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolvePromise) =>
+    child.on("close", (code) => resolvePromise(code)),
+  );
+  return {
+    process: child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    line(test) {
+      return new Promise((resolvePromise, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no matching line; stdout:\n${stdout}\nstderr:\n${stderr}`)),
+          STEP_TIMEOUT_MS,
+        );
+        waiters.push({
+          test,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolvePromise(line);
+          },
+        });
+        void exited.then(() => reject(new Error(`exited early; stdout:\n${stdout}\nstderr:\n${stderr}`)));
+      });
+    },
+    exit() {
+      return Promise.race([
+        exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`did not exit; stderr:\n${stderr}`)), STEP_TIMEOUT_MS),
+        ),
+      ]);
+    },
+  };
+}
+
+/** The parent's environment without SWITCHYARD_* variables, so the host cannot change results. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith("SWITCHYARD_")) env[name] = value;
+  }
+  return env;
+}
+
+/** A JSON log line with the given message. */
+function logLine(msg: string): (line: string) => boolean {
+  return (line) => {
+    try {
+      return (JSON.parse(line) as { msg?: unknown }).msg === msg;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** GET without keep-alive, so shutdown never waits on an idle connection. */
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const request = http.get(url, { agent: false, headers: { connection: "close" } }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      response.on("end", () => resolvePromise({ status: response.statusCode ?? 0, body }));
+    });
+    request.setTimeout(STEP_TIMEOUT_MS, () => request.destroy(new Error("request timed out")));
+    request.on("error", reject);
+  });
+}
+
+async function demoBackend(name: string): Promise<string> {
+  const backend = new DemoBackend({ name });
+  backends.push(backend);
+  const { host, port } = await backend.listen();
+  return `${host}:${port}`;
+}
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const VALID = `
+listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    pool: web
+pools:
+  web:
+    algorithm: round-robin
+    backends:
+      - address: 127.0.0.1:9001
+      - address: 127.0.0.1:9002
+`;
+
+describe("switchyard", () => {
+  it("prints its version", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
+    const result = await run(["--version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it("exits 2 on a usage error", async () => {
+    const result = await run(["proxy", "--protocol", "udp"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("udp");
+  });
+});
+
+describe("switchyard validate", () => {
+  it("accepts a valid file", async () => {
+    const result = await run(["validate", "-c", await file("valid.yaml", VALID)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ok: 1 listener, 1 pool, 2 backends\n/);
+  });
+
+  it("rejects a typo with the field path, the file line and a suggestion", async () => {
+    const path = await file("typo.yaml", VALID.replace("algorithm:", "algoritm:"));
+    const result = await run(["validate", "-c", path]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error SY_ERR_CONFIG: invalid configuration \(1 problem\):/);
+    expect(result.stderr).toContain(`pools.web.algoritm (${path}:8:5): unknown key "algoritm"`);
+    expect(result.stderr).toContain('did you mean "algorithm"?');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it("applies environment overrides unless --no-env", async () => {
+    const path = await file("env.yaml", VALID);
+    const overridden = await run(["validate", "-c", path], { SWITCHYARD_LISTEN: "bad" });
+    expect(overridden.code).toBe(2);
+    expect(overridden.stderr).toContain("listeners[0].listen");
+    expect((await run(["validate", "-c", path, "--no-env"], { SWITCHYARD_LISTEN: "bad" })).code).toBe(0);
+  });
+
+  it("reports a missing file and a missing -c", async () => {
+    const missing = await run(["validate", "-c", join(dir, "nope.yaml")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /^error SY_ERR_CONFIG: cannot read config file .*nope\.yaml: no such file/,
+    );
+    expect((await run(["validate"])).code).toBe(2);
+  });
+});
+
+describe("switchyard algorithms", () => {
+  it("lists algorithms as JSON", async () => {
+    const result = await run(["algorithms", "--json"]);
+    expect(result.code).toBe(0);
+    const listings = JSON.parse(result.stdout) as { name: string; aliases: string[]; options: unknown[] }[];
+    const roundRobin = listings.find((listing) => listing.name === "round-robin");
+    expect(roundRobin).toMatchObject({ aliases: expect.arrayContaining(["rr"]), options: [] });
+  });
+
+  it("lists algorithms as text", async () => {
+    const result = await run(["algorithms"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^round-robin \(aliases: rr/m);
+    expect(result.stdout).toContain("options:");
+  });
+});
+
+describe("switchyard proxy", () => {
+  it("proxies HTTP from flags, logs its address, and stops on SIGTERM with exit 0", async () => {
+    const first = await demoBackend("b1");
+    const second = await demoBackend("b2");
+    const third = await demoBackend("b3");
+    const proxy = launch([
+      "proxy",
+      "--listen",
+      "127.0.0.1:0",
+      "--backend",
+      first,
+      "-b",
+      `${second},${third}`,
+    ]);
+    const listening = JSON.parse(await proxy.line(logLine("listening"))) as Record<string, unknown>;
+    expect(listening).toMatchObject({ listener: "main", protocol: "http", pool: "main" });
+    expect(listening.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const response = await get(`http://${listening.address}/hello`);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ backend: "b1", path: "/hello" });
+    const next = [];
+    for (let i = 0; i < 3; i++)
+      next.push(
+        (JSON.parse((await get(`http://${listening.address}/`)).body) as { backend: string }).backend,
+      );
+    expect(next).toEqual(["b2", "b3", "b1"]);
+    proxy.process.kill("SIGTERM");
+    expect(await proxy.exit()).toBe(0);
+  });
+
+  it("proxies TCP from a config file", async () => {
+    const echo = net.createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((ready) => echo.listen(0, "127.0.0.1", ready));
+    try {
+      const port = (echo.address() as net.AddressInfo).port;
+      const path = await file(
+        "tcp.yaml",
+        `listeners: [{ name: echo, protocol: tcp, listen: "127.0.0.1:0", pool: echo }]\n` +
+          `pools: { echo: { backends: [{ address: "127.0.0.1:${port}" }] } }\nshutdownGraceMs: 500\n`,
+      );
+      const proxy = launch(["proxy", "-c", path]);
+      const listening = JSON.parse(await proxy.line(logLine("listening"))) as { address: string };
+      const [host, portText] = listening.address.split(":");
+      const reply = await new Promise<string>((done, fail) => {
+        const socket = net.connect(Number(portText), host ?? "127.0.0.1", () => socket.end("ping"));
+        let data = "";
+        socket.setEncoding("utf8").on("data", (chunk: string) => {
+          data += chunk;
+        });
+        socket.on("end", () => done(data));
+        socket.on("error", fail);
+      });
+      expect(reply).toBe("ping");
+      proxy.process.kill("SIGINT");
+      expect(await proxy.exit()).toBe(0);
+    } finally {
+      await new Promise((closed) => echo.close(closed));
+    }
+  });
+
+  it("refuses an invalid config before listening, with exit 2", async () => {
+    const result = await run([
+      "proxy",
+      "--listen",
+      "127.0.0.1:0",
+      "--backend",
+      "127.0.0.1:9",
+      "--algorithm",
+      "nope",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /pools\.main\.algorithm: expected a registered algorithm .*: round-robin, .*found "nope"/,
+    );
+    expect(result.stdout).not.toContain("listening");
+  });
+
+  it("says what is missing when given nothing to proxy", async () => {
+    const result = await run(["proxy"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("nothing to proxy");
+  });
+
+  it("names the listener and address when the port is taken, with exit 1", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((ready) => blocker.listen(0, "127.0.0.1", ready));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const result = await run(["proxy", "--listen", `127.0.0.1:${port}`, "--backend", "127.0.0.1:9"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `error SY_ERR_LISTEN: listener "main" cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)\n`,
+      );
+    } finally {
+      await new Promise((closed) => blocker.close(closed));
+    }
+  });
+});
+
+describe("switchyard backend", () => {
+  it("runs a demo backend until SIGTERM", async () => {
+    const backend = launch(["backend", "--listen", "127.0.0.1:0", "--name", "solo", "--delay-ms", "1"]);
+    const listening = JSON.parse(await backend.line(logLine("listening"))) as { address: string };
+    const response = await get(`http://${listening.address}/`);
+    expect(JSON.parse(response.body)).toMatchObject({ backend: "solo" });
+    backend.process.kill("SIGTERM");
+    expect(await backend.exit()).toBe(0);
+  });
+
+  it("rejects a bad error rate with exit 2", async () => {
+    const result = await run(["backend", "--listen", "127.0.0.1:0", "--name", "x", "--error-rate", "2"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("expected a number from 0 to 1");
+  });
+});
+
+describe("switchyard demo", () => {
+  it("balances demo backends round-robin and shuts down on Ctrl-C", async () => {
+    const demo = launch(["demo", "--port", "0", "--backends", "2"]);
+    await demo.line((line) => line.startsWith("Press Ctrl-C"));
+    const proxyLine = /proxy\s+http:\/\/(127\.0\.0\.1:\d+)/.exec(demo.stdout());
+    expect(proxyLine).not.toBeNull();
+    const url = `http://${proxyLine?.[1]}/`;
+    const seen = [];
+    for (let i = 0; i < 4; i++) seen.push((JSON.parse((await get(url)).body) as { backend: string }).backend);
+    expect(seen).toEqual(["backend-1", "backend-2", "backend-1", "backend-2"]);
+    expect(demo.stdout()).toContain("/control?delay_ms=");
+    demo.process.kill("SIGINT");
+    expect(await demo.exit()).toBe(0);
+    expect(demo.stdout()).toContain("stopped");
+  });
+
+  it("says the port is busy and suggests --port", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((ready) => blocker.listen(0, "127.0.0.1", ready));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const result = await run(["demo", "--port", String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} is already in use`);
+      expect(result.stderr).toContain("--port");
+    } finally {
+      await new Promise((closed) => blocker.close(closed));
+    }
+  });
+});

@@ -1,0 +1,617 @@
+/**
+ * HTTP proxy end to end: real backends and real clients on 127.0.0.1, ports
+ * chosen by the OS. Covers forwarding (bodies, headers, trailers), balancing,
+ * failover and its limits for non-idempotent requests, coded error answers
+ * (including 500 SY_ERR_INTERNAL when backend selection throws unexpectedly),
+ * misbehaving clients and backends, and graceful shutdown.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import { pino } from "pino";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { ErrorCodes, SwitchyardError } from "../src/core/errors.js";
+import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import {
+  closedPort,
+  type EchoReply,
+  LOCALHOST,
+  rawRequest,
+  request,
+  startEchoServer,
+  startServer,
+  type TestServer,
+  waitFor,
+} from "./helpers/servers.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
+});
+
+async function track(server: Promise<TestServer>): Promise<TestServer> {
+  const started = await server;
+  cleanups.push(() => started.close());
+  return started;
+}
+
+async function startProxy(
+  addresses: string[],
+  options: Partial<HttpProxyOptions> = {},
+): Promise<{ proxy: HttpProxy; balancer: Balancer; port: number }> {
+  const balancer = createBalancer({ backends: addresses.map((address) => ({ address })) });
+  const proxy = new HttpProxy({ balancer, ...options });
+  const { port } = await proxy.listen();
+  cleanups.push(() => proxy.close(200));
+  return { proxy, balancer, port };
+}
+
+/** A pino logger that keeps every entry, for asserting on what was logged. */
+function capturingLogger(): { logger: pino.Logger; entries: Record<string, unknown>[] } {
+  const entries: Record<string, unknown>[] = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => entries.push(JSON.parse(line)) });
+  return { logger, entries };
+}
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function* chunksOf(data: Buffer, size: number): Generator<Buffer> {
+  for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size);
+}
+
+describe("HttpProxy forwarding", () => {
+  it("forwards GET and POST with their bodies", async () => {
+    const echo = await track(startEchoServer("a"));
+    const { port } = await startProxy([echo.address]);
+
+    const get = await request({ port, path: "/hello?x=1" });
+    expect(get.status).toBe(200);
+    expect(get.headers["x-backend"]).toBe("a");
+    const getReply = JSON.parse(get.text) as EchoReply;
+    expect(getReply).toMatchObject({ method: "GET", url: "/hello?x=1", body: "" });
+
+    const post = await request({
+      port,
+      method: "POST",
+      path: "/submit",
+      headers: { "content-type": "text/plain" },
+      body: "name=switchyard",
+    });
+    expect(post.status).toBe(200);
+    expect(JSON.parse(post.text)).toMatchObject({ method: "POST", url: "/submit", body: "name=switchyard" });
+
+    // Chunked upload (no Content-Length) is streamed upstream too.
+    const chunked = await request({
+      port,
+      method: "PUT",
+      path: "/chunked",
+      body: [Buffer.from("one,"), Buffer.from("two")],
+    });
+    expect(JSON.parse(chunked.text)).toMatchObject({ method: "PUT", body: "one,two" });
+  });
+
+  it("answers Expect: 100-continue itself and forwards HEAD without a body", async () => {
+    const echo = await track(startEchoServer());
+    const { port } = await startProxy([echo.address]);
+    const raw = await rawRequest(
+      port,
+      "POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    const reply = JSON.parse(raw.slice(raw.indexOf("{"))) as EchoReply;
+    expect(reply.body).toBe("hello");
+    expect(reply.headers.expect).toBeUndefined();
+
+    const head = await request({ port, method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers["content-length"])).toBeGreaterThan(0);
+    expect(head.body.length).toBe(0);
+  });
+
+  it("streams a 5 MB body both ways", async () => {
+    const payload = randomBytes(5 * 1024 * 1024);
+    const backend = await track(
+      startServer((req, res) => {
+        if (req.method === "GET") {
+          res.writeHead(200, { "content-type": "application/octet-stream" });
+          let index = 0;
+          const chunks = [...chunksOf(payload, 256 * 1024)];
+          const pump = (): void => {
+            while (index < chunks.length) {
+              if (!res.write(chunks[index++])) {
+                res.once("drain", pump);
+                return;
+              }
+            }
+            res.end();
+          };
+          pump();
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        req.pipe(res);
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+
+    const upload = await request({ port, method: "POST", path: "/echo", body: chunksOf(payload, 64 * 1024) });
+    expect(upload.status).toBe(200);
+    expect(upload.body.length).toBe(payload.length);
+    expect(sha256(upload.body)).toBe(sha256(payload));
+
+    const download = await request({ port, path: "/download" });
+    expect(download.body.length).toBe(payload.length);
+    expect(sha256(download.body)).toBe(sha256(payload));
+  });
+
+  it("adds forwarding headers, drops hop-by-hop ones and keeps the client's Host", async () => {
+    const echo = await track(startEchoServer());
+    const { port } = await startProxy([echo.address]);
+    const response = await request({
+      port,
+      headers: [
+        "Host",
+        "example.test:8080",
+        "Connection",
+        "keep-alive, X-Remove-Me",
+        "X-Remove-Me",
+        "secret",
+        "Keep-Alive",
+        "timeout=5",
+        "Proxy-Authorization",
+        "Basic Zm9vOmJhcg==",
+        "TE",
+        "trailers",
+        "X-Forwarded-For",
+        "10.0.0.1",
+        "X-Forwarded-Proto",
+        "https",
+        "Forwarded",
+        "for=10.0.0.1",
+        "X-Custom",
+        "kept",
+      ],
+    });
+    const seen = (JSON.parse(response.text) as EchoReply).headers;
+    expect(seen.host).toBe("example.test:8080");
+    expect(seen["x-custom"]).toBe("kept");
+    expect(seen["x-forwarded-for"]).toBe("10.0.0.1, 127.0.0.1");
+    expect(seen["x-forwarded-proto"]).toBe("http");
+    expect(seen["x-forwarded-host"]).toBe("example.test:8080");
+    expect(seen.forwarded).toBe('for=10.0.0.1, for=127.0.0.1;proto=http;host="example.test:8080"');
+    for (const name of ["x-remove-me", "keep-alive", "proxy-authorization", "te", "upgrade", "trailer"]) {
+      expect(seen[name], name).toBeUndefined();
+    }
+  });
+
+  it("keeps repeated response headers, drops hop-by-hop ones and relays trailers", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        if (req.url === "/trailers") {
+          res.writeHead(200, { "content-type": "text/plain", trailer: "x-checksum" });
+          res.write("abc");
+          res.addTrailers({ "x-checksum": "c0ffee" });
+          res.end("def");
+          return;
+        }
+        res.writeHead(201, "Made It", [
+          "Set-Cookie",
+          "a=1; Path=/",
+          "Set-Cookie",
+          "b=2; Path=/",
+          "Connection",
+          "keep-alive, X-Hop",
+          "X-Hop",
+          "1",
+          "Keep-Alive",
+          "timeout=5",
+          "Proxy-Authenticate",
+          "Basic",
+          "Content-Length",
+          "2",
+        ]);
+        res.end("ok");
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+
+    const response = await request({ port });
+    expect(response.status).toBe(201);
+    expect(response.text).toBe("ok");
+    expect(response.headers["set-cookie"]).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+    expect(response.headers["x-hop"]).toBeUndefined();
+    expect(response.headers["proxy-authenticate"]).toBeUndefined();
+    expect(response.headers["keep-alive"]).not.toBe("timeout=5");
+
+    const withTrailers = await request({ port, path: "/trailers" });
+    expect(withTrailers.text).toBe("abcdef");
+    expect(withTrailers.trailers["x-checksum"]).toBe("c0ffee");
+  });
+
+  it("spreads requests round-robin over three backends", async () => {
+    const backends = await Promise.all(["a", "b", "c"].map((name) => track(startEchoServer(name))));
+    const { port } = await startProxy(backends.map((backend) => backend.address));
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push(String((await request({ port })).headers["x-backend"]));
+    expect(seen).toEqual(["a", "b", "c", "a", "b", "c"]);
+  });
+
+  it("reuses upstream connections (keep-alive)", async () => {
+    const connections = new Set<net.Socket>();
+    const backend = await track(
+      startServer((req, res) => {
+        connections.add(req.socket);
+        res.end("ok");
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    for (let i = 0; i < 5; i++) expect((await request({ port })).status).toBe(200);
+    expect(connections.size).toBe(1);
+  });
+});
+
+describe("HttpProxy failover", () => {
+  it("moves an idempotent request to the next candidate when a backend is down", async () => {
+    const dead = await closedPort();
+    const live = await track(startEchoServer("live"));
+    const { port, balancer } = await startProxy([`${LOCALHOST}:${dead}`, live.address]);
+    const response = await request({ port });
+    expect(response.status).toBe(200);
+    expect(response.headers["x-backend"]).toBe("live");
+    const [down] = balancer.pool.backends;
+    expect(down?.errors).toBe(1);
+    expect(balancer.stats().failovers).toBe(1);
+  });
+
+  it("retries a POST only when it never reached the backend", async () => {
+    const dead = await closedPort();
+    const live = await track(startEchoServer("live"));
+    const refused = await startProxy([`${LOCALHOST}:${dead}`, live.address]);
+    const retried = await request({ port: refused.port, method: "POST", body: "payload" });
+    expect(retried.status).toBe(200);
+    expect(JSON.parse(retried.text)).toMatchObject({ name: "live", body: "payload" });
+
+    // A backend that accepts the request and then resets: the POST may have had an effect, so no retry.
+    const resetter = await track(startServer((req) => req.socket.destroy()));
+    const other = await track(startEchoServer("other"));
+    const reset = await startProxy([resetter.address, other.address]);
+    const post = await request({ port: reset.port, method: "POST", body: "payload" });
+    expect(post.status).toBe(502);
+    expect(post.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_RESET");
+    expect(JSON.parse(post.text)).toMatchObject({ error: "SY_ERR_UPSTREAM_RESET" });
+    expect(other.requests).toBe(0);
+
+    // The same reset on a GET is retried on the next candidate.
+    const get = await request({ port: reset.port });
+    expect(get.status).toBe(200);
+    expect(get.headers["x-backend"]).toBe("other");
+  });
+
+  it("answers 502 with SY_ERR_UPSTREAM_CONNECT when every backend is down", async () => {
+    const ports = await Promise.all([closedPort(), closedPort(), closedPort()]);
+    const { port, balancer } = await startProxy(ports.map((p) => `${LOCALHOST}:${p}`));
+    const response = await request({ port });
+    expect(response.status).toBe(502);
+    expect(response.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_CONNECT");
+    expect(response.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(response.text)).toMatchObject({ error: "SY_ERR_UPSTREAM_CONNECT" });
+    expect(balancer.stats().errors).toBe(3);
+    for (const backend of balancer.pool.backends) expect(backend.inFlight).toBe(0);
+  });
+
+  it("stops after maxRetries extra attempts", async () => {
+    const ports = await Promise.all([closedPort(), closedPort(), closedPort(), closedPort()]);
+    const { port, balancer } = await startProxy(
+      ports.map((p) => `${LOCALHOST}:${p}`),
+      { maxRetries: 1 },
+    );
+    expect((await request({ port })).status).toBe(502);
+    expect(balancer.stats().requests).toBe(2);
+  });
+
+  it("answers 503 with SY_ERR_NO_BACKEND when no backend is ready", async () => {
+    const echo = await track(startEchoServer());
+    const { port, balancer } = await startProxy([echo.address]);
+    for (const backend of balancer.pool.backends) balancer.pool.disable(backend.id);
+    const response = await request({ port });
+    expect(response.status).toBe(503);
+    expect(response.headers["x-switchyard-error"]).toBe("SY_ERR_NO_BACKEND");
+    expect(echo.requests).toBe(0);
+  });
+
+  it("answers 500 with SY_ERR_INTERNAL and logs an error when selection throws unexpectedly", async () => {
+    const echo = await track(startEchoServer());
+    const { logger, entries } = capturingLogger();
+    const { port, balancer } = await startProxy([echo.address], { logger });
+    const select = vi.spyOn(balancer, "select").mockImplementation(() => {
+      throw new Error("selector exploded");
+    });
+
+    const response = await request({ port, path: "/boom" });
+    expect(response.status).toBe(500);
+    expect(response.headers["x-switchyard-error"]).toBe("SY_ERR_INTERNAL");
+    expect(response.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(response.text)).toMatchObject({ error: "SY_ERR_INTERNAL" });
+    expect(response.text).not.toContain("selector exploded");
+    const logged = entries.find((entry) => entry.msg === "backend selection failed");
+    expect(logged).toMatchObject({ level: 50, code: "SY_ERR_INTERNAL", url: "/boom" });
+    expect((logged?.err as { message?: string } | undefined)?.message).toBe("selector exploded");
+
+    // A coded error other than NO_BACKEND is just as unexpected here.
+    select.mockImplementation(() => {
+      throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, "bad selector options");
+    });
+    const coded = await request({ port });
+    expect(coded.status).toBe(500);
+    expect(coded.headers["x-switchyard-error"]).toBe("SY_ERR_INTERNAL");
+
+    // Only SY_ERR_NO_BACKEND means 503.
+    select.mockImplementation(() => {
+      throw new SwitchyardError(ErrorCodes.NO_BACKEND, "no ready backend in the pool");
+    });
+    const none = await request({ port });
+    expect(none.status).toBe(503);
+    expect(none.headers["x-switchyard-error"]).toBe("SY_ERR_NO_BACKEND");
+    expect(echo.requests).toBe(0);
+
+    select.mockRestore();
+    expect((await request({ port })).status).toBe(200);
+  });
+
+  it("answers 504 with SY_ERR_UPSTREAM_TIMEOUT when response headers are late", async () => {
+    const silent = await track(startServer(() => {}));
+    const { port, balancer } = await startProxy([silent.address], { timeouts: { headersMs: 200 } });
+    const started = Date.now();
+    const response = await request({ port });
+    expect(response.status).toBe(504);
+    expect(response.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_TIMEOUT");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(silent.requests).toBe(1);
+    expect(balancer.pool.backends[0]?.inFlight).toBe(0);
+  });
+});
+
+describe("HttpProxy robustness", () => {
+  it("survives a client that leaves mid-response and aborts the upstream request", async () => {
+    let upstreamClosed = false;
+    const backend = await track(
+      startServer((req, res) => {
+        if (req.url === "/quick") {
+          res.end("quick");
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.write(Buffer.alloc(64 * 1024, 1));
+        const timer = setInterval(() => res.write(Buffer.alloc(1024, 2)), 20);
+        res.on("close", () => {
+          clearInterval(timer);
+          upstreamClosed = true;
+        });
+      }),
+    );
+    const { port, balancer } = await startProxy([backend.address]);
+
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: LOCALHOST, port, path: "/stream", agent: false }, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", (error) => {
+        if (!req.destroyed) reject(error);
+      });
+    });
+    await waitFor(() => upstreamClosed);
+    await waitFor(() => balancer.pool.backends[0]?.inFlight === 0);
+    const after = await request({ port, path: "/quick" });
+    expect(after.text).toBe("quick");
+  });
+
+  it("survives a client that leaves mid-upload", async () => {
+    let backendSawAbort = false;
+    const backend = await track(
+      startServer((req, res) => {
+        if (req.method === "GET") {
+          res.end("fine");
+          return;
+        }
+        req.on("data", () => {});
+        req.on("close", () => {
+          if (!req.complete) backendSawAbort = true;
+        });
+      }),
+    );
+    const { port, balancer } = await startProxy([backend.address]);
+    const socket = net.connect({ host: LOCALHOST, port });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 1000000\r\n\r\n");
+    socket.write(Buffer.alloc(64 * 1024, 3));
+    await waitFor(() => backend.requests === 1);
+    socket.destroy();
+    await waitFor(() => backendSawAbort);
+    await waitFor(() => balancer.pool.backends[0]?.inFlight === 0);
+    expect((await request({ port })).text).toBe("fine");
+  });
+
+  it("cuts the client connection when the backend resets mid-body", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        if (req.url === "/ok") {
+          res.end("ok");
+          return;
+        }
+        res.writeHead(200, { "content-length": "100000" });
+        res.write(Buffer.alloc(1000, 1), () => setTimeout(() => req.socket.destroy(), 20));
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    const outcome = await new Promise<{ status: number; complete: boolean; bytes: number }>((resolve) => {
+      const req = http.get({ host: LOCALHOST, port, path: "/", agent: false }, (res) => {
+        let bytes = 0;
+        res.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        res.on("error", () => {});
+        res.on("close", () => resolve({ status: res.statusCode ?? 0, complete: res.complete, bytes }));
+      });
+      req.on("error", () => {});
+    });
+    expect(outcome.status).toBe(200);
+    expect(outcome.complete).toBe(false);
+    expect(outcome.bytes).toBeLessThan(100000);
+    expect((await request({ port, path: "/ok" })).text).toBe("ok");
+  });
+
+  it("answers a malformed request with 400 and SY_ERR_BAD_REQUEST", async () => {
+    const echo = await track(startEchoServer());
+    const { port } = await startProxy([echo.address]);
+    const garbage = await rawRequest(port, "THIS IS NOT HTTP\r\n\r\n");
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(garbage).toContain("x-switchyard-error: SY_ERR_BAD_REQUEST");
+
+    // Content-Length together with Transfer-Encoding is refused (request smuggling).
+    const smuggle = await rawRequest(
+      port,
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    expect(smuggle).toMatch(/^HTTP\/1\.1 400 /);
+
+    const noHost = await rawRequest(port, "GET / HTTP/1.1\r\n\r\n");
+    expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+    expect(noHost).toContain("x-switchyard-error: SY_ERR_BAD_REQUEST");
+
+    const twoHosts = await rawRequest(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    expect(twoHosts).toMatch(/^HTTP\/1\.1 400 /);
+    expect(echo.requests).toBe(0);
+
+    // The listener keeps serving.
+    expect((await request({ port })).status).toBe(200);
+  });
+
+  it("answers oversized headers with 431 and SY_ERR_HEADERS_TOO_LARGE", async () => {
+    const echo = await track(startEchoServer());
+    const { port } = await startProxy([echo.address], { maxHeaderSize: 8192 });
+    const response = await rawRequest(
+      port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(10_000)}\r\n\r\n`,
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 431 /);
+    expect(response).toContain("x-switchyard-error: SY_ERR_HEADERS_TOO_LARGE");
+    expect(echo.requests).toBe(0);
+    expect((await request({ port })).status).toBe(200);
+  });
+
+  it("answers oversized chunk extensions with 413 and SY_ERR_PAYLOAD_TOO_LARGE", async () => {
+    const echo = await track(startEchoServer());
+    const { port } = await startProxy([echo.address]);
+    const response = await rawRequest(
+      port,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        `1;ext=${"a".repeat(20_000)}\r\nx\r\n0\r\n\r\n`,
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain("x-switchyard-error: SY_ERR_PAYLOAD_TOO_LARGE");
+    expect((await request({ port })).status).toBe(200);
+  });
+
+  it("answers a request head that is not received in time with 408 and SY_ERR_CLIENT_TIMEOUT", async () => {
+    // node's own request timeout is checked every 30 s; shorten it for this listener only.
+    const createServer = http.createServer;
+    vi.spyOn(http, "createServer").mockImplementation(((
+      options: http.ServerOptions,
+      listener: http.RequestListener,
+    ) =>
+      createServer(
+        { ...options, headersTimeout: 150, requestTimeout: 300, connectionsCheckingInterval: 50 },
+        listener,
+      )) as typeof http.createServer);
+    const echo = await track(startEchoServer());
+    const { port } = await startProxy([echo.address]);
+    vi.restoreAllMocks();
+
+    const response = await rawRequest(port, "GET / HTTP/1.1\r\nHost: x\r\n");
+    expect(response).toMatch(/^HTTP\/1\.1 408 /);
+    expect(response).toContain("x-switchyard-error: SY_ERR_CLIENT_TIMEOUT");
+    expect(response.toLowerCase()).toContain("connection: close");
+    expect(echo.requests).toBe(0);
+  });
+});
+
+describe("HttpProxy shutdown", () => {
+  it("lets a slow in-flight request finish before closing", async () => {
+    const slow = await track(
+      startServer((_req, res) => {
+        setTimeout(() => res.end("slow but done"), 300);
+      }),
+    );
+    const { proxy, port } = await startProxy([slow.address]);
+    const inFlight = request({ port });
+    await waitFor(() => slow.requests === 1);
+
+    let closed = false;
+    const closing = proxy.close(5_000).then(() => {
+      closed = true;
+    });
+    await expect(request({ port, timeoutMs: 1_000 })).rejects.toThrow();
+
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(response.text).toBe("slow but done");
+    expect(response.headers.connection).toBe("close");
+    await closing;
+    expect(closed).toBe(true);
+    expect(proxy.inFlight).toBe(0);
+  });
+
+  it("answers requests that arrive during shutdown with 503 SY_ERR_SHUTTING_DOWN", async () => {
+    const slow = await track(
+      startServer((_req, res) => {
+        setTimeout(() => res.end("done"), 400);
+      }),
+    );
+    const { proxy, port } = await startProxy([slow.address]);
+    const inFlight = request({ port });
+    await waitFor(() => slow.requests === 1);
+
+    // A connection that started a request head before close() and finishes it after.
+    const socket = net.connect({ host: LOCALHOST, port });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    const received: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    const socketClosed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write("GET /late HTTP/1.1\r\nHost: x\r\n");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const closing = proxy.close(5_000);
+    socket.write("\r\n");
+    await socketClosed;
+    const text = Buffer.concat(received).toString("latin1");
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toContain("x-switchyard-error: SY_ERR_SHUTTING_DOWN");
+    expect(text.toLowerCase()).toContain("connection: close");
+    expect(slow.requests).toBe(1);
+
+    expect((await inFlight).status).toBe(200);
+    await closing;
+  });
+
+  it("destroys what is left when the grace period ends", async () => {
+    const silent = await track(startServer(() => {}));
+    const { proxy, port } = await startProxy([silent.address]);
+    const stuck = request({ port }).then(
+      () => "answered",
+      () => "cut",
+    );
+    await waitFor(() => silent.requests === 1);
+    const started = Date.now();
+    await proxy.close(100);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await stuck).toBe("cut");
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * WebSocket pass-through end to end with the `ws` package on both sides:
+ * messages echo through the proxy, the backend sees the forwarding headers,
+ * `backend.active` counts the open tunnel, connect failures fail over,
+ * refused upgrades get coded answers, and idle tunnels are closed after
+ * `websocketIdleMs` while busy ones stay open.
+ */
+import type http from "node:http";
+import type net from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { closedPort, LOCALHOST, rawRequest, waitFor } from "./helpers/servers.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
+});
+
+interface EchoWebSocketServer {
+  address: string;
+  /** Request heads of the upgrades the server accepted. */
+  upgrades: http.IncomingMessage[];
+  /** Server-side sockets closed so far. */
+  readonly closed: number;
+}
+
+async function startWebSocketEcho(): Promise<EchoWebSocketServer> {
+  const upgrades: http.IncomingMessage[] = [];
+  let closed = 0;
+  const wss = new WebSocketServer({ host: LOCALHOST, port: 0 });
+  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  wss.on("connection", (socket, req) => {
+    upgrades.push(req);
+    socket.on("close", () => closed++);
+    socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  );
+  const { port } = wss.address() as net.AddressInfo;
+  return {
+    address: `${LOCALHOST}:${port}`,
+    upgrades,
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+async function startProxy(
+  addresses: string[],
+  options: Partial<HttpProxyOptions> = {},
+): Promise<{ balancer: Balancer; port: number; proxy: HttpProxy }> {
+  const balancer = createBalancer({ backends: addresses.map((address) => ({ address })) });
+  const proxy = new HttpProxy({ balancer, ...options });
+  const { port } = await proxy.listen();
+  cleanups.push(() => proxy.close(200));
+  return { balancer, port, proxy };
+}
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once("open", () => resolve(socket));
+    socket.once("error", reject);
+    cleanups.push(async () => socket.terminate());
+  });
+}
+
+function nextMessage(socket: WebSocket): Promise<{ data: string; binary: boolean }> {
+  return new Promise((resolve) =>
+    socket.once("message", (data, binary) => resolve({ data: data.toString(), binary })),
+  );
+}
+
+describe("WebSocket pass-through", () => {
+  it("echoes messages through the proxy and counts the tunnel on the backend", async () => {
+    const echo = await startWebSocketEcho();
+    const { balancer, port, proxy } = await startProxy([echo.address]);
+    const backend = balancer.pool.backends[0];
+    expect(backend?.active).toBe(0);
+
+    const client = await open(`ws://${LOCALHOST}:${port}/chat?room=1`);
+    const reply = nextMessage(client);
+    client.send("hello through the yard");
+    expect(await reply).toEqual({ data: "hello through the yard", binary: false });
+
+    const big = Buffer.alloc(256 * 1024, 7);
+    const binaryReply = new Promise<Buffer>((resolve) =>
+      client.once("message", (data) => resolve(data as Buffer)),
+    );
+    client.send(big);
+    expect((await binaryReply).equals(big)).toBe(true);
+
+    expect(backend?.active).toBe(1);
+    expect(backend?.inFlight).toBe(1);
+    expect(proxy.inFlight).toBe(1);
+    const upgrade = echo.upgrades[0];
+    expect(upgrade?.url).toBe("/chat?room=1");
+    expect(upgrade?.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(upgrade?.headers.forwarded).toMatch(/^for=127\.0\.0\.1;proto=http;host=/);
+
+    const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+    client.close();
+    await closed;
+    await waitFor(() => backend?.active === 0 && backend.inFlight === 0);
+    expect(proxy.inFlight).toBe(0);
+    expect(backend?.requests).toBe(1);
+    expect(backend?.errors).toBe(0);
+  });
+
+  it("fails over to the next backend when the first refuses the connection", async () => {
+    const dead = await closedPort();
+    const echo = await startWebSocketEcho();
+    const { balancer, port } = await startProxy([`${LOCALHOST}:${dead}`, echo.address]);
+    const client = await open(`ws://${LOCALHOST}:${port}/`);
+    const reply = nextMessage(client);
+    client.send("ping");
+    expect((await reply).data).toBe("ping");
+    expect(balancer.pool.backends[0]?.errors).toBe(1);
+    expect(balancer.pool.backends[1]?.active).toBe(1);
+  });
+
+  it("answers 502 when no backend accepts the connection and 503 when none is ready", async () => {
+    const dead = await closedPort();
+    const { balancer, port } = await startProxy([`${LOCALHOST}:${dead}`]);
+    const upgrade =
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    const refused = await rawRequest(port, upgrade);
+    expect(refused).toMatch(/^HTTP\/1\.1 502 /);
+    expect(refused).toContain("x-switchyard-error: SY_ERR_UPSTREAM_CONNECT");
+
+    for (const backend of balancer.pool.backends) balancer.pool.disable(backend.id);
+    const none = await rawRequest(port, upgrade);
+    expect(none).toMatch(/^HTTP\/1\.1 503 /);
+    expect(none).toContain("x-switchyard-error: SY_ERR_NO_BACKEND");
+    expect(balancer.pool.backends[0]?.active).toBe(0);
+  });
+
+  it("answers 500 SY_ERR_INTERNAL when selection throws unexpectedly", async () => {
+    const echo = await startWebSocketEcho();
+    const { balancer, port } = await startProxy([echo.address]);
+    vi.spyOn(balancer, "select").mockImplementation(() => {
+      throw new Error("selector exploded");
+    });
+    const response = await rawRequest(
+      port,
+      "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 500 /);
+    expect(response).toContain("x-switchyard-error: SY_ERR_INTERNAL");
+    expect(echo.upgrades).toHaveLength(0);
+  });
+
+  it("keeps a busy tunnel open and closes both sides once it is idle for websocketIdleMs", async () => {
+    const echo = await startWebSocketEcho();
+    const { balancer, port, proxy } = await startProxy([echo.address], { websocketIdleMs: 300 });
+    const backend = balancer.pool.backends[0];
+    const client = await open(`ws://${LOCALHOST}:${port}/`);
+    let closedAt = 0;
+    const closed = new Promise<void>((resolve) =>
+      client.once("close", () => {
+        closedAt = Date.now();
+        resolve();
+      }),
+    );
+
+    // Traffic every 50 ms for three idle periods: the timer keeps being reset.
+    for (let i = 0; i < 18; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const reply = nextMessage(client);
+      client.send(`tick ${i}`);
+      expect((await reply).data).toBe(`tick ${i}`);
+    }
+    const quietSince = Date.now();
+    expect(client.readyState).toBe(WebSocket.OPEN);
+    expect(backend?.active).toBe(1);
+
+    await closed;
+    expect(closedAt - quietSince).toBeGreaterThanOrEqual(200);
+    expect(closedAt - quietSince).toBeLessThan(3_000);
+    await waitFor(() => echo.closed === 1);
+    await waitFor(() => backend?.active === 0 && backend.inFlight === 0);
+    expect(proxy.inFlight).toBe(0);
+    expect(backend?.errors).toBe(0);
+  });
+
+  it("rejects a websocketIdleMs that is not a positive timer duration", async () => {
+    const balancer = createBalancer({ backends: [{ address: `${LOCALHOST}:1` }] });
+    for (const websocketIdleMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => new HttpProxy({ balancer, websocketIdleMs })).toThrow(
+        expect.objectContaining({ code: "SY_ERR_INVALID_OPTIONS" }),
+      );
+    }
+  });
+
+  it("closes open tunnels when the proxy shuts down", async () => {
+    const echo = await startWebSocketEcho();
+    const { balancer, port, proxy } = await startProxy([echo.address]);
+    const client = await open(`ws://${LOCALHOST}:${port}/`);
+    const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+    await proxy.close(100);
+    await closed;
+    expect(balancer.pool.backends[0]?.active).toBe(0);
+    expect(proxy.inFlight).toBe(0);
+  });
+});
