@@ -42,6 +42,7 @@ export class Backend {
   #weight: number;
   #enabled: boolean;
   #state: BackendState = "healthy";
+  #circuitOpen = false;
   #latencySamples = 0;
 
   /** Long-lived tunnels open to this backend (TCP connections, WebSockets). */
@@ -82,9 +83,17 @@ export class Backend {
     return this.#state;
   }
 
-  /** May take new traffic: enabled by the operator and healthy or degraded by probes. */
+  /** True while the backend's circuit breaker is open (no traffic until it half-opens). */
+  get circuitOpen(): boolean {
+    return this.#circuitOpen;
+  }
+
+  /**
+   * May take new traffic: enabled by the operator, healthy or degraded by
+   * probes, and its circuit breaker not open.
+   */
   get ready(): boolean {
-    return this.#enabled && (this.#state === "healthy" || this.#state === "degraded");
+    return this.#enabled && !this.#circuitOpen && (this.#state === "healthy" || this.#state === "degraded");
   }
 
   /** @internal Only the pool calls the setters, so it can emit the matching event. */
@@ -100,6 +109,11 @@ export class Backend {
   /** @internal */
   _setState(state: BackendState): void {
     this.#state = state;
+  }
+
+  /** @internal */
+  _setCircuitOpen(open: boolean): void {
+    this.#circuitOpen = open;
   }
 
   recordLatency(latencyMs: number): void {

@@ -8,6 +8,9 @@
 import { performance } from "node:perf_hooks";
 import "../algorithms/builtin.js";
 import { type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import { BreakerSet } from "../health/breakers.js";
+import type { BreakerState } from "../health/circuit-breaker.js";
+import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
 import type { Backend, BackendSnapshot, BackendSpec } from "./backend.js";
 import type { RequestContext } from "./context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "./decision.js";
@@ -26,6 +29,12 @@ export interface BalancerOptions {
   random?: () => number;
   /** Millisecond clock; default performance.now. */
   now?: () => number;
+  /**
+   * Per-backend circuit breaker settings, or false to disable. Defaults: opens
+   * at 50% errors over 10 s with at least 20 requests, stays open 30 s, then
+   * lets 3 probes through.
+   */
+  circuitBreaker?: Partial<CircuitBreakerOptions> | false;
 }
 
 export interface BalancerStats {
@@ -37,13 +46,15 @@ export interface BalancerStats {
   noBackend: number;
   /** Attempts moved to a next candidate after a failure. */
   failovers: number;
+  /** Times a circuit breaker opened. */
+  breakerOpenings: number;
   requests: number;
   errors: number;
   inFlight: number;
-  backends: BackendSnapshot[];
+  backends: (BackendSnapshot & { circuit: BreakerState })[];
 }
 
-const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed"] as const;
+const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
 const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
 
 export class Balancer implements AttemptHost {
@@ -51,6 +62,7 @@ export class Balancer implements AttemptHost {
   readonly env: SelectorEnv;
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
+  #breakers: BreakerSet | undefined;
   #decisions = 0;
   #selectionNsTotal = 0;
   #noBackend = 0;
@@ -65,6 +77,10 @@ export class Balancer implements AttemptHost {
     this.env = { random: options.random ?? Math.random, now: options.now ?? (() => performance.now()) };
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
+    if (options.circuitBreaker !== false) {
+      const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
+      this.#breakers = new BreakerSet(this.pool, breakerOptions, this.env.now);
+    }
     this.#follow();
   }
 
@@ -84,7 +100,8 @@ export class Balancer implements AttemptHost {
    */
   select(ctx: RequestContext): Decision {
     const started = performance.now();
-    const backend = this.#selector.pick(ctx, NO_BACKENDS_TRIED);
+    this.#breakers?.tick();
+    const backend = this.#pickAdmitted(ctx, NO_BACKENDS_TRIED);
     const selectionNs = (performance.now() - started) * 1e6;
     if (!backend) {
       this.#noBackend++;
@@ -130,7 +147,7 @@ export class Balancer implements AttemptHost {
     let inFlight = 0;
     const backends = this.pool.backends.map((backend) => {
       inFlight += backend.inFlight;
-      return backend.toJSON();
+      return { ...backend.toJSON(), circuit: this.#breakers?.state(backend) ?? ("closed" as const) };
     });
     return {
       algorithm: this.#selector.name,
@@ -138,6 +155,7 @@ export class Balancer implements AttemptHost {
       meanSelectionNs: this.#decisions === 0 ? 0 : Math.round(this.#selectionNsTotal / this.#decisions),
       noBackend: this.#noBackend,
       failovers: this.#failovers,
+      breakerOpenings: this.#breakers?.opened ?? 0,
       requests: this.#requests,
       errors: this.#errors,
       inFlight,
@@ -147,7 +165,7 @@ export class Balancer implements AttemptHost {
 
   /** @internal AttemptHost */
   pickNext(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
-    const backend = this.#selector.pick(ctx, tried);
+    const backend = this.#pickAdmitted(ctx, tried);
     if (backend) {
       this.#failovers++;
       this.#openAttempt(backend);
@@ -166,6 +184,7 @@ export class Balancer implements AttemptHost {
     }
     if (outcome.latencyMs !== undefined && outcome.error === undefined)
       backend.recordLatency(outcome.latencyMs);
+    this.#breakers?.record(backend, outcome);
     this.#selector.loadChanged?.(backend);
     this.#selector.observe?.(backend, outcome);
   }
@@ -185,6 +204,22 @@ export class Balancer implements AttemptHost {
         ready: backend.ready,
       })),
     };
+  }
+
+  /**
+   * The selector's pick, passed through the breakers: a half-open backend out
+   * of probe slots is skipped for the next candidate (rare, so the extra
+   * tried list is allocated only then).
+   */
+  #pickAdmitted(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    const backend = this.#selector.pick(ctx, tried);
+    if (!backend || !this.#breakers || this.#breakers.admit(backend)) return backend;
+    const skipped = [...tried, backend];
+    for (let next = this.#selector.pick(ctx, skipped); next; next = this.#selector.pick(ctx, skipped)) {
+      if (this.#breakers.admit(next)) return next;
+      skipped.push(next);
+    }
+    return undefined;
   }
 
   #follow(): void {

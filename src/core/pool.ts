@@ -15,6 +15,7 @@ export interface PoolEvents {
   "state-changed": [backend: Backend, previous: BackendState];
   "weight-changed": [backend: Backend, previous: number];
   "enabled-changed": [backend: Backend];
+  "circuit-changed": [backend: Backend];
   /** Membership or weights changed: selectors must rebuild from `pool.backends`. */
   changed: [backends: readonly Backend[]];
 }
@@ -117,6 +118,14 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (previous === state) return;
     backend._setState(state);
     this.emit("state-changed", backend, previous);
+  }
+
+  /** Opens or closes a backend's circuit (written by the balancer's breakers). */
+  setCircuitOpen(id: string, open: boolean): void {
+    const backend = this.require(id);
+    if (backend.circuitOpen === open) return;
+    backend._setCircuitOpen(open);
+    this.emit("circuit-changed", backend);
   }
 
   #setEnabled(id: string, enabled: boolean): void {

@@ -1,0 +1,80 @@
+/**
+ * The balancer's circuit breakers, one per backend, created on first use.
+ * Outcomes feed them; their open/closed state is written into the pool
+ * (`setCircuitOpen`), so selectors skip an open backend through the same
+ * `ready` check as an unhealthy one. Half-open probes are rationed here at
+ * selection time. Open breakers are re-checked by `tick()` (called on every
+ * selection, a no-op while none is open), so no timer is needed and
+ * simulated clocks work.
+ */
+import type { Backend } from "../core/backend.js";
+import type { Pool } from "../core/pool.js";
+import type { Outcome } from "../core/selector.js";
+import { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.js";
+
+export class BreakerSet {
+  #pool: Pool;
+  #options: CircuitBreakerOptions;
+  #now: () => number;
+  #breakers = new Map<Backend, CircuitBreaker>();
+  #open = new Set<Backend>();
+  #wakeAt = Number.POSITIVE_INFINITY;
+  /** Times any breaker opened, for stats. */
+  opened = 0;
+
+  constructor(pool: Pool, options: CircuitBreakerOptions, now: () => number) {
+    this.#pool = pool;
+    this.#options = options;
+    this.#now = now;
+    pool.on("removed", (backend) => {
+      this.#breakers.delete(backend);
+      this.#open.delete(backend);
+    });
+  }
+
+  /** Whether `backend` may take this request; takes a probe slot while half-open. */
+  admit(backend: Backend): boolean {
+    const breaker = this.#breakers.get(backend);
+    return breaker === undefined || breaker.tryAcquire();
+  }
+
+  record(backend: Backend, outcome: Outcome): void {
+    const failed = outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500);
+    this.#breaker(backend).record(!failed);
+  }
+
+  /** Moves open breakers whose time is up to half-open; cheap when none is open. */
+  tick(): void {
+    if (this.#open.size === 0 || this.#now() < this.#wakeAt) return;
+    this.#wakeAt = Number.POSITIVE_INFINITY;
+    for (const backend of this.#open) {
+      const breaker = this.#breaker(backend);
+      // Reading the state performs the open → half-open transition when due.
+      if (breaker.state === "open") this.#wakeAt = Math.min(this.#wakeAt, breaker.halfOpensAt);
+    }
+  }
+
+  state(backend: Backend): BreakerState {
+    return this.#breakers.get(backend)?.state ?? "closed";
+  }
+
+  #breaker(backend: Backend): CircuitBreaker {
+    let breaker = this.#breakers.get(backend);
+    if (!breaker) {
+      breaker = new CircuitBreaker(this.#options, this.#now, (state) => this.#changed(backend, state));
+      this.#breakers.set(backend, breaker);
+    }
+    return breaker;
+  }
+
+  #changed(backend: Backend, state: BreakerState): void {
+    if (state === "open") {
+      this.opened++;
+      this.#open.add(backend);
+      this.#wakeAt = Math.min(this.#wakeAt, this.#breaker(backend).halfOpensAt);
+    } else {
+      this.#open.delete(backend);
+    }
+    if (this.#pool.get(backend.id) === backend) this.#pool.setCircuitOpen(backend.id, state === "open");
+  }
+}
