@@ -415,3 +415,66 @@ describe("switchyard demo", () => {
     }
   });
 });
+
+describe("switchyard lab simulate", () => {
+  it("compares algorithms as JSON: p2c beats round-robin at p99 on heterogeneous backends", async () => {
+    const result = await run([
+      "lab",
+      "simulate",
+      "--scenario",
+      "heterogeneous",
+      "--algorithms",
+      "round-robin,p2c",
+      "--requests",
+      "20000",
+      "--json",
+    ]);
+    expect(result.code).toBe(0);
+    const results = JSON.parse(result.stdout) as {
+      scenario: string;
+      algorithm: string;
+      requests: number;
+      latency: { p99: number };
+    }[];
+    expect(results.map((entry) => entry.algorithm)).toEqual(["round-robin", "power-of-two-choices"]);
+    const [roundRobin, p2c] = results;
+    for (const entry of results) {
+      expect(entry).toMatchObject({ scenario: "heterogeneous", requests: 20_000 });
+      expect(Number.isFinite(entry.latency.p99)).toBe(true);
+    }
+    expect(p2c?.latency.p99).toBeLessThan(roundRobin?.latency.p99 ?? 0);
+  });
+
+  it("writes results.json and report.html with --out", async () => {
+    const out = join(dir, "lab-out");
+    const result = await run(["lab", "simulate", "-a", "round-robin,p2c", "-n", "2000", "-o", out]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("round-robin");
+    expect(result.stdout).toContain(`wrote ${join(out, "results.json")}`);
+    const written = JSON.parse(await readFile(join(out, "results.json"), "utf8")) as unknown[];
+    expect(written).toHaveLength(2);
+    expect(await readFile(join(out, "report.html"), "utf8")).toMatch(/^<!doctype html>/i);
+  });
+
+  it("rejects an unknown algorithm with exit 2, naming it", async () => {
+    const result = await run(["lab", "simulate", "--algorithms", "round-robin,nope", "--requests", "100"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error SY_ERR_UNKNOWN_ALGORITHM: unknown algorithm "nope"/);
+    expect(result.stdout).toBe("");
+  });
+
+  it("rejects an unknown scenario and a bad --requests with exit 2", async () => {
+    const scenario = await run(["lab", "simulate", "--scenario", "nope"]);
+    expect(scenario.code).toBe(2);
+    expect(scenario.stderr).toMatch(/^error SY_ERR_INVALID_OPTIONS: unknown scenario "nope"/);
+    const requests = await run(["lab", "simulate", "--requests", "0"]);
+    expect(requests.code).toBe(2);
+    expect(requests.stderr).toContain("--requests");
+  });
+
+  it("is listed by `switchyard lab --help`", async () => {
+    const result = await run(["lab", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\s+simulate \[options\]/m);
+  });
+});

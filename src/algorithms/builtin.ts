@@ -1,9 +1,13 @@
 /** Registers the built-in algorithms; imported once by the package entry points. */
 import { adaptive } from "./adaptive.js";
+import { boundedLoadConsistentHash } from "./bounded-load.js";
+import { consistentHash } from "./consistent-hash.js";
 import { failureWeightedRoundRobin } from "./failure-weighted-round-robin.js";
 import { healthScore } from "./health-score.js";
+import { ipHash } from "./ip-hash.js";
 import { leastConnections } from "./least-connections.js";
 import { leastLatency } from "./least-latency.js";
+import { maglev } from "./maglev.js";
 import { peakEwma } from "./peak-ewma.js";
 import { powerOfTwoChoices } from "./power-of-two-choices.js";
 import { random } from "./random.js";
@@ -23,3 +27,7 @@ registerAlgorithm(responseTime);
 registerAlgorithm(healthScore);
 registerAlgorithm(failureWeightedRoundRobin);
 registerAlgorithm(adaptive);
+registerAlgorithm(consistentHash);
+registerAlgorithm(boundedLoadConsistentHash);
+registerAlgorithm(maglev);
+registerAlgorithm(ipHash);

@@ -1,27 +1,31 @@
 /**
  * The `switchyard` command: `proxy` (run from a config file and/or flags),
- * `validate`, `algorithms`, `backend` (one demo backend) and `demo` (demo
- * backends behind a proxy). Expected failures print one line,
- * `error SY_ERR_…: message`, and exit 2 for configuration and usage errors,
- * 1 otherwise; long-running commands stop gracefully on SIGINT/SIGTERM and
- * exit 0. The proxy and demo modules load only for the commands that run
- * them, so `validate` and `algorithms` start fast.
+ * `validate`, `algorithms`, `backend` (one demo backend), `demo` (demo
+ * backends behind a proxy) and the `lab` group (`lab simulate`). This file
+ * declares the commands and their flags, runs the program and reports
+ * errors; each command's action lives in its own `*-command.ts`. Expected
+ * failures print one line, `error SY_ERR_…: message`, and exit 2 for
+ * configuration and usage errors, 1 otherwise; long-running commands stop
+ * gracefully on SIGINT/SIGTERM and exit 0. The proxy, demo and lab modules
+ * load only for the commands that run them, so `validate` and `algorithms`
+ * start fast.
  */
 import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import "../algorithms/builtin.js";
-import { type AlgorithmDefinition, describeOptions, listAlgorithms } from "../algorithms/registry.js";
-import { ENV_OVERRIDES, parseConfig, resolveConfig, summarizeConfig } from "../config/load.js";
-import { LOG_LEVELS, parseListenAddress, type SwitchyardConfig } from "../config/schema.js";
-import { formatHostPort } from "../core/address.js";
-import { ErrorCodes, isSwitchyardError, SwitchyardError } from "../core/errors.js";
-import { createLogger } from "../observability/logger.js";
-import type { Runtime } from "../runtime.js";
-
-/** Extra time past the grace period before a stuck shutdown is forced. */
-const SHUTDOWN_MARGIN_MS = 5_000;
-const MAX_DEMO_BACKENDS = 32;
+import { Command, CommanderError, Option } from "commander";
+import { ENV_OVERRIDES } from "../config/load.js";
+import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { algorithmsCommand } from "./algorithms-command.js";
+import { collect, integerArgument, listenArgument, rateArgument, UsageError } from "./arguments.js";
+import {
+  type BackendOptions,
+  backendCommand,
+  type DemoOptions,
+  demoCommand,
+  MAX_DEMO_BACKENDS,
+} from "./demo-command.js";
+import { type LabSimulateCliOptions, labSimulateCommand } from "./lab-command.js";
+import { type ProxyOptions, proxyCommand, type ValidateOptions, validateCommand } from "./proxy-command.js";
 
 export function buildProgram(): Command {
   const program = new Command("switchyard")
@@ -49,7 +53,7 @@ export function buildProgram(): Command {
     .description("check a config file (with SWITCHYARD_* overrides) without starting anything")
     .addOption(configOption().makeOptionMandatory())
     .option("--no-env", "ignore SWITCHYARD_* environment overrides")
-    .action(async (options: { config: string; env: boolean }) => validateCommand(options));
+    .action(async (options: ValidateOptions) => validateCommand(options));
 
   program
     .command("algorithms")
@@ -78,7 +82,29 @@ export function buildProgram(): Command {
       integerArgument(1, MAX_DEMO_BACKENDS),
       3,
     )
-    .action(async (options: { port: number; backends: number }) => demoCommand(options));
+    .action(async (options: DemoOptions) => demoCommand(options));
+
+  const lab = program
+    .command("lab")
+    .description("load lab: compare algorithms on simulated backends, no sockets involved");
+
+  lab
+    .command("simulate")
+    .description(
+      "simulate a scenario under several algorithms on the same workload and compare latency, load spread and errors",
+    )
+    .option("-s, --scenario <name>", 'built-in scenario, or "all"', "heterogeneous")
+    .option("-a, --algorithms <list>", 'comma-separated algorithm names, or "all"', "all")
+    .option("-n, --requests <count>", "requests to simulate per run (default: the scenario's own count)")
+    .addOption(
+      new Option(
+        "--seed <seed>",
+        "seed of every random stream; the same seed gives the same workload",
+      ).default(1),
+    )
+    .option("--json", "print the results as JSON instead of a table")
+    .option("-o, --out <dir>", "also write results.json and report.html into this directory")
+    .action(async (options: LabSimulateCliOptions) => labSimulateCommand(options));
 
   return program;
 }
@@ -92,260 +118,6 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   }
 }
 
-interface ProxyOptions {
-  config?: string;
-  listen?: string;
-  backend?: string[];
-  algorithm?: string;
-  protocol?: "http" | "tcp";
-}
-
-async function proxyCommand(options: ProxyOptions): Promise<void> {
-  const flagBackends = options.backend ?? [];
-  const hasBackends = flagBackends.length > 0 || Boolean(process.env.SWITCHYARD_BACKENDS?.trim());
-  if (options.config === undefined && !hasBackends) {
-    throw new SwitchyardError(
-      ErrorCodes.CONFIG,
-      "nothing to proxy: give a config file (-c FILE) or at least one --backend ADDRESS",
-    );
-  }
-  const config = await resolveConfig({
-    file: options.config,
-    env: process.env,
-    flags: {
-      listen: options.listen,
-      backends: flagBackends.length > 0 ? flagBackends : undefined,
-      algorithm: options.algorithm,
-      protocol: options.protocol,
-    },
-  });
-  const logger = createLogger(config.log.level);
-  const { startSwitchyard } = await import("../runtime.js");
-  const runtime = await startSwitchyard(config, { logger });
-  const signal = await nextSignal();
-  logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
-  await shutdown(config.shutdownGraceMs, () => runtime.close(config.shutdownGraceMs));
-  logger.info("stopped");
-  process.exit(0);
-}
-
-async function validateCommand(options: { config: string; env: boolean }): Promise<void> {
-  const config = await resolveConfig({ file: options.config, env: options.env ? process.env : undefined });
-  const counts = summarizeConfig(config);
-  const lines = [
-    `ok: ${plural(counts.listeners, "listener")}, ${plural(counts.pools, "pool")}, ${plural(counts.backends, "backend")}`,
-  ];
-  for (const listener of config.listeners) {
-    const pool = config.pools[listener.pool];
-    const algorithm = pool ? algorithmName(pool.algorithm) : "?";
-    lines.push(
-      `  listener ${listener.name}: ${listener.protocol} on ${listener.listen} → pool ${listener.pool} (${algorithm}, ${plural(pool?.backends.length ?? 0, "backend")})`,
-    );
-  }
-  process.stdout.write(`${lines.join("\n")}\n`);
-}
-
-/** One algorithm as listed by `switchyard algorithms --json`. */
-export interface AlgorithmListing {
-  name: string;
-  aliases: string[];
-  summary: string;
-  reference?: string;
-  options: OptionListing[];
-}
-
-export interface OptionListing {
-  name: string;
-  type: string;
-  required: boolean;
-  default?: unknown;
-  description?: string;
-}
-
-export function algorithmListings(): AlgorithmListing[] {
-  return listAlgorithms().map((definition) => {
-    const listing: AlgorithmListing = {
-      name: definition.name,
-      aliases: [...(definition.aliases ?? [])],
-      summary: definition.summary,
-      options: optionListings(definition),
-    };
-    if (definition.reference) listing.reference = definition.reference;
-    return listing;
-  });
-}
-
-function algorithmsCommand(options: { json?: boolean }): void {
-  const listings = algorithmListings();
-  if (options.json) {
-    process.stdout.write(`${JSON.stringify(listings, null, 2)}\n`);
-    return;
-  }
-  const blocks = listings.map((listing) => {
-    const lines = [
-      listing.aliases.length ? `${listing.name} (aliases: ${listing.aliases.join(", ")})` : listing.name,
-    ];
-    lines.push(`  ${listing.summary}`);
-    if (listing.reference) lines.push(`  reference: ${listing.reference}`);
-    if (listing.options.length === 0) {
-      lines.push("  options: none");
-    } else {
-      lines.push("  options:");
-      const rows = listing.options.map((option) => [
-        option.name,
-        option.type,
-        option.default !== undefined
-          ? `default ${JSON.stringify(option.default)}`
-          : option.required
-            ? "required"
-            : "optional",
-        option.description ?? "",
-      ]);
-      lines.push(...table(rows).map((row) => `    ${row}`));
-    }
-    return lines.join("\n");
-  });
-  process.stdout.write(`${blocks.join("\n\n")}\n`);
-}
-
-interface BackendOptions {
-  listen: { host: string; port: number };
-  name: string;
-  delayMs: number;
-  errorRate: number;
-}
-
-async function backendCommand(options: BackendOptions): Promise<void> {
-  const [{ DemoBackend }, { ListenError }] = await Promise.all([
-    import("../demo/backend-server.js"),
-    import("../runtime.js"),
-  ]);
-  const logger = createLogger();
-  const backend = new DemoBackend({
-    name: options.name,
-    host: options.listen.host,
-    port: options.listen.port,
-    delayMs: options.delayMs,
-    errorRate: options.errorRate,
-  });
-  const address = formatHostPort(options.listen.host, options.listen.port);
-  let bound: { host: string; port: number };
-  try {
-    bound = await backend.listen();
-  } catch (error) {
-    throw new ListenError(`backend ${options.name}`, address, error);
-  }
-  logger.info(
-    { backend: options.name, address: formatHostPort(bound.host, bound.port), ...backend.settings },
-    "listening",
-  );
-  const signal = await nextSignal();
-  logger.info({ signal }, "shutting down");
-  await shutdown(0, () => backend.close());
-  process.exit(0);
-}
-
-async function demoCommand(options: { port: number; backends: number }): Promise<void> {
-  const host = "127.0.0.1";
-  const [{ DemoBackend }, { ListenError, startSwitchyard }] = await Promise.all([
-    import("../demo/backend-server.js"),
-    import("../runtime.js"),
-  ]);
-  const backends = Array.from(
-    { length: options.backends },
-    (_, index) => new DemoBackend({ name: `backend-${index + 1}` }),
-  );
-  const closeBackends = () => Promise.allSettled(backends.map((backend) => backend.close()));
-  let config: SwitchyardConfig;
-  try {
-    const addresses = await Promise.all(backends.map((backend) => backend.listen()));
-    config = parseConfig({
-      listeners: [
-        { name: "demo", protocol: "http", listen: formatHostPort(host, options.port), pool: "demo" },
-      ],
-      pools: {
-        demo: {
-          algorithm: "round-robin",
-          backends: addresses.map((address, index) => ({
-            id: backends[index]?.name,
-            address: formatHostPort(address.host, address.port),
-          })),
-        },
-      },
-      shutdownGraceMs: 2_000,
-    });
-  } catch (error) {
-    await closeBackends();
-    throw error;
-  }
-  const level = process.env.SWITCHYARD_LOG_LEVEL ?? "warn";
-  const logger = createLogger(LOG_LEVELS.includes(level as (typeof LOG_LEVELS)[number]) ? level : "warn");
-  let runtime: Runtime;
-  try {
-    runtime = await startSwitchyard(config, { logger });
-  } catch (error) {
-    await closeBackends();
-    if (error instanceof ListenError && error.reason === "EADDRINUSE") {
-      throw new ListenError(
-        "demo",
-        error.address,
-        new Error(
-          `port ${options.port} is already in use; pick another with --port (e.g. switchyard demo --port ${options.port + 1}, or --port 0 for any free port)`,
-        ),
-      );
-    }
-    throw error;
-  }
-  const proxy = runtime.listeners[0];
-  if (!proxy) throw new Error("the demo runtime has no listener");
-  const proxyAddress = formatHostPort(proxy.host, proxy.port);
-  const first = backends[0]?.address;
-  const second = backends[1]?.address ?? first;
-  const names = backends.map((backend) => backend.name).join(", ");
-  const rows = [
-    ["proxy", `http://${proxyAddress}`, `round-robin over ${plural(backends.length, "backend")}`],
-    ...backends.map((backend) => [
-      backend.name,
-      `http://${formatHostPort(backend.address.host, backend.address.port)}`,
-      "",
-    ]),
-  ];
-  const tryRows = [
-    [`curl ${proxyAddress}/`, `# answered by ${names} in turn`],
-    first
-      ? [`curl '${formatHostPort(first.host, first.port)}/control?delay_ms=300'`, "# make backend-1 slow"]
-      : [],
-    second
-      ? [
-          `curl '${formatHostPort(second.host, second.port)}/control?error_rate=0.5'`,
-          `# make ${backends[1]?.name ?? "backend-1"} fail half its requests`,
-        ]
-      : [],
-    ["npx switchyard algorithms", "# every algorithm and its options"],
-  ].filter((row) => row.length > 0);
-  process.stdout.write(
-    [
-      "Switchyard demo is running.",
-      "",
-      ...table(rows).map((row) => `  ${row}`),
-      "",
-      "Try:",
-      ...table(tryRows).map((row) => `  ${row}`),
-      "",
-      "Press Ctrl-C to stop.",
-      "",
-    ].join("\n"),
-  );
-  const signal = await nextSignal();
-  process.stdout.write(`\n${signal}: shutting down\n`);
-  await shutdown(config.shutdownGraceMs, async () => {
-    await runtime.close(config.shutdownGraceMs);
-    await closeBackends();
-  });
-  process.stdout.write("stopped\n");
-  process.exit(0);
-}
-
 /** Prints an error the way operators expect; returns the exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
@@ -354,45 +126,10 @@ export function reportError(error: unknown): number {
   }
   if (isSwitchyardError(error)) {
     process.stderr.write(`error ${error.code}: ${error.message}\n`);
-    return error.code === ErrorCodes.CONFIG ? 2 : 1;
+    return error.code === ErrorCodes.CONFIG || error instanceof UsageError ? 2 : 1;
   }
   process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;
-}
-
-/** Resolves with the first SIGINT or SIGTERM. */
-function nextSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      resolve(signal);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
-}
-
-/**
- * Runs `stop`; a second signal, or `stop` outlasting the grace period plus a
- * margin, forces the exit (code 1) instead of hanging.
- */
-async function shutdown(graceMs: number, stop: () => Promise<unknown>): Promise<void> {
-  const force = (reason: string) => {
-    process.stderr.write(`error: ${reason}; exiting without finishing the shutdown\n`);
-    process.exit(1);
-  };
-  const onSignal = (signal: NodeJS.Signals) => force(`${signal} received during shutdown`);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const timer = setTimeout(() => force("shutdown took too long"), graceMs + SHUTDOWN_MARGIN_MS);
-  try {
-    await stop();
-  } finally {
-    clearTimeout(timer);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
 }
 
 function configOption(): Option {
@@ -408,97 +145,6 @@ function envHelp(): string {
     `  ${"SWITCHYARD_CONFIG".padEnd(width)}  config file, when -c is not given`,
     ...ENV_OVERRIDES.map((entry) => `  ${entry.name.padEnd(width)}  ${entry.description}`),
   ].join("\n");
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [
-    ...(previous ?? []),
-    ...value
-      .split(",")
-      .map((item) => item.trim())
-      .filter(Boolean),
-  ];
-}
-
-function listenArgument(value: string): { host: string; port: number } {
-  const parsed = parseListenAddress(value);
-  if (!parsed) throw new InvalidArgumentError('expected "host:port" with a port from 0 to 65535.');
-  return parsed;
-}
-
-function integerArgument(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (value.trim() === "" || !Number.isInteger(number) || number < min || number > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
-    }
-    return number;
-  };
-}
-
-function rateArgument(value: string): number {
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number) || number < 0 || number > 1) {
-    throw new InvalidArgumentError("expected a number from 0 to 1.");
-  }
-  return number;
-}
-
-function optionListings(definition: AlgorithmDefinition): OptionListing[] {
-  const schema = describeOptions(definition) as {
-    properties?: Record<string, Record<string, unknown>>;
-    required?: string[];
-  };
-  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
-    const option: OptionListing = {
-      name,
-      type: schemaType(property),
-      required: schema.required?.includes(name) ?? false,
-    };
-    if (property.default !== undefined) option.default = property.default;
-    if (typeof property.description === "string") option.description = property.description;
-    return option;
-  });
-}
-
-/** A short type name for a JSON Schema property: `integer`, `number 0..1`, `"a" | "b"`. */
-function schemaType(property: Record<string, unknown>): string {
-  if (Array.isArray(property.enum)) return property.enum.map((value) => JSON.stringify(value)).join(" | ");
-  if (property.const !== undefined) return JSON.stringify(property.const);
-  const variants = (property.anyOf ?? property.oneOf) as Record<string, unknown>[] | undefined;
-  if (Array.isArray(variants)) return variants.map(schemaType).join(" | ");
-  const type = Array.isArray(property.type) ? property.type.join(" | ") : String(property.type ?? "any");
-  const min = property.minimum ?? property.exclusiveMinimum;
-  const max = property.maximum ?? property.exclusiveMaximum;
-  if ((type === "number" || type === "integer") && (min !== undefined || max !== undefined)) {
-    return `${type} ${min ?? ""}..${max ?? ""}`;
-  }
-  if (type === "array" && property.items && typeof property.items === "object") {
-    return `${schemaType(property.items as Record<string, unknown>)}[]`;
-  }
-  return type;
-}
-
-/** Left-aligned columns, two spaces apart; trailing spaces trimmed. */
-function table(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) {
-    for (const [index, cell] of row.entries()) widths[index] = Math.max(widths[index] ?? 0, cell.length);
-  }
-  return rows.map((row) =>
-    row
-      .map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
-function algorithmName(spec: string | { name: string }): string {
-  return typeof spec === "string" ? spec : spec.name;
 }
 
 function packageVersion(): string {

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { ConsistentHashSelector, consistentHash } from "./consistent-hash.js";
+import { keyContexts, keyShares, runHashSelectorSuite, track } from "./hash-selector.case.js";
+import { follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
+
+const headerKey = { source: "header", name: "x-key" } as const;
+const create = () =>
+  new ConsistentHashSelector({ hashKey: headerKey, hashFunction: "xxhash", virtualNodes: 150 });
+
+runSelectorSuite("consistent-hash", { create, weighted: true });
+runHashSelectorSuite("consistent-hash", {
+  create,
+  context: (key) => ({ headers: { "x-key": key } }),
+  exact: true,
+});
+
+describe("consistent-hash", () => {
+  it("defaults to the client IP as key, xxhash and 150 points per weight unit", () => {
+    const options = consistentHash.options.parse({});
+    expect(options).toEqual({ hashKey: { source: "client-ip" }, hashFunction: "xxhash", virtualNodes: 150 });
+    const selector = follow(makePool(4), consistentHash.create(options, testEnv()));
+    const a = selector.pick({ clientIp: "198.51.100.7" }, []);
+    expect(selector.pick({ clientIp: "198.51.100.7" }, [])).toBe(a);
+    expect(selector.describe(a as never)).toMatch(/hash of client IP \(xxhash\).*150 of 600 points/);
+  });
+
+  it("validates its options with field names in the errors", () => {
+    const parse = (raw: unknown) => consistentHash.options.safeParse(raw);
+    expect(parse({ hashFunction: "sha1" }).success).toBe(false);
+    expect(parse({ virtualNodes: 0 }).success).toBe(false);
+    expect(parse({ hashKey: { source: "cookie" } }).success).toBe(false);
+    expect(parse({ extra: true }).success).toBe(false);
+    expect(parse({ hashKey: { source: "query", name: "user" }, hashFunction: "md5" }).success).toBe(true);
+    expect(parse({ hashKey: (ctx: { path?: string }) => ctx.path }).success).toBe(true);
+    expect(consistentHash.aliases).toEqual(["ring", "ketama"]);
+  });
+
+  it("hashes a cookie, a query parameter, the path or a function's key", () => {
+    const pool = makePool(16);
+    const byCookie = follow(
+      pool,
+      consistentHash.create(
+        consistentHash.options.parse({ hashKey: { source: "cookie", name: "sid" } }),
+        testEnv(),
+      ),
+    );
+    const byQuery = follow(
+      pool,
+      consistentHash.create(
+        consistentHash.options.parse({ hashKey: { source: "query", name: "sid" } }),
+        testEnv(),
+      ),
+    );
+    const byPath = follow(
+      pool,
+      consistentHash.create(consistentHash.options.parse({ hashKey: { source: "path" } }), testEnv()),
+    );
+    const byFunction = follow(
+      pool,
+      new ConsistentHashSelector({
+        hashKey: (ctx) => ctx.sessionId,
+        hashFunction: "xxhash",
+        virtualNodes: 150,
+      }),
+    );
+    for (let i = 0; i < 50; i++) {
+      const expected = byCookie.pick({ cookies: { sid: `s${i}` } }, []);
+      expect(byQuery.pick({ path: `/x?a=1&sid=s${i}` }, [])).toBe(expected);
+      expect(byPath.pick({ path: `s${i}?ignored=1` }, [])).toBe(expected);
+      expect(byFunction.pick({ sessionId: `s${i}` }, [])).toBe(expected);
+    }
+  });
+
+  it("falls back to the client IP when the key is missing, then rotates", () => {
+    const pool = makePool(16);
+    const byHeader = follow(pool, create());
+    const byIp = follow(pool, consistentHash.create(consistentHash.options.parse({}), testEnv()));
+    for (let i = 0; i < 50; i++) {
+      const ip = `10.0.0.${i}`;
+      const backend = byHeader.pick({ clientIp: ip, headers: {} }, []);
+      expect(backend).toBe(byIp.pick({ clientIp: ip }, []));
+    }
+    expect(byHeader.describe(pool.backends[0] as never)).toMatch(/no header "x-key", hash of client IP/);
+    const keyless = new Set(Array.from({ length: 200 }, () => byHeader.pick({}, [])?.id));
+    expect(keyless.size).toBe(16);
+    expect(byHeader.describe(pool.backends[0] as never)).toMatch(/no key, rotating position/);
+  });
+
+  it("spreads 200k keys over 100 backends with CV near 1/sqrt(150)", () => {
+    // The ring's inherent spread: each backend's share is the sum of 150 random arcs,
+    // CV ≈ 1/sqrt(150) = 8.2%; the design's 5% needs ~400 points (see ring.test.ts).
+    const shares = [
+      ...keyShares(
+        makePool(100),
+        create(),
+        keyContexts({ create, context: (key) => ({ headers: { "x-key": key } }), exact: true }, 200_000),
+      ).values(),
+    ];
+    const mean = shares.reduce((a, b) => a + b, 0) / shares.length;
+    const cv = Math.sqrt(shares.reduce((sum, share) => sum + (share - mean) ** 2, 0) / shares.length) / mean;
+    expect(cv).toBeLessThanOrEqual(0.1);
+  });
+
+  it("keeps 1000 backends × 150 points under 3 MB and updates it in place", () => {
+    const pool = makePool(1000);
+    const selector = track(pool, create());
+    expect(selector.ring.pointCount).toBe(150_000);
+    expect(selector.ring.byteLength).toBeLessThanOrEqual(3 * 1024 * 1024);
+    void pool.remove("b500");
+    expect(selector.ring.pointCount).toBe(149_850);
+    pool.setWeight("b1", 2);
+    expect(selector.ring.pointCount).toBe(150_000);
+  });
+});

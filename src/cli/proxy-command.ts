@@ -1,0 +1,77 @@
+/**
+ * `switchyard proxy` and `switchyard validate`, the two commands that read a
+ * config (file < SWITCHYARD_* environment < flags). `proxy` runs it until
+ * SIGINT/SIGTERM and then shuts down gracefully; `validate` only checks it and
+ * prints a one-line-per-listener summary. The runtime (proxies, undici) loads
+ * only when `proxy` starts.
+ */
+import { resolveConfig, summarizeConfig } from "../config/load.js";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { createLogger } from "../observability/logger.js";
+import { nextSignal, shutdown } from "./shutdown.js";
+import { plural } from "./text-format.js";
+
+/** The options of `switchyard proxy`, as commander parsed them. */
+export interface ProxyOptions {
+  config?: string;
+  listen?: string;
+  backend?: string[];
+  algorithm?: string;
+  protocol?: "http" | "tcp";
+}
+
+/** The options of `switchyard validate`. */
+export interface ValidateOptions {
+  config: string;
+  /** False with `--no-env`. */
+  env: boolean;
+}
+
+export async function proxyCommand(options: ProxyOptions): Promise<void> {
+  const flagBackends = options.backend ?? [];
+  const hasBackends = flagBackends.length > 0 || Boolean(process.env.SWITCHYARD_BACKENDS?.trim());
+  if (options.config === undefined && !hasBackends) {
+    throw new SwitchyardError(
+      ErrorCodes.CONFIG,
+      "nothing to proxy: give a config file (-c FILE) or at least one --backend ADDRESS",
+    );
+  }
+  const config = await resolveConfig({
+    file: options.config,
+    env: process.env,
+    flags: {
+      listen: options.listen,
+      backends: flagBackends.length > 0 ? flagBackends : undefined,
+      algorithm: options.algorithm,
+      protocol: options.protocol,
+    },
+  });
+  const logger = createLogger(config.log.level);
+  const { startSwitchyard } = await import("../runtime.js");
+  const runtime = await startSwitchyard(config, { logger });
+  const signal = await nextSignal();
+  logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+  await shutdown(config.shutdownGraceMs, () => runtime.close(config.shutdownGraceMs));
+  logger.info("stopped");
+  process.exit(0);
+}
+
+export async function validateCommand(options: ValidateOptions): Promise<void> {
+  const config = await resolveConfig({ file: options.config, env: options.env ? process.env : undefined });
+  const counts = summarizeConfig(config);
+  const lines = [
+    `ok: ${plural(counts.listeners, "listener")}, ${plural(counts.pools, "pool")}, ${plural(counts.backends, "backend")}`,
+  ];
+  for (const listener of config.listeners) {
+    const pool = config.pools[listener.pool];
+    const algorithm = pool ? algorithmName(pool.algorithm) : "?";
+    lines.push(
+      `  listener ${listener.name}: ${listener.protocol} on ${listener.listen} → pool ${listener.pool} (${algorithm}, ${plural(pool?.backends.length ?? 0, "backend")})`,
+    );
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function algorithmName(spec: string | { name: string }): string {
+  return typeof spec === "string" ? spec : spec.name;
+}
