@@ -55,6 +55,19 @@ describe("Balancer", () => {
     expect(decision.open).toBe(false);
   });
 
+  it("hedges onto the next candidate while the first attempt stays open", () => {
+    const balancer = createBalancer({ backends: three });
+    const first = balancer.select({});
+    const hedge = first.hedge();
+    expect(hedge?.backend.id).toBe("b");
+    expect(first.open).toBe(true);
+    expect(balancer.stats()).toMatchObject({ hedges: 1, failovers: 0, inFlight: 2 });
+    // The two attempts share their tried list: failing over from either skips both.
+    expect(hedge?.next()?.id).toBe("c");
+    expect(first.next()).toBeUndefined();
+    expect(balancer.stats().inFlight).toBe(1);
+  });
+
   it("never offers an unhealthy or draining backend as a candidate", () => {
     const balancer = createBalancer({ backends: three });
     balancer.pool.setState("b", "unhealthy");

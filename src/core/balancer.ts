@@ -46,6 +46,8 @@ export interface BalancerStats {
   noBackend: number;
   /** Attempts moved to a next candidate after a failure. */
   failovers: number;
+  /** Extra attempts opened beside a slow one (hedged requests). */
+  hedges: number;
   /** Times a circuit breaker opened. */
   breakerOpenings: number;
   requests: number;
@@ -67,6 +69,7 @@ export class Balancer implements AttemptHost {
   #selectionNsTotal = 0;
   #noBackend = 0;
   #failovers = 0;
+  #hedges = 0;
   #requests = 0;
   #errors = 0;
   /** Readiness and membership both shape what selectors index, so either rebuilds them. */
@@ -155,6 +158,7 @@ export class Balancer implements AttemptHost {
       meanSelectionNs: this.#decisions === 0 ? 0 : Math.round(this.#selectionNsTotal / this.#decisions),
       noBackend: this.#noBackend,
       failovers: this.#failovers,
+      hedges: this.#hedges,
       breakerOpenings: this.#breakers?.opened ?? 0,
       requests: this.#requests,
       errors: this.#errors,
@@ -164,10 +168,11 @@ export class Balancer implements AttemptHost {
   }
 
   /** @internal AttemptHost */
-  pickNext(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pickNext(ctx: RequestContext, tried: readonly Backend[], hedge: boolean): Backend | undefined {
     const backend = this.#pickAdmitted(ctx, tried);
     if (backend) {
-      this.#failovers++;
+      if (hedge) this.#hedges++;
+      else this.#failovers++;
       this.#openAttempt(backend);
     }
     return backend;

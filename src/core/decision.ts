@@ -10,8 +10,11 @@ import type { Outcome } from "./selector.js";
 
 /** What a decision needs from its balancer; kept narrow so decisions stay testable. */
 export interface AttemptHost {
-  /** Picks the next candidate, excluding `tried`, and opens an attempt on it. */
-  pickNext(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined;
+  /**
+   * Picks the next candidate, excluding `tried`, and opens an attempt on it;
+   * `hedge` says the attempt runs beside an open one rather than replacing it.
+   */
+  pickNext(ctx: RequestContext, tried: readonly Backend[], hedge: boolean): Backend | undefined;
   /** Closes the attempt on `backend` with its outcome. */
   close(backend: Backend, outcome: Outcome): void;
   /** Why `backend` was chosen and the scores of the other candidates. */
@@ -49,7 +52,9 @@ export class Decision {
     algorithm: string,
     backend: Backend,
     selectionNs: number,
+    tried?: Backend[],
   ) {
+    this.#tried = tried;
     this.#host = host;
     this.ctx = ctx;
     this.algorithm = algorithm;
@@ -80,12 +85,27 @@ export class Decision {
   next(): Backend | undefined {
     if (this.#open) this.finish({ error: "abandoned for the next candidate" });
     this.#tried ??= [this.#backend];
-    const backend = this.#host.pickNext(this.ctx, this.#tried);
+    const backend = this.#host.pickNext(this.ctx, this.#tried, false);
     if (!backend) return undefined;
     this.#tried.push(backend);
     this.#backend = backend;
     this.#open = true;
     return backend;
+  }
+
+  /**
+   * Hedging: opens a second attempt on the next candidate while this one stays
+   * open, and returns it as its own decision (finish each one separately; the
+   * caller takes the first answer and cancels the other). Both share the
+   * tried list, so neither fails over onto the other's backend. Undefined when
+   * no untried ready backend is left.
+   */
+  hedge(): Decision | undefined {
+    this.#tried ??= [this.#backend];
+    const backend = this.#host.pickNext(this.ctx, this.#tried, true);
+    if (!backend) return undefined;
+    this.#tried.push(backend);
+    return new Decision(this.#host, this.ctx, this.algorithm, backend, 0, this.#tried);
   }
 
   /** Lazily yields the chosen backend, then each next candidate. */
