@@ -44,6 +44,24 @@ describe("Balancer", () => {
     expect(balancer.stats().noBackend).toBe(1);
   });
 
+  it("routes anyway in panic mode when nothing is ready, but never to disabled or draining backends", () => {
+    const balancer = createBalancer({ backends: three, panic: true });
+    balancer.pool.disable("a");
+    balancer.pool.setState("b", "draining");
+    balancer.pool.disable("c");
+    expect(() => balancer.select({})).toThrowError(expect.objectContaining({ code: "SY_ERR_NO_BACKEND" }));
+    for (const id of ["a", "c"]) {
+      balancer.pool.enable(id);
+      balancer.pool.setState(id, "unhealthy");
+    }
+    const ids = Array.from({ length: 4 }, () => balancer.select({}).backend.id);
+    expect(new Set(ids)).toEqual(new Set(["a", "c"]));
+    expect(balancer.stats()).toMatchObject({ panicRouted: 4, noBackend: 1 });
+    balancer.pool.setState("c", "healthy");
+    expect(balancer.select({}).backend.id).toBe("c");
+    expect(balancer.stats().panicRouted).toBe(4);
+  });
+
   it("walks candidates in preference order for failover", () => {
     const balancer = createBalancer({ backends: three });
     const decision = balancer.select({});

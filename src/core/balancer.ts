@@ -35,6 +35,12 @@ export interface BalancerOptions {
    * lets 3 probes through.
    */
   circuitBreaker?: Partial<CircuitBreakerOptions> | false;
+  /**
+   * Panic mode: when no backend is ready, route anyway to enabled backends that
+   * are not draining (their checks may be wrong; a 503 is certain). Default
+   * false: answer SY_ERR_NO_BACKEND at once.
+   */
+  panic?: boolean;
 }
 
 export interface BalancerStats {
@@ -44,6 +50,8 @@ export interface BalancerStats {
   meanSelectionNs: number;
   /** Requests refused because no backend was ready. */
   noBackend: number;
+  /** Requests routed in panic mode (no backend ready, sent anyway). */
+  panicRouted: number;
   /** Attempts moved to a next candidate after a failure. */
   failovers: number;
   /** Extra attempts opened beside a slow one (hedged requests). */
@@ -70,6 +78,9 @@ export class Balancer implements AttemptHost {
   #noBackend = 0;
   #failovers = 0;
   #hedges = 0;
+  #panic: boolean;
+  #panicRouted = 0;
+  #panicCursor = 0;
   #requests = 0;
   #errors = 0;
   /** Readiness and membership both shape what selectors index, so either rebuilds them. */
@@ -79,6 +90,7 @@ export class Balancer implements AttemptHost {
     this.pool = options.pool ?? new Pool(options.backends);
     this.env = { random: options.random ?? Math.random, now: options.now ?? (() => performance.now()) };
     this.#algorithmSpec = options.algorithm ?? "round-robin";
+    this.#panic = options.panic ?? false;
     this.#selector = this.#build(this.#algorithmSpec);
     if (options.circuitBreaker !== false) {
       const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
@@ -104,7 +116,8 @@ export class Balancer implements AttemptHost {
   select(ctx: RequestContext): Decision {
     const started = performance.now();
     this.#breakers?.tick();
-    const backend = this.#pickAdmitted(ctx, NO_BACKENDS_TRIED);
+    const backend =
+      this.#pickAdmitted(ctx, NO_BACKENDS_TRIED) ?? (this.#panic ? this.#panicPick() : undefined);
     const selectionNs = (performance.now() - started) * 1e6;
     if (!backend) {
       this.#noBackend++;
@@ -157,6 +170,7 @@ export class Balancer implements AttemptHost {
       decisions: this.#decisions,
       meanSelectionNs: this.#decisions === 0 ? 0 : Math.round(this.#selectionNsTotal / this.#decisions),
       noBackend: this.#noBackend,
+      panicRouted: this.#panicRouted,
       failovers: this.#failovers,
       hedges: this.#hedges,
       breakerOpenings: this.#breakers?.opened ?? 0,
@@ -223,6 +237,19 @@ export class Balancer implements AttemptHost {
     for (let next = this.#selector.pick(ctx, skipped); next; next = this.#selector.pick(ctx, skipped)) {
       if (this.#breakers.admit(next)) return next;
       skipped.push(next);
+    }
+    return undefined;
+  }
+
+  /** Next enabled, non-draining backend in rotation, whatever its health or circuit. */
+  #panicPick(): Backend | undefined {
+    const backends = this.pool.backends;
+    for (let step = 0; step < backends.length; step++) {
+      const backend = backends[this.#panicCursor++ % backends.length] as Backend;
+      if (backend.enabled && backend.state !== "draining") {
+        this.#panicRouted++;
+        return backend;
+      }
     }
     return undefined;
   }
