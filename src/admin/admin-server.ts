@@ -1,0 +1,206 @@
+/**
+ * The admin API server: its own node:http listener (default 127.0.0.1:9090)
+ * answering JSON. Each request is routed (404 unknown path, 405 wrong
+ * method), writes are authorised with the bearer token and their bodies read
+ * with a 64 KiB bound, then a plain handler (read-routes.ts,
+ * write-routes.ts) returns the reply. Every error is `{ error: CODE, message }`
+ * with the status its code maps to; every write, done or refused, is logged
+ * with the caller's address.
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { formatHostPort } from "../core/address.js";
+import type { Balancer } from "../core/balancer.js";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
+import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
+import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
+import { requireBearer } from "./auth.js";
+import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
+import { readJsonBody, sendError, sendJson } from "./json-http.js";
+import { addReadRoutes } from "./read-routes.js";
+import { Router } from "./router.js";
+import { addWriteRoutes } from "./write-routes.js";
+
+export const DEFAULT_ADMIN_HOST = "127.0.0.1";
+export const DEFAULT_ADMIN_PORT = 9090;
+/** How long `close()` lets requests in progress finish before dropping their connections. */
+export const DEFAULT_ADMIN_CLOSE_GRACE_MS = 1_000;
+
+export interface AdminServerOptions {
+  /** Pool name → its balancer. */
+  balancers: ReadonlyMap<string, Balancer>;
+  /** The running config, served by `/api/config` with secrets redacted. */
+  config?: unknown;
+  /** Bearer token for writes; without one, every write is refused (403). */
+  token?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 9090; 0 lets the OS choose. */
+  port?: number;
+  /** Origins allowed to call the API from a browser. */
+  cors?: CorsOptions;
+  /** Default silent. */
+  logger?: Logger;
+  /** Extra readiness, combined with "every pool has a ready backend". */
+  ready?: () => Readiness;
+}
+
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export class AdminServer {
+  readonly logger: Logger;
+  #server: http.Server;
+  #router = new Router<AdminHandler>();
+  #context: AdminContext;
+  #token: string | undefined;
+  #cors: CorsOptions | undefined;
+  #host: string;
+  #port: number;
+  #address: { host: string; port: number } | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: AdminServerOptions) {
+    this.logger = (options.logger ?? silentLogger).child({ component: "admin" });
+    this.#token = options.token;
+    this.#cors = options.cors;
+    this.#host = options.host ?? DEFAULT_ADMIN_HOST;
+    this.#port = options.port ?? DEFAULT_ADMIN_PORT;
+    this.#context = {
+      balancers: options.balancers,
+      config: options.config,
+      logger: this.logger,
+      startedAt: Date.now(),
+      ready: options.ready,
+    };
+    addReadRoutes(this.#router);
+    addWriteRoutes(this.#router);
+    this.#server = http.createServer(
+      { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+      this.#onRequest,
+    );
+  }
+
+  /** The bound address once listening, else undefined. */
+  get address(): { host: string; port: number } | undefined {
+    return this.#address;
+  }
+
+  /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.#address) return Promise.resolve(this.#address);
+    const server = this.#server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        reject(
+          new SwitchyardError(
+            ErrorCodes.LISTEN,
+            `admin API cannot listen on ${formatHostPort(this.#host, this.#port)}: ${error.message}`,
+            { reason: error.code },
+          ),
+        );
+      };
+      server.once("error", onError);
+      server.listen(this.#port, this.#host, () => {
+        server.off("error", onError);
+        const bound = server.address() as AddressInfo;
+        this.#address = { host: bound.address, port: bound.port };
+        this.logger.info(
+          { address: formatHostPort(bound.address, bound.port), writes: this.#token ? "token" : "disabled" },
+          "admin API listening",
+        );
+        resolve(this.#address);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting, lets requests in progress finish for up to `graceMs`,
+   * then drops what is left. Idempotent. Background drains started by
+   * DELETE keep running: they belong to the pool.
+   */
+  close(graceMs = DEFAULT_ADMIN_CLOSE_GRACE_MS): Promise<void> {
+    this.#closing ??= this.#shutdown(graceMs);
+    return this.#closing;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    const server = this.#server;
+    if (!server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+    this.#address = undefined;
+    this.logger.info("admin API closed");
+  }
+
+  #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    this.#serve(req, res).catch((error: unknown) => {
+      this.logger.error({ err: error }, "admin response failed");
+      res.destroy();
+    });
+  };
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
+    const remote = req.socket.remoteAddress ?? "unknown";
+    const write = !READ_METHODS.has(method);
+    let path = "/";
+    try {
+      const corsAllowed = applyCors(req, res, this.#cors);
+      const url = new URL(req.url ?? "/", "http://admin.invalid");
+      path = url.pathname;
+      const match = this.#router.match(method, path);
+      if (match.kind === "none") {
+        throw new AdminError(404, AdminErrorCodes.NOT_FOUND, `no admin API route ${method} ${path}`);
+      }
+      if (method === "OPTIONS") {
+        const methods = match.kind === "found" ? [match.route.method] : match.methods;
+        answerPreflight(res, corsAllowed && isPreflight(req), allowList(methods));
+        return;
+      }
+      if (match.kind === "method") {
+        const allow = [...allowList(match.methods), "OPTIONS"];
+        throw new AdminError(
+          405,
+          AdminErrorCodes.METHOD_NOT_ALLOWED,
+          `${method} is not allowed on ${path}; allowed: ${allow.join(", ")}`,
+          { headers: { allow: allow.join(", ") } },
+        );
+      }
+      if (write) requireBearer(req.headers.authorization, this.#token);
+      const body = write ? await readJsonBody(req) : undefined;
+      const reply = await match.route.handler(
+        { method, path, query: url.searchParams, params: match.params, body, remote },
+        this.#context,
+      );
+      const status = reply.status ?? 200;
+      sendJson(res, status, reply.body, reply.headers);
+      if (write) this.logger.info({ remote, method, path, status, ...reply.audit }, "admin write");
+    } catch (thrown) {
+      const { error, expected } = toAdminError(thrown);
+      if (!expected) this.logger.error({ err: thrown, remote, method, path }, "admin request failed");
+      if (write) {
+        const refused = error.status === 401 || error.status === 403;
+        this.logger[refused ? "warn" : "info"](
+          { remote, method, path, status: error.status, error: error.code },
+          refused ? "admin write refused" : "admin write rejected",
+        );
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // A body left unread (413) would otherwise be parsed as the next request.
+      if (!req.complete) res.shouldKeepAlive = false;
+      sendError(res, error);
+    }
+  }
+}
+
+/** The methods a path accepts as an Allow list (HEAD wherever GET is). */
+function allowList(methods: readonly string[]): string[] {
+  return methods.flatMap((method) => (method === "GET" ? ["GET", "HEAD"] : [method]));
+}
