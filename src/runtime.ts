@@ -1,10 +1,10 @@
 /**
  * The running proxy assembled from a validated config: one pool and balancer
- * per configured pool, one HTTP or TCP proxy per listener. Start is all or
- * nothing: if any listener cannot bind, the ones already listening are closed
- * and the error names the listener and its address. Close is graceful and
- * idempotent: every listener stops accepting and finishes its work in flight
- * within the grace period.
+ * per configured pool (its health checks running until close), one HTTP or
+ * TCP proxy per listener. Start is all or nothing: if any listener cannot
+ * bind, the ones already listening are closed and the error names the
+ * listener and its address. Close is graceful and idempotent: every listener
+ * stops accepting and finishes its work in flight within the grace period.
  */
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
@@ -72,10 +72,15 @@ export async function startSwitchyard(
   const logger = options.logger ?? silentLogger;
   const balancers = new Map<string, Balancer>();
   for (const [name, poolConfig] of Object.entries(config.pools)) {
-    balancers.set(
-      name,
-      createBalancer({ pool: new Pool(poolConfig.backends), algorithm: poolConfig.algorithm }),
-    );
+    const balancer = createBalancer({
+      pool: new Pool(poolConfig.backends),
+      algorithm: poolConfig.algorithm,
+      healthCheck: poolConfig.healthCheck,
+      outlierDetection: poolConfig.outlierDetection,
+      slowStart: poolConfig.slowStart,
+      logger: logger.child({ pool: name }),
+    });
+    balancers.set(name, balancer.start());
   }
 
   const started: Proxy[] = [];

@@ -404,3 +404,109 @@ describe("flags", () => {
     expect(config.pools.web?.algorithm).toEqual({ name: "round-robin" });
   });
 });
+
+describe("pool health settings", () => {
+  it("accepts healthCheck, outlierDetection and slowStart and fills their defaults", () => {
+    const raw = base();
+    Object.assign(webPool(raw), {
+      healthCheck: { path: "/ready", expectStatus: [200, "300-304"], body: "up" },
+      outlierDetection: { consecutiveFailures: 3 },
+      slowStart: { durationMs: 10_000 },
+    });
+    const pool = parseConfig(raw).pools.web;
+    expect(pool?.healthCheck).toEqual({
+      type: "http",
+      path: "/ready",
+      method: "GET",
+      expectStatus: [200, "300-304"],
+      body: "up",
+      timeoutMs: 2_000,
+      intervalMs: 5_000,
+      maxIntervalMs: 60_000,
+      jitter: 0.1,
+      rise: 2,
+      fall: 3,
+    });
+    expect(pool?.outlierDetection).toEqual({
+      consecutiveFailures: 3,
+      baseEjectionMs: 30_000,
+      maxEjectionMs: 300_000,
+      maxEjectedPercent: 50,
+    });
+    expect(pool?.slowStart).toEqual({ durationMs: 10_000 });
+    // Parsing is idempotent, so the runtime can hand the result to the balancer as options.
+    expect(parseConfig(parseConfig(raw)).pools.web).toEqual(pool);
+  });
+
+  it("leaves health checks off by default and accepts outlierDetection: false and a command check", () => {
+    expect(parseConfig(base()).pools.web?.healthCheck).toBeUndefined();
+    const raw = base();
+    Object.assign(webPool(raw), {
+      healthCheck: { type: "command", command: "/usr/local/bin/check.sh", intervalMs: 1_000 },
+      outlierDetection: false,
+    });
+    const pool = parseConfig(raw).pools.web;
+    expect(pool?.healthCheck).toMatchObject({ type: "command", command: "/usr/local/bin/check.sh" });
+    expect(pool?.outlierDetection).toBe(false);
+  });
+
+  it("names the field of every invalid health setting", () => {
+    const raw = base();
+    Object.assign(webPool(raw), {
+      healthCheck: { type: "tcp", intervalMs: 0, fall: 1.5, expectStatus: "200-99", method: "get" },
+      outlierDetection: { maxEjectedPercent: 150 },
+      slowStart: { durationMs: -1 },
+    });
+    const issues = issuesOf(configError(raw));
+    const byPath = Object.fromEntries(issues.map((issue) => [issue.path, issue.message]));
+    expect(byPath["pools.web.healthCheck.intervalMs"]).toBe(
+      "expected a whole number from 1 to 3600000 (milliseconds), found 0",
+    );
+    expect(byPath["pools.web.healthCheck.fall"]).toBe("expected a whole number from 1 to 100, found 1.5");
+    expect(byPath["pools.web.healthCheck.expectStatus"]).toMatch(
+      /^expected an HTTP status \(200\), a range \("200-399"\), or a list of them.*found "200-99"$/,
+    );
+    expect(byPath["pools.web.healthCheck.method"]).toMatch(/^expected one of: "GET", "HEAD"/);
+    expect(byPath["pools.web.outlierDetection.maxEjectedPercent"]).toBe(
+      "expected a number from 0 to 100, found 150",
+    );
+    expect(byPath["pools.web.slowStart.durationMs"]).toBe(
+      "expected a whole number from 0 to 3600000 (milliseconds), found -1",
+    );
+  });
+
+  it("requires a command for a command check, and only there", () => {
+    const raw = base();
+    webPool(raw).healthCheck = { type: "command" };
+    expect(configError(raw).message).toContain(
+      'pools.web.healthCheck.command: missing; expected a shell command (required when type is "command")',
+    );
+    webPool(raw).healthCheck = { command: "true" };
+    expect(configError(raw).message).toContain(
+      'pools.web.healthCheck.command: expected no command unless type is "command", found "true"',
+    );
+  });
+
+  it("suggests keys inside healthCheck and outlierDetection", () => {
+    const raw = base();
+    Object.assign(webPool(raw), {
+      healthCheck: { intervalMS: 100 },
+      outlierDetection: { consecutiveFailure: 3 },
+    });
+    const message = configError(raw).message;
+    expect(message).toContain('pools.web.healthCheck.intervalMS: unknown key "intervalMS"');
+    expect(message).toContain('did you mean "intervalMs"?');
+    expect(message).toContain(
+      'pools.web.outlierDetection.consecutiveFailure: unknown key "consecutiveFailure"',
+    );
+    expect(message).toContain('did you mean "consecutiveFailures"?');
+  });
+
+  it("rejects an outlierDetection that is neither false nor an object", () => {
+    const raw = base();
+    webPool(raw).outlierDetection = true;
+    expect(configError(raw).message).toContain(
+      "pools.web.outlierDetection: expected false or an object { consecutiveFailures, baseEjectionMs, maxEjectionMs, maxEjectedPercent }, found true",
+    );
+  });
+});

@@ -13,6 +13,7 @@ import "../algorithms/builtin.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
 import { isSwitchyardError } from "../core/errors.js";
+import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -142,6 +143,12 @@ export const backendSchema = z.strictObject({
 export const poolSchema = z.strictObject({
   algorithm: algorithmSchema.default("round-robin"),
   backends: z.array(backendSchema).min(1),
+  /** Active checks; none when absent. */
+  healthCheck: healthCheckSchema.optional(),
+  /** Passive outlier detection; on with defaults when absent, `false` turns it off. */
+  outlierDetection: outlierDetectionSetting.optional(),
+  /** Weight ramp for added or recovered backends. */
+  slowStart: slowStartSchema.optional(),
 });
 
 export const timeoutsSchema = z.strictObject({
@@ -297,6 +304,13 @@ function unwrap(schema: unknown): unknown {
 
 function objectShape(schema: unknown): Record<string, unknown> | undefined {
   const def = defOf(unwrap(schema));
+  if (def?.type === "union") {
+    // `false | { ... }` and the like: the keys of the first object form.
+    for (const option of def.options ?? []) {
+      const shape = objectShape(option);
+      if (shape) return shape;
+    }
+  }
   return def?.type === "object" ? def.shape : undefined;
 }
 

@@ -11,6 +11,13 @@ import { type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
 import { BreakerSet } from "../health/breakers.js";
 import type { BreakerState } from "../health/circuit-breaker.js";
 import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
+import { type BackendHealth, type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
+import type {
+  HealthCheckOptions,
+  OutlierDetectionOptions,
+  SlowStartOptions,
+} from "../health/health-options.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
 import type { Backend, BackendSnapshot, BackendSpec } from "./backend.js";
 import type { RequestContext } from "./context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "./decision.js";
@@ -41,6 +48,22 @@ export interface BalancerOptions {
    * false: answer SY_ERR_NO_BACKEND at once.
    */
   panic?: boolean;
+  /**
+   * Active health checks (http, tcp, command, or a `check` function), run
+   * between `start()` and `stop()`. Defaults: GET /health every 5 s ±10%,
+   * 200-399 passes, 2 s timeout, rise 2, fall 3. Off when absent.
+   */
+  healthCheck?: HealthCheckOptions;
+  /**
+   * Passive outlier detection from live outcomes, or false to disable.
+   * Defaults: 5 consecutive failures eject for 30 s × times ejected (at most
+   * 300 s), never more than 50% of the pool at once.
+   */
+  outlierDetection?: OutlierDetectionOptions | false;
+  /** Weight ramp for added or recovered backends; default `{ durationMs: 0 }` (off). */
+  slowStart?: SlowStartOptions;
+  /** Where health changes are logged; default silent. */
+  logger?: Logger;
 }
 
 export interface BalancerStats {
@@ -61,7 +84,7 @@ export interface BalancerStats {
   requests: number;
   errors: number;
   inFlight: number;
-  backends: (BackendSnapshot & { circuit: BreakerState })[];
+  backends: (BackendSnapshot & { circuit: BreakerState; health: BackendHealth })[];
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -73,6 +96,7 @@ export class Balancer implements AttemptHost {
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
   #breakers: BreakerSet | undefined;
+  #health: HealthMonitor;
   #decisions = 0;
   #selectionNsTotal = 0;
   #noBackend = 0;
@@ -97,6 +121,15 @@ export class Balancer implements AttemptHost {
       this.#breakers = new BreakerSet(this.pool, breakerOptions, this.env.now);
     }
     this.#follow();
+    // After #follow, so selectors have rebuilt before health-change listeners run.
+    this.#health = new HealthMonitor(this.pool, {
+      healthCheck: options.healthCheck,
+      outlierDetection: options.outlierDetection,
+      slowStart: options.slowStart,
+      now: this.env.now,
+      random: this.env.random,
+      logger: options.logger ?? silentLogger,
+    });
   }
 
   /** Name of the algorithm in use. */
@@ -116,6 +149,7 @@ export class Balancer implements AttemptHost {
   select(ctx: RequestContext): Decision {
     const started = performance.now();
     this.#breakers?.tick();
+    this.#health.tick();
     const backend =
       this.#pickAdmitted(ctx, NO_BACKENDS_TRIED) ?? (this.#panic ? this.#panicPick() : undefined);
     const selectionNs = (performance.now() - started) * 1e6;
@@ -146,24 +180,38 @@ export class Balancer implements AttemptHost {
     this.#algorithmSpec = spec;
   }
 
-  /** Starts background work (none yet beyond pool tracking); returns the balancer. */
+  /** Starts background work (active health checks, when configured); returns the balancer. */
   start(): this {
+    this.#health.start();
     if (this.pool.listeners("changed").includes(this.#onPoolChanged)) return this;
     this.#follow();
     this.#onPoolChanged();
     return this;
   }
 
-  /** Stops following the pool; open attempts may still be reported. */
+  /** Stops health checks and following the pool; open attempts may still be reported. */
   async stop(): Promise<void> {
     for (const event of POOL_REBUILD_EVENTS) this.pool.off(event, this.#onPoolChanged);
+    await this.#health.stop();
+  }
+
+  /**
+   * Calls `listener` on every backend state change, with the reason (checks,
+   * outlier ejection, or `external`); returns the unsubscribe function.
+   */
+  onHealthChange(listener: HealthChangeListener): () => void {
+    return this.#health.onHealthChange(listener);
   }
 
   stats(): BalancerStats {
     let inFlight = 0;
     const backends = this.pool.backends.map((backend) => {
       inFlight += backend.inFlight;
-      return { ...backend.toJSON(), circuit: this.#breakers?.state(backend) ?? ("closed" as const) };
+      return {
+        ...backend.toJSON(),
+        circuit: this.#breakers?.state(backend) ?? ("closed" as const),
+        health: this.#health.details(backend),
+      };
     });
     return {
       algorithm: this.#selector.name,
@@ -204,6 +252,7 @@ export class Balancer implements AttemptHost {
     if (outcome.latencyMs !== undefined && outcome.error === undefined)
       backend.recordLatency(outcome.latencyMs);
     this.#breakers?.record(backend, outcome);
+    this.#health.record(backend, outcome);
     this.#selector.loadChanged?.(backend);
     this.#selector.observe?.(backend, outcome);
   }
