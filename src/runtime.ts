@@ -1,11 +1,13 @@
 /**
  * The running proxy assembled from a validated config: one pool and balancer
  * per configured pool (its health checks running until close), one HTTP or
- * TCP proxy per listener. Start is all or nothing: if any listener cannot
+ * TCP proxy per listener, and the admin API when `admin` is configured.
+ * Start is all or nothing: if any listener cannot
  * bind, the ones already listening are closed and the error names the
  * listener and its address. Close is graceful and idempotent: every listener
  * stops accepting and finishes its work in flight within the grace period.
  */
+import { AdminServer } from "./admin/admin-server.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
 import { formatHostPort } from "./core/address.js";
@@ -30,6 +32,8 @@ export interface Runtime {
   /** Pool name → its balancer (read stats, switch algorithms, manage backends through `.pool`). */
   readonly balancers: Map<string, Balancer>;
   readonly listeners: RuntimeListener[];
+  /** Bound address of the admin API, when configured. */
+  readonly admin: { host: string; port: number } | undefined;
   /** Stops every listener, letting work in flight finish for up to `graceMs` (default `config.shutdownGraceMs`). */
   close(graceMs?: number): Promise<void>;
 }
@@ -89,6 +93,16 @@ export async function startSwitchyard(
     await Promise.allSettled(started.map((proxy) => proxy.close(graceMs)));
     await Promise.allSettled([...balancers.values()].map((balancer) => balancer.stop()));
   };
+  /** Listens, or closes everything started so far and throws a ListenError naming the listener. */
+  const bind = async (server: Proxy, name: string, listen: { host: string; port: number }) => {
+    started.push(server);
+    try {
+      return await server.listen();
+    } catch (error) {
+      await stopAll(0);
+      throw new ListenError(name, formatHostPort(listen.host, listen.port), error);
+    }
+  };
 
   for (const listener of config.listeners) {
     const balancer = balancers.get(listener.pool);
@@ -106,6 +120,7 @@ export async function startSwitchyard(
             port: listen.port,
             connectTimeoutMs: listener.timeouts?.connectMs,
             idleTimeoutMs: listener.timeouts?.idleMs,
+            drainTimeoutMs: listener.drainTimeoutMs,
             logger,
           })
         : new HttpProxy({
@@ -115,16 +130,13 @@ export async function startSwitchyard(
             port: listen.port,
             timeouts: listener.timeouts,
             maxRetries: listener.maxRetries,
+            retryOn: listener.retryOn,
+            retryBufferBytes: listener.retryBufferBytes,
+            retryBudget: listener.retryBudget,
+            drainTimeoutMs: listener.drainTimeoutMs,
             logger,
           });
-    started.push(proxy);
-    let bound: { host: string; port: number };
-    try {
-      bound = await proxy.listen();
-    } catch (error) {
-      await stopAll(0);
-      throw new ListenError(listener.name, formatHostPort(listen.host, listen.port), error);
-    }
+    const bound = await bind(proxy, listener.name, listen);
     listeners.push({
       name: listener.name,
       protocol: listener.protocol,
@@ -132,6 +144,23 @@ export async function startSwitchyard(
       port: bound.port,
       pool: listener.pool,
     });
+  }
+
+  let closing: Promise<void> | undefined;
+  let admin: { host: string; port: number } | undefined;
+  if (config.admin) {
+    const listen = parseListenAddress(config.admin.listen) ?? { host: "127.0.0.1", port: 9090 };
+    const server = new AdminServer({
+      balancers,
+      config,
+      token: config.admin.token,
+      host: listen.host,
+      port: listen.port,
+      cors: config.admin.cors,
+      logger,
+      ready: () => ({ ready: closing === undefined, reasons: closing ? ["shutting down"] : [] }),
+    });
+    admin = await bind(server, "admin", listen);
   }
 
   for (const listener of listeners) {
@@ -147,11 +176,11 @@ export async function startSwitchyard(
     );
   }
 
-  let closing: Promise<void> | undefined;
   return {
     config,
     balancers,
     listeners,
+    admin,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= stopAll(graceMs);
       return closing;

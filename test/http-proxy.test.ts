@@ -1,7 +1,9 @@
 /**
  * HTTP proxy end to end: real backends and real clients on 127.0.0.1, ports
  * chosen by the OS. Covers forwarding (bodies, headers, trailers), balancing,
- * failover and its limits for non-idempotent requests, coded error answers
+ * failover and its limits for non-idempotent requests, retries on `retryOn`
+ * statuses, request bodies kept and resent for retries, the retry budget,
+ * `stats()`, unhealthy and removed backends, coded error answers
  * (including 500 SY_ERR_INTERNAL when backend selection throws unexpectedly),
  * misbehaving clients and backends, and graceful shutdown.
  */
@@ -21,6 +23,7 @@ import {
   request,
   startEchoServer,
   startServer,
+  type TestRequestOptions,
   type TestServer,
   waitFor,
 } from "./helpers/servers.js";
@@ -613,5 +616,268 @@ describe("HttpProxy shutdown", () => {
     await proxy.close(100);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(await stuck).toBe("cut");
+  });
+});
+
+/** A backend answering every request with `status` and a body of `size` bytes (read the request first). */
+function startStatusServer(status: number, size = 16): Promise<TestServer> {
+  return startServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(status, { "content-type": "text/plain", "content-length": size, "x-backend": "failing" });
+      res.end(Buffer.alloc(size, 120));
+    });
+  });
+}
+
+describe("HttpProxy retries", () => {
+  it("drops a retryOn status and retries an idempotent request on the next candidate", async () => {
+    const failing = await track(startStatusServer(503));
+    const live = await track(startEchoServer("live"));
+    const { proxy, balancer, port } = await startProxy([failing.address, live.address], {
+      retryOn: { statuses: [502, 503, 504] },
+    });
+    const response = await request({ port, path: "/r" });
+    expect(response.status).toBe(200);
+    expect(response.headers["x-backend"]).toBe("live");
+    expect(failing.requests).toBe(1);
+    const [failed] = balancer.pool.backends;
+    expect(failed?.errors).toBe(1);
+    expect(failed?.inFlight).toBe(0);
+    expect(proxy.stats()).toMatchObject({ requests: 1, retries: 1, statusClasses: { "2xx": 1, "5xx": 0 } });
+
+    // Another status than the listed ones is forwarded as it is.
+    const teapot = await track(startStatusServer(500));
+    const other = await startProxy([teapot.address, live.address], { retryOn: { statuses: [503] } });
+    expect((await request({ port: other.port })).status).toBe(500);
+    expect(other.proxy.stats().retries).toBe(0);
+  });
+
+  it("forwards the retryOn status as it is when no candidate is left, and never for a POST", async () => {
+    const failing = await track(startStatusServer(503, 5));
+    const { proxy, port } = await startProxy([failing.address], { retryOn: { statuses: [503] } });
+    const response = await request({ port });
+    expect(response.status).toBe(503);
+    expect(response.headers["x-backend"]).toBe("failing");
+    expect(response.headers["x-switchyard-error"]).toBeUndefined();
+    expect(response.text).toBe("xxxxx");
+    expect(proxy.stats()).toMatchObject({ retries: 0, statusClasses: { "5xx": 1 }, errors: {} });
+
+    const live = await track(startEchoServer("live"));
+    const two = await startProxy([failing.address, live.address], { retryOn: { statuses: [503] } });
+    const post = await request({ port: two.port, method: "POST", body: "once" });
+    expect(post.status).toBe(503);
+    expect(live.requests).toBe(0);
+  });
+
+  it("cuts a large dropped response instead of reading it, and still retries", async () => {
+    const failing = await track(startStatusServer(502, 512 * 1024));
+    const live = await track(startEchoServer("live"));
+    const { proxy, balancer, port } = await startProxy([failing.address, live.address], {
+      retryOn: { statuses: [502] },
+    });
+    for (let i = 0; i < 4; i++) {
+      const response = await request({ port });
+      expect(response.status).toBe(200);
+      expect(response.headers["x-backend"]).toBe("live");
+    }
+    expect(failing.requests).toBeGreaterThan(0);
+    expect(proxy.stats().retries).toBe(failing.requests);
+    await waitFor(() => balancer.pool.backends.every((backend) => backend.inFlight === 0));
+  });
+
+  it("resends a buffered request body after a reset, with and without Content-Length", async () => {
+    const resetter = await track(
+      startServer((req) => {
+        req.resume();
+        req.on("end", () => req.socket.destroy());
+      }),
+    );
+    const live = await track(startEchoServer("live"));
+    const { proxy, port } = await startProxy([resetter.address, live.address]);
+
+    const sized = await request({ port, method: "PUT", path: "/doc", body: "sized body" });
+    expect(sized.status).toBe(200);
+    expect(JSON.parse(sized.text)).toMatchObject({ name: "live", method: "PUT", body: "sized body" });
+
+    const chunks = [Buffer.from("chunk-1,"), Buffer.from("chunk-2,"), Buffer.from("chunk-3")];
+    const chunked = await request({ port, method: "PUT", path: "/doc", body: chunks });
+    expect(chunked.status).toBe(200);
+    const reply = JSON.parse(chunked.text) as EchoReply;
+    expect(reply.body).toBe("chunk-1,chunk-2,chunk-3");
+    expect(resetter.requests).toBe(2);
+    expect(proxy.stats().retries).toBe(2);
+  });
+
+  it("replays the kept part of a body that is still arriving, then streams the rest", async () => {
+    // Resets as soon as the first bytes arrive, while the client is still uploading.
+    const resetter = await track(startServer((req) => req.once("data", () => req.socket.destroy())));
+    const live = await track(startEchoServer("live"));
+    const { port } = await startProxy([resetter.address, live.address]);
+
+    const socket = net.connect({ host: LOCALHOST, port });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    const received: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write("PUT /live HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+    socket.write("6\r\nfirst,\r\n");
+    await waitFor(() => resetter.requests === 1);
+    await waitFor(() => live.requests === 1);
+    socket.write("6\r\nsecond\r\n0\r\n\r\n");
+    await closed;
+    const text = Buffer.concat(received).toString("utf8");
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(JSON.parse(text.slice(text.indexOf("{"))).body).toBe("first,second");
+  });
+
+  it("does not retry a body larger than retryBufferBytes once it was sent", async () => {
+    const resetter = await track(
+      startServer((req) => {
+        req.resume();
+        req.on("end", () => req.socket.destroy());
+      }),
+    );
+    const live = await track(startEchoServer("live"));
+    // A fresh listener per case, so round-robin always starts on the resetter.
+    const send = async (retryBufferBytes: number, body: TestRequestOptions["body"]) => {
+      const { port } = await startProxy([resetter.address, live.address], { retryBufferBytes });
+      return request({ port, method: "PUT", body });
+    };
+
+    const sized = await send(1024, Buffer.alloc(4096, 97));
+    expect(sized.status).toBe(502);
+    expect(sized.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_RESET");
+    // Chunked: the copy is dropped once the body outgrows the buffer.
+    expect((await send(1024, chunksOf(Buffer.alloc(4096, 98), 512))).status).toBe(502);
+    expect(live.requests).toBe(0);
+    // With no buffer at all, nothing that started sending is retried.
+    expect((await send(0, "small")).status).toBe(502);
+    expect(live.requests).toBe(0);
+
+    // A small body fits and is retried.
+    expect((await send(1024, "small")).status).toBe(200);
+    expect(resetter.requests).toBe(4);
+  });
+
+  it("does not resend a buffered body the client cut off", async () => {
+    const seen: string[] = [];
+    const first = await track(
+      startServer((req) => {
+        req.on("data", (chunk: Buffer) => seen.push(chunk.toString()));
+        req.on("error", () => {});
+      }),
+    );
+    const second = await track(startEchoServer("second"));
+    const { balancer, port } = await startProxy([first.address, second.address]);
+    const socket = net.connect({ host: LOCALHOST, port });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial");
+    await waitFor(() => seen.join("") === "partial");
+    socket.destroy();
+    await waitFor(() => balancer.pool.backends.every((backend) => backend.inFlight === 0));
+    expect(second.requests).toBe(0);
+    expect(balancer.pool.backends[0]?.errors).toBe(0);
+    expect((await request({ port })).status).toBe(200);
+  });
+
+  it("stops retrying when the retry budget is spent and counts it", async () => {
+    const dead = await closedPort();
+    const live = await track(startEchoServer("live"));
+    const { proxy, port } = await startProxy([`${LOCALHOST}:${dead}`, live.address], {
+      // A reserve of exactly one retry per 10 s window, nothing from the ratio.
+      retryBudget: { ratio: 0, minRetriesPerSecond: 0.1 },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await request({ port })).status);
+    // Round-robin (the failover pick moves its cursor too): dead → live, dead (budget spent), live.
+    expect(statuses).toEqual([200, 502, 200]);
+    expect(proxy.stats()).toMatchObject({
+      requests: 3,
+      retries: 1,
+      retryBudgetExhausted: 1,
+      statusClasses: { "2xx": 2, "5xx": 1 },
+      errors: { SY_ERR_UPSTREAM_CONNECT: 1 },
+    });
+
+    const unlimited = await startProxy([`${LOCALHOST}:${dead}`, live.address], { retryBudget: false });
+    for (let i = 0; i < 6; i++) expect((await request({ port: unlimited.port })).status).toBe(200);
+    const attemptsOnDead = unlimited.balancer.pool.backends[0]?.requests;
+    expect(attemptsOnDead).toBeGreaterThan(1);
+    expect(unlimited.proxy.stats()).toMatchObject({ retries: attemptsOnDead, retryBudgetExhausted: 0 });
+  });
+
+  it("reports requests, status classes and coded errors in stats()", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        const status = Number(req.url?.slice(1)) || 200;
+        res.writeHead(status, { "content-length": 0 });
+        res.end();
+      }),
+    );
+    const { proxy, balancer, port } = await startProxy([backend.address]);
+    for (const path of ["/200", "/204", "/301", "/404", "/500"]) await request({ port, path });
+    await rawRequest(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    balancer.pool.disable(balancer.pool.backends[0]?.id as string);
+    await request({ port });
+    expect(proxy.stats()).toEqual({
+      requests: 7,
+      retries: 0,
+      retryBudgetExhausted: 0,
+      inFlight: 0,
+      statusClasses: { "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 2 },
+      errors: { SY_ERR_BAD_REQUEST: 1, SY_ERR_NO_BACKEND: 1 },
+    });
+  });
+
+  it("never sends a request to a backend marked unhealthy", async () => {
+    const sick = await track(startEchoServer("sick"));
+    const well = await track(startEchoServer("well"));
+    const { balancer, port } = await startProxy([sick.address, well.address]);
+    expect((await request({ port })).headers["x-backend"]).toBe("sick");
+    balancer.pool.setState(balancer.pool.backends[0]?.id as string, "unhealthy");
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    cleanups.push(async () => agent.destroy());
+    const responses = await Promise.all(Array.from({ length: 40 }, () => request({ port, agent })));
+    expect(responses.every((response) => response.headers["x-backend"] === "well")).toBe(true);
+    expect(sick.requests).toBe(1);
+  });
+
+  it("closes kept-alive upstream connections of a removed backend", async () => {
+    const sockets = new Set<net.Socket>();
+    const backend = await track(
+      startServer((req, res) => {
+        sockets.add(req.socket);
+        res.end("ok");
+      }),
+    );
+    const other = await track(startEchoServer("other"));
+    const { proxy, balancer, port } = await startProxy([backend.address, other.address]);
+    await request({ port });
+    const [socket] = sockets;
+    expect(socket?.destroyed).toBe(false);
+    expect(proxy.upstreams.has(backend.origin)).toBe(true);
+    await balancer.pool.remove(balancer.pool.backends[0]?.id as string, { drain: true });
+    expect(proxy.upstreams.has(backend.origin)).toBe(false);
+    await waitFor(() => socket?.destroyed === true);
+    for (let i = 0; i < 3; i++) expect((await request({ port })).headers["x-backend"]).toBe("other");
+  });
+
+  it("rejects invalid retry options with SY_ERR_INVALID_OPTIONS", () => {
+    const balancer = createBalancer({ backends: [{ address: `${LOCALHOST}:1` }] });
+    const invalid: Partial<HttpProxyOptions>[] = [
+      { retryOn: { statuses: [200] } },
+      { retryOn: { statuses: [503.5] } },
+      { retryBufferBytes: -1 },
+      { retryBufferBytes: 1.5 },
+      { retryBudget: { ratio: -0.1 } },
+      { drainTimeoutMs: 0 },
+      { drainTimeoutMs: 2 ** 31 },
+    ];
+    for (const options of invalid) {
+      expect(() => new HttpProxy({ balancer, ...options }), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: "SY_ERR_INVALID_OPTIONS" }),
+      );
+    }
   });
 });

@@ -290,3 +290,62 @@ describe("TcpProxy", () => {
     expect(backend.inFlight).toBe(0);
   });
 });
+
+describe("TcpProxy tunnels of a departing backend", () => {
+  it("keeps tunnels to a draining backend open for drainTimeoutMs, then closes them", async () => {
+    const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
+    const { proxy, port } = await startProxy(balancer, { drainTimeoutMs: 300 });
+    const backend = balancer.pool.require("echo");
+    const client = connect(port);
+    const received = collect(client);
+    client.write("a");
+    await readBytes(client, 1);
+    expect(proxy.byBackend.count(backend)).toBe(1);
+
+    const drainedAt = Date.now();
+    balancer.pool.setState("echo", "draining");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.write("b");
+    await waitFor(() => backend.active === 1);
+    await received;
+    const elapsed = Date.now() - drainedAt;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(3_000);
+    expect((await received).data).toBe("ab");
+    await waitFor(() => backend.active === 0 && backend.inFlight === 0 && proxy.connections === 0);
+    expect(proxy.byBackend.count(backend)).toBe(0);
+  });
+
+  it("closes a removed backend's tunnels once pool.remove's drain wait is over, others stay", async () => {
+    const balancer = createBalancer({
+      backends: [
+        { id: "leaving", address: await startBackend(echo) },
+        { id: "staying", address: await startBackend(echo) },
+      ],
+    });
+    const { proxy, port } = await startProxy(balancer, { drainTimeoutMs: 60_000 });
+    const first = connect(port);
+    const second = connect(port);
+    const firstDone = collect(first);
+    first.write("1");
+    second.write("2");
+    await Promise.all([readBytes(first, 1), readBytes(second, 1)]);
+
+    const started = Date.now();
+    await balancer.pool.remove("leaving", { drain: true, drainTimeoutMs: 250 });
+    await firstDone;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    const leaving = balancer.pool.backends.find((backend) => backend.id === "leaving");
+    expect(leaving).toBeUndefined();
+
+    // The other tunnel keeps echoing; a removal without drain closes it at once.
+    second.write("3");
+    expect(await readBytes(second, 1)).toBe("3");
+    const secondDone = collect(second);
+    const removedAt = Date.now();
+    await balancer.pool.remove("staying");
+    await secondDone;
+    expect(Date.now() - removedAt).toBeLessThan(1_000);
+    await waitFor(() => proxy.connections === 0);
+  });
+});

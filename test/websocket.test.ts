@@ -2,13 +2,15 @@
  * WebSocket pass-through end to end with the `ws` package on both sides:
  * messages echo through the proxy, the backend sees the forwarding headers,
  * `backend.active` counts the open tunnel, connect failures fail over,
- * refused upgrades get coded answers, and idle tunnels are closed after
- * `websocketIdleMs` while busy ones stay open.
+ * refused upgrades get coded answers, idle tunnels are closed after
+ * `websocketIdleMs` while busy ones stay open, and tunnels to a draining
+ * backend close after `drainTimeoutMs` (at once when it is removed).
  */
 import type http from "node:http";
 import type net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
+import type { Backend } from "../src/core/backend.js";
 import { type Balancer, createBalancer } from "../src/core/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { closedPort, LOCALHOST, rawRequest, waitFor } from "./helpers/servers.js";
@@ -213,5 +215,92 @@ describe("WebSocket pass-through", () => {
     await closed;
     expect(balancer.pool.backends[0]?.active).toBe(0);
     expect(proxy.inFlight).toBe(0);
+  });
+});
+
+describe("WebSocket tunnels of a departing backend", () => {
+  /** Round-trips one message; true when the echo came back. */
+  async function works(client: WebSocket, text: string): Promise<boolean> {
+    if (client.readyState !== WebSocket.OPEN) return false;
+    const reply = nextMessage(client);
+    client.send(text);
+    return (await reply).data === text;
+  }
+
+  function closedAt(client: WebSocket): Promise<number> {
+    return new Promise((resolve) => client.once("close", () => resolve(Date.now())));
+  }
+
+  it("keeps tunnels to a draining backend open for drainTimeoutMs, then closes them", async () => {
+    const echo = await startWebSocketEcho();
+    const { balancer, port, proxy } = await startProxy([echo.address], { drainTimeoutMs: 400 });
+    const backend = balancer.pool.backends[0];
+    const client = await open(`ws://${LOCALHOST}:${port}/`);
+    const closed = closedAt(client);
+    expect(proxy.tunnelsTo(backend as Backend)).toBe(1);
+
+    const drainedAt = Date.now();
+    balancer.pool.setState(backend?.id as string, "draining");
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await works(client, "still here")).toBe(true);
+
+    const elapsed = (await closed) - drainedAt;
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(3_000);
+    await waitFor(() => backend?.active === 0 && backend.inFlight === 0);
+    expect(proxy.tunnelsTo(backend as Backend)).toBe(0);
+    expect(proxy.inFlight).toBe(0);
+  });
+
+  it("keeps the tunnels when the backend leaves draining before the deadline", async () => {
+    const echo = await startWebSocketEcho();
+    const { balancer, port } = await startProxy([echo.address], { drainTimeoutMs: 200 });
+    const id = balancer.pool.backends[0]?.id as string;
+    const client = await open(`ws://${LOCALHOST}:${port}/`);
+    balancer.pool.setState(id, "draining");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    balancer.pool.setState(id, "healthy");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await works(client, "kept")).toBe(true);
+  });
+
+  it("closes tunnels when the backend is removed, after pool.remove's drain wait", async () => {
+    const echo = await startWebSocketEcho();
+    const other = await startWebSocketEcho();
+    // The listener's own deadline is far away: the removal is what closes the tunnel.
+    const { balancer, port, proxy } = await startProxy([echo.address, other.address], {
+      drainTimeoutMs: 60_000,
+    });
+    const [first, second] = balancer.pool.backends;
+    const onFirst = await open(`ws://${LOCALHOST}:${port}/`);
+    const onSecond = await open(`ws://${LOCALHOST}:${port}/`);
+    expect(first?.active).toBe(1);
+    expect(second?.active).toBe(1);
+    const closed = closedAt(onFirst);
+
+    const started = Date.now();
+    const removal = balancer.pool.remove(first?.id as string, { drain: true, drainTimeoutMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await works(onFirst, "draining but open")).toBe(true);
+    await removal;
+    const elapsed = (await closed) - started;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(3_000);
+    await waitFor(() => first?.active === 0 && first.inFlight === 0);
+    await waitFor(() => echo.closed === 1);
+
+    // The other backend's tunnel is untouched; new tunnels go there.
+    expect(await works(onSecond, "unaffected")).toBe(true);
+    const fresh = await open(`ws://${LOCALHOST}:${port}/`);
+    expect(await works(fresh, "new")).toBe(true);
+    expect(second?.active).toBe(2);
+    expect(proxy.tunnelsTo(second as Backend)).toBe(2);
+
+    // Removed without a drain: its tunnels close at once.
+    const closedNow = closedAt(onSecond);
+    const removedAt = Date.now();
+    await balancer.pool.remove(second?.id as string);
+    expect((await closedNow) - removedAt).toBeLessThan(1_000);
+    await waitFor(() => second?.active === 0 && proxy.inFlight === 0);
   });
 });

@@ -11,7 +11,6 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { formatHostPort } from "../core/address.js";
 import type { Balancer } from "../core/balancer.js";
-import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
@@ -91,15 +90,8 @@ export class AdminServer {
     if (this.#address) return Promise.resolve(this.#address);
     const server = this.#server;
     return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => {
-        reject(
-          new SwitchyardError(
-            ErrorCodes.LISTEN,
-            `admin API cannot listen on ${formatHostPort(this.#host, this.#port)}: ${error.message}`,
-            { reason: error.code },
-          ),
-        );
-      };
+      // The system error as it is (EADDRINUSE, ...), like the proxies: the runtime names the listener.
+      const onError = (error: NodeJS.ErrnoException): void => reject(error);
       server.once("error", onError);
       server.listen(this.#port, this.#host, () => {
         server.off("error", onError);

@@ -232,6 +232,25 @@ describe("validation messages", () => {
     expect(issuesOf(error)[0]).toMatchObject({ expected: "a number from 0 to 10000", found: "-2" });
   });
 
+  it("accepts the listener's retry and drain settings and names a bad retry status", () => {
+    const raw = base();
+    Object.assign(firstListener(raw), {
+      retryOn: { statuses: [502, 503] },
+      retryBufferBytes: 1024,
+      retryBudget: { ratio: 0.1 },
+      drainTimeoutMs: 5000,
+    });
+    expect(parseConfig(raw).listeners[0]).toMatchObject({
+      retryOn: { statuses: [502, 503] },
+      retryBudget: { ratio: 0.1 },
+      drainTimeoutMs: 5000,
+    });
+    firstListener(raw).retryOn = { statuses: [200] };
+    expect(configError(raw).message).toContain(
+      "listeners[0].retryOn.statuses[0]: expected a whole number from 400 to 599, found 200",
+    );
+  });
+
   it("names the expected type for a wrongly typed value", () => {
     const raw = base();
     firstListener(raw).maxRetries = "3";

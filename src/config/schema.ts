@@ -164,11 +164,29 @@ export const listenerSchema = z.strictObject({
   pool: z.string({ error: "expected the name of a pool defined under pools" }),
   timeouts: timeoutsSchema.optional(),
   maxRetries: numberIn(0, 10, { int: true }).default(DEFAULT_MAX_RETRIES),
+  /** HTTP only: upstream statuses answered by retrying an idempotent request on the next candidate. */
+  retryOn: z.strictObject({ statuses: z.array(numberIn(400, 599, { int: true })).min(1) }).optional(),
+  /** HTTP only: request bodies up to this size are kept so a retry can resend them. */
+  retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" }).optional(),
+  /** HTTP only: retries allowed as a share of requests over a window, or false for no limit. */
+  retryBudget: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        ratio: numberIn(0, 10).optional(),
+        windowMs: numberIn(100, 3_600_000, { int: true, unit: "(milliseconds)" }).optional(),
+        minRetriesPerSecond: numberIn(0, 1_000_000).optional(),
+      }),
+    ])
+    .optional(),
+  /** WebSocket and TCP tunnels to a draining backend are closed after this long. */
+  drainTimeoutMs: milliseconds(2_147_483_647).optional(),
 });
 
 export const adminSchema = z.strictObject({
   listen: listenString().default(DEFAULT_ADMIN_LISTEN),
   token: z.string().min(1).optional(),
+  cors: z.strictObject({ origins: z.array(z.string().min(1)).min(1) }).optional(),
 });
 
 export const logSchema = z.strictObject({

@@ -5,12 +5,13 @@
  * through a ServerResponse (the HTTP exchange); `rawErrorResponse` builds a
  * complete `Connection: close` HTTP/1.1 response as bytes, and `replyAndClose`
  * writes such bytes straight to a socket that has no ServerResponse (client
- * errors caught by the parser, refused WebSocket upgrades) and closes it.
+ * errors caught by the parser, refused WebSocket upgrades) and closes it;
+ * `answerClientError` picks the answer for a request node's parser rejected.
  */
 import { type ServerResponse, STATUS_CODES } from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import type { ErrorCode } from "../core/errors.js";
+import { type ErrorCode, ErrorCodes } from "../core/errors.js";
 
 /** The JSON body of every error the proxy answers itself: `{ error, message }`. */
 export function errorBody(code: ErrorCode, message: string): Buffer {
@@ -61,3 +62,49 @@ export function sendErrorResponse(
   ]);
   res.end(body);
 }
+
+/**
+ * The parser rejected the request (malformed, oversized head or chunk
+ * extensions, or node's request timeout): answer with the matching coded
+ * error, the way node itself would answer, and close.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || pending?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  let response: Buffer;
+  switch (error.code) {
+    case "HPE_HEADER_OVERFLOW":
+      response = HEADERS_TOO_LARGE_RESPONSE;
+      break;
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      response = CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE;
+      break;
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      response = REQUEST_TIMEOUT_RESPONSE;
+      break;
+    default:
+      response = BAD_REQUEST_RESPONSE;
+      break;
+  }
+  replyAndClose(socket, response);
+}
+
+const BAD_REQUEST_RESPONSE = rawErrorResponse(400, ErrorCodes.BAD_REQUEST, "malformed HTTP request");
+const HEADERS_TOO_LARGE_RESPONSE = rawErrorResponse(
+  431,
+  ErrorCodes.HEADERS_TOO_LARGE,
+  "request headers are too large",
+);
+const CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE = rawErrorResponse(
+  413,
+  ErrorCodes.PAYLOAD_TOO_LARGE,
+  "chunk extensions are too large",
+);
+const REQUEST_TIMEOUT_RESPONSE = rawErrorResponse(
+  408,
+  ErrorCodes.CLIENT_TIMEOUT,
+  "the request was not received in time",
+);

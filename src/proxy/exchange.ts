@@ -7,9 +7,15 @@
  * response chunks straight to the ServerResponse with backpressure (undici's
  * parser pauses until the client drains), passing status, repeated headers and
  * trailers through. A failed attempt is classified (`classify`) and moves to
- * the decision's next candidate when that is safe (`Exchange.#mayRetry`);
- * otherwise the client gets a coded error: 502/503/504 for backend trouble,
- * 500 SY_ERR_INTERNAL for an unexpected exception while choosing a backend.
+ * the decision's next candidate when that is safe (`Exchange.#mayRetry`) and
+ * the listener's retry budget allows it; otherwise the client gets a coded
+ * error: 502/503/504 for backend trouble, 500 SY_ERR_INTERNAL for an
+ * unexpected exception while choosing a backend. A response whose status is
+ * listed in `retryOn.statuses` counts as a failed attempt too (idempotent
+ * requests only): its body is read and dropped (or the connection cut when it
+ * is large) and the request goes to the next candidate; with no candidate or
+ * budget left, it is forwarded as it is. The request body is kept for retries
+ * up to the listener's `retryBufferBytes` (request-body.ts).
  * The handler uses undici's raw dispatch callbacks (onConnect/onHeaders/
  * onData/onComplete/onError): undici calls them without a wrapper and hands
  * over raw header buffers, which become the `writeHead` list in one pass.
@@ -32,6 +38,10 @@ import {
   clientAddress,
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
+import type { ProxyCounters } from "./proxy-counters.js";
+import { CLIENT_BODY_ABORTED, RequestBody } from "./request-body.js";
+import type { RetryBudget } from "./retry-budget.js";
+import { classify, type Failure, IDEMPOTENT_METHODS } from "./upstream-failures.js";
 import type { UpstreamPools } from "./upstream-pools.js";
 
 /** What an exchange needs from its listener (HttpProxy provides it). */
@@ -40,6 +50,13 @@ export interface ExchangeHost {
   readonly upstreams: UpstreamPools;
   /** Extra attempts on next candidates. */
   readonly maxRetries: number;
+  /** Response statuses that send an idempotent request to the next candidate; undefined for none. */
+  readonly retryStatuses: ReadonlySet<number> | undefined;
+  /** Request bodies up to this many bytes are kept so a retry can resend them; 0 keeps none. */
+  readonly retryBufferBytes: number;
+  /** Limits retries to a share of requests; undefined for no limit. */
+  readonly retryBudget: RetryBudget | undefined;
+  readonly counters: ProxyCounters;
   readonly logger: Logger;
   /** True once the listener is shutting down. */
   readonly closing: boolean;
@@ -60,83 +77,15 @@ function onResponseDrain(this: ProxyResponse): void {
   this.exchange?.clientDrained();
 }
 
-/** Methods RFC 9110 §9.2.2 calls idempotent: safe to send again after a reset. */
-const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-
-/** Why an attempt failed, and what that allows. */
-interface Failure {
-  status: number;
-  code: ErrorCode;
-  message: string;
-  /** `always`: the request provably never reached the backend; `idempotent`: retry idempotent methods only. */
-  retry: "always" | "idempotent" | "never";
-  /** Whether the failure is held against the backend in the outcome. */
-  blame: boolean;
-}
-
-const CONNECT_FAILED: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_CONNECT,
-  message: "could not connect to a backend",
-  retry: "always",
-  blame: true,
-};
-const CONNECT_TIMED_OUT: Failure = {
-  status: 504,
-  code: ErrorCodes.UPSTREAM_TIMEOUT,
-  message: "connecting to the backend timed out",
-  retry: "always",
-  blame: true,
-};
-const RESPONSE_TIMED_OUT: Failure = {
-  status: 504,
-  code: ErrorCodes.UPSTREAM_TIMEOUT,
-  message: "the backend did not answer in time",
-  retry: "never",
-  blame: true,
-};
-const UPSTREAM_RESET: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_RESET,
-  message: "the backend closed the connection without a complete response",
-  retry: "idempotent",
-  blame: true,
-};
-const REQUEST_REFUSED: Failure = {
-  status: 400,
-  code: ErrorCodes.BAD_REQUEST,
-  message: "the request cannot be forwarded",
-  retry: "never",
-  blame: false,
-};
-
-function classify(error: Error & { code?: string }): Failure {
-  switch (error.code) {
-    case "ECONNREFUSED":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-    case "EADDRNOTAVAIL":
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "UND_ERR_CLOSED":
-    case "UND_ERR_DESTROYED":
-      return CONNECT_FAILED;
-    case "UND_ERR_CONNECT_TIMEOUT":
-      return CONNECT_TIMED_OUT;
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT":
-      return RESPONSE_TIMED_OUT;
-    case "UND_ERR_INVALID_ARG":
-    case "UND_ERR_NOT_SUPPORTED":
-    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
-      return REQUEST_REFUSED;
-    default:
-      return UPSTREAM_RESET;
-  }
-}
-
 /** The abort reason the exchange gives undici when the client went away. */
 const CLIENT_CLOSED = new Error("the client closed the connection");
+/** The abort reason when a response dropped for a retry is too large to read to its end. */
+const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
+/**
+ * A response dropped for a retry is read to its end, so its connection can be
+ * reused, while it stays under this size; a larger one is cut.
+ */
+const DROP_READ_LIMIT = 64 * 1024;
 
 /**
  * One proxied request: context, decision, attempts, and the undici handler
@@ -149,12 +98,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #res: ProxyResponse;
   #head: UpstreamRequestHead | undefined;
   #decision: Decision | undefined;
+  #body: RequestBody | undefined;
   #attempts = 0;
   #startedAt = 0;
   #abort: ((error?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
   /** Status of the response being relayed; 0 until its head arrived. */
   #status = 0;
+  /** Bytes read of a response being dropped for a retry; -1 when none is. */
+  #dropped = -1;
   /** The response is complete or was answered by the proxy. */
   #done = false;
   #clientGone = false;
@@ -170,6 +122,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   start(): void {
     const host = this.#host;
     const req = this.#req;
+    host.counters.requests++;
     if (host.closing) {
       this.#reply(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down", true);
       return;
@@ -201,6 +154,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       }
       return;
     }
+    host.retryBudget?.recordRequest();
+    if (head.hasBody) this.#body = new RequestBody(req, host.retryBufferBytes);
     this.#dispatch();
   }
 
@@ -232,17 +187,30 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     // Informational responses (103 Early Hints...) are not relayed.
     if (statusCode < 200) return true;
+    if (this.#host.retryStatuses?.has(statusCode) === true && this.#retryOnStatus(statusCode)) {
+      this.#dropped = 0;
+      return true;
+    }
     const res = this.#res;
     if (this.#host.closing) res.shouldKeepAlive = false;
     const headers = buildResponseHeaders(rawHeaders);
     if (statusText) res.writeHead(statusCode, statusText, headers);
     else res.writeHead(statusCode, headers);
+    this.#host.counters.response(statusCode);
     this.#status = statusCode;
     this.#resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#dropped >= 0) {
+      this.#dropped += chunk.length;
+      if (this.#dropped <= DROP_READ_LIMIT) return true;
+      const abort = this.#abort;
+      this.#abort = undefined;
+      abort?.(RESPONSE_DROPPED);
+      return false;
+    }
     const res = this.#res;
     if (res.write(chunk)) return true;
     if (this.#clientGone) return false;
@@ -252,6 +220,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(trailers: (Buffer | string)[] | null): void {
     this.#abort = undefined;
+    if (this.#dropped >= 0) {
+      // The dropped response was read to its end: its connection is free, the next attempt open.
+      this.#dropped = -1;
+      this.#sendRetry();
+      return;
+    }
     this.#done = true;
     const res = this.#res;
     if (trailers !== null && trailers.length > 0) res.addTrailers(buildTrailers(trailers));
@@ -262,10 +236,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onError(error: Error): void {
     this.#abort = undefined;
     if (this.#done) return;
-    if (error === CLIENT_CLOSED || this.#clientGone) {
-      // Our own abort (or the client left first): not the backend's fault.
+    if (error === CLIENT_CLOSED || error === CLIENT_BODY_ABORTED || this.#clientGone) {
+      // Our own abort, or the client left first (or cut its upload): not the backend's fault.
       this.#done = true;
       this.#finish(this.#status !== 0 ? { status: this.#status } : {});
+      if (error === CLIENT_BODY_ABORTED) this.#res.destroy();
+      return;
+    }
+    if (this.#dropped >= 0) {
+      // The dropped response was cut (by us, or it broke): its attempt is reported, the next one
+      // open. undici is still unwinding this connection, so the retry waits a turn.
+      this.#dropped = -1;
+      setImmediate(() => this.#sendRetry());
       return;
     }
     const failure = classify(error);
@@ -276,13 +258,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#status !== 0) {
       // The response head is out: the only honest signal left is a cut connection.
       this.#done = true;
+      this.#host.counters.error(failure.code);
       log.warn({ backend: decision.backend.id, err: error }, "upstream failed mid-response");
       this.#res.destroy();
       return;
     }
-    if (this.#mayRetry(failure)) {
+    if (this.#mayRetry(failure.retry) && this.#budgetAllows()) {
       const next = decision.next();
       if (next !== undefined) {
+        this.#countRetry();
         log.debug(
           { backend: decision.attempts.at(-2)?.id, next: next.id, err: error, attempt: this.#attempts },
           "retrying on the next candidate",
@@ -306,26 +290,72 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const backend = (this.#decision as Decision).backend;
     this.#attempts++;
     this.#startedAt = performance.now();
-    this.#host.upstreams.get(backend).dispatch(
+    this.#host.upstreams.dispatch(
+      backend,
       {
         path: req.url as string,
         method: req.method as Dispatcher.HttpMethod,
         headers: head.headers,
-        body: head.hasBody ? req : null,
+        body: this.#body === undefined ? null : this.#body.forAttempt(),
       },
       this,
     );
   }
 
   /**
-   * A failed attempt may go to the next candidate when attempts remain, the
-   * client's body was not (even partly) sent, and either the request never
-   * reached the backend or its method is idempotent.
+   * The response has one of the `retryOn` statuses. When the request may go
+   * to another backend (idempotent, attempts and budget left, body
+   * replayable), reports this attempt with its status, opens the next one and
+   * returns true: the response is then dropped. False forwards it as it is.
    */
-  #mayRetry(failure: Failure): boolean {
-    if (failure.retry === "never" || this.#attempts > this.#host.maxRetries) return false;
-    if ((this.#head as UpstreamRequestHead).hasBody && this.#req.readableDidRead) return false;
-    return failure.retry === "always" || IDEMPOTENT_METHODS.has(this.#req.method as string);
+  #retryOnStatus(status: number): boolean {
+    if (!this.#mayRetry("idempotent") || !this.#budgetAllows()) return false;
+    const decision = this.#decision as Decision;
+    const failed = decision.backend;
+    decision.finish({ status, latencyMs: performance.now() - this.#startedAt });
+    const next = decision.next();
+    if (next === undefined) return false;
+    this.#countRetry();
+    this.#host.logger.debug(
+      { backend: failed.id, next: next.id, status, attempt: this.#attempts },
+      "retrying on the next candidate after a retryOn status",
+    );
+    return true;
+  }
+
+  /** Sends the attempt opened for a dropped response, unless the client left meanwhile. */
+  #sendRetry(): void {
+    if (this.#clientGone) {
+      this.#done = true;
+      this.#finish({});
+      return;
+    }
+    this.#dispatch();
+  }
+
+  /**
+   * A failed attempt may go to the next candidate when attempts remain, the
+   * client's body can be sent again (nothing of it read yet, or all of it
+   * kept), and either the request never reached the backend or its method is
+   * idempotent.
+   */
+  #mayRetry(retry: Failure["retry"]): boolean {
+    if (retry === "never" || this.#attempts > this.#host.maxRetries) return false;
+    if (this.#body !== undefined && !this.#body.replayable) return false;
+    return retry === "always" || IDEMPOTENT_METHODS.has(this.#req.method as string);
+  }
+
+  /** Whether the retry budget has room; a refusal is counted. */
+  #budgetAllows(): boolean {
+    const budget = this.#host.retryBudget;
+    if (budget === undefined || budget.allows()) return true;
+    this.#host.counters.retryBudgetExhausted++;
+    return false;
+  }
+
+  #countRetry(): void {
+    this.#host.retryBudget?.recordRetry();
+    this.#host.counters.retries++;
   }
 
   #finish(outcome: Outcome): void {
@@ -336,6 +366,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #reply(status: number, code: ErrorCode, message: string, close: boolean): void {
     this.#done = true;
     const res = this.#res;
+    this.#host.counters.error(code);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -344,6 +375,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (close || this.#host.closing || (this.#head?.hasBody === true && !this.#req.complete)) {
       res.shouldKeepAlive = false;
     }
+    this.#host.counters.response(status);
     sendErrorResponse(res, status, code, message);
   }
 }

@@ -5,18 +5,26 @@
  * This file owns what lives longer than a request: options and their
  * validation, the server itself, coded answers to requests the parser rejects
  * (`clientError`: 400, 408, 413, 431), routing Upgrade requests to the
- * WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`), the
- * in-flight count, and the graceful `close()`: stop accepting, drain up to a
- * grace period, then destroy what is left and close the upstream pools.
+ * WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`,
+ * closed `drainTimeoutMs` after their backend turned draining), the retry
+ * policy shared by its exchanges (statuses, body buffer, retry budget), the
+ * counters behind `stats()`, the in-flight count, and the graceful `close()`:
+ * stop accepting, drain up to a grace period, then destroy what is left and
+ * close the upstream pools.
  */
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
+import type { Backend } from "../core/backend.js";
 import type { Balancer } from "../core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
-import { rawErrorResponse, replyAndClose } from "./error-responses.js";
+import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
+import { answerClientError, rawErrorResponse, replyAndClose } from "./error-responses.js";
 import { Exchange, type ExchangeHost, ProxyResponse } from "./exchange.js";
+import { type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
+import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 import { UpstreamPools } from "./upstream-pools.js";
 import { WebSocketProxy } from "./websocket.js";
 
@@ -40,6 +48,31 @@ export interface HttpProxyOptions {
   timeouts?: Partial<ProxyTimeouts>;
   /** Extra attempts on next candidates; default 3. */
   maxRetries?: number;
+  /**
+   * Failover on response statuses (opt-in): an idempotent request whose
+   * response has one of `statuses` (integers 400-599, e.g. [502, 503, 504])
+   * goes to the next candidate; the response is dropped. With no candidate,
+   * attempt or budget left, it is forwarded as it is. Default: none.
+   */
+  retryOn?: { statuses?: readonly number[] };
+  /**
+   * Request bodies up to this many bytes are kept while they stream, so a
+   * retry can send them again; default 65536. Larger bodies stream without a
+   * copy and are not retried once sending began. 0 keeps no copy.
+   */
+  retryBufferBytes?: number;
+  /**
+   * Caps retries at a share of requests over a sliding window, plus a reserve
+   * per second; default { ratio: 0.2, windowMs: 10000, minRetriesPerSecond: 3 }.
+   * `false` removes the cap (retries then bounded only by maxRetries).
+   */
+  retryBudget?: Partial<RetryBudgetOptions> | false;
+  /**
+   * How long WebSocket tunnels to a backend that turned `draining` stay open
+   * before they are closed, in ms; default 30000. A removed backend's tunnels
+   * close at once.
+   */
+  drainTimeoutMs?: number;
   /** Largest accepted request head in bytes; default 16384, larger gets 431. */
   maxHeaderSize?: number;
   /**
@@ -60,6 +93,7 @@ export const DEFAULT_PROXY_TIMEOUTS: Readonly<ProxyTimeouts> = Object.freeze({
   idleMs: 60_000,
 });
 export const DEFAULT_MAX_RETRIES = 3;
+export const DEFAULT_RETRY_BUFFER_BYTES = 65_536;
 export const DEFAULT_MAX_HEADER_SIZE = 16_384;
 export const DEFAULT_HTTP_GRACE_MS = 10_000;
 export const DEFAULT_WEBSOCKET_IDLE_MS = 300_000;
@@ -75,6 +109,14 @@ export class HttpProxy implements ExchangeHost {
   readonly upstreams: UpstreamPools;
   /** @internal */
   readonly maxRetries: number;
+  /** @internal */
+  readonly retryStatuses: ReadonlySet<number> | undefined;
+  /** @internal */
+  readonly retryBufferBytes: number;
+  /** @internal */
+  readonly retryBudget: RetryBudget | undefined;
+  /** @internal */
+  readonly counters = new ProxyCounters();
   /** @internal */
   readonly logger: Logger;
   #host: string;
@@ -111,6 +153,26 @@ export class HttpProxy implements ExchangeHost {
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0 || this.maxRetries > 100) {
       throw invalidOption("maxRetries must be an integer from 0 to 100", { maxRetries: this.maxRetries });
     }
+    this.retryStatuses = retryStatuses(options.retryOn?.statuses);
+    this.retryBufferBytes = options.retryBufferBytes ?? DEFAULT_RETRY_BUFFER_BYTES;
+    if (
+      !Number.isInteger(this.retryBufferBytes) ||
+      this.retryBufferBytes < 0 ||
+      this.retryBufferBytes > MAX_RETRY_BUFFER_BYTES
+    ) {
+      throw invalidOption(`retryBufferBytes must be an integer from 0 to ${MAX_RETRY_BUFFER_BYTES}`, {
+        retryBufferBytes: this.retryBufferBytes,
+      });
+    }
+    this.retryBudget =
+      options.retryBudget === false
+        ? undefined
+        : new RetryBudget(options.retryBudget ?? {}, () => performance.now());
+    const drainTimeoutMs = timerDuration(
+      "drainTimeoutMs",
+      options.drainTimeoutMs,
+      DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS,
+    );
     const maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 1024) {
       throw invalidOption("maxHeaderSize must be an integer of at least 1024", { maxHeaderSize });
@@ -125,8 +187,9 @@ export class HttpProxy implements ExchangeHost {
     this.#websockets = new WebSocketProxy({
       balancer: this.balancer,
       connectTimeoutMs: this.timeouts.connectMs,
-      idleTimeoutMs: websocketIdle(options.websocketIdleMs),
+      idleTimeoutMs: timerDuration("websocketIdleMs", options.websocketIdleMs, DEFAULT_WEBSOCKET_IDLE_MS),
       maxRetries: this.maxRetries,
+      drainTimeoutMs,
       logger: this.logger,
       onTunnelClosed: () => this.#checkDrained(),
     });
@@ -141,7 +204,7 @@ export class HttpProxy implements ExchangeHost {
     );
     this.#server.keepAliveTimeout = this.timeouts.idleMs;
     this.#server.on("upgrade", this.#onUpgrade);
-    this.#server.on("clientError", onClientError);
+    this.#server.on("clientError", answerClientError);
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -172,6 +235,16 @@ export class HttpProxy implements ExchangeHost {
   /** Requests being proxied plus WebSocket tunnels open. */
   get inFlight(): number {
     return this.#inFlight + this.#websockets.size;
+  }
+
+  /** Counters since the listener was created; see HttpProxyStats. */
+  stats(): HttpProxyStats {
+    return this.counters.snapshot(this.inFlight);
+  }
+
+  /** WebSocket tunnels open to `backend`. */
+  tunnelsTo(backend: Backend): number {
+    return this.#websockets.openTo(backend);
   }
 
   /** @internal True once close() has been called. */
@@ -253,52 +326,6 @@ export class HttpProxy implements ExchangeHost {
   }
 }
 
-/**
- * The parser rejected the request (malformed, oversized head or chunk
- * extensions, or node's request timeout): answer with the matching coded
- * error, the way node itself would answer, and close.
- */
-function onClientError(error: Error & { code?: string }, socket: Duplex): void {
-  const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (error.code === "ECONNRESET" || !socket.writable || pending?.headersSent === true) {
-    socket.destroy();
-    return;
-  }
-  let response: Buffer;
-  switch (error.code) {
-    case "HPE_HEADER_OVERFLOW":
-      response = HEADERS_TOO_LARGE_RESPONSE;
-      break;
-    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
-      response = CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE;
-      break;
-    case "ERR_HTTP_REQUEST_TIMEOUT":
-      response = REQUEST_TIMEOUT_RESPONSE;
-      break;
-    default:
-      response = BAD_REQUEST_RESPONSE;
-      break;
-  }
-  replyAndClose(socket, response);
-}
-
-const BAD_REQUEST_RESPONSE = rawErrorResponse(400, ErrorCodes.BAD_REQUEST, "malformed HTTP request");
-const HEADERS_TOO_LARGE_RESPONSE = rawErrorResponse(
-  431,
-  ErrorCodes.HEADERS_TOO_LARGE,
-  "request headers are too large",
-);
-const CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE = rawErrorResponse(
-  413,
-  ErrorCodes.PAYLOAD_TOO_LARGE,
-  "chunk extensions are too large",
-);
-const REQUEST_TIMEOUT_RESPONSE = rawErrorResponse(
-  408,
-  ErrorCodes.CLIENT_TIMEOUT,
-  "the request was not received in time",
-);
-
 function ignoreError(): void {}
 
 function positive(field: string, value: number | undefined, fallback: number): number {
@@ -313,12 +340,27 @@ function positive(field: string, value: number | undefined, fallback: number): n
 /** Node timers treat anything above 2^31-1 ms as 1 ms, which would close every tunnel at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-function websocketIdle(value: number | undefined): number {
-  const result = positive("websocketIdleMs", value, DEFAULT_WEBSOCKET_IDLE_MS);
+function timerDuration(field: string, value: number | undefined, fallback: number): number {
+  const result = positive(field, value, fallback);
   if (result > MAX_TIMER_MS) {
-    throw invalidOption(`websocketIdleMs must be at most ${MAX_TIMER_MS}`, { websocketIdleMs: value });
+    throw invalidOption(`${field} must be at most ${MAX_TIMER_MS}`, { [field]: value });
   }
   return result;
+}
+
+/** Largest request body kept for retries: 64 MiB (the copy lives as long as its request). */
+const MAX_RETRY_BUFFER_BYTES = 64 * 1024 * 1024;
+
+function retryStatuses(statuses: readonly number[] | undefined): ReadonlySet<number> | undefined {
+  if (statuses === undefined) return undefined;
+  if (!Array.isArray(statuses))
+    throw invalidOption("retryOn.statuses must be an array of statuses", { statuses });
+  for (const status of statuses) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw invalidOption("retryOn.statuses must hold integer statuses from 400 to 599", { status });
+    }
+  }
+  return statuses.length === 0 ? undefined : new Set(statuses);
 }
 
 function invalidOption(message: string, details: Record<string, unknown>): SwitchyardError {

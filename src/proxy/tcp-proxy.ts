@@ -6,7 +6,9 @@
  * (backpressure handled by `pipe`, nothing allocated per chunk), half-close is
  * forwarded (FIN from one side ends the other side's write half), and the pair
  * closes when both directions are done, on idle timeout, or on an error from
- * either side.
+ * either side. Tunnels are tracked per backend (backend-tunnels.ts): a backend
+ * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
+ * closed; a removed backend's tunnels are closed at once.
  */
 import net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -15,6 +17,7 @@ import type { Balancer } from "../core/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
+import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
 
 export interface TcpProxyOptions {
   balancer: Balancer;
@@ -28,6 +31,11 @@ export interface TcpProxyOptions {
   connectTimeoutMs?: number;
   /** A tunnel with no traffic in either direction for this long is closed, in ms; default 300000. */
   idleTimeoutMs?: number;
+  /**
+   * How long tunnels to a backend that turned `draining` stay open before they
+   * are closed, in ms; default 30000. A removed backend's tunnels close at once.
+   */
+  drainTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -35,6 +43,8 @@ export const DEFAULT_TCP_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_TCP_GRACE_MS = 10_000;
 const DESTROY_SETTLE_MS = 1_000;
+/** Node timers treat anything above 2^31-1 ms as 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class TcpProxy {
   readonly name: string;
@@ -51,6 +61,8 @@ export class TcpProxy {
   #server: net.Server;
   #address: { host: string; port: number } | undefined;
   #tunnels = new Set<Tunnel>();
+  /** @internal open tunnels by backend, for draining */
+  readonly byBackend: BackendTunnels<Tunnel>;
   #closing: Promise<void> | undefined;
   #onDrained: (() => void) | undefined;
 
@@ -71,6 +83,21 @@ export class TcpProxy {
       });
     }
     this.logger = (options.logger ?? silentLogger).child({ component: "tcp-proxy", listener: this.name });
+    const drainTimeoutMs = positive(
+      "drainTimeoutMs",
+      options.drainTimeoutMs,
+      DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS,
+    );
+    if (drainTimeoutMs > MAX_TIMER_MS) {
+      throw new SwitchyardError(
+        ErrorCodes.INVALID_OPTIONS,
+        `drainTimeoutMs must be at most ${MAX_TIMER_MS}`,
+        {
+          drainTimeoutMs,
+        },
+      );
+    }
+    this.byBackend = new BackendTunnels(this.balancer.pool, drainTimeoutMs, this.logger, "tcp");
     this.#server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
       this.#accept(socket),
     );
@@ -113,6 +140,7 @@ export class TcpProxy {
   }
 
   async #shutdown(graceMs: number): Promise<void> {
+    this.byBackend.detach();
     const server = this.#server;
     const closed = new Promise<void>((resolve) => {
       if (server.listening) server.close(() => resolve());
@@ -240,6 +268,7 @@ class Tunnel {
     client.setTimeout(this.#proxy.idleTimeoutMs);
     upstream.pipe(client);
     client.pipe(upstream);
+    this.#proxy.byBackend.add(backend, this);
   }
 
   #onUpstreamError(upstream: net.Socket, error: Error): void {
@@ -329,7 +358,10 @@ class Tunnel {
   #maybeDone(): void {
     if (this.#done || !this.#clientClosed || !this.#upstreamClosed) return;
     this.#done = true;
-    if (this.#activeOn) this.#activeOn.active--;
+    if (this.#activeOn) {
+      this.#activeOn.active--;
+      this.#proxy.byBackend.delete(this.#activeOn, this);
+    }
     if (this.#connected) {
       this.#decision?.finish({ latencyMs: this.#connectMs, error: this.#error });
     }

@@ -3,9 +3,11 @@
  * origin, created on the first request to it, so a backend that never gets
  * traffic costs nothing. A pool closes (gracefully: requests in flight finish)
  * when the last backend with its origin leaves the balancer's pool, and all
- * pools close with the proxy.
+ * pools close with the proxy. A request still sent to a backend that left
+ * (a retry chosen just before the removal) gets a one-off pool that closes
+ * behind it, so a removed origin never keeps connections open.
  */
-import { Pool as UndiciPool } from "undici";
+import { type Dispatcher, Pool as UndiciPool } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
 import type { Logger } from "../observability/logger.js";
@@ -47,6 +49,25 @@ export class UpstreamPools {
     return this.#pools.get(backend.origin) ?? this.#create(backend.origin);
   }
 
+  /**
+   * Sends one request to `backend`. A backend no longer in the pool gets a
+   * pool of its own that closes once this request is done.
+   */
+  dispatch(backend: Backend, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    const pool = this.#pools.get(backend.origin);
+    if (pool !== undefined) {
+      pool.dispatch(options, handler);
+      return;
+    }
+    if (this.#closed || this.#isMember(backend)) {
+      this.#create(backend.origin).dispatch(options, handler);
+      return;
+    }
+    const oneOff = this.#build(backend.origin);
+    oneOff.dispatch(options, handler);
+    oneOff.close().catch(() => undefined);
+  }
+
   /** Whether a pool exists for `origin` (for tests and stats). */
   has(origin: string): boolean {
     return this.#pools.has(origin);
@@ -71,6 +92,14 @@ export class UpstreamPools {
   }
 
   #create(origin: string): UndiciPool {
+    const pool = this.#build(origin);
+    // After close, a late caller gets a closed pool: its dispatch fails cleanly instead of leaking sockets.
+    if (this.#closed) pool.close().catch(() => undefined);
+    else this.#pools.set(origin, pool);
+    return pool;
+  }
+
+  #build(origin: string): UndiciPool {
     const options = this.#options;
     const pool = new UndiciPool(origin, {
       connections: options.connections ?? null,
@@ -82,10 +111,12 @@ export class UpstreamPools {
     pool.on("connectionError", (_origin, _targets, error) => {
       options.logger.debug({ origin, err: error }, "upstream connection failed");
     });
-    // After close, a late caller gets a closed pool: its dispatch fails cleanly instead of leaking sockets.
-    if (this.#closed) pool.close().catch(() => undefined);
-    else this.#pools.set(origin, pool);
     return pool;
+  }
+
+  #isMember(backend: Backend): boolean {
+    for (const member of this.#members.backends) if (member.origin === backend.origin) return true;
+    return false;
   }
 
   #release(origin: string): void {

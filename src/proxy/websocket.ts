@@ -10,7 +10,9 @@
  * backend's `active` counter is raised and the decision's attempt stays open;
  * the attempt is reported when the tunnel closes, with the backend's handshake
  * status and time to it. Refused upgrades are answered with the raw coded
- * responses of error-responses.ts.
+ * responses of error-responses.ts. Open tunnels are tracked per backend
+ * (backend-tunnels.ts): a backend turning `draining` keeps its tunnels for
+ * `drainTimeoutMs`, a removed one loses them at once.
  */
 import type { IncomingMessage } from "node:http";
 import net from "node:net";
@@ -22,6 +24,7 @@ import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
+import { BackendTunnels } from "./backend-tunnels.js";
 import { rawErrorResponse, replyAndClose } from "./error-responses.js";
 import { buildUpstreamHeaders, clientAddress } from "./forwarded-headers.js";
 
@@ -33,6 +36,8 @@ export interface WebSocketProxyOptions {
   idleTimeoutMs: number;
   /** Extra connect attempts on next candidates. */
   maxRetries: number;
+  /** How long tunnels to a draining backend stay open, in ms. */
+  drainTimeoutMs: number;
   logger: Logger;
   /** Called after a tunnel closed (the listener uses it to finish a graceful shutdown). */
   onTunnelClosed?: () => void;
@@ -52,6 +57,7 @@ export class WebSocketProxy {
   /** @internal */
   readonly logger: Logger;
   #tunnels = new Set<Tunnel>();
+  #byBackend: BackendTunnels<Tunnel>;
   #onTunnelClosed: (() => void) | undefined;
 
   constructor(options: WebSocketProxyOptions) {
@@ -61,11 +67,22 @@ export class WebSocketProxy {
     this.maxRetries = options.maxRetries;
     this.logger = options.logger;
     this.#onTunnelClosed = options.onTunnelClosed;
+    this.#byBackend = new BackendTunnels(
+      this.balancer.pool,
+      options.drainTimeoutMs,
+      this.logger,
+      "websocket",
+    );
   }
 
   /** Tunnels connecting or open. */
   get size(): number {
     return this.#tunnels.size;
+  }
+
+  /** Tunnels open to `backend`. */
+  openTo(backend: Backend): number {
+    return this.#byBackend.count(backend);
   }
 
   /** Handles a server `upgrade` event: picks a backend and starts the tunnel. */
@@ -110,13 +127,20 @@ export class WebSocketProxy {
     tunnel.start(decision);
   }
 
-  /** Destroys every tunnel (end of a graceful shutdown). */
+  /** Destroys every tunnel (end of a graceful shutdown) and stops following the pool. */
   destroyAll(): void {
+    this.#byBackend.detach();
     for (const tunnel of [...this.#tunnels]) tunnel.destroy();
   }
 
+  /** @internal A tunnel to `backend` is open (its handshake was sent). */
+  _opened(backend: Backend, tunnel: Tunnel): void {
+    this.#byBackend.add(backend, tunnel);
+  }
+
   /** @internal */
-  _closed(tunnel: Tunnel): void {
+  _closed(tunnel: Tunnel, backend: Backend | undefined): void {
+    if (backend !== undefined) this.#byBackend.delete(backend, tunnel);
     if (this.#tunnels.delete(tunnel)) this.#onTunnelClosed?.();
   }
 }
@@ -187,6 +211,7 @@ class Tunnel {
     upstream.write(this.#requestHead);
     this.#client.pipe(upstream);
     upstream.pipe(this.#client);
+    this.#owner._opened(this.#backend, this);
   };
 
   #onFirstData = (chunk: Buffer): void => {
@@ -230,7 +255,7 @@ class Tunnel {
     this.#state = "closed";
     const message = timedOut ? "connecting to the backend timed out" : "could not connect to any backend";
     replyAndClose(this.#client, rawErrorResponse(timedOut ? 504 : 502, code, message));
-    this.#owner._closed(this);
+    this.#owner._closed(this, undefined);
   };
 
   #onIdle = (): void => {
@@ -282,7 +307,7 @@ class Tunnel {
       // The client left while we were still connecting: not the backend's fault.
       decision.finish({});
     }
-    this.#owner._closed(this);
+    this.#owner._closed(this, this.#backend);
   }
 }
 

@@ -1,0 +1,54 @@
+/**
+ * Counters of one HTTP listener, written by its exchanges and read through
+ * `HttpProxy.stats()`: requests received, retries sent and retries refused by
+ * the budget, responses by status class, and the coded errors the proxy
+ * answered (or cut a response with) by code. Plain numbers and one small map
+ * keyed by the fixed error codes, so counting allocates nothing.
+ */
+import type { ErrorCode } from "../core/errors.js";
+
+export interface HttpProxyStats {
+  /** HTTP requests received (Upgrade requests are tunnels, not counted here). */
+  requests: number;
+  /** Attempts moved to another backend: after a connect error, a reset, or a `retryOn` status. */
+  retries: number;
+  /** Retries the retry budget refused; those requests got the failure (or the status) as it was. */
+  retryBudgetExhausted: number;
+  /** Requests being proxied plus WebSocket tunnels open. */
+  inFlight: number;
+  /** Responses sent to clients, forwarded or answered by the proxy, by status class. */
+  statusClasses: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  /** Errors the proxy answered itself (or cut a started response for), by `SY_ERR_*` code. */
+  errors: Record<string, number>;
+}
+
+export class ProxyCounters {
+  requests = 0;
+  retries = 0;
+  retryBudgetExhausted = 0;
+  #classes = [0, 0, 0, 0];
+  #errors = new Map<ErrorCode, number>();
+
+  /** A response head went to the client. */
+  response(status: number): void {
+    const index = Math.floor(status / 100) - 2;
+    if (index >= 0 && index < 4) this.#classes[index] = (this.#classes[index] as number) + 1;
+  }
+
+  /** The proxy answered (or cut) a request with a coded error. */
+  error(code: ErrorCode): void {
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+  }
+
+  snapshot(inFlight: number): HttpProxyStats {
+    const [c2 = 0, c3 = 0, c4 = 0, c5 = 0] = this.#classes;
+    return {
+      requests: this.requests,
+      retries: this.retries,
+      retryBudgetExhausted: this.retryBudgetExhausted,
+      inFlight,
+      statusClasses: { "2xx": c2, "3xx": c3, "4xx": c4, "5xx": c5 },
+      errors: Object.fromEntries(this.#errors),
+    };
+  }
+}
