@@ -1,5 +1,6 @@
 /** Registers the built-in algorithms; imported once by the package entry points. */
 import { adaptive } from "./adaptive.js";
+import { alpha1 } from "./alpha1.js";
 import { boundedLoadConsistentHash } from "./bounded-load.js";
 import { consistentHash } from "./consistent-hash.js";
 import { failureWeightedRoundRobin } from "./failure-weighted-round-robin.js";
@@ -27,6 +28,7 @@ registerAlgorithm(responseTime);
 registerAlgorithm(healthScore);
 registerAlgorithm(failureWeightedRoundRobin);
 registerAlgorithm(adaptive);
+registerAlgorithm(alpha1);
 registerAlgorithm(consistentHash);
 registerAlgorithm(boundedLoadConsistentHash);
 registerAlgorithm(maglev);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createBalancer } from "./balancer.js";
 import { seededRandom } from "./random.js";
+import { HEDGE_CANCELLED } from "./selector.js";
 
 const three = [
   { id: "a", address: "127.0.0.1:9001" },
@@ -84,6 +85,16 @@ describe("Balancer", () => {
     expect(hedge?.next()?.id).toBe("c");
     expect(first.next()).toBeUndefined();
     expect(balancer.stats().inFlight).toBe(1);
+  });
+
+  it("does not hold a cancelled hedge against its backend", () => {
+    const balancer = createBalancer({ backends: three });
+    const first = balancer.select({});
+    const hedge = first.hedge();
+    hedge?.finish({ status: 200, latencyMs: 3 });
+    first.finish({ error: HEDGE_CANCELLED });
+    expect(balancer.stats()).toMatchObject({ requests: 1, errors: 0, inFlight: 0 });
+    expect(first.backend).toMatchObject({ errors: 0, inFlight: 0, requests: 0 });
   });
 
   it("never offers an unhealthy or draining backend as a candidate", () => {

@@ -23,7 +23,13 @@ import type { RequestContext } from "./context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "./decision.js";
 import { ErrorCodes, SwitchyardError } from "./errors.js";
 import { Pool } from "./pool.js";
-import type { Outcome, Selector, SelectorEnv } from "./selector.js";
+import {
+  HEDGE_CANCELLED,
+  type HedgeController,
+  type Outcome,
+  type Selector,
+  type SelectorEnv,
+} from "./selector.js";
 
 export interface BalancerOptions {
   /** Backends to start with (ignored when `pool` is given). */
@@ -137,6 +143,11 @@ export class Balancer implements AttemptHost {
     return this.#selector.name;
   }
 
+  /** The current algorithm's hedging controls, when it hedges (ALPHA1); follows setAlgorithm. */
+  get hedging(): HedgeController | undefined {
+    return this.#selector.hedging;
+  }
+
   /** The algorithm as configured (name and options). */
   get algorithmSpec(): AlgorithmSpec {
     return this.#algorithmSpec;
@@ -243,6 +254,12 @@ export class Balancer implements AttemptHost {
   /** @internal AttemptHost */
   close(backend: Backend, outcome: Outcome): void {
     backend.inFlight--;
+    if (outcome.error === HEDGE_CANCELLED) {
+      // Cancelled by the caller, not failed by the backend: only the load changes.
+      this.#selector.loadChanged?.(backend);
+      this.#selector.observe?.(backend, outcome);
+      return;
+    }
     backend.requests++;
     this.#requests++;
     if (outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500)) {

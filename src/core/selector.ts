@@ -21,6 +21,25 @@ export interface Outcome {
   error?: string;
 }
 
+/**
+ * The error a losing hedge attempt is finished with: cancelled by the caller,
+ * not failed by the backend, so no counter, breaker or health check holds it
+ * against the backend.
+ */
+export const HEDGE_CANCELLED = "hedge-cancelled";
+
+/** What a caller needs to hedge a request (a selector that hedges exposes one). */
+export interface HedgeController {
+  /** Whether this request may be hedged at all (hedging on, idempotent method). */
+  allows(ctx: RequestContext): boolean;
+  /** How long to wait for the first try before hedging, ms; undefined: do not hedge now. */
+  delayMs(): number | undefined;
+  /** Takes one hedge from the budget; false means do not hedge. */
+  acquire(): boolean;
+  /** A hedged request got its first answer, from the hedge (`hedgeWon`) or from the first try. */
+  settled(hedgeWon: boolean): void;
+}
+
 export interface Selector {
   /** Registered algorithm name. */
   readonly name: string;
@@ -37,6 +56,8 @@ export interface Selector {
   observe?(backend: Backend, outcome: Outcome): void;
   /** The backend's current score, lower is better; shown when a decision is explained. */
   score?(backend: Backend): number;
+  /** Present when the algorithm hedges slow requests (ALPHA1). */
+  readonly hedging?: HedgeController;
   /** One line saying why `backend` won, for explanations and the debug log. */
   describe(backend: Backend): string;
 }

@@ -10,7 +10,7 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
-import type { Outcome } from "../core/selector.js";
+import { HEDGE_CANCELLED, type Outcome } from "../core/selector.js";
 import type { OutlierDetectionSettings } from "./health-options.js";
 
 export interface OutlierHooks {
@@ -57,7 +57,7 @@ export class OutlierDetector {
   /** Counts one finished attempt; may eject the backend. */
   record(backend: Backend, outcome: Outcome): void {
     // A hedge cancelled because its twin answered first says nothing about the backend: not a failure.
-    if (outcome.error === "hedge-cancelled") return;
+    if (outcome.error === HEDGE_CANCELLED) return;
     const failed = outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500);
     // An attempt that ended with nothing known (the client went away) counts neither way.
     if (!failed && outcome.status === undefined && outcome.latencyMs === undefined) return;

@@ -184,13 +184,18 @@ export function keyContext(key: number): RequestContext {
   };
 }
 
-/** Independent random streams of one run; each is consumed once per arrival, in order. */
+/**
+ * Independent random streams of one run; arrivals, keys and sizes are each
+ * consumed once per arrival, in order.
+ */
 export interface RandomStreams {
   arrivals: () => number;
   keys: () => number;
   sizes: () => number;
   /** Handed to the balancer (algorithms draw from it as much as they like). */
   balancer: () => number;
+  /** Fresh service-time quantiles for hedges and failovers on backends with backend variability. */
+  attempts: () => number;
 }
 
 export function randomStreams(seed: number): RandomStreams {
@@ -199,6 +204,7 @@ export function randomStreams(seed: number): RandomStreams {
     keys: seededRandom(deriveSeed(seed, 2)),
     sizes: seededRandom(deriveSeed(seed, 3)),
     balancer: seededRandom(deriveSeed(seed, 4)),
+    attempts: seededRandom(deriveSeed(seed, 5)),
   };
 }
 

@@ -81,7 +81,7 @@ export interface SimulationResult {
   noBackend: number;
   /** Failover attempts (decision.next() that found a backend). */
   retries: number;
-  /** Hedged requests, percent (hedging is not simulated yet: always 0). */
+  /** Hedged requests (a second attempt opened beside a slow first one), percent of requests. */
   hedgedPct: number;
   /**
    * Fraction of keys seen in both remap windows whose serving backend differs:

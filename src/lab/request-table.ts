@@ -4,7 +4,10 @@
  * back when it completes or fails for good, so memory follows the peak
  * concurrency, not the request count. `token` changes at every dispatch, so an
  * event scheduled for an earlier attempt of the same slot is recognised as
- * stale and ignored.
+ * stale and ignored. A hedged request holds two slots, one per attempt,
+ * linked through `peer`; the loser of the race becomes an ORPHAN when it is
+ * still queued or in service at its backend, and is released when that
+ * backend drops or finishes it.
  */
 import type { Decision } from "../core/decision.js";
 
@@ -16,6 +19,8 @@ export const CONNECTING = 1;
 export const QUEUED = 2;
 /** Being served by a backend. */
 export const SERVING = 3;
+/** A cancelled hedge loser still queued or in service at its backend; nobody waits for it. */
+export const ORPHAN = 4;
 
 export class RequestTable {
   arrival: Float64Array;
@@ -28,6 +33,10 @@ export class RequestTable {
   /** Failovers used so far. */
   retries: Int32Array;
   state: Uint8Array;
+  /** The slot of the other attempt of a hedged request, or -1. */
+  peer: Int32Array;
+  /** 1 when the slot's attempt is a hedge (its service time is drawn afresh on backends with backend variability). */
+  hedge: Uint8Array;
   decisions: (Decision | undefined)[];
   #free: Int32Array;
   #freeCount: number;
@@ -41,6 +50,8 @@ export class RequestTable {
     this.token = new Int32Array(capacity);
     this.retries = new Int32Array(capacity);
     this.state = new Uint8Array(capacity);
+    this.peer = new Int32Array(capacity).fill(-1);
+    this.hedge = new Uint8Array(capacity);
     this.decisions = new Array(capacity).fill(undefined);
     this.#free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i;
@@ -56,6 +67,8 @@ export class RequestTable {
     if (this.#freeCount === 0) this.#grow();
     const slot = this.#free[--this.#freeCount] as number;
     this.retries[slot] = 0;
+    this.peer[slot] = -1;
+    this.hedge[slot] = 0;
     return slot;
   }
 
@@ -76,6 +89,8 @@ export class RequestTable {
     this.token = grown(this.token, new Int32Array(capacity));
     this.retries = grown(this.retries, new Int32Array(capacity));
     this.state = grown(this.state, new Uint8Array(capacity));
+    this.peer = grown(this.peer, new Int32Array(capacity));
+    this.hedge = grown(this.hedge, new Uint8Array(capacity));
     for (let i = old; i < capacity; i++) this.decisions.push(undefined);
     this.#free = grown(this.#free, new Int32Array(capacity));
     for (let i = capacity - 1; i >= old; i--) this.#free[this.#freeCount++] = i;

@@ -29,6 +29,8 @@ export interface RunDescription {
 export class RunRecorder {
   retries = 0;
   noBackend = 0;
+  /** Second attempts opened beside a slow first one. */
+  hedges = 0;
   #latencies: Float64Array;
   #successArrivals: Float64Array;
   #succeeded = 0;
@@ -98,7 +100,7 @@ export class RunRecorder {
       errorRate: round3(this.#failed / run.requests),
       noBackend: this.noBackend,
       retries: this.retries,
-      hedgedPct: 0,
+      hedgedPct: round3((this.hedges / run.requests) * 100),
       keysRemapped: remappedFraction(this.#keyBefore, this.#keyAfter),
       backends: backends.map((sim) => ({
         id: sim.spec.id,

@@ -21,7 +21,15 @@ function routedBetween(result: SimulationResult, backend: string, from: number, 
 describe("built-in scenarios", () => {
   it("are valid and load the starting backends at 70–80%", () => {
     const names = listScenarios().map((scenario) => scenario.name);
-    expect(names).toEqual(["uniform", "heterogeneous", "slowdown", "failure", "hot-keys", "scale-out"]);
+    expect(names).toEqual([
+      "uniform",
+      "heterogeneous",
+      "slowdown",
+      "failure",
+      "hot-keys",
+      "scale-out",
+      "heavy-tail",
+    ]);
     for (const scenario of listScenarios()) {
       validateScenario(scenario);
       expect(scenario.utilization).toBeGreaterThanOrEqual(0.7);

@@ -5,7 +5,7 @@
  * join times are fractions of the run, so a scenario keeps its shape at any
  * request count. The built-in set covers the situations the lab is for:
  * equal backends, one slow backend, a backend degrading, a backend dying and
- * returning, hot keys, and scale-out.
+ * returning, hot keys, scale-out, and heavy-tailed backend-side service times.
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { ServiceTime, type ServiceTimeSpec } from "./distributions.js";
@@ -19,6 +19,15 @@ export interface SimBackendSpec {
   weight?: number;
   /** Joins the pool at this fraction of the run (scale-out); absent means present from the start. */
   joinAt?: number;
+  /**
+   * Where service-time variability comes from. "request" (default): a request's
+   * service time is its own (its size), the same on any backend and any
+   * attempt, so a second try of a heavy request is as slow. "backend": it comes
+   * from the backend at the time (GC pauses, noisy neighbours, cold caches), so
+   * a hedge or a failover draws its own service time, independent of the first
+   * try: the case hedging is for.
+   */
+  variability?: "request" | "backend";
 }
 
 export type EpisodeSpec =
@@ -133,6 +142,18 @@ const builtinScenarios: readonly ScenarioDefinition[] = [
     remapWindows: { before: 0.35, after: 0.55 },
     defaultRequests: 200_000,
   },
+  {
+    name: "heavy-tail",
+    summary:
+      "5 equal backends, heavy-tailed service time from the backend (lognormal mean 10 ms, σ 1.5, drawn per attempt), 70% load",
+    backends: equalBackends(5, { kind: "lognormal", meanMs: 10, sigma: 1.5 }).map((backend) => ({
+      ...backend,
+      variability: "backend" as const,
+    })),
+    utilization: 0.7,
+    keys: { count: 10_000 },
+    defaultRequests: 200_000,
+  },
 ];
 
 /** The built-in scenarios, in display order. */
@@ -177,6 +198,12 @@ export function validateScenario(scenario: ScenarioDefinition): void {
       fail(`backends.${backend.id}.capacity`, "a positive integer");
     if (backend.joinAt !== undefined && !(backend.joinAt >= 0 && backend.joinAt < 1))
       fail(`backends.${backend.id}.joinAt`, "in [0, 1)");
+    if (
+      backend.variability !== undefined &&
+      backend.variability !== "request" &&
+      backend.variability !== "backend"
+    )
+      fail(`backends.${backend.id}.variability`, '"request" or "backend"');
     try {
       new ServiceTime(backend.service);
     } catch (error) {

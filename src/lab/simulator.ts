@@ -23,6 +23,21 @@
  *   episode ends.
  * - Outcome reported to the balancer: the attempt's own latency (from sending
  *   it, queueing included); for a first attempt that is the time from arrival.
+ * - Hedging, when the algorithm hedges (ALPHA1, via `balancer.hedging`): at
+ *   arrival an idempotent request is given the policy's delay; if its first
+ *   attempt is still that same attempt (not failed over) and unanswered when
+ *   the delay is up, and the budget allows, `decision.hedge()` opens a second
+ *   attempt on the next candidate. The first answer is the request's; the
+ *   other attempt is finished with HEDGE_CANCELLED. A cancelled attempt still
+ *   waiting in its backend's queue (or connecting) is dropped there and never
+ *   served; one already in service keeps its place until its service time is
+ *   over (the backend notices the cancel only when it is done), so losers cost
+ *   capacity as they would on a real server. Which attempt won is reported
+ *   to the policy (`settled`), as the proxy would. While both attempts are
+ *   open, a failed one just ends: the other carries the request; failover
+ *   happens only when no other attempt is open. On backends with
+ *   `variability: "backend"` a hedge (or failover) draws its own service
+ *   time; otherwise it takes as long as the first try would.
  *
  * Events live in a typed-array heap and requests in a typed-array table, so the
  * loop allocates only what the balancer API itself does (a Decision and an
@@ -35,6 +50,7 @@ import { type Balancer, createBalancer } from "../core/balancer.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { HEDGE_CANCELLED, type HedgeController, type Outcome } from "../core/selector.js";
 import {
   exponentialQuantile,
   KeySampler,
@@ -44,7 +60,7 @@ import {
 } from "./distributions.js";
 import { EventQueue } from "./event-queue.js";
 import type { LabEvent, SimulationResult } from "./metrics.js";
-import { CONNECTING, QUEUED, RequestTable, SERVING } from "./request-table.js";
+import { CONNECTING, ORPHAN, QUEUED, RequestTable, SERVING } from "./request-table.js";
 import { RunRecorder } from "./run-recorder.js";
 import { arrivalRateRps, type EpisodeSpec, type ScenarioDefinition } from "./scenarios.js";
 import { SimBackend } from "./sim-backend.js";
@@ -75,6 +91,7 @@ const EPISODE_START = 3;
 const EPISODE_END = 4;
 const JOIN = 5;
 const MARK_UP = 6;
+const HEDGE = 7;
 
 interface Episode {
   spec: EpisodeSpec;
@@ -103,6 +120,8 @@ export class Simulation {
   #recoveryDelayMs: number;
   #arrived = 0;
   #recorder: RunRecorder;
+  /** The algorithm's hedging controls (`balancer.hedging`); undefined when it does not hedge. */
+  #hedging: HedgeController | undefined;
 
   constructor(config: SimulationConfig) {
     const { scenario, requests } = config;
@@ -143,6 +162,7 @@ export class Simulation {
       now: () => this.time,
     });
     for (const sim of initial) this.#attach(sim, this.balancer.pool.require(sim.spec.id));
+    this.#hedging = this.balancer.hedging;
   }
 
   /** Runs every arrival to completion and returns the metrics. */
@@ -182,6 +202,9 @@ export class Simulation {
         case MARK_UP:
           this.#markUp(this.#backends[queue.a] as SimBackend);
           break;
+        case HEDGE:
+          this.#hedge(queue.a, queue.b);
+          break;
       }
     }
     void this.balancer.stop();
@@ -213,6 +236,46 @@ export class Simulation {
     requests.size[slot] = size;
     requests.decisions[slot] = decision;
     this.#dispatch(slot, this.#simOf(decision.backend));
+    const hedging = this.#hedging;
+    if (!hedging) return;
+    const delay = hedging.allows(decision.ctx) ? hedging.delayMs() : undefined;
+    if (delay !== undefined) this.#queue.push(t + delay, HEDGE, slot, requests.token[slot] as number);
+  }
+
+  /** The hedge delay of the attempt `token` in `slot` is up: hedge it if it is still open and the budget allows. */
+  #hedge(slot: number, token: number): void {
+    const requests = this.#requests;
+    const state = requests.state[slot];
+    if (requests.token[slot] !== token || (requests.peer[slot] as number) >= 0) return;
+    if (state !== CONNECTING && state !== QUEUED && state !== SERVING) return;
+    if (!(this.#hedging as HedgeController).acquire()) return;
+    const hedge = (requests.decisions[slot] as Decision).hedge();
+    if (!hedge) return;
+    const second = requests.allocate();
+    requests.arrival[second] = requests.arrival[slot] as number;
+    requests.key[second] = requests.key[slot] as number;
+    requests.size[second] = requests.size[slot] as number;
+    requests.retries[second] = requests.retries[slot] as number;
+    requests.hedge[second] = 1;
+    requests.decisions[second] = hedge;
+    requests.peer[second] = slot;
+    requests.peer[slot] = second;
+    this.#recorder.hedges++;
+    this.#dispatch(second, this.#simOf(hedge.backend));
+  }
+
+  /** The losing attempt of a hedged request: finished as cancelled, dropped if not yet in service. */
+  #cancel(slot: number): void {
+    const requests = this.#requests;
+    requests.peer[slot] = -1;
+    (requests.decisions[slot] as Decision).finish({ error: HEDGE_CANCELLED });
+    requests.decisions[slot] = undefined;
+    if (requests.state[slot] === CONNECTING) {
+      requests.token[slot] = (requests.token[slot] as number) + 1;
+      requests.release(slot);
+    } else {
+      requests.state[slot] = ORPHAN;
+    }
   }
 
   #dispatch(slot: number, sim: SimBackend): void {
@@ -238,29 +301,52 @@ export class Simulation {
     const requests = this.#requests;
     sim.busy++;
     requests.state[slot] = SERVING;
-    const serviceMs = sim.service.quantile(requests.size[slot] as number) * sim.slowFactor;
+    const fresh =
+      sim.spec.variability === "backend" &&
+      ((requests.hedge[slot] as number) === 1 || (requests.retries[slot] as number) > 0);
+    const quantile = fresh ? this.#random.attempts() : (requests.size[slot] as number);
+    const serviceMs = sim.service.quantile(quantile) * sim.slowFactor;
     this.#queue.push(this.time + serviceMs, COMPLETE, slot, requests.token[slot] as number);
   }
 
   #complete(slot: number, token: number): void {
     const requests = this.#requests;
-    if (requests.state[slot] !== SERVING || requests.token[slot] !== token) return;
+    const state = requests.state[slot];
+    if ((state !== SERVING && state !== ORPHAN) || requests.token[slot] !== token) return;
     const sim = this.#backends[requests.backend[slot] as number] as SimBackend;
     sim.busy--;
-    this.#succeed(slot, sim);
-    if (sim.queue.size > 0 && sim.failing === 0) this.#startService(sim.queue.shift(), sim);
+    if (state === ORPHAN) requests.release(slot);
+    else this.#succeed(slot, sim);
+    this.#startNext(sim);
+  }
+
+  /** A place is free at `sim`: serve the oldest waiting attempt, dropping cancelled ones. */
+  #startNext(sim: SimBackend): void {
+    if (sim.failing > 0) return;
+    const requests = this.#requests;
+    for (let slot = sim.queue.shift(); slot >= 0; slot = sim.queue.shift()) {
+      if (requests.state[slot] === ORPHAN) {
+        requests.release(slot);
+        continue;
+      }
+      this.#startService(slot, sim);
+      return;
+    }
   }
 
   #succeed(slot: number, sim: SimBackend): void {
     const t = this.time;
     const requests = this.#requests;
-    (requests.decisions[slot] as Decision).finish({
-      status: 200,
-      latencyMs: t - (requests.attemptStart[slot] as number),
-    });
+    const outcome: Outcome = { status: 200, latencyMs: t - (requests.attemptStart[slot] as number) };
+    (requests.decisions[slot] as Decision).finish(outcome);
     sim.consecutiveFailures = 0;
     sim.served++;
     this.#recorder.success(requests.arrival[slot] as number, t, requests.key[slot] as number, sim.index);
+    const peer = requests.peer[slot] as number;
+    if (peer >= 0) {
+      this.#cancel(peer);
+      this.#hedging?.settled(requests.hedge[slot] === 1);
+    }
     requests.release(slot);
   }
 
@@ -274,15 +360,25 @@ export class Simulation {
     );
   }
 
-  /** Closes a failed attempt, feeds passive detection, and fails over or gives up. */
+  /**
+   * Closes a failed attempt, feeds passive detection, and fails over or gives
+   * up; an attempt whose hedge twin is still open just ends.
+   */
   #attemptFailed(slot: number, sim: SimBackend, error: string): void {
     const requests = this.#requests;
     const decision = requests.decisions[slot] as Decision;
-    decision.finish({ error, latencyMs: this.time - (requests.attemptStart[slot] as number) });
+    const outcome: Outcome = { error, latencyMs: this.time - (requests.attemptStart[slot] as number) };
+    decision.finish(outcome);
     sim.failedAttempts++;
     if (++sim.consecutiveFailures >= this.#failThreshold && sim.backend?.ready) {
       this.balancer.pool.setState(sim.spec.id, "unhealthy");
       this.#event(sim, "marked-down");
+    }
+    const peer = requests.peer[slot] as number;
+    if (peer >= 0) {
+      requests.peer[peer] = -1;
+      requests.release(slot);
+      return;
     }
     if ((requests.retries[slot] as number) < MAX_RETRIES) {
       const next = decision.next();
@@ -311,13 +407,24 @@ export class Simulation {
     this.#crash(sim);
   }
 
-  /** The backend dies: every request queued or in service on it is reset (and may fail over). */
+  /**
+   * The backend dies: every request queued or in service on it is reset (and
+   * may fail over); cancelled hedges still there are simply gone.
+   */
   #crash(sim: SimBackend): void {
     const requests = this.#requests;
     const victims: number[] = [];
-    for (let slot = sim.queue.shift(); slot >= 0; slot = sim.queue.shift()) victims.push(slot);
+    for (let slot = sim.queue.shift(); slot >= 0; slot = sim.queue.shift()) {
+      if (requests.state[slot] === ORPHAN) requests.release(slot);
+      else victims.push(slot);
+    }
     for (let slot = 0; slot < requests.capacity; slot++) {
-      if (requests.state[slot] === SERVING && requests.backend[slot] === sim.index) victims.push(slot);
+      if (requests.backend[slot] !== sim.index) continue;
+      if (requests.state[slot] === SERVING) victims.push(slot);
+      else if (requests.state[slot] === ORPHAN) {
+        requests.token[slot] = (requests.token[slot] as number) + 1;
+        requests.release(slot);
+      }
     }
     sim.busy = 0;
     for (const slot of victims) {
