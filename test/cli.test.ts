@@ -387,7 +387,7 @@ describe("switchyard backend", () => {
 
 describe("switchyard demo", () => {
   it("balances demo backends round-robin and shuts down on Ctrl-C", async () => {
-    const demo = launch(["demo", "--port", "0", "--backends", "2"]);
+    const demo = launch(["demo", "--port", "0", "--admin-port", "0", "--backends", "2"]);
     await demo.line((line) => line.startsWith("Press Ctrl-C"));
     const proxyLine = /proxy\s+http:\/\/(127\.0\.0\.1:\d+)/.exec(demo.stdout());
     expect(proxyLine).not.toBeNull();
@@ -396,6 +396,12 @@ describe("switchyard demo", () => {
     for (let i = 0; i < 4; i++) seen.push((JSON.parse((await get(url)).body) as { backend: string }).backend);
     expect(seen).toEqual(["backend-1", "backend-2", "backend-1", "backend-2"]);
     expect(demo.stdout()).toContain("/control?delay_ms=");
+    const admin = /admin API\s+http:\/\/(127\.0\.0\.1:\d+)\s+token (\w+)/.exec(demo.stdout());
+    expect(admin).not.toBeNull();
+    const stats = JSON.parse((await get(`http://${admin?.[1]}/api/stats`)).body) as {
+      pools: { demo: { requests: number } };
+    };
+    expect(stats.pools.demo.requests).toBe(4);
     demo.process.kill("SIGINT");
     expect(await demo.exit()).toBe(0);
     expect(demo.stdout()).toContain("stopped");
@@ -406,7 +412,7 @@ describe("switchyard demo", () => {
     await new Promise<void>((ready) => blocker.listen(0, "127.0.0.1", ready));
     try {
       const port = (blocker.address() as net.AddressInfo).port;
-      const result = await run(["demo", "--port", String(port)]);
+      const result = await run(["demo", "--port", String(port), "--admin-port", "0"]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`port ${port} is already in use`);
       expect(result.stderr).toContain("--port");

@@ -5,6 +5,7 @@
  * SIGINT/SIGTERM and stop gracefully; the demo server and the runtime load
  * only when one of these commands runs.
  */
+import { randomBytes } from "node:crypto";
 import { parseConfig } from "../config/load.js";
 import { LOG_LEVELS, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
@@ -27,6 +28,7 @@ export interface BackendOptions {
 /** The options of `switchyard demo`. */
 export interface DemoOptions {
   port: number;
+  adminPort: number;
   backends: number;
 }
 
@@ -87,6 +89,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
           })),
         },
       },
+      // A fresh token per run: the demo's admin writes work, and only for whoever reads the terminal.
+      admin: { listen: formatHostPort(host, options.adminPort), token: randomBytes(12).toString("hex") },
       shutdownGraceMs: 2_000,
     });
   } catch (error) {
@@ -101,11 +105,13 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   } catch (error) {
     await closeBackends();
     if (error instanceof ListenError && error.reason === "EADDRINUSE") {
+      const [flag, port] =
+        error.listener === "admin" ? ["--admin-port", options.adminPort] : ["--port", options.port];
       throw new ListenError(
-        "demo",
+        error.listener,
         error.address,
         new Error(
-          `port ${options.port} is already in use; pick another with --port (e.g. switchyard demo --port ${options.port + 1}, or --port 0 for any free port)`,
+          `port ${port} is already in use; pick another with ${flag} (e.g. switchyard demo ${flag} ${port + 1}, or ${flag} 0 for any free port)`,
         ),
       );
     }
@@ -114,6 +120,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const proxy = runtime.listeners[0];
   if (!proxy) throw new Error("the demo runtime has no listener");
   const proxyAddress = formatHostPort(proxy.host, proxy.port);
+  const adminAddress = runtime.admin ? formatHostPort(runtime.admin.host, runtime.admin.port) : "";
+  const auth = `-H 'authorization: Bearer ${config.admin?.token}'`;
   const first = backends[0]?.address;
   const second = backends[1]?.address ?? first;
   const names = backends.map((backend) => backend.name).join(", ");
@@ -124,6 +132,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       `http://${formatHostPort(backend.address.host, backend.address.port)}`,
       "",
     ]),
+    ["admin API", `http://${adminAddress}`, `token ${config.admin?.token}`],
   ];
   const tryRows = [
     [`curl ${proxyAddress}/`, `# answered by ${names} in turn`],
@@ -136,6 +145,15 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
           `# make ${backends[1]?.name ?? "backend-1"} fail half its requests`,
         ]
       : [],
+    [`curl ${adminAddress}/api/stats`, "# per-backend requests, errors, latency, health"],
+    [
+      `curl ${auth} -d '{"algorithm":"least-latency"}' ${adminAddress}/api/strategy`,
+      "# switch the algorithm live",
+    ],
+    [
+      `curl ${auth} -X PATCH -d '{"enabled":false}' ${adminAddress}/api/servers/backend-1`,
+      "# take backend-1 out",
+    ],
     ["npx switchyard algorithms", "# every algorithm and its options"],
   ].filter((row) => row.length > 0);
   process.stdout.write(
@@ -145,7 +163,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       ...table(rows).map((row) => `  ${row}`),
       "",
       "Try:",
-      ...table(tryRows).map((row) => `  ${row}`),
+      ...tryRows.flatMap(([command, comment]) => [`  ${comment}`, `  ${command}`]),
       "",
       "Press Ctrl-C to stop.",
       "",

@@ -76,6 +76,7 @@ export function buildProgram(): Command {
     .command("demo")
     .description("start demo backends behind a round-robin HTTP proxy on 127.0.0.1")
     .option("-p, --port <port>", "proxy port (0 picks a free one)", integerArgument(0, 65_535), 8080)
+    .option("--admin-port <port>", "admin API port (0 picks a free one)", integerArgument(0, 65_535), 9090)
     .option(
       "-n, --backends <count>",
       `number of demo backends (1..${MAX_DEMO_BACKENDS})`,
