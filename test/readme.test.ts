@@ -1,0 +1,16 @@
+/** Keeps the README honest: its configuration example must be a valid config. */
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseConfig } from "../src/config/load.js";
+
+describe("README", () => {
+  it("shows a configuration example that validates", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const config = parseConfig(parse(example as string));
+    expect(config.listeners[0]?.pool).toBe("web");
+    expect(config.pools.web?.healthCheck).toMatchObject({ path: "/health", rise: 2, fall: 3 });
+  });
+});
