@@ -182,7 +182,7 @@ export class Alpha1Selector implements Selector {
   }
 
   /** β, γ, the latency percentiles they adapt to, and the hedging counters (for the admin API). */
-  stats(): Alpha1Stats {
+  metrics(): Alpha1Stats {
     const { beta, gamma, targetP99Ms, referenceP99Ms } = this.load.weights;
     const latencies = this.hedging.latencies;
     return {

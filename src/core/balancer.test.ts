@@ -97,6 +97,13 @@ describe("Balancer", () => {
     expect(first.backend).toMatchObject({ errors: 0, inFlight: 0, requests: 0 });
   });
 
+  it("exposes the algorithm's own metrics when it keeps any", () => {
+    const balancer = createBalancer({ backends: three });
+    expect(balancer.algorithmMetrics()).toBeUndefined();
+    balancer.setAlgorithm("beta1");
+    expect(balancer.algorithmMetrics()).toMatchObject({ cacheHitRate: expect.any(Number) });
+  });
+
   it("never offers an unhealthy or draining backend as a candidate", () => {
     const balancer = createBalancer({ backends: three });
     balancer.pool.setState("b", "unhealthy");

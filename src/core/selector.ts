@@ -56,6 +56,8 @@ export interface Selector {
   observe?(backend: Backend, outcome: Outcome): void;
   /** The backend's current score, lower is better; shown when a decision is explained. */
   score?(backend: Backend): number;
+  /** Algorithm-specific figures (BETA1's cache hit rate, ALPHA1's beta/gamma), for the admin API. */
+  metrics?(): object;
   /** Present when the algorithm hedges slow requests (ALPHA1). */
   readonly hedging?: HedgeController;
   /** One line saying why `backend` won, for explanations and the debug log. */
