@@ -16,6 +16,10 @@
  * is large) and the request goes to the next candidate; with no candidate or
  * budget left, it is forwarded as it is. The request body is kept for retries
  * up to the listener's `retryBufferBytes` (request-body.ts).
+ * When the algorithm hedges (`balancer.hedging`), a request that may be sent
+ * twice runs its first attempt through a `HedgeRace` (hedge.ts), which may
+ * add a second attempt after the policy's delay and hands the exchange the
+ * attempt that answers first; other requests never touch it.
  * The handler uses undici's raw dispatch callbacks (onConnect/onHeaders/
  * onData/onComplete/onError): undici calls them without a wrapper and hands
  * over raw header buffers, which become the `writeHead` list in one pass.
@@ -24,11 +28,12 @@ import { type IncomingMessage, ServerResponse } from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
+import type { Backend } from "../core/backend.js";
 import type { Balancer } from "../core/balancer.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
-import type { Outcome } from "../core/selector.js";
+import type { HedgeController, Outcome } from "../core/selector.js";
 import type { Logger } from "../observability/logger.js";
 import { sendErrorResponse } from "./error-responses.js";
 import {
@@ -38,6 +43,7 @@ import {
   clientAddress,
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
+import { HedgeRace, type RaceOwner } from "./hedge.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { CLIENT_BODY_ABORTED, RequestBody } from "./request-body.js";
 import type { RetryBudget } from "./retry-budget.js";
@@ -92,7 +98,7 @@ const DROP_READ_LIMIT = 64 * 1024;
  * that streams the response back. Lives until the client response closes,
  * which the host hears about through `_released()`.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
   readonly #host: ExchangeHost;
   readonly #req: IncomingMessage;
   readonly #res: ProxyResponse;
@@ -110,6 +116,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** The response is complete or was answered by the proxy. */
   #done = false;
   #clientGone = false;
+  /** The hedge race the request is in, until an attempt carries it alone. */
+  #race: HedgeRace | undefined = undefined;
 
   constructor(host: ExchangeHost, req: IncomingMessage, res: ProxyResponse) {
     this.#host = host;
@@ -156,7 +164,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     host.retryBudget?.recordRequest();
     if (head.hasBody) this.#body = new RequestBody(req, host.retryBufferBytes);
-    this.#dispatch();
+    const hedging = host.balancer.hedging;
+    if (hedging === undefined || !this.#startRace(hedging, ctx)) this.#dispatch();
   }
 
   /** The client response closed: finished normally, or the client went away. */
@@ -164,6 +173,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#host._released();
     if (this.#done) return;
     this.#clientGone = true;
+    const race = this.#race;
+    if (race !== undefined) {
+      this.#race = undefined;
+      this.#done = true;
+      race.cancel();
+      return;
+    }
     const abort = this.#abort;
     if (abort !== undefined) {
       this.#abort = undefined;
@@ -282,24 +298,59 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reply(failure.status, failure.code, failure.message, false);
   }
 
-  // ------------------------------------------------------------------------
+  // hedge race (RaceOwner) -------------------------------------------------
 
-  #dispatch(): void {
+  /** @internal */
+  _mayHedge(): boolean {
+    if (this.#clientGone || this.#host.closing) return false;
+    return this.#body === undefined || this.#body.whole() !== undefined;
+  }
+
+  /** @internal */
+  _send(backend: Backend, handler: Dispatcher.DispatchHandler, hedge: boolean): void {
     const req = this.#req;
-    const head = this.#head as UpstreamRequestHead;
-    const backend = (this.#decision as Decision).backend;
+    const body = this.#body;
     this.#attempts++;
-    this.#startedAt = performance.now();
     this.#host.upstreams.dispatch(
       backend,
       {
         path: req.url as string,
         method: req.method as Dispatcher.HttpMethod,
-        headers: head.headers,
-        body: this.#body === undefined ? null : this.#body.forAttempt(),
+        headers: (this.#head as UpstreamRequestHead).headers,
+        body: body === undefined ? null : hedge ? (body.whole() as Buffer) : body.forAttempt(),
       },
-      this,
+      handler,
     );
+  }
+
+  /** @internal */
+  _adopt(decision: Decision, startedAt: number, abort: ((error?: Error) => void) | undefined): void {
+    this.#race = undefined;
+    this.#decision = decision;
+    this.#startedAt = startedAt;
+    this.#abort = abort;
+  }
+
+  // ------------------------------------------------------------------------
+
+  /**
+   * Runs the first attempt in a hedge race when the policy allows this
+   * request, gives a delay now, and the body can be kept whole; false
+   * dispatches it plainly.
+   */
+  #startRace(hedging: HedgeController, ctx: RequestContext): boolean {
+    if (!hedging.allows(ctx) || (this.#body !== undefined && !this.#body.keepable)) return false;
+    const delayMs = hedging.delayMs();
+    if (delayMs === undefined) return false;
+    const race = new HedgeRace(this, this.#host, hedging, this.#decision as Decision, delayMs);
+    this.#race = race;
+    race.start();
+    return true;
+  }
+
+  #dispatch(): void {
+    this.#startedAt = performance.now();
+    this._send((this.#decision as Decision).backend, this, false);
   }
 
   /**

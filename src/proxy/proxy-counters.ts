@@ -1,8 +1,9 @@
 /**
  * Counters of one HTTP listener, written by its exchanges and read through
  * `HttpProxy.stats()`: requests received, retries sent and retries refused by
- * the budget, responses by status class, and the coded errors the proxy
- * answered (or cut a response with) by code. Plain numbers and one small map
+ * the budget, hedges sent and won (and hedge timers armed now), responses by
+ * status class, and the coded errors the proxy answered (or cut a response
+ * with) by code. Plain numbers and one small map
  * keyed by the fixed error codes, so counting allocates nothing.
  */
 import type { ErrorCode } from "../core/errors.js";
@@ -14,6 +15,12 @@ export interface HttpProxyStats {
   retries: number;
   /** Retries the retry budget refused; those requests got the failure (or the status) as it was. */
   retryBudgetExhausted: number;
+  /** Second attempts sent beside a slow first one (hedged requests, when the algorithm hedges). */
+  hedges: number;
+  /** Hedged requests whose second attempt answered first. */
+  hedgeWins: number;
+  /** Hedge timers armed now (requests waiting to see whether they need a hedge). */
+  hedgeTimers: number;
   /** Requests being proxied plus WebSocket tunnels open. */
   inFlight: number;
   /** Responses sent to clients, forwarded or answered by the proxy, by status class. */
@@ -26,6 +33,9 @@ export class ProxyCounters {
   requests = 0;
   retries = 0;
   retryBudgetExhausted = 0;
+  hedges = 0;
+  hedgeWins = 0;
+  hedgeTimers = 0;
   #classes = [0, 0, 0, 0];
   #errors = new Map<ErrorCode, number>();
 
@@ -46,6 +56,9 @@ export class ProxyCounters {
       requests: this.requests,
       retries: this.retries,
       retryBudgetExhausted: this.retryBudgetExhausted,
+      hedges: this.hedges,
+      hedgeWins: this.hedgeWins,
+      hedgeTimers: this.hedgeTimers,
       inFlight,
       statusClasses: { "2xx": c2, "3xx": c3, "4xx": c4, "5xx": c5 },
       errors: Object.fromEntries(this.#errors),

@@ -47,6 +47,22 @@ export class RequestBody {
     return !this.#failed && !this.#overflowed;
   }
 
+  /** Whether the whole body can be kept (no declared length over the limit): a hedge needs that. */
+  get keepable(): boolean {
+    return this.#buffered;
+  }
+
+  /**
+   * The whole body, when it has fully arrived and all of it was kept; undefined
+   * otherwise. Unlike `forAttempt`, the current attempt's stream is left alone,
+   * so a hedge can send the body beside it.
+   */
+  whole(): Buffer | undefined {
+    if (!this.#buffered || !this.#ended || this.#overflowed || this.#failed) return undefined;
+    if (this.#chunks.length !== 1) this.#chunks = [Buffer.concat(this.#chunks, this.#bytes)];
+    return this.#chunks[0] as Buffer;
+  }
+
   /** The body for the next attempt; call only when `replayable` (or for the first attempt). */
   forAttempt(): Readable | Buffer {
     if (!this.#buffered) return this.#req;
