@@ -13,36 +13,48 @@ import { isEligible, type Selector } from "../core/selector.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { type AlgorithmDefinition, noOptions } from "./registry.js";
 
+/** A backend's place in the heap, and when it was last picked (for rotating ties). */
+interface Entry {
+  backend: Backend;
+  position: number;
+  lastPicked: number;
+}
+
 export class LeastConnectionsSelector implements Selector {
   readonly name: string = "least-connections";
-  #heap: Backend[] = [];
-  #position = new Map<Backend, number>();
-  #lastPicked = new WeakMap<Backend, number>();
+  #heap: Entry[] = [];
+  #entries = new Map<Backend, Entry>();
   #sequence = 0;
 
   rebuild(backends: readonly Backend[]): void {
-    this.#heap = backends.filter((backend) => backend.ready);
-    this.#position.clear();
-    this.#heap.forEach((backend, i) => {
-      this.#position.set(backend, i);
-    });
+    const previous = this.#entries;
+    this.#entries = new Map();
+    this.#heap = [];
+    for (const backend of backends) {
+      if (!backend.ready) continue;
+      const entry = {
+        backend,
+        position: this.#heap.length,
+        lastPicked: previous.get(backend)?.lastPicked ?? 0,
+      };
+      this.#entries.set(backend, entry);
+      this.#heap.push(entry);
+    }
     for (let i = (this.#heap.length >>> 1) - 1; i >= 0; i--) this.#down(i);
   }
 
   pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
     const top = this.#heap[0];
-    const backend = top && isEligible(top, tried) ? top : this.#scan(tried);
-    if (backend) {
-      this.#lastPicked.set(backend, ++this.#sequence);
-      this.loadChanged(backend);
-    }
-    return backend;
+    const entry = top && isEligible(top.backend, tried) ? top : this.#scan(tried);
+    if (!entry) return undefined;
+    entry.lastPicked = ++this.#sequence;
+    this.#down(entry.position);
+    return entry.backend;
   }
 
   loadChanged(backend: Backend): void {
-    const index = this.#position.get(backend);
-    if (index === undefined) return;
-    this.#down(this.#up(index));
+    const entry = this.#entries.get(backend);
+    if (entry) this.#down(this.#up(entry.position));
   }
 
   score(backend: Backend): number {
@@ -54,26 +66,19 @@ export class LeastConnectionsSelector implements Selector {
   }
 
   /** Linear walk for the least-loaded eligible backend, used when the top is excluded. */
-  #scan(tried: readonly Backend[]): Backend | undefined {
-    let best: Backend | undefined;
-    for (const backend of this.#heap) {
-      if (isEligible(backend, tried) && (!best || this.#less(backend, best))) best = backend;
+  #scan(tried: readonly Backend[]): Entry | undefined {
+    let best: Entry | undefined;
+    for (const entry of this.#heap) {
+      if (isEligible(entry.backend, tried) && (!best || less(entry, best))) best = entry;
     }
     return best;
-  }
-
-  #less(a: Backend, b: Backend): boolean {
-    const loadA = inFlightPerWeight(a);
-    const loadB = inFlightPerWeight(b);
-    if (loadA !== loadB) return loadA < loadB;
-    return (this.#lastPicked.get(a) ?? 0) < (this.#lastPicked.get(b) ?? 0);
   }
 
   #up(index: number): number {
     const heap = this.#heap;
     while (index > 0) {
       const parent = (index - 1) >>> 1;
-      if (!this.#less(heap[index] as Backend, heap[parent] as Backend)) break;
+      if (!less(heap[index] as Entry, heap[parent] as Entry)) break;
       this.#swap(index, parent);
       index = parent;
     }
@@ -86,9 +91,8 @@ export class LeastConnectionsSelector implements Selector {
       const left = 2 * index + 1;
       const right = left + 1;
       let smallest = index;
-      if (left < heap.length && this.#less(heap[left] as Backend, heap[smallest] as Backend)) smallest = left;
-      if (right < heap.length && this.#less(heap[right] as Backend, heap[smallest] as Backend))
-        smallest = right;
+      if (left < heap.length && less(heap[left] as Entry, heap[smallest] as Entry)) smallest = left;
+      if (right < heap.length && less(heap[right] as Entry, heap[smallest] as Entry)) smallest = right;
       if (smallest === index) return;
       this.#swap(index, smallest);
       index = smallest;
@@ -97,13 +101,21 @@ export class LeastConnectionsSelector implements Selector {
 
   #swap(i: number, j: number): void {
     const heap = this.#heap;
-    const a = heap[i] as Backend;
-    const b = heap[j] as Backend;
+    const a = heap[i] as Entry;
+    const b = heap[j] as Entry;
     heap[i] = b;
     heap[j] = a;
-    this.#position.set(b, i);
-    this.#position.set(a, j);
+    b.position = i;
+    a.position = j;
   }
+}
+
+/** Less load per weight first; equal loads go to the one picked longest ago. */
+function less(a: Entry, b: Entry): boolean {
+  const loadA = inFlightPerWeight(a.backend);
+  const loadB = inFlightPerWeight(b.backend);
+  if (loadA !== loadB) return loadA < loadB;
+  return a.lastPicked < b.lastPicked;
 }
 
 export const leastConnections: AlgorithmDefinition = {
