@@ -4,6 +4,7 @@ import { formatHostPort, parseAddress } from "./address.js";
 describe("parseAddress", () => {
   it.each([
     ["127.0.0.1:9001", "127.0.0.1", 9001, "http://127.0.0.1:9001"],
+    ["10.0.0.9:80", "10.0.0.9", 80, "http://10.0.0.9:80"],
     ["http://localhost:80", "localhost", 80, "http://localhost:80"],
     ["[::1]:9001", "::1", 9001, "http://[::1]:9001"],
     ["http://[::1]:9002/", "::1", 9002, "http://[::1]:9002"],

@@ -14,15 +14,16 @@ export interface ParsedAddress {
 export function parseAddress(address: string): ParsedAddress {
   const text = address.trim();
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
-  const withScheme = hasScheme ? text : `http://${text}`;
+  // A bare host:port is read under a non-special scheme, which keeps an explicit :80 (http:// drops it).
+  const withScheme = hasScheme ? text : `tcp://${text}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
     throw invalid(address, "expected host:port or http://host:port");
   }
-  if (url.protocol !== "http:") throw invalid(address, "only http:// upstreams are supported");
-  if (url.pathname !== "/" || url.search || url.hash || url.username) {
+  if (hasScheme && url.protocol !== "http:") throw invalid(address, "only http:// upstreams are supported");
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
     throw invalid(address, "an address carries no path, query or credentials");
   }
   // URL drops a default port; a bare host:port must name its port, a URL may rely on 80.
