@@ -1,0 +1,473 @@
+/**
+ * HTTP proxy throughput on one core, per /work/shared/BENCHMARKS.md: the same
+ * load generator (autocannon 9, 64 connections) against
+ *   - the backend directly (a minimal node:http server answering "ok\n"),
+ *   - HAProxy with one thread (nbthread 1, http-reuse always),
+ *   - Switchyard's HttpProxy,
+ *   - a minimal Node proxy (node:http server → undici Pool, streaming),
+ * each proxy in its own process pinned to CPU 0, the backend and the load
+ * generator pinned to CPU 1. One warm-up run per target, then the targets
+ * interleaved round-robin over several rounds (start rotated each round); the
+ * median round is reported with ratios to HAProxy and to the minimal Node
+ * proxy. Then memory per idle keep-alive client connection for each proxy.
+ * Writes bench/results/latest.md.
+ *
+ * Env: BENCH_DURATION (s per run, default 10), BENCH_ROUNDS (default 3),
+ * BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (default 64),
+ * BENCH_IDLE_CONNECTIONS (default 5000), BENCH_QUIET_WAIT (s a run may wait for
+ * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
+ * direct,haproxy,switchyard,reference), BENCH_PROFILE=1 (after the measured
+ * rounds, one extra run per Node proxy under the V8 CPU profiler; top frames
+ * and time per area go into the report, profiles into $TMPDIR/switchyard-bench-profiles/).
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { request, startChild, stopAll, TASKSET, waitReady } from "./lib/children.js";
+import { summarizeProfile } from "./lib/cpuprofile.js";
+import { envInt, envList } from "./lib/env.js";
+import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
+import { closeIdleConnections, openIdleConnections, rssBytes, stillOpen } from "./lib/idle-connections.js";
+import { cpuBusySeconds, cpuSeconds } from "./lib/proc.js";
+import { fixed, kilo, markdownTable, median, ratio } from "./lib/stats.js";
+
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+const RESULTS_DIR = here("./results/");
+/** Outside the tree: profiles are megabytes and not results to keep. */
+const PROFILE_DIR = path.join(os.tmpdir(), "switchyard-bench-profiles");
+const HTTP_PROXY_DIST = here("../dist/proxy/http-proxy.js");
+
+/** Steps of the idle-connection staircase. */
+const IDLE_STEPS = 4;
+
+/** Least-squares slope of `key` over `open` across the points. */
+function slope(points, key) {
+  const n = points.length;
+  const mx = points.reduce((sum, p) => sum + p.open, 0) / n;
+  const my = points.reduce((sum, p) => sum + p[key], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.open - mx) * (p[key] - my);
+    den += (p.open - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
+
+/** A number with its unit, or "—" alone. */
+function withUnit(value, digits, unit) {
+  return Number.isFinite(value) ? `${fixed(value, digits)}${unit}` : "—";
+}
+
+/** A run during which other processes used more than this share of either core is "contended". */
+const OTHERS_LIMIT = 0.15;
+
+/** A core busier than this (others' work) before a run makes the run wait. */
+const QUIET_SHARE = 0.2;
+
+/**
+ * Waits (at most `maxMs`) until `cpu` is at most QUIET_SHARE busy over one
+ * second, so a run does not start while other work holds the proxy core.
+ */
+async function waitQuiet(cpu, maxMs) {
+  const started = Date.now();
+  let busy = 1;
+  while (Date.now() - started <= maxMs) {
+    const before = await cpuBusySeconds(cpu);
+    await sleep(1_000);
+    busy = (await cpuBusySeconds(cpu)) - before;
+    if (busy <= QUIET_SHARE) break;
+  }
+  return { ms: Date.now() - started, busy };
+}
+
+const LABELS = {
+  direct: "direct to the backend",
+  haproxy: "HAProxy http (nbthread 1)",
+  switchyard: "Switchyard HttpProxy",
+  reference: "minimal Node proxy (node:http → undici Pool)",
+};
+
+function getOnce(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+  });
+}
+
+async function startNodeTarget(name, script, args, cpu) {
+  const handle = startChild({
+    name,
+    command: process.execPath,
+    args: ["--expose-gc", here(script), ...args],
+    cpu,
+    ipc: true,
+  });
+  const ready = await waitReady(handle);
+  return { handle, port: ready.port, ready };
+}
+
+export async function runProxyBench() {
+  const durationSec = envInt("BENCH_DURATION", 10);
+  const rounds = envInt("BENCH_ROUNDS", 3);
+  const warmupSec = envInt("BENCH_WARMUP", Math.min(5, durationSec));
+  const connections = envInt("BENCH_CONNECTIONS", 64);
+  const idleCount = envInt("BENCH_IDLE_CONNECTIONS", 5000);
+  const wanted = envList("BENCH_TARGETS", ["direct", "haproxy", "switchyard", "reference"]);
+  const profile = process.env.BENCH_PROFILE === "1";
+  const twoCores = os.cpus().length >= 2;
+  const proxyCpu = twoCores ? 0 : undefined;
+  const loadCpu = twoCores ? 1 : undefined;
+  const pinning =
+    TASKSET && twoCores
+      ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and autocannon pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
+      : `no pinning (${TASKSET ? "fewer than 2 CPUs" : "taskset not found"})`;
+  const notes = [];
+  const quietWaitSec = envInt("BENCH_QUIET_WAIT", 60);
+  const quietWaits = [];
+  const loadAtStart = os.loadavg()[0];
+  const log = (line) => console.log(line);
+  const profiles = [];
+  if (profile) await mkdir(PROFILE_DIR, { recursive: true });
+
+  log(
+    `proxy bench: ${durationSec} s × ${rounds} rounds, warm-up ${warmupSec} s, ${connections} connections; ${pinning}`,
+  );
+  const targets = [];
+  let haproxy;
+  let haproxyVersionText;
+  try {
+    const backend = await startNodeTarget("backend", "./lib/backend-server.js", [], loadCpu);
+    const load = startChild({
+      name: "autocannon",
+      command: process.execPath,
+      args: [here("./lib/load-worker.js")],
+      cpu: loadCpu,
+      ipc: true,
+    });
+    await waitReady(load);
+    if (wanted.includes("direct"))
+      targets.push({ key: "direct", port: backend.port, pid: backend.handle.pid });
+
+    if (wanted.includes("haproxy")) {
+      const missing = ensureHaproxy(log);
+      if (missing) {
+        notes.push(`HAProxy skipped: ${missing}.`);
+      } else {
+        haproxyVersionText = haproxyVersion();
+        haproxy = await startHaproxy({ upstreamPort: backend.port, cpu: proxyCpu });
+        targets.push({ key: "haproxy", port: haproxy.port, pid: haproxy.handle.pid, handle: haproxy.handle });
+      }
+    }
+    if (wanted.includes("switchyard")) {
+      if (!existsSync(HTTP_PROXY_DIST)) {
+        notes.push(
+          "Switchyard HttpProxy skipped: dist/proxy/http-proxy.js does not exist (run `npm run build`).",
+        );
+      } else {
+        try {
+          const t = await startNodeTarget(
+            "switchyard",
+            "./lib/switchyard-proxy.js",
+            [String(backend.port)],
+            proxyCpu,
+          );
+          targets.push({ key: "switchyard", port: t.port, pid: t.handle.pid, handle: t.handle, node: true });
+        } catch (error) {
+          notes.push(`Switchyard HttpProxy skipped: failed to start: ${error.message.split("\n")[0]}`);
+        }
+      }
+    }
+    if (wanted.includes("reference")) {
+      const t = await startNodeTarget(
+        "reference",
+        "./lib/reference-proxy.js",
+        [String(backend.port)],
+        proxyCpu,
+      );
+      targets.push({ key: "reference", port: t.port, pid: t.handle.pid, handle: t.handle, node: true });
+    }
+
+    // Every target must answer 200 "ok\n" before it is measured.
+    for (const target of [...targets]) {
+      try {
+        const { status, body } = await getOnce(target.port);
+        if (status !== 200 || body !== "ok\n") throw new Error(`answered ${status} ${JSON.stringify(body)}`);
+      } catch (error) {
+        notes.push(`${LABELS[target.key]} skipped: check request failed: ${error.message}`);
+        targets.splice(targets.indexOf(target), 1);
+      }
+    }
+
+    const runOnce = async (target, seconds) => {
+      if (proxyCpu !== undefined) {
+        const waited = await waitQuiet(proxyCpu, quietWaitSec * 1000);
+        quietWaits.push(waited);
+        if (waited.busy > QUIET_SHARE)
+          log(
+            `  CPU ${proxyCpu} still ${fixed(waited.busy * 100, 0)}% busy after waiting ${fixed(waited.ms / 1000, 0)} s; running anyway`,
+          );
+      }
+      const proxyCoreBefore = proxyCpu === undefined ? Number.NaN : await cpuBusySeconds(proxyCpu);
+      const loadCoreBefore = loadCpu === undefined ? Number.NaN : await cpuBusySeconds(loadCpu);
+      const cpuBefore = await cpuSeconds(target.pid);
+      const loadBefore = await cpuSeconds(load.pid);
+      const backendBefore = await cpuSeconds(backend.handle.pid);
+      const result = await request(
+        load,
+        { type: "run", url: `http://127.0.0.1:${target.port}/`, connections, durationSec: seconds },
+        (seconds + 60) * 1000,
+      );
+      const cpu = (await cpuSeconds(target.pid)) - cpuBefore;
+      const loadCpuSec = (await cpuSeconds(load.pid)) - loadBefore;
+      const backendCpu = (await cpuSeconds(backend.handle.pid)) - backendBefore;
+      const proxyCoreBusy =
+        proxyCpu === undefined ? Number.NaN : (await cpuBusySeconds(proxyCpu)) - proxyCoreBefore;
+      const loadCoreBusy =
+        loadCpu === undefined ? Number.NaN : (await cpuBusySeconds(loadCpu)) - loadCoreBefore;
+      // The direct target (the backend) is pinned to the load core, so all of CPU 0's use is others'.
+      const onProxyCore = target.key === "direct" ? 0 : cpu;
+      return {
+        ...result,
+        cpuShare: cpu / result.durationSec,
+        cpuUsPerRequest: result.ok > 0 ? (cpu / result.ok) * 1e6 : Number.NaN,
+        loadCpuShare: loadCpuSec / result.durationSec,
+        othersOnProxyCore: Math.max(0, proxyCoreBusy - onProxyCore) / result.durationSec,
+        othersOnLoadCore: Math.max(0, loadCoreBusy - loadCpuSec - backendCpu) / result.durationSec,
+        direct: target.key === "direct",
+      };
+    };
+
+    for (const target of targets) {
+      log(`  warm-up ${LABELS[target.key]} (${warmupSec} s)`);
+      await runOnce(target, warmupSec);
+      target.runs = [];
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[(i + round) % targets.length];
+        const r = await runOnce(target, durationSec);
+        target.runs.push(r);
+        log(
+          `  round ${round + 1}/${rounds} ${LABELS[target.key].padEnd(46)} ${kilo(r.rps)} req/s, p50 ${r.p50} ms, ` +
+            `p99 ${r.p99} ms, target CPU ${fixed(r.cpuShare * 100, 0)}%, autocannon CPU ${fixed(r.loadCpuShare * 100, 0)}%, ` +
+            `others on CPU 0/1 ${fixed(r.othersOnProxyCore * 100, 0)}%/${fixed(r.othersOnLoadCore * 100, 0)}%` +
+            (r.non2xx + r.errors + r.timeouts > 0
+              ? `, non-2xx ${r.non2xx} errors ${r.errors} timeouts ${r.timeouts}`
+              : ""),
+        );
+      }
+    }
+
+    // Optional profile: one more run per Node proxy with the V8 profiler on, after the measured rounds.
+    if (profile) {
+      for (const target of targets.filter((t) => t.node)) {
+        const file = path.join(PROFILE_DIR, `${target.key}.cpuprofile`);
+        await request(target.handle, { type: "profile-start" });
+        const r = await runOnce(target, durationSec);
+        await request(target.handle, { type: "profile-stop", file });
+        profiles.push({ target, file, run: r });
+        log(`  profiled run ${LABELS[target.key]}: ${kilo(r.rps)} req/s under the profiler → ${file}`);
+      }
+    }
+
+    // Memory per idle client connection, on the warmed proxies.
+    for (const target of targets) {
+      if (target.key === "direct") continue;
+      const settle = async () => {
+        if (target.node) await request(target.handle, { type: "memory", gc: true });
+        await sleep(300);
+        const heap = target.node
+          ? (await request(target.handle, { type: "memory", gc: true })).heapUsed
+          : NaN;
+        return { rss: await rssBytes(target.pid), heap };
+      };
+      try {
+        // A staircase of IDLE_STEPS steps; the per-connection cost is the least-squares slope
+        // of memory over connections held, so one-time growth at the first step does not count.
+        const points = [{ open: 0, ...(await settle()) }];
+        const held = [];
+        try {
+          for (let step = 1; step <= IDLE_STEPS; step++) {
+            const want = Math.round((idleCount * step) / IDLE_STEPS) - held.length;
+            held.push(...(await openIdleConnections(target.port, want)));
+            await sleep(300);
+            points.push({ open: stillOpen(held), ...(await settle()) });
+          }
+        } finally {
+          closeIdleConnections(held);
+        }
+        const open = points[points.length - 1].open;
+        target.memory = {
+          open,
+          rssPerConn: slope(points, "rss"),
+          heapPerConn: target.node ? slope(points, "heap") : Number.NaN,
+        };
+        log(
+          `  idle connections ${LABELS[target.key]}: ${open}/${idleCount} held, RSS +${fixed(target.memory.rssPerConn / 1024, 2)} KB/conn` +
+            (target.node ? `, heap +${fixed(target.memory.heapPerConn / 1024, 2)} KB/conn` : ""),
+        );
+        await sleep(1_000);
+      } catch (error) {
+        notes.push(`${LABELS[target.key]}: idle-connection memory not measured: ${error.message}`);
+      }
+    }
+  } finally {
+    await stopAll();
+    await haproxy?.cleanup();
+  }
+
+  // The direct target runs on CPU 1 only, so only CPU 1's other work disturbs it.
+  const isQuiet = (r) =>
+    (r.direct || !(r.othersOnProxyCore > OTHERS_LIMIT)) && !(r.othersOnLoadCore > OTHERS_LIMIT);
+  const summary = (target, onlyQuiet = false) => {
+    const runs = (target.runs ?? []).filter((r) => !onlyQuiet || isQuiet(r));
+    return {
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      cpuShare: median(runs.map((r) => r.cpuShare)),
+      cpuUs: median(runs.map((r) => r.cpuUsPerRequest)),
+      loadShare: median(runs.map((r) => r.loadCpuShare)),
+      others: median(runs.map((r) => r.othersOnProxyCore)),
+      othersLoad: median(runs.map((r) => r.othersOnLoadCore)),
+      count: runs.length,
+      failures: runs.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0),
+    };
+  };
+  const resultTable = (byKey, perRound) => {
+    const haproxyRps = byKey.haproxy?.rps ?? Number.NaN;
+    const referenceRps = byKey.reference?.rps ?? Number.NaN;
+    const directP99 = byKey.direct?.p99 ?? Number.NaN;
+    return markdownTable(
+      [
+        "target",
+        "req/s",
+        "p50",
+        "p99",
+        "p99 added vs direct",
+        "ratio to HAProxy",
+        "ratio to minimal Node proxy",
+        "target CPU",
+        "CPU µs/req",
+        "CPU-cost ratio to HAProxy",
+        "others on CPU 0 / 1",
+        "failed",
+        perRound ? "req/s per round" : "rounds",
+      ],
+      targets.map((t) => {
+        const s = byKey[t.key];
+        const proxy = t.key !== "direct";
+        return [
+          LABELS[t.key],
+          kilo(s.rps),
+          withUnit(s.p50, 0, " ms"),
+          withUnit(s.p99, 0, " ms"),
+          proxy && Number.isFinite(directP99) ? `${fixed(s.p99 - directP99, 0)} ms` : "—",
+          proxy ? ratio(s.rps, haproxyRps) : "—",
+          proxy ? ratio(s.rps, referenceRps) : "—",
+          withUnit(s.cpuShare * 100, 0, "%"),
+          fixed(s.cpuUs, 1),
+          proxy ? ratio(byKey.haproxy?.cpuUs ?? Number.NaN, s.cpuUs) : "—",
+          `${withUnit(s.others * 100, 0, "%")} / ${withUnit(s.othersLoad * 100, 0, "%")}`,
+          String(s.failures),
+          perRound
+            ? t.runs.map((r) => `${kilo(r.rps)}${isQuiet(r) ? "" : "*"}`).join(", ")
+            : `${s.count} of ${t.runs.length}`,
+        ];
+      }),
+    );
+  };
+  const byKey = Object.fromEntries(targets.map((t) => [t.key, summary(t)]));
+  const quietByKey = Object.fromEntries(targets.map((t) => [t.key, summary(t, true)]));
+  const table = resultTable(byKey, true);
+  const quietTable = resultTable(quietByKey, false);
+  const memoryRows = targets
+    .filter((t) => t.memory)
+    .map((t) => [
+      LABELS[t.key],
+      `${t.memory.open}/${idleCount}`,
+      `${fixed(t.memory.rssPerConn / 1024, 2)} KB`,
+      t.node ? `${fixed(t.memory.heapPerConn / 1024, 2)} KB` : "—",
+    ]);
+  const memoryTable = markdownTable(
+    ["target", "idle keep-alive connections held", "RSS per connection", "JS heap per connection"],
+    memoryRows,
+  );
+  const waitedMs = quietWaits.reduce((sum, w) => sum + Math.max(0, w.ms - 1_000), 0);
+  const startedBusy = quietWaits.filter((w) => w.busy > QUIET_SHARE).length;
+  if (quietWaits.length > 0) {
+    notes.push(
+      `before each run the bench waited for CPU ${proxyCpu} to be ≤ ${QUIET_SHARE * 100}% busy for 1 s (at most ${quietWaitSec} s): waited ${fixed(waitedMs / 1000, 0)} s in all; ${startedBusy} of ${quietWaits.length} runs started on a busy core`,
+    );
+  }
+  const contended = targets.filter((t) => t.runs.some((r) => !isQuiet(r)));
+  if (contended.length > 0) {
+    notes.push(
+      `CONTENDED RUN: other processes used more than ${OTHERS_LIMIT * 100}% of CPU 0 or 1 during some runs of ${contended
+        .map((t) => LABELS[t.key])
+        .join(
+          ", ",
+        )} (marked * per round); those runs measure the box, not the proxy. Prefer the quiet-rounds table, or re-run on a quiet machine.`,
+    );
+  }
+  const loadShares = targets.map((t) => byKey[t.key].loadShare).filter(Number.isFinite);
+  const cpuModel = os.cpus()[0]?.model ?? "unknown CPU";
+  const context = [
+    `- date: ${new Date().toISOString()}`,
+    `- node ${process.version}; ${os.cpus().length} CPUs (${cpuModel}); ${os.type()} ${os.release()}`,
+    `- load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(os.loadavg()[0], 2)} (other work on the box skews every figure)`,
+    `- pinning: ${pinning}`,
+    '- backend: minimal node:http server answering 200 "ok\\n" (keep-alive), one process',
+    `- load generator: autocannon 9 (library, one process), ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved round-robin (start rotated each round), median of rounds reported`,
+    `- HAProxy: ${haproxyVersionText ? `${haproxyVersionText}, nbthread 1, mode http, http-reuse always` : "not run"}`,
+    "- reference proxy: node:http server → undici 7 Pool (pipelining 1), streaming both ways, hop-by-hop headers dropped",
+    `- "target CPU" = CPU time of the process under test / wall time (100% = the one pinned core is saturated); autocannon used ${fixed(median(loadShares) * 100, 0)}% of its core (median), so targets near that ceiling are load-generator bound`,
+    "- \"CPU-cost ratio to HAProxy\" = HAProxy's CPU µs per request ÷ the target's: the throughput ratio to expect if both saturated their core (an estimate that holds when the load generator, not the proxy, is the bottleneck)",
+    `- memory: up to ${idleCount} keep-alive connections opened in ${IDLE_STEPS} steps, each served one request then left idle; per connection = least-squares slope of RSS (from /proc) and of JS heap after gc() over the connections held at each step`,
+    `- "others on CPU 0 / 1" = busy time of each core not spent by our processes on it (the target on CPU 0; backend and autocannon on CPU 1), from /proc/stat: other work on the box. A run above ${OTHERS_LIMIT * 100}% on either core is contended (marked *)`,
+    ...notes.map((note) => `- note: ${note}`),
+  ];
+  let profileText = "";
+  for (const { target, file, run } of profiles) {
+    const summary = await summarizeProfile(file, 25);
+    profileText +=
+      `\n## CPU profile: ${LABELS[target.key]}\n\n` +
+      `One extra ${durationSec} s run under the V8 sampling profiler (100 µs) after the measured rounds: ` +
+      `${kilo(run.rps)} req/s, ${fixed(summary.idleShare * 100, 0)}% of samples idle; shares below are of non-idle samples (self time). ` +
+      `Profile: ${file}\n\n` +
+      `${markdownTable(
+        ["area", "share"],
+        summary.areas.map((a) => [a.name, `${fixed(a.share * 100, 1)}%`]),
+      )}\n\n${markdownTable(
+        ["share", "frame"],
+        summary.frames.map((f) => [`${fixed(f.share * 100, 1)}%`, `\`${f.name}\``]),
+      )}\n`;
+  }
+  const report = `# HTTP proxy benchmark (bench/proxy.js)\n\n## All rounds (median)\n\n${table}\n\n## Quiet rounds only (others ≤ ${OTHERS_LIMIT * 100}% on both cores; median)\n\n${quietTable}\n\n## Memory per idle client connection\n\n${memoryTable}\n\n${context.join("\n")}\n${profileText}`;
+  console.log(`\n${report}`);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(path.join(RESULTS_DIR, "latest.md"), report);
+  console.log(`wrote ${path.join(RESULTS_DIR, "latest.md")}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runProxyBench()
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(stopAll);
+}
