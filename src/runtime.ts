@@ -8,13 +8,16 @@
  * stops accepting and finishes its work in flight within the grace period.
  */
 import { AdminServer } from "./admin/admin-server.js";
+import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
 import { formatHostPort } from "./core/address.js";
 import { type Balancer, createBalancer } from "./core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
+import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
+import type { ListenerMetricsSource } from "./observability/prometheus.js";
 import { HttpProxy } from "./proxy/http-proxy.js";
 import { TcpProxy } from "./proxy/tcp-proxy.js";
 
@@ -31,6 +34,8 @@ export interface Runtime {
   readonly config: SwitchyardConfig;
   /** Pool name → its balancer (read stats, switch algorithms, manage backends through `.pool`). */
   readonly balancers: Map<string, Balancer>;
+  /** Pool name → its agent poller and metrics store, for pools whose backends have agents. */
+  readonly agents: Map<string, PoolAgents>;
   readonly listeners: RuntimeListener[];
   /** Bound address of the admin API, when configured. */
   readonly admin: { host: string; port: number } | undefined;
@@ -75,6 +80,7 @@ export async function startSwitchyard(
 ): Promise<Runtime> {
   const logger = options.logger ?? silentLogger;
   const balancers = new Map<string, Balancer>();
+  const agents = new Map<string, PoolAgents>();
   for (const [name, poolConfig] of Object.entries(config.pools)) {
     const balancer = createBalancer({
       pool: new Pool(poolConfig.backends),
@@ -83,15 +89,23 @@ export async function startSwitchyard(
       outlierDetection: poolConfig.outlierDetection,
       slowStart: poolConfig.slowStart,
       logger: logger.child({ pool: name }),
+      metrics: { explain: config.log.decisions },
     });
     balancers.set(name, balancer.start());
+    const poolAgents = startPoolAgents(balancer.pool, poolConfig, logger.child({ pool: name }));
+    if (poolAgents) agents.set(name, poolAgents);
   }
 
   const started: Proxy[] = [];
   const listeners: RuntimeListener[] = [];
+  const metricsSources: ListenerMetricsSource[] = [];
+  const accessLog = config.log.access?.enabled
+    ? new AccessLog(logger.child({ component: "access" }), { sample: config.log.access.sample })
+    : undefined;
   const stopAll = async (graceMs: number) => {
     await Promise.allSettled(started.map((proxy) => proxy.close(graceMs)));
     await Promise.allSettled([...balancers.values()].map((balancer) => balancer.stop()));
+    await Promise.allSettled([...agents.values()].map((poolAgents) => poolAgents.stop()));
   };
   /** Listens, or closes everything started so far and throws a ListenError naming the listener. */
   const bind = async (server: Proxy, name: string, listen: { host: string; port: number }) => {
@@ -134,9 +148,17 @@ export async function startSwitchyard(
             retryBufferBytes: listener.retryBufferBytes,
             retryBudget: listener.retryBudget,
             drainTimeoutMs: listener.drainTimeoutMs,
+            accessLog,
             logger,
           });
     const bound = await bind(proxy, listener.name, listen);
+    metricsSources.push({
+      name: listener.name,
+      pool: listener.pool,
+      protocol: listener.protocol,
+      stats: proxy instanceof HttpProxy ? () => proxy.stats() : undefined,
+      connections: proxy instanceof TcpProxy ? () => proxy.connections : undefined,
+    });
     listeners.push({
       name: listener.name,
       protocol: listener.protocol,
@@ -159,6 +181,8 @@ export async function startSwitchyard(
       cors: config.admin.cors,
       logger,
       ready: () => ({ ready: closing === undefined, reasons: closing ? ["shutting down"] : [] }),
+      listeners: () => metricsSources,
+      processMetrics: true,
     });
     admin = await bind(server, "admin", listen);
   }
@@ -179,6 +203,7 @@ export async function startSwitchyard(
   return {
     config,
     balancers,
+    agents,
     listeners,
     admin,
     close(graceMs = config.shutdownGraceMs) {

@@ -201,6 +201,29 @@ describe("admin API: reads", () => {
     expect(web?.backends).toHaveLength(2);
   });
 
+  it("serves each pool's algorithm metrics and per-region counters", async () => {
+    const { call, balancers } = await startAdmin();
+    const web = balancers.get("web") as Balancer;
+    expect((await call("GET", "/api/algorithm-metrics")).json).toEqual({
+      pools: { web: { algorithm: "round-robin", metrics: null, regions: null } },
+    });
+    web.setAlgorithm("beta1");
+    web.select({ clientIp: "10.0.0.1" }).finish({ status: 200, latencyMs: 1 });
+    web.setAlgorithm({ name: "geographical", geo: { database: false } });
+    web.select({ clientIp: "10.0.0.1" }).finish({ status: 200, latencyMs: 1 });
+    const pools = (await call("GET", "/api/algorithm-metrics")).json.pools as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(pools.web).toMatchObject({ algorithm: "geographical", metrics: null });
+    expect(pools.web?.regions).toBeTypeOf("object");
+    web.setAlgorithm("beta1");
+    expect(
+      ((await call("GET", "/api/algorithm-metrics")).json.pools as Record<string, Record<string, unknown>>)
+        .web,
+    ).toMatchObject({ algorithm: "beta1", metrics: { cacheHitRate: expect.any(Number) } });
+  });
+
   it("lists every registered algorithm with its options schema", async () => {
     const { call } = await startAdmin();
     const reply = await call("GET", "/api/algorithms");

@@ -41,6 +41,8 @@ export interface AdminReply {
   status?: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as it is with this content type instead of `body` as JSON (`/metrics`). */
+  text?: { contentType: string; data: string };
   /** What a write did, logged at info with the caller's address. */
   audit?: Record<string, unknown>;
 }

@@ -1,6 +1,6 @@
 /**
  * The admin API server: its own node:http listener (default 127.0.0.1:9090)
- * answering JSON. Each request is routed (404 unknown path, 405 wrong
+ * answering JSON (and Prometheus text on `/metrics`). Each request is routed (404 unknown path, 405 wrong
  * method), writes are authorised with the bearer token and their bodies read
  * with a 64 KiB bound, then a plain handler (read-routes.ts,
  * write-routes.ts) returns the reply. Every error is `{ error: CODE, message }`
@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { formatHostPort } from "../core/address.js";
 import type { Balancer } from "../core/balancer.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
+import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
 import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { requireBearer } from "./auth.js";
@@ -43,6 +44,10 @@ export interface AdminServerOptions {
   logger?: Logger;
   /** Extra readiness, combined with "every pool has a ready backend". */
   ready?: () => Readiness;
+  /** The proxy listeners, for their counters in `/metrics` and `/api/stats`. */
+  listeners?: () => readonly ListenerMetricsSource[];
+  /** Add process and Node metrics to `/metrics` (once per process); default false. */
+  processMetrics?: boolean;
 }
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -72,7 +77,12 @@ export class AdminServer {
       startedAt: Date.now(),
       ready: options.ready,
     };
-    addReadRoutes(this.#router);
+    const listeners = options.listeners ?? (() => []);
+    const exporter = new PrometheusExporter(
+      { balancers: options.balancers, listeners },
+      { processMetrics: options.processMetrics },
+    );
+    addReadRoutes(this.#router, { exporter, listeners });
     addWriteRoutes(this.#router);
     this.#server = http.createServer(
       { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
@@ -169,7 +179,8 @@ export class AdminServer {
         this.#context,
       );
       const status = reply.status ?? 200;
-      sendJson(res, status, reply.body, reply.headers);
+      if (reply.text) sendText(res, status, reply.text, reply.headers);
+      else sendJson(res, status, reply.body, reply.headers);
       if (write) this.logger.info({ remote, method, path, status, ...reply.audit }, "admin write");
     } catch (thrown) {
       const { error, expected } = toAdminError(thrown);
@@ -190,6 +201,23 @@ export class AdminServer {
       sendError(res, error);
     }
   }
+}
+
+/** Writes a text answer (Prometheus exposition); HEAD answers get the headers only. */
+function sendText(
+  res: ServerResponse,
+  status: number,
+  text: { contentType: string; data: string },
+  headers: Record<string, string> = {},
+): void {
+  const data = Buffer.from(text.data);
+  res.writeHead(status, {
+    ...headers,
+    "content-type": text.contentType,
+    "content-length": String(data.length),
+    "cache-control": "no-store",
+  });
+  res.end(data);
 }
 
 /** The methods a path accepts as an Allow list (HEAD wherever GET is). */

@@ -1,9 +1,14 @@
 /**
  * The admin API's reads: liveness and readiness, status, the redacted
- * config, servers, stats and the algorithm catalogue. Reads need no token.
+ * config, servers, stats (with latency percentiles, rates and load spread
+ * from each balancer's metrics, and the listeners' counters), recent
+ * decisions explained, Prometheus text, and the algorithm catalogue. Reads
+ * need no token.
  */
+import { z } from "zod";
 import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
 import type { Balancer } from "../core/balancer.js";
+import type { ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
 import type { AdminContext, AdminHandler, AdminRequest, Readiness } from "./admin-context.js";
 import { parseInput, poolQuery, queryObject } from "./inputs.js";
 import { resolvePool } from "./pools.js";
@@ -11,7 +16,26 @@ import { redactSecrets } from "./redact.js";
 import type { Router } from "./router.js";
 import { packageVersion } from "./version.js";
 
-export function addReadRoutes(router: Router<AdminHandler>): void {
+/** What the observability reads need beyond the balancers. */
+export interface ObservabilityReads {
+  exporter: PrometheusExporter;
+  listeners: () => readonly ListenerMetricsSource[];
+}
+
+const MAX_EXPLAIN_LIMIT = 10_000;
+const limitError = `expected a whole number from 1 to ${MAX_EXPLAIN_LIMIT}`;
+
+/** `GET /api/explain?pool=&limit=`. */
+const explainQuery = poolQuery.extend({
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: limitError })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { error: limitError }).max(MAX_EXPLAIN_LIMIT, { error: limitError }))
+    .optional(),
+});
+
+export function addReadRoutes(router: Router<AdminHandler>, observability: ObservabilityReads): void {
   router
     .add("GET", "/health", () => ({ body: { status: "ok" } }))
     .add("GET", "/ready", (_request, context) => {
@@ -24,9 +48,31 @@ export function addReadRoutes(router: Router<AdminHandler>): void {
       body: { pools: perPool(request, context, (balancer) => balancer.stats().backends) },
     }))
     .add("GET", "/api/stats", (request, context) => ({
-      body: { pools: perPool(request, context, (balancer) => balancer.stats()) },
+      body: { pools: perPool(request, context, poolStats), listeners: listenerStats(observability) },
     }))
-    .add("GET", "/api/algorithms", () => ({ body: { algorithms: algorithms() } }));
+    .add("GET", "/api/explain", (request, context) => {
+      const { pool, limit } = parseInput(explainQuery, queryObject(request.query), "query");
+      const target = pool === undefined ? undefined : resolvePool(context.balancers, pool);
+      const pools: Record<string, unknown> = {};
+      for (const [name, balancer] of context.balancers) {
+        if (!target || target.name === name) pools[name] = explain(balancer, limit);
+      }
+      return { body: { pools } };
+    })
+    .add("GET", "/metrics", async () => ({
+      body: null,
+      text: { contentType: observability.exporter.contentType, data: await observability.exporter.metrics() },
+    }))
+    .add("GET", "/api/algorithms", () => ({ body: { algorithms: algorithms() } }))
+    .add("GET", "/api/algorithm-metrics", (request, context) => ({
+      body: {
+        pools: perPool(request, context, (balancer) => ({
+          algorithm: balancer.algorithm,
+          metrics: balancer.algorithmMetrics() ?? null,
+          regions: balancer.regionStats() ?? null,
+        })),
+      },
+    }));
 }
 
 /** Ready when every pool has a ready backend and the host's own check (if any) agrees. */
@@ -79,6 +125,62 @@ function perPool<T>(
   const result: Record<string, T> = {};
   for (const [name, balancer] of context.balancers) result[name] = read(balancer);
   return result;
+}
+
+/**
+ * `balancer.stats()` with the recorded figures merged in: per pool the
+ * decision and response latency (count, mean, max over the lifetime;
+ * p50/p95/p99 over the last 10–20 s), requests per second over 1/10/60 s,
+ * load spread and per-region counts; per backend its outcome classes,
+ * latency and recent requests.
+ */
+function poolStats(balancer: Balancer): Record<string, unknown> {
+  const stats = balancer.stats();
+  const metrics = balancer.metrics?.snapshot();
+  if (!metrics) return { ...stats };
+  const byId = new Map(metrics.backends.map((backend) => [backend.id, backend]));
+  const { backends: _recorded, ...pool } = metrics;
+  return {
+    ...stats,
+    ...pool,
+    backends: stats.backends.map((backend) => {
+      const recorded = byId.get(backend.id);
+      return recorded
+        ? {
+            ...backend,
+            statusClasses: recorded.statusClasses,
+            latencyMs: recorded.latencyMs,
+            recentRequests: recorded.recentRequests,
+          }
+        : backend;
+    }),
+  };
+}
+
+function listenerStats(observability: ObservabilityReads): Record<string, unknown> {
+  const listeners: Record<string, unknown> = {};
+  for (const listener of observability.listeners()) {
+    listeners[listener.name] = {
+      pool: listener.pool,
+      protocol: listener.protocol,
+      ...listener.stats?.(),
+      ...(listener.connections ? { connections: listener.connections() } : {}),
+    };
+  }
+  return listeners;
+}
+
+function explain(balancer: Balancer, limit: number | undefined): Record<string, unknown> {
+  const metrics = balancer.metrics;
+  if (!metrics) return { algorithm: balancer.algorithm, sample: 0, capacity: 0, kept: 0, decisions: [] };
+  const ring = metrics.explain;
+  return {
+    algorithm: balancer.algorithm,
+    sample: ring.sample,
+    capacity: ring.capacity,
+    kept: ring.kept,
+    decisions: metrics.recentDecisions(limit),
+  };
 }
 
 function algorithms(): Record<string, unknown>[] {

@@ -1,7 +1,8 @@
 /**
  * The `switchyard` command: `proxy` (run from a config file and/or flags),
  * `validate`, `algorithms`, `backend` (one demo backend), `demo` (demo
- * backends behind a proxy) and the `lab` group (`lab simulate`). This file
+ * backends behind a proxy), `agent` (the monitoring agent) and the `lab`
+ * group (`lab simulate`). This file
  * declares the commands and their flags, runs the program and reports
  * errors; each command's action lives in its own `*-command.ts`. Expected
  * failures print one line, `error SY_ERR_…: message`, and exit 2 for
@@ -15,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { ENV_OVERRIDES } from "../config/load.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { type AgentOptions, agentCommand } from "./agent-command.js";
 import { algorithmsCommand } from "./algorithms-command.js";
 import { collect, integerArgument, listenArgument, rateArgument, UsageError } from "./arguments.js";
 import {
@@ -84,6 +86,28 @@ export function buildProgram(): Command {
       3,
     )
     .action(async (options: DemoOptions) => demoCommand(options));
+
+  program
+    .command("agent")
+    .description(
+      "monitoring agent: per-container (cgroup v2) or per-process CPU, memory and network on GET /metrics/containers",
+    )
+    .addOption(
+      new Option("--listen <host:port>", "listen address")
+        .argParser(listenArgument)
+        .default({ host: "127.0.0.1", port: 8082 }, "127.0.0.1:8082"),
+    )
+    .option(
+      "--processes <pattern>",
+      "report processes whose command line matches this regular expression instead of cgroups",
+    )
+    .option("--interval <ms>", "sampling interval (50..60000)", integerArgument(50, 60_000), 1000)
+    .option(
+      "--cgroup-root <dir>",
+      "cgroup v2 mount (default /sys/fs/cgroup, or its unified/ on hybrid hosts)",
+    )
+    .option("--node <name>", "node name in reports (default the host name)")
+    .action(async (options: AgentOptions) => agentCommand(options));
 
   const lab = program
     .command("lab")

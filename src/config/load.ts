@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { applySeedEnvAliases, SEED_ENV_ALIASES, seedEnvFlags } from "../agent/env-aliases.js";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type ConfigIssue, formatConfigIssues, type PathSegment, toConfigIssues, valueAt } from "./errors.js";
@@ -47,6 +48,7 @@ export const ENV_OVERRIDES: readonly { name: string; description: string }[] = [
   { name: "SWITCHYARD_ADMIN_LISTEN", description: "admin API listen address (host:port)" },
   { name: "SWITCHYARD_ADMIN_TOKEN", description: "bearer token required for admin API writes" },
   { name: "SWITCHYARD_LOG_LEVEL", description: "log level: fatal, error, warn, info, debug, trace, silent" },
+  ...SEED_ENV_ALIASES,
 ];
 
 /** A parsed config file with a way back from a field path to its line and column. */
@@ -133,8 +135,10 @@ export async function readConfigSource(path: string): Promise<ConfigSource> {
 }
 
 /**
- * Applies `SWITCHYARD_*` variables (see `ENV_OVERRIDES`) to a raw config and
- * returns a new object; `raw` is not modified. Empty variables are ignored.
+ * Applies `SWITCHYARD_*` variables and seed 001's aliases (see
+ * `ENV_OVERRIDES`, `agent/env-aliases.ts`) to a raw config and returns a new
+ * object; `raw` is not modified. Empty variables are ignored; a `SWITCHYARD_*`
+ * variable wins over an alias of the same field.
  */
 export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<string, unknown> {
   const read = (name: string) => {
@@ -142,14 +146,16 @@ export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<
     return value ? value : undefined;
   };
   const backends = read("SWITCHYARD_BACKENDS");
-  return applyOverrides(raw, {
-    listen: read("SWITCHYARD_LISTEN"),
-    algorithm: read("SWITCHYARD_ALGORITHM"),
-    backends: backends === undefined ? undefined : splitList(backends),
+  const seed = seedEnvFlags(raw, env);
+  const config = applyOverrides(raw, {
+    listen: read("SWITCHYARD_LISTEN") ?? seed.listen,
+    algorithm: read("SWITCHYARD_ALGORITHM") ?? seed.algorithm,
+    backends: backends === undefined ? seed.backends : splitList(backends),
     adminListen: read("SWITCHYARD_ADMIN_LISTEN"),
     adminToken: read("SWITCHYARD_ADMIN_TOKEN"),
-    logLevel: read("SWITCHYARD_LOG_LEVEL"),
+    logLevel: read("SWITCHYARD_LOG_LEVEL") ?? seed.logLevel,
   });
+  return applySeedEnvAliases(config, env, backends === undefined && seed.backends !== undefined);
 }
 
 /** A raw config from flags alone: one listener (default 127.0.0.1:8080) and one pool, both named `main`. */

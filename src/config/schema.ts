@@ -9,6 +9,7 @@
  * every problem.
  */
 import { z } from "zod";
+import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import "../algorithms/builtin.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
@@ -138,6 +139,8 @@ export const backendSchema = z.strictObject({
   longitude: numberIn(-180, 180).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   enabled: z.boolean().default(true),
+  /** The monitoring agent reporting this backend's CPU, memory and network (seed 001). */
+  agent: agentTargetSchema.optional(),
 });
 
 export const poolSchema = z.strictObject({
@@ -149,6 +152,8 @@ export const poolSchema = z.strictObject({
   outlierDetection: outlierDetectionSetting.optional(),
   /** Weight ramp for added or recovered backends. */
   slowStart: slowStartSchema.optional(),
+  /** Agent polling for the metrics-driven algorithms; defaults apply when a backend has an `agent`. */
+  agents: agentsSchema.optional(),
 });
 
 export const timeoutsSchema = z.strictObject({
@@ -191,6 +196,20 @@ export const adminSchema = z.strictObject({
 
 export const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
+  /** The access log: one JSON line per request, every `sample`-th request (seed 001's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
+  access: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      sample: numberIn(1, 1_000_000, { int: true }).default(1),
+    })
+    .optional(),
+  /** Recent routing decisions kept per pool for `/api/explain`: every `sample`-th one (0: none); default 1 and 100. */
+  decisions: z
+    .strictObject({
+      sample: numberIn(0, 1_000_000, { int: true }).default(1),
+      capacity: numberIn(1, 10_000, { int: true }).default(100),
+    })
+    .optional(),
 });
 
 export const configSchema = z

@@ -17,6 +17,7 @@ import type {
   OutlierDetectionOptions,
   SlowStartOptions,
 } from "../health/health-options.js";
+import { BalancerMetrics, type BalancerMetricsOptions } from "../observability/balancer-metrics.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { Backend, BackendSnapshot, BackendSpec } from "./backend.js";
 import type { RequestContext } from "./context.js";
@@ -68,8 +69,13 @@ export interface BalancerOptions {
   outlierDetection?: OutlierDetectionOptions | false;
   /** Weight ramp for added or recovered backends; default `{ durationMs: 0 }` (off). */
   slowStart?: SlowStartOptions;
-  /** Where health changes are logged; default silent. */
+  /** Where health changes are logged; default silent. At debug, every routing decision is logged. */
   logger?: Logger;
+  /**
+   * Recording for `metrics` (latency histograms, rates, recent decisions), or
+   * false to record nothing (the bench's baseline). Default on.
+   */
+  metrics?: BalancerMetricsOptions | false;
 }
 
 export interface BalancerStats {
@@ -113,6 +119,7 @@ export class Balancer implements AttemptHost {
   #panicCursor = 0;
   #requests = 0;
   #errors = 0;
+  #metrics: BalancerMetrics | undefined;
   /** Readiness and membership both shape what selectors index, so either rebuilds them. */
   #onPoolChanged = () => this.#selector.rebuild(this.pool.backends);
 
@@ -125,6 +132,15 @@ export class Balancer implements AttemptHost {
     if (options.circuitBreaker !== false) {
       const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
       this.#breakers = new BreakerSet(this.pool, breakerOptions, this.env.now);
+    }
+    if (options.metrics !== false) {
+      this.#metrics = new BalancerMetrics({
+        ...options.metrics,
+        pool: this.pool,
+        now: options.now,
+        logger: options.logger ?? silentLogger,
+        selector: () => this.#selector,
+      });
     }
     this.#follow();
     // After #follow, so selectors have rebuilt before health-change listeners run.
@@ -153,6 +169,16 @@ export class Balancer implements AttemptHost {
     return this.#selector.metrics?.();
   }
 
+  /** What the balancer records (percentiles, rates, recent decisions); undefined with `metrics: false`. */
+  get metrics(): BalancerMetrics | undefined {
+    return this.#metrics;
+  }
+
+  /** Requests and failovers per client region, when the algorithm is geo-aware. */
+  regionStats(): object | undefined {
+    return this.#selector.regionStats?.();
+  }
+
   /** The algorithm as configured (name and options). */
   get algorithmSpec(): AlgorithmSpec {
     return this.#algorithmSpec;
@@ -177,8 +203,11 @@ export class Balancer implements AttemptHost {
     }
     this.#decisions++;
     this.#selectionNsTotal += selectionNs;
+    const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs);
+    // Before the attempt opens, so kept scores and the debug log show the pool as the pick saw it.
+    this.#metrics?.decided(decision, started);
     this.#openAttempt(backend);
-    return new Decision(this, ctx, this.#selector.name, backend, selectionNs);
+    return decision;
   }
 
   /** Closes the decision's current attempt with its outcome. */
@@ -265,6 +294,7 @@ export class Balancer implements AttemptHost {
       this.#selector.observe?.(backend, outcome);
       return;
     }
+    this.#metrics?.completed(backend, outcome);
     backend.requests++;
     this.#requests++;
     if (outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500)) {

@@ -58,6 +58,8 @@ export interface Selector {
   score?(backend: Backend): number;
   /** Algorithm-specific figures (BETA1's cache hit rate, ALPHA1's beta/gamma), for the admin API. */
   metrics?(): object;
+  /** Requests and failovers per client region, for geo-aware algorithms. */
+  regionStats?(): object;
   /** Present when the algorithm hedges slow requests (ALPHA1). */
   readonly hedging?: HedgeController;
   /** One line saying why `backend` won, for explanations and the debug log. */

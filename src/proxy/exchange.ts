@@ -34,6 +34,7 @@ import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import type { HedgeController, Outcome } from "../core/selector.js";
+import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
 import { sendErrorResponse } from "./error-responses.js";
 import {
@@ -64,6 +65,10 @@ export interface ExchangeHost {
   readonly retryBudget: RetryBudget | undefined;
   readonly counters: ProxyCounters;
   readonly logger: Logger;
+  /** Listener name, for the access log. */
+  readonly name: string;
+  /** One line per finished request, sampled; undefined when off. */
+  readonly accessLog: AccessLog | undefined;
   /** True once the listener is shutting down. */
   readonly closing: boolean;
   /** Called once per exchange, when its client response closed. */
@@ -106,6 +111,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
   #decision: Decision | undefined;
   #body: RequestBody | undefined;
   #attempts = 0;
+  #receivedAt = performance.now();
+  /** The `SY_ERR_*` code when the proxy answered or cut the request itself. */
+  #code: string | undefined;
   #startedAt = 0;
   #abort: ((error?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
@@ -171,6 +179,21 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
   /** The client response closed: finished normally, or the client went away. */
   clientClosed(): void {
     this.#host._released();
+    const log = this.#host.accessLog;
+    if (log?.take()) {
+      log.write({
+        listener: this.#host.name,
+        method: this.#req.method,
+        path: this.#req.url,
+        status: this.#res.headersSent ? this.#res.statusCode : 0,
+        latencyMs: performance.now() - this.#receivedAt,
+        backend: this.#decision?.backend.id,
+        attempts: this.#attempts,
+        algorithm: this.#decision?.algorithm,
+        code: this.#code,
+        clientIp: this.#req.socket.remoteAddress,
+      });
+    }
     if (this.#done) return;
     this.#clientGone = true;
     const race = this.#race;
@@ -274,6 +297,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     if (this.#status !== 0) {
       // The response head is out: the only honest signal left is a cut connection.
       this.#done = true;
+      this.#code = failure.code;
       this.#host.counters.error(failure.code);
       log.warn({ backend: decision.backend.id, err: error }, "upstream failed mid-response");
       this.#res.destroy();
@@ -416,6 +440,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
   /** Answers the client with a proxy error (JSON body, `x-switchyard-error`). */
   #reply(status: number, code: ErrorCode, message: string, close: boolean): void {
     this.#done = true;
+    this.#code = code;
     const res = this.#res;
     this.#host.counters.error(code);
     if (res.headersSent) {

@@ -19,6 +19,7 @@ import type { Duplex } from "node:stream";
 import type { Backend } from "../core/backend.js";
 import type { Balancer } from "../core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
 import { answerClientError, rawErrorResponse, replyAndClose } from "./error-responses.js";
@@ -67,6 +68,8 @@ export interface HttpProxyOptions {
    * `false` removes the cap (retries then bounded only by maxRetries).
    */
   retryBudget?: Partial<RetryBudgetOptions> | false;
+  /** Access log (one JSON line per sampled request); default none. */
+  accessLog?: AccessLog;
   /**
    * How long WebSocket tunnels to a backend that turned `draining` stay open
    * before they are closed, in ms; default 30000. A removed backend's tunnels
@@ -119,6 +122,8 @@ export class HttpProxy implements ExchangeHost {
   readonly counters = new ProxyCounters();
   /** @internal */
   readonly logger: Logger;
+  /** @internal */
+  readonly accessLog: AccessLog | undefined;
   #host: string;
   #port: number;
   #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
@@ -178,6 +183,7 @@ export class HttpProxy implements ExchangeHost {
       throw invalidOption("maxHeaderSize must be an integer of at least 1024", { maxHeaderSize });
     }
     this.logger = (options.logger ?? silentLogger).child({ component: "http-proxy", listener: this.name });
+    this.accessLog = options.accessLog;
     this.upstreams = new UpstreamPools(this.balancer.pool, {
       connectTimeoutMs: this.timeouts.connectMs,
       headersTimeoutMs: this.timeouts.headersMs,

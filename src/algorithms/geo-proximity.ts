@@ -1,0 +1,121 @@
+/**
+ * Geo-proximity (seed 000's fifth algorithm): the ready backend nearest the
+ * client by great-circle (haversine) distance; backends at the same distance
+ * (the same site) are told apart by least in flight per weight, with equal
+ * loads rotating. The client's location comes from the `GeoResolver` (trusted
+ * header, CIDR map, GeoIP); a client known only by region is placed at the
+ * centroid of that region's backends. Clients with no usable location, and
+ * requests whose located backends are all down or tried, fall back to least
+ * in flight over the whole pool, so every ready backend stays reachable.
+ *
+ * Backends are grouped by site at rebuild, so a pick compares one unit-vector
+ * dot product per site (no trigonometry) and scans only the nearest site's
+ * backends unless it is exhausted. Per-region counters (`regionStats()`):
+ * attempts per serving region, and failovers charged to the client's region
+ * (its named region, else the region of its nearest site) when a request
+ * leaves it.
+ */
+import type { z } from "zod";
+import type { Backend } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import type { Selector } from "../core/selector.js";
+import {
+  type BackendGroup,
+  groupByRegion,
+  groupBySite,
+  groupsByBackend,
+  NearestGroupPicker,
+} from "../geo/backend-groups.js";
+import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import { geoAlgorithmOptions } from "../geo/geo-options.js";
+import { type GeoPoint, haversineKm } from "../geo/haversine.js";
+import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
+import { inFlightPerWeight } from "../load/in-flight.js";
+import { LeastConnectionsSelector } from "./least-connections.js";
+import type { AlgorithmDefinition } from "./registry.js";
+
+const NEAREST = 0;
+const FALLBACK = 1;
+const NO_LOCATION = 2;
+
+export class GeoProximitySelector implements Selector, RegionStatsSource {
+  readonly name: string = "geo-proximity";
+  readonly resolver: GeoResolver;
+  /** Least in flight over the whole pool, for clients without a usable location. */
+  #anywhere = new LeastConnectionsSelector();
+  #regions = new Map<string, BackendGroup>();
+  #sites = new NearestGroupPicker([]);
+  #siteOf = new Map<Backend, BackendGroup>();
+  #stats = new RegionStats();
+  #lastReason = NO_LOCATION;
+  #lastOrigin: GeoPoint | undefined;
+
+  constructor(resolver: GeoResolver = sharedGeoResolver()) {
+    this.resolver = resolver;
+  }
+
+  rebuild(backends: readonly Backend[]): void {
+    this.#anywhere.rebuild(backends);
+    this.#regions = groupByRegion(backends);
+    this.#sites = new NearestGroupPicker(groupBySite(backends));
+    this.#siteOf = groupsByBackend(this.#sites.groups);
+  }
+
+  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    const location = this.resolver.resolve(ctx);
+    const named = location.region === undefined ? undefined : this.#regions.get(location.region);
+    const origin = location.point ?? named?.point;
+    let backend: Backend | undefined;
+    let home = named?.region;
+    if (origin) {
+      backend = this.#sites.pick(origin, tried);
+      home ??= this.#sites.groups[this.#sites.nearestGroup]?.region;
+    }
+    this.#lastOrigin = origin;
+    this.#lastReason = backend ? NEAREST : origin ? FALLBACK : NO_LOCATION;
+    backend ??= this.#anywhere.pick(ctx, tried);
+    if (backend) this.#stats.record(backend, home, tried);
+    return backend;
+  }
+
+  loadChanged(backend: Backend): void {
+    this.#siteOf.get(backend)?.loadChanged(backend);
+    this.#anywhere.loadChanged(backend);
+  }
+
+  score(backend: Backend): number {
+    return inFlightPerWeight(backend);
+  }
+
+  describe(backend: Backend): string {
+    const load = `${backend.inFlight} in flight, weight ${backend.weight}`;
+    const origin = this.#lastOrigin;
+    if (
+      this.#lastReason === NEAREST &&
+      origin &&
+      backend.latitude !== undefined &&
+      backend.longitude !== undefined
+    ) {
+      const km = Math.round(
+        haversineKm(origin.latitude, origin.longitude, backend.latitude, backend.longitude),
+      );
+      return `nearest ready backend, ${km} km from the client (${load})`;
+    }
+    if (this.#lastReason === FALLBACK) return `no located backend left; least in flight (${load})`;
+    return `client location unknown; least in flight (${load})`;
+  }
+
+  regionStats(): Record<string, RegionCounters> {
+    return this.#stats.snapshot();
+  }
+}
+
+export const geoProximity: AlgorithmDefinition<z.output<typeof geoAlgorithmOptions>> = {
+  name: "geo-proximity",
+  aliases: ["geo-nearest"],
+  summary:
+    "Nearest ready backend to the client (haversine; header, CIDR map or GeoIP); ties by least in flight.",
+  reference: "seed 000 (geo proximity, haversine, GeoIP)",
+  options: geoAlgorithmOptions,
+  create: (options) => new GeoProximitySelector(sharedGeoResolver(options.geo)),
+};

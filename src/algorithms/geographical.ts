@@ -1,0 +1,111 @@
+/**
+ * Geographical routing (seed 004's GeographicalStrategy, with seed 000's
+ * region failover): the client's own region first, least in flight per weight
+ * inside it; when it has no ready backend (down, draining, or all tried), the
+ * nearest region that has one, nearest to the client when its coordinates
+ * are known, else to the failed region's centroid; then any ready backend.
+ * A region's position is the centroid of its backends' coordinates (their
+ * mean on the sphere); a region without coordinates is reached only through
+ * "any". Clients whose region no backend carries go to the nearest region.
+ *
+ * Each request that has to leave its own region counts one failover for that
+ * region (`regionStats()`), beside the attempts each region served.
+ */
+import type { z } from "zod";
+import type { Backend } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import type { Selector } from "../core/selector.js";
+import {
+  type BackendGroup,
+  groupByRegion,
+  groupsByBackend,
+  NearestGroupPicker,
+} from "../geo/backend-groups.js";
+import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import { geoAlgorithmOptions } from "../geo/geo-options.js";
+import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
+import { inFlightPerWeight } from "../load/in-flight.js";
+import { LeastConnectionsSelector } from "./least-connections.js";
+import type { AlgorithmDefinition } from "./registry.js";
+
+const SAME_REGION = 0;
+const NEAREST_REGION = 1;
+const ANY = 2;
+
+export class GeographicalSelector implements Selector, RegionStatsSource {
+  readonly name: string = "geographical";
+  readonly resolver: GeoResolver;
+  /** Least in flight over the whole pool: the "then any" step. */
+  #anywhere = new LeastConnectionsSelector();
+  #regions = new Map<string, BackendGroup>();
+  #nearest = new NearestGroupPicker([]);
+  #regionOf = new Map<Backend, BackendGroup>();
+  #stats = new RegionStats();
+  #lastReason = ANY;
+  #lastHome: string | undefined;
+
+  constructor(resolver: GeoResolver = sharedGeoResolver()) {
+    this.resolver = resolver;
+  }
+
+  rebuild(backends: readonly Backend[]): void {
+    this.#anywhere.rebuild(backends);
+    this.#regions = groupByRegion(backends);
+    this.#nearest = new NearestGroupPicker(this.#regions.values());
+    this.#regionOf = groupsByBackend(this.#regions.values());
+  }
+
+  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    const location = this.resolver.resolve(ctx);
+    const home = location.region === undefined ? undefined : this.#regions.get(location.region);
+    let backend = home?.pick(tried);
+    let reason = SAME_REGION;
+    if (!backend) {
+      const origin = location.point ?? home?.point;
+      if (origin) backend = this.#nearest.pick(origin, tried, home);
+      reason = NEAREST_REGION;
+      if (!backend) {
+        backend = this.#anywhere.pick(ctx, tried);
+        reason = ANY;
+      }
+    }
+    this.#lastReason = reason;
+    this.#lastHome = location.region;
+    if (backend) this.#stats.record(backend, home?.region, tried);
+    return backend;
+  }
+
+  loadChanged(backend: Backend): void {
+    this.#regionOf.get(backend)?.loadChanged(backend);
+    this.#anywhere.loadChanged(backend);
+  }
+
+  score(backend: Backend): number {
+    return inFlightPerWeight(backend);
+  }
+
+  describe(backend: Backend): string {
+    const load = `${backend.inFlight} in flight, weight ${backend.weight}`;
+    const home = this.#lastHome;
+    const region = backend.region ?? "no region";
+    if (this.#lastReason === SAME_REGION) return `client's region ${region}; least in flight (${load})`;
+    if (this.#lastReason === NEAREST_REGION) {
+      const from = home === undefined ? "client" : `client's region ${home}`;
+      return `nearest region with a ready backend to the ${from}: ${region} (${load})`;
+    }
+    return `${home === undefined ? "client region unknown" : `no ready backend near ${home}`}; least in flight (${load})`;
+  }
+
+  regionStats(): Record<string, RegionCounters> {
+    return this.#stats.snapshot();
+  }
+}
+
+export const geographical: AlgorithmDefinition<z.output<typeof geoAlgorithmOptions>> = {
+  name: "geographical",
+  aliases: ["same-region", "geo-region"],
+  summary: "Client's region first (least in flight), then the nearest region with a ready backend, then any.",
+  reference: "seed 004 (geographical, same-region first); seed 000 (region failover)",
+  options: geoAlgorithmOptions,
+  create: (options) => new GeographicalSelector(sharedGeoResolver(options.geo)),
+};

@@ -1,0 +1,233 @@
+/**
+ * Metrics (seed 001's least-loaded replica): the ready backend with the lowest
+ * utilisation score `0.5·cpu + 0.3·memory + 0.2·network` (percent; network as
+ * a percentage of `netCapacityBytesPerSec`), read from the backend metrics
+ * store the agent poller fills. Weights are options.
+ *
+ * Missing figures, shared by `metrics`, `hybrid` and `resource-aware` through
+ * `ResourceScanSelector`:
+ * - some backends lack fresh metrics: each is scored as the mean of those
+ *   that have them, so it is neither preferred nor starved;
+ * - no ready backend has fresh metrics: with the store's fallback
+ *   `round-robin` (the default, seed 001's FALLBACK_ENABLED) the pick rotates
+ *   and is counted as a fallback; with `none` the missing figures count as 0
+ *   and the algorithm ranks by what else it weighs (leases, connections).
+ *
+ * Lowest score wins; the scan starts one place later on every pick, so ties
+ * rotate. Between two agent polls the figures do not move, so `metrics` sends
+ * everything to the one least-loaded backend for up to a poll interval (the
+ * seed's behaviour); `hybrid` adds leases to spread that work.
+ */
+import { z } from "zod";
+import type { Backend } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import { isEligible, type Selector } from "../core/selector.js";
+import { type BackendMetricsStore, metricsStoreFor, type ResourceSample } from "../load/backend-metrics.js";
+import type { AlgorithmDefinition } from "./registry.js";
+
+export interface MetricWeights {
+  cpu: number;
+  memory: number;
+  network: number;
+}
+
+/** 1 Gbit/s: the network figure that counts as 100%. */
+export const DEFAULT_NET_CAPACITY_BYTES_PER_SEC = 125_000_000;
+
+const weight = (fallback: number, what: string) =>
+  z.number().min(0).max(1000).default(fallback).describe(`weight of ${what}`);
+
+export const metricWeightsSchema = z
+  .strictObject({
+    cpu: weight(0.5, "CPU percent"),
+    memory: weight(0.3, "memory percent"),
+    network: weight(0.2, "network percent of netCapacityBytesPerSec"),
+  })
+  .prefault({});
+
+export const netCapacitySchema = z
+  .number()
+  .positive()
+  .default(DEFAULT_NET_CAPACITY_BYTES_PER_SEC)
+  .describe("bytes per second (rx + tx) that count as 100% network");
+
+const metricsOptions = z.strictObject({
+  weights: metricWeightsSchema,
+  netCapacityBytesPerSec: netCapacitySchema,
+});
+
+/** Seed 001's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
+export function metricsScore(sample: ResourceSample, weights: MetricWeights, netCapacity: number): number {
+  const network = Math.min(100, (sample.network / netCapacity) * 100);
+  return sample.cpu * weights.cpu + sample.memory * weights.memory + network * weights.network;
+}
+
+/**
+ * A scan over ready backends scoring `utilisation(fresh sample) + extra(backend)`,
+ * lowest wins, with the missing-metrics rules above. Subclasses give the
+ * utilisation formula and the terms that need no agent.
+ */
+export abstract class ResourceScanSelector implements Selector {
+  abstract readonly name: string;
+  /** Picks made by the round-robin fallback (also counted in the pool's store). */
+  fallbacks = 0;
+  protected backends: readonly Backend[] = [];
+  #metric = new Float64Array(0);
+  #eligible = new Uint8Array(0);
+  #offset = 0;
+  #cursor = 0;
+  #lastFallback = false;
+
+  /** Score of a fresh sample (percent units). */
+  protected abstract utilisation(sample: ResourceSample): number;
+
+  /** Terms that need no agent (leases, connections, health); must not allocate. */
+  protected extra(_backend: Backend): number {
+    return 0;
+  }
+
+  /** Runs before the scoring pass over the eligible backends (e.g. to find the busiest). */
+  protected beforeScan(_tried: readonly Backend[]): void {}
+
+  /** The chosen backend, before it is returned (lease acquisition). */
+  protected picked(_backend: Backend): void {}
+
+  /** How the score of `backend` reads in an explanation. */
+  protected abstract explainScore(backend: Backend, store: BackendMetricsStore): string;
+
+  rebuild(backends: readonly Backend[]): void {
+    this.backends = backends;
+    if (this.#metric.length < backends.length) {
+      this.#metric = new Float64Array(backends.length * 2);
+      this.#eligible = new Uint8Array(backends.length * 2);
+    }
+    if (this.#cursor >= backends.length) this.#cursor = 0;
+  }
+
+  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    const backends = this.backends;
+    const count = backends.length;
+    let eligible = 0;
+    let known = 0;
+    let sum = 0;
+    let store: BackendMetricsStore | undefined;
+    for (let i = 0; i < count; i++) {
+      const backend = backends[i] as Backend;
+      if (!isEligible(backend, tried)) {
+        this.#eligible[i] = 0;
+        continue;
+      }
+      this.#eligible[i] = 1;
+      eligible++;
+      const backendStore = metricsStoreFor(backend);
+      store ??= backendStore;
+      const sample = backendStore.read(backend.id);
+      if (sample === undefined) {
+        this.#metric[i] = Number.NaN;
+      } else {
+        const utilisation = this.utilisation(sample);
+        this.#metric[i] = utilisation;
+        sum += utilisation;
+        known++;
+      }
+    }
+    if (eligible === 0 || store === undefined) return undefined;
+    if (known === 0 && store.fallback === "round-robin") {
+      this.fallbacks++;
+      store.recordFallback();
+      this.#lastFallback = true;
+      const backend = this.#rotate();
+      this.picked(backend);
+      return backend;
+    }
+    this.#lastFallback = false;
+    const neutral = known === 0 ? 0 : sum / known;
+    this.beforeScan(tried);
+    this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
+    let best: Backend | undefined;
+    let bestScore = Number.POSITIVE_INFINITY;
+    for (let step = 0; step < count; step++) {
+      const index = (this.#offset + step) % count;
+      if (this.#eligible[index] === 0) continue;
+      const backend = backends[index] as Backend;
+      const metric = this.#metric[index] as number;
+      const score =
+        backend.weight === 0
+          ? Number.POSITIVE_INFINITY
+          : (Number.isNaN(metric) ? neutral : metric) + this.extra(backend);
+      if (best === undefined || score < bestScore) {
+        best = backend;
+        bestScore = score;
+      }
+    }
+    if (best) this.picked(best);
+    return best;
+  }
+
+  /** Current score of `backend` (fresh metrics or none; not counted as a lookup). */
+  score(backend: Backend): number {
+    const store = metricsStoreFor(backend);
+    const sample = store.peek(backend.id);
+    const utilisation = sample && store.isFresh(sample) ? this.utilisation(sample) : 0;
+    return utilisation + this.extra(backend);
+  }
+
+  describe(backend: Backend): string {
+    if (this.#lastFallback) return "round-robin fallback: no ready backend has fresh agent metrics";
+    return this.explainScore(backend, metricsStoreFor(backend));
+  }
+
+  /** Next eligible backend in rotation (the scan marked them). */
+  #rotate(): Backend {
+    const backends = this.backends;
+    const count = backends.length;
+    for (let step = 0; step < count; step++) {
+      const index = this.#cursor;
+      this.#cursor = index + 1 === count ? 0 : index + 1;
+      if (this.#eligible[index] === 1) return backends[index] as Backend;
+    }
+    throw new Error("unreachable: the scan found an eligible backend");
+  }
+}
+
+/** "cpu 20%, memory 31%, network 2% (4s old)" or "no fresh metrics". */
+export function describeSample(backend: Backend, store: BackendMetricsStore, netCapacity: number): string {
+  const sample = store.peek(backend.id);
+  if (!sample || !store.isFresh(sample)) return "no fresh metrics, scored as the pool mean";
+  const network = Math.min(100, (sample.network / netCapacity) * 100);
+  return `cpu ${fixed(sample.cpu)}%, memory ${fixed(sample.memory)}%, network ${fixed(network)}%`;
+}
+
+export function fixed(value: number): string {
+  return (Math.round(value * 10) / 10).toString();
+}
+
+export class MetricsSelector extends ResourceScanSelector {
+  readonly name = "metrics";
+  #weights: MetricWeights;
+  #netCapacity: number;
+
+  constructor(options: z.output<typeof metricsOptions>) {
+    super();
+    this.#weights = options.weights;
+    this.#netCapacity = options.netCapacityBytesPerSec;
+  }
+
+  protected utilisation(sample: ResourceSample): number {
+    return metricsScore(sample, this.#weights, this.#netCapacity);
+  }
+
+  protected explainScore(backend: Backend, store: BackendMetricsStore): string {
+    return `lowest load score ${fixed(this.score(backend))} (${describeSample(backend, store, this.#netCapacity)})`;
+  }
+}
+
+export const metrics: AlgorithmDefinition<z.output<typeof metricsOptions>> = {
+  name: "metrics",
+  aliases: ["least-loaded", "metrics-based"],
+  summary:
+    "Lowest agent-reported load 0.5·cpu + 0.3·memory + 0.2·network; round-robin when metrics are stale.",
+  reference: "seed 001 (SwarmGuard least-loaded)",
+  options: metricsOptions,
+  create: (options) => new MetricsSelector(options),
+};

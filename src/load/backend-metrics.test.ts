@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { Pool } from "../core/pool.js";
+import { BackendMetricsStore, defaultMetricsStore, metricsStoreFor } from "./backend-metrics.js";
+
+describe("BackendMetricsStore", () => {
+  it("reads a sample as missing once it is older than the TTL, and counts the hit rate", () => {
+    let time = 0;
+    const store = new BackendMetricsStore({ ttlMs: 2000, now: () => time });
+    store.write("a", { cpu: 10, memory: 20, network: 30 });
+    expect(store.read("a")).toEqual({ cpu: 10, memory: 20, network: 30, at: 0 });
+    time = 2000;
+    expect(store.read("a")).toBeDefined();
+    time = 2001;
+    expect(store.read("a")).toBeUndefined();
+    expect(store.read("missing")).toBeUndefined();
+    expect(store.peek("a")?.cpu).toBe(10);
+    const stats = store.stats();
+    expect(stats).toMatchObject({ lookups: 4, freshLookups: 2, hitRate: 0.5, fallbacks: 0, ttlMs: 2000 });
+    expect(stats.backends.a).toEqual({ cpu: 10, memory: 20, network: 30, ageMs: 2001, fresh: false });
+  });
+
+  it("takes the sample time from the writer (a sample already old when it arrives)", () => {
+    const time = 10_000;
+    const store = new BackendMetricsStore({ ttlMs: 1000, now: () => time });
+    store.write("a", { cpu: 1, memory: 1, network: 0 }, time - 1500);
+    expect(store.read("a")).toBeUndefined();
+  });
+
+  it("binds the backends of an attached pool, added ones too, and keeps pools apart", () => {
+    const one = new Pool([{ id: "web", address: "127.0.0.1:1" }]);
+    const two = new Pool([{ id: "web", address: "127.0.0.1:2" }]);
+    const storeOne = new BackendMetricsStore();
+    const storeTwo = new BackendMetricsStore();
+    storeOne.attach(one);
+    const detach = storeTwo.attach(two);
+    storeOne.write("web", { cpu: 1, memory: 0, network: 0 });
+    storeTwo.write("web", { cpu: 2, memory: 0, network: 0 });
+    expect(metricsStoreFor(one.require("web")).read("web")?.cpu).toBe(1);
+    expect(metricsStoreFor(two.require("web")).read("web")?.cpu).toBe(2);
+    const added = one.add({ id: "api", address: "127.0.0.1:3" });
+    expect(metricsStoreFor(added)).toBe(storeOne);
+    detach();
+    expect(metricsStoreFor(two.require("web"))).toBe(defaultMetricsStore);
+  });
+
+  it("forgets a removed backend's sample", async () => {
+    const pool = new Pool([{ id: "web", address: "127.0.0.1:1" }]);
+    const store = new BackendMetricsStore();
+    store.attach(pool);
+    store.write("web", { cpu: 1, memory: 0, network: 0 });
+    await pool.remove("web");
+    expect(store.peek("web")).toBeUndefined();
+  });
+
+  it("can be reconfigured", () => {
+    const store = new BackendMetricsStore();
+    store.configure({ ttlMs: 5, fallback: "none" });
+    expect([store.ttlMs, store.fallback]).toEqual([5, "none"]);
+  });
+});

@@ -1,0 +1,408 @@
+/**
+ * Prometheus text for the admin `GET /metrics`, through prom-client. The
+ * registry is the exporter's own (never prom-client's global one) and holds
+ * no state of its own: each metric's `collect()` reads the figures taken once
+ * at the start of the scrape — `balancer.stats()`, `balancer.metrics
+ * .snapshot()` and each listener's counters — so the hot path never touches
+ * prom-client. Every name starts with `switchyard_`. Latency percentiles are
+ * summaries: quantiles over the last 10–20 s, `_sum` and `_count` over the
+ * process's life. All metric collects run synchronously inside one
+ * `registry.metrics()` call, so concurrent scrapes cannot mix their figures.
+ * Process and Node metrics (prom-client's defaults, standard names) are
+ * opt-in, collected once per process and shared by every exporter.
+ */
+import { Counter, Gauge, Registry } from "prom-client";
+import { BACKEND_STATES } from "../core/backend.js";
+import type { Balancer, BalancerStats } from "../core/balancer.js";
+import type { HttpProxyStats } from "../proxy/proxy-counters.js";
+import { type PoolMetrics, STATUS_CLASSES } from "./balancer-metrics.js";
+import type { HistogramSummary, WindowSummary } from "./log-histogram.js";
+import { RATE_WINDOWS } from "./rate-window.js";
+import { type EmitSummary, processRegistry, SnapshotSummary } from "./snapshot-summary.js";
+
+/** A proxy listener as the exporter reads it. */
+export interface ListenerMetricsSource {
+  name: string;
+  pool: string;
+  protocol: "http" | "tcp";
+  /** HTTP listeners: the proxy's counters (`HttpProxy.stats()`). */
+  stats?: () => HttpProxyStats;
+  /** Client connections open now (`TcpProxy.connections`). */
+  connections?: () => number;
+}
+
+export interface MetricsSources {
+  /** Pool name → its balancer. */
+  balancers: ReadonlyMap<string, Balancer>;
+  /** The proxy listeners, read at each scrape. */
+  listeners?: () => readonly ListenerMetricsSource[];
+}
+
+export interface PrometheusOptions {
+  /** Add prom-client's process and Node metrics (CPU, memory, event loop lag, GC); default false. */
+  processMetrics?: boolean;
+}
+
+interface PoolScrape {
+  pool: string;
+  stats: BalancerStats;
+  metrics: PoolMetrics | undefined;
+}
+
+interface ListenerScrape {
+  listener: string;
+  pool: string;
+  protocol: string;
+  stats: HttpProxyStats | undefined;
+  connections: number | undefined;
+}
+
+interface Scrape {
+  pools: PoolScrape[];
+  listeners: ListenerScrape[];
+}
+
+type Labels = Record<string, string>;
+type Emit = (labels: Labels, value: number) => void;
+
+const PREFIX = "switchyard_";
+const BREAKER_STATE = { closed: 0, "half-open": 1, open: 2 } as const;
+
+export class PrometheusExporter {
+  readonly registry = new Registry();
+  #sources: MetricsSources;
+  #scrape: Scrape = { pools: [], listeners: [] };
+
+  #process: boolean;
+
+  constructor(sources: MetricsSources, options: PrometheusOptions = {}) {
+    this.#sources = sources;
+    this.#process = options.processMetrics === true;
+    this.#define();
+  }
+
+  /** `text/plain; version=0.0.4; charset=utf-8` */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text, figures taken now. */
+  metrics(): Promise<string> {
+    this.#scrape = takeScrape(this.#sources);
+    if (!this.#process) return this.registry.metrics();
+    return Registry.merge([processRegistry(), this.registry]).metrics();
+  }
+
+  #define(): void {
+    const pools = (read: (pool: PoolScrape, emit: Emit) => void) => (emit: Emit) => {
+      for (const pool of this.#scrape.pools) read(pool, emit);
+    };
+    const backends =
+      (read: (backend: BalancerStats["backends"][number], emit: Emit, pool: string) => void) =>
+      (emit: Emit) => {
+        for (const pool of this.#scrape.pools)
+          for (const backend of pool.stats.backends) read(backend, emit, pool.pool);
+      };
+    const listeners = (read: (listener: ListenerScrape, emit: Emit) => void) => (emit: Emit) => {
+      for (const listener of this.#scrape.listeners) read(listener, emit);
+    };
+    const poolLabel = (pool: PoolScrape) => ({ pool: pool.pool });
+
+    // Per backend ---------------------------------------------------------
+    this.#counter(
+      "requests_total",
+      "Finished attempts by backend and outcome class (2xx..5xx; error: no response; none: no HTTP status, e.g. TCP).",
+      ["pool", "backend", "status_class"],
+      pools((pool, emit) => {
+        for (const backend of pool.metrics?.backends ?? []) {
+          for (const statusClass of STATUS_CLASSES) {
+            emit(
+              { pool: pool.pool, backend: backend.id, status_class: statusClass },
+              backend.statusClasses[statusClass],
+            );
+          }
+        }
+      }),
+    );
+    this.#counter(
+      "errors_total",
+      "Failed attempts (transport error or 5xx) by backend.",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.errors)),
+    );
+    this.#summary(
+      "response_latency_seconds",
+      "Upstream response latency by backend; quantiles over the last 10-20 s.",
+      ["pool", "backend"],
+      (emit) => {
+        for (const pool of this.#scrape.pools) {
+          for (const backend of pool.metrics?.backends ?? [])
+            emit({ pool: pool.pool, backend: backend.id }, seconds(backend.latencyMs, 1e-3));
+        }
+      },
+    );
+    this.#gauge(
+      "in_flight",
+      "Attempts in progress by backend (HTTP requests awaiting completion plus open tunnels).",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.inFlight)),
+    );
+    this.#gauge(
+      "active_connections",
+      "Long-lived tunnels open by backend (TCP connections, WebSockets).",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.active)),
+    );
+    this.#counter(
+      "ejections_total",
+      "Outlier-detection ejections by backend.",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.health.ejections)),
+    );
+    this.#gauge(
+      "breaker_state",
+      "Circuit breaker state by backend: 0 closed, 1 half-open, 2 open.",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, BREAKER_STATE[backend.circuit])),
+    );
+    this.#gauge(
+      "backend_health",
+      "1 for the backend's current state (healthy, degraded, unhealthy, draining), 0 for the others.",
+      ["pool", "backend", "state"],
+      backends((backend, emit, pool) => {
+        for (const state of BACKEND_STATES)
+          emit({ pool, backend: backend.id, state }, backend.state === state ? 1 : 0);
+      }),
+    );
+    this.#gauge(
+      "backend_ready",
+      "1 when the backend may take traffic (enabled, healthy or degraded, circuit not open).",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.ready ? 1 : 0)),
+    );
+    this.#gauge(
+      "backend_weight",
+      "Current weight by backend (slow start included).",
+      ["pool", "backend"],
+      backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.weight)),
+    );
+
+    // Per pool ------------------------------------------------------------
+    this.#summary(
+      "pool_response_latency_seconds",
+      "Upstream response latency over the whole pool; quantiles over the last 10-20 s.",
+      ["pool"],
+      (emit) => {
+        for (const pool of this.#scrape.pools)
+          if (pool.metrics) emit(poolLabel(pool), seconds(pool.metrics.latencyMs, 1e-3));
+      },
+    );
+    this.#summary(
+      "decision_latency_seconds",
+      "Time to choose a backend; quantiles over the last 10-20 s.",
+      ["pool"],
+      (emit) => {
+        for (const pool of this.#scrape.pools)
+          if (pool.metrics) emit(poolLabel(pool), seconds(pool.metrics.decisionNs, 1e-9));
+      },
+    );
+    this.#counter(
+      "decisions_total",
+      "Requests routed (backends chosen).",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.decisions)),
+    );
+    this.#counter(
+      "no_backend_total",
+      "Requests refused because no backend was ready.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.noBackend)),
+    );
+    this.#counter(
+      "panic_routed_total",
+      "Requests routed in panic mode (no backend ready, sent anyway).",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.panicRouted)),
+    );
+    this.#counter(
+      "failovers_total",
+      "Attempts moved to the next candidate after a failure.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.failovers)),
+    );
+    this.#counter(
+      "hedges_total",
+      "Extra attempts opened beside a slow one (hedged requests).",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.hedges)),
+    );
+    this.#counter(
+      "breaker_openings_total",
+      "Times a circuit breaker opened.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.breakerOpenings)),
+    );
+    this.#gauge(
+      "requests_per_second",
+      "Requests routed per second, averaged over the window (complete seconds).",
+      ["pool", "window"],
+      pools((pool, emit) => {
+        if (!pool.metrics) return;
+        for (const window of RATE_WINDOWS)
+          emit({ pool: pool.pool, window: `${window}s` }, pool.metrics.requestsPerSecond[`${window}s`]);
+      }),
+    );
+    this.#gauge(
+      "load_cv",
+      "Spread of recent requests (per unit of weight) across ready backends: std / mean, 0 = even.",
+      ["pool"],
+      pools((pool, emit) => {
+        if (pool.metrics) emit(poolLabel(pool), pool.metrics.loadCv.requests);
+      }),
+    );
+    this.#gauge(
+      "in_flight_cv",
+      "Spread of in-flight work (per unit of weight) across ready backends now: std / mean.",
+      ["pool"],
+      pools((pool, emit) => {
+        if (pool.metrics) emit(poolLabel(pool), pool.metrics.loadCv.inFlight);
+      }),
+    );
+    this.#counter(
+      "region_requests_total",
+      "Finished attempts by backend region (none: backends without a region).",
+      ["pool", "region"],
+      pools((pool, emit) => {
+        for (const [region, count] of Object.entries(pool.metrics?.regions ?? {}))
+          emit({ pool: pool.pool, region }, count);
+      }),
+    );
+
+    // Per listener --------------------------------------------------------
+    this.#counter(
+      "retries_total",
+      "Requests sent again to the next candidate (HTTP listeners).",
+      ["listener", "pool"],
+      listeners((listener, emit) => {
+        if (listener.stats) emit(listenerLabels(listener), listener.stats.retries);
+      }),
+    );
+    this.#counter(
+      "retry_budget_exhausted_total",
+      "Retries the retry budget refused (HTTP listeners).",
+      ["listener", "pool"],
+      listeners((listener, emit) => {
+        if (listener.stats) emit(listenerLabels(listener), listener.stats.retryBudgetExhausted);
+      }),
+    );
+    this.#counter(
+      "listener_requests_total",
+      "HTTP requests received by listener.",
+      ["listener", "pool"],
+      listeners((listener, emit) => {
+        if (listener.stats) emit(listenerLabels(listener), listener.stats.requests);
+      }),
+    );
+    this.#counter(
+      "listener_responses_total",
+      "Responses sent to clients (forwarded or answered by the proxy) by status class.",
+      ["listener", "pool", "status_class"],
+      listeners((listener, emit) => {
+        if (!listener.stats) return;
+        for (const [statusClass, count] of Object.entries(listener.stats.statusClasses))
+          emit({ ...listenerLabels(listener), status_class: statusClass }, count);
+      }),
+    );
+    this.#counter(
+      "listener_errors_total",
+      "Requests the proxy answered (or cut) with a coded error, by SY_ERR_* code.",
+      ["listener", "pool", "code"],
+      listeners((listener, emit) => {
+        for (const [code, count] of Object.entries(listener.stats?.errors ?? {}))
+          emit({ ...listenerLabels(listener), code }, count);
+      }),
+    );
+    this.#gauge(
+      "listener_in_flight",
+      "Requests being proxied plus tunnels open, by listener (TCP: client connections open).",
+      ["listener", "pool", "protocol"],
+      listeners((listener, emit) => {
+        const open = listener.stats?.inFlight ?? listener.connections;
+        if (open !== undefined) emit({ ...listenerLabels(listener), protocol: listener.protocol }, open);
+      }),
+    );
+  }
+
+  #counter(name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void {
+    new Counter({
+      name: PREFIX + name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        read((labels, value) => this.inc(labels, value));
+      },
+    });
+  }
+
+  #gauge(name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void {
+    new Gauge({
+      name: PREFIX + name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        read((labels, value) => this.set(labels, value));
+      },
+    });
+  }
+
+  #summary(name: string, help: string, labelNames: string[], read: (emit: EmitSummary) => void): void {
+    new SnapshotSummary({ name: PREFIX + name, help, labelNames, registers: [this.registry] }, read);
+  }
+}
+
+function takeScrape(sources: MetricsSources): Scrape {
+  const pools: PoolScrape[] = [];
+  for (const [pool, balancer] of sources.balancers) {
+    pools.push({ pool, stats: balancer.stats(), metrics: balancer.metrics?.snapshot() });
+  }
+  const listeners = (sources.listeners?.() ?? []).map((source) => ({
+    listener: source.name,
+    pool: source.pool,
+    protocol: source.protocol,
+    stats: source.stats?.(),
+    connections: source.connections?.(),
+  }));
+  return { pools, listeners };
+}
+
+function listenerLabels(listener: ListenerScrape): Labels {
+  return { listener: listener.listener, pool: listener.pool };
+}
+
+/**
+ * A summary in seconds: quantiles from the recent windows (NaN when they are
+ * empty, as Prometheus summaries report no observations), sum and count over
+ * the lifetime.
+ */
+function seconds(summary: WindowSummary, scale: number): HistogramSummary {
+  const recent = summary.recentCount > 0;
+  const quantile = (value: number) => (recent ? significant(value * scale, 6) : Number.NaN);
+  return {
+    count: summary.count,
+    sum: significant(summary.sum * scale, 12),
+    mean: significant(summary.mean * scale, 6),
+    p50: quantile(summary.p50),
+    p95: quantile(summary.p95),
+    p99: quantile(summary.p99),
+    max: significant(summary.max * scale, 6),
+  };
+}
+
+/** Drops the float noise a unit change leaves (0.023807500000000002 → 0.0238075). */
+function significant(value: number, digits: number): number {
+  return value === 0 ? 0 : Number(value.toPrecision(digits));
+}
