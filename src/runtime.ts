@@ -88,6 +88,7 @@ export async function startSwitchyard(
       healthCheck: poolConfig.healthCheck,
       outlierDetection: poolConfig.outlierDetection,
       slowStart: poolConfig.slowStart,
+      panic: poolConfig.panic,
       logger: logger.child({ pool: name }),
       metrics: { explain: config.log.decisions },
     });

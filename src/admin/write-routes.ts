@@ -47,7 +47,7 @@ const patchServer: AdminHandler = (request, context) => {
   const target = resolvePool(context.balancers, input.pool ?? request.query.get("pool") ?? undefined, id);
   const pool = target.balancer.pool;
   const backend = pool.require(id);
-  const previous = { weight: backend.weight, enabled: backend.enabled };
+  const previous = { weight: backend.configuredWeight, enabled: backend.enabled };
   if (input.weight !== undefined) pool.setWeight(id, input.weight);
   if (input.enabled === true) pool.enable(id);
   if (input.enabled === false) pool.disable(id);

@@ -19,7 +19,7 @@ describe("health-score", () => {
     expect((counts.get("b1") ?? 0) / (counts.get("b0") ?? 1)).toBeGreaterThan(1.5);
   });
 
-  it("halves the health of a degraded backend", () => {
+  it("treats a degraded backend (at half weight) as twice as loaded", () => {
     const pool = makePool(2);
     const selector = follow(pool, create());
     pool.setState("b0", "degraded");

@@ -47,23 +47,19 @@ export class WeightedRoundRobinSelector implements Selector {
       const divisor = this.#backends.reduce((g, backend) => gcd(g, backend.weight), 0) || 1;
       const length = this.#total / divisor;
       const schedule = new Array<Backend>(length);
-      for (let i = 0; i < length; i++) schedule[i] = this.#step();
+      for (let i = 0; i < length; i++) schedule[i] = this.#step() as Backend;
       this.#schedule = schedule;
     }
   }
 
   pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
     const schedule = this.#schedule;
-    // A full cycle (or, stepping live, one step per backend per unit of its weight) visits every backend.
-    const length = schedule ? schedule.length : Math.max(this.#backends.length, Math.ceil(this.#total));
+    if (!schedule) return this.#step(tried);
+    // One full cycle visits every positive-weight backend, so it bounds the walk.
+    const length = schedule.length;
     for (let step = 0; step < length; step++) {
-      let backend: Backend;
-      if (schedule) {
-        backend = schedule[this.#cursor] as Backend;
-        this.#cursor = this.#cursor + 1 === length ? 0 : this.#cursor + 1;
-      } else {
-        backend = this.#step();
-      }
+      const backend = schedule[this.#cursor] as Backend;
+      this.#cursor = this.#cursor + 1 === length ? 0 : this.#cursor + 1;
       if (isEligible(backend, tried)) return backend;
     }
     return undefined;
@@ -73,20 +69,27 @@ export class WeightedRoundRobinSelector implements Selector {
     return `next in the smooth weighted rotation (weight ${backend.weight} of ${this.#total})`;
   }
 
-  /** One nginx smooth-WRR step over every positive-weight backend. */
-  #step(): Backend {
+  /**
+   * One nginx smooth-WRR step. Stepping live (`tried` given), only eligible
+   * backends take part, as nginx leaves down peers out, so one step always
+   * lands on an eligible backend; building the schedule, all take part.
+   */
+  #step(tried?: readonly Backend[]): Backend | undefined {
     const backends = this.#backends;
     const current = this.#current;
-    let best = 0;
+    let best = -1;
     let total = 0;
     for (let i = 0; i < backends.length; i++) {
-      const weight = this.weightOf(backends[i] as Backend);
+      const backend = backends[i] as Backend;
+      if (tried && !isEligible(backend, tried)) continue;
+      const weight = this.weightOf(backend);
       total += weight;
       current[i] = (current[i] as number) + weight;
-      if ((current[i] as number) > (current[best] as number)) best = i;
+      if (best < 0 || (current[i] as number) > (current[best] as number)) best = i;
     }
+    if (best < 0) return undefined;
     current[best] = (current[best] as number) - total;
-    return backends[best] as Backend;
+    return backends[best];
   }
 }
 

@@ -152,6 +152,8 @@ export const poolSchema = z.strictObject({
   outlierDetection: outlierDetectionSetting.optional(),
   /** Weight ramp for added or recovered backends. */
   slowStart: slowStartSchema.optional(),
+  /** With no ready backend, route to enabled, non-draining ones anyway instead of answering 503. */
+  panic: z.boolean().default(false),
   /** Agent polling for the metrics-driven algorithms; defaults apply when a backend has an `agent`. */
   agents: agentsSchema.optional(),
 });

@@ -25,6 +25,9 @@ export interface BackendSpec {
   enabled?: boolean;
 }
 
+/** Share of its weight a degraded backend keeps: it still serves, but less. */
+export const DEGRADED_WEIGHT_FACTOR = 0.5;
+
 /** Smoothing factor for the latency EWMA kept on every backend (seed 000's default). */
 export const LATENCY_EWMA_ALPHA = 0.2;
 
@@ -71,7 +74,16 @@ export class Backend {
     this.#enabled = spec.enabled ?? true;
   }
 
+  /**
+   * The weight algorithms use: the configured weight, halved while the
+   * backend is degraded (failing some checks or slow).
+   */
   get weight(): number {
+    return this.#state === "degraded" ? this.#weight * DEGRADED_WEIGHT_FACTOR : this.#weight;
+  }
+
+  /** The weight the operator set (config, admin API, slow start). */
+  get configuredWeight(): number {
     return this.#weight;
   }
 
@@ -128,6 +140,7 @@ export class Backend {
       id: this.id,
       address: this.address,
       weight: this.#weight,
+      effectiveWeight: this.weight,
       enabled: this.#enabled,
       state: this.#state,
       ready: this.ready,
@@ -148,6 +161,7 @@ export interface BackendSnapshot {
   id: string;
   address: string;
   weight: number;
+  effectiveWeight: number;
   enabled: boolean;
   state: BackendState;
   ready: boolean;

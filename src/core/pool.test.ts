@@ -62,6 +62,17 @@ describe("Pool", () => {
     expect(changes).toEqual(["healthy->degraded", "degraded->unhealthy"]);
   });
 
+  it("halves a degraded backend's weight for the algorithms, keeping the configured one", () => {
+    const pool = new Pool([{ id: "a", address: "127.0.0.1:9001", weight: 4 }]);
+    const backend = pool.require("a");
+    pool.setState("a", "degraded");
+    expect(backend).toMatchObject({ weight: 2, configuredWeight: 4, ready: true });
+    pool.setWeight("a", 6);
+    expect(backend).toMatchObject({ weight: 3, configuredWeight: 6 });
+    pool.setState("a", "healthy");
+    expect(backend.weight).toBe(6);
+  });
+
   it("removes at once without drain", async () => {
     const pool = new Pool([{ id: "a", address: "127.0.0.1:9001" }]);
     const removed: string[] = [];

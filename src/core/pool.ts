@@ -97,7 +97,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   setWeight(id: string, weight: number): void {
     validateWeight(weight);
     const backend = this.require(id);
-    const previous = backend.weight;
+    const previous = backend.configuredWeight;
     if (previous === weight) return;
     backend._setWeight(weight);
     this.#publish();

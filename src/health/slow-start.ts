@@ -47,12 +47,13 @@ export class SlowStart {
     if (this.durationMs <= 0 || this.#pool.get(backend.id) !== backend) return;
     const current = this.#ramps.get(backend);
     if (current) clearTimeout(current.timer);
-    const target = current && backend.weight === current.expected ? current.target : backend.weight;
+    const target =
+      current && backend.configuredWeight === current.expected ? current.target : backend.configuredWeight;
     if (target <= 0) {
       this.#ramps.delete(backend);
       return;
     }
-    const ramp: Ramp = { target, step: 0, expected: backend.weight, timer: undefined };
+    const ramp: Ramp = { target, step: 0, expected: backend.configuredWeight, timer: undefined };
     this.#ramps.set(backend, ramp);
     this.#apply(backend, ramp);
   }
@@ -104,7 +105,7 @@ export class SlowStart {
   }
 
   #owns(backend: Backend, ramp: Ramp): boolean {
-    return this.#pool.get(backend.id) === backend && backend.weight === ramp.expected;
+    return this.#pool.get(backend.id) === backend && backend.configuredWeight === ramp.expected;
   }
 }
 
