@@ -89,6 +89,7 @@ export async function startSwitchyard(
       outlierDetection: poolConfig.outlierDetection,
       slowStart: poolConfig.slowStart,
       panic: poolConfig.panic,
+      affinity: poolConfig.affinity,
       logger: logger.child({ pool: name }),
       metrics: { explain: config.log.decisions },
     });

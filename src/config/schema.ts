@@ -9,6 +9,7 @@
  * every problem.
  */
 import { z } from "zod";
+import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import "../algorithms/builtin.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
@@ -156,6 +157,8 @@ export const poolSchema = z.strictObject({
   panic: z.boolean().default(false),
   /** Agent polling for the metrics-driven algorithms; defaults apply when a backend has an `agent`. */
   agents: agentsSchema.optional(),
+  /** Session affinity (cookie, client IP or header); off when absent. */
+  affinity: affinitySchema.optional(),
 });
 
 export const timeoutsSchema = z.strictObject({

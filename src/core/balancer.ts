@@ -6,6 +6,12 @@
  * against the same backend objects and nothing is dropped.
  */
 import { performance } from "node:perf_hooks";
+import {
+  Affinity,
+  type AffinityLookup,
+  type AffinityOptions,
+  type AffinityStats,
+} from "../affinity/affinity.js";
 import "../algorithms/builtin.js";
 import { type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
 import { BreakerSet } from "../health/breakers.js";
@@ -76,6 +82,13 @@ export interface BalancerOptions {
    * false to record nothing (the bench's baseline). Default on.
    */
   metrics?: BalancerMetricsOptions | false;
+  /**
+   * Session affinity (cookie, client IP or header; `ctx.sessionId` always
+   * counts as a key). Off when absent. See src/affinity/affinity.ts.
+   */
+  affinity?: AffinityOptions;
+  /** Wall clock in epoch ms for affinity expiries (cookies carry absolute times); default Date.now. */
+  wallClock?: () => number;
 }
 
 export interface BalancerStats {
@@ -96,7 +109,17 @@ export interface BalancerStats {
   requests: number;
   errors: number;
   inFlight: number;
-  backends: (BackendSnapshot & { circuit: BreakerState; health: BackendHealth })[];
+  backends: (BackendSnapshot & { circuit: BreakerState; health: BackendHealth; sessions?: number })[];
+  /** Session affinity figures, when affinity is on (sessions per backend are also on each backend). */
+  affinity?: AffinityStats;
+}
+
+/** What select() bound for a request's session; kept per request context (hedges share it). */
+interface AffinityBinding {
+  lookup: AffinityLookup;
+  backendId: string;
+  routedByPin: boolean;
+  cookie: string | undefined;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -120,6 +143,8 @@ export class Balancer implements AttemptHost {
   #requests = 0;
   #errors = 0;
   #metrics: BalancerMetrics | undefined;
+  #affinity: Affinity | undefined;
+  #bindings = new WeakMap<RequestContext, AffinityBinding>();
   /** Readiness and membership both shape what selectors index, so either rebuilds them. */
   #onPoolChanged = () => this.#selector.rebuild(this.pool.backends);
 
@@ -129,6 +154,7 @@ export class Balancer implements AttemptHost {
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#panic = options.panic ?? false;
     this.#selector = this.#build(this.#algorithmSpec);
+    if (options.affinity) this.#affinity = new Affinity(options.affinity, options.wallClock);
     if (options.circuitBreaker !== false) {
       const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
       this.#breakers = new BreakerSet(this.pool, breakerOptions, this.env.now);
@@ -192,8 +218,10 @@ export class Balancer implements AttemptHost {
     const started = performance.now();
     this.#breakers?.tick();
     this.#health.tick();
+    const lookup = this.#affinity?.lookup(ctx);
+    const pinned = lookup === undefined ? undefined : this.#pinnedBackend(lookup);
     const backend =
-      this.#pickAdmitted(ctx, NO_BACKENDS_TRIED) ?? (this.#panic ? this.#panicPick() : undefined);
+      pinned ?? this.#pickAdmitted(ctx, NO_BACKENDS_TRIED) ?? (this.#panic ? this.#panicPick() : undefined);
     const selectionNs = (performance.now() - started) * 1e6;
     if (!backend) {
       this.#noBackend++;
@@ -204,10 +232,39 @@ export class Balancer implements AttemptHost {
     this.#decisions++;
     this.#selectionNsTotal += selectionNs;
     const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs);
+    if (lookup !== undefined) {
+      const routedByPin = pinned !== undefined;
+      const cookie = this.#affinity?.bind(lookup, backend.id, routedByPin);
+      this.#bindings.set(ctx, { lookup, backendId: backend.id, routedByPin, cookie });
+    }
     // Before the attempt opens, so kept scores and the debug log show the pool as the pick saw it.
     this.#metrics?.decided(decision, started);
     this.#openAttempt(backend);
     return decision;
+  }
+
+  /** The affinity settings in force, when affinity is on. */
+  get affinity(): Affinity | undefined {
+    return this.#affinity;
+  }
+
+  /**
+   * The Set-Cookie header value the response to `decision` must carry, if any
+   * (cookie affinity: a new pin, a migration or a sliding renewal). Call it
+   * when the response head is written: when the request failed over to
+   * another backend, the session is re-pinned to the backend that answered.
+   */
+  affinityCookie(decision: Decision): string | undefined {
+    const binding = this.#bindings.get(decision.ctx);
+    if (binding === undefined || this.#affinity === undefined) return undefined;
+    const backendId = decision.backend.id;
+    if (binding.backendId !== backendId) {
+      const moved = { ...binding.lookup, backendId: binding.backendId };
+      binding.cookie = this.#affinity.bind(moved, backendId, false);
+      binding.backendId = backendId;
+      binding.routedByPin = false;
+    }
+    return binding.cookie;
   }
 
   /** Closes the decision's current attempt with its outcome. */
@@ -250,13 +307,17 @@ export class Balancer implements AttemptHost {
 
   stats(): BalancerStats {
     let inFlight = 0;
+    const affinity = this.#affinity?.stats();
     const backends = this.pool.backends.map((backend) => {
       inFlight += backend.inFlight;
-      return {
+      const entry = {
         ...backend.toJSON(),
         circuit: this.#breakers?.state(backend) ?? ("closed" as const),
         health: this.#health.details(backend),
       };
+      return affinity === undefined
+        ? entry
+        : { ...entry, sessions: affinity.sessionsByBackend[backend.id] ?? 0 };
     });
     return {
       algorithm: this.#selector.name,
@@ -271,6 +332,7 @@ export class Balancer implements AttemptHost {
       errors: this.#errors,
       inFlight,
       backends,
+      ...(affinity === undefined ? {} : { affinity }),
     };
   }
 
@@ -312,10 +374,14 @@ export class Balancer implements AttemptHost {
   /** @internal AttemptHost */
   explain(decision: Decision): DecisionExplanation {
     const selector = this.#selector;
+    const binding = this.#bindings.get(decision.ctx);
+    const byAffinity = binding?.routedByPin === true && binding.backendId === decision.backend.id;
     return {
       algorithm: decision.algorithm,
       backend: decision.backend.id,
-      reason: selector.describe(decision.backend),
+      reason: byAffinity
+        ? `affinity (${this.#affinity?.mode}): session pinned to ${decision.backend.id}`
+        : selector.describe(decision.backend),
       attempts: decision.attempts.map((backend) => backend.id),
       selectionNs: Math.round(decision.selectionNs),
       candidates: this.pool.backends.map((backend) => ({
@@ -340,6 +406,15 @@ export class Balancer implements AttemptHost {
       skipped.push(next);
     }
     return undefined;
+  }
+
+  /** The session's pinned backend when it is in the pool, ready and admitted by its breaker. */
+  #pinnedBackend(lookup: AffinityLookup): Backend | undefined {
+    if (lookup.backendId === undefined) return undefined;
+    const backend = this.pool.get(lookup.backendId);
+    if (backend === undefined || !backend.ready) return undefined;
+    if (this.#breakers !== undefined && !this.#breakers.admit(backend)) return undefined;
+    return backend;
   }
 
   /** Next enabled, non-draining backend in rotation, whatever its health or circuit. */

@@ -233,6 +233,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     const res = this.#res;
     if (this.#host.closing) res.shouldKeepAlive = false;
     const headers = buildResponseHeaders(rawHeaders);
+    // Session affinity: the (re)issued cookie rides beside the backend's own Set-Cookie lines.
+    const affinityCookie = this.#decision && this.#host.balancer.affinityCookie(this.#decision);
+    if (affinityCookie !== undefined) headers.push("Set-Cookie", affinityCookie);
     if (statusText) res.writeHead(statusCode, statusText, headers);
     else res.writeHead(statusCode, headers);
     this.#host.counters.response(statusCode);

@@ -1,0 +1,189 @@
+import { describe, expect, it } from "vitest";
+import { createBalancer } from "../core/balancer.js";
+import type { RequestContext } from "../core/context.js";
+import { Affinity, DEFAULT_AFFINITY_TTL_MS } from "./affinity.js";
+import { signAffinityCookie, verifyAffinityCookie } from "./cookie.js";
+import { SessionTable } from "./session-table.js";
+
+const SECRET = "0123456789abcdef-test-secret";
+const BACKENDS = ["a", "b", "c"].map((id, index) => ({ id, address: `127.0.0.1:${9001 + index}` }));
+
+function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let time = start;
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+  };
+}
+
+/** The cookie value inside a Set-Cookie header value. */
+function cookieIn(setCookie: string | undefined): string {
+  const match = /^sy_affinity=([^;]+);/.exec(setCookie ?? "");
+  if (!match) throw new Error(`no affinity cookie in ${setCookie}`);
+  return match[1] as string;
+}
+
+describe("affinity cookies", () => {
+  it("round-trips, and rejects tampering, a wrong secret and expiry", () => {
+    const value = signAffinityCookie(SECRET, "backend.with.dots", 2_000);
+    expect(verifyAffinityCookie(SECRET, value, 1_000)).toMatchObject({
+      backendId: "backend.with.dots",
+      expiresAt: 2_000,
+    });
+    expect(verifyAffinityCookie(SECRET, value, 2_000)).toBeUndefined();
+    expect(verifyAffinityCookie("another-secret-0123456", value, 1_000)).toBeUndefined();
+    const [payload, mac] = value.split(".") as [string, string];
+    const forged = Buffer.from("other.999999999", "utf8").toString("base64url");
+    expect(verifyAffinityCookie(SECRET, `${forged}.${mac}`, 1_000)).toBeUndefined();
+    const flipped = `${mac[0] === "A" ? "B" : "A"}${mac.slice(1)}`;
+    expect(verifyAffinityCookie(SECRET, `${payload}.${flipped}`, 1_000)).toBeUndefined();
+    expect(verifyAffinityCookie(SECRET, "garbage", 1_000)).toBeUndefined();
+    expect(verifyAffinityCookie(SECRET, `${payload}.${mac}.x`, 1_000)).toBeUndefined();
+  });
+});
+
+describe("SessionTable", () => {
+  it("slides, expires lazily and evicts the least recently used", () => {
+    const { now, advance } = clock(0);
+    const table = new SessionTable(1_000, 2, now);
+    table.set("x", "a");
+    table.set("y", "b");
+    advance(600);
+    table.set("x", "a"); // slides x; y is now the oldest
+    table.set("z", "c"); // evicts y
+    expect(table.get("y")).toBeUndefined();
+    advance(600);
+    expect(table.get("x")?.backendId).toBe("a");
+    expect(table.countByBackend()).toEqual(
+      new Map([
+        ["a", 1],
+        ["c", 1],
+      ]),
+    );
+    advance(1_000);
+    expect(table.get("x")).toBeUndefined();
+    expect(table.countByBackend().size).toBe(0);
+  });
+});
+
+describe("Affinity options", () => {
+  it("needs a secret in cookie mode and a header in header mode, naming the field", () => {
+    expect(() => new Affinity({ mode: "cookie" })).toThrow(
+      /affinity\.secret: cookie affinity needs a secret/,
+    );
+    expect(() => new Affinity({ mode: "header" })).toThrow(/affinity\.header:/);
+    expect(new Affinity({ mode: "ip" }).config).toMatchObject({
+      cookieName: "sy_affinity",
+      ttlMs: DEFAULT_AFFINITY_TTL_MS,
+    });
+  });
+});
+
+describe("Balancer with affinity", () => {
+  it("cookie mode pins, renews at most every ttl/10, and migrates when the backend goes down", () => {
+    const { now, advance } = clock();
+    const balancer = createBalancer({
+      backends: BACKENDS,
+      affinity: { mode: "cookie", secret: SECRET, ttlMs: 100_000 },
+      wallClock: now,
+    });
+    const first = balancer.select({});
+    first.finish({});
+    const issued = balancer.affinityCookie(first);
+    expect(issued).toMatch(/^sy_affinity=[^;]+; Path=\/; Max-Age=100; HttpOnly; SameSite=Lax$/);
+    let jar = cookieIn(issued);
+    const ctx = (): RequestContext => ({ cookies: { sy_affinity: jar } });
+    const pinnedTo = first.backend.id;
+    for (let i = 0; i < 20; i++) {
+      const decision = balancer.select(ctx());
+      expect(decision.backend.id).toBe(pinnedTo);
+      expect(balancer.affinityCookie(decision)).toBeUndefined();
+      expect(decision.explain().reason).toMatch(/^affinity \(cookie\)/);
+      decision.finish({});
+    }
+    advance(10_001);
+    const renewed = balancer.select(ctx());
+    expect(renewed.backend.id).toBe(pinnedTo);
+    const renewal = cookieIn(balancer.affinityCookie(renewed));
+    expect(renewal).not.toBe(jar);
+    jar = renewal; // the client keeps the newest cookie, as a browser does
+    renewed.finish({});
+
+    balancer.pool.setState(pinnedTo, "unhealthy");
+    const moved = balancer.select(ctx());
+    expect(moved.backend.id).not.toBe(pinnedTo);
+    const reissued = balancer.affinityCookie(moved);
+    expect(verifyAffinityCookie(SECRET, cookieIn(reissued), now())?.backendId).toBe(moved.backend.id);
+    moved.finish({});
+    const stats = balancer.stats();
+    expect(stats.affinity).toMatchObject({ mode: "cookie", migrations: 1, created: 1, pinned: 21 });
+    expect(stats.backends.find((b) => b.id === moved.backend.id)?.sessions).toBe(1);
+    expect(stats.backends.find((b) => b.id === pinnedTo)?.sessions).toBe(0);
+  });
+
+  it("ip mode pins by client address with a sliding TTL on the injected clock", () => {
+    const { now, advance } = clock();
+    const balancer = createBalancer({
+      backends: BACKENDS,
+      affinity: { mode: "ip", ttlMs: 10_000 },
+      wallClock: now,
+    });
+    const pick = (clientIp: string): string => {
+      const decision = balancer.select({ clientIp });
+      decision.finish({});
+      expect(balancer.affinityCookie(decision)).toBeUndefined();
+      return decision.backend.id;
+    };
+    const one = pick("10.0.0.1");
+    const two = pick("10.0.0.2");
+    expect(two).not.toBe(one); // round-robin moved on for the new client
+    for (let i = 0; i < 10; i++) {
+      advance(9_000); // inside the sliding window each time
+      expect(pick("10.0.0.1")).toBe(one);
+    }
+    expect(balancer.stats().affinity?.sessions).toBe(1); // 10.0.0.2 expired
+    advance(10_000);
+    pick("10.0.0.1");
+    expect(balancer.stats().affinity).toMatchObject({ created: 3, migrations: 0 });
+  });
+
+  it("header mode and ctx.sessionId pin; a removed backend migrates the session", async () => {
+    const balancer = createBalancer({
+      backends: BACKENDS,
+      affinity: { mode: "header", header: "X-Session" },
+    });
+    const pick = (ctx: RequestContext): string => {
+      const decision = balancer.select(ctx);
+      decision.finish({});
+      return decision.backend.id;
+    };
+    const user = pick({ headers: { "x-session": "user-1" } });
+    for (let i = 0; i < 5; i++) expect(pick({ headers: { "x-session": "user-1" } })).toBe(user);
+    const session = pick({ sessionId: "s-42" });
+    for (let i = 0; i < 5; i++) expect(pick({ sessionId: "s-42", clientIp: `10.1.0.${i}` })).toBe(session);
+
+    await balancer.pool.remove(user);
+    const moved = pick({ headers: { "x-session": "user-1" } });
+    expect(moved).not.toBe(user);
+    for (let i = 0; i < 5; i++) expect(pick({ headers: { "x-session": "user-1" } })).toBe(moved);
+    expect(balancer.stats().affinity?.migrations).toBe(1);
+  });
+
+  it("re-pins a session to the backend that answered after a failover", () => {
+    const balancer = createBalancer({
+      backends: BACKENDS,
+      affinity: { mode: "cookie", secret: SECRET },
+      circuitBreaker: false,
+    });
+    const decision = balancer.select({});
+    const first = decision.backend.id;
+    const next = decision.next();
+    expect(next?.id).toBeDefined();
+    const cookie = balancer.affinityCookie(decision);
+    decision.finish({});
+    expect(verifyAffinityCookie(SECRET, cookieIn(cookie), Date.now())?.backendId).toBe(next?.id);
+    expect(next?.id).not.toBe(first);
+  });
+});
