@@ -7,7 +7,7 @@ import { parseConfig } from "../src/config/load.js";
 describe("README", () => {
   it("shows a configuration example that validates", async () => {
     const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
-    const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    const example = /```yaml\n(listeners:[\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     const config = parseConfig(parse(example as string));
     expect(config.listeners[0]?.pool).toBe("web");
