@@ -7,10 +7,10 @@
  * with the status its code maps to; every write, done or refused, is logged
  * with the caller's address.
  */
+
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { formatHostPort } from "../core/address.js";
 import type { Balancer } from "../core/balancer.js";
+import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
 import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
@@ -98,21 +98,10 @@ export class AdminServer {
   /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
   listen(): Promise<{ host: string; port: number }> {
     if (this.#address) return Promise.resolve(this.#address);
-    const server = this.#server;
-    return new Promise((resolve, reject) => {
-      // The system error as it is (EADDRINUSE, ...), like the proxies: the runtime names the listener.
-      const onError = (error: NodeJS.ErrnoException): void => reject(error);
-      server.once("error", onError);
-      server.listen(this.#port, this.#host, () => {
-        server.off("error", onError);
-        const bound = server.address() as AddressInfo;
-        this.#address = { host: bound.address, port: bound.port };
-        this.logger.info(
-          { address: formatHostPort(bound.address, bound.port), writes: this.#token ? "token" : "disabled" },
-          "admin API listening",
-        );
-        resolve(this.#address);
-      });
+    return listenOn(this.#server, this.#host, this.#port, this.logger, "admin API").then((address) => {
+      this.#address = address;
+      this.logger.info({ writes: this.#token ? "token" : "disabled" }, "admin API writes");
+      return address;
     });
   }
 

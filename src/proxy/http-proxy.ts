@@ -12,13 +12,14 @@
  * stop accepting, drain up to a grace period, then destroy what is left and
  * close the upstream pools.
  */
+
 import http, { type IncomingMessage } from "node:http";
-import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import type { Backend } from "../core/backend.js";
 import type { Balancer } from "../core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { listenOn } from "../core/listen.js";
 import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
@@ -218,18 +219,9 @@ export class HttpProxy implements ExchangeHost {
     if (this.#closing) {
       return Promise.reject(new SwitchyardError(ErrorCodes.SHUTTING_DOWN, "the HTTP proxy has been closed"));
     }
-    return new Promise((resolve, reject) => {
-      const server = this.#server;
-      const onError = (error: Error) => reject(error);
-      server.once("error", onError);
-      server.listen(this.#port, this.#host, () => {
-        server.off("error", onError);
-        server.on("error", (error) => this.logger.error({ err: error }, "http listener error"));
-        const info = server.address() as net.AddressInfo;
-        this.#address = { host: info.address, port: info.port };
-        this.logger.info(this.#address, "http listener ready");
-        resolve(this.#address);
-      });
+    return listenOn(this.#server, this.#host, this.#port, this.logger, "http listener").then((address) => {
+      this.#address = address;
+      return address;
     });
   }
 

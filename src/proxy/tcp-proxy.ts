@@ -10,12 +10,14 @@
  * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
  * closed; a removed backend's tunnels are closed at once.
  */
+
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Backend } from "../core/backend.js";
 import type { Balancer } from "../core/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
 
@@ -108,18 +110,9 @@ export class TcpProxy {
     if (this.#closing) {
       return Promise.reject(new SwitchyardError(ErrorCodes.SHUTTING_DOWN, "the TCP proxy has been closed"));
     }
-    return new Promise((resolve, reject) => {
-      const server = this.#server;
-      const onError = (error: Error) => reject(error);
-      server.once("error", onError);
-      server.listen(this.#port, this.#host, () => {
-        server.off("error", onError);
-        server.on("error", (error) => this.logger.error({ err: error }, "tcp listener error"));
-        const info = server.address() as net.AddressInfo;
-        this.#address = { host: info.address, port: info.port };
-        this.logger.info({ host: info.address, port: info.port }, "tcp listener ready");
-        resolve(this.#address);
-      });
+    return listenOn(this.#server, this.#host, this.#port, this.logger, "tcp listener").then((address) => {
+      this.#address = address;
+      return address;
     });
   }
 

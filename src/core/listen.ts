@@ -1,0 +1,35 @@
+/**
+ * Binding a server: listen on host:port, resolve with the bound address (the
+ * real port when 0 was asked) or reject with the system error as it is
+ * (EADDRINUSE, ...), which the runtime wraps with the listener's name. After
+ * binding, server errors are logged rather than thrown, so a late socket error
+ * cannot crash the process.
+ */
+import type net from "node:net";
+import type { Logger } from "../observability/logger.js";
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+export function listenOn(
+  server: net.Server,
+  host: string,
+  port: number,
+  logger: Logger,
+  what: string,
+): Promise<BoundAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      server.on("error", (error) => logger.error({ err: error }, `${what} error`));
+      const info = server.address() as net.AddressInfo;
+      const address = { host: info.address, port: info.port };
+      logger.info(address, `${what} ready`);
+      resolve(address);
+    });
+  });
+}
