@@ -8,11 +8,13 @@
  * when its request finishes, which turns the count into in-flight work with
  * a 30 s safety net.
  */
+
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Outcome, type Selector, type SelectorEnv } from "../core/selector.js";
+import type { Outcome, Selector, SelectorEnv } from "../core/selector.js";
 import { DEFAULT_LEASE_DURATION_MS, LeaseTable } from "../load/leases.js";
+import { leastLoaded } from "./least-loaded.js";
 import type { AlgorithmDefinition } from "./registry.js";
 
 export const leaseDurationSchema = z
@@ -43,6 +45,7 @@ export class LeaseSelector implements Selector {
   readonly leases: LeaseTable;
   #backends: readonly Backend[] = [];
   #offset = 0;
+  #byLeases = { load: (backend: Backend) => leasesPerWeight(this.leases, backend) };
 
   constructor(options: z.output<typeof leaseOptions>, env: SelectorEnv) {
     this.leases = new LeaseTable({
@@ -62,17 +65,7 @@ export class LeaseSelector implements Selector {
     const count = backends.length;
     if (count === 0) return undefined;
     this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
-    let best: Backend | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (let step = 0; step < count; step++) {
-      const backend = backends[(this.#offset + step) % count] as Backend;
-      if (!isEligible(backend, tried)) continue;
-      const load = leasesPerWeight(this.leases, backend);
-      if (best === undefined || load < bestLoad) {
-        best = backend;
-        bestLoad = load;
-      }
-    }
+    const best = leastLoaded(backends, tried, this.#byLeases, this.#offset);
     if (best) this.leases.acquire(best);
     return best;
   }

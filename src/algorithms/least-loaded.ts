@@ -10,6 +10,31 @@ import type { RequestContext } from "../core/context.js";
 import { isEligible, type Outcome, type Selector } from "../core/selector.js";
 import type { LoadMetric } from "../load/load-metric.js";
 
+/**
+ * The eligible backend of `backends` with the lowest `metric.load`, scanning
+ * from index `start` so that equal loads go to the first one after it.
+ */
+export function leastLoaded(
+  backends: readonly Backend[],
+  tried: readonly Backend[],
+  metric: Pick<LoadMetric, "load">,
+  start: number,
+): Backend | undefined {
+  const count = backends.length;
+  let best: Backend | undefined;
+  let bestLoad = Number.POSITIVE_INFINITY;
+  for (let step = 0; step < count; step++) {
+    const backend = backends[(start + step) % count] as Backend;
+    if (!isEligible(backend, tried)) continue;
+    const load = metric.load(backend);
+    if (!best || load < bestLoad) {
+      best = backend;
+      bestLoad = load;
+    }
+  }
+  return best;
+}
+
 export class LeastLoadedSelector implements Selector {
   readonly name: string;
   #backends: readonly Backend[] = [];
@@ -30,18 +55,7 @@ export class LeastLoadedSelector implements Selector {
     const count = backends.length;
     if (count === 0) return undefined;
     this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
-    let best: Backend | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (let step = 0; step < count; step++) {
-      const backend = backends[(this.#offset + step) % count] as Backend;
-      if (!isEligible(backend, tried)) continue;
-      const load = this.#metric.load(backend);
-      if (!best || load < bestLoad) {
-        best = backend;
-        bestLoad = load;
-      }
-    }
-    return best;
+    return leastLoaded(backends, tried, this.#metric, this.#offset);
   }
 
   observe(backend: Backend, outcome: Outcome): void {

@@ -12,6 +12,7 @@ import type { RequestContext } from "../core/context.js";
 import { isEligible, type Outcome, type Selector, type SelectorEnv } from "../core/selector.js";
 import { inFlightLoad } from "../load/in-flight.js";
 import type { LoadMetric } from "../load/load-metric.js";
+import { leastLoaded } from "./least-loaded.js";
 import { type AlgorithmDefinition, noOptions } from "./registry.js";
 
 export class PowerOfTwoChoicesSelector implements Selector {
@@ -44,7 +45,8 @@ export class PowerOfTwoChoicesSelector implements Selector {
     if (aOk && bOk) return this.#metric.load(b) < this.#metric.load(a) ? b : a;
     if (aOk) return a;
     if (bOk) return b;
-    return this.#leastLoaded(tried, i);
+    // Both draws excluded: the least-loaded eligible backend.
+    return leastLoaded(ready, tried, this.#metric, i);
   }
 
   observe(backend: Backend, outcome: Outcome): void {
@@ -58,23 +60,6 @@ export class PowerOfTwoChoicesSelector implements Selector {
   describe(backend: Backend): string {
     const load = Math.round(this.#metric.load(backend) * 1000) / 1000;
     return `less loaded of two random choices (${this.#metric.name} load ${load})`;
-  }
-
-  /** Both draws excluded: fall back to the least-loaded eligible backend. */
-  #leastLoaded(tried: readonly Backend[], start: number): Backend | undefined {
-    const ready = this.#ready;
-    let best: Backend | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (let step = 0; step < ready.length; step++) {
-      const backend = ready[(start + step) % ready.length] as Backend;
-      if (!isEligible(backend, tried)) continue;
-      const load = this.#metric.load(backend);
-      if (!best || load < bestLoad) {
-        best = backend;
-        bestLoad = load;
-      }
-    }
-    return best;
   }
 }
 
