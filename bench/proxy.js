@@ -1,5 +1,5 @@
 /**
- * HTTP proxy throughput on one core, per /work/shared/BENCHMARKS.md: the same
+ * HTTP proxy throughput on one core, per the shared project notes (BENCHMARKS.md): the same
  * load generator (autocannon 9, 64 connections) against
  *   - the backend directly (a minimal node:http server answering "ok\n"),
  *   - HAProxy with one thread (nbthread 1, http-reuse always),
