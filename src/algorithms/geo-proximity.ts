@@ -18,7 +18,7 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Selector } from "../core/selector.js";
+import type { Outcome, Selector } from "../core/selector.js";
 import {
   type BackendGroup,
   groupByRegion,
@@ -46,12 +46,14 @@ export class GeoProximitySelector implements Selector, RegionStatsSource {
   #regions = new Map<string, BackendGroup>();
   #sites = new NearestGroupPicker([]);
   #siteOf = new Map<Backend, BackendGroup>();
-  #stats = new RegionStats();
+  #stats: RegionStats;
   #lastReason = NO_LOCATION;
   #lastOrigin: GeoPoint | undefined;
 
-  constructor(resolver: GeoResolver = sharedGeoResolver()) {
+  /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
+  constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
     this.resolver = resolver;
+    this.#stats = new RegionStats(now);
   }
 
   rebuild(backends: readonly Backend[]): void {
@@ -81,6 +83,11 @@ export class GeoProximitySelector implements Selector, RegionStatsSource {
   loadChanged(backend: Backend): void {
     this.#siteOf.get(backend)?.loadChanged(backend);
     this.#anywhere.loadChanged(backend);
+  }
+
+  /** Answered attempts' latency, per region (`regionStats()`). */
+  observe(backend: Backend, outcome: Outcome): void {
+    this.#stats.observe(backend, outcome);
   }
 
   score(backend: Backend): number {
@@ -117,5 +124,5 @@ export const geoProximity: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
     "Nearest ready backend to the client (haversine; header, CIDR map or GeoIP); ties by least in flight.",
   reference: "seed 000 (geo proximity, haversine, GeoIP)",
   options: geoAlgorithmOptions,
-  create: (options) => new GeoProximitySelector(sharedGeoResolver(options.geo)),
+  create: (options, env) => new GeoProximitySelector(sharedGeoResolver(options.geo), env.now),
 };

@@ -9,12 +9,13 @@
  * "any". Clients whose region no backend carries go to the nearest region.
  *
  * Each request that has to leave its own region counts one failover for that
- * region (`regionStats()`), beside the attempts each region served.
+ * region (`regionStats()`), beside the attempts each region served and their
+ * latency (fed by `observe()`).
  */
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Selector } from "../core/selector.js";
+import type { Outcome, Selector } from "../core/selector.js";
 import {
   type BackendGroup,
   groupByRegion,
@@ -40,12 +41,14 @@ export class GeographicalSelector implements Selector, RegionStatsSource {
   #regions = new Map<string, BackendGroup>();
   #nearest = new NearestGroupPicker([]);
   #regionOf = new Map<Backend, BackendGroup>();
-  #stats = new RegionStats();
+  #stats: RegionStats;
   #lastReason = ANY;
   #lastHome: string | undefined;
 
-  constructor(resolver: GeoResolver = sharedGeoResolver()) {
+  /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
+  constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
     this.resolver = resolver;
+    this.#stats = new RegionStats(now);
   }
 
   rebuild(backends: readonly Backend[]): void {
@@ -80,6 +83,11 @@ export class GeographicalSelector implements Selector, RegionStatsSource {
     this.#anywhere.loadChanged(backend);
   }
 
+  /** Answered attempts' latency, per region (`regionStats()`). */
+  observe(backend: Backend, outcome: Outcome): void {
+    this.#stats.observe(backend, outcome);
+  }
+
   score(backend: Backend): number {
     return inFlightPerWeight(backend);
   }
@@ -107,5 +115,5 @@ export const geographical: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
   summary: "Client's region first (least in flight), then the nearest region with a ready backend, then any.",
   reference: "seed 004 (geographical, same-region first); seed 000 (region failover)",
   options: geoAlgorithmOptions,
-  create: (options) => new GeographicalSelector(sharedGeoResolver(options.geo)),
+  create: (options, env) => new GeographicalSelector(sharedGeoResolver(options.geo), env.now),
 };

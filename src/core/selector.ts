@@ -58,7 +58,7 @@ export interface Selector {
   score?(backend: Backend): number;
   /** Algorithm-specific figures (BETA1's cache hit rate, ALPHA1's beta/gamma), for the admin API. */
   metrics?(): object;
-  /** Requests and failovers per client region, for geo-aware algorithms. */
+  /** Requests and failovers per client region, and latency per serving region, for geo-aware algorithms. */
   regionStats?(): object;
   /** Present when the algorithm hedges slow requests (ALPHA1). */
   readonly hedging?: HedgeController;
