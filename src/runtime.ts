@@ -185,6 +185,11 @@ export async function startSwitchyard(
       ready: () => ({ ready: closing === undefined, reasons: closing ? ["shutting down"] : [] }),
       listeners: () => metricsSources,
       processMetrics: true,
+      agents: () => {
+        const stats: Record<string, unknown> = {};
+        for (const [name, poolAgents] of agents) stats[name] = poolAgents.poller.stats();
+        return stats;
+      },
     });
     admin = await bind(server, "admin", listen);
   }

@@ -48,6 +48,8 @@ export interface AdminServerOptions {
   listeners?: () => readonly ListenerMetricsSource[];
   /** Add process and Node metrics to `/metrics` (once per process); default false. */
   processMetrics?: boolean;
+  /** Pool name → its agent poller's stats, served by `/api/agents`. */
+  agents?: () => Readonly<Record<string, unknown>>;
 }
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -82,7 +84,7 @@ export class AdminServer {
       { balancers: options.balancers, listeners },
       { processMetrics: options.processMetrics },
     );
-    addReadRoutes(this.#router, { exporter, listeners });
+    addReadRoutes(this.#router, { exporter, listeners, agents: options.agents });
     addWriteRoutes(this.#router);
     this.#server = http.createServer(
       { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },

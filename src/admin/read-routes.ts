@@ -2,8 +2,8 @@
  * The admin API's reads: liveness and readiness, status, the redacted
  * config, servers, stats (with latency percentiles, rates and load spread
  * from each balancer's metrics, and the listeners' counters), recent
- * decisions explained, Prometheus text, and the algorithm catalogue. Reads
- * need no token.
+ * decisions explained, Prometheus text, the algorithm catalogue, and the
+ * monitoring-agent pollers (`/api/agents`). Reads need no token.
  */
 import { z } from "zod";
 import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
@@ -20,6 +20,11 @@ import { packageVersion } from "./version.js";
 export interface ObservabilityReads {
   exporter: PrometheusExporter;
   listeners: () => readonly ListenerMetricsSource[];
+  /**
+   * Pool name → its agent poller's stats (`AgentPoller.stats()`), for pools
+   * that poll monitoring agents; absent when the host runs no pollers.
+   */
+  agents?: () => Readonly<Record<string, unknown>>;
 }
 
 const MAX_EXPLAIN_LIMIT = 10_000;
@@ -64,6 +69,14 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
       text: { contentType: observability.exporter.contentType, data: await observability.exporter.metrics() },
     }))
     .add("GET", "/api/algorithms", () => ({ body: { algorithms: algorithms() } }))
+    .add("GET", "/api/agents", (request, context) => {
+      const polling = observability.agents?.() ?? {};
+      return {
+        body: {
+          pools: perPool(request, context, (balancer, name) => agentStats(balancer, polling[name])),
+        },
+      };
+    })
     .add("GET", "/api/algorithm-metrics", (request, context) => ({
       body: {
         pools: perPool(request, context, (balancer) => ({
@@ -115,16 +128,29 @@ function status(context: AdminContext): Record<string, unknown> {
 function perPool<T>(
   request: AdminRequest,
   context: AdminContext,
-  read: (balancer: Balancer) => T,
+  read: (balancer: Balancer, name: string) => T,
 ): Record<string, T> {
   const { pool } = parseInput(poolQuery, queryObject(request.query), "query");
   if (pool !== undefined) {
     const target = resolvePool(context.balancers, pool);
-    return { [target.name]: read(target.balancer) };
+    return { [target.name]: read(target.balancer, target.name) };
   }
   const result: Record<string, T> = {};
-  for (const [name, balancer] of context.balancers) result[name] = read(balancer);
+  for (const [name, balancer] of context.balancers) result[name] = read(balancer, name);
   return result;
+}
+
+/**
+ * A pool's agent polling: the algorithm, whether agents are polled, and the
+ * poller's stats (interval, timeout, per agent polls, successes, errors, last
+ * success and error, unmatched backends; the store's hit rate, fallbacks and
+ * latest figures). A pool without agents reads `polling: false`.
+ */
+function agentStats(balancer: Balancer, stats: unknown): Record<string, unknown> {
+  if (stats === undefined || stats === null || typeof stats !== "object") {
+    return { algorithm: balancer.algorithm, polling: false, agents: [], cache: null };
+  }
+  return { algorithm: balancer.algorithm, polling: true, ...stats };
 }
 
 /**

@@ -29,6 +29,7 @@ describe("built-in scenarios", () => {
       "hot-keys",
       "scale-out",
       "heavy-tail",
+      "uneven-load",
     ]);
     for (const scenario of listScenarios()) {
       validateScenario(scenario);

@@ -5,7 +5,8 @@
  * join times are fractions of the run, so a scenario keeps its shape at any
  * request count. The built-in set covers the situations the lab is for:
  * equal backends, one slow backend, a backend degrading, a backend dying and
- * returning, hot keys, scale-out, and heavy-tailed backend-side service times.
+ * returning, hot keys, scale-out, heavy-tailed backend-side service times,
+ * and uneven background load (seed 001's A/B, run with agents by `agent-ab.ts`).
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { ServiceTime, type ServiceTimeSpec } from "./distributions.js";
@@ -28,6 +29,13 @@ export interface SimBackendSpec {
    * try: the case hedging is for.
    */
   variability?: "request" | "backend";
+  /**
+   * Share of the backend's CPU taken by work other than its requests
+   * (neighbours, batch jobs), in [0, 1). Informational for the generic
+   * simulator, whose `service` already carries the slow-down; the agent A/B
+   * (`agent-ab.ts`) adds it to the CPU figures its simulated agents report.
+   */
+  backgroundLoad?: number;
 }
 
 export type EpisodeSpec =
@@ -78,6 +86,22 @@ const fast: ServiceTimeSpec = { kind: "lognormal", meanMs: 10, sigma: 0.6 };
 
 function equalBackends(count: number, service: ServiceTimeSpec = fast, firstId = 1): SimBackendSpec[] {
   return Array.from({ length: count }, (_, i) => ({ id: `b${firstId + i}`, capacity: CAPACITY, service }));
+}
+
+/** Service time of a request on an idle core; background load stretches it. */
+const UNEVEN_BASE_MS = 20;
+
+/**
+ * A backend whose CPU is `load` busy with other work: a request gets the
+ * remaining `1 - load` of it, so its service time is stretched by `1 / (1 - load)`.
+ */
+function loadedBackend(id: string, load: number): SimBackendSpec {
+  return {
+    id,
+    capacity: 4,
+    service: { kind: "lognormal", meanMs: UNEVEN_BASE_MS / (1 - load), sigma: 0.5 },
+    backgroundLoad: load,
+  };
 }
 
 const builtinScenarios: readonly ScenarioDefinition[] = [
@@ -154,6 +178,15 @@ const builtinScenarios: readonly ScenarioDefinition[] = [
     keys: { count: 10_000 },
     defaultRequests: 200_000,
   },
+  {
+    name: "uneven-load",
+    summary:
+      "3 backends with 10% / 50% / 80% background CPU load (service 20 ms stretched 1.1x / 2x / 5x), 70% of the spare capacity",
+    backends: [loadedBackend("b1", 0.1), loadedBackend("b2", 0.5), loadedBackend("b3", 0.8)],
+    utilization: 0.7,
+    keys: { count: 10_000 },
+    defaultRequests: 60_000,
+  },
 ];
 
 /** The built-in scenarios, in display order. */
@@ -204,6 +237,8 @@ export function validateScenario(scenario: ScenarioDefinition): void {
       backend.variability !== "backend"
     )
       fail(`backends.${backend.id}.variability`, '"request" or "backend"');
+    if (backend.backgroundLoad !== undefined && !(backend.backgroundLoad >= 0 && backend.backgroundLoad < 1))
+      fail(`backends.${backend.id}.backgroundLoad`, "in [0, 1)");
     try {
       new ServiceTime(backend.service);
     } catch (error) {
