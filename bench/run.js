@@ -1,6 +1,6 @@
 /**
- * Runs the benches in order, each in its own process: select, proxy, failover, then geo.
- * `npm run bench` builds first. BENCH_ONLY=select|proxy|failover|geo runs one of them.
+ * Runs the benches in order, each in its own process: select, proxy, failover, geo, then agent-ab.
+ * `npm run bench` builds first. BENCH_ONLY=select|proxy|failover|geo|agent-ab runs one of them.
  * A bench that fails does not stop the next; the exit code says whether all passed.
  */
 import { spawn } from "node:child_process";
@@ -11,6 +11,7 @@ const BENCHES = {
   proxy: fileURLToPath(new URL("./proxy.js", import.meta.url)),
   failover: fileURLToPath(new URL("./failover.js", import.meta.url)),
   geo: fileURLToPath(new URL("./geo.js", import.meta.url)),
+  "agent-ab": fileURLToPath(new URL("./agent-ab.js", import.meta.url)),
 };
 
 const only = process.env.BENCH_ONLY;
