@@ -184,6 +184,10 @@ export async function startSwitchyard(
       logger,
       ready: () => ({ ready: closing === undefined, reasons: closing ? ["shutting down"] : [] }),
       listeners: () => metricsSources,
+      loadTargets: () =>
+        listeners
+          .filter((listener) => listener.protocol === "http")
+          .map(({ name, host, port }) => ({ name, host, port })),
       processMetrics: true,
       agents: () => {
         const stats: Record<string, unknown> = {};

@@ -18,6 +18,7 @@ import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { requireBearer } from "./auth.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
 import { readJsonBody, sendError, sendJson } from "./json-http.js";
+import { addLoadTestRoutes, type LoadTarget, LoadTests } from "./load-test-routes.js";
 import { addReadRoutes } from "./read-routes.js";
 import { Router } from "./router.js";
 import { addWriteRoutes } from "./write-routes.js";
@@ -50,6 +51,8 @@ export interface AdminServerOptions {
   processMetrics?: boolean;
   /** Pool name → its agent poller's stats, served by `/api/agents`. */
   agents?: () => Readonly<Record<string, unknown>>;
+  /** Bound addresses of the HTTP listeners, targets of `POST /api/load-test` (the first is the default). */
+  loadTargets?: () => readonly LoadTarget[];
 }
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -65,6 +68,7 @@ export class AdminServer {
   #port: number;
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
+  #loadTests: LoadTests;
 
   constructor(options: AdminServerOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: "admin" });
@@ -86,6 +90,8 @@ export class AdminServer {
     );
     addReadRoutes(this.#router, { exporter, listeners, agents: options.agents });
     addWriteRoutes(this.#router);
+    this.#loadTests = new LoadTests(options.loadTargets ?? (() => []), this.logger);
+    addLoadTestRoutes(this.#router, this.#loadTests);
     this.#server = http.createServer(
       { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
       this.#onRequest,
@@ -113,6 +119,7 @@ export class AdminServer {
    * DELETE keep running: they belong to the pool.
    */
   close(graceMs = DEFAULT_ADMIN_CLOSE_GRACE_MS): Promise<void> {
+    this.#loadTests.abort();
     this.#closing ??= this.#shutdown(graceMs);
     return this.#closing;
   }

@@ -26,6 +26,7 @@ export const ErrorCodes = {
   NOT_FOUND: "SY_ERR_NOT_FOUND",
   METHOD_NOT_ALLOWED: "SY_ERR_METHOD_NOT_ALLOWED",
   UNKNOWN_POOL: "SY_ERR_UNKNOWN_POOL",
+  LOAD_TEST_RUNNING: "SY_ERR_LOAD_TEST_RUNNING",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,287 @@
+/**
+ * A small, bounded HTTP load generator for the load lab: it sends requests
+ * to a loopback address only (127.0.0.1, ::1, localhost), either at a fixed
+ * rate (evenly spaced sends, timer-driven) or with a fixed number of
+ * concurrent loops, for at most 60 s. Requests go through one keep-alive
+ * undici Pool; each has its own timeout. The run is cancellable with an
+ * AbortSignal and reports progress while it goes.
+ */
+import { performance } from "node:perf_hooks";
+import { Pool } from "undici";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+
+export const MAX_LOAD_DURATION_MS = 60_000;
+export const MAX_LOAD_RATE = 10_000;
+export const MAX_LOAD_CONCURRENCY = 256;
+export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
+const MAX_POOL_CONNECTIONS = 64;
+const DEFAULT_PROGRESS_INTERVAL_MS = 250;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "::1", "localhost"]);
+
+export type LoadMode = { rate: number } | { concurrency: number };
+
+export interface LoadOptions {
+  /** Base URL, e.g. `http://127.0.0.1:8080`; must be a loopback address. */
+  url: string;
+  /** Default GET. */
+  method?: string;
+  /** Request path (and query); default the URL's own path, else "/". */
+  path?: string;
+  mode: LoadMode;
+  /** 1..60000 ms. */
+  durationMs: number;
+  /** Per request, default 5000 ms. */
+  timeoutMs?: number;
+  /** Cancels the run: no new sends, in-flight requests are aborted. */
+  signal?: AbortSignal;
+  /** How often `onProgress` is called; default 250 ms. */
+  progressIntervalMs?: number;
+}
+
+export interface LatencySummary {
+  /** Milliseconds, exact (from the sorted latencies of completed requests); 0 when none. */
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface LoadProgress {
+  elapsedMs: number;
+  sent: number;
+  completed: number;
+  errors: number;
+  statusClasses: Record<string, number>;
+  /** Completed requests per second so far. */
+  rps: number;
+  latency: LatencySummary;
+}
+
+export interface LoadResult extends LoadProgress {
+  /** ms since the epoch. */
+  startedAt: number;
+  /** Wall time from the first send until the last answer. */
+  durationMs: number;
+  /** True when the run was cancelled before its end. */
+  aborted: boolean;
+  mode: LoadMode;
+}
+
+interface Validated {
+  origin: string;
+  path: string;
+  method: string;
+  mode: LoadMode;
+  durationMs: number;
+  timeoutMs: number;
+  progressIntervalMs: number;
+}
+
+function invalid(message: string): SwitchyardError {
+  return new SwitchyardError(ErrorCodes.INVALID_OPTIONS, message);
+}
+
+function wholeIn(value: unknown, min: number, max: number, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be a whole number from ${min} to ${max}; got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Throws SY_ERR_INVALID_OPTIONS when `runLoad` would refuse these options; sends nothing. */
+export function checkLoadOptions(options: LoadOptions): void {
+  validate(options);
+}
+
+function validate(options: LoadOptions): Validated {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw invalid(`url is not a valid URL: ${String(options.url)}`);
+  }
+  if (url.protocol !== "http:") throw invalid(`url must be http:, got ${url.protocol}`);
+  if (!LOOPBACK_HOSTS.has(url.hostname.toLowerCase())) {
+    throw invalid(`url must point at 127.0.0.1, ::1 or localhost; got ${url.hostname}`);
+  }
+  const path = options.path ?? (url.pathname + url.search || "/");
+  if (!path.startsWith("/")) throw invalid(`path must start with "/"; got ${path}`);
+  const method = (options.method ?? "GET").toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw invalid(`method is not valid: ${method}`);
+  const mode = options.mode as Partial<{ rate: number; concurrency: number }> | undefined;
+  const hasRate = mode?.rate !== undefined;
+  const hasConcurrency = mode?.concurrency !== undefined;
+  if (hasRate === hasConcurrency) throw invalid("mode must have exactly one of rate, concurrency");
+  const checkedMode: LoadMode = hasRate
+    ? { rate: wholeIn(mode?.rate, 1, MAX_LOAD_RATE, "rate") }
+    : { concurrency: wholeIn(mode?.concurrency, 1, MAX_LOAD_CONCURRENCY, "concurrency") };
+  return {
+    origin: url.origin,
+    path,
+    method,
+    mode: checkedMode,
+    durationMs: wholeIn(options.durationMs, 1, MAX_LOAD_DURATION_MS, "durationMs"),
+    timeoutMs: wholeIn(options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, 1, MAX_LOAD_DURATION_MS, "timeoutMs"),
+    progressIntervalMs: wholeIn(
+      options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+      10,
+      MAX_LOAD_DURATION_MS,
+      "progressIntervalMs",
+    ),
+  };
+}
+
+/** Exact quantile (nearest rank) of an ascending array. */
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1] as number;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+export function summarizeLatencies(latencies: readonly number[]): LatencySummary {
+  if (latencies.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
+  const sorted = [...latencies].sort((a, b) => a - b);
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  return {
+    p50: round3(quantile(sorted, 0.5)),
+    p95: round3(quantile(sorted, 0.95)),
+    p99: round3(quantile(sorted, 0.99)),
+    max: round3(sorted[sorted.length - 1] as number),
+    mean: round3(sum / sorted.length),
+  };
+}
+
+/**
+ * Runs one bounded load test. Rejects (SY_ERR_INVALID_OPTIONS) on bad options
+ * before sending anything; otherwise resolves with the result, also when
+ * cancelled (`aborted: true`).
+ */
+export async function runLoad(
+  options: LoadOptions,
+  onProgress?: (progress: LoadProgress) => void,
+): Promise<LoadResult> {
+  const config = validate(options);
+  const { mode, durationMs, timeoutMs } = config;
+  const connections =
+    "rate" in mode
+      ? Math.max(1, Math.min(Math.ceil(mode.rate / 10), MAX_POOL_CONNECTIONS))
+      : Math.min(mode.concurrency, MAX_POOL_CONNECTIONS * 4);
+  const pool = new Pool(config.origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  let sent = 0;
+  let completed = 0;
+  let errors = 0;
+  const statusClasses: Record<string, number> = {};
+  const latencies: number[] = [];
+  const startedAt = Date.now();
+  const start = performance.now();
+  const deadline = start + durationMs;
+
+  const progress = (): LoadProgress => {
+    const elapsedMs = Math.round(performance.now() - start);
+    return {
+      elapsedMs,
+      sent,
+      completed,
+      errors,
+      statusClasses: { ...statusClasses },
+      rps: elapsedMs > 0 ? round3((completed * 1000) / elapsedMs) : 0,
+      latency: summarizeLatencies(latencies),
+    };
+  };
+
+  const one = async (): Promise<void> => {
+    sent++;
+    const began = performance.now();
+    try {
+      const response = await pool.request({
+        path: config.path,
+        method: config.method as "GET",
+        signal: AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]),
+      });
+      await response.body.dump({ limit: 1 << 20 }).catch(() => undefined);
+      completed++;
+      latencies.push(performance.now() - began);
+      const statusClass = `${Math.floor(response.statusCode / 100)}xx`;
+      statusClasses[statusClass] = (statusClasses[statusClass] ?? 0) + 1;
+    } catch {
+      errors++;
+    }
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  const track = (promise: Promise<void>) => {
+    inFlight.add(promise);
+    promise.finally(() => inFlight.delete(promise));
+  };
+
+  const progressTimer = onProgress
+    ? setInterval(() => onProgress(progress()), config.progressIntervalMs)
+    : undefined;
+  progressTimer?.unref?.();
+
+  try {
+    if ("rate" in mode) {
+      const total = Math.max(1, Math.floor((mode.rate * durationMs) / 1000));
+      const spacingMs = 1000 / mode.rate;
+      await new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = () => {
+          if (timer) clearTimeout(timer);
+          stop.signal.removeEventListener("abort", finish);
+          resolve();
+        };
+        stop.signal.addEventListener("abort", finish, { once: true });
+        const tick = () => {
+          if (stop.signal.aborted) return;
+          const now = performance.now();
+          const due = Math.min(total, Math.floor((now - start) / spacingMs) + 1);
+          while (sent < due) track(one());
+          if (sent >= total || now >= deadline) {
+            finish();
+            return;
+          }
+          const nextAt = start + sent * spacingMs;
+          timer = setTimeout(tick, Math.max(0, nextAt - performance.now()));
+        };
+        if (stop.signal.aborted) finish();
+        else tick();
+      });
+    } else {
+      const loop = async () => {
+        while (!stop.signal.aborted && performance.now() < deadline) await one();
+      };
+      await Promise.all(Array.from({ length: mode.concurrency }, loop));
+    }
+    await Promise.all([...inFlight]);
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    options.signal?.removeEventListener("abort", onAbort);
+    await pool.destroy().catch(() => undefined);
+  }
+  const final = progress();
+  return {
+    ...final,
+    startedAt,
+    durationMs: final.elapsedMs,
+    aborted: stop.signal.aborted,
+    mode,
+  };
+}
