@@ -89,6 +89,7 @@ const LABELS = {
   direct: "direct to the backend",
   haproxy: "HAProxy http (nbthread 1)",
   switchyard: "Switchyard HttpProxy",
+  "switchyard-bare": "Switchyard HttpProxy, metrics off",
   reference: "minimal Node proxy (node:http → undici Pool)",
 };
 
@@ -125,7 +126,13 @@ export async function runProxyBench() {
   const warmupSec = envInt("BENCH_WARMUP", Math.min(5, durationSec));
   const connections = envInt("BENCH_CONNECTIONS", 64);
   const idleCount = envInt("BENCH_IDLE_CONNECTIONS", 5000);
-  const wanted = envList("BENCH_TARGETS", ["direct", "haproxy", "switchyard", "reference"]);
+  const wanted = envList("BENCH_TARGETS", [
+    "direct",
+    "haproxy",
+    "switchyard",
+    "switchyard-bare",
+    "reference",
+  ]);
   const profile = process.env.BENCH_PROFILE === "1";
   const twoCores = os.cpus().length >= 2;
   const proxyCpu = twoCores ? 0 : undefined;
@@ -185,6 +192,22 @@ export async function runProxyBench() {
             proxyCpu,
           );
           targets.push({ key: "switchyard", port: t.port, pid: t.handle.pid, handle: t.handle, node: true });
+          if (wanted.includes("switchyard-bare")) {
+            // The same proxy recording nothing: the throughput ratio is the cost of metrics.
+            const bare = await startNodeTarget(
+              "switchyard-bare",
+              "./lib/switchyard-proxy.js",
+              [String(backend.port), "no-metrics"],
+              proxyCpu,
+            );
+            targets.push({
+              key: "switchyard-bare",
+              port: bare.port,
+              pid: bare.handle.pid,
+              handle: bare.handle,
+              node: true,
+            });
+          }
         } catch (error) {
           notes.push(`Switchyard HttpProxy skipped: failed to start: ${error.message.split("\n")[0]}`);
         }
@@ -406,6 +429,11 @@ export async function runProxyBench() {
     ["target", "idle keep-alive connections held", "RSS per connection", "JS heap per connection"],
     memoryRows,
   );
+  if (byKey.switchyard && byKey["switchyard-bare"]) {
+    notes.push(
+      `metrics cost: Switchyard with metrics reaches ${ratio(byKey.switchyard.rps, byKey["switchyard-bare"].rps)}× the throughput of the same proxy with metrics off (goal ≥ 0.95)`,
+    );
+  }
   const waitedMs = quietWaits.reduce((sum, w) => sum + Math.max(0, w.ms - 1_000), 0);
   const startedBusy = quietWaits.filter((w) => w.busy > QUIET_SHARE).length;
   if (quietWaits.length > 0) {

@@ -1,6 +1,7 @@
 /**
  * Switchyard's HttpProxy in its own process, balancing over the one bench
- * upstream (port in argv[2]) with round-robin. Reports its port.
+ * upstream (port in argv[2]) with round-robin. Reports its port. With
+ * argv[3] = "no-metrics" the balancer records nothing (the metrics-cost baseline).
  */
 import { failStartup, serveParent } from "./child-ipc.js";
 
@@ -12,6 +13,7 @@ async function main() {
   const balancer = createBalancer({
     backends: [{ id: "bench-backend", address: `127.0.0.1:${upstreamPort}`, weight: 1 }],
     algorithm: "round-robin",
+    metrics: process.argv[3] === "no-metrics" ? false : undefined,
   });
   const proxy = new HttpProxy({ balancer, host: "127.0.0.1", port: 0 });
   const parent = serveParent({ onStop: () => proxy.close() });
