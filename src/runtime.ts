@@ -9,6 +9,13 @@
  */
 import { AdminServer } from "./admin/admin-server.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
+import {
+  applyReloadPlan,
+  describePlan,
+  diffConfig,
+  effectiveConfig,
+  type ReloadResult,
+} from "./config/reload.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
 import { formatHostPort } from "./core/address.js";
@@ -41,6 +48,13 @@ export interface Runtime {
   readonly admin: { host: string; port: number } | undefined;
   /** Stops every listener, letting work in flight finish for up to `graceMs` (default `config.shutdownGraceMs`). */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Applies a new validated config in place, without restarting listeners:
+   * backends added, removed with drain (not awaited; see `drained`),
+   * re-weighted, enabled or disabled, algorithms switched. Changes that need a
+   * restart are reported and logged at warn; the rest is still applied.
+   */
+  reload(next: SwitchyardConfig): ReloadResult;
 }
 
 export interface StartOptions {
@@ -211,8 +225,11 @@ export async function startSwitchyard(
     );
   }
 
+  let current = config;
   return {
-    config,
+    get config() {
+      return current;
+    },
     balancers,
     agents,
     listeners,
@@ -220,6 +237,24 @@ export async function startSwitchyard(
     close(graceMs = config.shutdownGraceMs) {
       closing ??= stopAll(graceMs);
       return closing;
+    },
+    reload(next) {
+      const reloadLogger = logger.child({ component: "reload" });
+      const plan = diffConfig(current, next);
+      const applied = applyReloadPlan(balancers, plan, { logger: reloadLogger });
+      current = effectiveConfig(current, next);
+      const summary = describePlan(plan);
+      reloadLogger.info({ changes: summary }, `config reloaded: ${summary}`);
+      if (plan.needsRestart.length > 0) {
+        reloadLogger.warn(
+          { needsRestart: plan.needsRestart },
+          `config changes not applied, they need a restart: ${plan.needsRestart.join("; ")}`,
+        );
+      }
+      if (applied.errors.length > 0) {
+        reloadLogger.warn({ errors: applied.errors }, `config reload: ${applied.errors.join("; ")}`);
+      }
+      return { ...applied, summary };
     },
   };
 }

@@ -6,6 +6,7 @@
  * only when `proxy` starts.
  */
 import { resolveConfig, summarizeConfig } from "../config/load.js";
+import { reloadFromFile, watchConfig } from "../config/reload.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { createLogger } from "../observability/logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
@@ -36,20 +37,27 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
       "nothing to proxy: give a config file (-c FILE) or at least one --backend ADDRESS",
     );
   }
-  const config = await resolveConfig({
-    file: options.config,
-    env: process.env,
-    flags: {
-      listen: options.listen,
-      backends: flagBackends.length > 0 ? flagBackends : undefined,
-      algorithm: options.algorithm,
-      protocol: options.protocol,
-    },
-  });
+  const resolve = () =>
+    resolveConfig({
+      file: options.config,
+      env: process.env,
+      flags: {
+        listen: options.listen,
+        backends: flagBackends.length > 0 ? flagBackends : undefined,
+        algorithm: options.algorithm,
+        protocol: options.protocol,
+      },
+    });
+  const config = await resolve();
   const logger = createLogger(config.log.level);
   const { startSwitchyard } = await import("../runtime.js");
   const runtime = await startSwitchyard(config, { logger });
+  const stopWatching =
+    options.config === undefined
+      ? undefined
+      : watchConfig(options.config, () => reloadFromFile(runtime, resolve, logger), logger);
   const signal = await nextSignal();
+  stopWatching?.();
   logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
   await shutdown(config.shutdownGraceMs, () => runtime.close(config.shutdownGraceMs));
   logger.info("stopped");

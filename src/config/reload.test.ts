@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "./load.js";
+import { applyReloadPlan, describePlan, diffConfig, effectiveConfig, isEmptyPlan } from "./reload.js";
+
+function config(pool: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return parseConfig({
+    listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "main" }],
+    pools: { main: pool },
+    ...extra,
+  });
+}
+
+const base = {
+  algorithm: "round-robin",
+  backends: [
+    { id: "a", address: "127.0.0.1:1001" },
+    { id: "b", address: "127.0.0.1:1002", weight: 2 },
+  ],
+};
+
+describe("diffConfig", () => {
+  it("finds nothing between equal configs", () => {
+    const plan = diffConfig(config(base), config(base));
+    expect(isEmptyPlan(plan)).toBe(true);
+    expect(describePlan(plan)).toBe("no in-place changes");
+  });
+
+  it("plans added, removed, re-weighted, enabled and disabled backends", () => {
+    const running = config({
+      ...base,
+      backends: [...base.backends, { id: "c", address: "127.0.0.1:1003", enabled: false }],
+    });
+    const next = config({
+      algorithm: "round-robin",
+      backends: [
+        { id: "a", address: "127.0.0.1:1001", enabled: false },
+        { id: "b", address: "127.0.0.1:1002", weight: 5 },
+        { id: "c", address: "127.0.0.1:1003" },
+        { address: "127.0.0.1:1004" },
+      ],
+    });
+    const plan = diffConfig(running, next);
+    expect(plan.needsRestart).toEqual([]);
+    expect(plan.pools).toHaveLength(1);
+    const pool = plan.pools[0];
+    expect(pool?.add.map((backend) => backend.address)).toEqual(["127.0.0.1:1004"]);
+    expect(pool?.remove).toEqual([]);
+    expect(pool?.weights).toEqual([{ id: "b", from: 2, to: 5 }]);
+    expect(pool?.enable).toEqual(["c"]);
+    expect(pool?.disable).toEqual(["a"]);
+    expect(pool?.algorithm).toBeUndefined();
+  });
+
+  it("plans removals by id", () => {
+    const plan = diffConfig(config(base), config({ ...base, backends: [base.backends[1]] }));
+    expect(plan.pools[0]?.remove).toEqual(["a"]);
+    expect(describePlan(plan)).toContain("removed (draining) a");
+  });
+
+  it("compares normalized algorithm specs", () => {
+    const same = diffConfig(config(base), config({ ...base, algorithm: { name: "round-robin" } }));
+    expect(same.pools).toEqual([]);
+    const changed = diffConfig(config(base), config({ ...base, algorithm: "least-connections" }));
+    expect(changed.pools[0]?.algorithm).toBe("least-connections");
+    expect(describePlan(changed)).toContain("algorithm → least-connections");
+  });
+
+  it("reports listener, pool and health-check changes as needing a restart", () => {
+    const running = config(base);
+    const next = parseConfig({
+      listeners: [
+        { name: "web", listen: "127.0.0.1:1", pool: "main" },
+        { name: "other", listen: "127.0.0.1:0", pool: "extra" },
+      ],
+      pools: {
+        main: { ...base, healthCheck: { path: "/health" } },
+        extra: { backends: [{ address: "127.0.0.1:2000" }] },
+      },
+    });
+    const plan = diffConfig(running, next);
+    expect(plan.needsRestart).toEqual(
+      expect.arrayContaining([
+        'listener "web" changed',
+        'listener "other" added',
+        'pool "extra" added',
+        'pool "main": healthCheck changed',
+      ]),
+    );
+    expect(plan.pools).toEqual([]);
+  });
+
+  it("reports removed pools and changed backend addresses, still planning the rest", () => {
+    const running = parseConfig({
+      listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "main" }],
+      pools: { main: base, spare: { backends: [{ address: "127.0.0.1:3000" }] } },
+    });
+    const next = config({
+      ...base,
+      backends: [
+        { id: "a", address: "127.0.0.1:1999" },
+        { id: "b", address: "127.0.0.1:1002", weight: 3 },
+      ],
+    });
+    const plan = diffConfig(running, next);
+    expect(plan.needsRestart).toEqual(['pool "spare" removed', 'pool "main": backend "a" address changed']);
+    expect(plan.pools[0]?.weights).toEqual([{ id: "b", from: 2, to: 3 }]);
+    const effective = effectiveConfig(running, next);
+    expect(effective.pools.main?.backends[0]?.address).toBe("127.0.0.1:1001");
+    expect(effective.pools.main?.backends[1]?.weight).toBe(3);
+    expect(Object.keys(effective.pools)).toEqual(["main", "spare"]);
+  });
+});
+
+describe("applyReloadPlan", () => {
+  it("calls the pool and balancer and collects errors without stopping", async () => {
+    const calls: string[] = [];
+    const target = {
+      pool: {
+        add: (spec: { address: string }) => {
+          if (spec.address.endsWith(":1004")) throw new Error("duplicate");
+          calls.push(`add ${spec.address}`);
+        },
+        remove: async (id: string, options: { drain?: boolean }) =>
+          calls.push(`remove ${id} ${options.drain}`),
+        setWeight: (id: string, weight: number) => calls.push(`weight ${id} ${weight}`),
+        enable: (id: string) => calls.push(`enable ${id}`),
+        disable: (id: string) => calls.push(`disable ${id}`),
+      },
+      setAlgorithm: (spec: unknown) => calls.push(`algorithm ${String(spec)}`),
+    };
+    const next = config({
+      algorithm: "p2c",
+      backends: [
+        { id: "b", address: "127.0.0.1:1002", weight: 4 },
+        { address: "127.0.0.1:1003" },
+        { address: "127.0.0.1:1004" },
+      ],
+    });
+    const result = applyReloadPlan(new Map([["main", target]]), diffConfig(config(base), next));
+    await result.drained;
+    expect(calls).toEqual(["add 127.0.0.1:1003", "weight b 4", "algorithm p2c", "remove a true"]);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]).toContain("duplicate");
+  });
+});

@@ -1,0 +1,421 @@
+/**
+ * Hot reload planning: `diffConfig(running, next)` compares two validated
+ * configs and returns what can be applied in place (per pool: backends to
+ * add, to remove with drain, weight and enabled changes, an algorithm switch)
+ * and what cannot (listeners, pools added or removed, health checks and other
+ * pool or global settings), which is reported as "needs restart". The plan is
+ * pure data; `Runtime.reload` applies it.
+ */
+import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { type AlgorithmSpec, resolveAlgorithm } from "../algorithms/registry.js";
+import type { BackendConfig, PoolConfig, SwitchyardConfig } from "./schema.js";
+
+export interface WeightChange {
+  id: string;
+  from: number;
+  to: number;
+}
+
+export interface PoolReloadPlan {
+  pool: string;
+  /** Backends to add, as configured. */
+  add: BackendConfig[];
+  /** Ids of backends to remove with drain. */
+  remove: string[];
+  weights: WeightChange[];
+  enable: string[];
+  disable: string[];
+  /** The new algorithm spec, when it differs (after normalization) from the running one. */
+  algorithm?: AlgorithmSpec;
+}
+
+export interface ReloadPlan {
+  /** Pools present in both configs with at least one in-place change. */
+  pools: PoolReloadPlan[];
+  /** Human-readable changes that only a restart applies; they are not applied. */
+  needsRestart: string[];
+}
+
+/** A backend's identity in a pool: its id, or its address when it has none. */
+export function backendId(backend: Pick<BackendConfig, "id" | "address">): string {
+  return backend.id ?? backend.address;
+}
+
+/** Canonical form of an algorithm spec: definition name (aliases resolved) plus validated options. */
+export function normalizeAlgorithm(spec: AlgorithmSpec): Record<string, unknown> {
+  try {
+    const { definition, options } = resolveAlgorithm(spec);
+    return { name: definition.name, ...options };
+  } catch {
+    return typeof spec === "string" ? { name: spec } : { ...spec };
+  }
+}
+
+const IN_PLACE_POOL_KEYS = new Set(["algorithm", "backends"]);
+const IN_PLACE_BACKEND_KEYS = new Set(["weight", "enabled"]);
+
+/** What it takes to go from `running` to `next`. Neither config is modified. */
+export function diffConfig(running: SwitchyardConfig, next: SwitchyardConfig): ReloadPlan {
+  const needsRestart: string[] = [];
+  const pools: PoolReloadPlan[] = [];
+
+  const topKeys = new Set([...Object.keys(running), ...Object.keys(next)]);
+  for (const key of [...topKeys].sort()) {
+    if (key === "pools" || key === "listeners") continue;
+    const a = (running as Record<string, unknown>)[key];
+    const b = (next as Record<string, unknown>)[key];
+    if (!isDeepStrictEqual(a, b)) needsRestart.push(`${key} changed`);
+  }
+  diffListeners(running, next, needsRestart);
+
+  for (const name of Object.keys(running.pools)) {
+    if (!(name in next.pools)) needsRestart.push(`pool "${name}" removed`);
+  }
+  for (const [name, nextPool] of Object.entries(next.pools)) {
+    const runningPool = running.pools[name];
+    if (!runningPool) {
+      needsRestart.push(`pool "${name}" added`);
+      continue;
+    }
+    const plan = diffPool(name, runningPool, nextPool, needsRestart);
+    if (!isEmptyPoolPlan(plan)) pools.push(plan);
+  }
+  return { pools, needsRestart };
+}
+
+function diffListeners(running: SwitchyardConfig, next: SwitchyardConfig, needsRestart: string[]): void {
+  const before = new Map(running.listeners.map((listener) => [listener.name, listener]));
+  const after = new Map(next.listeners.map((listener) => [listener.name, listener]));
+  for (const name of before.keys()) if (!after.has(name)) needsRestart.push(`listener "${name}" removed`);
+  for (const [name, listener] of after) {
+    const old = before.get(name);
+    if (!old) needsRestart.push(`listener "${name}" added`);
+    else if (!isDeepStrictEqual(old, listener)) needsRestart.push(`listener "${name}" changed`);
+  }
+}
+
+function diffPool(
+  name: string,
+  running: PoolConfig,
+  next: PoolConfig,
+  needsRestart: string[],
+): PoolReloadPlan {
+  const plan: PoolReloadPlan = { pool: name, add: [], remove: [], weights: [], enable: [], disable: [] };
+
+  const keys = new Set([...Object.keys(running), ...Object.keys(next)]);
+  for (const key of [...keys].sort()) {
+    if (IN_PLACE_POOL_KEYS.has(key)) continue;
+    const a = (running as Record<string, unknown>)[key];
+    const b = (next as Record<string, unknown>)[key];
+    if (!isDeepStrictEqual(a, b)) needsRestart.push(`pool "${name}": ${key} changed`);
+  }
+
+  if (!isDeepStrictEqual(normalizeAlgorithm(running.algorithm), normalizeAlgorithm(next.algorithm))) {
+    plan.algorithm = next.algorithm;
+  }
+
+  const before = new Map(running.backends.map((backend) => [backendId(backend), backend]));
+  const after = new Map(next.backends.map((backend) => [backendId(backend), backend]));
+  for (const id of before.keys()) if (!after.has(id)) plan.remove.push(id);
+  for (const [id, backend] of after) {
+    const old = before.get(id);
+    if (!old) {
+      plan.add.push(backend);
+      if (backend.agent) needsRestart.push(`pool "${name}": agent polling for added backend "${id}"`);
+      continue;
+    }
+    const fields = new Set([...Object.keys(old), ...Object.keys(backend)]);
+    const fixed = [...fields]
+      .filter((field) => !IN_PLACE_BACKEND_KEYS.has(field))
+      .filter(
+        (field) =>
+          !isDeepStrictEqual(
+            (old as Record<string, unknown>)[field],
+            (backend as Record<string, unknown>)[field],
+          ),
+      );
+    if (fixed.length > 0) {
+      needsRestart.push(`pool "${name}": backend "${id}" ${fixed.sort().join(", ")} changed`);
+    }
+    if (old.weight !== backend.weight) plan.weights.push({ id, from: old.weight, to: backend.weight });
+    if (old.enabled !== backend.enabled) (backend.enabled ? plan.enable : plan.disable).push(id);
+  }
+  return plan;
+}
+
+function isEmptyPoolPlan(plan: PoolReloadPlan): boolean {
+  return (
+    plan.add.length === 0 &&
+    plan.remove.length === 0 &&
+    plan.weights.length === 0 &&
+    plan.enable.length === 0 &&
+    plan.disable.length === 0 &&
+    plan.algorithm === undefined
+  );
+}
+
+/** True when the plan changes nothing and needs no restart. */
+export function isEmptyPlan(plan: ReloadPlan): boolean {
+  return plan.pools.length === 0 && plan.needsRestart.length === 0;
+}
+
+/** One line per applied kind of change, e.g. `pool "web": +1 backend (b3), -1 (b1), weight b2 1→3, algorithm → p2c`. */
+export function describePlan(plan: ReloadPlan): string {
+  if (plan.pools.length === 0) return "no in-place changes";
+  return plan.pools
+    .map((pool) => {
+      const parts: string[] = [];
+      if (pool.add.length > 0) parts.push(`added ${pool.add.map(backendId).join(", ")}`);
+      if (pool.remove.length > 0) parts.push(`removed (draining) ${pool.remove.join(", ")}`);
+      for (const change of pool.weights) parts.push(`weight ${change.id} ${change.from}→${change.to}`);
+      if (pool.enable.length > 0) parts.push(`enabled ${pool.enable.join(", ")}`);
+      if (pool.disable.length > 0) parts.push(`disabled ${pool.disable.join(", ")}`);
+      if (pool.algorithm !== undefined) parts.push(`algorithm → ${algorithmLabel(pool.algorithm)}`);
+      return `pool "${pool.pool}": ${parts.join("; ")}`;
+    })
+    .join("; ");
+}
+
+function algorithmLabel(spec: AlgorithmSpec): string {
+  return typeof spec === "string" ? spec : spec.name;
+}
+
+/**
+ * The config that is actually running after `plan` was applied to `running`:
+ * `next`'s in-place parts (algorithm, backend membership, weight, enabled) of
+ * existing pools, and `running`'s everything else.
+ */
+export function effectiveConfig(running: SwitchyardConfig, next: SwitchyardConfig): SwitchyardConfig {
+  const pools: SwitchyardConfig["pools"] = {};
+  for (const [name, runningPool] of Object.entries(running.pools)) {
+    const nextPool = next.pools[name];
+    if (!nextPool) {
+      pools[name] = runningPool;
+      continue;
+    }
+    const before = new Map(runningPool.backends.map((backend) => [backendId(backend), backend]));
+    const backends = nextPool.backends.map((backend) => {
+      const old = before.get(backendId(backend));
+      return old ? { ...old, weight: backend.weight, enabled: backend.enabled } : backend;
+    });
+    pools[name] = { ...runningPool, algorithm: nextPool.algorithm, backends };
+  }
+  return { ...running, pools };
+}
+
+/** What `Runtime.reload` did. */
+export interface ReloadResult {
+  plan: ReloadPlan;
+  /** The one-line summary that was logged. */
+  summary: string;
+  /** Changes that only a restart applies (also in `plan.needsRestart`). */
+  needsRestart: string[];
+  /** In-place changes that failed, e.g. adding a backend whose previous instance is still draining. */
+  errors: string[];
+  /** Settle when every removed backend has finished draining (or timed out). */
+  drained: Promise<void>;
+}
+
+/** The part of a balancer that reload uses (satisfied by `Balancer`). */
+export interface ReloadTarget {
+  readonly pool: {
+    add(spec: BackendConfig): unknown;
+    remove(id: string, options: { drain?: boolean; drainTimeoutMs?: number }): Promise<unknown>;
+    setWeight(id: string, weight: number): void;
+    enable(id: string): void;
+    disable(id: string): void;
+  };
+  setAlgorithm(spec: AlgorithmSpec): void;
+}
+
+export interface ApplyOptions {
+  /** Upper bound on each drain; default the pool's (30 s). */
+  drainTimeoutMs?: number;
+  logger?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+  };
+}
+
+/**
+ * Applies the in-place part of `plan` to the running balancers. Removals start
+ * draining and are not awaited (see `drained`); each one is logged when done.
+ */
+export function applyReloadPlan(
+  balancers: ReadonlyMap<string, ReloadTarget>,
+  plan: ReloadPlan,
+  options: ApplyOptions = {},
+): Omit<ReloadResult, "summary"> {
+  const errors: string[] = [];
+  const drains: Promise<unknown>[] = [];
+  const attempt = (what: string, action: () => void) => {
+    try {
+      action();
+    } catch (error) {
+      errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  for (const poolPlan of plan.pools) {
+    const balancer = balancers.get(poolPlan.pool);
+    if (!balancer) {
+      errors.push(`pool "${poolPlan.pool}" is not running`);
+      continue;
+    }
+    const { pool } = balancer;
+    for (const backend of poolPlan.add) {
+      attempt(`pool "${poolPlan.pool}": add ${backendId(backend)}`, () => pool.add(backend));
+    }
+    for (const change of poolPlan.weights) {
+      attempt(`pool "${poolPlan.pool}": weight ${change.id}`, () => pool.setWeight(change.id, change.to));
+    }
+    for (const id of poolPlan.enable) attempt(`pool "${poolPlan.pool}": enable ${id}`, () => pool.enable(id));
+    for (const id of poolPlan.disable)
+      attempt(`pool "${poolPlan.pool}": disable ${id}`, () => pool.disable(id));
+    if (poolPlan.algorithm !== undefined) {
+      const spec = poolPlan.algorithm;
+      attempt(`pool "${poolPlan.pool}": algorithm`, () => balancer.setAlgorithm(spec));
+    }
+    for (const id of poolPlan.remove) {
+      const started = Date.now();
+      let draining: Promise<unknown>;
+      try {
+        draining = pool.remove(id, { drain: true, drainTimeoutMs: options.drainTimeoutMs });
+      } catch (error) {
+        errors.push(`pool "${poolPlan.pool}": remove ${id}: ${(error as Error).message}`);
+        continue;
+      }
+      drains.push(
+        draining.then(
+          () =>
+            options.logger?.info(
+              { pool: poolPlan.pool, backend: id, ms: Date.now() - started },
+              "reload: backend drained and removed",
+            ),
+          (error: unknown) =>
+            options.logger?.warn(
+              { pool: poolPlan.pool, backend: id, error: (error as Error).message },
+              "reload: backend removal failed",
+            ),
+        ),
+      );
+    }
+  }
+  return {
+    plan,
+    needsRestart: plan.needsRestart,
+    errors,
+    drained: Promise.all(drains).then(() => undefined),
+  };
+}
+
+/** Debounce for file-change events: editors write a file in several steps. */
+export const RELOAD_DEBOUNCE_MS = 200;
+
+interface WatchLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Calls `onChange` (debounced) when the config file changes, and on SIGHUP.
+ * The directory is watched too, so a file replaced by an editor's rename (or
+ * deleted and re-created) is picked up and the file watcher is re-armed.
+ * Returns a function that stops watching.
+ */
+export function watchConfig(
+  file: string,
+  onChange: () => unknown,
+  logger: WatchLogger,
+  debounceMs = RELOAD_DEBOUNCE_MS,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let fileWatcher: FSWatcher | undefined;
+  let dirWatcher: FSWatcher | undefined;
+  let stopped = false;
+  // Reloads run one at a time, in order.
+  let queue: Promise<unknown> = Promise.resolve();
+  const run = () => {
+    queue = queue.then(onChange).catch(() => undefined);
+  };
+  const trigger = () => {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!stopped) run();
+    }, debounceMs);
+  };
+  const armFile = () => {
+    fileWatcher?.close();
+    fileWatcher = undefined;
+    try {
+      fileWatcher = watch(file, (event) => {
+        if (event === "rename") setTimeout(armFile, 20);
+        trigger();
+      });
+      fileWatcher.on("error", () => {
+        fileWatcher?.close();
+        fileWatcher = undefined;
+      });
+    } catch {
+      // The file is gone for now (mid-replace); the directory watcher re-arms it.
+    }
+  };
+  armFile();
+  try {
+    const name = basename(file);
+    dirWatcher = watch(dirname(file), (_event, changed) => {
+      if (changed !== null && changed.toString() !== name) return;
+      if (!fileWatcher) armFile();
+      trigger();
+    });
+    dirWatcher.on("error", () => undefined);
+  } catch (error) {
+    logger.warn(
+      { error: (error as Error).message },
+      "cannot watch the config directory; file replacement may be missed",
+    );
+  }
+  const onHup = () => {
+    logger.info({ file }, "SIGHUP: re-reading the config file");
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    run();
+  };
+  process.on("SIGHUP", onHup);
+  logger.info({ file, debounceMs }, "watching the config file for changes (SIGHUP also reloads)");
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    fileWatcher?.close();
+    dirWatcher?.close();
+    process.off("SIGHUP", onHup);
+  };
+}
+
+/**
+ * Re-reads the config with `resolve` and applies it to `runtime`. An invalid
+ * config is rejected with one error log line (the formatted config errors) and
+ * the running config stays. Resolves with the result, or undefined when rejected.
+ */
+export async function reloadFromFile(
+  runtime: { reload(next: SwitchyardConfig): ReloadResult },
+  resolve: () => Promise<SwitchyardConfig>,
+  logger: WatchLogger,
+): Promise<ReloadResult | undefined> {
+  let next: SwitchyardConfig;
+  try {
+    next = await resolve();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error(
+      { code: (error as { code?: string }).code },
+      `config reload rejected, keeping the running config: ${message.replace(/\n\s*/g, " ")}`,
+    );
+    return undefined;
+  }
+  return runtime.reload(next);
+}
