@@ -68,6 +68,16 @@ type Emit = (labels: Labels, value: number) => void;
 const PREFIX = "switchyard_";
 const BREAKER_STATE = { closed: 0, "half-open": 1, open: 2 } as const;
 
+/** Per-pool counters read straight from `balancer.stats()`: name, help, field. */
+const POOL_COUNTERS = [
+  ["decisions_total", "Requests routed (backends chosen).", "decisions"],
+  ["no_backend_total", "Requests refused because no backend was ready.", "noBackend"],
+  ["panic_routed_total", "Requests routed in panic mode (no backend ready, sent anyway).", "panicRouted"],
+  ["failovers_total", "Attempts moved to the next candidate after a failure.", "failovers"],
+  ["hedges_total", "Extra attempts opened beside a slow one (hedged requests).", "hedges"],
+  ["breaker_openings_total", "Times a circuit breaker opened.", "breakerOpenings"],
+] as const satisfies readonly (readonly [string, string, keyof BalancerStats])[];
+
 export class PrometheusExporter {
   readonly registry = new Registry();
   #sources: MetricsSources;
@@ -206,42 +216,14 @@ export class PrometheusExporter {
           if (pool.metrics) emit(poolLabel(pool), seconds(pool.metrics.decisionNs, 1e-9));
       },
     );
-    this.#counter(
-      "decisions_total",
-      "Requests routed (backends chosen).",
-      ["pool"],
-      pools((pool, emit) => emit(poolLabel(pool), pool.stats.decisions)),
-    );
-    this.#counter(
-      "no_backend_total",
-      "Requests refused because no backend was ready.",
-      ["pool"],
-      pools((pool, emit) => emit(poolLabel(pool), pool.stats.noBackend)),
-    );
-    this.#counter(
-      "panic_routed_total",
-      "Requests routed in panic mode (no backend ready, sent anyway).",
-      ["pool"],
-      pools((pool, emit) => emit(poolLabel(pool), pool.stats.panicRouted)),
-    );
-    this.#counter(
-      "failovers_total",
-      "Attempts moved to the next candidate after a failure.",
-      ["pool"],
-      pools((pool, emit) => emit(poolLabel(pool), pool.stats.failovers)),
-    );
-    this.#counter(
-      "hedges_total",
-      "Extra attempts opened beside a slow one (hedged requests).",
-      ["pool"],
-      pools((pool, emit) => emit(poolLabel(pool), pool.stats.hedges)),
-    );
-    this.#counter(
-      "breaker_openings_total",
-      "Times a circuit breaker opened.",
-      ["pool"],
-      pools((pool, emit) => emit(poolLabel(pool), pool.stats.breakerOpenings)),
-    );
+    for (const [name, help, field] of POOL_COUNTERS) {
+      this.#counter(
+        name,
+        help,
+        ["pool"],
+        pools((pool, emit) => emit(poolLabel(pool), pool.stats[field])),
+      );
+    }
     this.#gauge(
       "requests_per_second",
       "Requests routed per second, averaged over the window (complete seconds).",
