@@ -11,7 +11,7 @@
  *   fixture stamps its first 500 and the last request it received; this
  *   process stamps the ejection (balancer.onHealthChange, reason "outlier") and
  *   every attempt the proxy opens on that backend, all on one clock (epoch ms
- *   with sub-ms precision, see anchorClock; each fixture's offset is measured
+ *   with sub-ms precision, see wallClock; each fixture's offset is measured
  *   before the round and its stamps corrected by it). Reports first failure → ejection, → last
  *   request it received, → last attempt opened on it, attempts opened after
  *   the ejection, and the 500s clients saw (with no retryOn, the ones that
@@ -32,9 +32,10 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Pool, request } from "undici";
+import { wallClock } from "../test/fixtures/wall-clock.mjs";
 import { envInt } from "./lib/env.js";
 import { fixed, markdownTable, median } from "./lib/stats.js";
 
@@ -54,24 +55,8 @@ const EJECTION_TARGET_MS = 100;
 const MAX_REQUESTS_PER_WORKER = 100_000;
 const LOCALHOST = "127.0.0.1";
 
-/**
- * Epoch ms with sub-ms precision, anchored as the fixture anchors its clock:
- * right after `Date.now()` ticks over (`performance.timeOrigin` can be ms off
- * when a process starts on a busy box). A pause between the two reads only
- * makes an anchor smaller, so the largest of a few is kept. Re-anchored every
- * round, so a slewing wall clock cannot drift it far from the fixtures'.
- */
-function anchorClock() {
-  let anchor = Number.NEGATIVE_INFINITY;
-  for (let sample = 0; sample < 5; sample++) {
-    const start = Date.now();
-    let tick = start;
-    while (tick === start) tick = Date.now();
-    anchor = Math.max(anchor, tick - performance.now());
-  }
-  return () => anchor + performance.now();
-}
-let epochNow = anchorClock();
+/** Re-anchored every round, so a slewing wall clock cannot drift it far from the fixtures'. */
+let epochNow = wallClock();
 
 // ---------------------------------------------------------------- backends
 
@@ -247,7 +232,7 @@ async function withSetup(lib, round, run) {
   const backends = await Promise.all(["a", "b", "c"].map((name) => startBackend(`${name}${round}`)));
   let setup;
   try {
-    epochNow = anchorClock();
+    epochNow = wallClock();
     const clocks = [];
     for (const backend of backends) clocks.push(await clockOffset(backend));
     setup = await startProxy(lib, backends);

@@ -12,33 +12,18 @@
  * here is killed in afterAll; all traffic stays on 127.0.0.1.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Balancer, createBalancer } from "../src/core/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { wallClock } from "./fixtures/wall-clock.mjs";
 import { LOCALHOST, request } from "./helpers/servers.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/chaos-backend.mjs", import.meta.url));
 const CONCURRENCY = 100;
 /** Ejection must follow the first 500 within this (DESIGN.md's target is 100 ms; CI boxes are slow). */
 const EJECTION_MARGIN_MS = 1_000;
-
-/**
- * Epoch ms with sub-ms precision, anchored like the fixture's clock: right
- * after `Date.now()` ticks over (performance.timeOrigin can be ms off).
- */
-function wallClock(): () => number {
-  let anchor = Number.NEGATIVE_INFINITY;
-  for (let sample = 0; sample < 5; sample++) {
-    const start = Date.now();
-    let tick = start;
-    while (tick === start) tick = Date.now();
-    anchor = Math.max(anchor, tick - performance.now());
-  }
-  return () => anchor + performance.now();
-}
 
 /** The fixture's `GET /stats` answer. */
 interface FixtureStats {
