@@ -1,0 +1,33 @@
+/**
+ * Runs once before any test file: installs the Debian packages the browser and
+ * etcd tests drive (Chromium, etcd-server) when they are missing, so a fresh
+ * machine needs nothing beyond `npm install && npm test`. Installing here, not
+ * in each test file, keeps two files from racing for dpkg's lock.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+/** Debian package → the executable the tests run from it. */
+export const DEBIAN_TOOLS = {
+  chromium: "/usr/bin/chromium",
+  "etcd-server": "/usr/bin/etcd",
+} as const;
+
+export default function setup(): void {
+  const missing = Object.entries(DEBIAN_TOOLS)
+    .filter(([, binary]) => !existsSync(binary))
+    .map(([name]) => name);
+  if (missing.length === 0) return;
+  const apt = (...args: string[]) =>
+    execFileSync("apt-get", args, {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  try {
+    apt("install", "-y", "--no-install-recommends", ...missing);
+  } catch {
+    // A fresh machine's package lists may be stale or absent: refresh once and retry.
+    apt("update");
+    apt("install", "-y", "--no-install-recommends", ...missing);
+  }
+}
