@@ -1,8 +1,10 @@
 /**
- * Runs once before any test file: installs the Debian packages the browser and
- * etcd tests drive (Chromium, etcd-server) when they are missing, so a fresh
- * machine needs nothing beyond `npm install && npm test`. Installing here, not
- * in each test file, keeps two files from racing for dpkg's lock.
+ * Runs once before any test file: builds the package (the CLI, cluster and
+ * agent tests run the compiled `bin/switchyard.js`) and installs the Debian
+ * packages the browser and etcd tests drive (Chromium, etcd-server) when they
+ * are missing, so a fresh machine needs nothing beyond `npm install && npm
+ * test`. Doing both here, not in each test file, keeps files from racing for
+ * dist/ or for dpkg's lock.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -14,6 +16,11 @@ export const DEBIAN_TOOLS = {
 } as const;
 
 export default function setup(): void {
+  execFileSync("npm", ["run", "build", "--silent"], { stdio: ["ignore", "ignore", "inherit"] });
+  installDebianTools();
+}
+
+function installDebianTools(): void {
   const missing = Object.entries(DEBIAN_TOOLS)
     .filter(([, binary]) => !existsSync(binary))
     .map(([name]) => name);
