@@ -1,6 +1,6 @@
 /**
- * Runs the benches in order, each in its own process: select, proxy, failover, geo, then agent-ab.
- * `npm run bench` builds first. BENCH_ONLY=select|proxy|failover|geo|agent-ab runs one of them.
+ * Runs the benches in order, each in its own process: select, proxy, failover, geo, agent-ab, then
+ * workers. `npm run bench` builds first. BENCH_ONLY=select|proxy|failover|geo|agent-ab|workers runs one.
  * A bench that fails does not stop the next; the exit code says whether all passed.
  */
 import { spawn } from "node:child_process";
@@ -12,6 +12,7 @@ const BENCHES = {
   failover: fileURLToPath(new URL("./failover.js", import.meta.url)),
   geo: fileURLToPath(new URL("./geo.js", import.meta.url)),
   "agent-ab": fileURLToPath(new URL("./agent-ab.js", import.meta.url)),
+  workers: fileURLToPath(new URL("./workers.js", import.meta.url)),
 };
 
 const only = process.env.BENCH_ONLY;

@@ -1,23 +1,13 @@
-/**
- * The `switchyard` command as users run it: `node bin/switchyard.js …` against
- * the compiled dist/ (built once for this file), real sockets on 127.0.0.1
- * with OS-chosen ports, every child process stopped at the end.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DemoBackend } from "../src/demo/backend-server.js";
-
-const ROOT = resolve(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "switchyard.js");
-const STEP_TIMEOUT_MS = 10_000;
+import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
 
 let dir: string;
-const children = new Set<ChildProcess>();
 const backends: DemoBackend[] = [];
 
 beforeAll(async () => {
@@ -25,128 +15,13 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  children.clear();
+  killLaunched();
   await Promise.all(backends.splice(0).map((backend) => backend.close()));
 });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to completion (bounded). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const child = launch(args, env);
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      child.process.kill("SIGKILL");
-      reject(new Error(`switchyard ${args.join(" ")} did not finish`));
-    }, STEP_TIMEOUT_MS);
-    child.process.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout: child.stdout(), stderr: child.stderr() });
-    });
-  });
-}
-
-interface Launched {
-  process: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first stdout line matching `test`. */
-  line(test: (line: string) => boolean): Promise<string>;
-  /** Resolves with the exit code. */
-  exit(): Promise<number | null>;
-}
-
-function launch(args: string[], env: Record<string, string> = {}): Launched {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { ...cleanEnv(), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  const waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
-  let pending = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      for (const waiter of [...waiters]) {
-        if (waiter.test(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    }
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolvePromise) =>
-    child.on("close", (code) => resolvePromise(code)),
-  );
-  return {
-    process: child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    line(test) {
-      return new Promise((resolvePromise, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no matching line; stdout:\n${stdout}\nstderr:\n${stderr}`)),
-          STEP_TIMEOUT_MS,
-        );
-        waiters.push({
-          test,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolvePromise(line);
-          },
-        });
-        void exited.then(() => reject(new Error(`exited early; stdout:\n${stdout}\nstderr:\n${stderr}`)));
-      });
-    },
-    exit() {
-      return Promise.race([
-        exited,
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`did not exit; stderr:\n${stderr}`)), STEP_TIMEOUT_MS),
-        ),
-      ]);
-    },
-  };
-}
-
-/** The parent's environment without SWITCHYARD_* variables, so the host cannot change results. */
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith("SWITCHYARD_")) env[name] = value;
-  }
-  return env;
-}
-
-/** A JSON log line with the given message. */
-function logLine(msg: string): (line: string) => boolean {
-  return (line) => {
-    try {
-      return (JSON.parse(line) as { msg?: unknown }).msg === msg;
-    } catch {
-      return false;
-    }
-  };
-}
 
 /** GET without keep-alive, so shutdown never waits on an idle connection. */
 function get(url: string): Promise<{ status: number; body: string }> {

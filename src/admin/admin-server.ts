@@ -106,11 +106,14 @@ export class AdminServer {
   /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
   listen(): Promise<{ host: string; port: number }> {
     if (this.#address) return Promise.resolve(this.#address);
-    return listenOn(this.#server, this.#host, this.#port, this.logger, "admin API").then((address) => {
-      this.#address = address;
-      this.logger.info({ writes: this.#token ? "token" : "disabled" }, "admin API writes");
-      return address;
-    });
+    // Exclusive: in a cluster each worker's admin API is its own, never shared by node:cluster.
+    return listenOn(this.#server, this.#host, this.#port, this.logger, "admin API", { exclusive: true }).then(
+      (address) => {
+        this.#address = address;
+        this.logger.info({ writes: this.#token ? "token" : "disabled" }, "admin API writes");
+        return address;
+      },
+    );
   }
 
   /**

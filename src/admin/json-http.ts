@@ -58,7 +58,7 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
  * discarding what still arrives, so the 413 answer reaches a client that is
  * still sending instead of being lost to a connection reset.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
     if (declared > limit) {

@@ -64,10 +64,18 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
       }
       return { body: { pools } };
     })
-    .add("GET", "/metrics", async () => ({
-      body: null,
-      text: { contentType: observability.exporter.contentType, data: await observability.exporter.metrics() },
-    }))
+    .add("GET", "/metrics", async (request) =>
+      // ?format=json: prom-client's JSON form, what a cluster primary merges across workers.
+      request.query.get("format") === "json"
+        ? { body: await observability.exporter.metricsJson() }
+        : {
+            body: null,
+            text: {
+              contentType: observability.exporter.contentType,
+              data: await observability.exporter.metrics(),
+            },
+          },
+    )
     .add("GET", "/api/algorithms", () => ({ body: { algorithms: algorithms() } }))
     .add("GET", "/api/agents", (request, context) => {
       const polling = observability.agents?.() ?? {};

@@ -4,6 +4,7 @@
  * exit 2), and `UsageError`: a coded error from a command's own validation
  * that the CLI reports as a usage error too, rather than a runtime failure.
  */
+import { availableParallelism } from "node:os";
 import { InvalidArgumentError } from "commander";
 import { parseListenAddress } from "../config/schema.js";
 import { type ErrorCode, isSwitchyardError, SwitchyardError } from "../core/errors.js";
@@ -34,6 +35,14 @@ export function integerArgument(min: number, max: number): (value: string) => nu
     return number;
   };
 }
+
+/** `--workers N|auto`: a worker count, `auto` being one per CPU core. */
+export function workersArgument(value: string): number {
+  if (value.trim() === "auto") return availableParallelism();
+  return integerArgument(1, MAX_WORKERS)(value);
+}
+
+export const MAX_WORKERS = 256;
 
 export function rateArgument(value: string): number {
   const number = Number(value);

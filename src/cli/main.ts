@@ -18,7 +18,14 @@ import { ENV_OVERRIDES } from "../config/load.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import { type AgentOptions, agentCommand } from "./agent-command.js";
 import { algorithmsCommand } from "./algorithms-command.js";
-import { collect, integerArgument, listenArgument, rateArgument, UsageError } from "./arguments.js";
+import {
+  collect,
+  integerArgument,
+  listenArgument,
+  rateArgument,
+  UsageError,
+  workersArgument,
+} from "./arguments.js";
 import {
   type BackendOptions,
   backendCommand,
@@ -47,6 +54,11 @@ export function buildProgram(): Command {
     .option("-b, --backend <address>", "backend address, repeatable (or comma-separated)", collect)
     .option("-a, --algorithm <name>", "algorithm for every pool (see `switchyard algorithms`)")
     .addOption(new Option("--protocol <protocol>", "protocol of the first listener").choices(["http", "tcp"]))
+    .option(
+      "-w, --workers <count>",
+      'worker processes sharing the listeners, or "auto" for one per CPU core (default 1)',
+      workersArgument,
+    )
     .addHelpText("after", envHelp())
     .action(async (options: ProxyOptions) => proxyCommand(options));
 

@@ -3,10 +3,14 @@
  * config (file < SWITCHYARD_* environment < flags). `proxy` runs it until
  * SIGINT/SIGTERM and then shuts down gracefully; `validate` only checks it and
  * prints a one-line-per-listener summary. The runtime (proxies, undici) loads
- * only when `proxy` starts.
+ * only when `proxy` starts. With `--workers N` this process becomes the
+ * cluster primary (src/cluster/) and each worker runs this same command.
  */
+import cluster from "node:cluster";
+import { announceReady, WORKER_INDEX_ENV } from "../cluster/worker-messages.js";
 import { resolveConfig, summarizeConfig } from "../config/load.js";
 import { reloadFromFile, watchConfig } from "../config/reload.js";
+import type { SwitchyardConfig } from "../config/schema.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { createLogger } from "../observability/logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
@@ -19,6 +23,8 @@ export interface ProxyOptions {
   backend?: string[];
   algorithm?: string;
   protocol?: "http" | "tcp";
+  /** Worker processes (node:cluster); 1 runs in this process. */
+  workers?: number;
 }
 
 /** The options of `switchyard validate`. */
@@ -37,7 +43,7 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
       "nothing to proxy: give a config file (-c FILE) or at least one --backend ADDRESS",
     );
   }
-  const resolve = () =>
+  const resolveFromSources = () =>
     resolveConfig({
       file: options.config,
       env: process.env,
@@ -48,15 +54,29 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
         protocol: options.protocol,
       },
     });
+  const workers = options.workers ?? 1;
+  if (workers > 1 && cluster.isPrimary) {
+    const config = await resolveFromSources();
+    const { runClusterPrimary } = await import("../cluster/primary.js");
+    await runClusterPrimary(config, workers, createLogger(config.log.level));
+    process.exit(0);
+  }
+  // A cluster worker's admin API is private (the primary serves the configured address), on every reload too.
+  const resolve = cluster.isWorker
+    ? async () => withPrivateAdmin(await resolveFromSources())
+    : resolveFromSources;
   const config = await resolve();
-  const logger = createLogger(config.log.level);
+  const logger = cluster.isWorker
+    ? createLogger(config.log.level).child({ worker: Number(process.env[WORKER_INDEX_ENV]) })
+    : createLogger(config.log.level);
   const { startSwitchyard } = await import("../runtime.js");
   const runtime = await startSwitchyard(config, { logger });
+  if (cluster.isWorker) announceReady(runtime.listeners, runtime.admin);
   const stopWatching =
     options.config === undefined
       ? undefined
       : watchConfig(options.config, () => reloadFromFile(runtime, resolve, logger), logger);
-  const signal = await nextSignal();
+  const signal = await (cluster.isWorker ? Promise.race([nextSignal(), primaryGone()]) : nextSignal());
   stopWatching?.();
   logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
   await shutdown(config.shutdownGraceMs, () => runtime.close(config.shutdownGraceMs));
@@ -78,6 +98,15 @@ export async function validateCommand(options: ValidateOptions): Promise<void> {
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function withPrivateAdmin(config: SwitchyardConfig): SwitchyardConfig {
+  return config.admin ? { ...config, admin: { ...config.admin, listen: "127.0.0.1:0" } } : config;
+}
+
+/** A worker whose primary died stops too (its IPC channel closes). */
+function primaryGone(): Promise<string> {
+  return new Promise((resolve) => process.once("disconnect", () => resolve("primary gone")));
 }
 
 function algorithmName(spec: string | { name: string }): string {

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   METHOD_NOT_ALLOWED: "SY_ERR_METHOD_NOT_ALLOWED",
   UNKNOWN_POOL: "SY_ERR_UNKNOWN_POOL",
   LOAD_TEST_RUNNING: "SY_ERR_LOAD_TEST_RUNNING",
+  /** Cluster mode: no worker could answer an admin request. */
+  WORKER_UNAVAILABLE: "SY_ERR_WORKER_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

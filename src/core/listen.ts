@@ -3,7 +3,8 @@
  * real port when 0 was asked) or reject with the system error as it is
  * (EADDRINUSE, ...), which the runtime wraps with the listener's name. After
  * binding, server errors are logged rather than thrown, so a late socket error
- * cannot crash the process.
+ * cannot crash the process. In a cluster worker a listen is shared with the
+ * other workers unless `exclusive` is set.
  */
 import type net from "node:net";
 import type { Logger } from "../observability/logger.js";
@@ -19,11 +20,12 @@ export function listenOn(
   port: number,
   logger: Logger,
   what: string,
+  options: { exclusive?: boolean } = {},
 ): Promise<BoundAddress> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once("error", onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive: options.exclusive ?? false }, () => {
       server.off("error", onError);
       server.on("error", (error) => logger.error({ err: error }, `${what} error`));
       const info = server.address() as net.AddressInfo;

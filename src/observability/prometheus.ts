@@ -11,7 +11,14 @@
  * Process and Node metrics (prom-client's defaults, standard names) are
  * opt-in, collected once per process and shared by every exporter.
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import {
+  type Aggregator,
+  Counter,
+  Gauge,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from "prom-client";
 import { BACKEND_STATES } from "../core/backend.js";
 import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
@@ -98,9 +105,17 @@ export class PrometheusExporter {
 
   /** The exposition text, figures taken now. */
   metrics(): Promise<string> {
+    return this.#scraped().metrics();
+  }
+
+  /** The same figures as prom-client's JSON, which a cluster primary merges across workers. */
+  metricsJson(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return this.#scraped().getMetricsAsJSON();
+  }
+
+  #scraped(): Registry {
     this.#scrape = takeScrape(this.#sources);
-    if (!this.#process) return this.registry.metrics();
-    return Registry.merge([processRegistry(), this.registry]).metrics();
+    return this.#process ? Registry.merge([processRegistry(), this.registry]) : this.registry;
   }
 
   #define(): void {
@@ -174,6 +189,7 @@ export class PrometheusExporter {
       "Circuit breaker state by backend: 0 closed, 1 half-open, 2 open.",
       ["pool", "backend"],
       backends((backend, emit, pool) => emit({ pool, backend: backend.id }, BREAKER_STATE[backend.circuit])),
+      "max",
     );
     this.#gauge(
       "backend_health",
@@ -183,18 +199,21 @@ export class PrometheusExporter {
         for (const state of BACKEND_STATES)
           emit({ pool, backend: backend.id, state }, backend.state === state ? 1 : 0);
       }),
+      "average",
     );
     this.#gauge(
       "backend_ready",
       "1 when the backend may take traffic (enabled, healthy or degraded, circuit not open).",
       ["pool", "backend"],
       backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.ready ? 1 : 0)),
+      "average",
     );
     this.#gauge(
       "backend_weight",
       "Current weight by backend (slow start included).",
       ["pool", "backend"],
       backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.weight)),
+      "average",
     );
 
     // Per pool ------------------------------------------------------------
@@ -241,6 +260,7 @@ export class PrometheusExporter {
       pools((pool, emit) => {
         if (pool.metrics) emit(poolLabel(pool), pool.metrics.loadCv.requests);
       }),
+      "average",
     );
     this.#gauge(
       "in_flight_cv",
@@ -249,6 +269,7 @@ export class PrometheusExporter {
       pools((pool, emit) => {
         if (pool.metrics) emit(poolLabel(pool), pool.metrics.loadCv.inFlight);
       }),
+      "average",
     );
     this.#counter(
       "region_requests_total",
@@ -328,11 +349,22 @@ export class PrometheusExporter {
     });
   }
 
-  #gauge(name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void {
+  /**
+   * `aggregator` is how a cluster primary combines the workers' values
+   * (cluster/metrics-merge.ts): in-flight counts add up, states do not.
+   */
+  #gauge(
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (emit: Emit) => void,
+    aggregator: Aggregator = "sum",
+  ): void {
     new Gauge({
       name: PREFIX + name,
       help,
       labelNames,
+      aggregator,
       registers: [this.registry],
       collect() {
         this.reset();

@@ -1,0 +1,55 @@
+/**
+ * `switchyard proxy --workers N` in the primary process: forks the workers
+ * (each runs the ordinary single-process proxy on the shared listeners),
+ * serves the cluster-wide admin API, forwards SIGHUP (re-read the config) to
+ * the workers, and on SIGINT/SIGTERM stops them gracefully before exiting.
+ */
+
+import { nextSignal, shutdown } from "../cli/shutdown.js";
+import { parseListenAddress, type SwitchyardConfig } from "../config/schema.js";
+import { formatHostPort } from "../core/address.js";
+import type { Logger } from "../observability/logger.js";
+import { ClusterAdmin } from "./cluster-admin.js";
+import { ClusterSupervisor } from "./supervisor.js";
+
+export async function runClusterPrimary(
+  config: SwitchyardConfig,
+  workers: number,
+  logger: Logger,
+): Promise<void> {
+  const supervisor = new ClusterSupervisor({ workers, logger });
+  await supervisor.start();
+  let admin: ClusterAdmin | undefined;
+  if (config.admin) {
+    const listen = parseListenAddress(config.admin.listen) ?? { host: "127.0.0.1", port: 9090 };
+    admin = new ClusterAdmin({
+      supervisor,
+      host: listen.host,
+      port: listen.port,
+      cors: config.admin.cors,
+      logger,
+    });
+    try {
+      await admin.listen();
+    } catch (error) {
+      await supervisor.stop(0);
+      throw error;
+    }
+  }
+  for (const listener of supervisor.listeners) {
+    logger.info(
+      { listener: listener.name, address: formatHostPort(listener.host, listener.port), workers },
+      "cluster listening",
+    );
+  }
+  const onHup = () => supervisor.signal("SIGHUP");
+  process.on("SIGHUP", onHup);
+  const signal = await nextSignal();
+  process.off("SIGHUP", onHup);
+  logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down the cluster");
+  await shutdown(config.shutdownGraceMs, async () => {
+    await supervisor.stop(config.shutdownGraceMs);
+    await admin?.close();
+  });
+  logger.info("stopped");
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { mergeWorkerStats } from "./stats-merge.js";
+
+const worker = (requests: number, p99: number, weight: number, ewma: number) => ({
+  pools: {
+    main: {
+      algorithm: "round-robin",
+      requests,
+      latencyMs: { count: requests, sum: requests * 2, mean: 2, p99, max: p99 },
+      loadCv: { requests: requests / 100, inFlight: 0 },
+      backends: [
+        { id: "a", state: "healthy", weight, effectiveWeight: weight, requests, ewmaLatencyMs: ewma },
+      ],
+    },
+  },
+});
+
+describe("mergeWorkerStats", () => {
+  it("adds counters, keeps the highest quantile, recomputes means and merges backends by id", () => {
+    const merged = mergeWorkerStats([worker(10, 30, 2, 4), worker(30, 10, 2, 8)]) as ReturnType<
+      typeof worker
+    >;
+    const pool = merged.pools.main;
+    expect(pool.algorithm).toBe("round-robin");
+    expect(pool.requests).toBe(40);
+    expect(pool.latencyMs).toEqual({ count: 40, sum: 80, mean: 2, p99: 30, max: 30 });
+    expect(pool.loadCv.requests).toBeCloseTo(0.2);
+    expect(pool.backends).toEqual([
+      { id: "a", state: "healthy", weight: 2, effectiveWeight: 2, requests: 40, ewmaLatencyMs: 6 },
+    ]);
+  });
+
+  it("keeps a backend only one worker knows about", () => {
+    const one = worker(1, 1, 1, 1);
+    const two = worker(1, 1, 1, 1);
+    two.pools.main.backends.push({
+      id: "b",
+      state: "healthy",
+      weight: 1,
+      effectiveWeight: 1,
+      requests: 5,
+      ewmaLatencyMs: 1,
+    });
+    const merged = mergeWorkerStats([one, two]) as ReturnType<typeof worker>;
+    expect(merged.pools.main.backends.map((backend) => [backend.id, backend.requests])).toEqual([
+      ["a", 2],
+      ["b", 5],
+    ]);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * One `/api/stats` from every worker's: counters and rates add up, latency
+ * quantiles and maxima take the highest worker's (as /metrics does), means are
+ * recomputed from the merged sum and count, per-backend lists merge by id, and
+ * what every worker holds alike (weights, states, names) comes from the first.
+ * Health checks run in each worker, so a state can differ between workers for
+ * a moment; `?worker=N` on the primary reads one worker's own view.
+ */
+
+import { type Combine, combineNumbers } from "./combine.js";
+
+/** Numbers that are not additive, by key. */
+const BY_KEY: Readonly<Record<string, Combine>> = {
+  p50: "max",
+  p95: "max",
+  p99: "max",
+  max: "max",
+  consecutiveOk: "max",
+  consecutiveFail: "max",
+  ewmaLatencyMs: "average",
+  meanSelectionNs: "average",
+  effectiveWeight: "average",
+  weight: "first",
+  sample: "first",
+  capacity: "first",
+};
+
+/** Objects whose every number is a ratio (load spread), averaged over workers. */
+const AVERAGED_OBJECTS = new Set(["loadCv"]);
+
+export function mergeWorkerStats(workers: readonly unknown[]): unknown {
+  return merge(workers, "sum");
+}
+
+function merge(values: readonly unknown[], combine: Combine): unknown {
+  const first = values[0];
+  if (typeof first === "number") return combineNumbers(values.filter(isNumber), combine);
+  if (Array.isArray(first)) return mergeLists(values.filter(Array.isArray));
+  if (isObject(first)) return mergeObjects(values.filter(isObject), combine);
+  return first;
+}
+
+function mergeObjects(
+  objects: readonly Record<string, unknown>[],
+  inherited: Combine,
+): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const key of new Set(objects.flatMap(Object.keys))) {
+    const combine = AVERAGED_OBJECTS.has(key) ? "average" : (BY_KEY[key] ?? inherited);
+    result[key] = merge(
+      objects.map((object) => object[key]).filter((value) => value !== undefined),
+      combine,
+    );
+  }
+  const { sum, count } = result;
+  if ("mean" in result && isNumber(sum) && isNumber(count)) result.mean = count > 0 ? sum / count : 0;
+  return result;
+}
+
+/** Lists of records with an `id` (backends) merge id by id; any other list is the first worker's. */
+function mergeLists(lists: readonly unknown[][]): unknown[] {
+  const [first = []] = lists;
+  if (!first.every((item) => isObject(item) && typeof item.id === "string")) return first;
+  const byId = new Map<string, Record<string, unknown>[]>();
+  for (const list of lists) {
+    for (const item of list as Record<string, unknown>[]) {
+      const id = item.id as string;
+      byId.set(id, [...(byId.get(id) ?? []), item]);
+    }
+  }
+  return [...byId.values()].map((copies) => mergeObjects(copies, "sum"));
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === "number";
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,167 @@
+/**
+ * `switchyard proxy --workers 2` as users run it: two worker processes share
+ * the listener, the primary's admin API merges their figures and sends writes
+ * to both, and a worker killed under load is restarted (it catches up on the
+ * admin writes it missed) while the client loses at most the requests that
+ * worker had in flight.
+ */
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { killLaunched, type Launched, launch, logLine } from "./helpers/cli.js";
+import { startServer, type TestServer } from "./helpers/servers.js";
+
+const TOKEN = "cluster-test-token";
+let dir: string;
+let backend: TestServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "switchyard-cluster-"));
+  // A few milliseconds per answer, so a killed worker has requests in flight.
+  backend = await startServer((_req, res) => setTimeout(() => res.end("ok"), 3));
+});
+
+afterEach(() => killLaunched());
+
+afterAll(async () => {
+  await backend.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Cluster {
+  child: Launched;
+  proxy: string;
+  admin: string;
+}
+
+async function startCluster(): Promise<Cluster> {
+  const config = join(dir, "switchyard.yaml");
+  await writeFile(
+    config,
+    [
+      "listeners:",
+      "  - { name: web, listen: 127.0.0.1:0, pool: main }",
+      "pools:",
+      `  main: { algorithm: round-robin, backends: [{ id: one, address: "${backend.address}" }] }`,
+      `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`,
+    ].join("\n"),
+  );
+  const child = launch(["proxy", "-c", config, "--workers", "2"]);
+  const adminLine = child.line(logLine("cluster admin API ready"));
+  const listening = JSON.parse(await child.line(logLine("cluster listening"))) as { address: string };
+  const admin = JSON.parse(await adminLine) as { port: number };
+  return { child, proxy: `http://${listening.address}`, admin: `http://127.0.0.1:${admin.port}` };
+}
+
+/** GET on a fresh connection (node:cluster hands out connections, not requests). */
+function getOnce(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    request.setTimeout(5_000, () => request.destroy(new Error("timed out")));
+    request.on("error", reject);
+  });
+}
+
+async function json<T>(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; headers: Headers; body: T }> {
+  const response = await fetch(url, init);
+  return { status: response.status, headers: response.headers, body: (await response.json()) as T };
+}
+
+interface Stats {
+  pools: { main: { algorithm: string; requests: number; backends: { id: string; weight: number }[] } };
+  listeners: { web: { requests: number } };
+  cluster: { workers: { index: number; pid: number; restarts: number }[]; restarts: number };
+}
+
+describe("switchyard proxy --workers 2", () => {
+  it("shares the listener between workers and merges their stats and metrics", async () => {
+    const cluster = await startCluster();
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => getOnce(`${cluster.proxy}/`)));
+    expect(statuses.every((status) => status === 200)).toBe(true);
+
+    const perWorker = await Promise.all(
+      [1, 2].map(async (worker) => (await json<Stats>(`${cluster.admin}/api/stats?worker=${worker}`)).body),
+    );
+    const [first = 0, second = 0] = perWorker.map((stats) => stats.listeners.web.requests);
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBeGreaterThan(0);
+
+    const merged = (await json<Stats>(`${cluster.admin}/api/stats`)).body;
+    expect(merged.listeners.web.requests).toBe(40);
+    expect(merged.pools.main.requests).toBe(first + second);
+    expect(merged.cluster.workers.map((worker) => worker.index)).toEqual([1, 2]);
+
+    const metrics = await (await fetch(`${cluster.admin}/metrics`)).text();
+    expect(metrics).toMatch(/^switchyard_listener_requests_total\{listener="web",pool="main"\} 40$/m);
+    expect(metrics).toMatch(/^switchyard_cluster_workers 2$/m);
+    // One worker's view, and one backend weight: averaged, not doubled.
+    expect(metrics).toMatch(/^switchyard_backend_weight\{pool="main",backend="one"\} 1$/m);
+
+    const ready = await json<{ ready: boolean }>(`${cluster.admin}/ready`);
+    expect(ready).toMatchObject({ status: 200, body: { ready: true } });
+  });
+
+  it("applies admin writes on every worker, and a crashed worker restarts and catches up", async () => {
+    const cluster = await startCluster();
+    const write = await json<{ algorithm: string }>(`${cluster.admin}/api/strategy`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ algorithm: "least-connections" }),
+    });
+    expect(write.status).toBe(200);
+    expect(write.headers.get("x-switchyard-workers")).toBe("2/2");
+    const refused = await fetch(`${cluster.admin}/api/strategy`, {
+      method: "POST",
+      body: JSON.stringify({ algorithm: "random" }),
+    });
+    expect(refused.status).toBe(401);
+
+    const before = (await json<Stats>(`${cluster.admin}/api/stats`)).body.cluster.workers;
+    const victim = before.find((worker) => worker.index === 2);
+    if (!victim) throw new Error("worker 2 is not running");
+
+    // Bounded load (8 at a time, 400 requests); worker 2 is killed a quarter of the way in.
+    let sent = 0;
+    let failed = 0;
+    const client = async () => {
+      while (sent < 400) {
+        sent++;
+        if (sent === 100) process.kill(victim.pid, "SIGKILL");
+        const status = await getOnce(`${cluster.proxy}/`).catch(() => 0);
+        if (status !== 200) failed++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+    // At most the killed worker's in-flight requests are lost (8 clients, so at most 8).
+    expect(failed).toBeLessThanOrEqual(8);
+
+    const restarted = await waitFor(async () => {
+      const stats = (await json<Stats>(`${cluster.admin}/api/stats`)).body;
+      const worker = stats.cluster.workers.find((candidate) => candidate.index === 2);
+      return worker && worker.pid !== victim.pid ? stats : undefined;
+    });
+    expect(restarted.cluster.restarts).toBe(1);
+    const replayed = (await json<Stats>(`${cluster.admin}/api/stats?worker=2`)).body;
+    expect(replayed.pools.main.algorithm).toBe("least-connections");
+    expect(cluster.child.stdout()).toContain("worker crashed; restarting it");
+  });
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("condition not met in time");
+}
