@@ -8,6 +8,7 @@
  * stops accepting and finishes its work in flight within the grace period.
  */
 import { AdminServer } from "./admin/admin-server.js";
+import type { AgentPollerStats } from "./agent/poller.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
 import {
   applyReloadPlan,
@@ -204,7 +205,7 @@ export async function startSwitchyard(
           .map(({ name, host, port }) => ({ name, host, port })),
       processMetrics: true,
       agents: () => {
-        const stats: Record<string, unknown> = {};
+        const stats: Record<string, AgentPollerStats> = {};
         for (const [name, poolAgents] of agents) stats[name] = poolAgents.poller.stats();
         return stats;
       },

@@ -121,6 +121,15 @@ describe("GET /api/agents", () => {
     expect(web.cache?.lookups).toBe(10);
     expect(web.cache?.backends.idle).toMatchObject({ cpu: 7, memory: 20, fresh: true });
 
+    // The same figures on /metrics: hit rate = hits / lookups.
+    const metrics = await (await fetch(`http://127.0.0.1:${runtime.admin.port}/metrics`)).text();
+    expect(metrics).toMatch(/^switchyard_agent_cache_lookups_total\{pool="web"\} 10$/m);
+    expect(metrics).toMatch(/^switchyard_agent_cache_hits_total\{pool="web"\} 5$/m);
+    expect(metrics).toMatch(/^switchyard_agent_fallbacks_total\{pool="web"\} 0$/m);
+    const downErrors =
+      metrics.match(/^switchyard_agent_poll_errors_total\{pool="web",agent="([^"]+)"\} (\d+)$/gm) ?? [];
+    expect(downErrors.some((line) => line.includes(downUrl) && !line.endsWith(" 0"))).toBe(true);
+
     const one = await getJson(runtime.admin.port, "/api/agents?pool=web");
     expect(Object.keys(one.json.pools)).toEqual(["web"]);
     expect((await getJson(runtime.admin.port, "/api/agents?pool=nope")).status).toBe(404);

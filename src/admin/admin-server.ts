@@ -9,6 +9,7 @@
  */
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AgentPollerStats } from "../agent/poller.js";
 import type { Balancer } from "../core/balancer.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
@@ -49,8 +50,8 @@ export interface AdminServerOptions {
   listeners?: () => readonly ListenerMetricsSource[];
   /** Add process and Node metrics to `/metrics` (once per process); default false. */
   processMetrics?: boolean;
-  /** Pool name → its agent poller's stats, served by `/api/agents`. */
-  agents?: () => Readonly<Record<string, unknown>>;
+  /** Pool name → its agent poller's stats, served by `/api/agents` and exported on `/metrics`. */
+  agents?: () => Readonly<Record<string, AgentPollerStats>>;
   /** Bound addresses of the HTTP listeners, targets of `POST /api/load-test` (the first is the default). */
   loadTargets?: () => readonly LoadTarget[];
 }
@@ -85,7 +86,7 @@ export class AdminServer {
     };
     const listeners = options.listeners ?? (() => []);
     const exporter = new PrometheusExporter(
-      { balancers: options.balancers, listeners },
+      { balancers: options.balancers, listeners, agents: options.agents },
       { processMetrics: options.processMetrics },
     );
     addReadRoutes(this.#router, { exporter, listeners, agents: options.agents });

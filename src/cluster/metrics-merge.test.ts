@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, Summary } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { combineNumbers } from "./combine.js";
 import { mergeWorkerMetrics } from "./metrics-merge.js";
 
 /** One worker's registry as its admin API serves it with ?format=json. */
@@ -26,5 +27,14 @@ describe("mergeWorkerMetrics", () => {
     expect(text).toMatch(/^latency\{quantile="0.5"\} 9$/m);
     expect(text).toMatch(/^latency_count 5$/m);
     expect(text).toMatch(/^latency_sum 21$/m);
+  });
+});
+
+describe("combineNumbers", () => {
+  it("leaves out a worker's NaN (a quantile with no recent samples) unless every worker reports NaN", () => {
+    expect(combineNumbers([Number.NaN, 0.25, 0.5], "max")).toBe(0.5);
+    expect(combineNumbers([Number.NaN, 4], "average")).toBe(4);
+    expect(combineNumbers([Number.NaN, Number.NaN], "max")).toBeNaN();
+    expect(combineNumbers([], "sum")).toBe(0);
   });
 });

@@ -19,6 +19,7 @@ import {
   type MetricValue,
   Registry,
 } from "prom-client";
+import type { AgentPollerStats } from "../agent/poller.js";
 import { BACKEND_STATES } from "../core/backend.js";
 import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
@@ -43,6 +44,8 @@ export interface MetricsSources {
   balancers: ReadonlyMap<string, Balancer>;
   /** The proxy listeners, read at each scrape. */
   listeners?: () => readonly ListenerMetricsSource[];
+  /** Pool name → its monitoring-agent poller's stats, for pools that poll agents. */
+  agents?: () => Readonly<Record<string, AgentPollerStats>>;
 }
 
 export interface PrometheusOptions {
@@ -67,6 +70,7 @@ interface ListenerScrape {
 interface Scrape {
   pools: PoolScrape[];
   listeners: ListenerScrape[];
+  agents: [pool: string, stats: AgentPollerStats][];
 }
 
 type Labels = Record<string, string>;
@@ -88,7 +92,7 @@ const POOL_COUNTERS = [
 export class PrometheusExporter {
   readonly registry = new Registry();
   #sources: MetricsSources;
-  #scrape: Scrape = { pools: [], listeners: [] };
+  #scrape: Scrape = { pools: [], listeners: [], agents: [] };
 
   #process: boolean;
 
@@ -325,6 +329,7 @@ export class PrometheusExporter {
           emit({ ...listenerLabels(listener), code }, count);
       }),
     );
+    this.#agentMetrics();
     this.#gauge(
       "listener_in_flight",
       "Requests being proxied plus tunnels open, by listener (TCP: client connections open).",
@@ -333,6 +338,47 @@ export class PrometheusExporter {
         const open = listener.stats?.inFlight ?? listener.connections;
         if (open !== undefined) emit({ ...listenerLabels(listener), protocol: listener.protocol }, open);
       }),
+    );
+  }
+
+  /** Monitoring agents (pools with `agent` backends): polls, errors, the metrics cache's hit rate, fallbacks. */
+  #agentMetrics(): void {
+    const agents = (read: (pool: string, stats: AgentPollerStats, emit: Emit) => void) => (emit: Emit) => {
+      for (const [pool, stats] of this.#scrape.agents) read(pool, stats, emit);
+    };
+    this.#counter(
+      "agent_polls_total",
+      "Queries sent to each monitoring agent.",
+      ["pool", "agent"],
+      agents((pool, stats, emit) => {
+        for (const agent of stats.agents) emit({ pool, agent: agent.url }, agent.polls);
+      }),
+    );
+    this.#counter(
+      "agent_poll_errors_total",
+      "Agent queries that failed (down, slow, or an answer that was not a valid report).",
+      ["pool", "agent"],
+      agents((pool, stats, emit) => {
+        for (const agent of stats.agents) emit({ pool, agent: agent.url }, agent.errors);
+      }),
+    );
+    this.#counter(
+      "agent_cache_lookups_total",
+      "Backend metrics read by the metrics-driven algorithms.",
+      ["pool"],
+      agents((pool, stats, emit) => emit({ pool }, stats.cache.lookups)),
+    );
+    this.#counter(
+      "agent_cache_hits_total",
+      "Backend metrics reads that found a sample younger than the cache TTL (hit rate = hits / lookups).",
+      ["pool"],
+      agents((pool, stats, emit) => emit({ pool }, stats.cache.freshLookups)),
+    );
+    this.#counter(
+      "agent_fallbacks_total",
+      "Picks made by the fallback (round-robin) because no ready backend had fresh metrics.",
+      ["pool"],
+      agents((pool, stats, emit) => emit({ pool }, stats.cache.fallbacks)),
     );
   }
 
@@ -390,7 +436,7 @@ function takeScrape(sources: MetricsSources): Scrape {
     stats: source.stats?.(),
     connections: source.connections?.(),
   }));
-  return { pools, listeners };
+  return { pools, listeners, agents: Object.entries(sources.agents?.() ?? {}) };
 }
 
 function listenerLabels(listener: ListenerScrape): Labels {
