@@ -3,8 +3,9 @@
  * registry is the exporter's own (never prom-client's global one) and holds
  * no state of its own: each metric's `collect()` reads the figures taken once
  * at the start of the scrape — `balancer.stats()`, `balancer.metrics
- * .snapshot()` and each listener's counters — so the hot path never touches
- * prom-client. Every name starts with `switchyard_`. Latency percentiles are
+ * .snapshot()`, each listener's counters and the agent pollers' stats — so
+ * the hot path never touches prom-client. The backend and pool families are
+ * defined here; listener-metrics.ts and agent-metrics.ts define theirs. Every name starts with `switchyard_`. Latency percentiles are
  * summaries: quantiles over the last 10–20 s, `_sum` and `_count` over the
  * process's life. All metric collects run synchronously inside one
  * `registry.metrics()` call, so concurrent scrapes cannot mix their figures.
@@ -23,8 +24,11 @@ import type { AgentPollerStats } from "../agent/poller.js";
 import { BACKEND_STATES } from "../core/backend.js";
 import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
+import { defineAgentMetrics } from "./agent-metrics.js";
 import { type PoolMetrics, STATUS_CLASSES } from "./balancer-metrics.js";
+import { defineListenerMetrics, type ListenerScrape } from "./listener-metrics.js";
 import type { HistogramSummary, WindowSummary } from "./log-histogram.js";
+import type { Emit, MetricFamilies } from "./metric-families.js";
 import { RATE_WINDOWS } from "./rate-window.js";
 import { type EmitSummary, processRegistry, SnapshotSummary } from "./snapshot-summary.js";
 
@@ -59,22 +63,11 @@ interface PoolScrape {
   metrics: PoolMetrics | undefined;
 }
 
-interface ListenerScrape {
-  listener: string;
-  pool: string;
-  protocol: string;
-  stats: HttpProxyStats | undefined;
-  connections: number | undefined;
-}
-
 interface Scrape {
   pools: PoolScrape[];
   listeners: ListenerScrape[];
   agents: [pool: string, stats: AgentPollerStats][];
 }
-
-type Labels = Record<string, string>;
-type Emit = (labels: Labels, value: number) => void;
 
 const PREFIX = "switchyard_";
 const BREAKER_STATE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -132,10 +125,11 @@ export class PrometheusExporter {
         for (const pool of this.#scrape.pools)
           for (const backend of pool.stats.backends) read(backend, emit, pool.pool);
       };
-    const listeners = (read: (listener: ListenerScrape, emit: Emit) => void) => (emit: Emit) => {
-      for (const listener of this.#scrape.listeners) read(listener, emit);
-    };
     const poolLabel = (pool: PoolScrape) => ({ pool: pool.pool });
+    const families: MetricFamilies = {
+      counter: (...args) => this.#counter(...args),
+      gauge: (...args) => this.#gauge(...args),
+    };
 
     // Per backend ---------------------------------------------------------
     this.#counter(
@@ -285,101 +279,8 @@ export class PrometheusExporter {
       }),
     );
 
-    // Per listener --------------------------------------------------------
-    this.#counter(
-      "retries_total",
-      "Requests sent again to the next candidate (HTTP listeners).",
-      ["listener", "pool"],
-      listeners((listener, emit) => {
-        if (listener.stats) emit(listenerLabels(listener), listener.stats.retries);
-      }),
-    );
-    this.#counter(
-      "retry_budget_exhausted_total",
-      "Retries the retry budget refused (HTTP listeners).",
-      ["listener", "pool"],
-      listeners((listener, emit) => {
-        if (listener.stats) emit(listenerLabels(listener), listener.stats.retryBudgetExhausted);
-      }),
-    );
-    this.#counter(
-      "listener_requests_total",
-      "HTTP requests received by listener.",
-      ["listener", "pool"],
-      listeners((listener, emit) => {
-        if (listener.stats) emit(listenerLabels(listener), listener.stats.requests);
-      }),
-    );
-    this.#counter(
-      "listener_responses_total",
-      "Responses sent to clients (forwarded or answered by the proxy) by status class.",
-      ["listener", "pool", "status_class"],
-      listeners((listener, emit) => {
-        if (!listener.stats) return;
-        for (const [statusClass, count] of Object.entries(listener.stats.statusClasses))
-          emit({ ...listenerLabels(listener), status_class: statusClass }, count);
-      }),
-    );
-    this.#counter(
-      "listener_errors_total",
-      "Requests the proxy answered (or cut) with a coded error, by SY_ERR_* code.",
-      ["listener", "pool", "code"],
-      listeners((listener, emit) => {
-        for (const [code, count] of Object.entries(listener.stats?.errors ?? {}))
-          emit({ ...listenerLabels(listener), code }, count);
-      }),
-    );
-    this.#agentMetrics();
-    this.#gauge(
-      "listener_in_flight",
-      "Requests being proxied plus tunnels open, by listener (TCP: client connections open).",
-      ["listener", "pool", "protocol"],
-      listeners((listener, emit) => {
-        const open = listener.stats?.inFlight ?? listener.connections;
-        if (open !== undefined) emit({ ...listenerLabels(listener), protocol: listener.protocol }, open);
-      }),
-    );
-  }
-
-  /** Monitoring agents (pools with `agent` backends): polls, errors, the metrics cache's hit rate, fallbacks. */
-  #agentMetrics(): void {
-    const agents = (read: (pool: string, stats: AgentPollerStats, emit: Emit) => void) => (emit: Emit) => {
-      for (const [pool, stats] of this.#scrape.agents) read(pool, stats, emit);
-    };
-    this.#counter(
-      "agent_polls_total",
-      "Queries sent to each monitoring agent.",
-      ["pool", "agent"],
-      agents((pool, stats, emit) => {
-        for (const agent of stats.agents) emit({ pool, agent: agent.url }, agent.polls);
-      }),
-    );
-    this.#counter(
-      "agent_poll_errors_total",
-      "Agent queries that failed (down, slow, or an answer that was not a valid report).",
-      ["pool", "agent"],
-      agents((pool, stats, emit) => {
-        for (const agent of stats.agents) emit({ pool, agent: agent.url }, agent.errors);
-      }),
-    );
-    this.#counter(
-      "agent_cache_lookups_total",
-      "Backend metrics read by the metrics-driven algorithms.",
-      ["pool"],
-      agents((pool, stats, emit) => emit({ pool }, stats.cache.lookups)),
-    );
-    this.#counter(
-      "agent_cache_hits_total",
-      "Backend metrics reads that found a sample younger than the cache TTL (hit rate = hits / lookups).",
-      ["pool"],
-      agents((pool, stats, emit) => emit({ pool }, stats.cache.freshLookups)),
-    );
-    this.#counter(
-      "agent_fallbacks_total",
-      "Picks made by the fallback (round-robin) because no ready backend had fresh metrics.",
-      ["pool"],
-      agents((pool, stats, emit) => emit({ pool }, stats.cache.fallbacks)),
-    );
+    defineListenerMetrics(families, () => this.#scrape.listeners);
+    defineAgentMetrics(families, () => this.#scrape.agents);
   }
 
   #counter(name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void {
@@ -437,10 +338,6 @@ function takeScrape(sources: MetricsSources): Scrape {
     connections: source.connections?.(),
   }));
   return { pools, listeners, agents: Object.entries(sources.agents?.() ?? {}) };
-}
-
-function listenerLabels(listener: ListenerScrape): Labels {
-  return { listener: listener.listener, pool: listener.pool };
 }
 
 /**

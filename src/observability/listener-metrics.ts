@@ -1,0 +1,80 @@
+/**
+ * The proxy listeners' metric families: retries, retry-budget refusals,
+ * requests, responses by status class, coded errors and work in flight.
+ */
+import type { HttpProxyStats } from "../proxy/proxy-counters.js";
+import type { Emit, Labels, MetricFamilies } from "./metric-families.js";
+
+/** One listener's figures, taken at the scrape. */
+export interface ListenerScrape {
+  listener: string;
+  pool: string;
+  protocol: string;
+  stats: HttpProxyStats | undefined;
+  connections: number | undefined;
+}
+
+export function defineListenerMetrics(
+  families: MetricFamilies,
+  scrape: () => readonly ListenerScrape[],
+): void {
+  const listeners = (read: (listener: ListenerScrape, emit: Emit) => void) => (emit: Emit) => {
+    for (const listener of scrape()) read(listener, emit);
+  };
+  families.counter(
+    "retries_total",
+    "Requests sent again to the next candidate (HTTP listeners).",
+    ["listener", "pool"],
+    listeners((listener, emit) => {
+      if (listener.stats) emit(listenerLabels(listener), listener.stats.retries);
+    }),
+  );
+  families.counter(
+    "retry_budget_exhausted_total",
+    "Retries the retry budget refused (HTTP listeners).",
+    ["listener", "pool"],
+    listeners((listener, emit) => {
+      if (listener.stats) emit(listenerLabels(listener), listener.stats.retryBudgetExhausted);
+    }),
+  );
+  families.counter(
+    "listener_requests_total",
+    "HTTP requests received by listener.",
+    ["listener", "pool"],
+    listeners((listener, emit) => {
+      if (listener.stats) emit(listenerLabels(listener), listener.stats.requests);
+    }),
+  );
+  families.counter(
+    "listener_responses_total",
+    "Responses sent to clients (forwarded or answered by the proxy) by status class.",
+    ["listener", "pool", "status_class"],
+    listeners((listener, emit) => {
+      if (!listener.stats) return;
+      for (const [statusClass, count] of Object.entries(listener.stats.statusClasses))
+        emit({ ...listenerLabels(listener), status_class: statusClass }, count);
+    }),
+  );
+  families.counter(
+    "listener_errors_total",
+    "Requests the proxy answered (or cut) with a coded error, by SY_ERR_* code.",
+    ["listener", "pool", "code"],
+    listeners((listener, emit) => {
+      for (const [code, count] of Object.entries(listener.stats?.errors ?? {}))
+        emit({ ...listenerLabels(listener), code }, count);
+    }),
+  );
+  families.gauge(
+    "listener_in_flight",
+    "Requests being proxied plus tunnels open, by listener (TCP: client connections open).",
+    ["listener", "pool", "protocol"],
+    listeners((listener, emit) => {
+      const open = listener.stats?.inFlight ?? listener.connections;
+      if (open !== undefined) emit({ ...listenerLabels(listener), protocol: listener.protocol }, open);
+    }),
+  );
+}
+
+function listenerLabels(listener: ListenerScrape): Labels {
+  return { listener: listener.listener, pool: listener.pool };
+}
