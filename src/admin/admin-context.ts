@@ -4,6 +4,7 @@
  * server writes. Handlers stay plain functions of these, with no access to
  * node's request or response objects.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import type { Balancer } from "../core/balancer.js";
 import type { Logger } from "../observability/logger.js";
 
@@ -34,6 +35,8 @@ export interface AdminRequest {
   body: unknown;
   /** Remote address of the caller, for the audit log. */
   remote: string;
+  /** Request headers, for conditional requests (`if-none-match`). */
+  headers: IncomingHttpHeaders;
 }
 
 export interface AdminReply {
@@ -41,10 +44,26 @@ export interface AdminReply {
   status?: number;
   body: unknown;
   headers?: Record<string, string>;
-  /** Sent as it is with this content type instead of `body` as JSON (`/metrics`). */
-  text?: { contentType: string; data: string };
+  /** Sent as it is with this content type instead of `body` as JSON (`/metrics`, dashboard files). */
+  text?: { contentType: string; data: string | Buffer };
+  /** A server-sent events stream instead of a body (`/api/events`); `status` and `body` are ignored. */
+  stream?: AdminStream;
   /** What a write did, logged at info with the caller's address. */
   audit?: Record<string, unknown>;
+}
+
+/** One open event stream, as a stream source sees it. */
+export interface StreamClient {
+  /** Sends a chunk of the `text/event-stream` body. */
+  write(chunk: string): void;
+  /** Ends the stream (the client may reconnect). */
+  end(): void;
+}
+
+/** A source of server-sent events; the server opens it once per connected client. */
+export interface AdminStream {
+  /** Starts sending to `client`; returns what to call when the client goes away. */
+  open(client: StreamClient): () => void;
 }
 
 export type AdminHandler = (request: AdminRequest, context: AdminContext) => AdminReply | Promise<AdminReply>;

@@ -1,6 +1,7 @@
 /**
  * The admin API server: its own node:http listener (default 127.0.0.1:9090)
- * answering JSON (and Prometheus text on `/metrics`). Each request is routed (404 unknown path, 405 wrong
+ * answering JSON (Prometheus text on `/metrics`, server-sent events on
+ * `/api/events`, the dashboard's files at `/`). Each request is routed (404 unknown path, 405 wrong
  * method), writes are authorised with the bearer token and their bodies read
  * with a 64 KiB bound, then a plain handler (read-routes.ts,
  * write-routes.ts) returns the reply. Every error is `{ error: CODE, message }`
@@ -14,11 +15,14 @@ import type { Balancer } from "../core/balancer.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
-import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
+import type { AdminContext, AdminHandler, AdminStream, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { requireBearer } from "./auth.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
+import { addDashboardRoutes, defaultDashboardDir } from "./dashboard-files.js";
 import { readJsonBody, sendError, sendJson } from "./json-http.js";
+import { addEventRoutes, LiveEvents } from "./live-events.js";
+import { liveSnapshot } from "./live-snapshot.js";
 import { addLoadTestRoutes, type LoadTarget, LoadTests } from "./load-test-routes.js";
 import { addReadRoutes } from "./read-routes.js";
 import { Router } from "./router.js";
@@ -54,7 +58,16 @@ export interface AdminServerOptions {
   agents?: () => Readonly<Record<string, AgentPollerStats>>;
   /** Bound addresses of the HTTP listeners, targets of `POST /api/load-test` (the first is the default). */
   loadTargets?: () => readonly LoadTarget[];
+  /** Where the built dashboard is (index.html, app.js, app.css); default dist/dashboard in this package. */
+  dashboardDir?: string;
+  /** How often `/api/events` pushes a snapshot; default 1000 ms. */
+  eventsIntervalMs?: number;
+  /** Event streams open at once; default 64. */
+  maxEventStreams?: number;
 }
+
+/** Bytes an event stream may have queued for a client that stopped reading before it is dropped. */
+const MAX_STREAM_BACKLOG = 1024 * 1024;
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -70,6 +83,7 @@ export class AdminServer {
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
   #loadTests: LoadTests;
+  #events: LiveEvents;
 
   constructor(options: AdminServerOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: "admin" });
@@ -89,10 +103,20 @@ export class AdminServer {
       { balancers: options.balancers, listeners, agents: options.agents },
       { processMetrics: options.processMetrics },
     );
-    addReadRoutes(this.#router, { exporter, listeners, agents: options.agents });
+    const observability = { exporter, listeners, agents: options.agents };
+    addReadRoutes(this.#router, observability);
     addWriteRoutes(this.#router);
-    this.#loadTests = new LoadTests(options.loadTargets ?? (() => []), this.logger);
-    addLoadTestRoutes(this.#router, this.#loadTests);
+    const loadTests = new LoadTests(options.loadTargets ?? (() => []), this.logger);
+    this.#loadTests = loadTests;
+    addLoadTestRoutes(this.#router, loadTests);
+    this.#events = new LiveEvents({
+      snapshot: () => liveSnapshot(this.#context, observability, loadTests),
+      intervalMs: options.eventsIntervalMs,
+      maxStreams: options.maxEventStreams,
+      logger: this.logger,
+    });
+    addEventRoutes(this.#router, this.#events);
+    addDashboardRoutes(this.#router, options.dashboardDir ?? defaultDashboardDir(), this.logger);
     this.#server = http.createServer(
       { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
       this.#onRequest,
@@ -119,11 +143,12 @@ export class AdminServer {
 
   /**
    * Stops accepting, lets requests in progress finish for up to `graceMs`,
-   * then drops what is left. Idempotent. Background drains started by
-   * DELETE keep running: they belong to the pool.
+   * then drops what is left. Event streams end at once. Idempotent.
+   * Background drains started by DELETE keep running: they belong to the pool.
    */
   close(graceMs = DEFAULT_ADMIN_CLOSE_GRACE_MS): Promise<void> {
     this.#loadTests.abort();
+    this.#events.close();
     this.#closing ??= this.#shutdown(graceMs);
     return this.#closing;
   }
@@ -177,9 +202,13 @@ export class AdminServer {
       if (write) requireBearer(req.headers.authorization, this.#token);
       const body = write ? await readJsonBody(req) : undefined;
       const reply = await match.route.handler(
-        { method, path, query: url.searchParams, params: match.params, body, remote },
+        { method, path, query: url.searchParams, params: match.params, body, remote, headers: req.headers },
         this.#context,
       );
+      if (reply.stream) {
+        sendEventStream(req, res, reply.stream);
+        return;
+      }
       const status = reply.status ?? 200;
       if (reply.text) sendText(res, status, reply.text, reply.headers);
       else sendJson(res, status, reply.body, reply.headers);
@@ -205,21 +234,57 @@ export class AdminServer {
   }
 }
 
-/** Writes a text answer (Prometheus exposition); HEAD answers get the headers only. */
+/**
+ * Writes a text answer (Prometheus exposition, dashboard files), not cached
+ * unless `headers` say otherwise; HEAD and 304 answers get the headers only.
+ */
 function sendText(
   res: ServerResponse,
   status: number,
-  text: { contentType: string; data: string },
+  text: { contentType: string; data: string | Buffer },
   headers: Record<string, string> = {},
 ): void {
-  const data = Buffer.from(text.data);
+  if (status === 304) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const data = typeof text.data === "string" ? Buffer.from(text.data) : text.data;
   res.writeHead(status, {
+    "cache-control": "no-store",
     ...headers,
     "content-type": text.contentType,
     "content-length": String(data.length),
-    "cache-control": "no-store",
   });
   res.end(data);
+}
+
+/**
+ * Answers with a server-sent events stream that lasts until the client
+ * leaves or the source ends it (then the connection closes too). A client
+ * too slow to take what is sent is dropped rather than buffered without
+ * bound. HEAD gets the headers only.
+ */
+function sendEventStream(req: IncomingMessage, res: ServerResponse, stream: AdminStream): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-store",
+    "x-accel-buffering": "no",
+  });
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  const leave = stream.open({
+    write: (chunk) => {
+      if (res.destroyed || res.writableEnded) return;
+      if (res.writableLength > MAX_STREAM_BACKLOG) res.destroy();
+      else res.write(chunk);
+    },
+    end: () => res.end(),
+  });
+  res.once("close", leave);
 }
 
 /** The methods a path accepts as an Allow list (HEAD wherever GET is). */

@@ -104,6 +104,13 @@ export class LoadTests {
     return this.#running?.id;
   }
 
+  /** The most recent run, as `GET /api/load-test/:id` shows it; null before the first. */
+  latest(): LoadTestJson | null {
+    let last: LoadTestRun | undefined;
+    for (const run of this.#runs.values()) last = run;
+    return last ? runJson(last) : null;
+  }
+
   /** Cancels the running test (on close); resolves at once. */
   abort(): void {
     this.#running?.controller.abort();
@@ -257,6 +264,9 @@ function summaryOf(result: LoadResult) {
   const { sent, completed, errors, rps, latency, durationMs } = result;
   return { sent, completed, errors, rps, latency, durationMs };
 }
+
+/** A run as the API shows it: settings, status, progress so far and, once done, the result. */
+export type LoadTestJson = ReturnType<typeof runJson>;
 
 function runJson(run: LoadTestRun) {
   const { elapsedMs, sent, completed, errors, statusClasses, rps, latency } = run.progress;

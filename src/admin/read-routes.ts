@@ -7,7 +7,9 @@
  */
 import { z } from "zod";
 import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
-import type { Balancer } from "../core/balancer.js";
+import type { Balancer, BalancerStats } from "../core/balancer.js";
+import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metrics.js";
+import type { ExplainedDecision } from "../observability/decision-ring.js";
 import type { ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
 import type { AdminContext, AdminHandler, AdminRequest, Readiness } from "./admin-context.js";
 import { parseInput, poolQuery, queryObject } from "./inputs.js";
@@ -115,7 +117,30 @@ export function checkReadiness(context: AdminContext): Readiness {
   return { ready: reasons.length === 0, reasons };
 }
 
-function status(context: AdminContext): Record<string, unknown> {
+/** A backend in `/api/stats`: its balancer stats plus, when metrics are on, its recorded figures. */
+export type BackendStats = BalancerStats["backends"][number] &
+  Partial<Pick<BackendMetrics, "statusClasses" | "latencyMs" | "recentRequests">>;
+
+/** A pool in `/api/stats`: its balancer stats plus, when metrics are on, its recorded figures. */
+export type PoolStats = Omit<BalancerStats, "backends"> &
+  Partial<Omit<PoolMetrics, "backends">> & { backends: BackendStats[] };
+
+/** A pool in `/api/explain`. */
+export interface PoolExplain {
+  algorithm: string;
+  sample: number;
+  capacity: number;
+  kept: number;
+  decisions: ExplainedDecision[];
+}
+
+export interface AdminStatus {
+  uptimeSeconds: number;
+  version: string;
+  pools: Record<string, { algorithm: string; backends: number; ready: number }>;
+}
+
+export function status(context: AdminContext): AdminStatus {
   const pools: Record<string, { algorithm: string; backends: number; ready: number }> = {};
   for (const [name, balancer] of context.balancers) {
     const backends = balancer.pool.backends;
@@ -168,7 +193,7 @@ function agentStats(balancer: Balancer, stats: unknown): Record<string, unknown>
  * load spread and per-region counts; per backend its outcome classes,
  * latency and recent requests.
  */
-function poolStats(balancer: Balancer): Record<string, unknown> {
+export function poolStats(balancer: Balancer): PoolStats {
   const stats = balancer.stats();
   const metrics = balancer.metrics?.snapshot();
   if (!metrics) return { ...stats };
@@ -191,7 +216,7 @@ function poolStats(balancer: Balancer): Record<string, unknown> {
   };
 }
 
-function listenerStats(observability: ObservabilityReads): Record<string, unknown> {
+export function listenerStats(observability: ObservabilityReads): Record<string, unknown> {
   const listeners: Record<string, unknown> = {};
   for (const listener of observability.listeners()) {
     listeners[listener.name] = {
@@ -204,7 +229,7 @@ function listenerStats(observability: ObservabilityReads): Record<string, unknow
   return listeners;
 }
 
-function explain(balancer: Balancer, limit: number | undefined): Record<string, unknown> {
+export function explain(balancer: Balancer, limit: number | undefined): PoolExplain {
   const metrics = balancer.metrics;
   if (!metrics) return { algorithm: balancer.algorithm, sample: 0, capacity: 0, kept: 0, decisions: [] };
   const ring = metrics.explain;

@@ -29,6 +29,8 @@ export const ErrorCodes = {
   LOAD_TEST_RUNNING: "SY_ERR_LOAD_TEST_RUNNING",
   /** Cluster mode: no worker could answer an admin request. */
   WORKER_UNAVAILABLE: "SY_ERR_WORKER_UNAVAILABLE",
+  DASHBOARD_NOT_BUILT: "SY_ERR_DASHBOARD_NOT_BUILT",
+  TOO_MANY_STREAMS: "SY_ERR_TOO_MANY_STREAMS",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
