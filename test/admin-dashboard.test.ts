@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer, type AdminServerOptions } from "../src/admin/admin-server.js";
 import { defaultDashboardDir } from "../src/admin/dashboard-files.js";
-import type { LiveSnapshot } from "../src/admin/live-snapshot.js";
+import { LIVE_DECISIONS, type LiveSnapshot } from "../src/admin/live-snapshot.js";
 import { type Balancer, createBalancer } from "../src/core/balancer.js";
 import { LOCALHOST, request, waitFor } from "./helpers/servers.js";
 
@@ -166,9 +166,9 @@ describe("dashboard files", () => {
 describe("GET /api/events", () => {
   it("pushes snapshots with what the dashboard draws", async () => {
     const balancer = webBalancer();
-    for (let index = 0; index < 6; index++) {
+    for (let index = 0; index < 10; index++) {
       const decision = balancer.select({ method: "GET", path: "/" });
-      balancer.report(decision, { status: index === 5 ? 503 : 200, latencyMs: 5 + index });
+      balancer.report(decision, { status: index === 9 ? 503 : 200, latencyMs: 5 + index });
     }
     const { port } = await startAdmin({ balancers: new Map([["web", balancer]]), eventsIntervalMs: 50 });
     const stream = await openEvents(port);
@@ -188,7 +188,7 @@ describe("GET /api/events", () => {
     if (!web) return;
     expect(web.algorithm).toBe("round-robin");
     expect(Object.keys(web.requestsPerSecond ?? {})).toEqual(["1s", "10s", "60s"]);
-    expect(web.latencyMs).toMatchObject({ count: 6 });
+    expect(web.latencyMs).toMatchObject({ count: 10 });
     expect(web.latencyMs?.p99).toBeGreaterThanOrEqual(web.latencyMs?.p50 ?? Number.POSITIVE_INFINITY);
     expect(web.backends.map((backend) => backend.id)).toEqual(["a", "b"]);
     expect(web.backends[0]).toMatchObject({
@@ -198,9 +198,11 @@ describe("GET /api/events", () => {
       circuit: "closed",
       inFlight: 0,
     });
-    expect(web.backends.reduce((sum, backend) => sum + backend.requests, 0)).toBe(6);
+    expect(web.backends.reduce((sum, backend) => sum + backend.requests, 0)).toBe(10);
     expect(web.backends.reduce((sum, backend) => sum + backend.errors, 0)).toBe(1);
-    expect(web.recentDecisions).toHaveLength(6);
+    // The latest few, newest first.
+    expect(web.recentDecisions).toHaveLength(LIVE_DECISIONS);
+    expect(web.recentDecisions.map((decision) => decision.seq)).toEqual([10, 9, 8, 7, 6, 5]);
     expect(web.recentDecisions[0]).toMatchObject({ algorithm: "round-robin", backend: expect.any(String) });
     expect(web.recentDecisions[0]?.reason).not.toBe("");
     // Snapshots keep coming, each newer than the last.

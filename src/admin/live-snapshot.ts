@@ -17,7 +17,7 @@ import {
 } from "./read-routes.js";
 
 /** Recent decisions sent per pool (the explain ring keeps more; `/api/explain` reads them all). */
-export const LIVE_DECISIONS = 12;
+export const LIVE_DECISIONS = 6;
 
 export interface LivePool extends PoolStats {
   /** The latest kept decisions, newest first, explained. */

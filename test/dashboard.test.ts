@@ -1,0 +1,189 @@
+/**
+ * The dashboard in a real browser: the bundle built by the build script,
+ * real backends behind a running Switchyard (two pools, admin API with a
+ * token), Debian's Chromium driven headless by playwright-core. Traffic goes
+ * through the proxy while the test reads the page, switches the algorithm,
+ * disables a backend, runs a load test and changes pool from the UI, checking
+ * each change on the server. Any console error or page error fails the test.
+ * The screenshot lands in test-artifacts/dashboard.png.
+ */
+
+import { mkdir } from "node:fs/promises";
+import http from "node:http";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../scripts/build-dashboard.mjs";
+import { parseConfig } from "../src/config/load.js";
+import { type Runtime, startSwitchyard } from "../src/runtime.js";
+import { DEBIAN_TOOLS } from "./global-setup.js";
+import { LOCALHOST, request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
+
+const TOKEN = "dashboard-test-token";
+const ARTIFACTS = new URL("../test-artifacts/", import.meta.url);
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let backends: Map<string, TestServer>;
+let runtime: Runtime;
+let browser: Browser;
+let page: Page;
+let adminUrl: string;
+const problems: string[] = [];
+let traffic: { stop(): Promise<number> };
+
+/** Sends requests through the proxy, one at a time with a short pause, until stopped (at most 60 s). */
+function sendTraffic(port: number): { stop(): Promise<number> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let stopped = false;
+  let sent = 0;
+  const loop = (async () => {
+    const deadline = Date.now() + 60_000;
+    while (!stopped && Date.now() < deadline) {
+      await request({ port, path: "/", agent }).catch(() => undefined);
+      sent++;
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      agent.destroy();
+      return sent;
+    },
+  };
+}
+
+beforeAll(async () => {
+  await buildDashboard();
+  backends = new Map();
+  for (const name of ["b1", "b2", "b3", "api-1"]) {
+    backends.set(
+      name,
+      await startServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end(name);
+      }),
+    );
+  }
+  const address = (name: string) => backends.get(name)?.address as string;
+  runtime = await startSwitchyard(
+    parseConfig({
+      listeners: [
+        { name: "web", listen: `${LOCALHOST}:0`, pool: "web" },
+        { name: "api", listen: `${LOCALHOST}:0`, pool: "api" },
+      ],
+      pools: {
+        web: {
+          algorithm: "round-robin",
+          backends: ["b1", "b2", "b3"].map((id) => ({ id, address: address(id) })),
+        },
+        api: { backends: [{ id: "api-1", address: address("api-1") }] },
+      },
+      admin: { listen: `${LOCALHOST}:0`, token: TOKEN },
+    }),
+  );
+  const web = runtime.listeners.find((listener) => listener.name === "web");
+  if (!web || !runtime.admin) throw new Error("the runtime did not start its listeners");
+  traffic = sendTraffic(web.port);
+  adminUrl = `http://${LOCALHOST}:${runtime.admin.port}/`;
+
+  browser = await chromium.launch({
+    executablePath: DEBIAN_TOOLS.chromium,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (failed) => {
+    // The event stream is cut when the page closes; anything else failing is a problem.
+    if (!failed.url().endsWith("/api/events")) problems.push(`request failed: ${failed.url()}`);
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await traffic?.stop();
+  await runtime?.close(0);
+  await Promise.all([...(backends?.values() ?? [])].map((backend) => backend.close()));
+});
+
+/** The number shown in the requests-per-second card. */
+async function shownRps(): Promise<number> {
+  return Number((await page.getByTestId("rps").textContent())?.replace(/,/g, ""));
+}
+
+describe("dashboard in Chromium", () => {
+  it("shows live traffic, switches the algorithm, disables a backend and runs a load test from the UI", async () => {
+    await page.goto(`${adminUrl}#token=${TOKEN}`);
+    // The token is taken from the fragment and the fragment cleared.
+    await page.waitForFunction(() => !location.hash.includes("token"));
+    await expect.poll(() => page.getByText("admin token set").count()).toBe(1);
+
+    // Charts and figures fill in from the live stream.
+    await expect.poll(shownRps, { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll<HTMLElement>(".chart-canvas")].every(
+          (chart) => Number(chart.dataset.points) >= 2,
+        ),
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.locator(".chart-canvas canvas").count()).toBe(2);
+    await expect.poll(() => page.locator("table.backends tbody tr").count()).toBe(3);
+    expect(await page.locator(".decisions > li").count()).toBeGreaterThan(0);
+
+    // Switch the algorithm from the UI; the server follows.
+    await page.getByLabel("Switch to").selectOption("least-connections");
+    await page.getByRole("button", { name: "Switch", exact: true }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("least-connections");
+    const status = JSON.parse(
+      (await request({ port: runtime.admin?.port as number, path: "/api/status" })).text,
+    );
+    expect(status.pools.web.algorithm).toBe("least-connections");
+    expect(runtime.balancers.get("web")?.algorithm).toBe("least-connections");
+    await expect.poll(() => page.getByTestId("algorithm").textContent()).toBe("least-connections");
+
+    // Disable b2 from the UI: it gets no traffic afterwards, the others still do.
+    await page.getByRole("button", { name: "Disable b2" }).click();
+    await waitFor(() => runtime.balancers.get("web")?.pool.get("b2")?.enabled === false, 5_000);
+    await page.getByRole("button", { name: "Enable b2" }).waitFor();
+    const b2 = backends.get("b2") as TestServer;
+    const others = () => (backends.get("b1")?.requests ?? 0) + (backends.get("b3")?.requests ?? 0);
+    const b2Before = b2.requests;
+    const othersBefore = others();
+    await waitFor(() => others() >= othersBefore + 40, 10_000);
+    expect(b2.requests).toBe(b2Before);
+
+    // A short load test started from the UI shows its progress, then its result.
+    await page.getByLabel("Requests/s").fill("50");
+    await page.getByLabel("Duration (s)").fill("1");
+    await page.getByRole("button", { name: "Start" }).click();
+    await expect
+      .poll(() => page.locator(".load-progress .badge").textContent(), { timeout: 10_000 })
+      .toBe("done");
+    expect(Number(await page.locator(".figures dd").first().textContent())).toBeGreaterThan(0);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: new URL("dashboard.png", ARTIFACTS).pathname, fullPage: true });
+
+    // Several pools: the selector shows the other pool's backends.
+    await page.getByLabel("Pool").selectOption("api");
+    await expect
+      .poll(() => page.locator("table.backends tbody .backend-id").allTextContents())
+      .toEqual(["api-1"]);
+
+    expect(problems).toEqual([]);
+  });
+});
