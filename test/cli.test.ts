@@ -261,6 +261,8 @@ describe("switchyard demo", () => {
     expect(demo.stdout()).toContain("/control?delay_ms=");
     const admin = /admin API\s+http:\/\/(127\.0\.0\.1:\d+)\s+token (\w+)/.exec(demo.stdout());
     expect(admin).not.toBeNull();
+    // The dashboard link carries the same token, in the fragment (never sent to the server).
+    expect(demo.stdout()).toMatch(new RegExp(`dashboard\\s+http://${admin?.[1]}/#token=${admin?.[2]}\\s`));
     const stats = JSON.parse((await get(`http://${admin?.[1]}/api/stats`)).body) as {
       pools: { demo: { requests: number } };
     };

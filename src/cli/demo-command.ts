@@ -1,11 +1,15 @@
 /**
  * `switchyard backend` (one demo backend, answering with its name) and
  * `switchyard demo` (N demo backends behind a round-robin HTTP proxy on
- * 127.0.0.1, with a printed cheat sheet of what to try). Both run until
+ * 127.0.0.1, with a printed cheat sheet of what to try and the dashboard's
+ * link, token included in the fragment). Both run until
  * SIGINT/SIGTERM and stop gracefully; the demo server and the runtime load
  * only when one of these commands runs.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { defaultDashboardDir } from "../admin/dashboard-files.js";
 import { parseConfig } from "../config/load.js";
 import { LOG_LEVELS, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
@@ -133,6 +137,13 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       "",
     ]),
     ["admin API", `http://${adminAddress}`, `token ${config.admin?.token}`],
+    [
+      "dashboard",
+      `http://${adminAddress}/#token=${config.admin?.token}`,
+      existsSync(join(defaultDashboardDir(), "index.html"))
+        ? "live charts and controls; open it in a browser"
+        : "not built yet: run npm run build",
+    ],
   ];
   const tryRows = [
     [`curl ${proxyAddress}/`, `# answered by ${names} in turn`],
