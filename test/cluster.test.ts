@@ -106,6 +106,14 @@ describe("switchyard proxy --workers 2", () => {
     // One worker's view, and one backend weight: averaged, not doubled.
     expect(metrics).toMatch(/^switchyard_backend_weight\{pool="main",backend="one"\} 1$/m);
 
+    // The dashboard's live stream: one snapshot merged across workers.
+    const events = await fetch(`${cluster.admin}/api/events`);
+    expect(events.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const live = JSON.parse(await firstEvent(events)) as Stats & { algorithms: string[] };
+    expect(live.listeners.web.requests).toBe(40);
+    expect(live.cluster.workers).toHaveLength(2);
+    expect(live.algorithms).toContain("round-robin");
+
     const ready = await json<{ ready: boolean }>(`${cluster.admin}/ready`);
     expect(ready).toMatchObject({ status: 200, body: { ready: true } });
   });
@@ -155,6 +163,25 @@ describe("switchyard proxy --workers 2", () => {
     expect(cluster.child.stdout()).toContain("worker crashed; restarting it");
   });
 });
+
+/** The first `data:` line of a server-sent events response; then the stream is cancelled. */
+async function firstEvent(response: Response): Promise<string> {
+  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+  if (!reader) throw new Error("no body");
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before an event: ${text}`);
+    text += value;
+    const line = text
+      .split("\n")
+      .find((candidate) => candidate.startsWith("data: ") && text.includes(`${candidate}\n`));
+    if (line) {
+      await reader.cancel();
+      return line.slice("data: ".length);
+    }
+  }
+}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

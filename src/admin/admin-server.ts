@@ -15,11 +15,12 @@ import type { Balancer } from "../core/balancer.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
-import type { AdminContext, AdminHandler, AdminStream, Readiness } from "./admin-context.js";
+import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { requireBearer } from "./auth.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
 import { addDashboardRoutes, defaultDashboardDir } from "./dashboard-files.js";
+import { sendEventStream } from "./event-stream.js";
 import { readJsonBody, sendError, sendJson } from "./json-http.js";
 import { addEventRoutes, LiveEvents } from "./live-events.js";
 import { liveSnapshot } from "./live-snapshot.js";
@@ -65,9 +66,6 @@ export interface AdminServerOptions {
   /** Event streams open at once; default 64. */
   maxEventStreams?: number;
 }
-
-/** Bytes an event stream may have queued for a client that stopped reading before it is dropped. */
-const MAX_STREAM_BACKLOG = 1024 * 1024;
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -257,34 +255,6 @@ function sendText(
     "content-length": String(data.length),
   });
   res.end(data);
-}
-
-/**
- * Answers with a server-sent events stream that lasts until the client
- * leaves or the source ends it (then the connection closes too). A client
- * too slow to take what is sent is dropped rather than buffered without
- * bound. HEAD gets the headers only.
- */
-function sendEventStream(req: IncomingMessage, res: ServerResponse, stream: AdminStream): void {
-  res.shouldKeepAlive = false;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-store",
-    "x-accel-buffering": "no",
-  });
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
-  const leave = stream.open({
-    write: (chunk) => {
-      if (res.destroyed || res.writableEnded) return;
-      if (res.writableLength > MAX_STREAM_BACKLOG) res.destroy();
-      else res.write(chunk);
-    },
-    end: () => res.end(),
-  });
-  res.once("close", leave);
 }
 
 /** The methods a path accepts as an Allow list (HEAD wherever GET is). */

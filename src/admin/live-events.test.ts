@@ -56,6 +56,29 @@ describe("LiveEvents", () => {
     }
   });
 
+  it("waits for a snapshot gathered asynchronously, skipping ticks while one is pending", async () => {
+    vi.useFakeTimers();
+    let started = 0;
+    const pending: ((value: unknown) => void)[] = [];
+    const events = new LiveEvents({
+      snapshot: () => {
+        started++;
+        return new Promise((resolve) => pending.push(resolve));
+      },
+      intervalMs: 1000,
+      logger: silentLogger,
+    });
+    const fake = client();
+    events.open(fake);
+    vi.advanceTimersByTime(3000);
+    expect(started).toBe(1);
+    pending[0]?.({ gathered: 1 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(snapshots(fake)[0]).toEqual({ gathered: 1 });
+    expect(started).toBe(2);
+    events.close();
+  });
+
   it("runs its timer only while a client listens", () => {
     vi.useFakeTimers();
     let built = 0;

@@ -4,7 +4,8 @@
  * not per client: each tick builds the snapshot once and writes the same
  * text to every stream, and a client that connects between ticks gets the
  * latest one at once. The timer runs only while someone listens; `close()`
- * stops it and ends every stream.
+ * stops it and ends every stream. `GET /api/snapshot` answers the same
+ * snapshot once, as JSON (what a cluster primary merges across workers).
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
@@ -19,7 +20,7 @@ export const DEFAULT_MAX_EVENT_STREAMS = 64;
 const RETRY_MS = 2_000;
 
 export interface LiveEventsOptions {
-  /** Builds the snapshot each tick sends. */
+  /** Builds the snapshot each tick sends (a cluster primary's gathers it from the workers). */
   snapshot: () => unknown;
   intervalMs?: number;
   maxStreams?: number;
@@ -30,6 +31,7 @@ export class LiveEvents implements AdminStream {
   readonly intervalMs: number;
   readonly maxStreams: number;
   readonly #snapshot: () => unknown;
+  #ticking = false;
   readonly #logger: Logger;
   readonly #clients = new Set<StreamClient>();
   #timer: NodeJS.Timeout | undefined;
@@ -95,16 +97,48 @@ export class LiveEvents implements AdminStream {
     this.#latest = undefined;
   }
 
+  /** The snapshot as a tick would send it now (`GET /api/snapshot`). */
+  snapshot(): Promise<unknown> {
+    return Promise.resolve().then(this.#snapshot);
+  }
+
   #tick = (): void => {
+    // A snapshot still being gathered (from cluster workers) skips this tick rather than piling up.
+    if (this.#ticking) return;
+    let snapshot: unknown;
+    try {
+      snapshot = this.#snapshot();
+    } catch (error) {
+      this.#failed(error);
+      return;
+    }
+    if (!(snapshot instanceof Promise)) {
+      this.#send(snapshot);
+      return;
+    }
+    this.#ticking = true;
+    snapshot
+      .then((value) => this.#send(value), this.#failed)
+      .finally(() => {
+        this.#ticking = false;
+      });
+  };
+
+  #send(snapshot: unknown): void {
+    if (this.#timer === undefined) return;
     let message: string;
     try {
-      message = `data: ${JSON.stringify(this.#snapshot())}\n\n`;
+      message = `data: ${JSON.stringify(snapshot)}\n\n`;
     } catch (error) {
-      this.#logger.error({ err: error }, "building the live snapshot failed");
+      this.#failed(error);
       return;
     }
     this.#latest = message;
     for (const client of this.#clients) client.write(message);
+  }
+
+  #failed = (error: unknown): void => {
+    this.#logger.error({ err: error }, "building the live snapshot failed");
   };
 }
 
@@ -129,4 +163,5 @@ export function addEventRoutes(router: Router<AdminHandler>, events: LiveEvents)
     }
     return { body: null, stream: events };
   });
+  router.add("GET", "/api/snapshot", async () => ({ body: await events.snapshot() }));
 }

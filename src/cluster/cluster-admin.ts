@@ -2,13 +2,14 @@
  * The admin API of a cluster primary (`switchyard proxy --workers N`), on the
  * configured admin address. Each worker runs its own admin API on a private
  * 127.0.0.1 port; this one answers for the whole cluster:
- * - `/metrics` and `/api/stats` merge every worker's figures (one scrape, one
- *   view); `/ready` is ready when every running worker is.
+ * - `/metrics`, `/api/stats` and the dashboard's live stream (`/api/events`,
+ *   `/api/snapshot`) merge every worker's figures (one scrape, one view);
+ *   `/ready` is ready when every running worker is.
  * - Writes (add, re-weight, enable, drain, switch algorithm) go to every
  *   worker, so all route alike; the answer is the first worker's, or the
  *   first refusal, with `x-switchyard-workers: applied/total`.
- * - Everything else (status, config, explain, load tests, the dashboard and
- *   its event stream) is the first worker's, streamed through; a load test
+ * - Everything else (status, config, explain, load tests, the dashboard's
+ *   files) is the first worker's, streamed through; a load test
  *   started there drives the shared listeners, so it loads every worker.
  * - `?worker=N` on any path reads (or writes) that one worker alone.
  */
@@ -17,7 +18,9 @@ import { pipeline } from "node:stream/promises";
 import { request } from "undici";
 import { AdminError } from "../admin/admin-errors.js";
 import { applyCors, type CorsOptions } from "../admin/cors.js";
+import { sendEventStream } from "../admin/event-stream.js";
 import { readBody, sendError, sendJson } from "../admin/json-http.js";
+import { LiveEvents } from "../admin/live-events.js";
 import { ErrorCodes } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
 import type { Logger } from "../observability/logger.js";
@@ -58,6 +61,7 @@ export class ClusterAdmin {
   #options: ClusterAdminOptions;
   #logger: Logger;
   #server: http.Server;
+  #events: LiveEvents;
   /** The runtime writes every worker applied, in order: a restarted worker starts from the config file. */
   #journal: Write[] = [];
 
@@ -65,6 +69,7 @@ export class ClusterAdmin {
     this.#options = options;
     this.#logger = options.logger.child({ component: "admin" });
     options.supervisor.onRestart((worker) => this.#replay(worker));
+    this.#events = new LiveEvents({ snapshot: () => this.#mergedSnapshot(), logger: this.#logger });
     this.#server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       this.#serve(req, res).catch((thrown: unknown) => {
         const error =
@@ -84,6 +89,7 @@ export class ClusterAdmin {
   }
 
   close(): Promise<void> {
+    this.#events.close();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -99,7 +105,13 @@ export class ClusterAdmin {
     if (only !== null) return this.#forward(req, res, this.#worker(only), target);
 
     const read = method === "GET" || method === "HEAD";
-    if (read && ["/health", "/ready", "/metrics", "/api/stats"].includes(url.pathname)) {
+    if (read && url.pathname === "/api/events") {
+      if (this.#events.full) {
+        throw new AdminError(503, ErrorCodes.TOO_MANY_STREAMS, "too many event streams open; retry later");
+      }
+      return sendEventStream(req, res, this.#events);
+    }
+    if (read && ["/health", "/ready", "/metrics", "/api/stats", "/api/snapshot"].includes(url.pathname)) {
       applyCors(req, res, this.#options.cors);
       return this.#aggregate(res, url);
     }
@@ -147,10 +159,22 @@ export class ClusterAdmin {
         const replies = await this.#askAll("GET", `${url.pathname}${url.search}`);
         const refused = replies.find((reply) => reply.status !== 200);
         if (refused) return sendReply(res, refused);
-        if (replies.length === 0) throw new Error("no worker answered");
-        return sendJson(res, 200, { ...(mergeWorkerStats(replies.map(parseJson)) as object), cluster });
+        return sendJson(res, 200, this.#merged(replies));
       }
     }
+  }
+
+  /** The workers' `/api/stats` or `/api/snapshot` as one, with the cluster's own figures. */
+  #merged(replies: readonly WorkerReply[]): Record<string, unknown> {
+    if (replies.length === 0) throw new Error("no worker answered");
+    const supervisor = this.#options.supervisor;
+    const cluster = { workers: supervisor.workers.map(describeWorker), restarts: supervisor.restarts };
+    return { ...(mergeWorkerStats(replies.map(parseJson)) as object), cluster };
+  }
+
+  /** The dashboard's live snapshot, merged across workers like `/api/stats`. */
+  async #mergedSnapshot(): Promise<unknown> {
+    return this.#merged((await this.#askAll("GET", "/api/snapshot")).filter((reply) => reply.status === 200));
   }
 
   async #broadcastWrite(req: IncomingMessage, res: ServerResponse, target: string): Promise<void> {

@@ -11,6 +11,8 @@ import { type Combine, combineNumbers } from "./combine.js";
 
 /** Numbers that are not additive, by key. */
 const BY_KEY: Readonly<Record<string, Combine>> = {
+  time: "max",
+  uptimeSeconds: "max",
   p50: "max",
   p95: "max",
   p99: "max",
