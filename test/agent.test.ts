@@ -99,9 +99,11 @@ describe("switchyard agent --processes", () => {
         expect(entry.timestamp).toBeGreaterThan(1_600_000_000);
       }
     }
-    expect(busyMax).toBeGreaterThan(40);
+    // A busy loop gets a whole core on a quiet machine; while the rest of the suite runs beside it
+    // (a browser, clusters) it gets less, so the bar is "clearly above idle", not a full core.
+    expect(busyMax).toBeGreaterThan(25);
     expect(idleMax).toBeLessThan(10);
-    expect(busyMax).toBeGreaterThan(idleMax + 30);
+    expect(busyMax).toBeGreaterThan(idleMax + 20);
 
     // The balancer side reads the real agent: the poller maps each process to a backend by its command line.
     const pool = new Pool([
@@ -119,7 +121,7 @@ describe("switchyard agent --processes", () => {
     await poller.pollOnce();
     await poller.stop();
     expect(poller.stats().agents[0]).toMatchObject({ successes: 1, entries: 2, unmatched: [] });
-    expect(store.read("busy")?.cpu).toBeGreaterThan(30);
+    expect(store.read("busy")?.cpu).toBeGreaterThan(20);
     const balancer = createBalancer({ pool, algorithm: "metrics" });
     expect(balancer.select({}).backend.id).toBe("idle");
 
