@@ -148,6 +148,7 @@ describe("bounded-load-consistent-hash", () => {
       hashKey: { source: "client-ip" },
       hashFunction: "xxhash",
       virtualNodes: 150,
+      probes: 3,
       epsilon: 0.25,
     });
     expect(boundedLoadConsistentHash.options.safeParse({ epsilon: 0 }).success).toBe(false);

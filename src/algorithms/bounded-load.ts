@@ -1,13 +1,13 @@
 /**
  * Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam,
  * "Consistent Hashing with Bounded Loads", SODA 2018; HAProxy's
- * `hash-balance-factor`): a key goes to the first backend clockwise from its
- * position whose in-flight load is under the bound
+ * `hash-balance-factor`): a key goes to the nearest backend clockwise on the
+ * multi-probe ring (see consistent-hash.ts) whose in-flight load is under the bound
  * `ceil((1 + ε) × (in flight + 1) × weight / total weight)`, where the +1
  * counts the request being placed; with equal weights that is
  * `ceil((1 + ε) × average)`. No backend ever holds more than the bound after
  * a placement, and a key whose backend is not full keeps its backend, so a
- * hot key spills to its ring successors instead of overloading one server.
+ * hot key spills to the next nearest backends instead of overloading one server.
  * ε default 0.25.
  *
  * Load comes from the balancer's `loadChanged` calls: the selector keeps the
@@ -28,6 +28,7 @@ import {
   describeOrigin,
   hashFunctionOption,
   hashKeyOption,
+  probesOption,
   virtualNodesOption,
 } from "./consistent-hash.js";
 import type { AlgorithmDefinition } from "./registry.js";
@@ -38,6 +39,7 @@ export const boundedLoadOptions = z.strictObject({
   hashKey: hashKeyOption,
   hashFunction: hashFunctionOption,
   virtualNodes: virtualNodesOption,
+  probes: probesOption,
   epsilon: z
     .number()
     .positive()
@@ -82,7 +84,7 @@ export class BoundedLoadSelector implements Selector {
   constructor(settings: BoundedLoadSettings) {
     this.#settings = settings;
     const hash = signedHashFunctions[settings.hashFunction];
-    this.#ring = new HashRing({ hash, virtualNodes: settings.virtualNodes });
+    this.#ring = new HashRing({ hash, virtualNodes: settings.virtualNodes, probes: settings.probes });
     this.#hasher = new KeyHasher(settings.hashKey, hash);
   }
 
@@ -138,7 +140,7 @@ export class BoundedLoadSelector implements Selector {
   describe(backend: Backend): string {
     return (
       `${describeOrigin(this.#hasher, this.#settings.hashKey)} (${this.#settings.hashFunction}), ` +
-      `first ready backend clockwise under the load bound (${backend.inFlight} in flight, ` +
+      `nearest ready backend clockwise under the load bound (${backend.inFlight} in flight, ` +
       `bound for the next request ${this.bound(backend)} at epsilon ${this.#settings.epsilon})`
     );
   }

@@ -2,11 +2,15 @@
  * Consistent hashing on a ring of virtual nodes (Karger et al., STOC 1997;
  * ketama's layout; seeds 000, 002, 004): a request's key (client IP by
  * default, or a header, cookie, path, query parameter or function) goes to the
- * first backend clockwise from the key's position, so the same key reaches the
- * same backend, and adding or removing a backend moves only the keys it gains
- * or loses (about 1/N of them). Weighted: 150 points per unit of weight by
- * default. Failover walks on clockwise to the next distinct ready backend,
- * which is where the key would go if its backend left the ring.
+ * backend whose point is nearest clockwise after the key's position, so the
+ * same key reaches the same backend, and adding or removing a backend moves
+ * only the keys it gains or loses (about 1/N of them). Weighted: 150 points
+ * per unit of weight by default. Multi-probe (Appleton & O'Reilly, 2015): the
+ * key probes 3 positions by default and takes the nearest point after any of
+ * them, which evens the shares (coefficient of variation ~3.5% at 150 points
+ * instead of ~8.5% with one probe); `probes: 1` is the classic ring.
+ * Failover takes the next nearest ready backend, which is where the key
+ * would go if its backend left the ring.
  *
  * The ring holds every positive-weight backend, ready or not, so a health flap
  * does not touch it; membership and weight changes merge into it
@@ -27,7 +31,7 @@ import {
   signedHashFunctions,
 } from "../hashing/hash-functions.js";
 import { describeHashKey, type HashKeyOption, hashKeyOptionSchema, KeyHasher } from "../hashing/hash-key.js";
-import { DEFAULT_VIRTUAL_NODES, HashRing } from "../hashing/ring.js";
+import { DEFAULT_PROBES, DEFAULT_VIRTUAL_NODES, HashRing, MAX_PROBES } from "../hashing/ring.js";
 import type { AlgorithmDefinition } from "./registry.js";
 
 export const hashFunctionOption = hashFunctionNameSchema
@@ -42,6 +46,14 @@ export const virtualNodesOption = z
   .default(DEFAULT_VIRTUAL_NODES)
   .describe("ring points per unit of backend weight");
 
+export const probesOption = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_PROBES)
+  .default(DEFAULT_PROBES)
+  .describe("positions probed per key, nearest point wins (1 = classic ring; more = more even spread)");
+
 export const hashKeyOption = hashKeyOptionSchema
   .default({ source: "client-ip" })
   .describe("where the key comes from: { source: client-ip | header | cookie | path | query, name? }");
@@ -50,12 +62,15 @@ export const consistentHashOptions = z.strictObject({
   hashKey: hashKeyOption,
   hashFunction: hashFunctionOption,
   virtualNodes: virtualNodesOption,
+  probes: probesOption,
 });
 
 export interface ConsistentHashSettings {
   hashKey: HashKeyOption;
   hashFunction: HashFunctionName;
   virtualNodes: number;
+  /** Positions probed per key; default 3. */
+  probes?: number;
 }
 
 /** Wording of a key's origin in explanations. */
@@ -80,7 +95,7 @@ export class ConsistentHashSelector implements Selector {
     this.name = name;
     this.#settings = settings;
     const hash = signedHashFunctions[settings.hashFunction];
-    this.#ring = new HashRing({ hash, virtualNodes: settings.virtualNodes });
+    this.#ring = new HashRing({ hash, virtualNodes: settings.virtualNodes, probes: settings.probes });
     this.#hasher = new KeyHasher(settings.hashKey, hash);
   }
 
@@ -102,7 +117,8 @@ export class ConsistentHashSelector implements Selector {
     const ring = this.#ring;
     return (
       `${describeOrigin(this.#hasher, this.#settings.hashKey)} (${this.#settings.hashFunction}), ` +
-      `first ready backend clockwise on the ring (${ring.pointsOf(backend)} of ${ring.pointCount} points)`
+      `nearest ready backend clockwise on the ring from ${ring.probes} ${ring.probes === 1 ? "probe" : "probes"} ` +
+      `(${ring.pointsOf(backend)} of ${ring.pointCount} points)`
     );
   }
 }
@@ -110,8 +126,9 @@ export class ConsistentHashSelector implements Selector {
 export const consistentHash: AlgorithmDefinition<z.output<typeof consistentHashOptions>> = {
   name: "consistent-hash",
   aliases: ["ring", "ketama"],
-  summary: "Key (client IP, header, cookie, path, query) → first backend clockwise on a weighted ring.",
-  reference: "Karger et al., STOC 1997; libketama; seeds 000, 002, 004",
+  summary: "Key (client IP, header, cookie, path, query) → nearest backend clockwise on a weighted ring.",
+  reference:
+    "Karger et al., STOC 1997; libketama; Appleton & O'Reilly 2015 (multi-probe); seeds 000, 002, 004",
   options: consistentHashOptions,
   create: (options) => new ConsistentHashSelector(options),
 };

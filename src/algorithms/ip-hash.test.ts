@@ -4,7 +4,7 @@ import { runHashSelectorSuite } from "./hash-selector.case.js";
 import { IpHashSelector, ipHash } from "./ip-hash.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
 
-const create = () => new IpHashSelector({ hashFunction: "xxhash", virtualNodes: 150 });
+const create = () => new IpHashSelector({ hashFunction: "xxhash", virtualNodes: 150, probes: 3 });
 
 runSelectorSuite("ip-hash", { create, weighted: true });
 runHashSelectorSuite("ip-hash", { create, context: (key) => ({ clientIp: key }), exact: true });
@@ -45,8 +45,8 @@ describe("ip-hash", () => {
     expect(selector.describe(makePool(1).backends[0] as never)).toMatch(/no key, rotating position/);
   });
 
-  it("takes a hash function and point count, but no key option", () => {
-    expect(ipHash.options.parse({})).toEqual({ hashFunction: "xxhash", virtualNodes: 150 });
+  it("takes a hash function, point count and probes, but no key option", () => {
+    expect(ipHash.options.parse({})).toEqual({ hashFunction: "xxhash", virtualNodes: 150, probes: 3 });
     expect(ipHash.options.parse({ hashFunction: "crc32" }).hashFunction).toBe("crc32");
     expect(ipHash.options.safeParse({ hashKey: { source: "path" } }).success).toBe(false);
   });

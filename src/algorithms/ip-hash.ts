@@ -11,12 +11,18 @@
  * without a client IP takes the next step of a rotation instead.
  */
 import { z } from "zod";
-import { ConsistentHashSelector, hashFunctionOption, virtualNodesOption } from "./consistent-hash.js";
+import {
+  ConsistentHashSelector,
+  hashFunctionOption,
+  probesOption,
+  virtualNodesOption,
+} from "./consistent-hash.js";
 import type { AlgorithmDefinition } from "./registry.js";
 
 export const ipHashOptions = z.strictObject({
   hashFunction: hashFunctionOption,
   virtualNodes: virtualNodesOption,
+  probes: probesOption,
 });
 
 export class IpHashSelector extends ConsistentHashSelector {

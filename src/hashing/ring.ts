@@ -2,7 +2,8 @@
  * Consistent-hash ring with virtual nodes (Karger et al., STOC 1997; the
  * ketama layout): each member owns `round(virtualNodes × weight)` points at
  * `mixSigned(hash("<id>#<i>"))`, and a key belongs to the first point at or
- * clockwise after its own position. Positions depend on the member's id only,
+ * clockwise after its position (with several probes, after the nearest of its
+ * positions; see below). Positions depend on the member's id only,
  * so every instance that sees the same members builds the same ring, whatever
  * the order; equal points are ordered by id for the same reason.
  *
@@ -21,9 +22,21 @@
  * count is divided by the smallest power of two that fits, and the ring is
  * rebuilt whole.
  *
- * `find` walks clockwise from a position to the first member a predicate
- * accepts, visiting each member once, so failover takes the next distinct
- * member and gives up after every member has been seen.
+ * Lookups are multi-probe (Appleton & O'Reilly, "Multi-probe consistent
+ * hashing", arXiv:1505.00062, 2015): a key probes `probes` positions (its own
+ * and re-mixes of it) and goes to the point nearest clockwise after any of
+ * them. A member's share is then less sensitive to the size of the arcs
+ * before its points: at 150 points per member the coefficient of variation
+ * of the shares drops from ~8.5% (1 probe, the classic ring: 1/sqrt(150)) to
+ * ~3.5% with 3 probes, for 3 lookups' work. Removing a member only lengthens some probes'
+ * distances, so only its own keys move; adding one only shortens distances
+ * to its points, so keys move only onto it.
+ *
+ * `find` takes the nearest point over the probes; when a predicate rejects
+ * its member, each probe walks on clockwise to the first member the
+ * predicate accepts (visiting each member once) and the nearest of those
+ * wins. So failover goes exactly where the key would go if the rejected
+ * members left the ring, and gives up after every member has been seen.
  */
 import { type HashFunction, mixSigned } from "./hash-functions.js";
 
@@ -36,6 +49,10 @@ export interface RingMember {
 export const DEFAULT_VIRTUAL_NODES = 150;
 /** Above this many points the per-member counts are scaled down (a ring of 32 MB). */
 export const MAX_POINTS = 1 << 22;
+/** Probes per lookup: spread within 5% at 150 points per member (see above). */
+export const DEFAULT_PROBES = 3;
+/** Most probes per lookup; past ~20 the spread no longer improves at 150 points. */
+export const MAX_PROBES = 32;
 /** Past this many membership changes at once, a full rebuild beats merging one by one. */
 const INCREMENTAL_LIMIT = 8;
 
@@ -45,11 +62,14 @@ export interface HashRingOptions {
   virtualNodes?: number;
   /** Most points before counts are scaled down; default MAX_POINTS. */
   maxPoints?: number;
+  /** Positions probed per lookup, 1 to MAX_PROBES; default 3. 1 is the classic ring. */
+  probes?: number;
 }
 
 export class HashRing<T extends RingMember> {
   readonly virtualNodes: number;
   readonly maxPoints: number;
+  readonly probes: number;
   readonly #hash: HashFunction;
   #points: Int32Array = new Int32Array(0);
   #owners: Int32Array = new Int32Array(0);
@@ -66,11 +86,20 @@ export class HashRing<T extends RingMember> {
   #bucketShift = 31;
   #seen = new Uint32Array(0);
   #stamp = 0;
+  /** Per probe of the lookup in progress: its position and its point's index (scratch, so lookups allocate nothing). */
+  readonly #probeFroms: Int32Array;
+  readonly #probeIndexes: Int32Array;
 
   constructor(options: HashRingOptions) {
     this.#hash = options.hash;
     this.virtualNodes = options.virtualNodes ?? DEFAULT_VIRTUAL_NODES;
     this.maxPoints = options.maxPoints ?? MAX_POINTS;
+    this.probes = options.probes ?? DEFAULT_PROBES;
+    if (!Number.isInteger(this.probes) || this.probes < 1 || this.probes > MAX_PROBES) {
+      throw new RangeError(`probes must be an integer from 1 to ${MAX_PROBES}, got ${options.probes}`);
+    }
+    this.#probeFroms = new Int32Array(this.probes);
+    this.#probeIndexes = new Int32Array(this.probes);
   }
 
   /** Members on the ring (members of weight 0 have no points and are not on it). */
@@ -254,22 +283,77 @@ export class HashRing<T extends RingMember> {
 
   /** The member a key at `position` belongs to (ignoring any predicate). */
   lookup(position: number): T | undefined {
-    const index = this.locate(position);
-    return index < 0 ? undefined : this.ownerAt(index);
+    return this.find(position, acceptAny, undefined);
   }
 
   /**
-   * The first member clockwise from `position` that `accept(member, arg)`
-   * takes, each member tested once; undefined when none is. `accept` should
-   * be a long-lived function so the walk allocates nothing.
+   * The member a key at `position` goes to among those `accept(member, arg)`
+   * takes: the nearest accepted point clockwise after any of the key's
+   * probes (ties to the earlier probe); undefined when no member is
+   * accepted. `accept` should be a long-lived function so the lookup
+   * allocates nothing, and must not look up on this ring (the probes'
+   * scratch arrays are shared).
    */
   find<A>(position: number, accept: (member: T, arg: A) => boolean, arg: A): T | undefined {
-    let index = this.locate(position);
-    if (index < 0) return undefined;
+    const points = this.#points;
+    if (points.length === 0) return undefined;
+    const froms = this.#probeFroms;
+    const indexes = this.#probeIndexes;
+    let nearest = 0;
+    let nearestDistance = 0;
+    for (let probe = 0; probe < froms.length; probe++) {
+      const from = probe === 0 ? position : probePosition(position, probe);
+      const index = this.locate(from);
+      const distance = ((points[index] as number) - from) >>> 0;
+      froms[probe] = from;
+      indexes[probe] = index;
+      if (probe === 0 || distance < nearestDistance) {
+        nearest = probe;
+        nearestDistance = distance;
+      }
+    }
+    const owner = this.ownerAt(indexes[nearest] as number);
+    if (accept(owner, arg)) return owner;
+    return this.#failover(nearest, accept, arg);
+  }
+
+  /**
+   * `find` once the nearest point's owner is rejected: every probe walks on
+   * clockwise from its point to its first accepted member and the nearest of
+   * those wins (ties to the earlier probe). The probe that found the
+   * rejected point goes first; if it finds no one, no member is accepted.
+   */
+  #failover<A>(nearest: number, accept: (member: T, arg: A) => boolean, arg: A): T | undefined {
+    const points = this.#points;
+    const froms = this.#probeFroms;
+    const indexes = this.#probeIndexes;
+    let best = this.#walk(indexes[nearest] as number, true, accept, arg);
+    if (best < 0) return undefined;
+    let bestProbe = nearest;
+    let bestDistance = ((points[best] as number) - (froms[nearest] as number)) >>> 0;
+    for (let probe = 0; probe < froms.length; probe++) {
+      if (probe === nearest) continue;
+      const index = this.#walk(indexes[probe] as number, false, accept, arg);
+      const distance = ((points[index] as number) - (froms[probe] as number)) >>> 0;
+      if (distance < bestDistance || (distance === bestDistance && probe < bestProbe)) {
+        best = index;
+        bestProbe = probe;
+        bestDistance = distance;
+      }
+    }
+    return this.ownerAt(best);
+  }
+
+  /**
+   * Index of the first point from `index` on (clockwise, wrapping) whose
+   * member `accept` takes, each member tested once; -1 when none is. With
+   * `firstRejected`, the member at `index` counts as tested already.
+   */
+  #walk<A>(index: number, firstRejected: boolean, accept: (member: T, arg: A) => boolean, arg: A): number {
     const owners = this.#owners;
     const members = this.#members;
     let slot = owners[index] as number;
-    if (accept(members[slot] as T, arg)) return members[slot];
+    if (!firstRejected && accept(members[slot] as T, arg)) return index;
     const seen = this.#seen;
     const stamp = this.#nextStamp();
     seen[slot] = stamp;
@@ -280,10 +364,9 @@ export class HashRing<T extends RingMember> {
       if (seen[slot] === stamp) continue;
       seen[slot] = stamp;
       distinct++;
-      const member = members[slot] as T;
-      if (accept(member, arg)) return member;
+      if (accept(members[slot] as T, arg)) return index;
     }
-    return undefined;
+    return -1;
   }
 
   #nextStamp(): number {
@@ -326,6 +409,21 @@ export class HashRing<T extends RingMember> {
       this.#stamp = 0;
     }
   }
+}
+
+/**
+ * Probe `probe` (≥ 1) of a key at `position`: the position offset by a
+ * multiple of the golden ratio, then re-mixed, so probes land independently
+ * of each other and of the key's own position (probe 0).
+ */
+export function probePosition(position: number, probe: number): number {
+  return mixSigned((position + Math.imul(probe, PROBE_STEP)) | 0);
+}
+
+const PROBE_STEP = 0x9e3779b9;
+
+function acceptAny(): boolean {
+  return true;
 }
 
 /** Flips a signed position into unsigned order, for the bucket index. */
