@@ -25,6 +25,12 @@ async function getJson(
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** Waits until `condition` holds, checking every 5 ms for at most 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition()).toBe(true);
+}
+
 describe("DemoBackend", () => {
   it("answers any path with its name, the request and the forwarding headers", async () => {
     const { base, backend } = await start();
@@ -124,6 +130,62 @@ describe("DemoBackend", () => {
     expect(invalid({ name: "x", delayMs: -5 })).toBe(true);
     expect(invalid({ name: "x", errorRate: 3 })).toBe(true);
     expect(invalid({ name: "" })).toBe(true);
+    for (const concurrency of [0, -1, 1.5, 100_001]) expect(invalid({ name: "x", concurrency })).toBe(true);
+  });
+
+  it("with concurrency N serves N requests at once and the rest in arrival order", async () => {
+    const { base, backend } = await start({ delayMs: 150, concurrency: 2 });
+    const begin = performance.now();
+    const finished = Array.from({ length: 5 }, () =>
+      fetch(`${base}/work`).then(async (response) => {
+        await response.arrayBuffer();
+        return performance.now() - begin;
+      }),
+    );
+    await until(() => backend.queue.inService + backend.queue.waiting === 5);
+    expect(backend.queue).toEqual({ inService: 2, waiting: 3 });
+    const times = (await Promise.all(finished)).sort((a, b) => a - b);
+    // Three rounds of 150 ms: the 3rd and 4th answers wait one round, the 5th two
+    // (the timer clock may trail the wall clock by up to 1 ms per round).
+    expect(times[2]).toBeGreaterThanOrEqual(298);
+    expect(times[4]).toBeGreaterThanOrEqual(447);
+    expect(backend.queue).toEqual({ inService: 0, waiting: 0 });
+  });
+
+  it("gives a waiting request's slot to the next one when its client leaves", async () => {
+    const { base, backend } = await start({ delayMs: 500, concurrency: 1 });
+    const begin = performance.now();
+    const first = fetch(`${base}/a`).then((response) => response.json());
+    await until(() => backend.queue.inService === 1);
+    const leaving = new AbortController();
+    const abandoned = fetch(`${base}/b`, { signal: leaving.signal }).catch(() => "aborted");
+    await until(() => backend.queue.waiting === 1);
+    leaving.abort();
+    expect(await abandoned).toBe("aborted");
+    const third = fetch(`${base}/c`).then(async (response) => ({
+      body: await response.json(),
+      at: performance.now() - begin,
+    }));
+    await until(() => backend.queue.waiting === 2);
+    expect(await first).toMatchObject({ path: "/a" });
+    const { body, at } = await third;
+    expect(body).toMatchObject({ path: "/c" });
+    // /c is served right after /a (two rounds of 500 ms), not after a third round for /b.
+    expect(at).toBeGreaterThanOrEqual(998);
+    expect(at).toBeLessThan(1400);
+  });
+
+  it("closes with requests waiting for a slot", async () => {
+    const { base, backend } = await start({ delayMs: 10_000, concurrency: 1 });
+    const pending = Array.from({ length: 3 }, () =>
+      fetch(`${base}/slow`).then(
+        () => "answered",
+        () => "dropped",
+      ),
+    );
+    await until(() => backend.queue.waiting === 2);
+    await backend.close();
+    expect(await Promise.all(pending)).toEqual(["dropped", "dropped", "dropped"]);
   });
 
   it("closes with a delayed request in flight", async () => {

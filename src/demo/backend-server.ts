@@ -3,6 +3,12 @@
  * with a JSON description of the request (which backend, how many requests so
  * far, the forwarding headers it saw), after an injected delay and with an
  * injected failure rate, both changeable live through `/control`.
+ *
+ * With `concurrency`, it serves at most that many requests at once and the
+ * rest wait their turn, like a server with that many workers: past its
+ * capacity (concurrency / delay requests per second) latency grows with the
+ * queue instead of the excess being served for free, so load-aware routing
+ * is tested against a backend that can actually be overloaded.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,9 +26,12 @@ export interface DemoBackendOptions {
   errorRate?: number;
   /** Uniform random source in [0, 1); default Math.random. */
   random?: () => number;
+  /** Requests served at once (1..MAX_DEMO_CONCURRENCY); more wait in arrival order. Default unlimited. */
+  concurrency?: number;
 }
 
 export const MAX_DEMO_DELAY_MS = 60_000;
+export const MAX_DEMO_CONCURRENCY = 100_000;
 
 /** Request headers echoed back, so the proxy's forwarding can be checked. */
 const ECHOED_HEADERS = ["x-forwarded-for", "forwarded", "host"] as const;
@@ -38,6 +47,11 @@ export class DemoBackend {
   #server: http.Server;
   #address: { host: string; port: number } | undefined;
   #pending = new Set<NodeJS.Timeout>();
+  /** Most requests in service at once; 0 = unlimited. */
+  #concurrency: number;
+  #inService = 0;
+  /** Requests waiting for a free slot, oldest first. */
+  #waiting: (() => void)[] = [];
 
   constructor(options: DemoBackendOptions) {
     if (!options.name) {
@@ -51,6 +65,10 @@ export class DemoBackend {
     this.#delayMs = optionOrThrow(validateDelay(options.delayMs ?? 0), "delayMs");
     this.#errorRate = optionOrThrow(validateErrorRate(options.errorRate ?? 0), "errorRate");
     this.#random = options.random ?? Math.random;
+    this.#concurrency =
+      options.concurrency === undefined
+        ? 0
+        : optionOrThrow(validateConcurrency(options.concurrency), "concurrency");
     this.#server = http.createServer((req, res) => this.#handle(req, res));
   }
 
@@ -77,10 +95,16 @@ export class DemoBackend {
     return { delayMs: this.#delayMs, errorRate: this.#errorRate };
   }
 
-  /** Stops listening and drops open connections and delayed answers. */
+  /** Requests being served now, and those waiting for a slot (with `concurrency`; clients that left count until their turn). */
+  get queue(): { inService: number; waiting: number } {
+    return { inService: this.#inService, waiting: this.#waiting.length };
+  }
+
+  /** Stops listening and drops open connections, delayed answers and waiting requests. */
   close(): Promise<void> {
     for (const timer of this.#pending) clearTimeout(timer);
     this.#pending.clear();
+    this.#waiting = [];
     const server = this.#server;
     this.#address = undefined;
     if (!server.listening) return Promise.resolve();
@@ -124,19 +148,56 @@ export class DemoBackend {
       }
       send(res, 200, { backend: this.name, method: req.method, path, requests, headers, bodyBytes });
     };
-    if (this.#delayMs === 0) {
-      reply();
+    this.#admit(res, (release) => {
+      if (this.#delayMs === 0) {
+        reply();
+        release();
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#pending.delete(timer);
+        reply();
+        release();
+      }, this.#delayMs);
+      this.#pending.add(timer);
+      res.on("close", () => {
+        clearTimeout(timer);
+        this.#pending.delete(timer);
+        release();
+      });
+    });
+  }
+
+  /**
+   * Runs `serve` now when a slot is free (or there is no limit), else once
+   * one frees up, first come first served. `serve` calls `release` when the
+   * answer is sent or the client has gone; a request whose client left while
+   * waiting is dropped without taking a slot.
+   */
+  #admit(res: http.ServerResponse, serve: (release: () => void) => void): void {
+    if (this.#concurrency === 0) {
+      serve(() => {});
       return;
     }
-    const timer = setTimeout(() => {
-      this.#pending.delete(timer);
-      reply();
-    }, this.#delayMs);
-    this.#pending.add(timer);
-    res.on("close", () => {
-      clearTimeout(timer);
-      this.#pending.delete(timer);
-    });
+    const start = () => {
+      if (res.destroyed) return;
+      this.#inService++;
+      let released = false;
+      serve(() => {
+        if (released) return;
+        released = true;
+        this.#inService--;
+        this.#startWaiting();
+      });
+    };
+    this.#waiting.push(start);
+    this.#startWaiting();
+  }
+
+  #startWaiting(): void {
+    while (this.#inService < this.#concurrency && this.#waiting.length > 0) {
+      (this.#waiting.shift() as () => void)();
+    }
   }
 
   #control(req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams): void {
@@ -198,6 +259,14 @@ function parseNumber(text: string): number {
 function validateDelay(value: number): number | string {
   if (!Number.isInteger(value) || value < 0 || value > MAX_DEMO_DELAY_MS) {
     return `must be an integer from 0 to ${MAX_DEMO_DELAY_MS}`;
+  }
+  return value;
+}
+
+/** The concurrency, or why it is invalid. */
+function validateConcurrency(value: number): number | string {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_DEMO_CONCURRENCY) {
+    return `must be an integer from 1 to ${MAX_DEMO_CONCURRENCY}`;
   }
   return value;
 }
