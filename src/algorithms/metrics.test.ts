@@ -38,13 +38,44 @@ describe("metrics", () => {
     expect(metricsScore({ cpu: 0, memory: 0, network: 1e12 }, weights, 1000)).toBeCloseTo(20);
   });
 
-  it("sends every pick to the least-loaded backend (seed 001's unit test)", () => {
-    const { store, selector } = setup(3);
-    store.write("b0", { cpu: 80, memory: 10, network: 0 });
-    store.write("b1", { cpu: 45, memory: 10, network: 0 });
-    store.write("b2", { cpu: 60, memory: 10, network: 0 });
-    expect([...countPicks(selector, 50).entries()]).toEqual([["b1", 50]]);
-    expect(selector.describe(selector.pick({}, []) as Backend)).toMatch(/lowest load score 25.5 \(cpu 45%/);
+  it("takes the least-loaded backend (seed 001's unit test); with predict: false, every pick until the next report", () => {
+    for (const predict of [true, false]) {
+      const { store, pool } = setup(3);
+      const selector = follow(pool, create({ predict }));
+      store.write("b0", { cpu: 80, memory: 10, network: 0 });
+      store.write("b1", { cpu: 45, memory: 10, network: 0 });
+      store.write("b2", { cpu: 60, memory: 10, network: 0 });
+      expect(selector.pick({}, [])?.id).toBe("b1");
+      if (!predict) {
+        expect([...countPicks(selector, 50).entries()]).toEqual([["b1", 50]]);
+        expect(selector.describe(pool.require("b1"))).toMatch(/^lowest load score 25.5 \(cpu 45%/);
+      }
+    }
+  });
+
+  it("between reports, scales each backend's figures by the requests sent to it since", () => {
+    const { store, selector, pool, advance } = setup(3);
+    store.write("b0", { cpu: 80, memory: 10, network: 0 }); // score 43
+    store.write("b1", { cpu: 45, memory: 10, network: 0 }); // 25.5
+    store.write("b2", { cpu: 60, memory: 10, network: 0 }); // 33
+    // No history yet: each request sent counts as the backend's whole load (score × (1 + sent)),
+    // so the picks interleave, the least loaded most: about in proportion to 1 / score.
+    const first = countPicks(selector, 300);
+    const [b0, b1, b2] = ["b0", "b1", "b2"].map((id) => first.get(id) ?? 0) as [number, number, number];
+    expect(b1).toBeGreaterThan(b2);
+    expect(b2).toBeGreaterThan(b0);
+    expect(b0).toBeGreaterThan(0);
+    expect(b1 / b0).toBeCloseTo(43 / 25.5, 1);
+    expect(selector.describe(pool.require("b1"))).toMatch(
+      /^lowest predicted load score [\d.]+: figures × [\d.]+ \(\d+ sent since the report, 1 over the interval before; cpu 45%/,
+    );
+    // The next round of reports says the split evened the load: it is kept.
+    advance(1000);
+    for (const id of ["b0", "b1", "b2"]) store.write(id, { cpu: 50, memory: 10, network: 0 });
+    const second = countPicks(selector, 300);
+    for (const id of ["b0", "b1", "b2"]) {
+      expect(Math.abs((second.get(id) ?? 0) - (first.get(id) ?? 0))).toBeLessThanOrEqual(2);
+    }
   });
 
   it("takes weights from its options", () => {

@@ -14,15 +14,21 @@
  *   and the algorithm ranks by what else it weighs (leases, connections).
  *
  * Lowest score wins; the scan starts one place later on every pick, so ties
- * rotate. Between two agent polls the figures do not move, so `metrics` sends
- * everything to the one least-loaded backend for up to a poll interval (the
- * seed's behaviour); `hybrid` adds leases to spread that work.
+ * rotate. Between two agent polls the figures do not move: taken as they are,
+ * they send every request to the one least-loaded backend until the next
+ * report, and the traffic moves as a herd from backend to backend. So by
+ * default `metrics` scores each backend on its figures extrapolated by the
+ * requests sent to it since they were reported (`predict`, see
+ * `load/routed-since-report.ts`), which spreads each interval's traffic and
+ * evens the backends' load; `predict: false` is seed 001's literal rule.
+ * `hybrid` spreads the work with its lease term instead.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector } from "../core/selector.js";
 import { type BackendMetricsStore, metricsStoreFor, type ResourceSample } from "../load/backend-metrics.js";
+import { RoutedSinceReport } from "../load/routed-since-report.js";
 import type { AlgorithmDefinition } from "./registry.js";
 
 export interface MetricWeights {
@@ -54,6 +60,12 @@ export const netCapacitySchema = z
 const metricsOptions = z.strictObject({
   weights: metricWeightsSchema,
   netCapacityBytesPerSec: netCapacitySchema,
+  predict: z
+    .boolean()
+    .default(true)
+    .describe(
+      "scale each backend's figures by the requests sent to it since they were reported (false: the raw figures, which send every request to one backend until the next report)",
+    ),
 });
 
 /** Seed 001's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
@@ -77,6 +89,8 @@ export abstract class ResourceScanSelector implements Selector {
   #offset = 0;
   #cursor = 0;
   #lastFallback = false;
+  /** Set by a subclass that extrapolates the figures between reports (see RoutedSinceReport). */
+  protected routedSinceReport: RoutedSinceReport | undefined;
 
   /** Score of a fresh sample (percent units). */
   protected abstract utilisation(sample: ResourceSample): number;
@@ -102,6 +116,7 @@ export abstract class ResourceScanSelector implements Selector {
       this.#eligible = new Uint8Array(backends.length * 2);
     }
     if (this.#cursor >= backends.length) this.#cursor = 0;
+    this.routedSinceReport?.reset(backends.length);
   }
 
   pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
@@ -111,6 +126,8 @@ export abstract class ResourceScanSelector implements Selector {
     let known = 0;
     let sum = 0;
     let store: BackendMetricsStore | undefined;
+    const routed = this.routedSinceReport;
+    routed?.beginScan();
     for (let i = 0; i < count; i++) {
       const backend = backends[i] as Backend;
       if (!isEligible(backend, tried)) {
@@ -129,14 +146,18 @@ export abstract class ResourceScanSelector implements Selector {
         this.#metric[i] = utilisation;
         sum += utilisation;
         known++;
+        routed?.sampled(sample.at);
       }
     }
+    routed?.endScan();
     if (eligible === 0 || store === undefined) return undefined;
     if (known === 0 && store.fallback === "round-robin") {
       this.fallbacks++;
       store.recordFallback();
       this.#lastFallback = true;
-      const backend = this.#rotate();
+      const index = this.#rotate();
+      routed?.routed(index);
+      const backend = backends[index] as Backend;
       this.picked(backend);
       return backend;
     }
@@ -144,24 +165,25 @@ export abstract class ResourceScanSelector implements Selector {
     const neutral = known === 0 ? 0 : sum / known;
     this.beforeScan(tried);
     this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
-    let best: Backend | undefined;
+    let best = -1;
     let bestScore = Number.POSITIVE_INFINITY;
     for (let step = 0; step < count; step++) {
       const index = (this.#offset + step) % count;
       if (this.#eligible[index] === 0) continue;
       const backend = backends[index] as Backend;
-      const metric = this.#metric[index] as number;
-      const score =
-        backend.weight === 0
-          ? Number.POSITIVE_INFINITY
-          : (Number.isNaN(metric) ? neutral : metric) + this.extra(backend);
-      if (best === undefined || score < bestScore) {
-        best = backend;
+      const raw = this.#metric[index] as number;
+      const metric = (Number.isNaN(raw) ? neutral : raw) * (routed ? routed.factor(index) : 1);
+      const score = backend.weight === 0 ? Number.POSITIVE_INFINITY : metric + this.extra(backend);
+      if (best < 0 || score < bestScore) {
+        best = index;
         bestScore = score;
       }
     }
-    if (best) this.picked(best);
-    return best;
+    if (best < 0) return undefined;
+    routed?.routed(best);
+    const backend = backends[best] as Backend;
+    this.picked(backend);
+    return backend;
   }
 
   /** Current score of `backend` (fresh metrics or none; not counted as a lookup). */
@@ -169,7 +191,13 @@ export abstract class ResourceScanSelector implements Selector {
     const store = metricsStoreFor(backend);
     const sample = store.peek(backend.id);
     const utilisation = sample && store.isFresh(sample) ? this.utilisation(sample) : 0;
-    return utilisation + this.extra(backend);
+    return utilisation * this.#factor(backend) + this.extra(backend);
+  }
+
+  /** The extrapolation factor of `backend`'s figures (1 without prediction). */
+  #factor(backend: Backend): number {
+    const index = this.backends.indexOf(backend);
+    return this.routedSinceReport && index >= 0 ? this.routedSinceReport.factor(index) : 1;
   }
 
   describe(backend: Backend): string {
@@ -177,14 +205,13 @@ export abstract class ResourceScanSelector implements Selector {
     return this.explainScore(backend, metricsStoreFor(backend));
   }
 
-  /** Next eligible backend in rotation (the scan marked them). */
-  #rotate(): Backend {
-    const backends = this.backends;
-    const count = backends.length;
+  /** Index of the next eligible backend in rotation (the scan marked them). */
+  #rotate(): number {
+    const count = this.backends.length;
     for (let step = 0; step < count; step++) {
       const index = this.#cursor;
       this.#cursor = index + 1 === count ? 0 : index + 1;
-      if (this.#eligible[index] === 1) return backends[index] as Backend;
+      if (this.#eligible[index] === 1) return index;
     }
     throw new Error("unreachable: the scan found an eligible backend");
   }
@@ -211,6 +238,7 @@ export class MetricsSelector extends ResourceScanSelector {
     super();
     this.#weights = options.weights;
     this.#netCapacity = options.netCapacityBytesPerSec;
+    if (options.predict) this.routedSinceReport = new RoutedSinceReport();
   }
 
   protected utilisation(sample: ResourceSample): number {
@@ -218,7 +246,14 @@ export class MetricsSelector extends ResourceScanSelector {
   }
 
   protected explainScore(backend: Backend, store: BackendMetricsStore): string {
-    return `lowest load score ${fixed(this.score(backend))} (${describeSample(backend, store, this.#netCapacity)})`;
+    const sample = describeSample(backend, store, this.#netCapacity);
+    const index = this.backends.indexOf(backend);
+    if (!this.routedSinceReport || index < 0)
+      return `lowest load score ${fixed(this.score(backend))} (${sample})`;
+    return (
+      `lowest predicted load score ${fixed(this.score(backend))}: figures × ${fixed(this.routedSinceReport.factor(index))} ` +
+      `(${this.routedSinceReport.describe(index)}; ${sample})`
+    );
   }
 }
 
@@ -226,8 +261,8 @@ export const metrics: AlgorithmDefinition<z.output<typeof metricsOptions>> = {
   name: "metrics",
   aliases: ["least-loaded", "metrics-based"],
   summary:
-    "Lowest agent-reported load 0.5·cpu + 0.3·memory + 0.2·network; round-robin when metrics are stale.",
-  reference: "seed 001 (SwarmGuard least-loaded)",
+    "Lowest agent-reported load 0.5·cpu + 0.3·memory + 0.2·network, extrapolated by the requests sent since the report; round-robin when metrics are stale.",
+  reference: "seed 001 (SwarmGuard least-loaded); Mitzenmacher, IEEE TPDS 2000 (stale load information)",
   options: metricsOptions,
   create: (options) => new MetricsSelector(options),
 };

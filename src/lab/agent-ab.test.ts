@@ -3,7 +3,8 @@
  * background CPU load, with simulated agents feeding the metrics store every
  * simulated second, `metrics` and `hybrid` keep the load variance (CV of the
  * backends' CPU utilisation) under 15% while round-robin does not, and a
- * decision takes far less than 5 ms.
+ * decision takes far less than 5 ms. `metrics` on the raw figures (seed 001's
+ * literal rule) herds, which the default extrapolation avoids.
  */
 import { describe, expect, it } from "vitest";
 import { compareAgentAb, runAgentAb } from "./agent-ab.js";
@@ -20,8 +21,8 @@ describe("uneven-load agent A/B (simulated)", () => {
 
   for (const seed of [1, 2]) {
     it(`metrics and hybrid keep load variance under 15%, round-robin does not (seed ${seed})`, () => {
-      const [rr, metrics, hybrid] = compareAgentAb({ requests: 15_000, seed });
-      if (!rr || !metrics || !hybrid) throw new Error("missing result");
+      const [rr, metrics, hybrid, , raw] = compareAgentAb({ requests: 15_000, seed });
+      if (!rr || !metrics || !hybrid || !raw) throw new Error("missing result");
       expect(rr.algorithm).toBe("round-robin");
       expect(rr.loadVariancePercent).toBeGreaterThan(20);
       // Round-robin ignores the load: equal shares, and the 80% backend falls behind.
@@ -40,6 +41,18 @@ describe("uneven-load agent A/B (simulated)", () => {
         expect(result.cacheHitRate).toBeGreaterThan(0.95);
         expect(result.latencyMs.p99).toBeLessThan(rr.latencyMs.p99);
       }
+    });
+
+    it(`metrics extrapolates the figures between reports instead of herding on them (seed ${seed})`, () => {
+      const [, metrics, , , raw] = compareAgentAb({ requests: 15_000, seed });
+      if (!metrics || !raw) throw new Error("missing result");
+      expect(raw.algorithm).toBe("metrics (no prediction)");
+      // Raw figures send each second's traffic to one backend: queues, then seconds of latency.
+      expect(raw.latencyMs.p99).toBeGreaterThan(1000);
+      // Predicted, the split settles where the CPU figures are level, without the queues.
+      expect(metrics.loadVariancePercent).toBeLessThan(5);
+      expect(metrics.loadVariancePercent).toBeLessThan(raw.loadVariancePercent / 2);
+      expect(metrics.latencyMs.p99 * 10).toBeLessThan(raw.latencyMs.p99);
     });
   }
 

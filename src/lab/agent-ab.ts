@@ -275,12 +275,17 @@ export function runAgentAb(options: AgentAbOptions): AgentAbResult {
   };
 }
 
-/** The algorithms seed 001 compares; hybrid's leases end with their requests (lease count = in-flight work). */
+/**
+ * The algorithms seed 001 compares; hybrid's leases end with their requests
+ * (lease count = in-flight work). The simulated and the live A/B (bench/agent-ab.js) both run these.
+ */
 export const AGENT_AB_ALGORITHMS: readonly { label: string; algorithm: AlgorithmSpec }[] = [
   { label: "round-robin", algorithm: "round-robin" },
   { label: "metrics", algorithm: "metrics" },
   { label: "hybrid", algorithm: { name: "hybrid", releaseOnFinish: true } },
   { label: "hybrid (30 s leases)", algorithm: "hybrid" },
+  // Seed 001's literal rule: the raw figures, all traffic to one backend per report.
+  { label: "metrics (no prediction)", algorithm: { name: "metrics", predict: false } },
 ];
 
 /** Runs every algorithm of `AGENT_AB_ALGORITHMS` (or those given) on the same arrivals. */
