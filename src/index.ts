@@ -51,7 +51,12 @@ export { MaglevTable } from "./hashing/maglev.js";
 export { rendezvousScore } from "./hashing/rendezvous.js";
 export { HashRing, type RingMember } from "./hashing/ring.js";
 export {
+  AGENT_AB_ALGORITHMS,
+  type AgentAbBackend,
+  type AgentAbOptions,
+  type AgentAbResult,
   type CompareOptions,
+  compareAgentAb,
   compareAlgorithms,
   formatTable,
   getScenario,
@@ -59,6 +64,7 @@ export {
   listScenarios,
   type RunOptions,
   renderHtmlReport,
+  runAgentAb,
   runLabSimulate,
   runScenario,
   type ScenarioDefinition,

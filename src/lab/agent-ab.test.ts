@@ -7,7 +7,8 @@
  * literal rule) herds, which the default extrapolation avoids.
  */
 import { describe, expect, it } from "vitest";
-import { compareAgentAb, runAgentAb } from "./agent-ab.js";
+import * as switchyard from "../index.js";
+import { AGENT_AB_ALGORITHMS, compareAgentAb, runAgentAb } from "./agent-ab.js";
 import { getScenario, validateScenario } from "./scenarios.js";
 
 const FIVE_MS_NS = 5_000_000;
@@ -61,6 +62,12 @@ describe("uneven-load agent A/B (simulated)", () => {
     expect(result.cacheHitRate).toBeLessThan(0.05);
     expect(result.fallbacks).toBeGreaterThan(2_900);
     for (const backend of result.backends) expect(backend.share).toBeCloseTo(1 / 3, 1);
+  });
+
+  it("is part of the package API", () => {
+    expect(switchyard.runAgentAb).toBe(runAgentAb);
+    expect(switchyard.compareAgentAb).toBe(compareAgentAb);
+    expect(switchyard.AGENT_AB_ALGORITHMS).toBe(AGENT_AB_ALGORITHMS);
   });
 
   it("is deterministic for a seed", () => {

@@ -1,5 +1,13 @@
 /** Load lab: discrete-event simulator, scenarios, comparison and reports. */
 export {
+  AGENT_AB_ALGORITHMS,
+  type AgentAbBackend,
+  type AgentAbOptions,
+  type AgentAbResult,
+  compareAgentAb,
+  runAgentAb,
+} from "./agent-ab.js";
+export {
   algorithmLabel,
   allAlgorithms,
   type CompareOptions,
