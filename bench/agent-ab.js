@@ -5,8 +5,12 @@
  *
  * - Backends: three `DemoBackend`s (from ../dist) with 10% / 50% / 80%
  *   background CPU load, which stretches their service time: 20 ms / (1 - load)
- *   = 22 / 40 / 100 ms of injected delay. Each counts as CAPACITY (4) cores'
- *   worth of request slots.
+ *   = 22 / 40 / 100 ms of injected delay. Each serves at most CAPACITY (4)
+ *   requests at once (`concurrency`) and queues the rest, as the simulated
+ *   `uneven-load` scenario does: 182 / 100 / 40 req/s at most. (Without the
+ *   limit a backend sent more than its slots served the excess for free, the
+ *   agents' CPU figure capped at 100% hid it, and the work vanished when the
+ *   traffic moved on: herding looked cheap. See the report's notes.)
  * - Agents: one small HTTP server per backend (its "node") in this process,
  *   answering `GET /metrics/containers` in the agent's format. Like a real
  *   agent it samples every second and reports the CPU of the second just
@@ -19,7 +23,9 @@
  *   answered a poll.
  * - Load: open loop, one request every 1/RATE s (evenly spaced, not in
  *   bursts: autocannon's `overallRate` sends each second's quota at once),
- *   over an undici Pool of 64 keep-alive connections, at 70% of the backends'
+ *   over an undici Pool of CONNECTIONS (512) keep-alive connections, enough
+ *   that a backlog at a backend does not hold requests back in the client
+ *   (round-robin leaves ~280 queued at the 80% backend), at 70% of the backends'
  *   spare capacity (224 req/s), for BENCH_AGENT_AB_SECONDS (default 8) per
  *   algorithm: at most SECONDS × RATE requests. Everything stays on 127.0.0.1.
  *
@@ -28,8 +34,12 @@
  * it, background included (seed 001: under 15%). Decision time: the
  * balancer's `meanSelectionNs` (wall time in `select()`; seed 001: < 5 ms).
  *
+ * The report also gives, per algorithm, the requests each backend served in
+ * each second of the run, which shows how the traffic moved.
+ *
  * Writes bench/results/agent-ab-latest.md and prints it.
- * Env: BENCH_AGENT_AB_SECONDS (default 8), BENCH_AGENT_AB_RATE (default 224).
+ * Env: BENCH_AGENT_AB_SECONDS (default 8), BENCH_AGENT_AB_RATE (default 224),
+ * BENCH_AGENT_AB_CONNECTIONS (default 512).
  */
 
 import { mkdir, writeFile } from "node:fs/promises";
@@ -45,11 +55,11 @@ import { fixed, markdownTable, quantile } from "./lib/stats.js";
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const DIST = here("../dist/index.js");
 const RESULTS_DIR = here("./results/");
-const { DemoBackend, parseConfig, startSwitchyard } = await import(DIST);
+const { AGENT_AB_ALGORITHMS, DemoBackend, parseConfig, startSwitchyard } = await import(DIST);
 
 const SECONDS = envInt("BENCH_AGENT_AB_SECONDS", 8);
 const RATE = envInt("BENCH_AGENT_AB_RATE", 224);
-const CONNECTIONS = 64;
+const CONNECTIONS = envInt("BENCH_AGENT_AB_CONNECTIONS", 512);
 const CAPACITY = 4;
 const BASE_MS = 20;
 const RESPONSE_BYTES = 400;
@@ -59,17 +69,11 @@ const BACKENDS = [
   { id: "b2", load: 0.5 },
   { id: "b3", load: 0.8 },
 ];
-const ALGORITHMS = [
-  { label: "round-robin", algorithm: "round-robin" },
-  { label: "metrics", algorithm: "metrics" },
-  { label: "hybrid", algorithm: { name: "hybrid", releaseOnFinish: true } },
-  { label: "hybrid (30 s leases)", algorithm: "hybrid" },
-];
 
 /** One node: its demo backend and a fake agent reporting the backend's container. */
 async function startNode(spec) {
   const delayMs = Math.round(BASE_MS / (1 - spec.load));
-  const backend = new DemoBackend({ name: spec.id, delayMs });
+  const backend = new DemoBackend({ name: spec.id, delayMs, concurrency: CAPACITY });
   const address = await backend.listen();
   const node = {
     ...spec,
@@ -85,6 +89,8 @@ async function startNode(spec) {
     totalSamples: 0,
     servedAtLastReport: 0,
     served: () => 0,
+    /** Requests served in each report interval of the current run. */
+    timeline: [],
     report: { cpu: spec.load * 100, memory: 30, network: 0 },
   };
   const agent = http.createServer((req, res) => {
@@ -139,6 +145,7 @@ function startAgents(nodes) {
         memory: 30 + 10 * busy,
         network: (served - node.servedAtLastReport) * RESPONSE_BYTES,
       };
+      node.timeline.push(served - node.servedAtLastReport);
       node.servedAtLastReport = served;
       node.windowSum = 0;
       node.windowSamples = 0;
@@ -219,6 +226,7 @@ async function runAlgorithm(nodes, { label, algorithm }) {
     for (const node of nodes) {
       node.totalSum = 0;
       node.totalSamples = 0;
+      node.timeline = [];
     }
     const port = runtime.listeners[0].port;
     const before = Object.fromEntries(balancer.stats().backends.map((b) => [b.id, b.requests]));
@@ -232,8 +240,12 @@ async function runAlgorithm(nodes, { label, algorithm }) {
     const mean = cpu.reduce((a, b) => a + b, 0) / cpu.length;
     const cv = Math.sqrt(cpu.reduce((sum, value) => sum + (value - mean) ** 2, 0) / cpu.length) / mean;
     const cache = poller.stats().cache;
+    const seconds = Math.min(...nodes.map((node) => node.timeline.length));
     return {
       label,
+      timeline: Array.from({ length: seconds }, (_, second) =>
+        nodes.map((node) => node.timeline[second]).join("/"),
+      ),
       shares: nodes.map(
         (node) => (requests.find((b) => b.id === node.id)?.requests ?? 0) / Math.max(1, total),
       ),
@@ -259,7 +271,7 @@ try {
   for (const spec of BACKENDS) nodes.push(await startNode(spec));
   stopAgents = startAgents(nodes);
   const results = [];
-  for (const entry of ALGORITHMS) {
+  for (const entry of AGENT_AB_ALGORITHMS) {
     console.log(`running ${entry.label} for ${SECONDS} s at ${RATE} req/s ...`);
     results.push(await runAlgorithm(nodes, entry));
   }
@@ -296,11 +308,23 @@ try {
     "",
     `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} CPUs · ${SECONDS} s per algorithm at ${RATE} req/s evenly spaced, ${CONNECTIONS} keep-alive connections`,
     "",
-    `Backends: DemoBackend with ${nodes.map((n) => `${n.id} ${n.load * 100}% background → ${n.delayMs} ms`).join(", ")}; ${CAPACITY} request slots each. Fake agents report CPU = background + (1 − background) · min(1, in-flight / ${CAPACITY}) over the last second; the runtime polls them every 1 s (stale after 2 s).`,
+    `Backends: DemoBackend with ${nodes.map((n) => `${n.id} ${n.load * 100}% background → ${n.delayMs} ms`).join(", ")}; ${CAPACITY} request slots each (\`concurrency\`; more wait in a queue). Fake agents report CPU = background + (1 − background) · min(1, in-flight / ${CAPACITY}) over the last second; the runtime polls them every 1 s (stale after 2 s).`,
     "",
     "Load variance = coefficient of variation of the backends' mean CPU over the load window (seed 001: under 15%). Decision ns = `balancer.stats().meanSelectionNs` (seed 001: under 5 ms = 5 000 000 ns). `hybrid` ends a lease when its request finishes (`releaseOnFinish`); `hybrid (30 s leases)` is seed 001's literal 30 s lease, where the lease count dominates the score and the split is round-robin's.",
     "",
     markdownTable(headers, rows),
+    "",
+    "Between two polls an agent's figures do not change. Taken as they are (`metrics (no prediction)`, seed 001's literal rule), they send every request to the one backend that looked least loaded until the next report: the traffic moves as a herd, a second at a time (Mitzenmacher, \"How useful is old information?\", 2000), overloading each backend in turn; the queues it leaves behind even out the CPU figures only at the cost of seconds of latency, and how even depends on where the herd lands. `metrics` (default `predict: true`) scales each backend's figures by the requests sent to it since the report (× (1 + sent since / sent over the interval before)), so each second's traffic is interleaved and the split settles where the figures are equal. `hybrid` spreads the work with its lease term instead.",
+    "",
+    "## Requests served per second (b1/b2/b3)",
+    "",
+    markdownTable(
+      ["second", ...results.map((r) => r.label)],
+      Array.from({ length: Math.max(...results.map((r) => r.timeline.length)) }, (_, second) => [
+        String(second + 1),
+        ...results.map((r) => r.timeline[second] ?? ""),
+      ]),
+    ),
     "",
   ].join("\n");
   await mkdir(RESULTS_DIR, { recursive: true });
