@@ -2,16 +2,15 @@
  * Seed 001's A/B success criteria, simulated: on backends with 10% / 50% / 80%
  * background CPU load, with simulated agents feeding the metrics store every
  * simulated second, `metrics` and `hybrid` keep the load variance (CV of the
- * backends' CPU utilisation) under 15% while round-robin does not, and a
- * decision takes far less than 5 ms. `metrics` on the raw figures (seed 001's
+ * backends' CPU utilisation) under 15% while round-robin does not, and each
+ * decision's time is measured (its figure against seed 001's 5 ms is a bench
+ * result, bench/agent-ab.js, not a timed assertion). `metrics` on the raw figures (seed 001's
  * literal rule) herds, which the default extrapolation avoids.
  */
 import { describe, expect, it } from "vitest";
 import * as switchyard from "../index.js";
 import { AGENT_AB_ALGORITHMS, compareAgentAb, runAgentAb } from "./agent-ab.js";
 import { getScenario, validateScenario } from "./scenarios.js";
-
-const FIVE_MS_NS = 5_000_000;
 
 describe("uneven-load agent A/B (simulated)", () => {
   it("is a valid scenario with uneven background load", () => {
@@ -37,7 +36,6 @@ describe("uneven-load agent A/B (simulated)", () => {
         expect(b1?.share).toBeGreaterThan(0.5);
         expect(b3?.share).toBeLessThan(b2?.share ?? 0);
         expect(result.meanDecisionNs).toBeGreaterThan(0);
-        expect(result.meanDecisionNs).toBeLessThan(FIVE_MS_NS / 100);
         // The agents' figures were read fresh, except before their first report.
         expect(result.cacheHitRate).toBeGreaterThan(0.95);
         expect(result.latencyMs.p99).toBeLessThan(rr.latencyMs.p99);
