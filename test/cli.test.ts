@@ -241,6 +241,33 @@ describe("switchyard backend", () => {
     expect(await backend.exit()).toBe(0);
   });
 
+  it("serves --concurrency requests at once and queues the rest", async () => {
+    const backend = launch([
+      "backend",
+      "--listen",
+      "127.0.0.1:0",
+      "--name",
+      "one",
+      "--delay-ms",
+      "150",
+      "--concurrency",
+      "1",
+    ]);
+    const listening = JSON.parse(await backend.line(logLine("listening"))) as { address: string };
+    const started = performance.now();
+    const finished = await Promise.all(
+      [1, 2].map(async () => {
+        await get(`http://${listening.address}/`);
+        return performance.now() - started;
+      }),
+    );
+    // One at a time: the second answer waits for the first (a lower bound, so load cannot break it).
+    expect(Math.max(...finished)).toBeGreaterThanOrEqual(290);
+    expect(
+      (await run(["backend", "--listen", "127.0.0.1:0", "--name", "x", "--concurrency", "0"])).code,
+    ).toBe(2);
+  });
+
   it("rejects a bad error rate with exit 2", async () => {
     const result = await run(["backend", "--listen", "127.0.0.1:0", "--name", "x", "--error-rate", "2"]);
     expect(result.code).toBe(2);

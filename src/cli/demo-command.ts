@@ -27,6 +27,8 @@ export interface BackendOptions {
   name: string;
   delayMs: number;
   errorRate: number;
+  /** Requests served at once; more wait their turn. Default unlimited. */
+  concurrency?: number;
 }
 
 /** The options of `switchyard demo`. */
@@ -48,6 +50,7 @@ export async function backendCommand(options: BackendOptions): Promise<void> {
     port: options.listen.port,
     delayMs: options.delayMs,
     errorRate: options.errorRate,
+    concurrency: options.concurrency,
   });
   const address = formatHostPort(options.listen.host, options.listen.port);
   let bound: { host: string; port: number };

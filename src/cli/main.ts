@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { ENV_OVERRIDES } from "../config/load.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { MAX_DEMO_CONCURRENCY } from "../demo/backend-server.js";
 import { type AgentOptions, agentCommand } from "./agent-command.js";
 import { algorithmsCommand } from "./algorithms-command.js";
 import {
@@ -84,6 +85,11 @@ export function buildProgram(): Command {
     .requiredOption("--name <name>", "name the backend answers with")
     .option("--delay-ms <ms>", "delay before every answer (0..60000)", integerArgument(0, 60_000), 0)
     .option("--error-rate <rate>", "share of requests answered 500 (0..1)", rateArgument, 0)
+    .option(
+      "--concurrency <n>",
+      "requests served at once; the rest queue in arrival order (default unlimited)",
+      integerArgument(1, MAX_DEMO_CONCURRENCY),
+    )
     .action(async (options: BackendOptions) => backendCommand(options));
 
   program
