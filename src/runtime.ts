@@ -185,13 +185,14 @@ export async function startSwitchyard(
     });
   }
 
+  let current = config;
   let closing: Promise<void> | undefined;
   let admin: { host: string; port: number } | undefined;
   if (config.admin) {
     const listen = parseListenAddress(config.admin.listen) ?? { host: "127.0.0.1", port: 9090 };
     const server = new AdminServer({
       balancers,
-      config,
+      config: () => current,
       token: config.admin.token,
       host: listen.host,
       port: listen.port,
@@ -226,7 +227,6 @@ export async function startSwitchyard(
     );
   }
 
-  let current = config;
   return {
     get config() {
       return current;

@@ -246,7 +246,7 @@ describe("admin API: reads", () => {
       pools: { web: { algorithm: "round-robin", backends: [{ address: "127.0.0.1:40000" }] } },
       admin: { listen: "127.0.0.1:9090", token: "s3cret-value" },
     };
-    const { call } = await startAdmin({ config });
+    const { call } = await startAdmin({ config: () => config });
     const reply = await call("GET", "/api/config");
     expect(reply.status).toBe(200);
     expect(reply.text).not.toContain("s3cret-value");

@@ -211,6 +211,29 @@ describe("hot reload", () => {
     await waitFor(() => runtime.balancers.get("main")?.pool.get("b")?.configuredWeight === 4, 5_000);
   }, 20_000);
 
+  it("serves the running config on /api/config after a reload, not the one it started with", async () => {
+    const b = await echo("b");
+    const c = await echo("c");
+    const withAdmin = (backends: Record<string, unknown>[]) =>
+      parseConfig({ ...rawConfig(backends), admin: { listen: "127.0.0.1:0", token: "t0ken" } });
+    const runtime = await start(withAdmin([{ id: "b", address: b.address }]));
+    const port = runtime.admin?.port ?? 0;
+    const servedIds = async () => {
+      const reply = JSON.parse((await request({ port, path: "/api/config" })).text);
+      return reply.pools.main.backends.map((backend: { id: string }) => backend.id);
+    };
+    expect(await servedIds()).toEqual(["b"]);
+    runtime.reload(
+      withAdmin([
+        { id: "b", address: b.address },
+        { id: "c", address: c.address },
+      ]),
+    );
+    expect(await servedIds()).toEqual(["b", "c"]);
+    const reply = JSON.parse((await request({ port, path: "/api/config" })).text);
+    expect(reply.admin.token).toBe("***");
+  });
+
   it("rejects an unreadable or unparsable file at the function level", async () => {
     const { lines, logger } = capture();
     const runtime = { reload: () => expect.unreachable("must not reload") as never };

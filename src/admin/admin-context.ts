@@ -16,8 +16,8 @@ export interface Readiness {
 export interface AdminContext {
   /** Pool name → its balancer. */
   readonly balancers: ReadonlyMap<string, Balancer>;
-  /** The running config, as given (redacted when served). */
-  readonly config: unknown;
+  /** Reads the running config, as given (redacted when served); undefined when the host has none. */
+  readonly config: (() => unknown) | undefined;
   readonly logger: Logger;
   /** When the server was created (ms since the epoch), for uptime. */
   readonly startedAt: number;

@@ -37,8 +37,8 @@ export const DEFAULT_ADMIN_CLOSE_GRACE_MS = 1_000;
 export interface AdminServerOptions {
   /** Pool name → its balancer. */
   balancers: ReadonlyMap<string, Balancer>;
-  /** The running config, served by `/api/config` with secrets redacted. */
-  config?: unknown;
+  /** Reads the running config (current after hot reloads), served by `/api/config` with secrets redacted. */
+  config?: () => unknown;
   /** Bearer token for writes; without one, every write is refused (403). */
   token?: string;
   /** Default 127.0.0.1. */

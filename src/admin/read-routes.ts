@@ -50,7 +50,7 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
       return { status: readiness.ready ? 200 : 503, body: readiness };
     })
     .add("GET", "/api/status", (_request, context) => ({ body: status(context) }))
-    .add("GET", "/api/config", (_request, context) => ({ body: redactSecrets(context.config ?? null) }))
+    .add("GET", "/api/config", (_request, context) => ({ body: redactSecrets(context.config?.() ?? null) }))
     .add("GET", "/api/servers", (request, context) => ({
       body: { pools: perPool(request, context, (balancer) => balancer.stats().backends) },
     }))
