@@ -53,6 +53,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UNKNOWN_BACKEND]: 404,
   [ErrorCodes.DUPLICATE_BACKEND]: 409,
   [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCodes.CONFIG_STORE]: 503,
 };
 
 /**

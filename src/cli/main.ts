@@ -1,8 +1,9 @@
 /**
  * The `switchyard` command: `proxy` (run from a config file and/or flags),
  * `validate`, `algorithms`, `backend` (one demo backend), `demo` (demo
- * backends behind a proxy), `agent` (the monitoring agent) and the `lab`
- * group (`lab simulate`). This file
+ * backends behind a proxy), `agent` (the monitoring agent), the `lab`
+ * group (`lab simulate`) and the `config` group (`config push`, `config get`:
+ * pools in etcd). This file
  * declares the commands and their flags, runs the program and reports
  * errors; each command's action lives in its own `*-command.ts`. Expected
  * failures print one line, `error SY_ERR_…: message`, and exit 2 for
@@ -27,6 +28,12 @@ import {
   UsageError,
   workersArgument,
 } from "./arguments.js";
+import {
+  type ConfigGetOptions,
+  type ConfigStoreFlags,
+  configGetCommand,
+  configPushCommand,
+} from "./config-command.js";
 import {
   type BackendOptions,
   backendCommand,
@@ -149,7 +156,43 @@ export function buildProgram(): Command {
     .option("-o, --out <dir>", "also write results.json and report.html into this directory")
     .action(async (options: LabSimulateCliOptions) => labSimulateCommand(options));
 
+  const config = program
+    .command("config")
+    .description("the pools shared through etcd (configStore.provider: etcd)");
+
+  config
+    .command("push")
+    .description(
+      "validate a config file and write each of its pools to etcd, replacing what is stored under it",
+    )
+    .addOption(configOption().makeOptionMandatory())
+    .addOption(etcdOption())
+    .addOption(prefixOption())
+    .action(async (options: ConfigStoreFlags & { config: string }) => configPushCommand(options));
+
+  config
+    .command("get")
+    .description("print the pools stored in etcd (YAML, or JSON with --json)")
+    .addOption(
+      new Option("-c, --config <file>", "read etcd's endpoints and prefix from this file's configStore"),
+    )
+    .addOption(etcdOption())
+    .addOption(prefixOption())
+    .option("--json", "print JSON instead of YAML")
+    .action(async (options: ConfigGetOptions) => configGetCommand(options));
+
   return program;
+}
+
+function etcdOption(): Option {
+  return new Option(
+    "--etcd <url>",
+    "etcd client URL, repeatable (default: the config file's configStore.endpoints)",
+  ).argParser(collect);
+}
+
+function prefixOption(): Option {
+  return new Option("--prefix <prefix>", "key prefix (default: configStore.prefix, else /switchyard/)");
 }
 
 /** Runs the CLI; sets `process.exitCode` (long-running commands exit the process when they stop). */

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
 import { applySeedEnvAliases, SEED_ENV_ALIASES, seedEnvFlags } from "../agent/env-aliases.js";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -246,7 +247,20 @@ export interface ParseOptions {
  * formatted issue list as message and the structured list in `details.issues`.
  */
 export function parseConfig(raw: unknown, options: ParseOptions = {}): SwitchyardConfig {
-  const result = configSchema.safeParse(raw);
+  return parseAgainst(configSchema, raw, options);
+}
+
+/**
+ * `parseConfig` against `schema`: the whole config schema, or one that checks
+ * some top-level sections of it (so paths, key suggestions and file positions
+ * read the same as for the whole file).
+ */
+export function parseAgainst<Schema extends z.ZodType>(
+  schema: Schema,
+  raw: unknown,
+  options: ParseOptions = {},
+): z.output<Schema> {
+  const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issues = toConfigIssues(result.error.issues, raw, (path) => configKeysAt(path));
   if (options.source) {
@@ -273,11 +287,23 @@ export interface ResolveOptions {
 
 /** File < environment < flags, then validation: the one way the CLI builds its config. */
 export async function resolveConfig(options: ResolveOptions): Promise<SwitchyardConfig> {
+  const { raw, source } = await resolveRawConfig(options);
+  return parseConfig(raw, { source });
+}
+
+/** A config before validation, and the file it came from (for error positions). */
+export interface RawConfig {
+  raw: unknown;
+  source: ConfigSource | undefined;
+}
+
+/** File < environment < flags, not yet validated (a config store may still add pools). */
+export async function resolveRawConfig(options: ResolveOptions): Promise<RawConfig> {
   const source = options.file === undefined ? undefined : await readConfigSource(options.file);
   let raw: unknown = source?.data ?? {};
   if (options.env) raw = applyEnvOverrides(raw, options.env);
   if (options.flags) raw = applyFlagOverrides(raw, options.flags);
-  return parseConfig(raw, source ? { source } : {});
+  return { raw, source };
 }
 
 /** Counts for `switchyard validate`. */

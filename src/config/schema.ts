@@ -16,7 +16,9 @@ import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/
 import { parseAddress } from "../core/address.js";
 import { isSwitchyardError } from "../core/errors.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
+import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
+import { milliseconds, numberIn } from "./numbers.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const PROTOCOLS = ["http", "tcp"] as const;
@@ -74,17 +76,6 @@ const backendAddress = () =>
         });
       }
     });
-
-/** A number within [min, max]; every failure says the whole range. */
-const numberIn = (min: number, max: number, options: { int?: boolean; unit?: string } = {}) => {
-  const what = options.int ? "a whole number" : "a number";
-  const unit = options.unit ? ` ${options.unit}` : "";
-  const error = `expected ${what} from ${min} to ${max}${unit}`;
-  const schema = z.number({ error });
-  return (options.int ? schema.int({ error }) : schema).min(min, { error }).max(max, { error });
-};
-
-const milliseconds = (max: number) => numberIn(1, max, { int: true, unit: "(milliseconds)" });
 
 /** `"p2c"` or `{ name: "p2c", ...options }`; checked against the algorithm registry. */
 export const algorithmSchema = z
@@ -222,6 +213,8 @@ export const configSchema = z
     listeners: z.array(listenerSchema).min(1),
     pools: z.record(name(), poolSchema),
     admin: adminSchema.optional(),
+    /** Absent: the pools come from this file. */
+    configStore: configStoreSchema.optional(),
     log: logSchema.prefault({}),
     shutdownGraceMs: numberIn(0, 3_600_000, { int: true, unit: "(milliseconds)" }).default(
       DEFAULT_SHUTDOWN_GRACE_MS,

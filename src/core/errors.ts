@@ -31,6 +31,8 @@ export const ErrorCodes = {
   WORKER_UNAVAILABLE: "SY_ERR_WORKER_UNAVAILABLE",
   DASHBOARD_NOT_BUILT: "SY_ERR_DASHBOARD_NOT_BUILT",
   TOO_MANY_STREAMS: "SY_ERR_TOO_MANY_STREAMS",
+  /** The shared config store (etcd) cannot be reached or refused a change. */
+  CONFIG_STORE: "SY_ERR_CONFIG_STORE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,52 @@
+/**
+ * The `configStore` section: where the pools live. `file` (the default, also
+ * when the section is absent) keeps them in the config file; `etcd` shares
+ * them between instances under a key prefix (see config/etcd/). Listeners,
+ * admin and log settings always stay in each instance's own file.
+ *
+ *   configStore: { provider: etcd, endpoints: [http://10.0.0.5:2379], prefix: /switchyard/ }
+ */
+import { z } from "zod";
+import { milliseconds, numberIn } from "./numbers.js";
+
+export const CONFIG_STORE_PROVIDERS = ["file", "etcd"] as const;
+export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
+export const DEFAULT_STORE_PREFIX = "/switchyard/";
+
+const ETCD_ENDPOINT_EXPECTED = 'expected an etcd client URL "http://host:port" or "https://host:port"';
+
+/** True for `http(s)://host:port` with nothing after the port. */
+export function isEtcdEndpoint(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return /^https?:$/.test(url.protocol) && url.hostname !== "" && /^\/?$/.test(url.pathname + url.search);
+  } catch {
+    return false;
+  }
+}
+
+export const storePrefixSchema = z
+  .string({ error: 'expected a key prefix such as "/switchyard/"' })
+  .regex(/^\S*\/$/, {
+    error: 'expected a key prefix without spaces that ends in "/", such as "/switchyard/"',
+  });
+
+/** Where the pools live: the config file (default), or etcd, shared by every instance on the same prefix. */
+export const configStoreSchema = z.strictObject({
+  provider: z.enum(CONFIG_STORE_PROVIDERS).default("file"),
+  endpoints: z
+    .array(
+      z.string({ error: ETCD_ENDPOINT_EXPECTED }).refine(isEtcdEndpoint, { error: ETCD_ENDPOINT_EXPECTED }),
+    )
+    .min(1, { error: "expected at least one etcd endpoint" })
+    .default([DEFAULT_ETCD_ENDPOINT]),
+  prefix: storePrefixSchema.default(DEFAULT_STORE_PREFIX),
+  /** Deadline of each etcd read or write. */
+  requestTimeoutMs: milliseconds(60_000).default(2_000),
+  /** How long an admin write waits for this instance to apply it before answering 202. */
+  applyTimeoutMs: milliseconds(60_000).default(2_000),
+  /** Changes arriving within this window are applied together. */
+  debounceMs: numberIn(0, 10_000, { int: true, unit: "(milliseconds)" }).default(50),
+});
+
+export type ConfigStoreConfig = z.output<typeof configStoreSchema>;

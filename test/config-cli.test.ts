@@ -1,0 +1,129 @@
+/**
+ * `switchyard config push` and `config get` as operators run them: the
+ * compiled CLI (built once by the test set-up) against a real etcd on free
+ * 127.0.0.1 ports; each test writes under its own key prefix.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { killLaunched, run } from "./helpers/cli.js";
+import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
+import { closedPort } from "./helpers/servers.js";
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "switchyard-config-cli-"));
+});
+
+afterEach(() => killLaunched());
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const VALID = `
+listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    pool: web
+pools:
+  web:
+    algorithm: round-robin
+    backends:
+      - address: 127.0.0.1:9001
+      - address: 127.0.0.1:9002
+`;
+
+describe("switchyard config push / get", () => {
+  let etcd: TestEtcd;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  }, 30_000);
+  afterAll(() => etcd?.destroy());
+
+  const TWO_POOLS = `${VALID}  api:
+    algorithm: p2c
+    backends:
+      - { id: b/1, address: "http://127.0.0.1:9003", weight: 3 }
+`;
+
+  it("pushes a file's pools, replaces a pool on the next push, and prints what is stored as YAML or JSON", async () => {
+    const path = await file("push.yaml", TWO_POOLS);
+    const pushed = await run(["config", "push", "-c", path, "--etcd", etcd.url, "--prefix", "/cli-a/"]);
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).toMatch(
+      /^pushed: pool "web" \(2 backends\) at \/cli-a\/pools\/web, revision \d+\n/,
+    );
+    expect(pushed.stdout).toMatch(/pushed: pool "api" \(1 backend\) at \/cli-a\/pools\/api, revision \d+\n/);
+
+    // One backend fewer in "web": the stored pool is replaced, "api" is left as it is.
+    await writeFile(path, TWO_POOLS.replace("      - address: 127.0.0.1:9002\n", ""));
+    const again = await run(["config", "push", "-c", path, "--etcd", etcd.url, "--prefix", "/cli-a/"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^pushed: pool "web" \(1 backend\)/);
+    expect(again.stdout).toMatch(/unchanged: pool "api" \(1 backend\)/);
+
+    const json = await run(["config", "get", "--etcd", etcd.url, "--prefix", "/cli-a/", "--json"]);
+    expect(json.code).toBe(0);
+    const stored = JSON.parse(json.stdout) as { prefix: string; revision: number; pools: unknown };
+    expect(stored.prefix).toBe("/cli-a/");
+    expect(stored.revision).toBeGreaterThan(0);
+    expect(stored.pools).toEqual({
+      api: { algorithm: "p2c", backends: [{ id: "b/1", address: "http://127.0.0.1:9003", weight: 3 }] },
+      web: { algorithm: "round-robin", backends: [{ address: "127.0.0.1:9001" }] },
+    });
+
+    // The file's configStore can say where etcd is instead of the flags.
+    const located = await file(
+      "located.yaml",
+      `${VALID}configStore: { provider: etcd, endpoints: ["${etcd.url}"], prefix: /cli-a/ }\n`,
+    );
+    const yaml = await run(["config", "get", "-c", located]);
+    expect(yaml.code).toBe(0);
+    expect(yaml.stdout).toMatch(
+      /^# pools in etcd at http:\/\/127\.0\.0\.1:\d+ under \/cli-a\/, revision \d+\n/,
+    );
+    expect(yaml.stdout).toContain("  api:\n    algorithm: p2c\n    backends:\n      - id: b/1\n");
+  });
+
+  it("validates the file before writing anything", async () => {
+    const path = await file("bad-push.yaml", VALID.replace("127.0.0.1:9002", "127.0.0.1:99999"));
+    const result = await run(["config", "push", "-c", path, "--etcd", etcd.url, "--prefix", "/cli-b/"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error SY_ERR_CONFIG: invalid configuration \(1 problem\):/);
+    expect(result.stderr).toContain("pools.web.backends[1].address");
+    const stored = await run(["config", "get", "--etcd", etcd.url, "--prefix", "/cli-b/", "--json"]);
+    expect((JSON.parse(stored.stdout) as { pools: unknown }).pools).toEqual({});
+  });
+
+  it("fails with one line and exit 1 when etcd is unreachable, and exit 2 without an etcd to ask", async () => {
+    const port = await closedPort();
+    const path = await file("unreachable.yaml", VALID);
+    for (const args of [
+      ["config", "get", "--etcd", `http://127.0.0.1:${port}`],
+      ["config", "push", "-c", path, "--etcd", `http://127.0.0.1:${port}`],
+    ]) {
+      const result = await run(args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^error SY_ERR_CONFIG_STORE: etcd at http://127\\.0\\.0\\.1:${port} is unreachable \\(.+\\): connection refused \\(127\\.0\\.0\\.1:${port}\\)\\n$`,
+        ),
+      );
+    }
+    const nowhere = await run(["config", "get"]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain("give --etcd URL");
+    const badPrefix = await run(["config", "get", "--etcd", etcd.url, "--prefix", "no-slash"]);
+    expect(badPrefix.code).toBe(2);
+    expect(badPrefix.stderr).toContain('--prefix: expected a key prefix without spaces that ends in "/"');
+  });
+});
