@@ -7,9 +7,11 @@
  * listener and its address. Close is graceful and idempotent: every listener
  * stops accepting and finishes its work in flight within the grace period.
  */
+import type { AdminConfigStore } from "./admin/admin-context.js";
 import { AdminServer } from "./admin/admin-server.js";
 import type { AgentPollerStats } from "./agent/poller.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
+import type { ConfigStore } from "./config/config-store.js";
 import {
   applyReloadPlan,
   describePlan,
@@ -60,6 +62,8 @@ export interface Runtime {
 
 export interface StartOptions {
   logger?: Logger;
+  /** The shared store the pools live in (etcd), for the admin API's writes and status. */
+  configStore?: AdminConfigStore;
 }
 
 /** A listener could not bind its address; `cause` is the system error. */
@@ -210,6 +214,7 @@ export async function startSwitchyard(
         for (const [name, poolAgents] of agents) stats[name] = poolAgents.poller.stats();
         return stats;
       },
+      configStore: options.configStore,
     });
     admin = await bind(server, "admin", listen);
   }
@@ -258,6 +263,29 @@ export async function startSwitchyard(
       return { ...applied, summary };
     },
   };
+}
+
+/**
+ * Starts from a config store: resolves its config, starts the runtime with
+ * the store's admin side (writes and status), then follows the store's
+ * changes. `makeLogger` gets the config, for its log level. The store is
+ * closed when the start fails, so an open etcd client cannot keep the
+ * process alive.
+ */
+export async function startFromConfigStore(
+  store: ConfigStore,
+  makeLogger: (config: SwitchyardConfig) => Logger,
+): Promise<{ runtime: Runtime; logger: Logger }> {
+  try {
+    const config = await store.resolve();
+    const logger = makeLogger(config);
+    const runtime = await startSwitchyard(config, { logger, configStore: store.admin });
+    store.follow(runtime, logger);
+    return { runtime, logger };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 function describeListenFailure(error: unknown): string {

@@ -15,7 +15,7 @@ import type { Balancer } from "../core/balancer.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
-import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
+import type { AdminConfigStore, AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { requireBearer } from "./auth.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
@@ -27,6 +27,7 @@ import { liveSnapshot } from "./live-snapshot.js";
 import { addLoadTestRoutes, type LoadTarget, LoadTests } from "./load-test-routes.js";
 import { addReadRoutes } from "./read-routes.js";
 import { Router } from "./router.js";
+import { addStoreWriteRoutes } from "./store-write-routes.js";
 import { addWriteRoutes } from "./write-routes.js";
 
 export const DEFAULT_ADMIN_HOST = "127.0.0.1";
@@ -65,6 +66,8 @@ export interface AdminServerOptions {
   eventsIntervalMs?: number;
   /** Event streams open at once; default 64. */
   maxEventStreams?: number;
+  /** The shared store the pools live in (etcd): writes go there, its status shows in stats and `/ready`. */
+  configStore?: AdminConfigStore;
 }
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -95,6 +98,7 @@ export class AdminServer {
       logger: this.logger,
       startedAt: Date.now(),
       ready: options.ready,
+      configStore: options.configStore,
     };
     const listeners = options.listeners ?? (() => []);
     const exporter = new PrometheusExporter(
@@ -103,7 +107,8 @@ export class AdminServer {
     );
     const observability = { exporter, listeners, agents: options.agents };
     addReadRoutes(this.#router, observability);
-    addWriteRoutes(this.#router);
+    if (options.configStore) addStoreWriteRoutes(this.#router, options.configStore);
+    else addWriteRoutes(this.#router);
     const loadTests = new LoadTests(options.loadTargets ?? (() => []), this.logger);
     this.#loadTests = loadTests;
     addLoadTestRoutes(this.#router, loadTests);

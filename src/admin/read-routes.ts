@@ -47,7 +47,7 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
     .add("GET", "/health", () => ({ body: { status: "ok" } }))
     .add("GET", "/ready", (_request, context) => {
       const readiness = checkReadiness(context);
-      return { status: readiness.ready ? 200 : 503, body: readiness };
+      return { status: readiness.ready ? 200 : 503, body: { ...readiness, ...storeStatus(context) } };
     })
     .add("GET", "/api/status", (_request, context) => ({ body: status(context) }))
     .add("GET", "/api/config", (_request, context) => ({ body: redactSecrets(context.config?.() ?? null) }))
@@ -55,7 +55,11 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
       body: { pools: perPool(request, context, (balancer) => balancer.stats().backends) },
     }))
     .add("GET", "/api/stats", (request, context) => ({
-      body: { pools: perPool(request, context, poolStats), listeners: listenerStats(observability) },
+      body: {
+        pools: perPool(request, context, poolStats),
+        listeners: listenerStats(observability),
+        ...storeStatus(context),
+      },
     }))
     .add("GET", "/api/explain", (request, context) => {
       const { pool, limit } = parseInput(explainQuery, queryObject(request.query), "query");
@@ -138,6 +142,16 @@ export interface AdminStatus {
   uptimeSeconds: number;
   version: string;
   pools: Record<string, { algorithm: string; backends: number; ready: number }>;
+}
+
+/**
+ * `{ configStore: status }` when the pools live in a shared store. Losing the
+ * store does not make an instance unready: it keeps routing with the last
+ * pools it applied, and taking every instance out of rotation because the
+ * store is down would turn a control-plane outage into a traffic outage.
+ */
+function storeStatus(context: AdminContext): { configStore?: Record<string, unknown> } {
+  return context.configStore ? { configStore: context.configStore.status() } : {};
 }
 
 export function status(context: AdminContext): AdminStatus {

@@ -121,10 +121,10 @@ const switchStrategy: AdminHandler = (request: AdminRequest, context): AdminRepl
 };
 
 /** A backend as `/api/servers` lists it (with its circuit state). */
-function backendJson(balancer: Balancer, id: string): BackendSnapshot {
+export function backendJson(balancer: Balancer, id: string): BackendSnapshot {
   return balancer.stats().backends.find((backend) => backend.id === id) ?? balancer.pool.require(id).toJSON();
 }
 
-function serverLocation(pool: string, id: string): string {
+export function serverLocation(pool: string, id: string): string {
   return `/api/servers/${encodeURIComponent(id)}?pool=${encodeURIComponent(pool)}`;
 }

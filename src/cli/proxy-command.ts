@@ -1,16 +1,24 @@
 /**
  * `switchyard proxy` and `switchyard validate`, the two commands that read a
- * config (file < SWITCHYARD_* environment < flags). `proxy` runs it until
- * SIGINT/SIGTERM and then shuts down gracefully; `validate` only checks it and
- * prints a one-line-per-listener summary. The runtime (proxies, undici) loads
- * only when `proxy` starts. With `--workers N` this process becomes the
- * cluster primary (src/cluster/) and each worker runs this same command.
+ * config (file < SWITCHYARD_* environment < flags; with `configStore:
+ * etcd`, the pools stored in etcd over the file's). `proxy` runs it,
+ * applying changes to the file and the store, until SIGINT/SIGTERM and then
+ * shuts down gracefully; `validate` only checks it and prints a
+ * one-line-per-listener summary. The runtime (proxies, undici) loads only
+ * when `proxy` starts. With `--workers N` this process becomes the cluster
+ * primary (src/cluster/) and each worker runs this same command.
  */
 import cluster from "node:cluster";
 import { announceReady, WORKER_INDEX_ENV } from "../cluster/worker-messages.js";
-import { resolveConfig, summarizeConfig } from "../config/load.js";
+import { openConfigStore } from "../config/config-store.js";
+import {
+  applyOverrides,
+  type RawConfig,
+  resolveConfig,
+  resolveRawConfig,
+  summarizeConfig,
+} from "../config/load.js";
 import { reloadFromFile, watchConfig } from "../config/reload.js";
-import type { SwitchyardConfig } from "../config/schema.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { createLogger } from "../observability/logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
@@ -44,7 +52,7 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
     );
   }
   const resolveFromSources = () =>
-    resolveConfig({
+    resolveRawConfig({
       file: options.config,
       env: process.env,
       flags: {
@@ -56,28 +64,32 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
     });
   const workers = options.workers ?? 1;
   if (workers > 1 && cluster.isPrimary) {
-    const config = await resolveFromSources();
+    // The same config the workers will run (with the pools in etcd, if any), checked once before forking.
+    const store = await openConfigStore(resolveFromSources);
+    const config = await store.resolve().finally(() => store.close());
     const { runClusterPrimary } = await import("../cluster/primary.js");
     await runClusterPrimary(config, workers, createLogger(config.log.level));
     process.exit(0);
   }
   // A cluster worker's admin API is private (the primary serves the configured address), on every reload too.
-  const resolve = cluster.isWorker
-    ? async () => withPrivateAdmin(await resolveFromSources())
-    : resolveFromSources;
-  const config = await resolve();
-  const logger = cluster.isWorker
-    ? createLogger(config.log.level).child({ worker: Number(process.env[WORKER_INDEX_ENV]) })
-    : createLogger(config.log.level);
-  const { startSwitchyard } = await import("../runtime.js");
-  const runtime = await startSwitchyard(config, { logger });
+  const store = await openConfigStore(
+    cluster.isWorker ? async () => withPrivateAdmin(await resolveFromSources()) : resolveFromSources,
+  );
+  const { startFromConfigStore } = await import("../runtime.js");
+  const { runtime, logger } = await startFromConfigStore(store, (config) =>
+    cluster.isWorker
+      ? createLogger(config.log.level).child({ worker: Number(process.env[WORKER_INDEX_ENV]) })
+      : createLogger(config.log.level),
+  );
   if (cluster.isWorker) announceReady(runtime.listeners, runtime.admin);
+  const config = runtime.config;
   const stopWatching =
     options.config === undefined
       ? undefined
-      : watchConfig(options.config, () => reloadFromFile(runtime, resolve, logger), logger);
+      : watchConfig(options.config, () => reloadFromFile(runtime, store.resolve, logger), logger);
   const signal = await (cluster.isWorker ? Promise.race([nextSignal(), primaryGone()]) : nextSignal());
   stopWatching?.();
+  await store.close();
   logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
   await shutdown(config.shutdownGraceMs, () => runtime.close(config.shutdownGraceMs));
   logger.info("stopped");
@@ -100,8 +112,10 @@ export async function validateCommand(options: ValidateOptions): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-function withPrivateAdmin(config: SwitchyardConfig): SwitchyardConfig {
-  return config.admin ? { ...config, admin: { ...config.admin, listen: "127.0.0.1:0" } } : config;
+function withPrivateAdmin({ raw, source }: RawConfig): RawConfig {
+  const admin = (raw as { admin?: unknown } | null)?.admin;
+  if (typeof admin !== "object" || admin === null) return { raw, source };
+  return { raw: applyOverrides(raw, { adminListen: "127.0.0.1:0" }), source };
 }
 
 /** A worker whose primary died stops too (its IPC channel closes). */

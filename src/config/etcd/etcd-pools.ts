@@ -37,7 +37,10 @@ export interface StoredPool {
   revision: number;
 }
 
-/** Every pool under the prefix. Throws SY_ERR_CONFIG_STORE when etcd fails, SY_ERR_CONFIG on malformed keys. */
+/**
+ * Every pool under the prefix. Throws SY_ERR_CONFIG_STORE when etcd fails,
+ * SY_ERR_CONFIG (with `details.revision`) on malformed keys.
+ */
 export async function readStoredPools(client: Etcd3, location: StoreLocation): Promise<StoredPools> {
   const response = await client
     .getAll()
@@ -47,7 +50,15 @@ export async function readStoredPools(client: Etcd3, location: StoreLocation): P
       throw toStoreError(error, location, "reading the pools");
     });
   const entries = response.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
-  return { pools: poolsFromEntries(location.prefix, entries), revision: Number(response.header.revision) };
+  const revision = Number(response.header.revision);
+  try {
+    return { pools: poolsFromEntries(location.prefix, entries), revision };
+  } catch (error) {
+    // Which revision is malformed, so a follower can reject it once.
+    if (error instanceof SwitchyardError)
+      throw new SwitchyardError(error.code, error.message, { ...error.details, revision });
+    throw error;
+  }
 }
 
 export async function readStoredPool(

@@ -1,0 +1,73 @@
+/**
+ * Where a running proxy's config comes from. Without `configStore` (or with
+ * `provider: file`) it is the config file (with environment and flags), as
+ * before. With `provider: etcd` the pools stored in etcd are merged over the
+ * file's (a pool in etcd replaces the file's pool of that name), the result
+ * is validated by the same schema, and the store is followed: each change in
+ * etcd, like each edit of the file, is applied through `runtime.reload`.
+ * The etcd client loads only for the etcd provider.
+ */
+import { z } from "zod";
+import type { AdminConfigStore } from "../admin/admin-context.js";
+import type { Logger } from "../observability/logger.js";
+import { configStoreSchema } from "./config-store-schema.js";
+import type { FollowTarget } from "./etcd/etcd-config-store.js";
+import type { RawPool } from "./etcd/pool-keys.js";
+import { parseAgainst, parseConfig, type RawConfig } from "./load.js";
+import type { SwitchyardConfig } from "./schema.js";
+
+export interface ConfigStore {
+  /** The config as it stands now: the file re-read, the store's last applied pools merged over its pools. */
+  resolve(): Promise<SwitchyardConfig>;
+  /** Status and writes for the admin API; undefined when the pools live in the file. */
+  readonly admin: AdminConfigStore | undefined;
+  /** Applies every change in the store to `runtime` from now on (nothing to follow for the file). */
+  follow(runtime: FollowTarget, logger: Logger): void;
+  close(): Promise<void>;
+}
+
+const storeSection = z.looseObject({ configStore: configStoreSchema });
+
+/**
+ * Opens the store the raw config names. For etcd this reads the pools once
+ * and throws SY_ERR_CONFIG_STORE when etcd cannot be read; an invalid
+ * `configStore` section throws SY_ERR_CONFIG naming its fields.
+ */
+export async function openConfigStore(resolveRaw: () => Promise<RawConfig>): Promise<ConfigStore> {
+  const first = await resolveRaw();
+  const section = isRecord(first.raw) ? first.raw.configStore : undefined;
+  if (!isRecord(section) || section.provider !== "etcd") {
+    return {
+      resolve: async () => {
+        const { raw, source } = await resolveRaw();
+        return parseConfig(raw, { source });
+      },
+      admin: undefined,
+      follow: () => undefined,
+      close: async () => undefined,
+    };
+  }
+  const options = parseAgainst(storeSection, first.raw, { source: first.source }).configStore;
+  const build = async (pools: Record<string, RawPool>) => {
+    const { raw, source } = await resolveRaw();
+    return parseConfig(withStoredPools(raw, pools), { source });
+  };
+  const { EtcdConfigStore } = await import("./etcd/etcd-config-store.js");
+  const store = await EtcdConfigStore.open(options, build);
+  return {
+    resolve: () => build(store.pools),
+    admin: store.admin,
+    follow: (runtime, logger) => store.follow(runtime, logger),
+    close: () => store.close(),
+  };
+}
+
+/** `raw` with `pools` replacing the file's pools of the same names. */
+export function withStoredPools(raw: unknown, pools: Record<string, RawPool>): unknown {
+  if (!isRecord(raw)) return raw;
+  return { ...raw, pools: { ...(isRecord(raw.pools) ? raw.pools : {}), ...pools } };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
