@@ -1,23 +1,29 @@
 /**
- * `switchyard config push` and `config get` as operators run them: the
- * compiled CLI (built once by the test set-up) against a real etcd on free
- * 127.0.0.1 ports; each test writes under its own key prefix.
+ * `switchyard config push` and `config get` as operators run them, and
+ * `switchyard proxy` on the pools in etcd: the compiled CLI (built once by
+ * the test set-up) against a real etcd on free 127.0.0.1 ports; each test
+ * writes under its own key prefix.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { killLaunched, run } from "./helpers/cli.js";
+import { DemoBackend } from "../src/demo/backend-server.js";
+import { killLaunched, launch, logLine, run } from "./helpers/cli.js";
 import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
-import { closedPort } from "./helpers/servers.js";
+import { closedPort, request } from "./helpers/servers.js";
 
 let dir: string;
+const backends: DemoBackend[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "switchyard-config-cli-"));
 });
 
-afterEach(() => killLaunched());
+afterEach(async () => {
+  killLaunched();
+  await Promise.all(backends.splice(0).map((backend) => backend.close()));
+});
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -27,6 +33,13 @@ async function file(name: string, text: string): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, text);
   return path;
+}
+
+async function demoBackend(name: string): Promise<string> {
+  const backend = new DemoBackend({ name });
+  backends.push(backend);
+  const { host, port } = await backend.listen();
+  return `${host}:${port}`;
 }
 
 const VALID = `
@@ -104,6 +117,33 @@ describe("switchyard config push / get", () => {
     expect((JSON.parse(stored.stdout) as { pools: unknown }).pools).toEqual({});
   });
 
+  it("runs a proxy on the pools in etcd, follows a push, and stops on SIGTERM with exit 0", async () => {
+    const first = await demoBackend("b1");
+    const second = await demoBackend("b2");
+    const store = `configStore: { provider: etcd, endpoints: ["${etcd.url}"], prefix: /cli-proxy/ }\n`;
+    const pushed = await file(
+      "proxy-pushed.yaml",
+      `${VALID.replace("127.0.0.1:9001", first).replace("      - address: 127.0.0.1:9002\n", "")}${store}`,
+    );
+    expect((await run(["config", "push", "-c", pushed])).code).toBe(0);
+    // The proxy's own file names backends that do not exist: the pool in etcd replaces them.
+    const proxy = launch(["proxy", "-c", await file("proxy-local.yaml", `${VALID}${store}`)]);
+    const listening = JSON.parse(await proxy.line(logLine("listening"))) as { address: string };
+    const port = Number(listening.address.split(":")[1]);
+    const backendOf = async () => (JSON.parse((await request({ port })).text) as { backend: string }).backend;
+    expect([await backendOf(), await backendOf()]).toEqual(["b1", "b1"]);
+
+    await writeFile(
+      pushed,
+      `${VALID.replace("127.0.0.1:9001", first).replace("127.0.0.1:9002", second)}${store}`,
+    );
+    expect((await run(["config", "push", "-c", pushed])).code).toBe(0);
+    await proxy.line(logLine(`config reloaded: pool "web": added ${second}`));
+    expect(new Set([await backendOf(), await backendOf()])).toEqual(new Set(["b1", "b2"]));
+    proxy.process.kill("SIGTERM");
+    expect(await proxy.exit()).toBe(0);
+  });
+
   it("fails with one line and exit 1 when etcd is unreachable, and exit 2 without an etcd to ask", async () => {
     const port = await closedPort();
     const path = await file("unreachable.yaml", VALID);
@@ -119,6 +159,19 @@ describe("switchyard config push / get", () => {
         ),
       );
     }
+    const proxy = await run([
+      "proxy",
+      "-c",
+      await file(
+        "unreachable-proxy.yaml",
+        `${VALID}configStore: { provider: etcd, endpoints: ["http://127.0.0.1:${port}"] }\n`,
+      ),
+    ]);
+    expect(proxy.code).toBe(1);
+    expect(proxy.stderr).toMatch(
+      /^error SY_ERR_CONFIG_STORE: etcd at .* is unreachable \(reading the pools\): connection refused/,
+    );
+    expect(proxy.stderr.trim().split("\n")).toHaveLength(1);
     const nowhere = await run(["config", "get"]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toContain("give --etcd URL");
