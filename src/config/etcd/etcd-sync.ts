@@ -76,6 +76,7 @@ export class EtcdPoolSync {
   #lastError: ConfigStoreStatus["lastError"] = null;
   #rejected: ConfigStoreStatus["rejected"] = null;
   #timer: NodeJS.Timeout | undefined;
+  #due = 0;
   #running = false;
   #again = false;
   #waiters = new Set<Waiter>();
@@ -105,10 +106,16 @@ export class EtcdPoolSync {
     );
   }
 
-  /** Reads and applies the store soon (debounced). */
+  /**
+   * Reads and applies the store within `delayMs` (default the debounce), so
+   * a burst of changes is applied once. A read already due sooner stays.
+   */
   refresh(delayMs = this.#options.debounceMs): void {
     if (this.#closed) return;
+    const due = Date.now() + delayMs;
+    if (this.#timer && this.#due <= due) return;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#due = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#run();
