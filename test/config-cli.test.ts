@@ -144,6 +144,52 @@ describe("switchyard config push / get", () => {
     expect(await proxy.exit()).toBe(0);
   });
 
+  it("with --workers 2, makes an admin write once in etcd and every worker applies it", async () => {
+    const first = await demoBackend("b1");
+    const second = await demoBackend("b2");
+    const path = await file(
+      "cluster.yaml",
+      `${VALID.replace("127.0.0.1:9001", first).replace("      - address: 127.0.0.1:9002\n", "")}` +
+        "admin: { listen: 127.0.0.1:0, token: cluster-token }\n" +
+        `configStore: { provider: etcd, endpoints: ["${etcd.url}"], prefix: /cli-cluster/ }\n`,
+    );
+    const proxy = launch(["proxy", "-c", path, "--workers", "2"]);
+    const adminLine = proxy.line(logLine("cluster admin API ready"));
+    await proxy.line(logLine("cluster listening"));
+    const admin = `http://127.0.0.1:${(JSON.parse(await adminLine) as { port: number }).port}`;
+    const write = (method: string, target: string, body?: unknown) =>
+      fetch(`${admin}${target}`, {
+        method,
+        headers: { authorization: "Bearer cluster-token", "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const ids = async (worker: number) => {
+      const reply = (await (await fetch(`${admin}/api/servers?worker=${worker}`)).json()) as {
+        pools: { web: { id: string }[] };
+      };
+      return reply.pools.web.map((backend) => backend.id).sort();
+    };
+
+    // Each worker would refuse a second add of the same backend: the primary sends the write to one.
+    const added = await write("POST", "/api/servers", { id: "two", address: second });
+    expect(added.status).toBe(201);
+    const both = async (expected: string[]) => {
+      const deadline = Date.now() + 2_000;
+      while (Date.now() < deadline) {
+        if (JSON.stringify([await ids(1), await ids(2)]) === JSON.stringify([expected, expected])) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect([await ids(1), await ids(2)]).toEqual([expected, expected]);
+    };
+    await both([first, "two"].sort());
+    expect((await write("DELETE", "/api/servers/two")).status).toBeLessThan(300);
+    await both([first]);
+    const stats = (await (await fetch(`${admin}/api/stats`)).json()) as { configStore: { revision: number } };
+    expect(stats.configStore.revision).toBeGreaterThan(0);
+    proxy.process.kill("SIGTERM");
+    expect(await proxy.exit()).toBe(0);
+  }, 30_000);
+
   it("fails with one line and exit 1 when etcd is unreachable, and exit 2 without an etcd to ask", async () => {
     const port = await closedPort();
     const path = await file("unreachable.yaml", VALID);

@@ -7,7 +7,9 @@
  *   `/ready` is ready when every running worker is.
  * - Writes (add, re-weight, enable, drain, switch algorithm) go to every
  *   worker, so all route alike; the answer is the first worker's, or the
- *   first refusal, with `x-switchyard-workers: applied/total`.
+ *   first refusal, with `x-switchyard-workers: applied/total`. When the
+ *   pools live in etcd (`sharedStore`), a write goes to the first worker
+ *   only: it writes etcd, which every worker follows.
  * - Everything else (status, config, explain, load tests, the dashboard's
  *   files) is the first worker's, streamed through; a load test
  *   started there drives the shared listeners, so it loads every worker.
@@ -35,6 +37,8 @@ export interface ClusterAdminOptions {
   port: number;
   cors?: CorsOptions;
   logger: Logger;
+  /** The pools live in a store every worker follows (etcd): a write is made once, and never replayed. */
+  sharedStore?: boolean;
 }
 
 interface WorkerReply {
@@ -116,6 +120,7 @@ export class ClusterAdmin {
       return this.#aggregate(res, url);
     }
     if (!READ_METHODS.has(method) && !url.pathname.startsWith("/api/load-test")) {
+      if (this.#options.sharedStore) return this.#forward(req, res, this.#first(), target);
       return this.#broadcastWrite(req, res, target);
     }
     return this.#forward(req, res, this.#first(), target);

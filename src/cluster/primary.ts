@@ -28,6 +28,7 @@ export async function runClusterPrimary(
       port: listen.port,
       cors: config.admin.cors,
       logger,
+      sharedStore: config.configStore?.provider === "etcd",
     });
     try {
       await admin.listen();

@@ -25,6 +25,8 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   weight: "first",
   sample: "first",
   capacity: "first",
+  /** The config store's revision: the oldest one a worker runs. */
+  revision: "min",
 };
 
 /** Objects whose every number is a ratio (load spread), averaged over workers. */
