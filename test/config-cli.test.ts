@@ -186,6 +186,11 @@ describe("switchyard config push / get", () => {
     await both([first]);
     const stats = (await (await fetch(`${admin}/api/stats`)).json()) as { configStore: { revision: number } };
     expect(stats.configStore.revision).toBeGreaterThan(0);
+    const ready = (await (await fetch(`${admin}/ready`)).json()) as {
+      ready: boolean;
+      configStore: { state: string };
+    };
+    expect(ready).toMatchObject({ ready: true, configStore: { state: "connected" } });
     proxy.process.kill("SIGTERM");
     expect(await proxy.exit()).toBe(0);
   }, 30_000);

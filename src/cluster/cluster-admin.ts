@@ -138,9 +138,14 @@ export class ClusterAdmin {
           reply.status === 200 ? [] : readReasons(reply).map((reason) => `worker ${reply.worker}: ${reason}`),
         );
         if (replies.length === 0) reasons.push("no worker is running");
+        // The shared store's state (etcd), as the first worker sees it.
+        const configStore = replies
+          .map((reply) => (parseJson(reply) as { configStore?: unknown }).configStore)
+          .find(Boolean);
         return sendJson(res, reasons.length === 0 ? 200 : 503, {
           ready: reasons.length === 0,
           reasons,
+          ...(configStore ? { configStore } : {}),
           cluster,
         });
       }
