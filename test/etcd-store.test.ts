@@ -239,6 +239,7 @@ describe("pools shared through etcd", () => {
     expect(refused.json.message).toMatch(/^etcd at http:\/\/127\.0\.0\.1:\d+ is unreachable/);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(a.logs.some((line) => line.msg.startsWith("lost etcd; routing continues"))).toBe(true);
+    expect(await metrics(a)).toMatch(/^switchyard_config_store_connected\{provider="etcd"\} 0$/m);
 
     // etcd returns; a change pushed before the instances reconnected arrives on both.
     await etcd.start();
@@ -253,6 +254,19 @@ describe("pools shared through etcd", () => {
     });
     await waitFor(() => [a, b].every((target) => pool(target).get("b2") !== undefined), 15_000);
     expect(await state(a, "/ready")).toBe("connected");
+    const text = await metrics(a);
+    expect(text).toMatch(/^switchyard_config_store_connected\{provider="etcd"\} 1$/m);
+    expect(text).toMatch(/^switchyard_config_store_rejected\{provider="etcd"\} 0$/m);
+    const revision = Number(/^switchyard_config_store_revision\{provider="etcd"\} (\d+)$/m.exec(text)?.[1]);
+    const stats = (await a.admin("GET", "/api/stats")).json.configStore as { revision: number };
+    expect(revision).toBe(stats.revision);
     for (const target of [a, b]) expect(await spread(target, 4)).toEqual({ one: 2, two: 2 });
   }, 30_000);
 });
+
+/** The instance's Prometheus text. */
+async function metrics(target: Instance): Promise<string> {
+  const admin = target.runtime.admin;
+  if (!admin) throw new Error("no admin API");
+  return (await fetch(`http://127.0.0.1:${admin.port}/metrics`)).text();
+}

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { AlgorithmSpec } from "../algorithms/registry.js";
+import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import type { BackendConfig } from "../config/schema.js";
 import type { Balancer } from "../core/balancer.js";
 import type { Logger } from "../observability/logger.js";
@@ -31,7 +32,7 @@ export interface StoreWrite {
  */
 export interface AdminConfigStore {
   /** Connection state, revision and last error, for `/api/stats` and `/ready`. */
-  status(): Record<string, unknown>;
+  status(): ConfigStoreStatus;
   addBackend(pool: string, backend: BackendConfig): Promise<StoreWrite>;
   updateBackend(
     pool: string,

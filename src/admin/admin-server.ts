@@ -101,8 +101,14 @@ export class AdminServer {
       configStore: options.configStore,
     };
     const listeners = options.listeners ?? (() => []);
+    const store = options.configStore;
     const exporter = new PrometheusExporter(
-      { balancers: options.balancers, listeners, agents: options.agents },
+      {
+        balancers: options.balancers,
+        listeners,
+        agents: options.agents,
+        configStore: store && (() => store.status()),
+      },
       { processMetrics: options.processMetrics },
     );
     const observability = { exporter, listeners, agents: options.agents };

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
+import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metrics.js";
 import type { ExplainedDecision } from "../observability/decision-ring.js";
@@ -150,7 +151,7 @@ export interface AdminStatus {
  * pools it applied, and taking every instance out of rotation because the
  * store is down would turn a control-plane outage into a traffic outage.
  */
-function storeStatus(context: AdminContext): { configStore?: Record<string, unknown> } {
+function storeStatus(context: AdminContext): { configStore?: ConfigStoreStatus } {
   return context.configStore ? { configStore: context.configStore.status() } : {};
 }
 

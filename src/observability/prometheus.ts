@@ -21,11 +21,13 @@ import {
   Registry,
 } from "prom-client";
 import type { AgentPollerStats } from "../agent/poller.js";
+import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import { BACKEND_STATES } from "../core/backend.js";
 import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
 import { defineAgentMetrics } from "./agent-metrics.js";
 import { type PoolMetrics, STATUS_CLASSES } from "./balancer-metrics.js";
+import { defineConfigStoreMetrics } from "./config-store-metrics.js";
 import { defineListenerMetrics, type ListenerScrape } from "./listener-metrics.js";
 import type { HistogramSummary, WindowSummary } from "./log-histogram.js";
 import type { Emit, MetricFamilies } from "./metric-families.js";
@@ -50,6 +52,8 @@ export interface MetricsSources {
   listeners?: () => readonly ListenerMetricsSource[];
   /** Pool name → its monitoring-agent poller's stats, for pools that poll agents. */
   agents?: () => Readonly<Record<string, AgentPollerStats>>;
+  /** The shared config store's state, when the pools live in etcd. */
+  configStore?: () => ConfigStoreStatus;
 }
 
 export interface PrometheusOptions {
@@ -67,6 +71,7 @@ interface Scrape {
   pools: PoolScrape[];
   listeners: ListenerScrape[];
   agents: [pool: string, stats: AgentPollerStats][];
+  configStore: ConfigStoreStatus | undefined;
 }
 
 const PREFIX = "switchyard_";
@@ -85,7 +90,7 @@ const POOL_COUNTERS = [
 export class PrometheusExporter {
   readonly registry = new Registry();
   #sources: MetricsSources;
-  #scrape: Scrape = { pools: [], listeners: [], agents: [] };
+  #scrape: Scrape = { pools: [], listeners: [], agents: [], configStore: undefined };
 
   #process: boolean;
 
@@ -281,6 +286,7 @@ export class PrometheusExporter {
 
     defineListenerMetrics(families, () => this.#scrape.listeners);
     defineAgentMetrics(families, () => this.#scrape.agents);
+    defineConfigStoreMetrics(families, () => this.#scrape.configStore);
   }
 
   #counter(name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void {
@@ -337,7 +343,12 @@ function takeScrape(sources: MetricsSources): Scrape {
     stats: source.stats?.(),
     connections: source.connections?.(),
   }));
-  return { pools, listeners, agents: Object.entries(sources.agents?.() ?? {}) };
+  return {
+    pools,
+    listeners,
+    agents: Object.entries(sources.agents?.() ?? {}),
+    configStore: sources.configStore?.(),
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { AlgorithmSpec } from "../../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
 import type { BackendConfig, SwitchyardConfig } from "../schema.js";
 import { changePool, type StoreLocation } from "./etcd-pools.js";
-import type { BuildConfig, EtcdPoolSync } from "./etcd-sync.js";
+import type { BuildConfig, ConfigStoreStatus, EtcdPoolSync } from "./etcd-sync.js";
 import { type RawPool, rawBackendId } from "./pool-keys.js";
 
 export interface AdminWritesOptions extends StoreLocation {
@@ -44,8 +44,8 @@ export class EtcdAdminWrites implements AdminConfigStore {
     this.#running = running;
   }
 
-  status(): Record<string, unknown> {
-    return { ...this.#sync.status() };
+  status(): ConfigStoreStatus {
+    return this.#sync.status();
   }
 
   addBackend(pool: string, backend: BackendConfig): Promise<StoreWrite> {
