@@ -1,27 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DemoBackend } from "../src/demo/backend-server.js";
+import { afterEach, describe, expect, it } from "vitest";
 import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
+import { useDemoBackends, useTempDir } from "./helpers/fixtures.js";
 
-let dir: string;
-const backends: DemoBackend[] = [];
+const dir = useTempDir("switchyard-cli-");
+const demoBackend = useDemoBackends();
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "switchyard-cli-"));
-});
-
-afterEach(async () => {
-  killLaunched();
-  await Promise.all(backends.splice(0).map((backend) => backend.close()));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => killLaunched());
 
 /** GET without keep-alive, so shutdown never waits on an idle connection. */
 function get(url: string): Promise<{ status: number; body: string }> {
@@ -37,19 +25,6 @@ function get(url: string): Promise<{ status: number; body: string }> {
     request.setTimeout(STEP_TIMEOUT_MS, () => request.destroy(new Error("request timed out")));
     request.on("error", reject);
   });
-}
-
-async function demoBackend(name: string): Promise<string> {
-  const backend = new DemoBackend({ name });
-  backends.push(backend);
-  const { host, port } = await backend.listen();
-  return `${host}:${port}`;
-}
-
-async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
 }
 
 const VALID = `
@@ -82,13 +57,13 @@ describe("switchyard", () => {
 
 describe("switchyard validate", () => {
   it("accepts a valid file", async () => {
-    const result = await run(["validate", "-c", await file("valid.yaml", VALID)]);
+    const result = await run(["validate", "-c", await dir.file("valid.yaml", VALID)]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^ok: 1 listener, 1 pool, 2 backends\n/);
   });
 
   it("rejects a typo with the field path, the file line and a suggestion", async () => {
-    const path = await file("typo.yaml", VALID.replace("algorithm:", "algoritm:"));
+    const path = await dir.file("typo.yaml", VALID.replace("algorithm:", "algoritm:"));
     const result = await run(["validate", "-c", path]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error SY_ERR_CONFIG: invalid configuration \(1 problem\):/);
@@ -98,7 +73,7 @@ describe("switchyard validate", () => {
   });
 
   it("applies environment overrides unless --no-env", async () => {
-    const path = await file("env.yaml", VALID);
+    const path = await dir.file("env.yaml", VALID);
     const overridden = await run(["validate", "-c", path], { SWITCHYARD_LISTEN: "bad" });
     expect(overridden.code).toBe(2);
     expect(overridden.stderr).toContain("listeners[0].listen");
@@ -106,7 +81,7 @@ describe("switchyard validate", () => {
   });
 
   it("reports a missing file and a missing -c", async () => {
-    const missing = await run(["validate", "-c", join(dir, "nope.yaml")]);
+    const missing = await run(["validate", "-c", join(dir.path, "nope.yaml")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(
       /^error SY_ERR_CONFIG: cannot read config file .*nope\.yaml: no such file/,
@@ -167,7 +142,7 @@ describe("switchyard proxy", () => {
     await new Promise<void>((ready) => echo.listen(0, "127.0.0.1", ready));
     try {
       const port = (echo.address() as net.AddressInfo).port;
-      const path = await file(
+      const path = await dir.file(
         "tcp.yaml",
         `listeners: [{ name: echo, protocol: tcp, listen: "127.0.0.1:0", pool: echo }]\n` +
           `pools: { echo: { backends: [{ address: "127.0.0.1:${port}" }] } }\nshutdownGraceMs: 500\n`,
@@ -344,7 +319,7 @@ describe("switchyard lab simulate", () => {
   });
 
   it("writes results.json and report.html with --out", async () => {
-    const out = join(dir, "lab-out");
+    const out = join(dir.path, "lab-out");
     const result = await run(["lab", "simulate", "-a", "round-robin,p2c", "-n", "2000", "-o", out]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("round-robin");

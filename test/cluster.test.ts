@@ -6,20 +6,17 @@
  * worker had in flight.
  */
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { killLaunched, type Launched, launch, logLine } from "./helpers/cli.js";
+import { useTempDir } from "./helpers/fixtures.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const TOKEN = "cluster-test-token";
-let dir: string;
+const dir = useTempDir("switchyard-cluster-");
 let backend: TestServer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "switchyard-cluster-"));
   // A few milliseconds per answer, so a killed worker has requests in flight.
   backend = await startServer((_req, res) => setTimeout(() => res.end("ok"), 3));
 });
@@ -28,7 +25,6 @@ afterEach(() => killLaunched());
 
 afterAll(async () => {
   await backend.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 interface Cluster {
@@ -38,9 +34,8 @@ interface Cluster {
 }
 
 async function startCluster(): Promise<Cluster> {
-  const config = join(dir, "switchyard.yaml");
-  await writeFile(
-    config,
+  const config = await dir.file(
+    "switchyard.yaml",
     [
       "listeners:",
       "  - { name: web, listen: 127.0.0.1:0, pool: main }",

@@ -4,43 +4,17 @@
  * the test set-up) against a real etcd on free 127.0.0.1 ports; each test
  * writes under its own key prefix.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DemoBackend } from "../src/demo/backend-server.js";
 import { killLaunched, launch, logLine, run } from "./helpers/cli.js";
 import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
+import { useDemoBackends, useTempDir } from "./helpers/fixtures.js";
 import { closedPort, request } from "./helpers/servers.js";
 
-let dir: string;
-const backends: DemoBackend[] = [];
+const dir = useTempDir("switchyard-config-cli-");
+const demoBackend = useDemoBackends();
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "switchyard-config-cli-"));
-});
-
-afterEach(async () => {
-  killLaunched();
-  await Promise.all(backends.splice(0).map((backend) => backend.close()));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
-
-async function demoBackend(name: string): Promise<string> {
-  const backend = new DemoBackend({ name });
-  backends.push(backend);
-  const { host, port } = await backend.listen();
-  return `${host}:${port}`;
-}
+afterEach(() => killLaunched());
 
 const VALID = `
 listeners:
@@ -69,7 +43,7 @@ describe("switchyard config push / get", () => {
 `;
 
   it("pushes a file's pools, replaces a pool on the next push, and prints what is stored as YAML or JSON", async () => {
-    const path = await file("push.yaml", TWO_POOLS);
+    const path = await dir.file("push.yaml", TWO_POOLS);
     const pushed = await run(["config", "push", "-c", path, "--etcd", etcd.url, "--prefix", "/cli-a/"]);
     expect(pushed.code).toBe(0);
     expect(pushed.stdout).toMatch(
@@ -95,7 +69,7 @@ describe("switchyard config push / get", () => {
     });
 
     // The file's configStore can say where etcd is instead of the flags.
-    const located = await file(
+    const located = await dir.file(
       "located.yaml",
       `${VALID}configStore: { provider: etcd, endpoints: ["${etcd.url}"], prefix: /cli-a/ }\n`,
     );
@@ -108,7 +82,7 @@ describe("switchyard config push / get", () => {
   });
 
   it("validates the file before writing anything", async () => {
-    const path = await file("bad-push.yaml", VALID.replace("127.0.0.1:9002", "127.0.0.1:99999"));
+    const path = await dir.file("bad-push.yaml", VALID.replace("127.0.0.1:9002", "127.0.0.1:99999"));
     const result = await run(["config", "push", "-c", path, "--etcd", etcd.url, "--prefix", "/cli-b/"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error SY_ERR_CONFIG: invalid configuration \(1 problem\):/);
@@ -121,13 +95,13 @@ describe("switchyard config push / get", () => {
     const first = await demoBackend("b1");
     const second = await demoBackend("b2");
     const store = `configStore: { provider: etcd, endpoints: ["${etcd.url}"], prefix: /cli-proxy/ }\n`;
-    const pushed = await file(
+    const pushed = await dir.file(
       "proxy-pushed.yaml",
       `${VALID.replace("127.0.0.1:9001", first).replace("      - address: 127.0.0.1:9002\n", "")}${store}`,
     );
     expect((await run(["config", "push", "-c", pushed])).code).toBe(0);
     // The proxy's own file names backends that do not exist: the pool in etcd replaces them.
-    const proxy = launch(["proxy", "-c", await file("proxy-local.yaml", `${VALID}${store}`)]);
+    const proxy = launch(["proxy", "-c", await dir.file("proxy-local.yaml", `${VALID}${store}`)]);
     const listening = JSON.parse(await proxy.line(logLine("listening"))) as { address: string };
     const port = Number(listening.address.split(":")[1]);
     const backendOf = async () => (JSON.parse((await request({ port })).text) as { backend: string }).backend;
@@ -147,7 +121,7 @@ describe("switchyard config push / get", () => {
   it("with --workers 2, makes an admin write once in etcd and every worker applies it", async () => {
     const first = await demoBackend("b1");
     const second = await demoBackend("b2");
-    const path = await file(
+    const path = await dir.file(
       "cluster.yaml",
       `${VALID.replace("127.0.0.1:9001", first).replace("      - address: 127.0.0.1:9002\n", "")}` +
         "admin: { listen: 127.0.0.1:0, token: cluster-token }\n" +
@@ -197,7 +171,7 @@ describe("switchyard config push / get", () => {
 
   it("fails with one line and exit 1 when etcd is unreachable, and exit 2 without an etcd to ask", async () => {
     const port = await closedPort();
-    const path = await file("unreachable.yaml", VALID);
+    const path = await dir.file("unreachable.yaml", VALID);
     for (const args of [
       ["config", "get", "--etcd", `http://127.0.0.1:${port}`],
       ["config", "push", "-c", path, "--etcd", `http://127.0.0.1:${port}`],
@@ -213,7 +187,7 @@ describe("switchyard config push / get", () => {
     const proxy = await run([
       "proxy",
       "-c",
-      await file(
+      await dir.file(
         "unreachable-proxy.yaml",
         `${VALID}configStore: { provider: etcd, endpoints: ["http://127.0.0.1:${port}"] }\n`,
       ),

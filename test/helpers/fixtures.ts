@@ -1,0 +1,51 @@
+/**
+ * Per-test-file fixtures that register their own vitest hooks: a temporary
+ * directory (made before the file's tests, removed after) for config files,
+ * and demo backends on 127.0.0.1 closed after each test.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { DemoBackend } from "../../src/demo/backend-server.js";
+
+export interface TempDir {
+  /** The directory's path (set once the file's tests start). */
+  readonly path: string;
+  /** Writes `text` to `name` in the directory; resolves with its path. */
+  file(name: string, text: string): Promise<string>;
+}
+
+export function useTempDir(prefix: string): TempDir {
+  let path = "";
+  beforeAll(async () => {
+    path = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await rm(path, { recursive: true, force: true });
+  });
+  return {
+    get path() {
+      return path;
+    },
+    async file(name, text) {
+      const file = join(path, name);
+      await writeFile(file, text);
+      return file;
+    },
+  };
+}
+
+/** Starts demo backends (`host:port` back) that are closed after each test. */
+export function useDemoBackends(): (name: string) => Promise<string> {
+  const started: DemoBackend[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((backend) => backend.close()));
+  });
+  return async (name) => {
+    const backend = new DemoBackend({ name });
+    started.push(backend);
+    const { host, port } = await backend.listen();
+    return `${host}:${port}`;
+  };
+}
