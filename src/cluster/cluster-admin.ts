@@ -127,8 +127,7 @@ export class ClusterAdmin {
   }
 
   async #aggregate(res: ServerResponse, url: URL): Promise<void> {
-    const supervisor = this.#options.supervisor;
-    const cluster = { workers: supervisor.workers.map(describeWorker), restarts: supervisor.restarts };
+    const cluster = this.#cluster();
     switch (url.pathname) {
       case "/health":
         return sendJson(res, 200, { status: "ok", workers: cluster.workers.length });
@@ -177,9 +176,13 @@ export class ClusterAdmin {
   /** The workers' `/api/stats` or `/api/snapshot` as one, with the cluster's own figures. */
   #merged(replies: readonly WorkerReply[]): Record<string, unknown> {
     if (replies.length === 0) throw new Error("no worker answered");
+    return { ...(mergeWorkerStats(replies.map(parseJson)) as object), cluster: this.#cluster() };
+  }
+
+  /** The workers running now and the restarts so far, as every merged answer reports them. */
+  #cluster(): { workers: Record<string, unknown>[]; restarts: number } {
     const supervisor = this.#options.supervisor;
-    const cluster = { workers: supervisor.workers.map(describeWorker), restarts: supervisor.restarts };
-    return { ...(mergeWorkerStats(replies.map(parseJson)) as object), cluster };
+    return { workers: supervisor.workers.map(describeWorker), restarts: supervisor.restarts };
   }
 
   /** The dashboard's live snapshot, merged across workers like `/api/stats`. */
