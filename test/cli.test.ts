@@ -4,7 +4,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
-import { useDemoBackends, useTempDir } from "./helpers/fixtures.js";
+import { useDemoBackends, useTempDir, VALID } from "./helpers/fixtures.js";
 
 const dir = useTempDir("switchyard-cli-");
 const demoBackend = useDemoBackends();
@@ -26,19 +26,6 @@ function get(url: string): Promise<{ status: number; body: string }> {
     request.on("error", reject);
   });
 }
-
-const VALID = `
-listeners:
-  - name: web
-    listen: 127.0.0.1:0
-    pool: web
-pools:
-  web:
-    algorithm: round-robin
-    backends:
-      - address: 127.0.0.1:9001
-      - address: 127.0.0.1:9002
-`;
 
 describe("switchyard", () => {
   it("prints its version", async () => {

@@ -8,26 +8,13 @@ import { writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { killLaunched, launch, logLine, run } from "./helpers/cli.js";
 import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
-import { useDemoBackends, useTempDir } from "./helpers/fixtures.js";
+import { useDemoBackends, useTempDir, VALID } from "./helpers/fixtures.js";
 import { closedPort, request } from "./helpers/servers.js";
 
 const dir = useTempDir("switchyard-config-cli-");
 const demoBackend = useDemoBackends();
 
 afterEach(() => killLaunched());
-
-const VALID = `
-listeners:
-  - name: web
-    listen: 127.0.0.1:0
-    pool: web
-pools:
-  web:
-    algorithm: round-robin
-    backends:
-      - address: 127.0.0.1:9001
-      - address: 127.0.0.1:9002
-`;
 
 describe("switchyard config push / get", () => {
   let etcd: TestEtcd;

@@ -1,13 +1,28 @@
 /**
  * Per-test-file fixtures that register their own vitest hooks: a temporary
  * directory (made before the file's tests, removed after) for config files,
- * and demo backends on 127.0.0.1 closed after each test.
+ * and demo backends on 127.0.0.1 closed after each test; and a valid config
+ * text the CLI tests start from.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { DemoBackend } from "../../src/demo/backend-server.js";
+
+/** A valid config file: one HTTP listener on a free port, one round-robin pool of two backends. */
+export const VALID = `
+listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    pool: web
+pools:
+  web:
+    algorithm: round-robin
+    backends:
+      - address: 127.0.0.1:9001
+      - address: 127.0.0.1:9002
+`;
 
 export interface TempDir {
   /** The directory's path (set once the file's tests start). */
