@@ -18,7 +18,6 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector } from "../core/selector.js";
 import {
   type BackendGroup,
   groupByRegion,
@@ -26,41 +25,28 @@ import {
   groupsByBackend,
   NearestGroupPicker,
 } from "../geo/backend-groups.js";
-import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
 import { type GeoPoint, haversineKm } from "../geo/haversine.js";
-import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
-import { inFlightPerWeight } from "../load/in-flight.js";
-import { LeastConnectionsSelector } from "./least-connections.js";
+import { GeoSelector } from "./geo-selector.js";
 import type { AlgorithmDefinition } from "./registry.js";
 
 const NEAREST = 0;
 const FALLBACK = 1;
 const NO_LOCATION = 2;
 
-export class GeoProximitySelector implements Selector, RegionStatsSource {
-  readonly name: string = "geo-proximity";
-  readonly resolver: GeoResolver;
-  /** Least in flight over the whole pool, for clients without a usable location. */
-  #anywhere = new LeastConnectionsSelector();
+export class GeoProximitySelector extends GeoSelector {
+  override readonly name: string = "geo-proximity";
   #regions = new Map<string, BackendGroup>();
   #sites = new NearestGroupPicker([]);
-  #siteOf = new Map<Backend, BackendGroup>();
-  #stats: RegionStats;
   #lastReason = NO_LOCATION;
   #lastOrigin: GeoPoint | undefined;
 
-  /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
-  constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
-    this.resolver = resolver;
-    this.#stats = new RegionStats(now);
-  }
-
   rebuild(backends: readonly Backend[]): void {
-    this.#anywhere.rebuild(backends);
+    this.anywhere.rebuild(backends);
     this.#regions = groupByRegion(backends);
     this.#sites = new NearestGroupPicker(groupBySite(backends));
-    this.#siteOf = groupsByBackend(this.#sites.groups);
+    this.groupOf = groupsByBackend(this.#sites.groups);
   }
 
   pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
@@ -75,23 +61,9 @@ export class GeoProximitySelector implements Selector, RegionStatsSource {
     }
     this.#lastOrigin = origin;
     this.#lastReason = backend ? NEAREST : origin ? FALLBACK : NO_LOCATION;
-    backend ??= this.#anywhere.pick(ctx, tried);
-    if (backend) this.#stats.record(backend, home, tried);
+    backend ??= this.anywhere.pick(ctx, tried);
+    if (backend) this.stats.record(backend, home, tried);
     return backend;
-  }
-
-  loadChanged(backend: Backend): void {
-    this.#siteOf.get(backend)?.loadChanged(backend);
-    this.#anywhere.loadChanged(backend);
-  }
-
-  /** Answered attempts' latency, per region (`regionStats()`). */
-  observe(backend: Backend, outcome: Outcome): void {
-    this.#stats.observe(backend, outcome);
-  }
-
-  score(backend: Backend): number {
-    return inFlightPerWeight(backend);
   }
 
   describe(backend: Backend): string {
@@ -110,10 +82,6 @@ export class GeoProximitySelector implements Selector, RegionStatsSource {
     }
     if (this.#lastReason === FALLBACK) return `no located backend left; least in flight (${load})`;
     return `client location unknown; least in flight (${load})`;
-  }
-
-  regionStats(): Record<string, RegionCounters> {
-    return this.#stats.snapshot();
   }
 }
 

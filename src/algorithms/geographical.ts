@@ -15,47 +15,33 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector } from "../core/selector.js";
 import {
   type BackendGroup,
   groupByRegion,
   groupsByBackend,
   NearestGroupPicker,
 } from "../geo/backend-groups.js";
-import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
-import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
-import { inFlightPerWeight } from "../load/in-flight.js";
-import { LeastConnectionsSelector } from "./least-connections.js";
+import { GeoSelector } from "./geo-selector.js";
 import type { AlgorithmDefinition } from "./registry.js";
 
 const SAME_REGION = 0;
 const NEAREST_REGION = 1;
 const ANY = 2;
 
-export class GeographicalSelector implements Selector, RegionStatsSource {
-  readonly name: string = "geographical";
-  readonly resolver: GeoResolver;
-  /** Least in flight over the whole pool: the "then any" step. */
-  #anywhere = new LeastConnectionsSelector();
+export class GeographicalSelector extends GeoSelector {
+  override readonly name: string = "geographical";
   #regions = new Map<string, BackendGroup>();
   #nearest = new NearestGroupPicker([]);
-  #regionOf = new Map<Backend, BackendGroup>();
-  #stats: RegionStats;
   #lastReason = ANY;
   #lastHome: string | undefined;
 
-  /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
-  constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
-    this.resolver = resolver;
-    this.#stats = new RegionStats(now);
-  }
-
   rebuild(backends: readonly Backend[]): void {
-    this.#anywhere.rebuild(backends);
+    this.anywhere.rebuild(backends);
     this.#regions = groupByRegion(backends);
     this.#nearest = new NearestGroupPicker(this.#regions.values());
-    this.#regionOf = groupsByBackend(this.#regions.values());
+    this.groupOf = groupsByBackend(this.#regions.values());
   }
 
   pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
@@ -68,28 +54,14 @@ export class GeographicalSelector implements Selector, RegionStatsSource {
       if (origin) backend = this.#nearest.pick(origin, tried, home);
       reason = NEAREST_REGION;
       if (!backend) {
-        backend = this.#anywhere.pick(ctx, tried);
+        backend = this.anywhere.pick(ctx, tried);
         reason = ANY;
       }
     }
     this.#lastReason = reason;
     this.#lastHome = location.region;
-    if (backend) this.#stats.record(backend, home?.region, tried);
+    if (backend) this.stats.record(backend, home?.region, tried);
     return backend;
-  }
-
-  loadChanged(backend: Backend): void {
-    this.#regionOf.get(backend)?.loadChanged(backend);
-    this.#anywhere.loadChanged(backend);
-  }
-
-  /** Answered attempts' latency, per region (`regionStats()`). */
-  observe(backend: Backend, outcome: Outcome): void {
-    this.#stats.observe(backend, outcome);
-  }
-
-  score(backend: Backend): number {
-    return inFlightPerWeight(backend);
   }
 
   describe(backend: Backend): string {
@@ -102,10 +74,6 @@ export class GeographicalSelector implements Selector, RegionStatsSource {
       return `nearest region with a ready backend to the ${from}: ${region} (${load})`;
     }
     return `${home === undefined ? "client region unknown" : `no ready backend near ${home}`}; least in flight (${load})`;
-  }
-
-  regionStats(): Record<string, RegionCounters> {
-    return this.#stats.snapshot();
   }
 }
 

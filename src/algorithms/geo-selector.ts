@@ -1,0 +1,53 @@
+/**
+ * What the two geo algorithms (geographical, geo-proximity) share: the
+ * client-location resolver, least in flight over the whole pool for requests
+ * geography cannot place, the per-region counters (`regionStats()`), and
+ * load updates to the group (region or site) whose heap holds a backend.
+ * Each subclass groups backends its own way and picks among the groups.
+ */
+import type { Backend } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import type { Outcome, Selector } from "../core/selector.js";
+import type { BackendGroup } from "../geo/backend-groups.js";
+import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
+import { inFlightPerWeight } from "../load/in-flight.js";
+import { LeastConnectionsSelector } from "./least-connections.js";
+
+export abstract class GeoSelector implements Selector, RegionStatsSource {
+  abstract readonly name: string;
+  readonly resolver: GeoResolver;
+  /** Least in flight over the whole pool, for clients geography cannot place. */
+  protected readonly anywhere = new LeastConnectionsSelector();
+  protected readonly stats: RegionStats;
+  /** Backend → the group whose load heap holds it (set by `rebuild`). */
+  protected groupOf = new Map<Backend, BackendGroup>();
+
+  /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
+  constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
+    this.resolver = resolver;
+    this.stats = new RegionStats(now);
+  }
+
+  abstract rebuild(backends: readonly Backend[]): void;
+  abstract pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined;
+  abstract describe(backend: Backend): string;
+
+  loadChanged(backend: Backend): void {
+    this.groupOf.get(backend)?.loadChanged(backend);
+    this.anywhere.loadChanged(backend);
+  }
+
+  /** Answered attempts' latency, per region (`regionStats()`). */
+  observe(backend: Backend, outcome: Outcome): void {
+    this.stats.observe(backend, outcome);
+  }
+
+  score(backend: Backend): number {
+    return inFlightPerWeight(backend);
+  }
+
+  regionStats(): Record<string, RegionCounters> {
+    return this.stats.snapshot();
+  }
+}
