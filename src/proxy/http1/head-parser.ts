@@ -1,0 +1,472 @@
+/**
+ * Strict HTTP/1.1 message-head parser (RFC 9112), for requests from clients
+ * and responses from backends. A head is parsed only once it is complete (the
+ * empty line has arrived), from one latin1 string, in one pass over its lines;
+ * until then `parse*Head` returns undefined, or throws as soon as the bytes
+ * already received break a limit or the grammar. It decides the body framing
+ * the way a smuggling-safe proxy must (RFC 9112 §6.3): Transfer-Encoding and
+ * Content-Length together, duplicate or malformed lengths, a final coding
+ * other than chunked, obs-fold, bare LF, and control bytes in a value are all
+ * refused rather than guessed at, so the backend and the proxy can never
+ * disagree on where a message ends. What node:http's llhttp refuses is
+ * refused here too (the method list is node's); the differential tests in
+ * head-parser.oracle.test.ts hold the two side by side.
+ */
+import { METHODS } from "node:http";
+import { ErrorCodes } from "../../core/errors.js";
+import { HttpParseError } from "./parse-error.js";
+
+/** No body follows the head. */
+export const BODY_NONE = 0;
+/** `contentLength` bytes follow. */
+export const BODY_LENGTH = 1;
+/** A chunked body follows (chunked-decoder.ts). */
+export const BODY_CHUNKED = 2;
+/** The body runs until the connection closes (responses only). */
+export const BODY_UNTIL_CLOSE = 3;
+export type BodyKind = typeof BODY_NONE | typeof BODY_LENGTH | typeof BODY_CHUNKED | typeof BODY_UNTIL_CLOSE;
+
+export interface HeadLimits {
+  /** Largest head in bytes, start line to the empty line; larger gets 431 (requests). */
+  maxHeadBytes: number;
+  /** Most header fields; more gets 431 (requests). */
+  maxHeaders: number;
+  /** Longest request target in bytes; longer gets 414. */
+  maxTargetBytes: number;
+}
+
+export const DEFAULT_HEAD_LIMITS: Readonly<HeadLimits> = Object.freeze({
+  maxHeadBytes: 16_384,
+  maxHeaders: 100,
+  maxTargetBytes: 8_192,
+});
+
+interface MessageHead {
+  /** Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  /** Flat `[name, value, ...]` list as received: names keep their case, values lose surrounding blanks. */
+  headers: string[];
+  bodyKind: BodyKind;
+  /** Declared body length, when `bodyKind` is BODY_LENGTH. */
+  contentLength: number;
+  /** Whether the connection may carry another message after this one. */
+  keepAlive: boolean;
+  /** `Connection: upgrade` with an `Upgrade` field. */
+  upgrade: boolean;
+  /** Bytes of the head, start line through the empty line. */
+  size: number;
+}
+
+export interface RequestHead extends MessageHead {
+  method: string;
+  /** The target in origin form (`/path?query`), `*` for OPTIONS; an absolute-form target is reduced to it. */
+  target: string;
+  /** The Host field (or the absolute-form authority); undefined only for HTTP/1.0 without one. */
+  host: string | undefined;
+  /** `Expect: 100-continue` was sent. */
+  expectContinue: boolean;
+}
+
+export interface ResponseHead extends MessageHead {
+  status: number;
+  reason: string;
+}
+
+const KNOWN_METHODS = new Set(METHODS);
+const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
+const CR = 13;
+const LF = 10;
+
+/** tchar (RFC 9110 §5.6.2) as a lookup table. */
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TOKEN[c.charCodeAt(0)] = 1;
+
+/** Characters of a Host value: reg-name, IPv4, bracketed IPv6 and a port. */
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+/**
+ * Parses the request head at `offset` of `buf`. Undefined when it is not
+ * complete yet; throws HttpParseError (with the status to answer) when it is
+ * malformed or over a limit. Empty lines before the request line are skipped
+ * (RFC 9112 §2.2) and counted in `size`.
+ */
+export function parseRequestHead(
+  buf: Buffer,
+  offset: number,
+  limits: Readonly<HeadLimits> = DEFAULT_HEAD_LIMITS,
+): RequestHead | undefined {
+  let start = offset;
+  while (start + 1 < buf.length && buf[start] === CR && buf[start + 1] === LF) start += 2;
+  const end = findHeadEnd(buf, start, limits.maxHeadBytes, limits.maxTargetBytes);
+  if (end < 0) return undefined;
+  const text = buf.toString("latin1", start, end);
+  const lineEnd = text.indexOf("\r\n");
+  const line = lineEnd < 0 ? text : text.slice(0, lineEnd);
+  const sp1 = line.indexOf(" ");
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(" ", sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0) throw badRequest("malformed request line");
+  const method = line.slice(0, sp1);
+  if (!KNOWN_METHODS.has(method)) {
+    throw isToken(method)
+      ? new HttpParseError(501, ErrorCodes.BAD_REQUEST, `method ${method} is not supported`)
+      : badRequest("malformed request line");
+  }
+  const rawTarget = line.slice(sp1 + 1, sp2);
+  if (rawTarget.length > limits.maxTargetBytes) {
+    throw new HttpParseError(414, ErrorCodes.URI_TOO_LONG, "the request target is too long");
+  }
+  if (rawTarget.length === 0 || !isVisible(rawTarget)) throw badRequest("malformed request target");
+  const minor = versionMinor(line, sp2 + 1);
+  if (minor < 0) throw badRequest("unsupported HTTP version");
+  if (method === "CONNECT") {
+    throw new HttpParseError(405, ErrorCodes.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
+  }
+  const fields = parseFields(text, lineEnd < 0 ? text.length : lineEnd + 2, limits.maxHeaders, true);
+  const head: RequestHead = {
+    method,
+    target: rawTarget,
+    minor,
+    headers: fields.headers,
+    bodyKind: BODY_NONE,
+    contentLength: 0,
+    keepAlive: keepAlive(minor, fields.connection),
+    upgrade: fields.upgrade && hasOption(fields.connection, "upgrade"),
+    size: end + 4 - offset,
+    host: fields.host,
+    expectContinue: fields.expect !== undefined && fields.expect.toLowerCase() === "100-continue",
+  };
+  if (fields.hostCount > 1) throw badRequest("more than one Host header");
+  if (fields.host !== undefined && !HOST_VALUE.test(fields.host)) throw badRequest("malformed Host header");
+  if (minor === 1 && fields.hostCount === 0) throw badRequest("an HTTP/1.1 request needs a Host header");
+  normalizeTarget(head, rawTarget);
+  if (fields.transferEncoding !== undefined) {
+    if (fields.contentLength !== undefined)
+      throw badRequest("both Content-Length and Transfer-Encoding are present");
+    if (minor === 0) throw badRequest("Transfer-Encoding in an HTTP/1.0 request");
+    if (!isChunkedOnly(fields.transferEncoding))
+      throw badRequest("only the chunked transfer coding is supported");
+    head.bodyKind = BODY_CHUNKED;
+  } else if (fields.contentLength !== undefined) {
+    head.contentLength = contentLength(fields.contentLength, fields.contentLengthCount);
+    head.bodyKind = head.contentLength > 0 ? BODY_LENGTH : BODY_NONE;
+  }
+  return head;
+}
+
+/**
+ * Parses the response head at `offset` of `buf`, answering a request with
+ * `method`. Undefined when incomplete; throws HttpParseError (status 502)
+ * when the backend's head is malformed or over `limits`.
+ */
+export function parseResponseHead(
+  buf: Buffer,
+  offset: number,
+  method: string,
+  limits: Readonly<HeadLimits> = DEFAULT_HEAD_LIMITS,
+): ResponseHead | undefined {
+  let end: number;
+  try {
+    end = findHeadEnd(buf, offset, limits.maxHeadBytes, limits.maxHeadBytes);
+  } catch (error) {
+    throw badResponse(error instanceof HttpParseError ? error.message : "malformed response head");
+  }
+  if (end < 0) return undefined;
+  const text = buf.toString("latin1", offset, end);
+  const lineEnd = text.indexOf("\r\n");
+  const line = lineEnd < 0 ? text : text.slice(0, lineEnd);
+  const minor = versionMinor(line.length > 8 ? line.slice(0, 8) : line, 0);
+  if (minor < 0 || line.length < 12 || line.charCodeAt(8) !== 32) throw badResponse("malformed status line");
+  const status = threeDigits(line, 9);
+  if (status < 100 || (line.length > 12 && line.charCodeAt(12) !== 32)) {
+    throw badResponse("malformed status line");
+  }
+  const reason = line.length > 13 ? line.slice(13) : "";
+  if (!isFieldValue(reason)) throw badResponse("malformed status line");
+  let fields: ParsedFields;
+  try {
+    fields = parseFields(text, lineEnd < 0 ? text.length : lineEnd + 2, limits.maxHeaders, false);
+  } catch (error) {
+    throw badResponse(error instanceof HttpParseError ? error.message : "malformed response head");
+  }
+  const head: ResponseHead = {
+    status,
+    reason,
+    minor,
+    headers: fields.headers,
+    bodyKind: BODY_NONE,
+    contentLength: 0,
+    keepAlive: keepAlive(minor, fields.connection),
+    upgrade: status === 101,
+    size: end + 4 - offset,
+  };
+  if (method === "HEAD" || status < 200 || status === 204 || status === 304) return head;
+  if (fields.transferEncoding !== undefined) {
+    if (fields.contentLength !== undefined)
+      throw badResponse("both Content-Length and Transfer-Encoding are present");
+    if (isChunkedOnly(fields.transferEncoding)) head.bodyKind = BODY_CHUNKED;
+    else if (lastCodingIsChunked(fields.transferEncoding)) throw badResponse("unsupported transfer coding");
+    else head.bodyKind = BODY_UNTIL_CLOSE;
+  } else if (fields.contentLength !== undefined) {
+    try {
+      head.contentLength = contentLength(fields.contentLength, fields.contentLengthCount);
+    } catch (error) {
+      throw badResponse(error instanceof HttpParseError ? error.message : "malformed Content-Length");
+    }
+    head.bodyKind = head.contentLength > 0 ? BODY_LENGTH : BODY_NONE;
+  } else {
+    head.bodyKind = BODY_UNTIL_CLOSE;
+  }
+  if (head.bodyKind === BODY_UNTIL_CLOSE) head.keepAlive = false;
+  return head;
+}
+
+interface ParsedFields {
+  headers: string[];
+  connection: string | undefined;
+  contentLength: string | undefined;
+  contentLengthCount: number;
+  transferEncoding: string | undefined;
+  host: string | undefined;
+  hostCount: number;
+  expect: string | undefined;
+  upgrade: boolean;
+}
+
+/** Parses the field lines of `text` from `at` to its end (the head without its final CRLF CRLF). */
+function parseFields(text: string, at: number, maxHeaders: number, request: boolean): ParsedFields {
+  const fields: ParsedFields = {
+    headers: [],
+    connection: undefined,
+    contentLength: undefined,
+    contentLengthCount: 0,
+    transferEncoding: undefined,
+    host: undefined,
+    hostCount: 0,
+    expect: undefined,
+    upgrade: false,
+  };
+  const headers = fields.headers;
+  let pos = at;
+  while (pos < text.length) {
+    let lineEnd = text.indexOf("\r\n", pos);
+    if (lineEnd < 0) lineEnd = text.length;
+    const first = text.charCodeAt(pos);
+    if (first === 32 || first === 9) throw badRequest("obsolete line folding in a header");
+    let colon = pos;
+    while (colon < lineEnd && text.charCodeAt(colon) < 128 && TOKEN[text.charCodeAt(colon)] === 1) colon++;
+    if (colon === pos || colon === lineEnd || text.charCodeAt(colon) !== 58 /* : */) {
+      throw badRequest("malformed header line");
+    }
+    let valueStart = colon + 1;
+    let valueEnd = lineEnd;
+    while (valueStart < valueEnd && isBlank(text.charCodeAt(valueStart))) valueStart++;
+    while (valueEnd > valueStart && isBlank(text.charCodeAt(valueEnd - 1))) valueEnd--;
+    for (let i = valueStart; i < valueEnd; i++) {
+      const c = text.charCodeAt(i);
+      if ((c < 32 && c !== 9) || c === 127) throw badRequest("invalid character in a header value");
+    }
+    if (headers.length >= maxHeaders * 2) {
+      throw new HttpParseError(431, ErrorCodes.HEADERS_TOO_LARGE, "too many header fields");
+    }
+    const name = text.slice(pos, colon);
+    const value = text.slice(valueStart, valueEnd);
+    headers.push(name, value);
+    noteField(fields, name, value, request);
+    pos = lineEnd + 2;
+  }
+  return fields;
+}
+
+/** Records the fields that decide framing and routing (names compared case-insensitively). */
+function noteField(fields: ParsedFields, name: string, value: string, request: boolean): void {
+  switch (name.length) {
+    case 4:
+      if (request && name.toLowerCase() === "host") {
+        fields.host = value;
+        fields.hostCount++;
+      }
+      return;
+    case 6:
+      if (request && name.toLowerCase() === "expect") fields.expect = value;
+      return;
+    case 7:
+      if (name.toLowerCase() === "upgrade") fields.upgrade = true;
+      return;
+    case 10:
+      if (name.toLowerCase() === "connection") fields.connection = join(fields.connection, value);
+      return;
+    case 14:
+      if (name.toLowerCase() === "content-length") {
+        fields.contentLength = value;
+        fields.contentLengthCount++;
+      }
+      return;
+    case 17:
+      if (name.toLowerCase() === "transfer-encoding")
+        fields.transferEncoding = join(fields.transferEncoding, value);
+      return;
+  }
+}
+
+/**
+ * The index of the CR of the CRLF CRLF ending the head that starts at
+ * `start`, or -1 when it has not arrived. Throws when what has arrived is
+ * already over a limit or holds a bare LF (which would never end the head).
+ */
+function findHeadEnd(buf: Buffer, start: number, maxHeadBytes: number, maxTargetBytes: number): number {
+  const end = buf.indexOf(HEAD_END, start);
+  if (end >= 0) {
+    if (end + 4 - start > maxHeadBytes) throw headTooLarge();
+    checkLineEnds(buf, start, end);
+    return end;
+  }
+  checkLineEnds(buf, start, buf.length);
+  const firstLine = buf.indexOf(LF, start);
+  // Method, spaces and version around the target: 32 bytes is generous.
+  if (firstLine < 0 && buf.length - start > maxTargetBytes + 32) {
+    throw new HttpParseError(414, ErrorCodes.URI_TOO_LONG, "the request target is too long");
+  }
+  if (buf.length - start > maxHeadBytes) throw headTooLarge();
+  return -1;
+}
+
+/** Every LF in [from, to) must follow a CR; every CR must precede an LF. */
+function checkLineEnds(buf: Buffer, from: number, to: number): void {
+  for (let i = buf.indexOf(LF, from); i >= 0 && i < to; i = buf.indexOf(LF, i + 1)) {
+    if (i === from || buf[i - 1] !== CR) throw badRequest("bare LF in the message head");
+  }
+  for (let i = buf.indexOf(CR, from); i >= 0 && i < to; i = buf.indexOf(CR, i + 1)) {
+    if (i + 1 < buf.length && buf[i + 1] !== LF) throw badRequest("bare CR in the message head");
+  }
+}
+
+/** `HTTP/1.1` → 1, `HTTP/1.0` → 0, anything else → -1; the version must end the string. */
+function versionMinor(line: string, at: number): number {
+  if (line.length !== at + 8 || !line.startsWith("HTTP/1.", at)) return -1;
+  const c = line.charCodeAt(at + 7);
+  return c === 49 ? 1 : c === 48 ? 0 : -1;
+}
+
+function threeDigits(line: string, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 3; i++) {
+    const d = line.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/** Reduces an absolute-form target to origin form, checking its authority against Host. */
+function normalizeTarget(head: RequestHead, target: string): void {
+  if (target.charCodeAt(0) === 47 /* / */) return;
+  if (target === "*") {
+    if (head.method !== "OPTIONS") throw badRequest("asterisk-form target with a method other than OPTIONS");
+    return;
+  }
+  const scheme = target.slice(0, 8).toLowerCase();
+  const skip = scheme.startsWith("http://") ? 7 : scheme === "https://" ? 8 : -1;
+  if (skip < 0) throw badRequest("malformed request target");
+  let pathStart = target.length;
+  for (let i = skip; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 47 || c === 63 || c === 35) {
+      pathStart = i;
+      break;
+    }
+  }
+  const authority = target.slice(skip, pathStart);
+  if (authority === "" || authority.includes("@")) throw badRequest("malformed request target authority");
+  if (head.host !== undefined && head.host.toLowerCase() !== authority.toLowerCase()) {
+    throw badRequest("the request target's authority differs from the Host header");
+  }
+  head.host = authority;
+  const rest = target.slice(pathStart);
+  head.target = rest === "" ? "/" : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+}
+
+function contentLength(value: string, count: number): number {
+  if (count > 1) throw badRequest("more than one Content-Length header");
+  if (value.length === 0 || value.length > 15) throw badRequest("malformed Content-Length");
+  let length = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) throw badRequest("malformed Content-Length");
+    length = length * 10 + d;
+  }
+  return length;
+}
+
+/** The coding list is exactly `chunked` (any case, blanks around it). */
+function isChunkedOnly(codings: string): boolean {
+  return codings.length >= 7 && codings.trim().toLowerCase() === "chunked";
+}
+
+function lastCodingIsChunked(codings: string): boolean {
+  const parts = codings.split(",");
+  return (parts[parts.length - 1] as string).trim().toLowerCase() === "chunked";
+}
+
+function keepAlive(minor: number, connection: string | undefined): boolean {
+  if (connection === undefined) return minor === 1;
+  if (hasOption(connection, "close")) return false;
+  return minor === 1 || hasOption(connection, "keep-alive");
+}
+
+/** Whether the comma-separated `list` holds `option` (lower case), ignoring case and blanks. */
+export function hasOption(list: string | undefined, option: string): boolean {
+  if (list === undefined) return false;
+  if (list.length === option.length) return list.toLowerCase() === option;
+  for (const part of list.split(",")) if (part.trim().toLowerCase() === option) return true;
+  return false;
+}
+
+function join(list: string | undefined, value: string): string {
+  return list === undefined ? value : `${list}, ${value}`;
+}
+
+function isToken(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] !== 1) return false;
+  }
+  return value.length > 0;
+}
+
+/** Visible ASCII only: no blanks, controls or bytes above 0x7E. */
+function isVisible(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c <= 32 || c >= 127) return false;
+  }
+  return true;
+}
+
+function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return false;
+  }
+  return true;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function badRequest(message: string): HttpParseError {
+  return new HttpParseError(400, ErrorCodes.BAD_REQUEST, message);
+}
+
+function badResponse(message: string): HttpParseError {
+  return new HttpParseError(
+    502,
+    ErrorCodes.UPSTREAM_PROTOCOL,
+    `invalid response from the backend: ${message}`,
+  );
+}
+
+function headTooLarge(): HttpParseError {
+  return new HttpParseError(431, ErrorCodes.HEADERS_TOO_LARGE, "the request head is too large");
+}
