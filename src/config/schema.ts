@@ -169,6 +169,12 @@ export const listenerSchema = z.strictObject({
   retryOn: z.strictObject({ statuses: z.array(numberIn(400, 599, { int: true })).min(1) }).optional(),
   /** HTTP only: request bodies up to this size are kept so a retry can resend them. */
   retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" }).optional(),
+  /** HTTP only: connections open at once to each backend (0: no limit); more requests wait in a queue. */
+  maxConnections: numberIn(0, 1_000_000, { int: true }).optional(),
+  /** HTTP only: how long a request waits for a connection to a backend at maxConnections. */
+  queueTimeoutMs: numberIn(1, 600_000, { int: true, unit: "(milliseconds)" }).optional(),
+  /** HTTP only: requests one upstream connection carries before it is closed (0: no limit). */
+  maxRequestsPerConnection: numberIn(0, 100_000_000, { int: true }).optional(),
   /** HTTP only: retries allowed as a share of requests over a window, or false for no limit. */
   retryBudget: z
     .union([

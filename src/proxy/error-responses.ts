@@ -77,7 +77,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   let response: Buffer;
   switch (error.code) {
     case "HPE_HEADER_OVERFLOW":
-      response = HEADERS_TOO_LARGE_RESPONSE;
+      // No line end in what was read: the request line alone is over the limit.
+      response = lacksLineEnd(error) ? URI_TOO_LONG_RESPONSE : HEADERS_TOO_LARGE_RESPONSE;
       break;
     case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
       response = CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE;
@@ -92,11 +93,20 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   replyAndClose(socket, response);
 }
 
+function lacksLineEnd(error: Error & { rawPacket?: unknown }): boolean {
+  return Buffer.isBuffer(error.rawPacket) && error.rawPacket.indexOf(10) < 0;
+}
+
 const BAD_REQUEST_RESPONSE = rawErrorResponse(400, ErrorCodes.BAD_REQUEST, "malformed HTTP request");
 const HEADERS_TOO_LARGE_RESPONSE = rawErrorResponse(
   431,
   ErrorCodes.HEADERS_TOO_LARGE,
   "request headers are too large",
+);
+const URI_TOO_LONG_RESPONSE = rawErrorResponse(
+  414,
+  ErrorCodes.URI_TOO_LONG,
+  "the request target is too long",
 );
 const CHUNK_EXTENSIONS_TOO_LARGE_RESPONSE = rawErrorResponse(
   413,

@@ -27,7 +27,6 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
-import type { Dispatcher } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Balancer } from "../core/balancer.js";
 import type { RequestContext } from "../core/context.js";
@@ -45,6 +44,8 @@ import {
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
+import { DEFAULT_HEAD_LIMITS, reduceAbsoluteForm } from "./http1/head-parser.js";
+import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { CLIENT_BODY_ABORTED, RequestBody } from "./request-body.js";
 import type { RetryBudget } from "./retry-budget.js";
@@ -72,7 +73,7 @@ export interface ExchangeHost {
   /** True once the listener is shutting down. */
   readonly closing: boolean;
   /** Called once per exchange, when its client response closed. */
-  _released(): void;
+  _released(exchange: Exchange): void;
 }
 
 /** ServerResponse that knows its exchange, so shared listeners need no closure per request. */
@@ -103,11 +104,13 @@ const DROP_READ_LIMIT = 64 * 1024;
  * that streams the response back. Lives until the client response closes,
  * which the host hears about through `_released()`.
  */
-export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
+export class Exchange implements UpstreamHandler, RaceOwner {
   readonly #host: ExchangeHost;
   readonly #req: IncomingMessage;
   readonly #res: ProxyResponse;
   #head: UpstreamRequestHead | undefined;
+  /** The target sent upstream: the client's, reduced to origin form. */
+  #path: string;
   #decision: Decision | undefined;
   #body: RequestBody | undefined;
   #attempts = 0;
@@ -131,8 +134,14 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     this.#host = host;
     this.#req = req;
     this.#res = res;
+    this.#path = req.url as string;
     res.exchange = this;
     res.on("close", onResponseClose);
+  }
+
+  /** The client connection the request came on. */
+  get socket(): net.Socket {
+    return this.#req.socket;
   }
 
   start(): void {
@@ -151,11 +160,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
       this.#reply(400, ErrorCodes.BAD_REQUEST, head.invalid, true);
       return;
     }
-    if (head.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-      this.#reply(400, ErrorCodes.BAD_REQUEST, "an HTTP/1.1 request needs a Host header", true);
-      return;
-    }
-    const ctx: RequestContext = { clientIp, method: req.method, path: req.url, headers: req.headers };
+    if (!this.#checkHead(head)) return;
+    const ctx: RequestContext = { clientIp, method: req.method, path: this.#path, headers: req.headers };
     try {
       this.#decision = host.balancer.select(ctx);
     } catch (error) {
@@ -176,9 +182,47 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     if (hedging === undefined || !this.#startRace(hedging, ctx)) this.#dispatch();
   }
 
+  /**
+   * What node's parser lets through but a proxy must refuse (answered with
+   * the connection closed): HTTP/0.9, more than MAX_REQUEST_HEADERS fields
+   * (node would silently drop the ones past its own count, framing
+   * included), a target over MAX_TARGET_BYTES, a missing Host in HTTP/1.1,
+   * and an absolute-form target naming another authority than Host (reduced
+   * to origin form otherwise).
+   */
+  #checkHead(head: UpstreamRequestHead): boolean {
+    const req = this.#req;
+    const url = req.url as string;
+    if (req.httpVersionMajor !== 1) {
+      this.#reply(400, ErrorCodes.BAD_REQUEST, "only HTTP/1.0 and HTTP/1.1 requests are supported", true);
+      return false;
+    }
+    if (req.rawHeaders.length > DEFAULT_HEAD_LIMITS.maxHeaders * 2) {
+      this.#reply(431, ErrorCodes.HEADERS_TOO_LARGE, "too many header fields", true);
+      return false;
+    }
+    if (url.length > DEFAULT_HEAD_LIMITS.maxTargetBytes) {
+      this.#reply(414, ErrorCodes.URI_TOO_LONG, "the request target is too long", true);
+      return false;
+    }
+    if (head.host === undefined && req.httpVersionMinor === 1) {
+      this.#reply(400, ErrorCodes.BAD_REQUEST, "an HTTP/1.1 request needs a Host header", true);
+      return false;
+    }
+    if (url.charCodeAt(0) !== 47 /* / */ && url !== "*") {
+      try {
+        this.#path = reduceAbsoluteForm(url, head.host).path;
+      } catch (error) {
+        this.#reply(400, ErrorCodes.BAD_REQUEST, (error as Error).message, true);
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The client response closed: finished normally, or the client went away. */
   clientClosed(): void {
-    this.#host._released();
+    this.#host._released(this);
     const log = this.#host.accessLog;
     if (log?.take()) {
       log.write({
@@ -223,7 +267,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     else this.#abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     // Informational responses (103 Early Hints...) are not relayed.
     if (statusCode < 200) return true;
     if (this.#host.retryStatuses?.has(statusCode) === true && this.#retryOnStatus(statusCode)) {
@@ -260,7 +304,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     return false;
   }
 
-  onComplete(trailers: (Buffer | string)[] | null): void {
+  onComplete(trailers: string[] | null): void {
     this.#abort = undefined;
     if (this.#dropped >= 0) {
       // The dropped response was read to its end: its connection is free, the next attempt open.
@@ -270,6 +314,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
     }
     this.#done = true;
     const res = this.#res;
+    // An early answer (413, 403...): the rest of the upload is read and dropped.
+    if (this.#body !== undefined && !this.#req.complete) this.#body.discard();
     if (trailers !== null && trailers.length > 0) res.addTrailers(buildTrailers(trailers));
     res.end();
     this.#finish({ status: this.#status, latencyMs: performance.now() - this.#startedAt });
@@ -334,15 +380,15 @@ export class Exchange implements Dispatcher.DispatchHandler, RaceOwner {
   }
 
   /** @internal */
-  _send(backend: Backend, handler: Dispatcher.DispatchHandler, hedge: boolean): void {
+  _send(backend: Backend, handler: UpstreamHandler, hedge: boolean): void {
     const req = this.#req;
     const body = this.#body;
     this.#attempts++;
     this.#host.upstreams.dispatch(
       backend,
       {
-        path: req.url as string,
-        method: req.method as Dispatcher.HttpMethod,
+        path: this.#path,
+        method: req.method as string,
         headers: (this.#head as UpstreamRequestHead).headers,
         body: body === undefined ? null : hedge ? (body.whole() as Buffer) : body.forAttempt(),
       },

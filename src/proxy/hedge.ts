@@ -21,11 +21,11 @@
  * that are not hedged never allocate any of this.
  */
 import { performance } from "node:perf_hooks";
-import type { Dispatcher } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { HEDGE_CANCELLED, type HedgeController } from "../core/selector.js";
 import type { Logger } from "../observability/logger.js";
+import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { classify } from "./upstream-failures.js";
 
@@ -39,7 +39,7 @@ export interface RaceHost {
 }
 
 /** What a race needs from its exchange. */
-export interface RaceOwner extends Dispatcher.DispatchHandler {
+export interface RaceOwner extends UpstreamHandler {
   /**
    * Whether a hedge may be sent now: the client is still there, the proxy is
    * not shutting down, and the request body (if any) has fully arrived and
@@ -47,7 +47,7 @@ export interface RaceOwner extends Dispatcher.DispatchHandler {
    */
   _mayHedge(): boolean;
   /** Sends an attempt to `backend` with `handler`; `hedge` sends the kept body beside the first attempt's. */
-  _send(backend: Backend, handler: Dispatcher.DispatchHandler, hedge: boolean): void;
+  _send(backend: Backend, handler: UpstreamHandler, hedge: boolean): void;
   /**
    * The race is over and `decision`'s attempt carries the request from here:
    * the exchange takes its decision, start time and abort, and gets its callbacks.
@@ -60,7 +60,7 @@ const CARRYING = 1;
 const DROPPED = 2;
 
 /** One attempt of a hedged request: an undici handler that forwards to the race, then to the exchange. */
-class RaceAttempt implements Dispatcher.DispatchHandler {
+class RaceAttempt implements UpstreamHandler {
   readonly race: HedgeRace;
   readonly decision: Decision;
   readonly isHedge: boolean;
@@ -87,29 +87,29 @@ class RaceAttempt implements Dispatcher.DispatchHandler {
     else this.abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     if (this.state === DROPPED) return false;
     if (this.state === RACING) {
       // Informational responses (103 Early Hints...) are no answer yet.
       if (statusCode < 200) return true;
       this.race.won(this);
     }
-    return this.race.owner.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
+    return this.race.owner.onHeaders(statusCode, rawHeaders, resume, statusText);
   }
 
   onData(chunk: Buffer): boolean {
     if (this.state !== CARRYING) return false;
-    return this.race.owner.onData?.(chunk) ?? true;
+    return this.race.owner.onData(chunk);
   }
 
-  onComplete(trailers: (Buffer | string)[] | null): void {
-    if (this.state === CARRYING) this.race.owner.onComplete?.(trailers as string[] | null);
+  onComplete(trailers: string[] | null): void {
+    if (this.state === CARRYING) this.race.owner.onComplete(trailers);
   }
 
   onError(error: Error): void {
     if (this.state === DROPPED) return;
     if (this.state === RACING && this.race.failed(this, error)) return;
-    this.race.owner.onError?.(error);
+    this.race.owner.onError(error);
   }
 }
 

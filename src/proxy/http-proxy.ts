@@ -77,6 +77,17 @@ export interface HttpProxyOptions {
    * close at once.
    */
   drainTimeoutMs?: number;
+  /**
+   * Connections open at once to each backend (HAProxy's server `maxconn`);
+   * default 0, no limit. A request that finds them all busy waits in a queue
+   * for up to `queueTimeoutMs`, then gets 503 SY_ERR_QUEUE_TIMEOUT (or goes to
+   * the next candidate when retries allow: it never reached the backend).
+   */
+  maxConnections?: number;
+  /** How long a request waits for a connection to a backend at `maxConnections`, in ms; default 5000. */
+  queueTimeoutMs?: number;
+  /** Requests one upstream connection carries before it is closed; default 0, no limit. */
+  maxRequestsPerConnection?: number;
   /** Largest accepted request head in bytes; default 16384, larger gets 431. */
   maxHeaderSize?: number;
   /**
@@ -101,6 +112,13 @@ export const DEFAULT_RETRY_BUFFER_BYTES = 65_536;
 export const DEFAULT_MAX_HEADER_SIZE = 16_384;
 export const DEFAULT_HTTP_GRACE_MS = 10_000;
 export const DEFAULT_WEBSOCKET_IDLE_MS = 300_000;
+export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
+/**
+ * An idle upstream connection is closed after this long: under the 5 s that
+ * node and many servers keep an idle connection, so the proxy closes first
+ * and rarely sends on a connection the backend is closing.
+ */
+const UPSTREAM_IDLE_MS = 4_000;
 /** After the grace period, how long to wait for destroyed sockets to report closed. */
 const DESTROY_SETTLE_MS = 1_000;
 
@@ -131,6 +149,8 @@ export class HttpProxy implements ExchangeHost {
   #websockets: WebSocketProxy;
   #address: { host: string; port: number } | undefined;
   #inFlight = 0;
+  /** Per client connection with a request in progress: the requests parsed behind it, not started. */
+  #pipelined = new WeakMap<Duplex, Exchange[]>();
   #closing: Promise<void> | undefined;
   #onDrained: (() => void) | undefined;
 
@@ -189,6 +209,10 @@ export class HttpProxy implements ExchangeHost {
       connectTimeoutMs: this.timeouts.connectMs,
       headersTimeoutMs: this.timeouts.headersMs,
       bodyTimeoutMs: this.timeouts.idleMs,
+      idleTimeoutMs: UPSTREAM_IDLE_MS,
+      maxConnections: count("maxConnections", options.maxConnections),
+      maxRequests: count("maxRequestsPerConnection", options.maxRequestsPerConnection),
+      queueTimeoutMs: timerDuration("queueTimeoutMs", options.queueTimeoutMs, DEFAULT_QUEUE_TIMEOUT_MS),
       logger: this.logger,
     });
     this.#websockets = new WebSocketProxy({
@@ -210,6 +234,9 @@ export class HttpProxy implements ExchangeHost {
       this.#onRequest,
     );
     this.#server.keepAliveTimeout = this.timeouts.idleMs;
+    // Node drops header lines past its count without a word; keep them all, the exchange answers 431.
+    this.#server.maxHeadersCount = 0;
+    this.#server.on("connect", refuseConnect);
     this.#server.on("upgrade", this.#onUpgrade);
     this.#server.on("clientError", answerClientError);
   }
@@ -259,15 +286,39 @@ export class HttpProxy implements ExchangeHost {
     return this.#closing;
   }
 
-  /** @internal An exchange's client response closed. */
-  _released(): void {
+  /** @internal An exchange's client response closed: the next request pipelined behind it starts. */
+  _released(exchange: Exchange): void {
     this.#inFlight--;
+    const socket = exchange.socket;
+    const waiting = this.#pipelined.get(socket);
+    const at = waiting === undefined ? -1 : waiting.indexOf(exchange);
+    if (at >= 0) {
+      // Its client left before its turn came: it never started.
+      waiting?.splice(at, 1);
+    } else {
+      const next = waiting?.shift();
+      if (next !== undefined) next.start();
+      else this.#pipelined.delete(socket);
+    }
     this.#checkDrained();
   }
 
+  /**
+   * Requests on one client connection are proxied one at a time, in order
+   * (their answers go back in that order anyway): node parses pipelined
+   * requests ahead, and starting them all at once would open an upstream
+   * connection for each.
+   */
   #onRequest = (req: IncomingMessage, res: ProxyResponse): void => {
     this.#inFlight++;
-    new Exchange(this, req, res).start();
+    const exchange = new Exchange(this, req, res);
+    const waiting = this.#pipelined.get(req.socket);
+    if (waiting !== undefined) {
+      waiting.push(exchange);
+      return;
+    }
+    this.#pipelined.set(req.socket, []);
+    exchange.start();
   };
 
   #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -326,12 +377,24 @@ export class HttpProxy implements ExchangeHost {
 
 function ignoreError(): void {}
 
+/** A CONNECT request (a tunnel): this is a reverse proxy, so 405 with a coded body. */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  socket.on("error", ignoreError);
+  replyAndClose(socket, CONNECT_REFUSED);
+}
+
+const CONNECT_REFUSED = rawErrorResponse(
+  405,
+  ErrorCodes.METHOD_NOT_ALLOWED,
+  "CONNECT is not supported: this is a reverse proxy",
+);
+
 function positive(field: string, value: number | undefined, fallback: number): number {
   const result = value ?? fallback;
   if (!Number.isFinite(result) || result <= 0) {
     throw invalidOption(`${field} must be a positive number of milliseconds`, { [field]: value });
   }
-  // undici takes whole milliseconds.
+  // Whole milliseconds, as timers and sockets take them.
   return Math.ceil(result);
 }
 
@@ -342,6 +405,15 @@ function timerDuration(field: string, value: number | undefined, fallback: numbe
   const result = positive(field, value, fallback);
   if (result > MAX_TIMER_MS) {
     throw invalidOption(`${field} must be at most ${MAX_TIMER_MS}`, { [field]: value });
+  }
+  return result;
+}
+
+/** A non-negative integer option where 0 means no limit. */
+function count(field: string, value: number | undefined): number {
+  const result = value ?? 0;
+  if (!Number.isInteger(result) || result < 0) {
+    throw invalidOption(`${field} must be a non-negative integer (0 for no limit)`, { [field]: value });
   }
   return result;
 }

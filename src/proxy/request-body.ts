@@ -29,6 +29,7 @@ export class RequestBody {
   #ended = false;
   #failed = false;
   #listening = false;
+  #discarding = false;
   #current: AttemptBody | undefined;
 
   constructor(req: IncomingMessage, limitBytes: number) {
@@ -81,6 +82,21 @@ export class RequestBody {
     return attempt;
   }
 
+  /**
+   * The backend answered before reading the whole body: the rest of the
+   * upload is read and dropped, so the client is never left blocked on a
+   * body nobody reads and its connection can carry the next request.
+   */
+  discard(): void {
+    if (this.#ended) return;
+    this.#discarding = true;
+    this.#chunks = [];
+    this.#overflowed = true;
+    this.#current?.detach();
+    this.#current = undefined;
+    this.#req.resume();
+  }
+
   /** @internal The current attempt wants more. */
   _wants(attempt: AttemptBody): void {
     if (attempt === this.#current && !this.#ended) this.#req.resume();
@@ -90,7 +106,7 @@ export class RequestBody {
   _detached(attempt: AttemptBody): void {
     if (attempt !== this.#current) return;
     this.#current = undefined;
-    if (!this.#ended) this.#req.pause();
+    if (!this.#ended && !this.#discarding) this.#req.pause();
   }
 
   #listen(): void {
@@ -104,6 +120,7 @@ export class RequestBody {
   }
 
   #onData = (chunk: Buffer): void => {
+    if (this.#discarding) return;
     if (!this.#overflowed) {
       this.#bytes += chunk.length;
       if (this.#bytes > this.#limit) {

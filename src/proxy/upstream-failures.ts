@@ -1,12 +1,13 @@
 /**
- * What a failed upstream attempt means. `classify` maps undici's and the
- * socket's error codes to a Failure: the status and code the client gets
+ * What a failed upstream attempt means. `classify` maps the upstream
+ * connection's error codes (http1/upstream-handler.ts) to a Failure: the status and code the client gets
  * when nothing else can be done, whether the request may be sent again
  * (`always`: it provably never reached the backend; `idempotent`: only for
  * methods RFC 9110 calls idempotent; `never`), and whether the backend is
  * blamed in the attempt's outcome.
  */
 import { type ErrorCode, ErrorCodes } from "../core/errors.js";
+import { UpstreamErrorCodes } from "./http1/upstream-handler.js";
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: safe to send again after a reset. */
 export const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
@@ -50,34 +51,43 @@ const UPSTREAM_RESET: Failure = {
   retry: "idempotent",
   blame: true,
 };
-const REQUEST_REFUSED: Failure = {
-  status: 400,
-  code: ErrorCodes.BAD_REQUEST,
-  message: "the request cannot be forwarded",
-  retry: "never",
+const MALFORMED_RESPONSE: Failure = {
+  status: 502,
+  code: ErrorCodes.UPSTREAM_PROTOCOL,
+  message: "the backend sent a malformed response",
+  retry: "idempotent",
+  blame: true,
+};
+const QUEUE_TIMED_OUT: Failure = {
+  status: 503,
+  code: ErrorCodes.QUEUE_TIMEOUT,
+  message: "every connection to the backend stayed busy for the queue timeout",
+  retry: "always",
+  blame: false,
+};
+const POOL_CLOSED: Failure = {
+  status: 502,
+  code: ErrorCodes.UPSTREAM_CONNECT,
+  message: "the backend's connection pool is closed",
+  retry: "always",
   blame: false,
 };
 
 export function classify(error: Error & { code?: string }): Failure {
   switch (error.code) {
-    case "ECONNREFUSED":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-    case "EADDRNOTAVAIL":
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "UND_ERR_CLOSED":
-    case "UND_ERR_DESTROYED":
+    case UpstreamErrorCodes.CONNECT:
       return CONNECT_FAILED;
-    case "UND_ERR_CONNECT_TIMEOUT":
+    case UpstreamErrorCodes.CONNECT_TIMEOUT:
       return CONNECT_TIMED_OUT;
-    case "UND_ERR_HEADERS_TIMEOUT":
-    case "UND_ERR_BODY_TIMEOUT":
+    case UpstreamErrorCodes.HEADERS_TIMEOUT:
+    case UpstreamErrorCodes.BODY_TIMEOUT:
       return RESPONSE_TIMED_OUT;
-    case "UND_ERR_INVALID_ARG":
-    case "UND_ERR_NOT_SUPPORTED":
-    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
-      return REQUEST_REFUSED;
+    case UpstreamErrorCodes.PROTOCOL:
+      return MALFORMED_RESPONSE;
+    case UpstreamErrorCodes.QUEUE_TIMEOUT:
+      return QUEUE_TIMED_OUT;
+    case UpstreamErrorCodes.CLOSED:
+      return POOL_CLOSED;
     default:
       return UPSTREAM_RESET;
   }

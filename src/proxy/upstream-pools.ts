@@ -1,37 +1,29 @@
 /**
- * Keep-alive connection pools to the backends: one undici `Pool` per backend
- * origin, created on the first request to it, so a backend that never gets
- * traffic costs nothing. A pool closes (gracefully: requests in flight finish)
- * when the last backend with its origin leaves the balancer's pool, and all
- * pools close with the proxy. A request still sent to a backend that left
- * (a retry chosen just before the removal) gets a one-off pool that closes
- * behind it, so a removed origin never keeps connections open.
+ * The proxy's connection pools to its backends: one `ConnectionPool`
+ * (http1/connection-pool.ts: keep-alive, maxConnections, wait queue) per
+ * backend origin, created on the first request to it, so a backend that never
+ * gets traffic costs nothing. A pool closes (gracefully: requests in flight
+ * finish) when the last backend with its origin leaves the balancer's pool,
+ * and all pools close with the proxy. A request still sent to a backend that
+ * left (a retry chosen just before the removal) gets a one-off pool that
+ * closes behind it, so a removed origin never keeps connections open.
  */
-import { type Dispatcher, Pool as UndiciPool } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
 import type { Logger } from "../observability/logger.js";
+import { ConnectionPool, type ConnectionPoolOptions } from "./http1/connection-pool.js";
+import type { UpstreamHandler, UpstreamRequest } from "./http1/upstream-handler.js";
 
-export interface UpstreamPoolOptions {
-  /** Upper bound on establishing a connection, in ms. */
-  connectTimeoutMs: number;
-  /** Upper bound on waiting for response headers, in ms. */
-  headersTimeoutMs: number;
-  /** Upper bound on the gap between two response body chunks, in ms. */
-  bodyTimeoutMs: number;
-  /** How long an idle upstream connection is kept when the backend names no Keep-Alive timeout; default undici's 4 s. */
-  keepAliveTimeoutMs?: number;
-  /** Connections per origin; default unlimited (one per concurrent request). */
-  connections?: number;
+export interface UpstreamPoolOptions extends ConnectionPoolOptions {
   logger: Logger;
 }
 
 export class UpstreamPools {
   #options: UpstreamPoolOptions;
-  #pools = new Map<string, UndiciPool>();
+  #pools = new Map<string, ConnectionPool>();
   #members: Pool;
   #closed = false;
-  #onRemoved = (backend: Backend) => this.#release(backend.origin);
+  #onRemoved = (backend: Backend) => this.#release(backend);
 
   constructor(members: Pool, options: UpstreamPoolOptions) {
     this.#members = members;
@@ -44,28 +36,33 @@ export class UpstreamPools {
     return this.#pools.size;
   }
 
-  /** The pool for `backend`'s origin, created on first use. */
-  get(backend: Backend): UndiciPool {
-    return this.#pools.get(backend.origin) ?? this.#create(backend.origin);
+  /** Requests waiting for a connection to `backend`. */
+  queued(backend: Backend): number {
+    return this.#pools.get(backend.origin)?.queued ?? 0;
+  }
+
+  /** Connections open to `backend`. */
+  connections(backend: Backend): number {
+    return this.#pools.get(backend.origin)?.open ?? 0;
   }
 
   /**
    * Sends one request to `backend`. A backend no longer in the pool gets a
    * pool of its own that closes once this request is done.
    */
-  dispatch(backend: Backend, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  dispatch(backend: Backend, request: UpstreamRequest, handler: UpstreamHandler): void {
     const pool = this.#pools.get(backend.origin);
     if (pool !== undefined) {
-      pool.dispatch(options, handler);
+      pool.dispatch(request, handler);
       return;
     }
     if (this.#closed || this.#isMember(backend)) {
-      this.#create(backend.origin).dispatch(options, handler);
+      this.#create(backend).dispatch(request, handler);
       return;
     }
-    const oneOff = this.#build(backend.origin);
-    oneOff.dispatch(options, handler);
-    oneOff.close().catch(() => undefined);
+    const oneOff = this.#build(backend);
+    oneOff.dispatch(request, handler);
+    void oneOff.close();
   }
 
   /** Whether a pool exists for `origin` (for tests and stats). */
@@ -73,13 +70,13 @@ export class UpstreamPools {
     return this.#pools.has(origin);
   }
 
-  /** Closes every pool, letting requests in flight finish; later `get` calls return closed pools. */
+  /** Closes every pool, letting requests in flight finish. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#members.off("removed", this.#onRemoved);
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
+    await Promise.all(pools.map((pool) => pool.close()));
   }
 
   /** Destroys every pool at once, failing requests in flight. */
@@ -88,30 +85,19 @@ export class UpstreamPools {
     this.#members.off("removed", this.#onRemoved);
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+    for (const pool of pools) pool.destroy();
   }
 
-  #create(origin: string): UndiciPool {
-    const pool = this.#build(origin);
+  #create(backend: Backend): ConnectionPool {
+    const pool = this.#build(backend);
     // After close, a late caller gets a closed pool: its dispatch fails cleanly instead of leaking sockets.
-    if (this.#closed) pool.close().catch(() => undefined);
-    else this.#pools.set(origin, pool);
+    if (this.#closed) void pool.close();
+    else this.#pools.set(backend.origin, pool);
     return pool;
   }
 
-  #build(origin: string): UndiciPool {
-    const options = this.#options;
-    const pool = new UndiciPool(origin, {
-      connections: options.connections ?? null,
-      connectTimeout: options.connectTimeoutMs,
-      headersTimeout: options.headersTimeoutMs,
-      bodyTimeout: options.bodyTimeoutMs,
-      ...(options.keepAliveTimeoutMs !== undefined ? { keepAliveTimeout: options.keepAliveTimeoutMs } : {}),
-    });
-    pool.on("connectionError", (_origin, _targets, error) => {
-      options.logger.debug({ origin, err: error }, "upstream connection failed");
-    });
-    return pool;
+  #build(backend: Backend): ConnectionPool {
+    return new ConnectionPool(backend.host, backend.port, this.#options);
   }
 
   #isMember(backend: Backend): boolean {
@@ -119,11 +105,13 @@ export class UpstreamPools {
     return false;
   }
 
-  #release(origin: string): void {
+  #release(backend: Backend): void {
+    const origin = backend.origin;
     const pool = this.#pools.get(origin);
     if (!pool) return;
-    for (const backend of this.#members.backends) if (backend.origin === origin) return;
+    for (const member of this.#members.backends) if (member.origin === origin) return;
     this.#pools.delete(origin);
-    pool.close().catch((error: unknown) => this.#options.logger.debug({ origin, err: error }, "pool close"));
+    this.#options.logger.debug({ origin }, "closing the connection pool of a removed backend");
+    void pool.close();
   }
 }

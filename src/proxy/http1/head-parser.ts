@@ -365,6 +365,22 @@ function normalizeTarget(head: RequestHead, target: string): void {
     if (head.method !== "OPTIONS") throw badRequest("asterisk-form target with a method other than OPTIONS");
     return;
   }
+  const reduced = reduceAbsoluteForm(target, head.host);
+  head.host = reduced.authority;
+  head.target = reduced.path;
+}
+
+/**
+ * Splits an absolute-form target (`http://host:port/path?query`) into its
+ * authority and its origin-form path. Throws 400 when it is not an http(s)
+ * URI, has userinfo, or names an authority other than the Host header: a
+ * backend that routes on one and a proxy that routes on the other must never
+ * disagree (RFC 9112 §3.2.2 has the target win; we refuse the ambiguity).
+ */
+export function reduceAbsoluteForm(
+  target: string,
+  host: string | undefined,
+): { authority: string; path: string } {
   const scheme = target.slice(0, 8).toLowerCase();
   const skip = scheme.startsWith("http://") ? 7 : scheme === "https://" ? 8 : -1;
   if (skip < 0) throw badRequest("malformed request target");
@@ -378,12 +394,11 @@ function normalizeTarget(head: RequestHead, target: string): void {
   }
   const authority = target.slice(skip, pathStart);
   if (authority === "" || authority.includes("@")) throw badRequest("malformed request target authority");
-  if (head.host !== undefined && head.host.toLowerCase() !== authority.toLowerCase()) {
+  if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) {
     throw badRequest("the request target's authority differs from the Host header");
   }
-  head.host = authority;
   const rest = target.slice(pathStart);
-  head.target = rest === "" ? "/" : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+  return { authority, path: rest === "" ? "/" : rest.charCodeAt(0) === 47 ? rest : `/${rest}` };
 }
 
 function contentLength(value: string, count: number): number {

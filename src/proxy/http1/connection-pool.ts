@@ -1,0 +1,192 @@
+/**
+ * The keep-alive connections to one backend, after HAProxy's `maxconn` and
+ * server queue: at most `maxConnections` open at once (0: no limit); a request
+ * that finds them all busy waits in a FIFO queue and takes the next connection
+ * released, or fails with QUEUE_TIMEOUT after `queueTimeoutMs` without ever
+ * reaching the backend (so the exchange may send it elsewhere). Idle
+ * connections are reused most-recent first (the least likely to have been
+ * closed by the backend's own keep-alive timer) and close after
+ * `idleTimeoutMs`. `close()` lets requests in flight and queued finish, then
+ * resolves; `destroy()` fails them at once.
+ */
+import {
+  type ConnectionAttempt,
+  type ConnectionOwner,
+  UpstreamConnection,
+  type UpstreamConnectionOptions,
+} from "./upstream-connection.js";
+import {
+  UpstreamError,
+  UpstreamErrorCodes,
+  type UpstreamHandler,
+  type UpstreamRequest,
+} from "./upstream-handler.js";
+
+export interface ConnectionPoolOptions extends Omit<UpstreamConnectionOptions, "host" | "port"> {
+  /** Most connections open at once; 0 for no limit. */
+  maxConnections: number;
+  /** How long a request waits for a connection when all are busy, in ms. */
+  queueTimeoutMs: number;
+}
+
+/** One request's stay in the pool: queued, then carried by a connection. */
+class PoolAttempt implements ConnectionAttempt {
+  readonly request: UpstreamRequest;
+  readonly handler: UpstreamHandler;
+  readonly pool: ConnectionPool;
+  connection: UpstreamConnection | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  ended = false;
+
+  constructor(pool: ConnectionPool, request: UpstreamRequest, handler: UpstreamHandler) {
+    this.pool = pool;
+    this.request = request;
+    this.handler = handler;
+  }
+
+  abort = (error?: Error): void => {
+    if (this.ended) return;
+    const reason = error ?? new Error("the request was aborted");
+    if (this.connection !== undefined) this.connection.abort(this, reason);
+    else this.pool._dequeue(this, reason);
+  };
+}
+
+export class ConnectionPool implements ConnectionOwner {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #options: Readonly<ConnectionPoolOptions>;
+  readonly #idle: UpstreamConnection[] = [];
+  readonly #queue: PoolAttempt[] = [];
+  /** Every open connection, for destroy(). */
+  readonly #all = new Set<UpstreamConnection>();
+  /** Connections open (connecting, busy or idle). */
+  #open = 0;
+  #closing = false;
+  #onSettled: (() => void) | undefined = undefined;
+
+  constructor(host: string, port: number, options: Readonly<ConnectionPoolOptions>) {
+    this.#host = host;
+    this.#port = port;
+    this.#options = options;
+  }
+
+  /** Connections open now. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Requests waiting for a connection. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Sends `request` on a free connection, a new one, or after a wait in the queue. */
+  dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
+    const attempt = new PoolAttempt(this, request, handler);
+    handler.onConnect(attempt.abort);
+    if (attempt.ended) return;
+    if (this.#closing) {
+      this.#end(
+        attempt,
+        new UpstreamError(UpstreamErrorCodes.CLOSED, "the backend's connection pool is closed"),
+      );
+      return;
+    }
+    const idle = this.#idle.pop();
+    if (idle !== undefined) idle.send(attempt);
+    else if (this.#options.maxConnections === 0 || this.#open < this.#options.maxConnections)
+      this.#connect().send(attempt);
+    else this.#enqueue(attempt);
+  }
+
+  /** Lets requests in flight and queued finish, closes idle connections; resolves when none is open. */
+  close(): Promise<void> {
+    this.#closing = true;
+    for (const connection of this.#idle.splice(0)) connection.destroy(closedError());
+    if (this.#open === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#onSettled = resolve;
+    });
+  }
+
+  /** Fails queued requests and closes every connection now. */
+  destroy(): void {
+    this.#closing = true;
+    const error = closedError();
+    for (const attempt of this.#queue.splice(0)) this.#end(attempt, error);
+    this.#idle.length = 0;
+    for (const connection of [...this.#all]) connection.destroy(error);
+  }
+
+  // ConnectionOwner --------------------------------------------------------
+
+  /** @internal */
+  released(connection: UpstreamConnection): void {
+    const next = this.#nextQueued();
+    if (next !== undefined) connection.send(next);
+    else if (this.#closing) connection.destroy(closedError());
+    else this.#idle.push(connection);
+  }
+
+  /** @internal */
+  closed(connection: UpstreamConnection): void {
+    this.#open--;
+    this.#all.delete(connection);
+    const at = this.#idle.indexOf(connection);
+    if (at >= 0) this.#idle.splice(at, 1);
+    // A slot freed: the oldest waiter gets a new connection.
+    if (this.#queue.length > 0 && !this.#closing) this.#connect().send(this.#nextQueued() as PoolAttempt);
+    this.#settle();
+  }
+
+  /** @internal A queued attempt was aborted. */
+  _dequeue(attempt: PoolAttempt, error: Error): void {
+    const at = this.#queue.indexOf(attempt);
+    if (at >= 0) this.#queue.splice(at, 1);
+    this.#end(attempt, error);
+    this.#settle();
+  }
+
+  // ------------------------------------------------------------------------
+
+  #connect(): UpstreamConnection {
+    this.#open++;
+    const connection = new UpstreamConnection({ ...this.#options, host: this.#host, port: this.#port }, this);
+    this.#all.add(connection);
+    return connection;
+  }
+
+  #enqueue(attempt: PoolAttempt): void {
+    this.#queue.push(attempt);
+    attempt.timer = setTimeout(() => {
+      this._dequeue(
+        attempt,
+        new UpstreamError(
+          UpstreamErrorCodes.QUEUE_TIMEOUT,
+          `every connection to the backend stayed busy for ${this.#options.queueTimeoutMs} ms`,
+        ),
+      );
+    }, this.#options.queueTimeoutMs);
+  }
+
+  #nextQueued(): PoolAttempt | undefined {
+    const attempt = this.#queue.shift();
+    if (attempt !== undefined) clearTimeout(attempt.timer);
+    return attempt;
+  }
+
+  #end(attempt: PoolAttempt, error: Error): void {
+    attempt.ended = true;
+    clearTimeout(attempt.timer);
+    attempt.handler.onError(error);
+  }
+
+  #settle(): void {
+    if (this.#onSettled !== undefined && this.#open === 0 && this.#queue.length === 0) this.#onSettled();
+  }
+}
+
+function closedError(): UpstreamError {
+  return new UpstreamError(UpstreamErrorCodes.CLOSED, "the backend's connection pool is closed");
+}

@@ -1,0 +1,477 @@
+/**
+ * One keep-alive HTTP/1.1 connection to a backend, carrying one request at a
+ * time. It writes the request head in one string and the body as it comes
+ * (a Buffer with Content-Length; a stream as it is, or chunked when no length
+ * was declared), parses the response with the strict head parser, and hands
+ * body bytes to the attempt's handler as views of the socket's reads, pausing
+ * the socket while the handler is full.
+ *
+ * A backend may answer before it has read the whole request body (a 413, a
+ * 403, an early 200): the body keeps flowing while the response does (a
+ * backend may stream both ways at once), and when the response has ended
+ * first, sending stops, the answer is relayed as it is, and the connection is
+ * closed instead of reused, since the backend's view of the request is
+ * unknown. That is an answer, never a failure.
+ *
+ * One socket timer covers each phase in turn: connect, waiting for the
+ * response head, gaps in the response body, and keep-alive idleness.
+ */
+import net from "node:net";
+import type { Readable } from "node:stream";
+import { formatHostPort } from "../../core/address.js";
+import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
+import {
+  BODY_CHUNKED,
+  BODY_LENGTH,
+  BODY_NONE,
+  type HeadLimits,
+  parseResponseHead,
+  type ResponseHead,
+} from "./head-parser.js";
+import { HttpParseError } from "./parse-error.js";
+import {
+  UpstreamError,
+  type UpstreamErrorCode,
+  UpstreamErrorCodes,
+  type UpstreamHandler,
+  type UpstreamRequest,
+} from "./upstream-handler.js";
+
+export interface UpstreamConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Requests after which the connection is closed instead of reused; 0 for no limit. */
+  maxRequests: number;
+}
+
+/** The request a connection carries: the pool's per-attempt record. */
+export interface ConnectionAttempt {
+  readonly request: UpstreamRequest;
+  readonly handler: UpstreamHandler;
+  /** The connection carrying it, once it has one. */
+  connection: UpstreamConnection | undefined;
+}
+
+/** Where a connection goes when its response is over. */
+export interface ConnectionOwner {
+  /** The response ended and the connection can take another request. */
+  released(connection: UpstreamConnection): void;
+  /** The connection closed (called once). */
+  closed(connection: UpstreamConnection): void;
+}
+
+/** Backend responses get more room than client requests: 64 KiB, 256 fields. */
+export const BACKEND_HEAD_LIMITS: Readonly<HeadLimits> = Object.freeze({
+  maxHeadBytes: 65_536,
+  maxHeaders: 256,
+  maxTargetBytes: 65_536,
+});
+
+const CHUNK_END = Buffer.from("0\r\n\r\n", "latin1");
+const CRLF = Buffer.from("\r\n", "latin1");
+
+export class UpstreamConnection implements ChunkSink {
+  readonly #socket: net.Socket;
+  readonly #owner: ConnectionOwner;
+  readonly #options: UpstreamConnectionOptions;
+  #connected = false;
+  #closed = false;
+  #requests = 0;
+  #attempt: ConnectionAttempt | undefined = undefined;
+  #method = "GET";
+  /** Bytes of a response head that has not fully arrived. */
+  #pending: Buffer | undefined = undefined;
+  #head: ResponseHead | undefined = undefined;
+  #remaining = 0;
+  #chunks: ChunkedDecoder | undefined = undefined;
+  /** The whole request, body included, has been written. */
+  #requestSent = false;
+  #body: Readable | undefined = undefined;
+  #bodyChunked = false;
+  /** The connection must close after this response (early answer, stray bytes). */
+  #spent = false;
+  #paused = false;
+
+  constructor(options: UpstreamConnectionOptions, owner: ConnectionOwner) {
+    this.#options = options;
+    this.#owner = owner;
+    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    this.#socket = socket;
+    reportWriteErrorsApart(socket, this.#onWriteError);
+    socket.setTimeout(options.connectTimeoutMs);
+    socket.on("connect", this.#onConnect);
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+    socket.on("timeout", this.#onTimeout);
+  }
+
+  /** Whether the connection carries a request now. */
+  get busy(): boolean {
+    return this.#attempt !== undefined;
+  }
+
+  /** Sends `attempt`'s request; the connection must be idle. */
+  send(attempt: ConnectionAttempt): void {
+    this.#attempt = attempt;
+    attempt.connection = this;
+    this.#requests++;
+    const { request } = attempt;
+    this.#method = request.method;
+    this.#requestSent = false;
+    this.#spent = false;
+    if (this.#connected) this.#socket.setTimeout(this.#options.headersTimeoutMs);
+    this.#writeRequest(request);
+  }
+
+  /** Ends the current attempt with `error` (the handler's abort) and closes the connection. */
+  abort(attempt: ConnectionAttempt, error: Error): void {
+    if (this.#attempt === attempt) this.#fail(error);
+  }
+
+  /** Closes the connection now; an attempt on it fails with `error`. */
+  destroy(error: Error): void {
+    if (this.#attempt !== undefined) this.#fail(error);
+    else this.#socket.destroy();
+  }
+
+  // ChunkSink --------------------------------------------------------------
+
+  onBodyData(data: Buffer): void {
+    const attempt = this.#attempt;
+    if (attempt !== undefined && !attempt.handler.onData(data)) this.#pause();
+  }
+
+  // request ----------------------------------------------------------------
+
+  #writeRequest(request: UpstreamRequest): void {
+    const socket = this.#socket;
+    const body = request.body;
+    let text = `${request.method} ${request.path} HTTP/1.1\r\n`;
+    let hasHost = false;
+    let hasLength = false;
+    const headers = request.headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
+      else if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
+      text += `${name}: ${headers[i + 1] as string}\r\n`;
+    }
+    if (!hasHost) text += `host: ${formatHostPort(this.#options.host, this.#options.port)}\r\n`;
+    if (body === null) {
+      socket.write(`${text}\r\n`, "latin1");
+      this.#requestSent = true;
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      if (!hasLength) text += `content-length: ${body.length}\r\n`;
+      socket.cork();
+      socket.write(`${text}\r\n`, "latin1");
+      socket.write(body);
+      socket.uncork();
+      this.#requestSent = true;
+      return;
+    }
+    this.#bodyChunked = !hasLength;
+    if (this.#bodyChunked) text += "transfer-encoding: chunked\r\n";
+    socket.write(`${text}\r\n`, "latin1");
+    this.#body = body;
+    body.on("data", this.#onBodyData);
+    body.on("end", this.#onBodyEnd);
+    body.on("error", this.#onBodyError);
+  }
+
+  #onBodyData = (chunk: Buffer): void => {
+    const socket = this.#socket;
+    let flushed: boolean;
+    if (this.#bodyChunked) {
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+      socket.write(chunk);
+      flushed = socket.write(CRLF);
+      socket.uncork();
+    } else {
+      flushed = socket.write(chunk);
+    }
+    if (!flushed) {
+      this.#body?.pause();
+      socket.once("drain", this.#onSocketDrain);
+    }
+  };
+
+  #onSocketDrain = (): void => {
+    this.#body?.resume();
+  };
+
+  #onBodyEnd = (): void => {
+    if (this.#bodyChunked) this.#socket.write(CHUNK_END);
+    this.#detachBody();
+    this.#requestSent = true;
+  };
+
+  #onBodyError = (error: Error): void => {
+    this.#detachBody();
+    if (this.#attempt !== undefined) this.#fail(error);
+  };
+
+  /** Stops reading the request body (it ended, failed, or the backend answered first). */
+  #detachBody(): void {
+    const body = this.#body;
+    if (body === undefined) return;
+    this.#body = undefined;
+    body.off("data", this.#onBodyData);
+    body.off("end", this.#onBodyEnd);
+    body.off("error", this.#onBodyError);
+    this.#socket.off("drain", this.#onSocketDrain);
+  }
+
+  // response ---------------------------------------------------------------
+
+  #onData = (chunk: Buffer): void => {
+    if (this.#attempt === undefined) {
+      // Bytes nobody asked for: the connection is out of step, so it goes.
+      this.#socket.destroy();
+      return;
+    }
+    if (this.#head === undefined) this.#readHead(chunk);
+    else this.#readBody(chunk, 0);
+  };
+
+  #readHead(chunk: Buffer): void {
+    let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    for (;;) {
+      let head: ResponseHead | undefined;
+      try {
+        head = parseResponseHead(buf, 0, this.#method, BACKEND_HEAD_LIMITS);
+      } catch (error) {
+        this.#fail(protocolError(error));
+        return;
+      }
+      if (head === undefined) {
+        this.#pending = buf;
+        return;
+      }
+      this.#pending = undefined;
+      if (head.status >= 200) {
+        this.#startBody(head, buf);
+        return;
+      }
+      if (head.status === 101) {
+        this.#fail(new UpstreamError(UpstreamErrorCodes.PROTOCOL, "the backend switched protocols unasked"));
+        return;
+      }
+      // An informational answer (100 Continue, 103 Early Hints): the final one follows.
+      buf = buf.subarray(head.size);
+      if (buf.length === 0) return;
+    }
+  }
+
+  #startBody(head: ResponseHead, buf: Buffer): void {
+    const attempt = this.#attempt as ConnectionAttempt;
+    this.#head = head;
+    if (!head.keepAlive) this.#spent = true;
+    this.#socket.setTimeout(this.#options.bodyTimeoutMs);
+    if (head.bodyKind === BODY_LENGTH) this.#remaining = head.contentLength;
+    else if (head.bodyKind === BODY_CHUNKED) this.#chunks = new ChunkedDecoder(BACKEND_CHUNK_LIMITS);
+    attempt.handler.onHeaders(head.status, head.headers, this.#resume, head.reason);
+    if (this.#attempt !== attempt) return;
+    if (head.bodyKind === BODY_NONE) {
+      if (buf.length > head.size) this.#spent = true;
+      this.#complete(null);
+      return;
+    }
+    if (buf.length > head.size) this.#readBody(buf, head.size);
+  }
+
+  #readBody(buf: Buffer, at: number): void {
+    const head = this.#head as ResponseHead;
+    const handler = (this.#attempt as ConnectionAttempt).handler;
+    if (head.bodyKind === BODY_LENGTH) {
+      const take = Math.min(this.#remaining, buf.length - at);
+      this.#remaining -= take;
+      const data = at === 0 && take === buf.length ? buf : buf.subarray(at, at + take);
+      if (!handler.onData(data)) this.#pause();
+      if (this.#remaining === 0 && this.#attempt !== undefined) {
+        if (at + take < buf.length) this.#spent = true;
+        this.#complete(null);
+      }
+      return;
+    }
+    if (head.bodyKind === BODY_CHUNKED) {
+      const decoder = this.#chunks as ChunkedDecoder;
+      let end: number;
+      try {
+        end = decoder.decode(buf, at, this);
+      } catch (error) {
+        if (this.#attempt !== undefined) this.#fail(protocolError(error));
+        return;
+      }
+      if (decoder.done && this.#attempt !== undefined) {
+        if (end < buf.length) this.#spent = true;
+        this.#complete(
+          decoder.trailers !== undefined && decoder.trailers.length > 0 ? decoder.trailers : null,
+        );
+      }
+      return;
+    }
+    // Until the connection closes.
+    if (!handler.onData(at === 0 ? buf : buf.subarray(at))) this.#pause();
+  }
+
+  #onEnd = (): void => {
+    const head = this.#head;
+    if (this.#attempt === undefined) this.#socket.destroy();
+    else if (head !== undefined && head.bodyKind !== BODY_LENGTH && this.#chunks === undefined) {
+      this.#spent = true;
+      this.#complete(null);
+    } else this.#fail(new UpstreamError(UpstreamErrorCodes.RESET, CLOSED_EARLY));
+  };
+
+  #complete(trailers: string[] | null): void {
+    const attempt = this.#attempt as ConnectionAttempt;
+    // The backend answered without reading the whole body: stop sending, never reuse.
+    if (!this.#requestSent) this.#spent = true;
+    this.#reset();
+    const options = this.#options;
+    if (this.#spent || (options.maxRequests > 0 && this.#requests >= options.maxRequests)) {
+      this.#socket.destroy();
+    } else {
+      this.#socket.setTimeout(options.idleTimeoutMs);
+      this.#owner.released(this);
+    }
+    attempt.handler.onComplete(trailers);
+  }
+
+  #fail(error: Error): void {
+    const attempt = this.#attempt;
+    this.#reset();
+    this.#spent = true;
+    this.#socket.destroy();
+    attempt?.handler.onError(error);
+  }
+
+  #reset(): void {
+    this.#attempt = undefined;
+    this.#head = undefined;
+    this.#pending = undefined;
+    this.#chunks = undefined;
+    this.#remaining = 0;
+    this.#detachBody();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  #resume = (): void => {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#socket.resume();
+  };
+
+  // socket -----------------------------------------------------------------
+
+  #onConnect = (): void => {
+    this.#connected = true;
+    this.#socket.setTimeout(
+      this.#attempt === undefined ? this.#options.idleTimeoutMs : this.#options.headersTimeoutMs,
+    );
+  };
+
+  #onTimeout = (): void => {
+    if (this.#attempt === undefined) {
+      this.#socket.destroy();
+      return;
+    }
+    const code: UpstreamErrorCode = !this.#connected
+      ? UpstreamErrorCodes.CONNECT_TIMEOUT
+      : this.#head === undefined
+        ? UpstreamErrorCodes.HEADERS_TIMEOUT
+        : UpstreamErrorCodes.BODY_TIMEOUT;
+    this.#fail(new UpstreamError(code, TIMEOUT_MESSAGES[code] ?? "the backend timed out"));
+  };
+
+  #onError = (error: NodeJS.ErrnoException): void => {
+    if (this.#attempt === undefined) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#fail(
+      this.#connected
+        ? new UpstreamError(UpstreamErrorCodes.RESET, "the backend connection broke", error)
+        : new UpstreamError(
+            UpstreamErrorCodes.CONNECT,
+            `could not connect to the backend: ${error.message}`,
+            error,
+          ),
+    );
+  };
+
+  /** The backend stopped reading (it answered early and reset): stop sending, keep reading. */
+  #onWriteError = (): void => {
+    this.#detachBody();
+    this.#spent = true;
+  };
+
+  #onClose = (): void => {
+    if (this.#attempt !== undefined) {
+      this.#fail(
+        this.#connected
+          ? new UpstreamError(
+              UpstreamErrorCodes.RESET,
+              "the backend closed the connection before the response ended",
+            )
+          : new UpstreamError(UpstreamErrorCodes.CONNECT, "could not connect to the backend"),
+      );
+    }
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#owner.closed(this);
+  };
+}
+
+const TIMEOUT_MESSAGES: Partial<Record<UpstreamErrorCode, string>> = {
+  [UpstreamErrorCodes.CONNECT_TIMEOUT]: "connecting to the backend timed out",
+  [UpstreamErrorCodes.HEADERS_TIMEOUT]: "the backend did not answer in time",
+  [UpstreamErrorCodes.BODY_TIMEOUT]: "the backend's response stalled",
+};
+
+const CLOSED_EARLY = "the backend closed the connection before the response ended";
+
+/**
+ * A failed write errors a net.Socket for good: it is destroyed and every byte
+ * still waiting in the kernel is lost, the backend's answer with them. A
+ * backend that answers early and closes without reading the body resets the
+ * connection, and its answer sits in the receive buffer just before the reset.
+ * So write failures go to `onWriteError` instead of the stream: the writes
+ * stop, reading goes on, and the read that meets the reset ends the socket.
+ */
+function reportWriteErrorsApart(socket: net.Socket, onWriteError: (error: Error) => void): void {
+  type WriteDone = (error?: Error | null) => void;
+  const apart =
+    (done: WriteDone): WriteDone =>
+    (error) => {
+      if (error) onWriteError(error);
+      done();
+    };
+  const write = socket._write.bind(socket);
+  const writev = (socket._writev as NonNullable<typeof socket._writev>).bind(socket);
+  socket._write = (chunk, encoding, done) => write(chunk, encoding, apart(done));
+  socket._writev = (chunks, done) => writev(chunks, apart(done));
+}
+
+function protocolError(error: unknown): Error {
+  const message = error instanceof HttpParseError ? error.message : "malformed response";
+  return new UpstreamError(UpstreamErrorCodes.PROTOCOL, message, error);
+}

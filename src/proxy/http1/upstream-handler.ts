@@ -1,0 +1,64 @@
+/**
+ * The contract between the proxy and its upstream connections: what one
+ * request to a backend is (`UpstreamRequest`) and the callbacks its response
+ * comes back through (`UpstreamHandler`, the same shape as undici's raw
+ * dispatch handler, so a request costs no wrapper object), plus the coded
+ * error every failed attempt ends with (`UpstreamError`), whose `code` tells
+ * the exchange whether the request reached the backend (upstream-failures.ts).
+ */
+import type { Readable } from "node:stream";
+
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-form target. */
+  path: string;
+  /** Flat `[name, value, ...]` list, hop-by-hop fields already removed. */
+  headers: string[];
+  /**
+   * Body: null for none, a Buffer (sent with a Content-Length), or a stream
+   * (sent as it is when the headers carry a Content-Length, chunked otherwise).
+   */
+  body: Buffer | Readable | null;
+}
+
+export interface UpstreamHandler {
+  /** Called once, before anything is sent; `abort` ends the attempt (with onError) at any point. */
+  onConnect(abort: (error?: Error) => void): void;
+  /** The final response head (1xx are not relayed). */
+  onHeaders(status: number, headers: string[], resume: () => void, statusText: string): boolean;
+  /** A run of body bytes; false pauses reading until `resume` (from onHeaders) is called. */
+  onData(chunk: Buffer): boolean;
+  /** The response ended; trailers as a flat list, or null. */
+  onComplete(trailers: string[] | null): void;
+  /** The attempt failed (or was aborted with the given error). */
+  onError(error: Error): void;
+}
+
+/** Why an upstream attempt failed, as the exchange classifies it. */
+export const UpstreamErrorCodes = {
+  /** The connection could not be established: the request never left. */
+  CONNECT: "SY_UPSTREAM_CONNECT_FAILED",
+  CONNECT_TIMEOUT: "SY_UPSTREAM_CONNECT_TIMEOUT",
+  HEADERS_TIMEOUT: "SY_UPSTREAM_HEADERS_TIMEOUT",
+  BODY_TIMEOUT: "SY_UPSTREAM_BODY_TIMEOUT",
+  /** The connection broke after the request was (partly) sent, before the response ended. */
+  RESET: "SY_UPSTREAM_CONNECTION_RESET",
+  /** The response could not be framed. */
+  PROTOCOL: "SY_UPSTREAM_MALFORMED_RESPONSE",
+  /** Every connection to the backend stayed busy for the queue timeout: the request never left. */
+  QUEUE_TIMEOUT: "SY_UPSTREAM_QUEUE_TIMEOUT",
+  /** The pool was closed (proxy shutting down, backend removed) before the request was sent. */
+  CLOSED: "SY_UPSTREAM_POOL_CLOSED",
+} as const;
+
+export type UpstreamErrorCode = (typeof UpstreamErrorCodes)[keyof typeof UpstreamErrorCodes];
+
+export class UpstreamError extends Error {
+  readonly code: UpstreamErrorCode;
+
+  constructor(code: UpstreamErrorCode, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "UpstreamError";
+    this.code = code;
+  }
+}
