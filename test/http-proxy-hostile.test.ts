@@ -1,0 +1,330 @@
+/**
+ * The HTTP proxy against hostile clients and impatient backends, on real
+ * sockets: the failures found when the node:http + undici data plane was
+ * tried this way, kept as regressions. Early answers (413/403/200 before the
+ * body was read) reach the client unchanged and never count against the
+ * backend; header floods are refused instead of truncated; pipelined
+ * requests never fan out into many upstream connections; malformed or
+ * unsupported request lines get a coded answer; `maxConnections` queues
+ * requests and times them out with SY_ERR_QUEUE_TIMEOUT.
+ */
+import http from "node:http";
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { LOCALHOST, rawRequest, startServer, type TestServer } from "./helpers/servers.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
+});
+
+async function startProxy(
+  addresses: string[],
+  options: Partial<HttpProxyOptions> = {},
+): Promise<{ proxy: HttpProxy; balancer: Balancer; port: number }> {
+  const balancer = createBalancer({ backends: addresses.map((address) => ({ address })) });
+  const proxy = new HttpProxy({ balancer, ...options });
+  const { port } = await proxy.listen();
+  cleanups.push(() => proxy.close(200));
+  return { proxy, balancer, port };
+}
+
+/** A raw TCP backend: `onConnection` gets each socket; tracks how many are open at once. */
+async function startRawBackend(
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ address: string; maxOpen: () => number; heads: string[] }> {
+  let open = 0;
+  let maxOpen = 0;
+  const heads: string[] = [];
+  const server = net.createServer((socket) => {
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    socket.on("close", () => open--);
+    socket.on("error", () => undefined);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, LOCALHOST, resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.emit("close-all");
+      }),
+  );
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("close-all", () => {
+    for (const socket of sockets) socket.destroy();
+  });
+  return {
+    address: `${LOCALHOST}:${(server.address() as net.AddressInfo).port}`,
+    maxOpen: () => maxOpen,
+    heads,
+  };
+}
+
+/** Sends a POST with `size` bytes of body; resolves with the status, body and how long it took. */
+function upload(port: number, size: number): Promise<{ status: number; body: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: LOCALHOST, port, method: "POST", path: "/upload", headers: { "content-length": size } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.setTimeout(20_000, () => req.destroy(new Error("upload timed out")));
+    const piece = Buffer.alloc(64 * 1024, 97);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        const n = Math.min(piece.length, size - sent);
+        sent += n;
+        if (!req.write(n === piece.length ? piece : piece.subarray(0, n))) {
+          req.once("drain", pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+describe("early answers from the backend", () => {
+  /** Answers on the first bytes of the body and closes without reading the rest (a reset). */
+  async function answerAndReset(status: number): Promise<string> {
+    const backend = await startRawBackend((socket) => {
+      socket.once("data", () => {
+        const body = `refused ${status}`;
+        socket.write(
+          `HTTP/1.1 ${status} No\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        );
+        socket.destroy();
+      });
+    });
+    return backend.address;
+  }
+
+  /** Answers before reading the body and keeps the connection: node:http drains the rest. */
+  async function answerAndKeepAlive(status: number): Promise<string> {
+    const backend = await startServer((_req, res) => {
+      res.writeHead(status);
+      res.end(`refused ${status}`);
+    });
+    cleanups.push(() => backend.close());
+    return backend.address;
+  }
+
+  for (const [status, close] of [
+    [413, true],
+    [403, true],
+    [413, false],
+  ] as const) {
+    it(`relays a ${status} sent before the body was read (${close ? "then a reset" : "keep-alive"}) and does not blame the backend`, async () => {
+      const address = close ? await answerAndReset(status) : await answerAndKeepAlive(status);
+      const { balancer, port } = await startProxy([address]);
+      for (let i = 0; i < 12; i++) {
+        const answer = await upload(port, 2 * 1024 * 1024);
+        expect(answer.status).toBe(status);
+        expect(answer.body).toBe(`refused ${status}`);
+      }
+      const stats = balancer.stats();
+      expect(stats.errors).toBe(0);
+      expect(stats.backends[0]?.state).toBe("healthy");
+    });
+  }
+
+  it("does not stall an upload the backend answered 200 to and then reads slowly", async () => {
+    const backend = await startServer((req, res) => {
+      res.end("early");
+      req.pause();
+      setTimeout(() => req.resume(), 3_000).unref();
+    });
+    cleanups.push(() => backend.close());
+    const { port } = await startProxy([backend.address]);
+    const answer = await upload(port, 8 * 1024 * 1024);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("early");
+    // A stalled upload waited for a reset about a minute later; 2 s leaves room for a loaded machine.
+    expect(answer.ms).toBeLessThan(2_000);
+  });
+});
+
+describe("request heads a proxy must refuse", () => {
+  let backend: TestServer;
+
+  async function proxyToCountingBackend(): Promise<number> {
+    backend = await startServer((_req, res) => res.end("ok"));
+    cleanups.push(() => backend.close());
+    return (await startProxy([backend.address])).port;
+  }
+
+  it("answers 431 to a flood of header lines instead of dropping the ones past node's count", async () => {
+    const port = await proxyToCountingBackend();
+    const filler = Array.from({ length: 1_100 }, (_, i) => `x-filler-${i}: a\r\n`).join("");
+    const answer = await rawRequest(
+      port,
+      `POST / HTTP/1.1\r\nHost: a\r\n${filler.slice(0, 15_000)}Content-Length: 5\r\n\r\nhello`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(answer).toContain("x-switchyard-error: SY_ERR_HEADERS_TOO_LARGE");
+    expect(backend.requests).toBe(0);
+  });
+
+  it("answers 400 to an absolute-form target whose authority differs from Host", async () => {
+    const port = await proxyToCountingBackend();
+    const answer = await rawRequest(port, "GET http://other.example/x HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(backend.requests).toBe(0);
+  });
+
+  it("forwards an absolute-form target that agrees with Host in origin form", async () => {
+    let seen = "";
+    backend = await startServer((req, res) => {
+      seen = req.url ?? "";
+      res.end("ok");
+    });
+    cleanups.push(() => backend.close());
+    const { port } = await startProxy([backend.address]);
+    const answer = await rawRequest(
+      port,
+      "GET http://a.example/x?y=1 HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n",
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(seen).toBe("/x?y=1");
+  });
+
+  it("answers 400 to an HTTP/0.9 request line", async () => {
+    const port = await proxyToCountingBackend();
+    const answer = await rawRequest(port, "GET /\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(backend.requests).toBe(0);
+  });
+
+  it("answers 414 to a 1 MB request target", async () => {
+    const port = await proxyToCountingBackend();
+    const answer = await rawRequest(port, `GET /${"a".repeat(1_000_000)} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 414 /);
+    expect(answer).toContain("SY_ERR_URI_TOO_LONG");
+  });
+
+  it("answers 414 to a target over 8 KiB that fits in the head", async () => {
+    const port = await proxyToCountingBackend();
+    const answer = await rawRequest(port, `GET /${"a".repeat(9_000)} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 414 /);
+    expect(backend.requests).toBe(0);
+  });
+
+  it("answers 405 with a coded body to CONNECT", async () => {
+    const port = await proxyToCountingBackend();
+    const answer = await rawRequest(port, "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+    expect(answer).toContain('"error":"SY_ERR_METHOD_NOT_ALLOWED"');
+  });
+});
+
+describe("upstream connections", () => {
+  it("proxies pipelined requests one at a time over a single upstream connection, answers in order", async () => {
+    const backend = await startRawBackend((socket) => {
+      let pending = "";
+      let queue = Promise.resolve();
+      socket.on("data", (chunk: Buffer) => {
+        pending += chunk.toString("latin1");
+        for (let end = pending.indexOf("\r\n\r\n"); end >= 0; end = pending.indexOf("\r\n\r\n")) {
+          const path = pending.slice(0, end).split(" ")[1] as string;
+          pending = pending.slice(end + 4);
+          queue = queue.then(
+            () =>
+              new Promise<void>((resolve) =>
+                setTimeout(() => {
+                  socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`);
+                  resolve();
+                }, 2),
+              ),
+          );
+        }
+      });
+    });
+    const { port } = await startProxy([backend.address]);
+    const count = 100;
+    const requests = Array.from({ length: count }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join(
+      "",
+    );
+    const answers = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: LOCALHOST, port }, () => socket.write(requests));
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("latin1");
+        if ((text.match(/HTTP\/1\.1 200/g) ?? []).length === count && text.endsWith(`/${count - 1}`)) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on("error", reject);
+      setTimeout(() => reject(new Error("pipelined answers did not arrive")), 15_000).unref();
+    });
+    const bodies = answers.split(/HTTP\/1\.1 200 OK\r\n/).slice(1);
+    expect(bodies.map((part) => part.slice(part.indexOf("\r\n\r\n") + 4))).toEqual(
+      Array.from({ length: count }, (_, i) => `/${i}`),
+    );
+    expect(backend.maxOpen()).toBe(1);
+  });
+
+  it("keeps at most maxConnections open to a backend and queues the rest", async () => {
+    let open = 0;
+    let maxOpen = 0;
+    const backend = await startServer((_req, res) => {
+      open++;
+      maxOpen = Math.max(maxOpen, open);
+      setTimeout(() => {
+        open--;
+        res.end("ok");
+      }, 50);
+    });
+    cleanups.push(() => backend.close());
+    const { proxy, port } = await startProxy([backend.address], { maxConnections: 1 });
+    const statuses = await Promise.all(
+      Array.from({ length: 4 }, () => upload(port, 10).then((answer) => answer.status)),
+    );
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect(maxOpen).toBe(1);
+    expect(proxy.upstreams.connections(proxy.balancer.pool.backends[0] as never)).toBeLessThanOrEqual(1);
+  });
+
+  it("answers 503 SY_ERR_QUEUE_TIMEOUT when no connection frees up within queueTimeoutMs", async () => {
+    const backend = await startServer((_req, res) => {
+      setTimeout(() => res.end("slow"), 400);
+    });
+    cleanups.push(() => backend.close());
+    const { port } = await startProxy([backend.address], {
+      maxConnections: 1,
+      queueTimeoutMs: 50,
+      maxRetries: 0,
+    });
+    const answers = await Promise.all([
+      rawRequest(port, "GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+      new Promise<string>((resolve) => setTimeout(resolve, 20)).then(() =>
+        rawRequest(port, "GET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+      ),
+    ]);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answers[1]).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answers[1]).toContain("x-switchyard-error: SY_ERR_QUEUE_TIMEOUT");
+  });
+});
