@@ -279,6 +279,10 @@ describe("ChunkedDecoder: refusals", () => {
     ["a VT leading a trailer value", "0\r\nX: \x0bz\r\n\r\n"],
     ["a FF ending a trailer value", "0\r\nX: z\x0c\r\n\r\n"],
     ["a bare CR in a trailer value", "0\r\nX: a\rb\r\n\r\n"],
+    ["Content-Length in a trailer", "0\r\nContent-Length: 5\r\n\r\n"],
+    ["Transfer-Encoding in a trailer", "0\r\ntransfer-encoding: chunked\r\n\r\n"],
+    ["Connection in a trailer", "0\r\nConnection: close\r\n\r\n"],
+    ["Proxy-Connection in a trailer", "0\r\nProxy-Connection: close\r\n\r\n"],
   ];
   for (const [what, text] of refused) {
     it(`refuses ${what}`, () => {

@@ -35,6 +35,8 @@ const EXT_QUOTED = 4;
 const EXT_QUOTED_PAIR = 5;
 const EXT_QUOTED_END = 6;
 
+const FORBIDDEN_TRAILERS = new Set(["content-length", "transfer-encoding", "connection", "proxy-connection"]);
+
 /** tchar (RFC 9110 §5.6.2) as a lookup table. */
 const TOKEN = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -239,7 +241,11 @@ export class ChunkedDecoder {
       const raw = line.slice(colon + 1);
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are what is refused
       if (/[\x00-\x08\x0a-\x1f\x7f]/.test(raw)) throw this.#error("invalid character in a trailer");
-      fields.push(line.slice(0, colon), raw.replace(/^[ \t]+|[ \t]+$/g, ""));
+      // Framing and connection fields have no place in trailers (RFC 9110 §6.5.1);
+      // llhttp refuses the first two and closes on the others.
+      const name = line.slice(0, colon);
+      if (FORBIDDEN_TRAILERS.has(name.toLowerCase())) throw this.#error(`${name} in a trailer`);
+      fields.push(name, raw.replace(/^[ \t]+|[ \t]+$/g, ""));
       pos = end + 2;
     }
     return fields;

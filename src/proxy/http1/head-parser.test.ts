@@ -167,6 +167,16 @@ describe("parseRequestHead: happy paths", () => {
     expect(request(`${GET}Connection: upgrade\r\n\r\n`).upgrade).toBe(false);
   });
 
+  it("reads Proxy-Connection as Connection, as llhttp does", () => {
+    expect(request(`${GET}Proxy-Connection: close\r\n\r\n`).keepAlive).toBe(false);
+    expect(request("GET / HTTP/1.0\r\nproxy-connection: keep-alive\r\n\r\n").keepAlive).toBe(true);
+    expect(request(`${GET}Proxy-Connection: upgrade\r\nUpgrade: websocket\r\n\r\n`).upgrade).toBe(true);
+  });
+
+  it("takes an empty Upgrade field as no upgrade", () => {
+    expect(request(`${GET}Connection: upgrade\r\nUpgrade: \r\n\r\n`).upgrade).toBe(false);
+  });
+
   it("notes Expect: 100-continue, in any case", () => {
     expect(request(`${POST}Expect: 100-continue\r\nContent-Length: 1\r\n\r\n`).expectContinue).toBe(true);
     expect(request(`${POST}expect: 100-Continue\r\n\r\n`).expectContinue).toBe(true);

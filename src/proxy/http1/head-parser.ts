@@ -307,10 +307,18 @@ function noteField(
       if (request && name.toLowerCase() === "expect") fields.expect = value;
       return;
     case 7:
-      if (name.toLowerCase() === "upgrade") fields.upgrade = true;
+      // An empty Upgrade is no upgrade to llhttp.
+      if (value !== "" && name.toLowerCase() === "upgrade") fields.upgrade = true;
       return;
     case 10:
       if (name.toLowerCase() === "connection") {
+        if (tabbed || value.includes("\t")) throw badRequest("HTAB in a Connection header");
+        fields.connection = join(fields.connection, value);
+      }
+      return;
+    case 16:
+      // llhttp reads Proxy-Connection as Connection (close, keep-alive, upgrade).
+      if (name.toLowerCase() === "proxy-connection") {
         if (tabbed || value.includes("\t")) throw badRequest("HTAB in a Connection header");
         fields.connection = join(fields.connection, value);
       }
