@@ -4,9 +4,10 @@
  * the input (no copy) through the sink, and the trailer fields are collected
  * as a flat `[name, value, ...]` list. Anything a lenient parser might read
  * two ways is refused: a size that is not plain hex, blanks after the size, a
- * line end other than CRLF, data not followed by CRLF, control bytes in a
- * chunk extension, malformed trailer lines. Extensions are checked and
- * dropped (the proxy re-encodes chunks without them).
+ * line end other than CRLF, data not followed by CRLF, a chunk extension
+ * outside `*( ";" token [ "=" ( token / quoted-string ) ] )` (no blanks, as
+ * llhttp), malformed trailer lines. Extensions are checked and dropped (the
+ * proxy re-encodes chunks without them).
  */
 import { ErrorCodes } from "../../core/errors.js";
 import { HttpParseError } from "./parse-error.js";
@@ -24,6 +25,22 @@ const DATA_CR = 4;
 const DATA_LF = 5;
 const TRAILER = 6;
 const DONE = 7;
+
+/** Where a chunk extension is: just after `;`, in its name, after `=`, in a token or quoted value. */
+const EXT_NAME_START = 0;
+const EXT_NAME = 1;
+const EXT_VALUE_START = 2;
+const EXT_TOKEN = 3;
+const EXT_QUOTED = 4;
+const EXT_QUOTED_PAIR = 5;
+const EXT_QUOTED_END = 6;
+
+const FORBIDDEN_TRAILERS = new Set(["content-length", "transfer-encoding", "connection", "proxy-connection"]);
+
+/** tchar (RFC 9110 §5.6.2) as a lookup table. */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TOKEN[c.charCodeAt(0)] = 1;
 
 const CR = 13;
 const LF = 10;
@@ -57,6 +74,7 @@ export class ChunkedDecoder {
   #digits = 0;
   #remaining = 0;
   #extensionBytes = 0;
+  #extension = EXT_NAME_START;
   /** Raw trailer section bytes (latin1) gathered until the empty line. */
   #trailerText = "";
   /** Trailer fields, once the message is done. */
@@ -92,6 +110,7 @@ export class ChunkedDecoder {
             throw this.#error("malformed chunk size");
           } else if (c === 59 /* ; */) {
             this.#state = EXTENSION;
+            this.#extension = EXT_NAME_START;
             this.#extensionBytes = 0;
             i++;
           } else if (c === CR) {
@@ -103,10 +122,7 @@ export class ChunkedDecoder {
           break;
         }
         case EXTENSION: {
-          const c = buf[i] as number;
-          if (c === CR) this.#state = SIZE_LF;
-          else if ((c < 32 && c !== 9) || c === 127)
-            throw this.#error("invalid character in a chunk extension");
+          if (this.#extensionByte(buf[i] as number)) this.#state = SIZE_LF;
           else if (++this.#extensionBytes > this.#limits.maxExtensionBytes) {
             throw new HttpParseError(413, ErrorCodes.PAYLOAD_TOO_LARGE, "chunk extensions are too large");
           }
@@ -148,6 +164,48 @@ export class ChunkedDecoder {
     return this.#state === DONE ? i : length;
   }
 
+  /**
+   * Steps the chunk-extension grammar over `c`; true when `c` is the CR that
+   * ends the size line. Throws on anything llhttp would not read the same way.
+   */
+  #extensionByte(c: number): boolean {
+    switch (this.#extension) {
+      case EXT_NAME_START:
+        if (TOKEN[c] !== 1) break;
+        this.#extension = EXT_NAME;
+        return false;
+      case EXT_NAME:
+      case EXT_TOKEN:
+        if (TOKEN[c] === 1) return false;
+        if (c === CR) return true;
+        if (c === 59 /* ; */) this.#extension = EXT_NAME_START;
+        else if (c === 61 /* = */ && this.#extension === EXT_NAME) this.#extension = EXT_VALUE_START;
+        else break;
+        return false;
+      case EXT_VALUE_START:
+        if (TOKEN[c] === 1) this.#extension = EXT_TOKEN;
+        else if (c === 34 /* " */) this.#extension = EXT_QUOTED;
+        else break;
+        return false;
+      case EXT_QUOTED:
+        // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text.
+        if (c === 34) this.#extension = EXT_QUOTED_END;
+        else if (c === 92 /* \ */) this.#extension = EXT_QUOTED_PAIR;
+        else if ((c < 32 && c !== 9) || c === 127) break;
+        return false;
+      case EXT_QUOTED_PAIR:
+        if ((c < 32 && c !== 9) || c === 127) break;
+        this.#extension = EXT_QUOTED;
+        return false;
+      default:
+        if (c === CR) return true;
+        if (c !== 59) break;
+        this.#extension = EXT_NAME_START;
+        return false;
+    }
+    throw this.#error("malformed chunk extension");
+  }
+
   /** Gathers trailer bytes up to the empty line, then parses them. */
   #readTrailer(buf: Buffer, from: number): number {
     const lf = buf.indexOf(LF, from);
@@ -178,10 +236,16 @@ export class ChunkedDecoder {
       if (colon <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(line.slice(0, colon))) {
         throw this.#error("malformed trailer line");
       }
-      const value = line.slice(colon + 1).trim();
+      // Controls are refused before the blanks are stripped, and only SP and
+      // HTAB are: String#trim would also strip VT and FF, which llhttp refuses.
+      const raw = line.slice(colon + 1);
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are what is refused
-      if (/[\x00-\x08\x0a-\x1f\x7f\r\n]/.test(value)) throw this.#error("invalid character in a trailer");
-      fields.push(line.slice(0, colon), value);
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(raw)) throw this.#error("invalid character in a trailer");
+      // Framing and connection fields have no place in trailers (RFC 9110 §6.5.1);
+      // llhttp refuses the first two and closes on the others.
+      const name = line.slice(0, colon);
+      if (FORBIDDEN_TRAILERS.has(name.toLowerCase())) throw this.#error(`${name} in a trailer`);
+      fields.push(name, raw.replace(/^[ \t]+|[ \t]+$/g, ""));
       pos = end + 2;
     }
     return fields;

@@ -98,6 +98,8 @@ export function parseRequestHead(
 ): RequestHead | undefined {
   let start = offset;
   while (start + 1 < buf.length && buf[start] === CR && buf[start + 1] === LF) start += 2;
+  // Empty lines are skipped but buffered all the same: they count towards the head limit.
+  if (start - offset > limits.maxHeadBytes) throw headTooLarge();
   const end = findHeadEnd(buf, start, limits.maxHeadBytes, limits.maxTargetBytes);
   if (end < 0) return undefined;
   const text = buf.toString("latin1", start, end);
@@ -272,14 +274,28 @@ function parseFields(text: string, at: number, maxHeaders: number, request: bool
     const name = text.slice(pos, colon);
     const value = text.slice(valueStart, valueEnd);
     headers.push(name, value);
-    noteField(fields, name, value, request);
+    // Trailing blanks are rare; llhttp takes an HTAB among them as part of a
+    // framing value (`chunked\t` is not chunked to node), so it is kept in view.
+    noteField(fields, name, value, request, valueEnd < lineEnd && hasTab(text, valueEnd, lineEnd));
     pos = lineEnd + 2;
   }
   return fields;
 }
 
-/** Records the fields that decide framing and routing (names compared case-insensitively). */
-function noteField(fields: ParsedFields, name: string, value: string, request: boolean): void {
+/**
+ * Records the fields that decide framing and routing (names compared
+ * case-insensitively). An HTAB in Connection, or trailing a Content-Length
+ * or Transfer-Encoding value, is refused: llhttp reads such a value as a
+ * token other than the one it looks like, so a backend and we would frame
+ * or keep alive differently.
+ */
+function noteField(
+  fields: ParsedFields,
+  name: string,
+  value: string,
+  request: boolean,
+  tabbed: boolean,
+): void {
   switch (name.length) {
     case 4:
       if (request && name.toLowerCase() === "host") {
@@ -291,20 +307,34 @@ function noteField(fields: ParsedFields, name: string, value: string, request: b
       if (request && name.toLowerCase() === "expect") fields.expect = value;
       return;
     case 7:
-      if (name.toLowerCase() === "upgrade") fields.upgrade = true;
+      // An empty Upgrade is no upgrade to llhttp.
+      if (value !== "" && name.toLowerCase() === "upgrade") fields.upgrade = true;
       return;
     case 10:
-      if (name.toLowerCase() === "connection") fields.connection = join(fields.connection, value);
+      if (name.toLowerCase() === "connection") {
+        if (tabbed || value.includes("\t")) throw badRequest("HTAB in a Connection header");
+        fields.connection = join(fields.connection, value);
+      }
+      return;
+    case 16:
+      // llhttp reads Proxy-Connection as Connection (close, keep-alive, upgrade).
+      if (name.toLowerCase() === "proxy-connection") {
+        if (tabbed || value.includes("\t")) throw badRequest("HTAB in a Connection header");
+        fields.connection = join(fields.connection, value);
+      }
       return;
     case 14:
       if (name.toLowerCase() === "content-length") {
+        if (tabbed) throw badRequest("malformed Content-Length");
         fields.contentLength = value;
         fields.contentLengthCount++;
       }
       return;
     case 17:
-      if (name.toLowerCase() === "transfer-encoding")
+      if (name.toLowerCase() === "transfer-encoding") {
+        if (tabbed) throw badRequest("HTAB after a transfer coding");
         fields.transferEncoding = join(fields.transferEncoding, value);
+      }
       return;
   }
 }
@@ -393,7 +423,12 @@ export function reduceAbsoluteForm(
     }
   }
   const authority = target.slice(skip, pathStart);
-  if (authority === "" || authority.includes("@")) throw badRequest("malformed request target authority");
+  // The authority gets the Host checks (llhttp refuses `{`, `"`, ... there
+  // too); a fragment right after it is refused as llhttp does. Rare: no hot path.
+  if (authority === "" || authority.includes("@") || !HOST_VALUE.test(authority)) {
+    throw badRequest("malformed request target authority");
+  }
+  if (target.charCodeAt(pathStart) === 35) throw badRequest("malformed request target");
   if (host !== undefined && host.toLowerCase() !== authority.toLowerCase()) {
     throw badRequest("the request target's authority differs from the Host header");
   }
@@ -413,14 +448,16 @@ function contentLength(value: string, count: number): number {
   return length;
 }
 
-/** The coding list is exactly `chunked` (any case, blanks around it). */
+/**
+ * The coding list is exactly `chunked`, in any case (the value is already
+ * stripped of blanks; several Transfer-Encoding lines are joined with commas).
+ */
 function isChunkedOnly(codings: string): boolean {
-  return codings.length >= 7 && codings.trim().toLowerCase() === "chunked";
+  return codings.length === 7 && codings.toLowerCase() === "chunked";
 }
 
 function lastCodingIsChunked(codings: string): boolean {
-  const parts = codings.split(",");
-  return (parts[parts.length - 1] as string).trim().toLowerCase() === "chunked";
+  return trimBlanks(codings.slice(codings.lastIndexOf(",") + 1)).toLowerCase() === "chunked";
 }
 
 function keepAlive(minor: number, connection: string | undefined): boolean {
@@ -433,7 +470,24 @@ function keepAlive(minor: number, connection: string | undefined): boolean {
 export function hasOption(list: string | undefined, option: string): boolean {
   if (list === undefined) return false;
   if (list.length === option.length) return list.toLowerCase() === option;
-  for (const part of list.split(",")) if (part.trim().toLowerCase() === option) return true;
+  for (const part of list.split(",")) if (trimBlanks(part).toLowerCase() === option) return true;
+  return false;
+}
+
+/**
+ * `value` without leading and trailing SP and HTAB. Not String#trim, which
+ * also strips VT, FF and NBSP (0xA0): `chunked\xA0` is not `chunked` to llhttp.
+ */
+function trimBlanks(value: string): string {
+  let from = 0;
+  let to = value.length;
+  while (from < to && isBlank(value.charCodeAt(from))) from++;
+  while (to > from && isBlank(value.charCodeAt(to - 1))) to--;
+  return from === 0 && to === value.length ? value : value.slice(from, to);
+}
+
+function hasTab(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === 9) return true;
   return false;
 }
 
