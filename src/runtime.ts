@@ -11,6 +11,7 @@ import type { AdminConfigStore } from "./admin/admin-context.js";
 import { AdminServer } from "./admin/admin-server.js";
 import type { AgentPollerStats } from "./agent/poller.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
+import { type Balancer, createBalancer } from "./balancer/balancer.js";
 import type { ConfigStore } from "./config/config-store.js";
 import {
   applyReloadPlan,
@@ -22,7 +23,6 @@ import {
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
 import { formatHostPort } from "./core/address.js";
-import { type Balancer, createBalancer } from "./core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
 import { AccessLog } from "./observability/access-log.js";

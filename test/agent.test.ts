@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentPoller } from "../src/agent/poller.js";
 import type { ContainersReport } from "../src/agent/sampler.js";
-import { createBalancer } from "../src/core/balancer.js";
+import { createBalancer } from "../src/balancer/balancer.js";
 import { Pool } from "../src/core/pool.js";
 import { BackendMetricsStore } from "../src/load/backend-metrics.js";
 import { request } from "./helpers/servers.js";

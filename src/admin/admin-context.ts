@@ -6,9 +6,9 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { AlgorithmSpec } from "../algorithms/registry.js";
+import type { Balancer } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import type { BackendConfig } from "../config/schema.js";
-import type { Balancer } from "../core/balancer.js";
 import type { Logger } from "../observability/logger.js";
 
 export interface Readiness {

@@ -11,7 +11,7 @@
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AgentPollerStats } from "../agent/poller.js";
-import type { Balancer } from "../core/balancer.js";
+import type { Balancer } from "../balancer/balancer.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";

@@ -34,7 +34,8 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector, SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { Selector, SelectorEnv } from "../core/selector.js";
 import { AdaptiveWeights, TailRiskLoad } from "../load/tail-risk.js";
 import { HEDGE_CANCELLED, HedgePolicy, type HedgeStats } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
 import type { AlgorithmDefinition } from "./registry.js";
 import { WeightedRoundRobinSelector } from "./weighted-round-robin.js";

@@ -7,7 +7,8 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { Selector } from "../core/selector.js";
 import type { BackendGroup } from "../geo/backend-groups.js";
 import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
 import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";

@@ -12,7 +12,8 @@
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
-import type { Outcome, SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { SelectorEnv } from "../core/selector.js";
 import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { LeaseTable } from "../load/leases.js";
 import { leaseDurationSchema, leasesPerWeight, releaseOnFinishSchema } from "./lease.js";

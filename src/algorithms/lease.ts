@@ -12,7 +12,8 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector, SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { Selector, SelectorEnv } from "../core/selector.js";
 import { DEFAULT_LEASE_DURATION_MS, LeaseTable } from "../load/leases.js";
 import { leastLoaded } from "./least-loaded.js";
 import type { AlgorithmDefinition } from "./registry.js";

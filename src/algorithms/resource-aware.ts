@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
 import { fixed, ResourceScanSelector } from "./metrics.js";

@@ -29,8 +29,8 @@
  * in `select()`, metric reads included).
  */
 import type { AlgorithmSpec } from "../algorithms/registry.js";
+import { createBalancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import { createBalancer } from "../core/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { exponentialQuantile, keyContext, randomStreams, ServiceTime } from "./distributions.js";

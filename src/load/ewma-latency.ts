@@ -8,7 +8,7 @@
  * load 0, so new backends are measured before being judged.
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { LoadMetric } from "./load-metric.js";
 
 export interface EwmaLatencyOptions {

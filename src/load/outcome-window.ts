@@ -5,7 +5,7 @@
  * HF-WRR all read these two figures).
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 
 class Window {
   latencies: Float64Array;

@@ -21,9 +21,9 @@ import {
   Registry,
 } from "prom-client";
 import type { AgentPollerStats } from "../agent/poller.js";
+import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import { BACKEND_STATES } from "../core/backend.js";
-import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
 import { defineAgentMetrics } from "./agent-metrics.js";
 import { type PoolMetrics, STATUS_CLASSES } from "./balancer-metrics.js";

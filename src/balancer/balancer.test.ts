@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { HEDGE_CANCELLED } from "../core/outcome.js";
+import { seededRandom } from "../core/random.js";
 import { createBalancer } from "./balancer.js";
-import { seededRandom } from "./random.js";
-import { HEDGE_CANCELLED } from "./selector.js";
 
 const three = [
   { id: "a", address: "127.0.0.1:9001" },
