@@ -7,7 +7,7 @@
  * listener and its address. Close is graceful and idempotent: every listener
  * stops accepting and finishes its work in flight within the grace period.
  */
-import type { AdminConfigStore } from "./admin/admin-context.js";
+
 import { AdminServer } from "./admin/admin-server.js";
 import type { AgentPollerStats } from "./agent/poller.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
@@ -22,12 +22,13 @@ import {
 } from "./config/reload.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
+import type { AdminConfigStore } from "./config/store-writes.js";
 import { formatHostPort } from "./core/address.js";
 import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
 import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
-import type { ListenerMetricsSource } from "./observability/prometheus.js";
+import type { ListenerMetricsSource } from "./prometheus/exporter.js";
 import { HttpProxy } from "./proxy/http-proxy.js";
 import { TcpProxy } from "./proxy/tcp-proxy.js";
 

@@ -5,12 +5,17 @@
  * a poller starts filling it. Pools without agents get nothing, and the
  * metrics-driven algorithms there fall back as configured.
  */
-import type { PoolConfig } from "../config/schema.js";
 import type { Pool } from "../core/pool.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import { type AgentsOptions, type AgentTarget, agentsSchema } from "./agent-options.js";
 import { AgentPoller } from "./poller.js";
+
+/** What agent polling reads of a pool's config (a configured pool is one). */
+export interface PoolAgentsConfig {
+  backends: readonly { id?: string | undefined; address: string; agent?: AgentTarget | undefined }[];
+  agents?: AgentsOptions | undefined;
+}
 
 export interface PoolAgents {
   store: BackendMetricsStore;
@@ -20,7 +25,11 @@ export interface PoolAgents {
 }
 
 /** Starts agent polling for `pool` when its config asks for it; undefined otherwise. */
-export function startPoolAgents(pool: Pool, config: PoolConfig, logger: Logger): PoolAgents | undefined {
+export function startPoolAgents(
+  pool: Pool,
+  config: PoolAgentsConfig,
+  logger: Logger,
+): PoolAgents | undefined {
   const targets = new Map<string, AgentTarget>();
   for (const backend of config.backends) {
     if (backend.agent) targets.set(backend.id ?? backend.address, backend.agent);

@@ -18,16 +18,16 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { sharedGeoResolver } from "../geo/client-location.js";
+import { geoAlgorithmOptions } from "../geo/geo-options.js";
+import { type GeoPoint, haversineKm } from "../geo/haversine.js";
 import {
   type BackendGroup,
   groupByRegion,
   groupBySite,
   groupsByBackend,
   NearestGroupPicker,
-} from "../geo/backend-groups.js";
-import { sharedGeoResolver } from "../geo/client-location.js";
-import { geoAlgorithmOptions } from "../geo/geo-options.js";
-import { type GeoPoint, haversineKm } from "../geo/haversine.js";
+} from "./backend-groups.js";
 import { GeoSelector } from "./geo-selector.js";
 import type { AlgorithmDefinition } from "./registry.js";
 

@@ -15,14 +15,9 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import {
-  type BackendGroup,
-  groupByRegion,
-  groupsByBackend,
-  NearestGroupPicker,
-} from "../geo/backend-groups.js";
 import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
+import { type BackendGroup, groupByRegion, groupsByBackend, NearestGroupPicker } from "./backend-groups.js";
 import { GeoSelector } from "./geo-selector.js";
 import type { AlgorithmDefinition } from "./registry.js";
 

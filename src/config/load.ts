@@ -10,9 +10,9 @@ import { extname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { applySeedEnvAliases, SEED_ENV_ALIASES, seedEnvFlags } from "../agent/env-aliases.js";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { applySeedEnvAliases, SEED_ENV_ALIASES, seedEnvFlags } from "./env-aliases.js";
 import { type ConfigIssue, formatConfigIssues, type PathSegment, toConfigIssues, valueAt } from "./errors.js";
 import { configKeysAt, configSchema, type SwitchyardConfig } from "./schema.js";
 
@@ -137,7 +137,7 @@ export async function readConfigSource(path: string): Promise<ConfigSource> {
 
 /**
  * Applies `SWITCHYARD_*` variables and seed 001's aliases (see
- * `ENV_OVERRIDES`, `agent/env-aliases.ts`) to a raw config and returns a new
+ * `ENV_OVERRIDES`, `env-aliases.ts`) to a raw config and returns a new
  * object; `raw` is not modified. Empty variables are ignored; a `SWITCHYARD_*`
  * variable wins over an alias of the same field.
  */

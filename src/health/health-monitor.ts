@@ -16,7 +16,7 @@ import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome
 import type { Pool } from "../core/pool.js";
 import type { Logger } from "../observability/logger.js";
 import { ActiveChecker } from "./active-checker.js";
-import { createHealthCheck } from "./check.js";
+import { createHealthCheck } from "./check-factory.js";
 import {
   type HealthCheckOptions,
   healthCheckSchema,

@@ -22,8 +22,8 @@
  * | LOG_EVERY_N_REQUESTS | not supported: there is no request log to sample yet; ignored |
  */
 import { findAlgorithm } from "../algorithms/registry.js";
-import { parseListenAddress } from "../config/schema.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { parseListenAddress } from "./schema.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

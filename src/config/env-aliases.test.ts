@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEnvOverrides, ENV_OVERRIDES, parseConfig } from "../config/load.js";
+import { applyEnvOverrides, ENV_OVERRIDES, parseConfig } from "./load.js";
 
 const base = {
   listeners: [{ name: "web", listen: "0.0.0.0:9000", pool: "web" }],
