@@ -5,7 +5,6 @@
  * beyond the core is listed by name: the surface stays deliberate, and a name
  * added later to one of those modules cannot collide with the core's.
  */
-import "./algorithms/builtin.js";
 
 export * from "./algorithms/registry.js";
 export * from "./balancer/balancer.js";

@@ -114,7 +114,12 @@ export async function startSwitchyard(
       metrics: { explain: config.log.decisions },
     });
     balancers.set(name, balancer.start());
-    const poolAgents = startPoolAgents(balancer.pool, poolConfig, logger.child({ pool: name }));
+    const poolAgents = startPoolAgents(
+      balancer.pool,
+      balancer.env.metricsStore,
+      poolConfig,
+      logger.child({ pool: name }),
+    );
     if (poolAgents) agents.set(name, poolAgents);
   }
 

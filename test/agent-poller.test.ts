@@ -34,7 +34,7 @@ function setup(
 ) {
   const pool = new Pool(Object.keys(targets).map((id, i) => ({ id, address: `127.0.0.1:${1000 + i}` })));
   const store = new BackendMetricsStore();
-  store.attach(pool);
+  store.follow(pool);
   const poller = new AgentPoller({ pool, store, targets, ...options });
   pollers.push(poller);
   return { pool, store, poller };

@@ -111,7 +111,7 @@ describe("switchyard agent --processes", () => {
       { id: "idle", address: "127.0.0.1:2" },
     ]);
     const store = new BackendMetricsStore();
-    store.attach(pool);
+    store.follow(pool);
     const url = `http://127.0.0.1:${port}`;
     const poller = new AgentPoller({
       pool,
@@ -122,7 +122,7 @@ describe("switchyard agent --processes", () => {
     await poller.stop();
     expect(poller.stats().agents[0]).toMatchObject({ successes: 1, entries: 2, unmatched: [] });
     expect(store.read("busy")?.cpu).toBeGreaterThan(20);
-    const balancer = createBalancer({ pool, algorithm: "metrics" });
+    const balancer = createBalancer({ pool, algorithm: "metrics", metricsStore: store });
     expect(balancer.select({}).backend.id).toBe("idle");
 
     // A process that exits is dropped, never an error.

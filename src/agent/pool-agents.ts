@@ -1,12 +1,12 @@
 /**
  * Agent polling for one configured pool, as the runtime starts it: when any
- * backend names an `agent` (or the pool has an `agents` block), a metrics
- * store with the pool's stale limit and fallback is attached to the pool and
- * a poller starts filling it. Pools without agents get nothing, and the
- * metrics-driven algorithms there fall back as configured.
+ * backend names an `agent` (or the pool has an `agents` block), the pool's
+ * metrics store (its balancer's) takes the pool's stale limit and fallback
+ * and a poller starts filling it. Pools without agents get no poller, and
+ * the metrics-driven algorithms there fall back as configured.
  */
 import type { Pool } from "../core/pool.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
+import type { BackendMetricsStore } from "../load/backend-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import { type AgentsOptions, type AgentTarget, agentsSchema } from "./agent-options.js";
 import { AgentPoller } from "./poller.js";
@@ -20,13 +20,18 @@ export interface PoolAgentsConfig {
 export interface PoolAgents {
   store: BackendMetricsStore;
   poller: AgentPoller;
-  /** Stops polling and detaches the store from the pool. */
+  /** Stops polling and stops following the pool. */
   stop(): Promise<void>;
 }
 
-/** Starts agent polling for `pool` when its config asks for it; undefined otherwise. */
+/**
+ * Starts agent polling for `pool` into `store` (its balancer's) when its
+ * config asks for it, with the config's stale limit and fallback; undefined
+ * otherwise.
+ */
 export function startPoolAgents(
   pool: Pool,
+  store: BackendMetricsStore,
   config: PoolAgentsConfig,
   logger: Logger,
 ): PoolAgents | undefined {
@@ -36,8 +41,8 @@ export function startPoolAgents(
   }
   if (targets.size === 0 && config.agents === undefined) return undefined;
   const options: AgentsOptions = config.agents ?? agentsSchema.parse({});
-  const store = new BackendMetricsStore({ ttlMs: options.cacheTtlMs, fallback: options.fallback });
-  const detach = store.attach(pool);
+  store.configure({ ttlMs: options.cacheTtlMs, fallback: options.fallback });
+  const unfollow = store.follow(pool);
   const poller = new AgentPoller({
     pool,
     store,
@@ -51,7 +56,7 @@ export function startPoolAgents(
     poller,
     async stop() {
       await poller.stop();
-      detach();
+      unfollow();
     },
   };
 }

@@ -12,8 +12,8 @@ import type { RequestContext } from "../core/context.js";
 import type { SelectorEnv } from "../core/selector.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const adaptiveOptions = z.strictObject({
   window: z.number().int().min(1).max(10_000).default(100).describe("outcomes remembered per backend"),

@@ -37,9 +37,9 @@ import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
 import { AdaptiveWeights, TailRiskLoad } from "../load/tail-risk.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { HEDGE_CANCELLED, HedgePolicy, type HedgeStats } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 export {
   HEDGE_CANCELLED,

@@ -49,7 +49,7 @@ import { InFlightTotals } from "../load/in-flight-totals.js";
 import { WarmupRamp, type WarmupTarget } from "../load/warm-up.js";
 import { DEFAULT_EPSILON, loadBound } from "./bounded-load.js";
 import { describeOrigin, hashFunctionOption, hashKeyOption } from "./consistent-hash.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const beta1Options = z.strictObject({
   hashKey: hashKeyOption,

@@ -32,7 +32,7 @@ import {
 } from "../hashing/hash-functions.js";
 import { describeHashKey, type HashKeyOption, hashKeyOptionSchema, KeyHasher } from "../hashing/hash-key.js";
 import { DEFAULT_PROBES, DEFAULT_VIRTUAL_NODES, HashRing, MAX_PROBES } from "../hashing/ring.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const hashFunctionOption = hashFunctionNameSchema
   .default("xxhash")

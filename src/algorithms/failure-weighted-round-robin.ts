@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { Outcome } from "../core/outcome.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { WeightedRoundRobinSelector } from "./weighted-round-robin.js";
 
 const failureWeightedOptions = z.strictObject({

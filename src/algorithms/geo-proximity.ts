@@ -28,8 +28,8 @@ import {
   groupsByBackend,
   NearestGroupPicker,
 } from "./backend-groups.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { GeoSelector } from "./geo-selector.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const NEAREST = 0;
 const FALLBACK = 1;

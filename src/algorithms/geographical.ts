@@ -18,8 +18,8 @@ import type { RequestContext } from "../core/context.js";
 import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
 import { type BackendGroup, groupByRegion, groupsByBackend, NearestGroupPicker } from "./backend-groups.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { GeoSelector } from "./geo-selector.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const SAME_REGION = 0;
 const NEAREST_REGION = 1;

@@ -13,9 +13,9 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { Outcome } from "../core/outcome.js";
-import type { SelectorEnv } from "../core/selector.js";
 import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { LeaseTable } from "../load/leases.js";
+import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 import { leaseDurationSchema, leasesPerWeight, releaseOnFinishSchema } from "./lease.js";
 import {
   describeSample,
@@ -26,7 +26,6 @@ import {
   netCapacitySchema,
   ResourceScanSelector,
 } from "./metrics.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const hybridOptions = z.strictObject({
   weights: metricWeightsSchema,
@@ -48,8 +47,8 @@ export class HybridSelector extends ResourceScanSelector {
   #netCapacity: number;
   #leaseWeight: number;
 
-  constructor(options: z.output<typeof hybridOptions>, env: SelectorEnv) {
-    super();
+  constructor(options: z.output<typeof hybridOptions>, env: AlgorithmEnv) {
+    super(env.metricsStore);
     this.#weights = options.weights;
     this.#netCapacity = options.netCapacityBytesPerSec;
     this.#leaseWeight = options.leaseWeight;

@@ -17,7 +17,7 @@ import {
   probesOption,
   virtualNodesOption,
 } from "./consistent-hash.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const ipHashOptions = z.strictObject({
   hashFunction: hashFunctionOption,

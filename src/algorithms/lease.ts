@@ -15,8 +15,8 @@ import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
 import { DEFAULT_LEASE_DURATION_MS, LeaseTable } from "../load/leases.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { leastLoaded } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 export const leaseDurationSchema = z
   .number()

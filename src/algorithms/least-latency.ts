@@ -6,8 +6,8 @@
  */
 import { z } from "zod";
 import { EwmaLatencyLoad } from "../load/ewma-latency.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const leastLatencyOptions = z.strictObject({
   alpha: z.number().gt(0).max(1).default(0.2).describe("EWMA smoothing factor: weight of the newest sample"),

@@ -8,8 +8,8 @@
  */
 import { z } from "zod";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const responseTimeOptions = z.strictObject({
   window: z.number().int().min(1).max(10_000).default(50).describe("responses averaged per backend"),

@@ -10,15 +10,14 @@
  */
 import { performance } from "node:perf_hooks";
 import { Affinity, type AffinityOptions } from "../affinity/affinity.js";
-import "../algorithms/builtin.js";
-import { type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import { type AlgorithmEnv, type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
 import type { Backend, BackendSpec } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
-import type { HedgeController, Selector, SelectorEnv } from "../core/selector.js";
+import type { HedgeController, Selector } from "../core/selector.js";
 import { BreakerSet } from "../health/breakers.js";
 import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
 import { type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
@@ -27,6 +26,7 @@ import type {
   OutlierDetectionOptions,
   SlowStartOptions,
 } from "../health/health-options.js";
+import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { BalancerMetrics, type BalancerMetricsOptions } from "../observability/balancer-metrics.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { Admission } from "./admission.js";
@@ -88,6 +88,12 @@ export interface BalancerOptions {
   affinity?: AffinityOptions;
   /** Wall clock in epoch ms for affinity expiries (cookies carry absolute times); default Date.now. */
   wallClock?: () => number;
+  /**
+   * Agent-reported CPU, memory and network figures of the pool's backends,
+   * read by the metrics-driven algorithms; default an empty store of the
+   * balancer's own (write to `balancer.env.metricsStore`).
+   */
+  metricsStore?: BackendMetricsStore;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -95,7 +101,7 @@ const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
 
 export class Balancer implements AttemptHost {
   readonly pool: Pool;
-  readonly env: SelectorEnv;
+  readonly env: Required<AlgorithmEnv>;
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
   #breakers: BreakerSet | undefined;
@@ -118,7 +124,11 @@ export class Balancer implements AttemptHost {
 
   constructor(options: BalancerOptions = {}) {
     this.pool = options.pool ?? new Pool(options.backends);
-    this.env = { random: options.random ?? Math.random, now: options.now ?? (() => performance.now()) };
+    this.env = {
+      random: options.random ?? Math.random,
+      now: options.now ?? (() => performance.now()),
+      metricsStore: options.metricsStore ?? new BackendMetricsStore(),
+    };
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
     if (options.affinity)

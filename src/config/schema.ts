@@ -11,7 +11,6 @@
 import { z } from "zod";
 import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
-import "../algorithms/builtin.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
 import { isSwitchyardError } from "../core/errors.js";

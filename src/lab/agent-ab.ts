@@ -134,8 +134,8 @@ export function runAgentAb(options: AgentAbOptions): AgentAbResult {
     algorithm: options.algorithm,
     random: random.balancer,
     now: () => time,
+    metricsStore: store,
   });
-  const detach = store.attach(balancer.pool);
   const servers: SimServer[] = scenario.backends.map((spec) => ({
     id: spec.id,
     backend: balancer.pool.require(spec.id),
@@ -256,7 +256,6 @@ export function runAgentAb(options: AgentAbOptions): AgentAbResult {
   const [p50, p99] = quantilesInPlace(latencies.subarray(0, completed), [0.5, 0.99]);
   let latencySum = 0;
   for (let i = 0; i < completed; i++) latencySum += latencies[i] as number;
-  detach();
   void balancer.stop();
   return {
     scenario: scenario.name,
