@@ -1,6 +1,6 @@
 /**
  * The agent poller against real HTTP agents: body limits, overlapping rounds,
- * seed 001's report format, targets changed at runtime.
+ * SwarmGuard's report format, targets changed at runtime.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentPoller } from "../src/agent/poller.js";
@@ -41,7 +41,7 @@ function setup(
 }
 
 describe("AgentPoller", () => {
-  it("reads seed 001's SwarmGuard report and polls each agent once for all its backends", async () => {
+  it("reads SwarmGuard's report and polls each agent once for all its backends", async () => {
     const server = await agent(
       JSON.stringify({
         node: "worker-1",

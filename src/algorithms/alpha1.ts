@@ -1,5 +1,5 @@
 /**
- * ALPHA1 (seed 003): tail-latency routing. Power of two choices over a
+ * ALPHA1 (the ALPHA1/BETA1 balancer): tail-latency routing. Power of two choices over a
  * tail-risk score, β and γ adapted to the observed p99, and SLO-aware hedging.
  *
  * - Pick: two random ready backends, the lower tail risk wins

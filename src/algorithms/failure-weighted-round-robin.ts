@@ -1,5 +1,5 @@
 /**
- * Failure-weighted round-robin (seed 003's HF-WRR): smooth weighted
+ * Failure-weighted round-robin (the ALPHA1/BETA1 balancer's HF-WRR): smooth weighted
  * round-robin where each backend's weight shrinks with its recent failure
  * rate, never below `minShare` of its configured weight so a recovering backend
  * keeps receiving the traffic that proves it healthy again.
@@ -55,7 +55,7 @@ export const failureWeightedRoundRobin: AlgorithmDefinition<FailureWeightedOptio
   name: "failure-weighted-round-robin",
   aliases: ["hf-wrr", "fwrr"],
   summary: "Smooth weighted round-robin with weights cut by recent failure rate.",
-  reference: "seed 003 (HF-WRR)",
+  reference: "the ALPHA1/BETA1 balancer (HF-WRR)",
   options: failureWeightedOptions,
   create: (options) => new FailureWeightedRoundRobinSelector(options),
 };

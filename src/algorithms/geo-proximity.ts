@@ -1,5 +1,5 @@
 /**
- * Geo-proximity (seed 000's fifth algorithm): the ready backend nearest the
+ * Geo-proximity (DWCP's fifth algorithm): the ready backend nearest the
  * client by great-circle (haversine) distance; backends at the same distance
  * (the same site) are told apart by least in flight per weight, with equal
  * loads rotating. The client's location comes from the `GeoResolver` (trusted
@@ -90,7 +90,7 @@ export const geoProximity: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
   aliases: ["geo-nearest"],
   summary:
     "Nearest ready backend to the client (haversine; header, CIDR map or GeoIP); ties by least in flight.",
-  reference: "seed 000 (geo proximity, haversine, GeoIP)",
+  reference: "DWCP (geo proximity, haversine, GeoIP)",
   options: geoAlgorithmOptions,
   create: (options, env) => new GeoProximitySelector(sharedGeoResolver(options.geo), env.now),
 };

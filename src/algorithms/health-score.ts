@@ -1,5 +1,5 @@
 /**
- * Health score (seed 003's HS-BS): load weighed by failure history. A
+ * Health score (the ALPHA1/BETA1 balancer's HS-BS): load weighed by failure history. A
  * backend's health is its recent success rate; its score is in-flight work
  * per weight divided by health, so a backend that fails half its requests
  * looks twice as loaded (a degraded one is at half weight already). Lowest
@@ -22,7 +22,7 @@ export const healthScore: AlgorithmDefinition<z.output<typeof healthScoreOptions
   name: "health-score",
   aliases: ["hs"],
   summary: "In-flight per weight divided by health (recent success rate); lowest wins.",
-  reference: "seed 003 (HS-BS)",
+  reference: "the ALPHA1/BETA1 balancer (HS-BS)",
   options: healthScoreOptions,
   create: (options) => {
     const window = new OutcomeWindow(options.window);

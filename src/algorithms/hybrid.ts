@@ -1,5 +1,5 @@
 /**
- * Hybrid (seed 001's "best of both worlds"): score = leases·10 + the `metrics`
+ * Hybrid (SwarmGuard's "best of both worlds"): score = leases·10 + the `metrics`
  * load score (0.5·cpu + 0.3·memory + 0.2·network), lowest wins. Agent figures
  * move once per poll; leases move on every pick, so within a poll interval
  * the lease term spreads work instead of sending it all to the least-loaded
@@ -89,7 +89,7 @@ export const hybrid: AlgorithmDefinition<z.output<typeof hybridOptions>> = {
   name: "hybrid",
   aliases: ["lease-metrics"],
   summary: "Lowest leases·10 + agent load score (0.5·cpu + 0.3·memory + 0.2·network).",
-  reference: "seed 001 (SwarmGuard hybrid)",
+  reference: "SwarmGuard (hybrid)",
   options: hybridOptions,
   create: (options, env) => new HybridSelector(options, env),
 };

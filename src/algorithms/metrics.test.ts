@@ -37,7 +37,7 @@ describe("metrics", () => {
     expect(metricsScore({ cpu: 0, memory: 0, network: 1e12 }, weights, 1000)).toBeCloseTo(20);
   });
 
-  it("takes the least-loaded backend (seed 001's unit test); with predict: false, every pick until the next report", () => {
+  it("takes the least-loaded backend (SwarmGuard's unit test); with predict: false, every pick until the next report", () => {
     for (const predict of [true, false]) {
       const { store, pool } = setup(3);
       const selector = follow(pool, create({ predict }, store));

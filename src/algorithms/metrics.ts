@@ -1,5 +1,5 @@
 /**
- * Metrics (seed 001's least-loaded replica): the ready backend with the lowest
+ * Metrics (SwarmGuard's least-loaded replica): the ready backend with the lowest
  * utilisation score `0.5·cpu + 0.3·memory + 0.2·network` (percent; network as
  * a percentage of `netCapacityBytesPerSec`), read from the backend metrics
  * store the agent poller fills. Weights are options.
@@ -9,7 +9,7 @@
  * - some backends lack fresh metrics: each is scored as the mean of those
  *   that have them, so it is neither preferred nor starved;
  * - no ready backend has fresh metrics: with the store's fallback
- *   `round-robin` (the default, seed 001's FALLBACK_ENABLED) the pick rotates
+ *   `round-robin` (the default, SwarmGuard's FALLBACK_ENABLED) the pick rotates
  *   and is counted as a fallback; with `none` the missing figures count as 0
  *   and the algorithm ranks by what else it weighs (leases, connections).
  *
@@ -20,7 +20,7 @@
  * default `metrics` scores each backend on its figures extrapolated by the
  * requests sent to it since they were reported (`predict`, see
  * `load/routed-since-report.ts`), which spreads each interval's traffic and
- * evens the backends' load; `predict: false` is seed 001's literal rule.
+ * evens the backends' load; `predict: false` is SwarmGuard's literal rule.
  * `hybrid` spreads the work with its lease term instead.
  */
 import { z } from "zod";
@@ -68,7 +68,7 @@ const metricsOptions = z.strictObject({
     ),
 });
 
-/** Seed 001's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
+/** SwarmGuard's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
 export function metricsScore(sample: ResourceSample, weights: MetricWeights, netCapacity: number): number {
   const network = Math.min(100, (sample.network / netCapacity) * 100);
   return sample.cpu * weights.cpu + sample.memory * weights.memory + network * weights.network;
@@ -265,7 +265,7 @@ export const metrics: AlgorithmDefinition<z.output<typeof metricsOptions>> = {
   aliases: ["least-loaded", "metrics-based"],
   summary:
     "Lowest agent-reported load 0.5·cpu + 0.3·memory + 0.2·network, extrapolated by the requests sent since the report; round-robin when metrics are stale.",
-  reference: "seed 001 (SwarmGuard least-loaded); Mitzenmacher, IEEE TPDS 2000 (stale load information)",
+  reference: "SwarmGuard (least-loaded); Mitzenmacher, IEEE TPDS 2000 (stale load information)",
   options: metricsOptions,
   create: (options, env) => new MetricsSelector(options, env.metricsStore),
 };

@@ -1,5 +1,5 @@
 /**
- * Resource-aware (seed 004's ResourceAwareStrategy): a weighted sum of CPU
+ * Resource-aware (Datapunk's ResourceAwareStrategy): a weighted sum of CPU
  * (40%), memory (30%) and connections (30%), combined with the backend's
  * health. In percent units:
  *
@@ -117,7 +117,7 @@ export const resourceAware: AlgorithmDefinition<ResourceAwareOptions> = {
   name: "resource-aware",
   aliases: ["resource"],
   summary: "Lowest 0.4·cpu + 0.3·memory + 0.3·connections, penalised by poor health.",
-  reference: "seed 004 (Datapunk ResourceAwareStrategy)",
+  reference: "Datapunk (ResourceAwareStrategy)",
   options: resourceAwareOptions,
   create: (options, env) => new ResourceAwareSelector(options, env.metricsStore),
 };

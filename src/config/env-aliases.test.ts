@@ -11,7 +11,7 @@ const base = {
   },
 };
 
-describe("seed 001 environment aliases", () => {
+describe("SwarmGuard environment aliases", () => {
   it("WORKER_NODES, METRICS_PORT and TARGET_SERVICE make agent-polled backends; LB_PORT sets the port", () => {
     const config = parseConfig(
       applyEnvOverrides(

@@ -130,7 +130,7 @@ export const backendSchema = z.strictObject({
   longitude: numberIn(-180, 180).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   enabled: z.boolean().default(true),
-  /** The monitoring agent reporting this backend's CPU, memory and network (seed 001). */
+  /** The monitoring agent reporting this backend's CPU, memory and network (SwarmGuard). */
   agent: agentTargetSchema.optional(),
 });
 
@@ -191,7 +191,7 @@ export const adminSchema = z.strictObject({
 
 export const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
-  /** The access log: one JSON line per request, every `sample`-th request (seed 001's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
+  /** The access log: one JSON line per request, every `sample`-th request (SwarmGuard's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
   access: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -7,7 +7,7 @@
  * counter, a windowed request count, and a latency record into the pool's and
  * the backend's histograms). Neither allocates; every figure read from them —
  * percentiles, rates, load spread — is computed when `snapshot()` is called
- * (the admin API and the Prometheus scrape). The debug routing log (seed 001's
+ * (the admin API and the Prometheus scrape). The debug routing log (SwarmGuard's
  * DEBUG_ROUTING) is on when the balancer's logger is at debug: one line per
  * decision with the algorithm, the candidates' scores and the winner's reason.
  *
