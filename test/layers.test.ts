@@ -120,4 +120,14 @@ describe("layers", () => {
       expect.objectContaining({ to: "cli", imports: "../cli/main.js" }),
     ]);
   });
+
+  it("is the order ARCHITECTURE.md documents", () => {
+    const doc = readFileSync(join(ROOT, "ARCHITECTURE.md"), "utf8");
+    const line = doc.split("\n").find((text) => text.startsWith("Layers, bottom to top:"));
+    const documented = line
+      ?.slice(line.indexOf(":") + 1)
+      .split("→")
+      .map((name) => name.replace(/[`.\s]/g, ""));
+    expect(documented).toEqual([...LAYERS]);
+  });
 });
