@@ -1,5 +1,5 @@
 /**
- * Seed 001's A/B, live: round-robin against `metrics` and `hybrid` on three
+ * SwarmGuard's A/B, live: round-robin against `metrics` and `hybrid` on three
  * backends with uneven background load, through a real Switchyard runtime
  * whose poller queries agents over HTTP.
  *
@@ -18,7 +18,7 @@
  *   mean in-flight / CAPACITY)`, in-flight read from the balancer every 10 ms.
  *   Memory 30% + 10% at full request load; network from the responses sent.
  * - Runtime: `startSwitchyard` from ../dist, one HTTP listener, backends with
- *   `agent: { url, match }`, poll every 1 s, stale limit 2 s (seed 001's
+ *   `agent: { url, match }`, poll every 1 s, stale limit 2 s (SwarmGuard's
  *   defaults). Fresh runtime per algorithm; load starts once every agent has
  *   answered a poll.
  * - Load: open loop, one request every 1/RATE s (evenly spaced, not in
@@ -31,8 +31,8 @@
  *
  * Load variance: the coefficient of variation (population stdev / mean) of the
  * backends' mean CPU utilisation over the load window, as the agents report
- * it, background included (seed 001: under 15%). Decision time: the
- * balancer's `meanSelectionNs` (wall time in `select()`; seed 001: < 5 ms).
+ * it, background included (SwarmGuard: under 15%). Decision time: the
+ * balancer's `meanSelectionNs` (wall time in `select()`; SwarmGuard: < 5 ms).
  *
  * The report also gives, per algorithm, the requests each backend served in
  * each second of the run, which shows how the traffic moved.
@@ -310,11 +310,11 @@ try {
     "",
     `Backends: DemoBackend with ${nodes.map((n) => `${n.id} ${n.load * 100}% background → ${n.delayMs} ms`).join(", ")}; ${CAPACITY} request slots each (\`concurrency\`; more wait in a queue). Fake agents report CPU = background + (1 − background) · min(1, in-flight / ${CAPACITY}) over the last second; the runtime polls them every 1 s (stale after 2 s).`,
     "",
-    "Load variance = coefficient of variation of the backends' mean CPU over the load window (seed 001: under 15%). Decision ns = `balancer.stats().meanSelectionNs` (seed 001: under 5 ms = 5 000 000 ns). `hybrid` ends a lease when its request finishes (`releaseOnFinish`); `hybrid (30 s leases)` is seed 001's literal 30 s lease, where the lease count dominates the score and the split is round-robin's.",
+    "Load variance = coefficient of variation of the backends' mean CPU over the load window (SwarmGuard: under 15%). Decision ns = `balancer.stats().meanSelectionNs` (SwarmGuard: under 5 ms = 5 000 000 ns). `hybrid` ends a lease when its request finishes (`releaseOnFinish`); `hybrid (30 s leases)` is SwarmGuard's literal 30 s lease, where the lease count dominates the score and the split is round-robin's.",
     "",
     markdownTable(headers, rows),
     "",
-    "Between two polls an agent's figures do not change. Taken as they are (`metrics (no prediction)`, seed 001's literal rule), they send every request to the one backend that looked least loaded until the next report: the traffic moves as a herd, a second at a time (Mitzenmacher, \"How useful is old information?\", 2000), overloading each backend in turn; the queues it leaves behind even out the CPU figures only at the cost of seconds of latency, and how even depends on where the herd lands. `metrics` (default `predict: true`) scales each backend's figures by the requests sent to it since the report (× (1 + sent since / sent over the interval before)), so each second's traffic is interleaved and the split settles where the figures are equal. `hybrid` spreads the work with its lease term instead.",
+    "Between two polls an agent's figures do not change. Taken as they are (`metrics (no prediction)`, SwarmGuard's literal rule), they send every request to the one backend that looked least loaded until the next report: the traffic moves as a herd, a second at a time (Mitzenmacher, \"How useful is old information?\", 2000), overloading each backend in turn; the queues it leaves behind even out the CPU figures only at the cost of seconds of latency, and how even depends on where the herd lands. `metrics` (default `predict: true`) scales each backend's figures by the requests sent to it since the report (× (1 + sent since / sent over the interval before)), so each second's traffic is interleaved and the split settles where the figures are equal. `hybrid` spreads the work with its lease term instead.",
     "",
     "## Requests served per second (b1/b2/b3)",
     "",

@@ -5,9 +5,9 @@
  * beyond the core is listed by name: the surface stays deliberate, and a name
  * added later to one of those modules cannot collide with the core's.
  */
-import "./algorithms/builtin.js";
 
 export * from "./algorithms/registry.js";
+export * from "./balancer/balancer.js";
 export type { ConfigIssue, ConfigIssueKind } from "./config/errors.js";
 export {
   type ConfigFlags,
@@ -28,10 +28,10 @@ export type {
 } from "./config/schema.js";
 export * from "./core/address.js";
 export * from "./core/backend.js";
-export * from "./core/balancer.js";
 export * from "./core/context.js";
 export * from "./core/decision.js";
 export * from "./core/errors.js";
+export * from "./core/outcome.js";
 export * from "./core/pool.js";
 export * from "./core/random.js";
 export * from "./core/selector.js";

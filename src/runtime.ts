@@ -7,10 +7,11 @@
  * listener and its address. Close is graceful and idempotent: every listener
  * stops accepting and finishes its work in flight within the grace period.
  */
-import type { AdminConfigStore } from "./admin/admin-context.js";
+
 import { AdminServer } from "./admin/admin-server.js";
 import type { AgentPollerStats } from "./agent/poller.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
+import { type Balancer, createBalancer } from "./balancer/balancer.js";
 import type { ConfigStore } from "./config/config-store.js";
 import {
   applyReloadPlan,
@@ -21,13 +22,13 @@ import {
 } from "./config/reload.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
+import type { AdminConfigStore } from "./config/store-writes.js";
 import { formatHostPort } from "./core/address.js";
-import { type Balancer, createBalancer } from "./core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
 import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
-import type { ListenerMetricsSource } from "./observability/prometheus.js";
+import type { ListenerMetricsSource } from "./prometheus/exporter.js";
 import { HttpProxy } from "./proxy/http-proxy.js";
 import { TcpProxy } from "./proxy/tcp-proxy.js";
 
@@ -113,7 +114,12 @@ export async function startSwitchyard(
       metrics: { explain: config.log.decisions },
     });
     balancers.set(name, balancer.start());
-    const poolAgents = startPoolAgents(balancer.pool, poolConfig, logger.child({ pool: name }));
+    const poolAgents = startPoolAgents(
+      balancer.pool,
+      balancer.env.metricsStore,
+      poolConfig,
+      logger.child({ pool: name }),
+    );
     if (poolAgents) agents.set(name, poolAgents);
   }
 

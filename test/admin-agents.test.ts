@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer } from "../src/admin/admin-server.js";
+import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
-import { createBalancer } from "../src/core/balancer.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import {
   closedPort,

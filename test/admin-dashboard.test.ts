@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer, type AdminServerOptions } from "../src/admin/admin-server.js";
 import { defaultDashboardDir } from "../src/admin/dashboard-files.js";
 import { LIVE_DECISIONS, type LiveSnapshot } from "../src/admin/live-snapshot.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { LOCALHOST, request, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AdminServer, type AdminServerOptions } from "../src/admin/admin-server.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { request, type TestResponse, waitFor } from "./helpers/servers.js";
 
 const TOKEN = "test-admin-token";

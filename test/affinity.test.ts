@@ -7,8 +7,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { AffinityOptions } from "../src/affinity/affinity.js";
+import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
-import { createBalancer } from "../src/core/balancer.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { request, startServer, type TestServer } from "./helpers/servers.js";
 

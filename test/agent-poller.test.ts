@@ -1,6 +1,6 @@
 /**
  * The agent poller against real HTTP agents: body limits, overlapping rounds,
- * seed 001's report format, targets changed at runtime.
+ * SwarmGuard's report format, targets changed at runtime.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentPoller } from "../src/agent/poller.js";
@@ -34,14 +34,14 @@ function setup(
 ) {
   const pool = new Pool(Object.keys(targets).map((id, i) => ({ id, address: `127.0.0.1:${1000 + i}` })));
   const store = new BackendMetricsStore();
-  store.attach(pool);
+  store.follow(pool);
   const poller = new AgentPoller({ pool, store, targets, ...options });
   pollers.push(poller);
   return { pool, store, poller };
 }
 
 describe("AgentPoller", () => {
-  it("reads seed 001's SwarmGuard report and polls each agent once for all its backends", async () => {
+  it("reads SwarmGuard's report and polls each agent once for all its backends", async () => {
     const server = await agent(
       JSON.stringify({
         node: "worker-1",

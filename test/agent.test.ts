@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentPoller } from "../src/agent/poller.js";
 import type { ContainersReport } from "../src/agent/sampler.js";
-import { createBalancer } from "../src/core/balancer.js";
+import { createBalancer } from "../src/balancer/balancer.js";
 import { Pool } from "../src/core/pool.js";
 import { BackendMetricsStore } from "../src/load/backend-metrics.js";
 import { request } from "./helpers/servers.js";
@@ -111,7 +111,7 @@ describe("switchyard agent --processes", () => {
       { id: "idle", address: "127.0.0.1:2" },
     ]);
     const store = new BackendMetricsStore();
-    store.attach(pool);
+    store.follow(pool);
     const url = `http://127.0.0.1:${port}`;
     const poller = new AgentPoller({
       pool,
@@ -122,7 +122,7 @@ describe("switchyard agent --processes", () => {
     await poller.stop();
     expect(poller.stats().agents[0]).toMatchObject({ successes: 1, entries: 2, unmatched: [] });
     expect(store.read("busy")?.cpu).toBeGreaterThan(20);
-    const balancer = createBalancer({ pool, algorithm: "metrics" });
+    const balancer = createBalancer({ pool, algorithm: "metrics", metricsStore: store });
     expect(balancer.select({}).backend.id).toBe("idle");
 
     // A process that exits is dropped, never an error.

@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { wallClock } from "./fixtures/wall-clock.mjs";
 import { LOCALHOST, request } from "./helpers/servers.js";

@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { geographical } from "../src/algorithms/geographical.js";
 import { type AlgorithmDefinition, registerAlgorithm } from "../src/algorithms/registry.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import type { Selector } from "../src/core/selector.js";
 import type { GeoOptions } from "../src/geo/geo-options.js";
 import type { RegionStatsSource } from "../src/geo/region-stats.js";

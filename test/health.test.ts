@@ -8,8 +8,8 @@
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
 import type { HealthChangeEvent } from "../src/health/health-monitor.js";
 import { startSwitchyard } from "../src/runtime.js";
 import { closedPort, LOCALHOST, startServer, type TestServer, waitFor } from "./helpers/servers.js";

@@ -11,7 +11,7 @@ import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AlgorithmSpec } from "../src/algorithms/registry.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 

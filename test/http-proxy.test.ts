@@ -12,7 +12,7 @@ import http from "node:http";
 import net from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../src/core/errors.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import {

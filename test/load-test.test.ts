@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer } from "../src/admin/admin-server.js";
+import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
-import { createBalancer } from "../src/core/balancer.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { startSwitchyard } from "../src/runtime.js";
 import { request, startEchoServer } from "./helpers/servers.js";

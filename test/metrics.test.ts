@@ -9,8 +9,8 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer } from "../src/admin/admin-server.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
 import { AccessLog } from "../src/observability/access-log.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";

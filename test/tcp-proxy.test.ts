@@ -1,6 +1,6 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { TcpProxy, type TcpProxyOptions } from "../src/proxy/tcp-proxy.js";
 
 const HOST = "127.0.0.1";

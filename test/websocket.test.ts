@@ -10,8 +10,8 @@ import type http from "node:http";
 import type net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
+import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import type { Backend } from "../src/core/backend.js";
-import { type Balancer, createBalancer } from "../src/core/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { closedPort, LOCALHOST, rawRequest, waitFor } from "./helpers/servers.js";
 

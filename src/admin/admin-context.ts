@@ -5,42 +5,13 @@
  * node's request or response objects.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { AlgorithmSpec } from "../algorithms/registry.js";
-import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
-import type { BackendConfig } from "../config/schema.js";
-import type { Balancer } from "../core/balancer.js";
+import type { Balancer } from "../balancer/balancer.js";
+import type { AdminConfigStore } from "../config/store-writes.js";
 import type { Logger } from "../observability/logger.js";
 
 export interface Readiness {
   ready: boolean;
   reasons: string[];
-}
-
-/** A write made in a shared config store: the revision holding it, and whether this instance runs it yet. */
-export interface StoreWrite {
-  revision: number;
-  /** False when this instance had not applied the revision when the wait ran out. */
-  applied: boolean;
-}
-
-/**
- * A shared store holding the pools (etcd). When the host has one, admin
- * writes go to the store, which every instance follows, instead of to this
- * process's pools; each resolves once this instance applied the change (or
- * the wait ran out), and throws coded errors (SY_ERR_CONFIG_STORE when the
- * store cannot be reached).
- */
-export interface AdminConfigStore {
-  /** Connection state, revision and last error, for `/api/stats` and `/ready`. */
-  status(): ConfigStoreStatus;
-  addBackend(pool: string, backend: BackendConfig): Promise<StoreWrite>;
-  updateBackend(
-    pool: string,
-    id: string,
-    change: { weight?: number; enabled?: boolean },
-  ): Promise<StoreWrite>;
-  removeBackend(pool: string, id: string): Promise<StoreWrite>;
-  setAlgorithm(pool: string, algorithm: AlgorithmSpec): Promise<StoreWrite>;
 }
 
 export interface AdminContext {

@@ -11,11 +11,12 @@
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AgentPollerStats } from "../agent/poller.js";
-import type { Balancer } from "../core/balancer.js";
+import type { Balancer } from "../balancer/balancer.js";
+import type { AdminConfigStore } from "../config/store-writes.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
-import { type ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
-import type { AdminConfigStore, AdminContext, AdminHandler, Readiness } from "./admin-context.js";
+import { type ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
+import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { requireBearer } from "./auth.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";

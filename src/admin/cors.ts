@@ -1,5 +1,5 @@
 /**
- * CORS for the admin API (seed 002): listed origins (or "*") may call it from
+ * CORS for the admin API (the consistent-hashing HTTP balancer): listed origins (or "*") may call it from
  * a browser. Every answer to an allowed origin carries
  * Access-Control-Allow-Origin; a preflight (OPTIONS with
  * Access-Control-Request-Method) is answered here with the methods and

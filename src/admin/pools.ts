@@ -4,7 +4,7 @@
  * one pool that holds that backend. Anything ambiguous is a 400 that lists
  * the choices.
  */
-import type { Balancer } from "../core/balancer.js";
+import type { Balancer } from "../balancer/balancer.js";
 import { ErrorCodes } from "../core/errors.js";
 import { AdminError, AdminErrorCodes } from "./admin-errors.js";
 

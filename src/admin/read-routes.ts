@@ -7,11 +7,11 @@
  */
 import { z } from "zod";
 import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
+import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
-import type { Balancer, BalancerStats } from "../core/balancer.js";
 import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metrics.js";
 import type { ExplainedDecision } from "../observability/decision-ring.js";
-import type { ListenerMetricsSource, PrometheusExporter } from "../observability/prometheus.js";
+import type { ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
 import type { AdminContext, AdminHandler, AdminRequest, Readiness } from "./admin-context.js";
 import { parseInput, poolQuery, queryObject } from "./inputs.js";
 import { resolvePool } from "./pools.js";

@@ -7,9 +7,10 @@
  * revision. The revision also travels in the `x-switchyard-revision` header.
  * Removal always drains, as a hot reload does on every instance.
  */
-import type { Balancer } from "../core/balancer.js";
+import type { Balancer } from "../balancer/balancer.js";
+import type { AdminConfigStore, StoreWrite } from "../config/store-writes.js";
 import { ErrorCodes } from "../core/errors.js";
-import type { AdminConfigStore, AdminHandler, AdminReply, StoreWrite } from "./admin-context.js";
+import type { AdminHandler, AdminReply } from "./admin-context.js";
 import { AdminError } from "./admin-errors.js";
 import {
   addServerInput,

@@ -5,8 +5,9 @@
  * announce it; each reply carries an `audit` record the server logs with the
  * caller's address.
  */
+
+import type { Balancer } from "../balancer/balancer.js";
 import type { BackendSnapshot } from "../core/backend.js";
-import type { Balancer } from "../core/balancer.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "../core/pool.js";
 import type { AdminHandler, AdminReply, AdminRequest } from "./admin-context.js";
 import {

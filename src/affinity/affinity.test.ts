@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBalancer } from "../core/balancer.js";
+import { createBalancer } from "../balancer/balancer.js";
 import type { RequestContext } from "../core/context.js";
 import { Affinity, DEFAULT_AFFINITY_TTL_MS } from "./affinity.js";
 import { signAffinityCookie, verifyAffinityCookie } from "./cookie.js";

@@ -9,7 +9,7 @@
  * - `ip`: the client address is the key; `header`: a named request header.
  *   Pins live in a bounded LRU table with a sliding TTL.
  *
- * In every mode an explicit `ctx.sessionId` (library use, seed 000's
+ * In every mode an explicit `ctx.sessionId` (library use, DWCP's
  * `SelectServer(clientIP, sessionID)`) is the key, ahead of the address or
  * header; in cookie mode a valid cookie still comes first.
  *

@@ -39,7 +39,7 @@ describe("parseAgentReport", () => {
     });
   });
 
-  it("reads seed 001's SwarmGuard format (megabits per second, container_* names)", () => {
+  it("reads SwarmGuard's report format (megabits per second, container_* names)", () => {
     const report = parseAgentReport({
       node: "worker-2",
       timestamp: 1734567890,

@@ -1,7 +1,7 @@
 /**
  * Reading an agent's `GET /metrics/containers` body on the balancer side.
  * Accepts Switchyard's agent (`id`, `name`, `cpu_percent`, `memory_percent`,
- * `net_rx_bytes_per_sec`, `net_tx_bytes_per_sec`, `timestamp`) and seed 001's
+ * `net_rx_bytes_per_sec`, `net_tx_bytes_per_sec`, `timestamp`) and SwarmGuard's
  * SwarmGuard agent (`container_id`, `container_name`, `service_name`,
  * `network_rx_mbps`/`network_tx_mbps` in megabits per second). Timestamps may
  * be Unix seconds or milliseconds. A body that is not such a report is an

@@ -1,5 +1,5 @@
 /**
- * The monitoring agent's HTTP API (seed 001, default port 8082):
+ * The monitoring agent's HTTP API (SwarmGuard, default port 8082):
  * - `GET /metrics/containers`: the sampler's latest report, per container
  *   (or process) CPU percent, memory percent and bytes, network rx/tx bytes
  *   per second, with the node name and the sample time;

@@ -9,7 +9,6 @@ export {
 export { AgentReportError, type ParsedReport, parseAgentReport } from "./agent-report.js";
 export { AgentServer, type AgentServerOptions, DEFAULT_AGENT_PORT } from "./agent-server.js";
 export { CgroupSource, type CgroupSourceOptions, defaultCgroupRoot } from "./cgroup-source.js";
-export { SEED_ENV_ALIASES } from "./env-aliases.js";
 export { type AgentEntry, combine, compileMatch, type EntryMatcher } from "./match.js";
 export { AgentPoller, type AgentPollerOptions, type AgentPollerStats, type AgentStats } from "./poller.js";
 export { type PoolAgents, startPoolAgents } from "./pool-agents.js";

@@ -1,5 +1,5 @@
 /**
- * The agent poller (balancer side of seed 001): every `pollIntervalMs` it
+ * The agent poller (balancer side of SwarmGuard): every `pollIntervalMs` it
  * queries each distinct agent URL of a pool once, with a timeout, maps the
  * entries to backends by their `match`, and writes each backend's combined
  * CPU, memory and network figures into the pool's metrics store, where the

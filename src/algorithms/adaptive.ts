@@ -1,5 +1,5 @@
 /**
- * Adaptive (seed 004's AdaptiveStrategy): a performance score per backend
+ * Adaptive (Datapunk's AdaptiveStrategy): a performance score per backend
  * from its recent mean latency, cut by an error penalty, plus a bonus while it
  * is fully healthy. The load is in-flight work per weight divided by that
  * score, so better backends take proportionally more concurrent work rather
@@ -12,8 +12,8 @@ import type { RequestContext } from "../core/context.js";
 import type { SelectorEnv } from "../core/selector.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const adaptiveOptions = z.strictObject({
   window: z.number().int().min(1).max(10_000).default(100).describe("outcomes remembered per backend"),
@@ -73,7 +73,7 @@ export class AdaptiveSelector extends LeastLoadedSelector {
 export const adaptive: AlgorithmDefinition<AdaptiveOptions> = {
   name: "adaptive",
   summary: "Highest performance score: latency, error penalty, health bonus; history reset periodically.",
-  reference: "seed 004 (AdaptiveStrategy)",
+  reference: "Datapunk (AdaptiveStrategy)",
   options: adaptiveOptions,
   create: (options, env) => new AdaptiveSelector(options, env),
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { createBalancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import { createBalancer } from "../core/balancer.js";
 import { seededRandom } from "../core/random.js";
 import type { SelectorEnv } from "../core/selector.js";
 import { ADAPT_EVERY, type Alpha1Options, type Alpha1Selector, alpha1, HEDGE_CANCELLED } from "./alpha1.js";

@@ -1,5 +1,5 @@
 /**
- * ALPHA1 (seed 003): tail-latency routing. Power of two choices over a
+ * ALPHA1 (the ALPHA1/BETA1 balancer): tail-latency routing. Power of two choices over a
  * tail-risk score, β and γ adapted to the observed p99, and SLO-aware hedging.
  *
  * - Pick: two random ready backends, the lower tail risk wins
@@ -34,11 +34,12 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector, SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { Selector, SelectorEnv } from "../core/selector.js";
 import { AdaptiveWeights, TailRiskLoad } from "../load/tail-risk.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { HEDGE_CANCELLED, HedgePolicy, type HedgeStats } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 export {
   HEDGE_CANCELLED,

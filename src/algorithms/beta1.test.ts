@@ -8,7 +8,6 @@ import { Beta1Selector, beta1, beta1Options } from "./beta1.js";
 import { loadBound } from "./bounded-load.js";
 import { assignment, keyContexts, runHashSelectorSuite, track } from "./hash-selector.case.js";
 import { createSelector } from "./registry.js";
-import "./builtin.js";
 import { follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
 const hashKey = { source: "header", name: "x-key" } as const;

@@ -1,5 +1,5 @@
 /**
- * BETA1 (seed 003): cache-aware routing. Rendezvous hashing (highest random
+ * BETA1 (the ALPHA1/BETA1 balancer): cache-aware routing. Rendezvous hashing (highest random
  * weight; Thaler & Ravishankar, "Using name-based mappings to increase hit
  * rates", IEEE/ACM ToN 1998) gives each key a stable order of backends, so a
  * key keeps reaching the backend that has it cached, and removing a backend
@@ -49,7 +49,7 @@ import { InFlightTotals } from "../load/in-flight-totals.js";
 import { WarmupRamp, type WarmupTarget } from "../load/warm-up.js";
 import { DEFAULT_EPSILON, loadBound } from "./bounded-load.js";
 import { describeOrigin, hashFunctionOption, hashKeyOption } from "./consistent-hash.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const beta1Options = z.strictObject({
   hashKey: hashKeyOption,
@@ -418,7 +418,7 @@ export const beta1: AlgorithmDefinition<z.output<typeof beta1Options>> = {
   name: "beta1",
   aliases: ["hrw-bounded"],
   summary: "Cache-aware: rendezvous hashing with bounded loads, warm-up for added backends, hot keys spread.",
-  reference: "Thaler & Ravishankar, IEEE/ACM ToN 1998; Mirrokni et al., SODA 2018; seed 003",
+  reference: "Thaler & Ravishankar, IEEE/ACM ToN 1998; Mirrokni et al., SODA 2018; the ALPHA1/BETA1 balancer",
   options: beta1Options,
   create: (options, env) => new Beta1Selector(options, env),
 };

@@ -31,7 +31,7 @@ import {
   probesOption,
   virtualNodesOption,
 } from "./consistent-hash.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const DEFAULT_EPSILON = 0.25;
 

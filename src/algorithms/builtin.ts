@@ -1,9 +1,10 @@
-/** Registers the built-in algorithms; imported once by the package entry points. */
+/** The built-in algorithms, in listing order; the registry is built from this list. */
 import { adaptive } from "./adaptive.js";
 import { alpha1 } from "./alpha1.js";
 import { beta1 } from "./beta1.js";
 import { boundedLoadConsistentHash } from "./bounded-load.js";
 import { consistentHash } from "./consistent-hash.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { failureWeightedRoundRobin } from "./failure-weighted-round-robin.js";
 import { geoProximity } from "./geo-proximity.js";
 import { geographical } from "./geographical.js";
@@ -18,32 +19,33 @@ import { metrics } from "./metrics.js";
 import { peakEwma } from "./peak-ewma.js";
 import { powerOfTwoChoices } from "./power-of-two-choices.js";
 import { random } from "./random.js";
-import { registerAlgorithm } from "./registry.js";
 import { resourceAware } from "./resource-aware.js";
 import { responseTime } from "./response-time.js";
 import { roundRobin } from "./round-robin.js";
 import { weightedRoundRobin } from "./weighted-round-robin.js";
 
-registerAlgorithm(roundRobin);
-registerAlgorithm(weightedRoundRobin);
-registerAlgorithm(random);
-registerAlgorithm(leastConnections);
-registerAlgorithm(powerOfTwoChoices);
-registerAlgorithm(leastLatency);
-registerAlgorithm(peakEwma);
-registerAlgorithm(responseTime);
-registerAlgorithm(healthScore);
-registerAlgorithm(failureWeightedRoundRobin);
-registerAlgorithm(adaptive);
-registerAlgorithm(alpha1);
-registerAlgorithm(consistentHash);
-registerAlgorithm(boundedLoadConsistentHash);
-registerAlgorithm(maglev);
-registerAlgorithm(ipHash);
-registerAlgorithm(beta1);
-registerAlgorithm(metrics);
-registerAlgorithm(lease);
-registerAlgorithm(hybrid);
-registerAlgorithm(resourceAware);
-registerAlgorithm(geoProximity);
-registerAlgorithm(geographical);
+export const BUILTIN_ALGORITHMS: readonly AlgorithmDefinition[] = [
+  roundRobin,
+  weightedRoundRobin,
+  random,
+  leastConnections,
+  powerOfTwoChoices,
+  leastLatency,
+  peakEwma,
+  responseTime,
+  healthScore,
+  failureWeightedRoundRobin,
+  adaptive,
+  alpha1,
+  consistentHash,
+  boundedLoadConsistentHash,
+  maglev,
+  ipHash,
+  beta1,
+  metrics,
+  lease,
+  hybrid,
+  resourceAware,
+  geoProximity,
+  geographical,
+];

@@ -1,6 +1,6 @@
 /**
  * Consistent hashing on a ring of virtual nodes (Karger et al., STOC 1997;
- * ketama's layout; seeds 000, 002, 004): a request's key (client IP by
+ * ketama's layout; DWCP, Datapunk and the consistent-hashing HTTP balancer): a request's key (client IP by
  * default, or a header, cookie, path, query parameter or function) goes to the
  * backend whose point is nearest clockwise after the key's position, so the
  * same key reaches the same backend, and adding or removing a backend moves
@@ -19,7 +19,7 @@
  * collides on two-letter swaps like "Ez"/"FY", crc32 is linear), within a few
  * nanoseconds of fnv1a on IP-sized keys (~20 ns), and Envoy's ring-hash
  * default. crc32, fnv1a, djb2 and md5 are there to match other
- * systems (seeds 000, 002); md5 costs about a microsecond a key.
+ * systems (DWCP and the consistent-hashing HTTP balancer); md5 costs about a microsecond a key.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
@@ -32,7 +32,7 @@ import {
 } from "../hashing/hash-functions.js";
 import { describeHashKey, type HashKeyOption, hashKeyOptionSchema, KeyHasher } from "../hashing/hash-key.js";
 import { DEFAULT_PROBES, DEFAULT_VIRTUAL_NODES, HashRing, MAX_PROBES } from "../hashing/ring.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const hashFunctionOption = hashFunctionNameSchema
   .default("xxhash")
@@ -128,7 +128,7 @@ export const consistentHash: AlgorithmDefinition<z.output<typeof consistentHashO
   aliases: ["ring", "ketama"],
   summary: "Key (client IP, header, cookie, path, query) → nearest backend clockwise on a weighted ring.",
   reference:
-    "Karger et al., STOC 1997; libketama; Appleton & O'Reilly 2015 (multi-probe); seeds 000, 002, 004",
+    "Karger et al., STOC 1997; libketama; Appleton & O'Reilly 2015 (multi-probe); DWCP, Datapunk and the consistent-hashing HTTP balancer",
   options: consistentHashOptions,
   create: (options) => new ConsistentHashSelector(options),
 };

@@ -1,14 +1,14 @@
 /**
- * Failure-weighted round-robin (seed 003's HF-WRR): smooth weighted
+ * Failure-weighted round-robin (the ALPHA1/BETA1 balancer's HF-WRR): smooth weighted
  * round-robin where each backend's weight shrinks with its recent failure
  * rate, never below `minShare` of its configured weight so a recovering backend
  * keeps receiving the traffic that proves it healthy again.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { WeightedRoundRobinSelector } from "./weighted-round-robin.js";
 
 const failureWeightedOptions = z.strictObject({
@@ -55,7 +55,7 @@ export const failureWeightedRoundRobin: AlgorithmDefinition<FailureWeightedOptio
   name: "failure-weighted-round-robin",
   aliases: ["hf-wrr", "fwrr"],
   summary: "Smooth weighted round-robin with weights cut by recent failure rate.",
-  reference: "seed 003 (HF-WRR)",
+  reference: "the ALPHA1/BETA1 balancer (HF-WRR)",
   options: failureWeightedOptions,
   create: (options) => new FailureWeightedRoundRobinSelector(options),
 };

@@ -1,5 +1,5 @@
 /**
- * Geo-proximity (seed 000's fifth algorithm): the ready backend nearest the
+ * Geo-proximity (DWCP's fifth algorithm): the ready backend nearest the
  * client by great-circle (haversine) distance; backends at the same distance
  * (the same site) are told apart by least in flight per weight, with equal
  * loads rotating. The client's location comes from the `GeoResolver` (trusted
@@ -18,18 +18,18 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { sharedGeoResolver } from "../geo/client-location.js";
+import { geoAlgorithmOptions } from "../geo/geo-options.js";
+import { type GeoPoint, haversineKm } from "../geo/haversine.js";
 import {
   type BackendGroup,
   groupByRegion,
   groupBySite,
   groupsByBackend,
   NearestGroupPicker,
-} from "../geo/backend-groups.js";
-import { sharedGeoResolver } from "../geo/client-location.js";
-import { geoAlgorithmOptions } from "../geo/geo-options.js";
-import { type GeoPoint, haversineKm } from "../geo/haversine.js";
+} from "./backend-groups.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { GeoSelector } from "./geo-selector.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const NEAREST = 0;
 const FALLBACK = 1;
@@ -90,7 +90,7 @@ export const geoProximity: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
   aliases: ["geo-nearest"],
   summary:
     "Nearest ready backend to the client (haversine; header, CIDR map or GeoIP); ties by least in flight.",
-  reference: "seed 000 (geo proximity, haversine, GeoIP)",
+  reference: "DWCP (geo proximity, haversine, GeoIP)",
   options: geoAlgorithmOptions,
   create: (options, env) => new GeoProximitySelector(sharedGeoResolver(options.geo), env.now),
 };

@@ -7,11 +7,12 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector } from "../core/selector.js";
-import type { BackendGroup } from "../geo/backend-groups.js";
+import type { Outcome } from "../core/outcome.js";
+import type { Selector } from "../core/selector.js";
 import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
 import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
+import type { BackendGroup } from "./backend-groups.js";
 import { LeastConnectionsSelector } from "./least-connections.js";
 
 export abstract class GeoSelector implements Selector, RegionStatsSource {

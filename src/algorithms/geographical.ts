@@ -1,5 +1,5 @@
 /**
- * Geographical routing (seed 004's GeographicalStrategy, with seed 000's
+ * Geographical routing (Datapunk's GeographicalStrategy, with DWCP's
  * region failover): the client's own region first, least in flight per weight
  * inside it; when it has no ready backend (down, draining, or all tried), the
  * nearest region that has one, nearest to the client when its coordinates
@@ -15,16 +15,11 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import {
-  type BackendGroup,
-  groupByRegion,
-  groupsByBackend,
-  NearestGroupPicker,
-} from "../geo/backend-groups.js";
 import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
+import { type BackendGroup, groupByRegion, groupsByBackend, NearestGroupPicker } from "./backend-groups.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { GeoSelector } from "./geo-selector.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const SAME_REGION = 0;
 const NEAREST_REGION = 1;
@@ -81,7 +76,7 @@ export const geographical: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
   name: "geographical",
   aliases: ["same-region", "geo-region"],
   summary: "Client's region first (least in flight), then the nearest region with a ready backend, then any.",
-  reference: "seed 004 (geographical, same-region first); seed 000 (region failover)",
+  reference: "Datapunk (geographical, same-region first); DWCP (region failover)",
   options: geoAlgorithmOptions,
   create: (options, env) => new GeographicalSelector(sharedGeoResolver(options.geo), env.now),
 };

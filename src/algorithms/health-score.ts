@@ -1,5 +1,5 @@
 /**
- * Health score (seed 003's HS-BS): load weighed by failure history. A
+ * Health score (the ALPHA1/BETA1 balancer's HS-BS): load weighed by failure history. A
  * backend's health is its recent success rate; its score is in-flight work
  * per weight divided by health, so a backend that fails half its requests
  * looks twice as loaded (a degraded one is at half weight already). Lowest
@@ -8,8 +8,8 @@
 import { z } from "zod";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const healthScoreOptions = z.strictObject({
   window: z.number().int().min(1).max(10_000).default(50).describe("outcomes remembered per backend"),
@@ -22,7 +22,7 @@ export const healthScore: AlgorithmDefinition<z.output<typeof healthScoreOptions
   name: "health-score",
   aliases: ["hs"],
   summary: "In-flight per weight divided by health (recent success rate); lowest wins.",
-  reference: "seed 003 (HS-BS)",
+  reference: "the ALPHA1/BETA1 balancer (HS-BS)",
   options: healthScoreOptions,
   create: (options) => {
     const window = new OutcomeWindow(options.window);

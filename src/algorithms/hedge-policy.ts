@@ -41,11 +41,11 @@
  * `acquire` when it hedges and `settled` when the race is decided.
  */
 import type { RequestContext } from "../core/context.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import { LatencyHistogram } from "../load/latency-histogram.js";
 
 /** The error a cancelled hedge loser is finished with; ALPHA1 ignores such outcomes. */
-export { HEDGE_CANCELLED } from "../core/selector.js";
+export { HEDGE_CANCELLED } from "../core/outcome.js";
 
 /** Methods a request may be sent twice with (RFC 9110 §9.2.2). */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([

@@ -1,5 +1,5 @@
 /**
- * Hybrid (seed 001's "best of both worlds"): score = leases·10 + the `metrics`
+ * Hybrid (SwarmGuard's "best of both worlds"): score = leases·10 + the `metrics`
  * load score (0.5·cpu + 0.3·memory + 0.2·network), lowest wins. Agent figures
  * move once per poll; leases move on every pick, so within a poll interval
  * the lease term spreads work instead of sending it all to the least-loaded
@@ -12,9 +12,10 @@
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
-import type { Outcome, SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { LeaseTable } from "../load/leases.js";
+import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 import { leaseDurationSchema, leasesPerWeight, releaseOnFinishSchema } from "./lease.js";
 import {
   describeSample,
@@ -25,7 +26,6 @@ import {
   netCapacitySchema,
   ResourceScanSelector,
 } from "./metrics.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const hybridOptions = z.strictObject({
   weights: metricWeightsSchema,
@@ -47,8 +47,8 @@ export class HybridSelector extends ResourceScanSelector {
   #netCapacity: number;
   #leaseWeight: number;
 
-  constructor(options: z.output<typeof hybridOptions>, env: SelectorEnv) {
-    super();
+  constructor(options: z.output<typeof hybridOptions>, env: AlgorithmEnv) {
+    super(env.metricsStore);
     this.#weights = options.weights;
     this.#netCapacity = options.netCapacityBytesPerSec;
     this.#leaseWeight = options.leaseWeight;
@@ -89,7 +89,7 @@ export const hybrid: AlgorithmDefinition<z.output<typeof hybridOptions>> = {
   name: "hybrid",
   aliases: ["lease-metrics"],
   summary: "Lowest leases·10 + agent load score (0.5·cpu + 0.3·memory + 0.2·network).",
-  reference: "seed 001 (SwarmGuard hybrid)",
+  reference: "SwarmGuard (hybrid)",
   options: hybridOptions,
   create: (options, env) => new HybridSelector(options, env),
 };

@@ -1,5 +1,5 @@
 /**
- * IP hash (seed 000's sixth algorithm; nginx `ip_hash`): the client IP decides
+ * IP hash (DWCP's sixth algorithm; nginx `ip_hash`): the client IP decides
  * the backend, so a client keeps reaching the same one without cookies.
  *
  * Built on the consistent-hash ring rather than `hash mod N`: with modulo,
@@ -17,7 +17,7 @@ import {
   probesOption,
   virtualNodesOption,
 } from "./consistent-hash.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const ipHashOptions = z.strictObject({
   hashFunction: hashFunctionOption,
@@ -34,7 +34,7 @@ export class IpHashSelector extends ConsistentHashSelector {
 export const ipHash: AlgorithmDefinition<z.output<typeof ipHashOptions>> = {
   name: "ip-hash",
   summary: "Client IP → backend on a consistent-hash ring; removals move only that backend's clients.",
-  reference: "seed 000 (IP hash); nginx ip_hash, on a ketama ring",
+  reference: "DWCP (IP hash); nginx ip_hash, on a ketama ring",
   options: ipHashOptions,
   create: (options) => new IpHashSelector(options),
 };

@@ -1,5 +1,5 @@
 /**
- * Lease-based routing (seed 001's primary algorithm): every routed request
+ * Lease-based routing (SwarmGuard's primary algorithm): every routed request
  * takes a lease on its backend that lives `leaseDurationMs` (default 30 s,
  * LEASE_DURATION); the ready backend with the fewest live leases per unit of
  * weight wins, ties rotate. No metrics query is needed, so the decision is
@@ -12,10 +12,11 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { Outcome, Selector, SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { Selector, SelectorEnv } from "../core/selector.js";
 import { DEFAULT_LEASE_DURATION_MS, LeaseTable } from "../load/leases.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { leastLoaded } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 export const leaseDurationSchema = z
   .number()
@@ -87,7 +88,7 @@ export const lease: AlgorithmDefinition<z.output<typeof leaseOptions>> = {
   name: "lease",
   aliases: ["lease-based"],
   summary: "Fewest live leases per weight; every routed request holds a lease for 30 s.",
-  reference: "seed 001 (SwarmGuard lease-based routing)",
+  reference: "SwarmGuard (lease-based routing)",
   options: leaseOptions,
   create: (options, env) => new LeaseSelector(options, env),
 };

@@ -11,7 +11,7 @@ import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector } from "../core/selector.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
-import { type AlgorithmDefinition, noOptions } from "./registry.js";
+import { type AlgorithmDefinition, noOptions } from "./definition.js";
 
 /** A backend's place in the heap, and when it was last picked (for rotating ties). */
 interface Entry {

@@ -7,7 +7,8 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Outcome, type Selector } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import { isEligible, type Selector } from "../core/selector.js";
 import type { LoadMetric } from "../load/load-metric.js";
 
 /**

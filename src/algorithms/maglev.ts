@@ -21,7 +21,7 @@ import { type HashFunctionName, signedHashFunctions } from "../hashing/hash-func
 import { type HashKeyOption, KeyHasher } from "../hashing/hash-key.js";
 import { DEFAULT_TABLE_SIZE, isPrime, MaglevTable } from "../hashing/maglev.js";
 import { describeOrigin, hashFunctionOption, hashKeyOption } from "./consistent-hash.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export const maglevOptions = z.strictObject({
   hashKey: hashKeyOption,

@@ -1,25 +1,24 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import { BackendMetricsStore, defaultMetricsStore } from "../load/backend-metrics.js";
+import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { type MetricsSelector, metrics, metricsScore } from "./metrics.js";
 import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
-const create = (options: Record<string, unknown> = {}) =>
-  metrics.create(metrics.options.parse(options), testEnv()) as MetricsSelector;
+const create = (options: Record<string, unknown> = {}, metricsStore?: BackendMetricsStore) =>
+  metrics.create(metrics.options.parse(options), { ...testEnv(), metricsStore }) as MetricsSelector;
 
-// The shared contract runs on unbound pools, which read the default store: give every backend the same figures.
-defaultMetricsStore.configure({ ttlMs: Number.MAX_SAFE_INTEGER });
-for (let i = 0; i < 16; i++) defaultMetricsStore.write(`b${i}`, { cpu: 10, memory: 10, network: 0 });
+// The shared contract runs on a store giving every backend the same figures.
+const sameFigures = new BackendMetricsStore({ ttlMs: Number.MAX_SAFE_INTEGER });
+for (let i = 0; i < 16; i++) sameFigures.write(`b${i}`, { cpu: 10, memory: 10, network: 0 });
 
-runSelectorSuite("metrics", { create: () => create(), weighted: false });
+runSelectorSuite("metrics", { create: () => create({}, sameFigures), weighted: false });
 
-/** A pool of `count` backends bound to a store on a hand-driven clock. */
+/** A pool of `count` backends, a selector reading a store on a hand-driven clock. */
 function setup(count: number, options: { ttlMs?: number; fallback?: "round-robin" | "none" } = {}) {
   let time = 0;
   const store = new BackendMetricsStore({ ...options, now: () => time });
   const pool = makePool(count);
-  store.attach(pool);
-  const selector = create();
+  const selector = create({}, store);
   follow(pool, selector);
   return {
     pool,
@@ -38,10 +37,10 @@ describe("metrics", () => {
     expect(metricsScore({ cpu: 0, memory: 0, network: 1e12 }, weights, 1000)).toBeCloseTo(20);
   });
 
-  it("takes the least-loaded backend (seed 001's unit test); with predict: false, every pick until the next report", () => {
+  it("takes the least-loaded backend (SwarmGuard's unit test); with predict: false, every pick until the next report", () => {
     for (const predict of [true, false]) {
       const { store, pool } = setup(3);
-      const selector = follow(pool, create({ predict }));
+      const selector = follow(pool, create({ predict }, store));
       store.write("b0", { cpu: 80, memory: 10, network: 0 });
       store.write("b1", { cpu: 45, memory: 10, network: 0 });
       store.write("b2", { cpu: 60, memory: 10, network: 0 });
@@ -82,8 +81,7 @@ describe("metrics", () => {
     let time = 0;
     const store = new BackendMetricsStore({ now: () => time });
     const pool = makePool(2);
-    store.attach(pool);
-    const selector = follow(pool, create({ weights: { cpu: 0, memory: 1, network: 0 } }));
+    const selector = follow(pool, create({ weights: { cpu: 0, memory: 1, network: 0 } }, store));
     store.write("b0", { cpu: 5, memory: 90, network: 0 });
     store.write("b1", { cpu: 95, memory: 10, network: 0 });
     time += 1;

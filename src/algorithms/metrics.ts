@@ -1,5 +1,5 @@
 /**
- * Metrics (seed 001's least-loaded replica): the ready backend with the lowest
+ * Metrics (SwarmGuard's least-loaded replica): the ready backend with the lowest
  * utilisation score `0.5·cpu + 0.3·memory + 0.2·network` (percent; network as
  * a percentage of `netCapacityBytesPerSec`), read from the backend metrics
  * store the agent poller fills. Weights are options.
@@ -9,7 +9,7 @@
  * - some backends lack fresh metrics: each is scored as the mean of those
  *   that have them, so it is neither preferred nor starved;
  * - no ready backend has fresh metrics: with the store's fallback
- *   `round-robin` (the default, seed 001's FALLBACK_ENABLED) the pick rotates
+ *   `round-robin` (the default, SwarmGuard's FALLBACK_ENABLED) the pick rotates
  *   and is counted as a fallback; with `none` the missing figures count as 0
  *   and the algorithm ranks by what else it weighs (leases, connections).
  *
@@ -20,16 +20,16 @@
  * default `metrics` scores each backend on its figures extrapolated by the
  * requests sent to it since they were reported (`predict`, see
  * `load/routed-since-report.ts`), which spreads each interval's traffic and
- * evens the backends' load; `predict: false` is seed 001's literal rule.
+ * evens the backends' load; `predict: false` is SwarmGuard's literal rule.
  * `hybrid` spreads the work with its lease term instead.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector } from "../core/selector.js";
-import { type BackendMetricsStore, metricsStoreFor, type ResourceSample } from "../load/backend-metrics.js";
+import { BackendMetricsStore, type ResourceSample } from "../load/backend-metrics.js";
 import { RoutedSinceReport } from "../load/routed-since-report.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 export interface MetricWeights {
   cpu: number;
@@ -68,7 +68,7 @@ const metricsOptions = z.strictObject({
     ),
 });
 
-/** Seed 001's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
+/** SwarmGuard's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
 export function metricsScore(sample: ResourceSample, weights: MetricWeights, netCapacity: number): number {
   const network = Math.min(100, (sample.network / netCapacity) * 100);
   return sample.cpu * weights.cpu + sample.memory * weights.memory + network * weights.network;
@@ -91,6 +91,12 @@ export abstract class ResourceScanSelector implements Selector {
   #lastFallback = false;
   /** Set by a subclass that extrapolates the figures between reports (see RoutedSinceReport). */
   protected routedSinceReport: RoutedSinceReport | undefined;
+  /** The pool's agent figures (from the algorithm environment); an empty store when none was given. */
+  protected readonly store: BackendMetricsStore;
+
+  constructor(store: BackendMetricsStore | undefined) {
+    this.store = store ?? new BackendMetricsStore();
+  }
 
   /** Score of a fresh sample (percent units). */
   protected abstract utilisation(sample: ResourceSample): number;
@@ -125,7 +131,7 @@ export abstract class ResourceScanSelector implements Selector {
     let eligible = 0;
     let known = 0;
     let sum = 0;
-    let store: BackendMetricsStore | undefined;
+    const store = this.store;
     const routed = this.routedSinceReport;
     routed?.beginScan();
     for (let i = 0; i < count; i++) {
@@ -136,9 +142,7 @@ export abstract class ResourceScanSelector implements Selector {
       }
       this.#eligible[i] = 1;
       eligible++;
-      const backendStore = metricsStoreFor(backend);
-      store ??= backendStore;
-      const sample = backendStore.read(backend.id);
+      const sample = store.read(backend.id);
       if (sample === undefined) {
         this.#metric[i] = Number.NaN;
       } else {
@@ -150,7 +154,7 @@ export abstract class ResourceScanSelector implements Selector {
       }
     }
     routed?.endScan();
-    if (eligible === 0 || store === undefined) return undefined;
+    if (eligible === 0) return undefined;
     if (known === 0 && store.fallback === "round-robin") {
       this.fallbacks++;
       store.recordFallback();
@@ -188,9 +192,8 @@ export abstract class ResourceScanSelector implements Selector {
 
   /** Current score of `backend` (fresh metrics or none; not counted as a lookup). */
   score(backend: Backend): number {
-    const store = metricsStoreFor(backend);
-    const sample = store.peek(backend.id);
-    const utilisation = sample && store.isFresh(sample) ? this.utilisation(sample) : 0;
+    const sample = this.store.peek(backend.id);
+    const utilisation = sample && this.store.isFresh(sample) ? this.utilisation(sample) : 0;
     return utilisation * this.#factor(backend) + this.extra(backend);
   }
 
@@ -202,7 +205,7 @@ export abstract class ResourceScanSelector implements Selector {
 
   describe(backend: Backend): string {
     if (this.#lastFallback) return "round-robin fallback: no ready backend has fresh agent metrics";
-    return this.explainScore(backend, metricsStoreFor(backend));
+    return this.explainScore(backend, this.store);
   }
 
   /** Index of the next eligible backend in rotation (the scan marked them). */
@@ -234,8 +237,8 @@ export class MetricsSelector extends ResourceScanSelector {
   #weights: MetricWeights;
   #netCapacity: number;
 
-  constructor(options: z.output<typeof metricsOptions>) {
-    super();
+  constructor(options: z.output<typeof metricsOptions>, store?: BackendMetricsStore) {
+    super(store);
     this.#weights = options.weights;
     this.#netCapacity = options.netCapacityBytesPerSec;
     if (options.predict) this.routedSinceReport = new RoutedSinceReport();
@@ -262,7 +265,7 @@ export const metrics: AlgorithmDefinition<z.output<typeof metricsOptions>> = {
   aliases: ["least-loaded", "metrics-based"],
   summary:
     "Lowest agent-reported load 0.5·cpu + 0.3·memory + 0.2·network, extrapolated by the requests sent since the report; round-robin when metrics are stale.",
-  reference: "seed 001 (SwarmGuard least-loaded); Mitzenmacher, IEEE TPDS 2000 (stale load information)",
+  reference: "SwarmGuard (least-loaded); Mitzenmacher, IEEE TPDS 2000 (stale load information)",
   options: metricsOptions,
-  create: (options) => new MetricsSelector(options),
+  create: (options, env) => new MetricsSelector(options, env.metricsStore),
 };

@@ -6,8 +6,8 @@
  */
 import { z } from "zod";
 import { PeakEwmaLoad } from "../load/peak-ewma.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const peakEwmaOptions = z.strictObject({
   decayMs: z.number().positive().default(10_000).describe("time constant for forgetting a slow peak, ms"),

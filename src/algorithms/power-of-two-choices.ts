@@ -9,11 +9,12 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Outcome, type Selector, type SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
 import { inFlightLoad } from "../load/in-flight.js";
 import type { LoadMetric } from "../load/load-metric.js";
+import { type AlgorithmDefinition, noOptions } from "./definition.js";
 import { leastLoaded } from "./least-loaded.js";
-import { type AlgorithmDefinition, noOptions } from "./registry.js";
 
 export class PowerOfTwoChoicesSelector implements Selector {
   readonly name: string;

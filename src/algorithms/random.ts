@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
-import type { AlgorithmDefinition } from "./registry.js";
+import type { AlgorithmDefinition } from "./definition.js";
 
 const randomOptions = z.strictObject({
   weighted: z.boolean().default(true).describe("draw in proportion to backend weight"),

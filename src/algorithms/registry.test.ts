@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import "./builtin.js";
 import { describeOptions, findAlgorithm, listAlgorithms, resolveAlgorithm } from "./registry.js";
 
 describe("algorithm registry", () => {

@@ -1,30 +1,24 @@
 /**
- * Algorithm registry: name → definition (options schema + factory). The CLI
- * lists it, the config validates against it, and `setAlgorithm` builds from it,
- * so adding an algorithm is one file plus one line in `builtin.ts`.
+ * Algorithm registry: name → definition (options schema + factory), built
+ * once from the built-in list (`builtin.ts`); `registerAlgorithm` adds a
+ * library user's own. The CLI lists it, the config validates against it,
+ * and `setAlgorithm` builds from it, so adding an algorithm is one file plus
+ * one line in the built-in list.
  */
 import { z } from "zod";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import type { Selector, SelectorEnv } from "../core/selector.js";
+import type { Selector } from "../core/selector.js";
+import { BUILTIN_ALGORITHMS } from "./builtin.js";
+import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 
-export interface AlgorithmDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {
-  name: string;
-  /** Other accepted names (e.g. `p2c` for `power-of-two-choices`). */
-  aliases?: readonly string[];
-  /** One line for `switchyard algorithms`. */
-  summary: string;
-  /** Where the algorithm comes from (paper or system), for the listing. */
-  reference?: string;
-  /** Options schema; unknown keys are rejected. */
-  options: z.ZodType<Options>;
-  create(options: Options, env: SelectorEnv): Selector;
-}
+export { type AlgorithmDefinition, type AlgorithmEnv, noOptions } from "./definition.js";
 
 /** An algorithm named alone, or with its options: `"p2c"` or `{ name: "p2c", ... }`. */
 export type AlgorithmSpec = string | ({ name: string } & Record<string, unknown>);
 
 const definitions = new Map<string, AlgorithmDefinition>();
 const aliases = new Map<string, string>();
+for (const definition of BUILTIN_ALGORITHMS) registerAlgorithm(definition);
 
 export function registerAlgorithm<Options extends Record<string, unknown>>(
   definition: AlgorithmDefinition<Options>,
@@ -77,7 +71,7 @@ export function resolveAlgorithm(spec: AlgorithmSpec): {
   return { definition, options: parsed.data };
 }
 
-export function createSelector(spec: AlgorithmSpec, env: SelectorEnv): Selector {
+export function createSelector(spec: AlgorithmSpec, env: AlgorithmEnv): Selector {
   const { definition, options } = resolveAlgorithm(spec);
   return definition.create(options, env);
 }
@@ -89,6 +83,3 @@ export function describeOptions(definition: AlgorithmDefinition): Record<string,
     unknown
   >;
 }
-
-/** Options schema for an algorithm that takes none. */
-export const noOptions = z.strictObject({});

@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import { BackendMetricsStore, defaultMetricsStore } from "../load/backend-metrics.js";
+import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { type ResourceAwareSelector, resourceAware } from "./resource-aware.js";
 import { countPicks, follow, makePool, runSelectorSuite } from "./selector.case.js";
 
-defaultMetricsStore.configure({ ttlMs: Number.MAX_SAFE_INTEGER });
-for (let i = 0; i < 16; i++) defaultMetricsStore.write(`b${i}`, { cpu: 30, memory: 20, network: 0 });
+const sameFigures = new BackendMetricsStore({ ttlMs: Number.MAX_SAFE_INTEGER });
+for (let i = 0; i < 16; i++) sameFigures.write(`b${i}`, { cpu: 30, memory: 20, network: 0 });
 
-const create = (options: Record<string, unknown> = {}) =>
+const create = (options: Record<string, unknown> = {}, metricsStore: BackendMetricsStore = sameFigures) =>
   resourceAware.create(resourceAware.options.parse(options), {
     random: Math.random,
     now: () => 0,
+    metricsStore,
   }) as ResourceAwareSelector;
 
 runSelectorSuite("resource-aware", { create: () => create(), weighted: true });
@@ -18,8 +19,7 @@ runSelectorSuite("resource-aware", { create: () => create(), weighted: true });
 function setup(count: number) {
   const store = new BackendMetricsStore({ now: () => 0 });
   const pool = makePool(count);
-  store.attach(pool);
-  const selector = create();
+  const selector = create({}, store);
   follow(pool, selector);
   return { pool, store, selector };
 }

@@ -1,5 +1,5 @@
 /**
- * Resource-aware (seed 004's ResourceAwareStrategy): a weighted sum of CPU
+ * Resource-aware (Datapunk's ResourceAwareStrategy): a weighted sum of CPU
  * (40%), memory (30%) and connections (30%), combined with the backend's
  * health. In percent units:
  *
@@ -15,11 +15,11 @@
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { fixed, ResourceScanSelector } from "./metrics.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const weight = (fallback: number, what: string) =>
   z.number().min(0).max(1000).default(fallback).describe(`weight of ${what}`);
@@ -51,8 +51,8 @@ export class ResourceAwareSelector extends ResourceScanSelector {
   /** Highest in-flight per weight among the ready backends, set before each scan. */
   #busiest = 0;
 
-  constructor(options: ResourceAwareOptions) {
-    super();
+  constructor(options: ResourceAwareOptions, store?: BackendMetricsStore) {
+    super(store);
     this.#options = options;
     this.#outcomes = new OutcomeWindow(options.window);
   }
@@ -117,7 +117,7 @@ export const resourceAware: AlgorithmDefinition<ResourceAwareOptions> = {
   name: "resource-aware",
   aliases: ["resource"],
   summary: "Lowest 0.4·cpu + 0.3·memory + 0.3·connections, penalised by poor health.",
-  reference: "seed 004 (Datapunk ResourceAwareStrategy)",
+  reference: "Datapunk (ResourceAwareStrategy)",
   options: resourceAwareOptions,
-  create: (options) => new ResourceAwareSelector(options),
+  create: (options, env) => new ResourceAwareSelector(options, env.metricsStore),
 };

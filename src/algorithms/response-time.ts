@@ -1,5 +1,5 @@
 /**
- * Response time (seed 003's RRT-BS): the ready backend with the lowest mean
+ * Response time (the ALPHA1/BETA1 balancer's RRT-BS): the ready backend with the lowest mean
  * response time over its last `window` successful responses. Unlike the EWMA
  * of least-latency, every sample in the window counts equally and older ones
  * drop out entirely. As in least-latency, the mean is multiplied by the work
@@ -8,8 +8,8 @@
  */
 import { z } from "zod";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { AlgorithmDefinition } from "./definition.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
-import type { AlgorithmDefinition } from "./registry.js";
 
 const responseTimeOptions = z.strictObject({
   window: z.number().int().min(1).max(10_000).default(50).describe("responses averaged per backend"),
@@ -19,7 +19,7 @@ export const responseTime: AlgorithmDefinition<z.output<typeof responseTimeOptio
   name: "response-time",
   aliases: ["rrt"],
   summary: "Lowest mean response time over each backend's last N responses × (in flight + 1).",
-  reference: "seed 003 (RRT-BS)",
+  reference: "the ALPHA1/BETA1 balancer (RRT-BS)",
   options: responseTimeOptions,
   create: (options) => {
     const window = new OutcomeWindow(options.window);

@@ -6,7 +6,7 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector } from "../core/selector.js";
-import { type AlgorithmDefinition, noOptions } from "./registry.js";
+import { type AlgorithmDefinition, noOptions } from "./definition.js";
 
 export class RoundRobinSelector implements Selector {
   readonly name = "round-robin";

@@ -14,7 +14,7 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { isEligible, type Selector } from "../core/selector.js";
-import { type AlgorithmDefinition, noOptions } from "./registry.js";
+import { type AlgorithmDefinition, noOptions } from "./definition.js";
 
 const SCHEDULE_LIMIT = 1 << 20;
 

@@ -1,5 +1,5 @@
 /**
- * `switchyard agent`: the monitoring agent (seed 001). Serves
+ * `switchyard agent`: the monitoring agent (SwarmGuard). Serves
  * `GET /metrics/containers` and `GET /health` on `--listen` (default
  * 127.0.0.1:8082), sampling every `--interval` ms: cgroup v2 containers by
  * default, or with `--processes PATTERN` the processes whose command line

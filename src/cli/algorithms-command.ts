@@ -5,7 +5,6 @@
  * options schema (JSON Schema via the registry), so a new algorithm is listed
  * without touching the CLI.
  */
-import "../algorithms/builtin.js";
 import { type AlgorithmDefinition, describeOptions, listAlgorithms } from "../algorithms/registry.js";
 import { table } from "./text-format.js";
 

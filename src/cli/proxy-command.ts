@@ -67,7 +67,7 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
     // The same config the workers will run (with the pools in etcd, if any), checked once before forking.
     const store = await openConfigStore(resolveFromSources);
     const config = await store.resolve().finally(() => store.close());
-    const { runClusterPrimary } = await import("../cluster/primary.js");
+    const { runClusterPrimary } = await import("./cluster-primary.js");
     await runClusterPrimary(config, workers, createLogger(config.log.level));
     process.exit(0);
   }

@@ -8,13 +8,13 @@
  * The etcd client loads only for the etcd provider.
  */
 import { z } from "zod";
-import type { AdminConfigStore } from "../admin/admin-context.js";
 import type { Logger } from "../observability/logger.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import type { FollowTarget } from "./etcd/etcd-config-store.js";
 import type { RawPool } from "./etcd/pool-keys.js";
 import { parseAgainst, parseConfig, type RawConfig } from "./load.js";
 import type { SwitchyardConfig } from "./schema.js";
+import type { AdminConfigStore } from "./store-writes.js";
 
 export interface ConfigStore {
   /** The config as it stands now: the file re-read, the store's last applied pools merged over its pools. */

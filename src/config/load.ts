@@ -10,9 +10,9 @@ import { extname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { applySeedEnvAliases, SEED_ENV_ALIASES, seedEnvFlags } from "../agent/env-aliases.js";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { applySwarmGuardEnvAliases, SWARMGUARD_ENV_ALIASES, swarmGuardEnvFlags } from "./env-aliases.js";
 import { type ConfigIssue, formatConfigIssues, type PathSegment, toConfigIssues, valueAt } from "./errors.js";
 import { configKeysAt, configSchema, type SwitchyardConfig } from "./schema.js";
 
@@ -49,7 +49,7 @@ export const ENV_OVERRIDES: readonly { name: string; description: string }[] = [
   { name: "SWITCHYARD_ADMIN_LISTEN", description: "admin API listen address (host:port)" },
   { name: "SWITCHYARD_ADMIN_TOKEN", description: "bearer token required for admin API writes" },
   { name: "SWITCHYARD_LOG_LEVEL", description: "log level: fatal, error, warn, info, debug, trace, silent" },
-  ...SEED_ENV_ALIASES,
+  ...SWARMGUARD_ENV_ALIASES,
 ];
 
 /** A parsed config file with a way back from a field path to its line and column. */
@@ -136,8 +136,8 @@ export async function readConfigSource(path: string): Promise<ConfigSource> {
 }
 
 /**
- * Applies `SWITCHYARD_*` variables and seed 001's aliases (see
- * `ENV_OVERRIDES`, `agent/env-aliases.ts`) to a raw config and returns a new
+ * Applies `SWITCHYARD_*` variables and SwarmGuard's aliases (see
+ * `ENV_OVERRIDES`, `env-aliases.ts`) to a raw config and returns a new
  * object; `raw` is not modified. Empty variables are ignored; a `SWITCHYARD_*`
  * variable wins over an alias of the same field.
  */
@@ -147,16 +147,16 @@ export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<
     return value ? value : undefined;
   };
   const backends = read("SWITCHYARD_BACKENDS");
-  const seed = seedEnvFlags(raw, env);
+  const swarmGuard = swarmGuardEnvFlags(raw, env);
   const config = applyOverrides(raw, {
-    listen: read("SWITCHYARD_LISTEN") ?? seed.listen,
-    algorithm: read("SWITCHYARD_ALGORITHM") ?? seed.algorithm,
-    backends: backends === undefined ? seed.backends : splitList(backends),
+    listen: read("SWITCHYARD_LISTEN") ?? swarmGuard.listen,
+    algorithm: read("SWITCHYARD_ALGORITHM") ?? swarmGuard.algorithm,
+    backends: backends === undefined ? swarmGuard.backends : splitList(backends),
     adminListen: read("SWITCHYARD_ADMIN_LISTEN"),
     adminToken: read("SWITCHYARD_ADMIN_TOKEN"),
-    logLevel: read("SWITCHYARD_LOG_LEVEL") ?? seed.logLevel,
+    logLevel: read("SWITCHYARD_LOG_LEVEL") ?? swarmGuard.logLevel,
   });
-  return applySeedEnvAliases(config, env, backends === undefined && seed.backends !== undefined);
+  return applySwarmGuardEnvAliases(config, env, backends === undefined && swarmGuard.backends !== undefined);
 }
 
 /** A raw config from flags alone: one listener (default 127.0.0.1:8080) and one pool, both named `main`. */

@@ -11,7 +11,6 @@
 import { z } from "zod";
 import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
-import "../algorithms/builtin.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
 import { isSwitchyardError } from "../core/errors.js";
@@ -131,7 +130,7 @@ export const backendSchema = z.strictObject({
   longitude: numberIn(-180, 180).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   enabled: z.boolean().default(true),
-  /** The monitoring agent reporting this backend's CPU, memory and network (seed 001). */
+  /** The monitoring agent reporting this backend's CPU, memory and network (SwarmGuard). */
   agent: agentTargetSchema.optional(),
 });
 
@@ -198,7 +197,7 @@ export const adminSchema = z.strictObject({
 
 export const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
-  /** The access log: one JSON line per request, every `sample`-th request (seed 001's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
+  /** The access log: one JSON line per request, every `sample`-th request (SwarmGuard's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
   access: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -28,7 +28,7 @@ export interface BackendSpec {
 /** Share of its weight a degraded backend keeps: it still serves, but less. */
 export const DEGRADED_WEIGHT_FACTOR = 0.5;
 
-/** Smoothing factor for the latency EWMA kept on every backend (seed 000's default). */
+/** Smoothing factor for the latency EWMA kept on every backend (DWCP's default). */
 export const LATENCY_EWMA_ALPHA = 0.2;
 
 export class Backend {

@@ -9,7 +9,7 @@ export interface RequestContext {
   path?: string;
   headers?: Readonly<Record<string, string | string[] | undefined>>;
   cookies?: Readonly<Record<string, string>>;
-  /** Session identifier for affinity (seed 000's `SelectServer(clientIP, sessionID)`). */
+  /** Session identifier for affinity (DWCP's `SelectServer(clientIP, sessionID)`). */
   sessionId?: string;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Backend } from "./backend.js";
 import type { RequestContext } from "./context.js";
-import type { Outcome } from "./selector.js";
+import type { Outcome } from "./outcome.js";
 
 /** What a decision needs from its balancer; kept narrow so decisions stay testable. */
 export interface AttemptHost {

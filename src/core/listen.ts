@@ -7,7 +7,12 @@
  * other workers unless `exclusive` is set.
  */
 import type net from "node:net";
-import type { Logger } from "../observability/logger.js";
+
+/** The two log calls a bound server makes; a pino logger is one. */
+export interface ListenLogger {
+  info(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
 
 export interface BoundAddress {
   host: string;
@@ -18,7 +23,7 @@ export function listenOn(
   server: net.Server,
   host: string,
   port: number,
-  logger: Logger,
+  logger: ListenLogger,
   what: string,
   options: { exclusive?: boolean } = {},
 ): Promise<BoundAddress> {

@@ -23,7 +23,7 @@ export interface PoolEvents {
 export interface RemoveOptions {
   /** Stop new traffic, wait for work in flight to finish, then remove. Default false. */
   drain?: boolean;
-  /** Upper bound on the drain wait, in ms; default 30 s (seed 000). */
+  /** Upper bound on the drain wait, in ms; default 30 s (DWCP). */
   drainTimeoutMs?: number;
 }
 

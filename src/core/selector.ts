@@ -11,22 +11,7 @@
  */
 import type { Backend } from "./backend.js";
 import type { RequestContext } from "./context.js";
-
-export interface Outcome {
-  /** HTTP status, when a response arrived. */
-  status?: number;
-  /** Time from the attempt's start to its end, in ms. */
-  latencyMs?: number;
-  /** Set when the attempt failed without a usable response (connect error, reset, timeout). */
-  error?: string;
-}
-
-/**
- * The error a losing hedge attempt is finished with: cancelled by the caller,
- * not failed by the backend, so no counter, breaker or health check holds it
- * against the backend.
- */
-export const HEDGE_CANCELLED = "hedge-cancelled";
+import type { Outcome } from "./outcome.js";
 
 /** What a caller needs to hedge a request (a selector that hedges exposes one). */
 export interface HedgeController {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import "../algorithms/builtin.js";
 import { describeOptions, resolveAlgorithm } from "../algorithms/registry.js";
 import type { ConfigIssue } from "../config/errors.js";
 import { parseConfig } from "../config/load.js";

@@ -1,5 +1,4 @@
-/** Geo: client location (trusted header, CIDR map, GeoIP), distances, region grouping and counters. */
-export * from "./backend-groups.js";
+/** Geo: client location (trusted header, CIDR map, GeoIP), distances and region counters. */
 export * from "./cidr.js";
 export * from "./client-location.js";
 export * from "./countries.js";

@@ -5,8 +5,8 @@
  * proxy does, and `balancer.regionStats()` read back.
  */
 import { describe, expect, it } from "vitest";
-import { createBalancer } from "../core/balancer.js";
-import { HEDGE_CANCELLED } from "../core/selector.js";
+import { createBalancer } from "../balancer/balancer.js";
+import { HEDGE_CANCELLED } from "../core/outcome.js";
 import type { RegionCounters } from "./region-stats.js";
 
 const TRUSTED = ["127.0.0.1"];

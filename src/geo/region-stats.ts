@@ -18,7 +18,7 @@
  * per-backend latency in metrics.
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import { bucketIndex, WindowedHistogram, type WindowSummary } from "../observability/log-histogram.js";
 
 /** Length of a latency window, ms: quantiles cover the current and the previous one. */

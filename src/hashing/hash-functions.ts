@@ -1,6 +1,6 @@
 /**
- * The string hashes a hash-based selector can be configured with (seeds 000
- * and 002 name crc32, fnv1a, djb2 and md5; xxHash32 is Envoy's default for
+ * The string hashes a hash-based selector can be configured with (DWCP and the
+ * consistent-hashing HTTP balancer name crc32, fnv1a, djb2 and md5; xxHash32 is Envoy's default for
  * its ring and Maglev balancers). Each maps a string's UTF-8 bytes to an
  * unsigned 32-bit integer and matches the published reference for the same
  * bytes, so a key hashes the same here as in another language's library.

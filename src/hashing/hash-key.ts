@@ -1,5 +1,5 @@
 /**
- * Where a hash-based selector finds a request's key (seed 002: client IP,
+ * Where a hash-based selector finds a request's key (the consistent-hashing HTTP balancer: client IP,
  * header, cookie, URL path, query parameter, or a function), and how a key
  * becomes a position: `mixSigned(hash(key))`, a signed 32-bit integer.
  *

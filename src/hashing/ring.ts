@@ -45,7 +45,7 @@ export interface RingMember {
   readonly weight: number;
 }
 
-/** Points per unit of weight (seed 000). */
+/** Points per unit of weight (DWCP). */
 export const DEFAULT_VIRTUAL_NODES = 150;
 /** Above this many points the per-member counts are scaled down (a ring of 32 MB). */
 export const MAX_POINTS = 1 << 22;

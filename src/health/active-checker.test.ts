@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Balancer, createBalancer } from "../core/balancer.js";
+import { type Balancer, createBalancer } from "../balancer/balancer.js";
 import { ErrorCodes } from "../core/errors.js";
 import type { HealthChangeEvent } from "./health-monitor.js";
 import type { HealthCheckOptions } from "./health-options.js";

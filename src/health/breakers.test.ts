@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBalancer } from "../core/balancer.js";
+import { createBalancer } from "../balancer/balancer.js";
 
 function setup(circuitBreaker?: false) {
   let now = 0;

@@ -8,11 +8,11 @@
  * simulated clocks work.
  */
 import type { Backend } from "../core/backend.js";
+import { type AttemptObserver, isCancelled, isFailure, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
-import type { Outcome } from "../core/selector.js";
 import { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.js";
 
-export class BreakerSet {
+export class BreakerSet implements AttemptObserver {
   #pool: Pool;
   #options: CircuitBreakerOptions;
   #now: () => number;
@@ -20,7 +20,7 @@ export class BreakerSet {
   #open = new Set<Backend>();
   #wakeAt = Number.POSITIVE_INFINITY;
   /** Times any breaker opened, for stats. */
-  opened = 0;
+  openings = 0;
 
   constructor(pool: Pool, options: CircuitBreakerOptions, now: () => number) {
     this.#pool = pool;
@@ -38,9 +38,9 @@ export class BreakerSet {
     return breaker === undefined || breaker.tryAcquire();
   }
 
-  record(backend: Backend, outcome: Outcome): void {
-    const failed = outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500);
-    this.#breaker(backend).record(!failed);
+  /** An attempt ended: a failure or a success counts in the backend's window (cancelled hedges do not). */
+  closed(backend: Backend, outcome: Outcome): void {
+    if (!isCancelled(outcome)) this.#breaker(backend).record(!isFailure(outcome));
   }
 
   /** Moves open breakers whose time is up to half-open; cheap when none is open. */
@@ -69,7 +69,7 @@ export class BreakerSet {
 
   #changed(backend: Backend, state: BreakerState): void {
     if (state === "open") {
-      this.opened++;
+      this.openings++;
       this.#open.add(backend);
       this.#wakeAt = Math.min(this.#wakeAt, this.#breaker(backend).halfOpensAt);
     } else {

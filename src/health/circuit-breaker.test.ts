@@ -13,7 +13,7 @@ function setup(overrides: Record<string, number> = {}) {
 }
 
 describe("CircuitBreaker", () => {
-  it("uses the seeds' defaults: 50% errors, 30 s open", () => {
+  it("uses the original systems' defaults: 50% errors, 30 s open", () => {
     expect(circuitBreakerOptions.parse({})).toMatchObject({
       errorRate: 0.5,
       openMs: 30_000,

@@ -1,5 +1,5 @@
 /**
- * Per-backend circuit breaker (seeds 000, 002, 004): closed while the error
+ * Per-backend circuit breaker (DWCP, Datapunk and the consistent-hashing HTTP balancer): closed while the error
  * rate over a sliding window stays under the threshold; open (no traffic) for
  * `openMs` once it reaches it with at least `minRequests` in the window; then
  * half-open, letting `halfOpenProbes` requests through: all succeeding closes

@@ -12,11 +12,11 @@
 import type { z } from "zod";
 import type { Backend, BackendState } from "../core/backend.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
-import type { Outcome } from "../core/selector.js";
 import type { Logger } from "../observability/logger.js";
 import { ActiveChecker } from "./active-checker.js";
-import { createHealthCheck } from "./check.js";
+import { createHealthCheck } from "./check-factory.js";
 import {
   type HealthCheckOptions,
   healthCheckSchema,
@@ -93,7 +93,7 @@ interface Cause {
   detail: string | undefined;
 }
 
-export class HealthMonitor {
+export class HealthMonitor implements AttemptObserver {
   #pool: Pool;
   #now: () => number;
   #logger: Logger;
@@ -187,9 +187,9 @@ export class HealthMonitor {
     this.#outliers?.tick();
   }
 
-  /** A live attempt finished (the balancer's close path). */
-  record(backend: Backend, outcome: Outcome): void {
-    this.#outliers?.record(backend, outcome);
+  /** A live attempt finished: passive detection learns from it (cancelled hedges say nothing). */
+  closed(backend: Backend, outcome: Outcome): void {
+    if (!isCancelled(outcome)) this.#outliers?.record(backend, outcome);
   }
 
   /** Calls `listener` on every backend state change; returns the unsubscribe function. */

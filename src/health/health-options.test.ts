@@ -15,7 +15,7 @@ describe("health options", () => {
     }
   });
 
-  it("fills the seeds' defaults: GET /health every 5 s, 200-399, 2 s timeout, rise 2, fall 3", () => {
+  it("fills the original systems' defaults: GET /health every 5 s, 200-399, 2 s timeout, rise 2, fall 3", () => {
     expect(healthCheckSchema.parse({})).toEqual({
       type: "http",
       path: "/health",

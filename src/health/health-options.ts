@@ -4,7 +4,7 @@
  * config file (`pools.NAME.healthCheck`, `.outlierDetection`, `.slowStart`), so
  * both accept, reject and default the same values. Parsing is idempotent (the
  * output is valid input), so the runtime hands a parsed config straight to the
- * balancer. Defaults follow the seeds: rise 2, fall 3, 5 consecutive failures
+ * balancer. Defaults follow the original systems: rise 2, fall 3, 5 consecutive failures
  * to eject, never more than 50% of a pool ejected.
  */
 import { z } from "zod";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createBalancer } from "../core/balancer.js";
-import type { Outcome } from "../core/selector.js";
+import { createBalancer } from "../balancer/balancer.js";
+import type { Outcome } from "../core/outcome.js";
 import type { HealthChangeEvent } from "./health-monitor.js";
 import { type OutlierDetectionOptions, outlierDetectionSchema } from "./health-options.js";
 import { OutlierDetector } from "./outlier-detector.js";

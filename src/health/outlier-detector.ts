@@ -9,8 +9,8 @@
  * injected clocks work. Writing the pool is left to the hooks.
  */
 import type { Backend } from "../core/backend.js";
+import { isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
-import { HEDGE_CANCELLED, type Outcome } from "../core/selector.js";
 import type { OutlierDetectionSettings } from "./health-options.js";
 
 export interface OutlierHooks {
@@ -57,7 +57,7 @@ export class OutlierDetector {
   /** Counts one finished attempt; may eject the backend. */
   record(backend: Backend, outcome: Outcome): void {
     // A hedge cancelled because its twin answered first says nothing about the backend: not a failure.
-    if (outcome.error === HEDGE_CANCELLED) return;
+    if (isCancelled(outcome)) return;
     const failed = outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500);
     // An attempt that ended with nothing known (the client went away) counts neither way.
     if (!failed && outcome.status === undefined && outcome.latencyMs === undefined) return;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createBalancer } from "../core/balancer.js";
+import { createBalancer } from "../balancer/balancer.js";
 import { Pool } from "../core/pool.js";
 import { SlowStart } from "./slow-start.js";
 

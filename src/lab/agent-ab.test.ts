@@ -1,10 +1,10 @@
 /**
- * Seed 001's A/B success criteria, simulated: on backends with 10% / 50% / 80%
+ * SwarmGuard's A/B success criteria, simulated: on backends with 10% / 50% / 80%
  * background CPU load, with simulated agents feeding the metrics store every
  * simulated second, `metrics` and `hybrid` keep the load variance (CV of the
  * backends' CPU utilisation) under 15% while round-robin does not, and each
- * decision's time is measured (its figure against seed 001's 5 ms is a bench
- * result, bench/agent-ab.js, not a timed assertion). `metrics` on the raw figures (seed 001's
+ * decision's time is measured (its figure against SwarmGuard's 5 ms is a bench
+ * result, bench/agent-ab.js, not a timed assertion). `metrics` on the raw figures (SwarmGuard's
  * literal rule) herds, which the default extrapolation avoids.
  */
 import { describe, expect, it } from "vitest";

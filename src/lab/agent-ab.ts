@@ -1,5 +1,5 @@
 /**
- * Seed 001's A/B with agents, simulated: backends with uneven background CPU
+ * SwarmGuard's A/B with agents, simulated: backends with uneven background CPU
  * load (the `uneven-load` scenario) behind the real routing engine, with a
  * simulated monitoring agent per backend feeding the pool's
  * `BackendMetricsStore`, so `metrics`, `hybrid` and `resource-aware` run for
@@ -13,14 +13,14 @@
  * - CPU: a backend's CPU is `backgroundLoad` busy with other work; its
  *   requests use the rest in proportion to the busy slots. So its utilisation
  *   over an interval is `load + (1 - load) · busySlotTime / (capacity · interval)`.
- * - Agents: every `pollIntervalMs` (1 s, seed 001) of simulated time each
+ * - Agents: every `pollIntervalMs` (1 s, as in SwarmGuard) of simulated time each
  *   agent reports the CPU utilisation over the interval just ended, memory
  *   (a base of 30% plus 10% at full request load) and network (responses of
  *   `responseBytes` per completion), written to the store at that instant.
  *   The store's clock is the simulation clock and its TTL the stale limit, so
  *   the algorithms read these figures exactly as they would the poller's.
  *
- * Load variance, the seed's criterion: the coefficient of variation (population
+ * Load variance, SwarmGuard's criterion: the coefficient of variation (population
  * standard deviation / mean, in percent) of the backends' mean CPU utilisation
  * over the arrival window, background included, i.e. of what the agents
  * report. Under 15% means the replicas are about equally busy.
@@ -29,8 +29,8 @@
  * in `select()`, metric reads included).
  */
 import type { AlgorithmSpec } from "../algorithms/registry.js";
+import { createBalancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import { createBalancer } from "../core/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { exponentialQuantile, keyContext, randomStreams, ServiceTime } from "./distributions.js";
@@ -76,7 +76,7 @@ export interface AgentAbResult {
   requests: number;
   durationMs: number;
   backends: AgentAbBackend[];
-  /** CV of the backends' mean CPU utilisation, percent (seed 001: under 15). */
+  /** CV of the backends' mean CPU utilisation, percent (SwarmGuard: under 15). */
   loadVariancePercent: number;
   /** Highest minus lowest mean CPU utilisation, percentage points. */
   loadSpreadPoints: number;
@@ -134,8 +134,8 @@ export function runAgentAb(options: AgentAbOptions): AgentAbResult {
     algorithm: options.algorithm,
     random: random.balancer,
     now: () => time,
+    metricsStore: store,
   });
-  const detach = store.attach(balancer.pool);
   const servers: SimServer[] = scenario.backends.map((spec) => ({
     id: spec.id,
     backend: balancer.pool.require(spec.id),
@@ -256,7 +256,6 @@ export function runAgentAb(options: AgentAbOptions): AgentAbResult {
   const [p50, p99] = quantilesInPlace(latencies.subarray(0, completed), [0.5, 0.99]);
   let latencySum = 0;
   for (let i = 0; i < completed; i++) latencySum += latencies[i] as number;
-  detach();
   void balancer.stop();
   return {
     scenario: scenario.name,
@@ -276,7 +275,7 @@ export function runAgentAb(options: AgentAbOptions): AgentAbResult {
 }
 
 /**
- * The algorithms seed 001 compares; hybrid's leases end with their requests
+ * The algorithms SwarmGuard compares; hybrid's leases end with their requests
  * (lease count = in-flight work). The simulated and the live A/B (bench/agent-ab.js) both run these.
  */
 export const AGENT_AB_ALGORITHMS: readonly { label: string; algorithm: AlgorithmSpec }[] = [
@@ -284,7 +283,7 @@ export const AGENT_AB_ALGORITHMS: readonly { label: string; algorithm: Algorithm
   { label: "metrics", algorithm: "metrics" },
   { label: "hybrid", algorithm: { name: "hybrid", releaseOnFinish: true } },
   { label: "hybrid (30 s leases)", algorithm: "hybrid" },
-  // Seed 001's literal rule: the raw figures, all traffic to one backend per report.
+  // SwarmGuard's literal rule: the raw figures, all traffic to one backend per report.
   { label: "metrics (no prediction)", algorithm: { name: "metrics", predict: false } },
 ];
 

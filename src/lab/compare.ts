@@ -4,7 +4,6 @@
  * request sizes for every algorithm). "all" means every algorithm in the
  * registry, so algorithms added later are compared without touching the lab.
  */
-import "../algorithms/builtin.js";
 import { type AlgorithmSpec, findAlgorithm, listAlgorithms } from "../algorithms/registry.js";
 import type { SimulationResult } from "./metrics.js";
 import { getScenario, type ScenarioDefinition, validateScenario } from "./scenarios.js";

@@ -6,7 +6,7 @@
  * request count. The built-in set covers the situations the lab is for:
  * equal backends, one slow backend, a backend degrading, a backend dying and
  * returning, hot keys, scale-out, heavy-tailed backend-side service times,
- * and uneven background load (seed 001's A/B, run with agents by `agent-ab.ts`).
+ * and uneven background load (SwarmGuard's A/B, run with agents by `agent-ab.ts`).
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { ServiceTime, type ServiceTimeSpec } from "./distributions.js";

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { noOptions, registerAlgorithm } from "../algorithms/registry.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Outcome, type Selector, type SelectorEnv } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
 import { runScenario } from "./compare.js";
 
 const seenKeys: string[] = [];

@@ -45,12 +45,13 @@
  */
 import { performance } from "node:perf_hooks";
 import type { AlgorithmSpec } from "../algorithms/registry.js";
+import { type Balancer, createBalancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import { type Balancer, createBalancer } from "../core/balancer.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
-import { HEDGE_CANCELLED, type HedgeController, type Outcome } from "../core/selector.js";
+import { HEDGE_CANCELLED, type Outcome } from "../core/outcome.js";
+import type { HedgeController } from "../core/selector.js";
 import {
   exponentialQuantile,
   KeySampler,

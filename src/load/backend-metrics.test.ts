@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Pool } from "../core/pool.js";
-import { BackendMetricsStore, defaultMetricsStore, metricsStoreFor } from "./backend-metrics.js";
+import { BackendMetricsStore } from "./backend-metrics.js";
 
 describe("BackendMetricsStore", () => {
   it("reads a sample as missing once it is older than the TTL, and counts the hit rate", () => {
@@ -26,27 +26,10 @@ describe("BackendMetricsStore", () => {
     expect(store.read("a")).toBeUndefined();
   });
 
-  it("binds the backends of an attached pool, added ones too, and keeps pools apart", () => {
-    const one = new Pool([{ id: "web", address: "127.0.0.1:1" }]);
-    const two = new Pool([{ id: "web", address: "127.0.0.1:2" }]);
-    const storeOne = new BackendMetricsStore();
-    const storeTwo = new BackendMetricsStore();
-    storeOne.attach(one);
-    const detach = storeTwo.attach(two);
-    storeOne.write("web", { cpu: 1, memory: 0, network: 0 });
-    storeTwo.write("web", { cpu: 2, memory: 0, network: 0 });
-    expect(metricsStoreFor(one.require("web")).read("web")?.cpu).toBe(1);
-    expect(metricsStoreFor(two.require("web")).read("web")?.cpu).toBe(2);
-    const added = one.add({ id: "api", address: "127.0.0.1:3" });
-    expect(metricsStoreFor(added)).toBe(storeOne);
-    detach();
-    expect(metricsStoreFor(two.require("web"))).toBe(defaultMetricsStore);
-  });
-
   it("forgets a removed backend's sample", async () => {
     const pool = new Pool([{ id: "web", address: "127.0.0.1:1" }]);
     const store = new BackendMetricsStore();
-    store.attach(pool);
+    store.follow(pool);
     store.write("web", { cpu: 1, memory: 0, network: 0 });
     await pool.remove("web");
     expect(store.peek("web")).toBeUndefined();

@@ -1,18 +1,16 @@
 /**
  * Backend metrics store: the latest CPU, memory and network figures of each
- * backend, as reported by monitoring agents (seed 001). The agent poller is
- * the writer; the metrics-driven algorithms (`metrics`, `hybrid`,
- * `resource-aware`) are the readers, so neither knows the other.
+ * backend, as reported by monitoring agents (SwarmGuard's metrics). The
+ * agent poller is the writer; the metrics-driven algorithms (`metrics`,
+ * `hybrid`, `resource-aware`) are the readers, so neither knows the other.
  *
- * One store per pool (the runtime creates it with the pool's `agents`
- * settings and `attach`es it to the pool), keyed by backend id. A selector
- * only sees backends, so it finds the store through `metricsStoreFor(backend)`:
- * a process-wide binding from backend object to store, set by `attach` for
- * every current and future member of the pool. A backend bound to no store
- * reads `defaultMetricsStore`, which library users may write by backend id
- * directly. The binding survives algorithm switches (the admin API can turn
- * any pool to `metrics` at runtime and it reads the right store), and two
- * pools with the same backend id never see each other's figures.
+ * One store per balancer, keyed by backend id: the balancer creates it (or
+ * takes `metricsStore` from its options) and hands it to every selector it
+ * builds through the algorithm environment, so the store survives algorithm
+ * switches (the admin API can turn any pool to `metrics` at runtime and it
+ * reads the right figures), and two pools with the same backend id never
+ * see each other's figures. The runtime configures its stale limit and
+ * fallback from the pool's `agents` settings and starts a poller on it.
  *
  * A sample older than the store's TTL (the stale limit) reads as missing.
  * Every `read` is counted, so the cache hit rate (fresh reads / reads) and
@@ -74,8 +72,6 @@ export interface MetricsStoreStats {
   /** Latest sample per backend id, fresh or not. */
   backends: Record<string, BackendMetricsView>;
 }
-
-const bindings = new WeakMap<Backend, BackendMetricsStore>();
 
 export class BackendMetricsStore {
   #ttlMs: number;
@@ -144,25 +140,14 @@ export class BackendMetricsStore {
     this.#fallbacks++;
   }
 
-  /**
-   * Makes this the store of every backend in `pool`, now and as they are
-   * added; forgets removed backends' samples. Returns the detach function.
-   */
-  attach(pool: Pool): () => void {
-    const bind = (backend: Backend) => {
-      bindings.set(backend, this);
-    };
-    const unbind = (backend: Backend) => {
-      if (bindings.get(backend) === this) bindings.delete(backend);
+  /** Forgets each backend's sample when it leaves `pool`; returns the function that stops following. */
+  follow(pool: Pool): () => void {
+    const forget = (backend: Backend) => {
       if (!pool.get(backend.id)) this.#samples.delete(backend.id);
     };
-    for (const backend of pool.backends) bind(backend);
-    pool.on("added", bind);
-    pool.on("removed", unbind);
+    pool.on("removed", forget);
     return () => {
-      pool.off("added", bind);
-      pool.off("removed", unbind);
-      for (const backend of pool.backends) if (bindings.get(backend) === this) bindings.delete(backend);
+      pool.off("removed", forget);
     };
   }
 
@@ -189,14 +174,6 @@ export class BackendMetricsStore {
       backends,
     };
   }
-}
-
-/** Written by library users who feed metrics without a poller; read for backends bound to no store. */
-export const defaultMetricsStore = new BackendMetricsStore();
-
-/** The store reporting on `backend`: the one attached to its pool, else the default store. */
-export function metricsStoreFor(backend: Backend): BackendMetricsStore {
-  return bindings.get(backend) ?? defaultMetricsStore;
 }
 
 function round(value: number): number {

@@ -1,5 +1,5 @@
 /**
- * Response-latency EWMA (seed 000's least-latency, α default 0.2): each
+ * Response-latency EWMA (DWCP's least-latency, α default 0.2): each
  * sample moves the estimate by α of the difference; a failed attempt counts as
  * `failurePenaltyMs`. The load is the estimate times the work in flight + 1
  * (NGINX's least_time weighs active connections the same way): latency alone
@@ -8,7 +8,7 @@
  * load 0, so new backends are measured before being judged.
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { LoadMetric } from "./load-metric.js";
 
 export interface EwmaLatencyOptions {

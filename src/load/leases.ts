@@ -1,11 +1,11 @@
 /**
- * Leases (seed 001's lease-based routing): every routed request takes a lease
+ * Leases (SwarmGuard's lease-based routing): every routed request takes a lease
  * on its backend, and a lease lives `durationMs` (default 30 s). The number of
  * live leases is the backend's load for the `lease` and `hybrid` algorithms.
  *
  * Expiry is lazy and exact, on the injected clock: all leases of a table have
  * the same duration, so each backend's expiry times are a FIFO queue, and
- * counting first drops the expired head. The seed's 1 s cleanup loop becomes
+ * counting first drops the expired head. SwarmGuard's 1 s cleanup loop becomes
  * unnecessary (a lease never outlives its expiry, not even by the cleanup
  * interval), and no timer runs. With `releaseOnFinish` a lease also ends when
  * its request finishes, so the count is the in-flight work with a 30 s
@@ -60,7 +60,7 @@ class LeaseQueue {
 
 export interface LeaseTableOptions {
   durationMs?: number;
-  /** End a lease when its request finishes, not only at expiry; default false (seed 001). */
+  /** End a lease when its request finishes, not only at expiry; default false (SwarmGuard). */
   releaseOnFinish?: boolean;
   /** Millisecond clock (the selector env's). */
   now: () => number;

@@ -4,7 +4,7 @@
  * several metrics. A metric learns from finished attempts through `observe`.
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 
 export interface LoadMetric {
   /** Short name shown in explanations ("in-flight", "peak-ewma"). */

@@ -1,11 +1,11 @@
 /**
  * The last N outcomes of each backend (latency and success), kept in a ring
  * buffer so "average response time" and "recent failure rate" describe the
- * backend as it is now, not over its whole life (seed 003's RRT-BS, HS-BS and
+ * backend as it is now, not over its whole life (the ALPHA1/BETA1 balancer's RRT-BS, HS-BS and
  * HF-WRR all read these two figures).
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 
 class Window {
   latencies: Float64Array;

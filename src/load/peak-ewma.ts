@@ -6,7 +6,7 @@
  * gradually; an unmeasured one starts at `defaultRttMs` so it is tried early.
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { LoadMetric } from "./load-metric.js";
 
 export interface PeakEwmaOptions {

@@ -28,7 +28,7 @@
  * Replica Selection" (NSDI 2015).
  */
 import type { Backend } from "../core/backend.js";
-import type { Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
 import type { LoadMetric } from "./load-metric.js";
 
 export interface TailRiskOptions {

@@ -1,6 +1,6 @@
 /**
  * The structured access log: one pino JSON line per logged request, at info,
- * with `msg: "access"`. Sampling keeps every Nth request (seed 001's
+ * with `msg: "access"`. Sampling keeps every Nth request (SwarmGuard's
  * LOG_EVERY_N_REQUESTS): `sample: 1` logs each one, `sample: 100` one in a
  * hundred, counted across every listener sharing the log. The proxy calls
  * `record(fields)` when a request's response is over; a request not taken by

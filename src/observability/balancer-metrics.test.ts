@@ -6,7 +6,7 @@
  */
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { type BalancerOptions, createBalancer } from "../core/balancer.js";
+import { type BalancerOptions, createBalancer } from "../balancer/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { coefficientOfVariation } from "./balancer-metrics.js";
 

@@ -7,7 +7,7 @@
  * counter, a windowed request count, and a latency record into the pool's and
  * the backend's histograms). Neither allocates; every figure read from them —
  * percentiles, rates, load spread — is computed when `snapshot()` is called
- * (the admin API and the Prometheus scrape). The debug routing log (seed 001's
+ * (the admin API and the Prometheus scrape). The debug routing log (SwarmGuard's
  * DEBUG_ROUTING) is on when the balancer's logger is at debug: one line per
  * decision with the algorithm, the candidates' scores and the winner's reason.
  *
@@ -17,8 +17,9 @@
 import { performance } from "node:perf_hooks";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
+import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
-import type { Outcome, Selector } from "../core/selector.js";
+import type { Selector } from "../core/selector.js";
 import { DecisionRing, type DecisionRingOptions, type ExplainedDecision } from "./decision-ring.js";
 import {
   bucketIndex,
@@ -113,7 +114,7 @@ class BackendSeries {
   }
 }
 
-export class BalancerMetrics {
+export class BalancerMetrics implements AttemptObserver {
   readonly explain: DecisionRing;
   #pool: Pool;
   #now: (() => number) | undefined;
@@ -152,8 +153,9 @@ export class BalancerMetrics {
     if (this.#logger.isLevelEnabled("debug")) this.#logger.debug(decision.explain(), "routing decision");
   }
 
-  /** An attempt finished (hedge cancellations excluded: they say nothing about the backend). */
-  completed(backend: Backend, outcome: Outcome): void {
+  /** An attempt finished (hedge cancellations are skipped: they say nothing about the backend). */
+  closed(backend: Backend, outcome: Outcome): void {
+    if (isCancelled(outcome)) return;
     const status = outcome.status;
     const latencyMs = outcome.latencyMs;
     const series = this.#backends.get(backend) ?? this.#track(backend);

@@ -1,8 +1,8 @@
 /**
  * Long-lived tunnels (WebSocket, raw TCP) grouped by the backend they run to,
- * so a backend leaving the pool takes its tunnels with it (connection draining,
- * seed 000). HTTP requests drain by themselves (the pool waits for its
- * in-flight count), but a tunnel can stay open for hours, so: when a backend
+ * so a backend leaving the pool takes its tunnels with it (connection
+ * draining, as the DWCP geo balancer asks). HTTP requests drain by themselves
+ * (the pool waits for its in-flight count), but a tunnel can stay open for hours, so: when a backend
  * turns `draining`, its tunnels keep working for `drainTimeoutMs` and are then
  * closed; when it is removed (after `pool.remove` has waited out its own drain,
  * or at once without one), they are closed immediately. A backend that leaves

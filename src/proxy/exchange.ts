@@ -27,12 +27,13 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
+import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import type { Balancer } from "../core/balancer.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
-import type { HedgeController, Outcome } from "../core/selector.js";
+import type { Outcome } from "../core/outcome.js";
+import type { HedgeController } from "../core/selector.js";
 import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
 import { sendErrorResponse } from "./error-responses.js";

@@ -23,7 +23,8 @@
 import { performance } from "node:perf_hooks";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
-import { HEDGE_CANCELLED, type HedgeController } from "../core/selector.js";
+import { HEDGE_CANCELLED } from "../core/outcome.js";
+import type { HedgeController } from "../core/selector.js";
 import type { Logger } from "../observability/logger.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";

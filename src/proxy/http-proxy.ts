@@ -16,8 +16,8 @@
 import http, { type IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
+import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import type { Balancer } from "../core/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
 import type { AccessLog } from "../observability/access-log.js";

@@ -13,8 +13,8 @@
 
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import type { Balancer } from "../core/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";

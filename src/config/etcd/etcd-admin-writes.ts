@@ -9,10 +9,10 @@
  * so the write adds to it instead of replacing it.
  */
 import type { Etcd3 } from "etcd3";
-import type { AdminConfigStore, StoreWrite } from "../../admin/admin-context.js";
 import type { AlgorithmSpec } from "../../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
 import type { BackendConfig, SwitchyardConfig } from "../schema.js";
+import type { AdminConfigStore, StoreWrite } from "../store-writes.js";
 import { changePool, type StoreLocation } from "./etcd-pools.js";
 import type { BuildConfig, ConfigStoreStatus, EtcdPoolSync } from "./etcd-sync.js";
 import { type RawPool, rawBackendId } from "./pool-keys.js";

@@ -5,10 +5,10 @@
  * (etcd-sync.ts), and admin writes that go to etcd (etcd-admin-writes.ts).
  */
 import type { Etcd3 } from "etcd3";
-import type { AdminConfigStore } from "../../admin/admin-context.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ConfigStoreConfig } from "../config-store-schema.js";
 import type { SwitchyardConfig } from "../schema.js";
+import type { AdminConfigStore } from "../store-writes.js";
 import { EtcdAdminWrites } from "./etcd-admin-writes.js";
 import { createEtcdClient } from "./etcd-client.js";
 import { readStoredPools, type StoredPools } from "./etcd-pools.js";

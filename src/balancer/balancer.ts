@@ -1,42 +1,41 @@
 /**
  * The balancer ties a pool to a selector: `select(ctx)` picks a backend and
- * opens an attempt (in-flight +1), `report(decision, outcome)` closes it and
- * feeds counters and the algorithm. The selector is rebuilt from each new pool
- * snapshot and replaced whole on `setAlgorithm`, so requests in flight finish
- * against the same backend objects and nothing is dropped.
+ * opens an attempt, `report(decision, outcome)` closes it. Everything else is
+ * delegated: admission (breakers, panic) to admission.ts, session pins to
+ * session-binding.ts, counting to counters.ts, `stats()` to stats.ts, and
+ * every consumer of attempts (counters, metrics, breakers, health, the
+ * selector) joins one observer list. The selector is rebuilt from each new
+ * pool snapshot and replaced whole on `setAlgorithm`, so requests in flight
+ * finish against the same backend objects and nothing is dropped.
  */
 import { performance } from "node:perf_hooks";
-import {
-  Affinity,
-  type AffinityLookup,
-  type AffinityOptions,
-  type AffinityStats,
-} from "../affinity/affinity.js";
-import "../algorithms/builtin.js";
-import { type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import { Affinity, type AffinityOptions } from "../affinity/affinity.js";
+import { type AlgorithmEnv, type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import type { Backend, BackendSpec } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import { type AttemptHost, Decision, type DecisionExplanation } from "../core/decision.js";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import type { AttemptObserver, Outcome } from "../core/outcome.js";
+import { Pool } from "../core/pool.js";
+import type { HedgeController, Selector } from "../core/selector.js";
 import { BreakerSet } from "../health/breakers.js";
-import type { BreakerState } from "../health/circuit-breaker.js";
 import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
-import { type BackendHealth, type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
+import { type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
 import type {
   HealthCheckOptions,
   OutlierDetectionOptions,
   SlowStartOptions,
 } from "../health/health-options.js";
+import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { BalancerMetrics, type BalancerMetricsOptions } from "../observability/balancer-metrics.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
-import type { Backend, BackendSnapshot, BackendSpec } from "./backend.js";
-import type { RequestContext } from "./context.js";
-import { type AttemptHost, Decision, type DecisionExplanation } from "./decision.js";
-import { ErrorCodes, SwitchyardError } from "./errors.js";
-import { Pool } from "./pool.js";
-import {
-  HEDGE_CANCELLED,
-  type HedgeController,
-  type Outcome,
-  type Selector,
-  type SelectorEnv,
-} from "./selector.js";
+import { Admission } from "./admission.js";
+import { AttemptObservers } from "./attempt-observers.js";
+import { BalancerCounters } from "./counters.js";
+import { SessionBinding } from "./session-binding.js";
+import { type BalancerStats, balancerStats } from "./stats.js";
+
+export type { BalancerStats } from "./stats.js";
 
 export interface BalancerOptions {
   /** Backends to start with (ignored when `pool` is given). */
@@ -89,37 +88,12 @@ export interface BalancerOptions {
   affinity?: AffinityOptions;
   /** Wall clock in epoch ms for affinity expiries (cookies carry absolute times); default Date.now. */
   wallClock?: () => number;
-}
-
-export interface BalancerStats {
-  algorithm: string;
-  decisions: number;
-  /** Mean time to choose a backend, in ns. */
-  meanSelectionNs: number;
-  /** Requests refused because no backend was ready. */
-  noBackend: number;
-  /** Requests routed in panic mode (no backend ready, sent anyway). */
-  panicRouted: number;
-  /** Attempts moved to a next candidate after a failure. */
-  failovers: number;
-  /** Extra attempts opened beside a slow one (hedged requests). */
-  hedges: number;
-  /** Times a circuit breaker opened. */
-  breakerOpenings: number;
-  requests: number;
-  errors: number;
-  inFlight: number;
-  backends: (BackendSnapshot & { circuit: BreakerState; health: BackendHealth; sessions?: number })[];
-  /** Session affinity figures, when affinity is on (sessions per backend are also on each backend). */
-  affinity?: AffinityStats;
-}
-
-/** What select() bound for a request's session; kept per request context (hedges share it). */
-interface AffinityBinding {
-  lookup: AffinityLookup;
-  backendId: string;
-  routedByPin: boolean;
-  cookie: string | undefined;
+  /**
+   * Agent-reported CPU, memory and network figures of the pool's backends,
+   * read by the metrics-driven algorithms; default an empty store of the
+   * balancer's own (write to `balancer.env.metricsStore`).
+   */
+  metricsStore?: BackendMetricsStore;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -127,38 +101,43 @@ const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
 
 export class Balancer implements AttemptHost {
   readonly pool: Pool;
-  readonly env: SelectorEnv;
+  readonly env: Required<AlgorithmEnv>;
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
   #breakers: BreakerSet | undefined;
   #health: HealthMonitor;
-  #decisions = 0;
-  #selectionNsTotal = 0;
-  #noBackend = 0;
-  #failovers = 0;
-  #hedges = 0;
-  #panic: boolean;
-  #panicRouted = 0;
-  #panicCursor = 0;
-  #requests = 0;
-  #errors = 0;
+  #admission: Admission;
+  #counters = new BalancerCounters();
+  #observers = new AttemptObservers();
   #metrics: BalancerMetrics | undefined;
-  #affinity: Affinity | undefined;
-  #bindings = new WeakMap<RequestContext, AffinityBinding>();
+  #sessions: SessionBinding | undefined;
+  /** The selector's place in the observer list; follows setAlgorithm. */
+  #selectorObserver: AttemptObserver = {
+    opened: (backend) => this.#selector.loadChanged?.(backend),
+    closed: (backend, outcome) => {
+      this.#selector.loadChanged?.(backend);
+      this.#selector.observe?.(backend, outcome);
+    },
+  };
   /** Readiness and membership both shape what selectors index, so either rebuilds them. */
   #onPoolChanged = () => this.#selector.rebuild(this.pool.backends);
 
   constructor(options: BalancerOptions = {}) {
     this.pool = options.pool ?? new Pool(options.backends);
-    this.env = { random: options.random ?? Math.random, now: options.now ?? (() => performance.now()) };
+    this.env = {
+      random: options.random ?? Math.random,
+      now: options.now ?? (() => performance.now()),
+      metricsStore: options.metricsStore ?? new BackendMetricsStore(),
+    };
     this.#algorithmSpec = options.algorithm ?? "round-robin";
-    this.#panic = options.panic ?? false;
     this.#selector = this.#build(this.#algorithmSpec);
-    if (options.affinity) this.#affinity = new Affinity(options.affinity, options.wallClock);
+    if (options.affinity)
+      this.#sessions = new SessionBinding(new Affinity(options.affinity, options.wallClock));
     if (options.circuitBreaker !== false) {
       const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
       this.#breakers = new BreakerSet(this.pool, breakerOptions, this.env.now);
     }
+    this.#admission = new Admission(this.pool, this.#breakers, options.panic ?? false);
     if (options.metrics !== false) {
       this.#metrics = new BalancerMetrics({
         ...options.metrics,
@@ -178,6 +157,12 @@ export class Balancer implements AttemptHost {
       random: this.env.random,
       logger: options.logger ?? silentLogger,
     });
+    // Counters first and the selector last, so an algorithm sees the state its outcome produced.
+    this.#observers.join(this.#counters);
+    if (this.#metrics) this.#observers.join(this.#metrics);
+    if (this.#breakers) this.#observers.join(this.#breakers);
+    this.#observers.join(this.#health);
+    this.#observers.join(this.#selectorObserver);
   }
 
   /** Name of the algorithm in use. */
@@ -190,7 +175,7 @@ export class Balancer implements AttemptHost {
     return this.#selector.hedging;
   }
 
-  /** The current algorithm's own figures, when it keeps any (seed 003's algorithm metrics). */
+  /** The current algorithm's own figures, when it keeps any (shown by the admin API). */
   algorithmMetrics(): object | undefined {
     return this.#selector.metrics?.();
   }
@@ -210,6 +195,11 @@ export class Balancer implements AttemptHost {
     return this.#algorithmSpec;
   }
 
+  /** The affinity settings in force, when affinity is on. */
+  get affinity(): Affinity | undefined {
+    return this.#sessions?.affinity;
+  }
+
   /**
    * Chooses a backend for `ctx` and opens an attempt on it. Throws
    * SY_ERR_NO_BACKEND when no backend is ready.
@@ -218,34 +208,25 @@ export class Balancer implements AttemptHost {
     const started = performance.now();
     this.#breakers?.tick();
     this.#health.tick();
-    const lookup = this.#affinity?.lookup(ctx);
-    const pinned = lookup === undefined ? undefined : this.#pinnedBackend(lookup);
+    const lookup = this.#sessions?.lookup(ctx);
+    const pinned = lookup?.backendId === undefined ? undefined : this.#admission.admitById(lookup.backendId);
     const backend =
-      pinned ?? this.#pickAdmitted(ctx, NO_BACKENDS_TRIED) ?? (this.#panic ? this.#panicPick() : undefined);
+      pinned ?? this.#admission.pick(this.#selector, ctx, NO_BACKENDS_TRIED) ?? this.#admission.panicPick();
     const selectionNs = (performance.now() - started) * 1e6;
     if (!backend) {
-      this.#noBackend++;
+      this.#counters.noBackend++;
       throw new SwitchyardError(ErrorCodes.NO_BACKEND, "no ready backend in the pool", {
         backends: this.pool.size,
       });
     }
-    this.#decisions++;
-    this.#selectionNsTotal += selectionNs;
+    this.#counters.decisions++;
+    this.#counters.selectionNsTotal += selectionNs;
     const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs);
-    if (lookup !== undefined) {
-      const routedByPin = pinned !== undefined;
-      const cookie = this.#affinity?.bind(lookup, backend.id, routedByPin);
-      this.#bindings.set(ctx, { lookup, backendId: backend.id, routedByPin, cookie });
-    }
+    if (lookup !== undefined) this.#sessions?.bind(ctx, lookup, backend, pinned !== undefined);
     // Before the attempt opens, so kept scores and the debug log show the pool as the pick saw it.
     this.#metrics?.decided(decision, started);
-    this.#openAttempt(backend);
+    this.#observers.opened(backend);
     return decision;
-  }
-
-  /** The affinity settings in force, when affinity is on. */
-  get affinity(): Affinity | undefined {
-    return this.#affinity;
   }
 
   /**
@@ -255,16 +236,7 @@ export class Balancer implements AttemptHost {
    * another backend, the session is re-pinned to the backend that answered.
    */
   affinityCookie(decision: Decision): string | undefined {
-    const binding = this.#bindings.get(decision.ctx);
-    if (binding === undefined || this.#affinity === undefined) return undefined;
-    const backendId = decision.backend.id;
-    if (binding.backendId !== backendId) {
-      const moved = { ...binding.lookup, backendId: binding.backendId };
-      binding.cookie = this.#affinity.bind(moved, backendId, false);
-      binding.backendId = backendId;
-      binding.routedByPin = false;
-    }
-    return binding.cookie;
+    return this.#sessions?.cookie(decision);
   }
 
   /** Closes the decision's current attempt with its outcome. */
@@ -306,82 +278,40 @@ export class Balancer implements AttemptHost {
   }
 
   stats(): BalancerStats {
-    let inFlight = 0;
-    const affinity = this.#affinity?.stats();
-    const backends = this.pool.backends.map((backend) => {
-      inFlight += backend.inFlight;
-      const entry = {
-        ...backend.toJSON(),
-        circuit: this.#breakers?.state(backend) ?? ("closed" as const),
-        health: this.#health.details(backend),
-      };
-      return affinity === undefined
-        ? entry
-        : { ...entry, sessions: affinity.sessionsByBackend[backend.id] ?? 0 };
-    });
-    return {
+    return balancerStats({
       algorithm: this.#selector.name,
-      decisions: this.#decisions,
-      meanSelectionNs: this.#decisions === 0 ? 0 : Math.round(this.#selectionNsTotal / this.#decisions),
-      noBackend: this.#noBackend,
-      panicRouted: this.#panicRouted,
-      failovers: this.#failovers,
-      hedges: this.#hedges,
-      breakerOpenings: this.#breakers?.opened ?? 0,
-      requests: this.#requests,
-      errors: this.#errors,
-      inFlight,
-      backends,
-      ...(affinity === undefined ? {} : { affinity }),
-    };
+      pool: this.pool,
+      counters: this.#counters,
+      admission: this.#admission,
+      breakers: this.#breakers,
+      health: this.#health,
+      affinity: this.#sessions?.affinity.stats(),
+    });
   }
 
   /** @internal AttemptHost */
   pickNext(ctx: RequestContext, tried: readonly Backend[], hedge: boolean): Backend | undefined {
-    const backend = this.#pickAdmitted(ctx, tried);
+    const backend = this.#admission.pick(this.#selector, ctx, tried);
     if (backend) {
-      if (hedge) this.#hedges++;
-      else this.#failovers++;
-      this.#openAttempt(backend);
+      if (hedge) this.#counters.hedges++;
+      else this.#counters.failovers++;
+      this.#observers.opened(backend);
     }
     return backend;
   }
 
   /** @internal AttemptHost */
   close(backend: Backend, outcome: Outcome): void {
-    backend.inFlight--;
-    if (outcome.error === HEDGE_CANCELLED) {
-      // Cancelled by the caller, not failed by the backend: only the load changes.
-      this.#selector.loadChanged?.(backend);
-      this.#selector.observe?.(backend, outcome);
-      return;
-    }
-    this.#metrics?.completed(backend, outcome);
-    backend.requests++;
-    this.#requests++;
-    if (outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 500)) {
-      backend.errors++;
-      this.#errors++;
-    }
-    if (outcome.latencyMs !== undefined && outcome.error === undefined)
-      backend.recordLatency(outcome.latencyMs);
-    this.#breakers?.record(backend, outcome);
-    this.#health.record(backend, outcome);
-    this.#selector.loadChanged?.(backend);
-    this.#selector.observe?.(backend, outcome);
+    this.#observers.closed(backend, outcome);
   }
 
   /** @internal AttemptHost */
   explain(decision: Decision): DecisionExplanation {
     const selector = this.#selector;
-    const binding = this.#bindings.get(decision.ctx);
-    const byAffinity = binding?.routedByPin === true && binding.backendId === decision.backend.id;
     return {
       algorithm: decision.algorithm,
       backend: decision.backend.id,
-      reason: byAffinity
-        ? `affinity (${this.#affinity?.mode}): session pinned to ${decision.backend.id}`
-        : selector.describe(decision.backend),
+      reason: this.#sessions?.pinReason(decision) ?? selector.describe(decision.backend),
       attempts: decision.attempts.map((backend) => backend.id),
       selectionNs: Math.round(decision.selectionNs),
       candidates: this.pool.backends.map((backend) => ({
@@ -392,51 +322,8 @@ export class Balancer implements AttemptHost {
     };
   }
 
-  /**
-   * The selector's pick, passed through the breakers: a half-open backend out
-   * of probe slots is skipped for the next candidate (rare, so the extra
-   * tried list is allocated only then).
-   */
-  #pickAdmitted(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
-    const backend = this.#selector.pick(ctx, tried);
-    if (!backend || !this.#breakers || this.#breakers.admit(backend)) return backend;
-    const skipped = [...tried, backend];
-    for (let next = this.#selector.pick(ctx, skipped); next; next = this.#selector.pick(ctx, skipped)) {
-      if (this.#breakers.admit(next)) return next;
-      skipped.push(next);
-    }
-    return undefined;
-  }
-
-  /** The session's pinned backend when it is in the pool, ready and admitted by its breaker. */
-  #pinnedBackend(lookup: AffinityLookup): Backend | undefined {
-    if (lookup.backendId === undefined) return undefined;
-    const backend = this.pool.get(lookup.backendId);
-    if (backend === undefined || !backend.ready) return undefined;
-    if (this.#breakers !== undefined && !this.#breakers.admit(backend)) return undefined;
-    return backend;
-  }
-
-  /** Next enabled, non-draining backend in rotation, whatever its health or circuit. */
-  #panicPick(): Backend | undefined {
-    const backends = this.pool.backends;
-    for (let step = 0; step < backends.length; step++) {
-      const backend = backends[this.#panicCursor++ % backends.length] as Backend;
-      if (backend.enabled && backend.state !== "draining") {
-        this.#panicRouted++;
-        return backend;
-      }
-    }
-    return undefined;
-  }
-
   #follow(): void {
     for (const event of POOL_REBUILD_EVENTS) this.pool.on(event, this.#onPoolChanged);
-  }
-
-  #openAttempt(backend: Backend): void {
-    backend.inFlight++;
-    this.#selector.loadChanged?.(backend);
   }
 
   #build(spec: AlgorithmSpec): Selector {
@@ -446,7 +333,7 @@ export class Balancer implements AttemptHost {
   }
 }
 
-/** Creates a balancer (seed 000's library entry point). */
+/** Creates a balancer (the library's entry point). */
 export function createBalancer(options: BalancerOptions = {}): Balancer {
   return new Balancer(options);
 }

@@ -1,7 +1,7 @@
 /**
  * What the Prometheus exporter's metric definitions share: an `Emit` that
  * sets one labelled value, and the two ways to declare a family whose
- * values are read at scrape time (prometheus.ts implements them).
+ * values are read at scrape time (exporter.ts implements them).
  */
 import type { Aggregator } from "prom-client";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEnvOverrides, ENV_OVERRIDES, parseConfig } from "../config/load.js";
+import { applyEnvOverrides, ENV_OVERRIDES, parseConfig } from "./load.js";
 
 const base = {
   listeners: [{ name: "web", listen: "0.0.0.0:9000", pool: "web" }],
@@ -11,7 +11,7 @@ const base = {
   },
 };
 
-describe("seed 001 environment aliases", () => {
+describe("SwarmGuard environment aliases", () => {
   it("WORKER_NODES, METRICS_PORT and TARGET_SERVICE make agent-polled backends; LB_PORT sets the port", () => {
     const config = parseConfig(
       applyEnvOverrides(

@@ -1,8 +1,8 @@
 /**
- * Seed 001's environment variables (SwarmGuard's load balancer) as aliases
+ * SwarmGuard's environment variables as aliases
  * of config fields, applied with the `SWITCHYARD_*` overrides: file <
  * environment < flags, and where a `SWITCHYARD_*` variable names the same
- * field it wins over the alias. Durations are in seconds, as in the seed.
+ * field it wins over the alias. Durations are in seconds, as in SwarmGuard.
  * A malformed value is a configuration error naming the variable.
  *
  * | variable | config field |
@@ -22,52 +22,55 @@
  * | LOG_EVERY_N_REQUESTS | not supported: there is no request log to sample yet; ignored |
  */
 import { findAlgorithm } from "../algorithms/registry.js";
-import { parseListenAddress } from "../config/schema.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { parseListenAddress } from "./schema.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export const DEFAULT_WORKER_SERVICE_PORT = 8080;
 export const DEFAULT_METRICS_PORT = 8082;
 
-/** For help texts: the seed 001 variables and what each sets. */
-export const SEED_ENV_ALIASES: readonly { name: string; description: string }[] = [
+/** For help texts: SwarmGuard's variables and what each sets. */
+export const SWARMGUARD_ENV_ALIASES: readonly { name: string; description: string }[] = [
   {
     name: "WORKER_NODES",
     description:
-      "seed 001: comma-separated worker nodes host[:port] (port default 8080) as the backends of the first listener's pool, each polled through its agent at http://host:METRICS_PORT (default 8082); SWITCHYARD_BACKENDS wins",
+      "SwarmGuard: comma-separated worker nodes host[:port] (port default 8080) as the backends of the first listener's pool, each polled through its agent at http://host:METRICS_PORT (default 8082); SWITCHYARD_BACKENDS wins",
   },
-  { name: "METRICS_PORT", description: "seed 001: agent port of the WORKER_NODES backends (default 8082)" },
-  { name: "TARGET_SERVICE", description: "seed 001: agent.match of every backend with an agent" },
-  { name: "LB_PORT", description: "seed 001: port of the first listener; SWITCHYARD_LISTEN wins" },
-  { name: "LB_ALGORITHM", description: "seed 001: every pool's algorithm; SWITCHYARD_ALGORITHM wins" },
-  { name: "LEASE_DURATION", description: "seed 001: lease lifetime in seconds (lease, hybrid)" },
-  { name: "LEASE_COUNT_WEIGHT", description: "seed 001: score per live lease (hybrid)" },
-  { name: "CPU_WEIGHT", description: "seed 001: weights.cpu of metrics and hybrid" },
-  { name: "MEMORY_WEIGHT", description: "seed 001: weights.memory of metrics and hybrid" },
-  { name: "NETWORK_WEIGHT", description: "seed 001: weights.network of metrics and hybrid" },
-  { name: "CACHE_TTL", description: "seed 001: agents.cacheTtlMs in seconds (stale limit of agent metrics)" },
+  { name: "METRICS_PORT", description: "SwarmGuard: agent port of the WORKER_NODES backends (default 8082)" },
+  { name: "TARGET_SERVICE", description: "SwarmGuard: agent.match of every backend with an agent" },
+  { name: "LB_PORT", description: "SwarmGuard: port of the first listener; SWITCHYARD_LISTEN wins" },
+  { name: "LB_ALGORITHM", description: "SwarmGuard: every pool's algorithm; SWITCHYARD_ALGORITHM wins" },
+  { name: "LEASE_DURATION", description: "SwarmGuard: lease lifetime in seconds (lease, hybrid)" },
+  { name: "LEASE_COUNT_WEIGHT", description: "SwarmGuard: score per live lease (hybrid)" },
+  { name: "CPU_WEIGHT", description: "SwarmGuard: weights.cpu of metrics and hybrid" },
+  { name: "MEMORY_WEIGHT", description: "SwarmGuard: weights.memory of metrics and hybrid" },
+  { name: "NETWORK_WEIGHT", description: "SwarmGuard: weights.network of metrics and hybrid" },
+  {
+    name: "CACHE_TTL",
+    description: "SwarmGuard: agents.cacheTtlMs in seconds (stale limit of agent metrics)",
+  },
   {
     name: "FALLBACK_ENABLED",
-    description: "seed 001: true → agents.fallback round-robin, false → none (pools with agents)",
+    description: "SwarmGuard: true → agents.fallback round-robin, false → none (pools with agents)",
   },
   {
     name: "HEALTH_CHECK_INTERVAL",
-    description: "seed 001: healthCheck.intervalMs in seconds for every pool (turns active checks on)",
+    description: "SwarmGuard: healthCheck.intervalMs in seconds for every pool (turns active checks on)",
   },
   {
     name: "DEBUG_ROUTING",
     description:
-      "seed 001: true → log.level debug (failovers, retries, agent polls; no per-request decision lines yet); SWITCHYARD_LOG_LEVEL wins",
+      "SwarmGuard: true → log.level debug (failovers, retries, agent polls; no per-request decision lines yet); SWITCHYARD_LOG_LEVEL wins",
   },
   {
     name: "LOG_EVERY_N_REQUESTS",
-    description: "seed 001: not supported (there is no request log to sample yet); ignored",
+    description: "SwarmGuard: not supported (there is no request log to sample yet); ignored",
   },
 ];
 
 /** The aliases that feed the generic overrides (listen, algorithm, backends, log level). */
-export interface SeedFlags {
+export interface SwarmGuardFlags {
   listen?: string;
   algorithm?: string;
   backends?: string[];
@@ -75,8 +78,8 @@ export interface SeedFlags {
 }
 
 /** Reads LB_PORT, LB_ALGORITHM, WORKER_NODES and DEBUG_ROUTING; throws SY_ERR_CONFIG on bad values. */
-export function seedEnvFlags(raw: unknown, env: Env): SeedFlags {
-  const flags: SeedFlags = {};
+export function swarmGuardEnvFlags(raw: unknown, env: Env): SwarmGuardFlags {
+  const flags: SwarmGuardFlags = {};
   const port = read(env, "LB_PORT");
   if (port !== undefined) {
     const number = Number(port);
@@ -103,7 +106,7 @@ export function seedEnvFlags(raw: unknown, env: Env): SeedFlags {
  * options, health checks) to a raw config already carrying the generic
  * overrides; `workersApplied` says WORKER_NODES provided the backends.
  */
-export function applySeedEnvAliases(
+export function applySwarmGuardEnvAliases(
   config: Record<string, unknown>,
   env: Env,
   workersApplied: boolean,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { HEDGE_CANCELLED } from "../core/outcome.js";
+import { seededRandom } from "../core/random.js";
+import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { createBalancer } from "./balancer.js";
-import { seededRandom } from "./random.js";
-import { HEDGE_CANCELLED } from "./selector.js";
 
 const three = [
   { id: "a", address: "127.0.0.1:9001" },
@@ -95,6 +96,24 @@ describe("Balancer", () => {
     first.finish({ error: HEDGE_CANCELLED });
     expect(balancer.stats()).toMatchObject({ requests: 1, errors: 0, inFlight: 0 });
     expect(first.backend).toMatchObject({ errors: 0, inFlight: 0, requests: 0 });
+  });
+
+  it("gives its algorithms its own metrics store, so pools sharing backend ids stay apart", () => {
+    const one = createBalancer({ backends: [{ id: "web", address: "127.0.0.1:1" }], algorithm: "metrics" });
+    const store = new BackendMetricsStore();
+    const two = createBalancer({
+      backends: [{ id: "web", address: "127.0.0.1:2" }],
+      algorithm: "metrics",
+      metricsStore: store,
+    });
+    expect(two.env.metricsStore).toBe(store);
+    expect(one.env.metricsStore).not.toBe(store);
+    one.env.metricsStore.write("web", { cpu: 1, memory: 0, network: 0 });
+    store.write("web", { cpu: 2, memory: 0, network: 0 });
+    expect(one.select({}).explain().reason).toMatch(/cpu 1%/);
+    expect(two.select({}).explain().reason).toMatch(/cpu 2%/);
+    one.setAlgorithm("hybrid");
+    expect(one.select({}).explain().reason).toMatch(/cpu 1%/);
   });
 
   it("exposes the algorithm's own metrics when it keeps any", () => {

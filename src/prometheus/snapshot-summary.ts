@@ -1,11 +1,11 @@
 /**
- * Two prom-client pieces the exporter (prometheus.ts) builds on: a summary
+ * Two prom-client pieces the exporter (exporter.ts) builds on: a summary
  * fed from our own histograms instead of `observe()`, and prom-client's
  * process and Node metrics, collected once per process however many
  * exporters read them.
  */
 import { collectDefaultMetrics, type MetricValueWithName, Registry, Summary } from "prom-client";
-import type { HistogramSummary } from "./log-histogram.js";
+import type { HistogramSummary } from "../observability/log-histogram.js";
 
 export type EmitSummary = (labels: Record<string, string>, summary: HistogramSummary) => void;
 

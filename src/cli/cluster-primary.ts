@@ -5,12 +5,12 @@
  * the workers, and on SIGINT/SIGTERM stops them gracefully before exiting.
  */
 
-import { nextSignal, shutdown } from "../cli/shutdown.js";
+import { ClusterAdmin } from "../cluster/cluster-admin.js";
+import { ClusterSupervisor } from "../cluster/supervisor.js";
 import { parseListenAddress, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
 import type { Logger } from "../observability/logger.js";
-import { ClusterAdmin } from "./cluster-admin.js";
-import { ClusterSupervisor } from "./supervisor.js";
+import { nextSignal, shutdown } from "./shutdown.js";
 
 export async function runClusterPrimary(
   config: SwitchyardConfig,

@@ -12,11 +12,11 @@
  * build time.
  */
 
-import { LeastConnectionsSelector } from "../algorithms/least-connections.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { GeoPoint } from "../geo/haversine.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
-import { GeoPoint } from "./haversine.js";
+import { LeastConnectionsSelector } from "./least-connections.js";
 
 const NO_CONTEXT: RequestContext = Object.freeze({});
 

@@ -21,17 +21,17 @@ import {
   Registry,
 } from "prom-client";
 import type { AgentPollerStats } from "../agent/poller.js";
+import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import { BACKEND_STATES } from "../core/backend.js";
-import type { Balancer, BalancerStats } from "../core/balancer.js";
+import { type PoolMetrics, STATUS_CLASSES } from "../observability/balancer-metrics.js";
+import type { HistogramSummary, WindowSummary } from "../observability/log-histogram.js";
+import { RATE_WINDOWS } from "../observability/rate-window.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
 import { defineAgentMetrics } from "./agent-metrics.js";
-import { type PoolMetrics, STATUS_CLASSES } from "./balancer-metrics.js";
 import { defineConfigStoreMetrics } from "./config-store-metrics.js";
 import { defineListenerMetrics, type ListenerScrape } from "./listener-metrics.js";
-import type { HistogramSummary, WindowSummary } from "./log-histogram.js";
 import type { Emit, MetricFamilies } from "./metric-families.js";
-import { RATE_WINDOWS } from "./rate-window.js";
 import { type EmitSummary, processRegistry, SnapshotSummary } from "./snapshot-summary.js";
 
 /** A proxy listener as the exporter reads it. */

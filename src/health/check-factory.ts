@@ -1,0 +1,31 @@
+/**
+ * Builds the active check a pool's settings ask for: HTTP, TCP connect, a
+ * command, or the library user's own function. Kept apart from the
+ * interface (check.ts) so the check kinds import the interface without a
+ * cycle through the factory.
+ */
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import type { HealthCheck } from "./check.js";
+import { CommandHealthCheck } from "./command-check.js";
+import { CustomFunctionCheck } from "./custom-check.js";
+import type { CustomHealthCheck, HealthCheckSettings } from "./health-options.js";
+import { HttpHealthCheck } from "./http-check.js";
+import { TcpHealthCheck } from "./tcp-check.js";
+
+/** Builds the check `settings` describe; a custom function wins over `type`. */
+export function createHealthCheck(settings: HealthCheckSettings, custom?: CustomHealthCheck): HealthCheck {
+  if (custom) return new CustomFunctionCheck(custom);
+  switch (settings.type) {
+    case "http":
+      return new HttpHealthCheck(settings);
+    case "tcp":
+      return new TcpHealthCheck();
+    case "command":
+      if (settings.command === undefined) {
+        throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, 'a "command" health check needs a command', {
+          type: settings.type,
+        });
+      }
+      return new CommandHealthCheck(settings.command);
+  }
+}
