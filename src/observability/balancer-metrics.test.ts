@@ -93,6 +93,30 @@ describe("balancer metrics: rates and latency", () => {
     expect(latency).toMatchObject({ count: 1, recentCount: 0, p50: 0, max: 5 });
   });
 
+  it("keeps each backend's recent percentiles moving with the pool's under steady traffic", () => {
+    const clock = { now: 0 };
+    const balancer = createBalancer({
+      backends: [{ id: "a", address: "127.0.0.1:41001" }],
+      now: () => clock.now,
+      circuitBreaker: false,
+      outlierDetection: false,
+    });
+    // One 5 ms response every 5 s for a minute: the recent window always holds two to four of them.
+    for (let at = 0; at <= 60_000; at += 5_000) {
+      clock.now = at;
+      balancer.select({}).finish({ status: 200, latencyMs: 5 });
+      const snapshot = balancer.metrics?.snapshot();
+      const backend = snapshot?.backends[0]?.latencyMs;
+      expect({ at, p50: backend?.p50, recent: backend?.recentCount }).toEqual({
+        at,
+        p50: snapshot?.latencyMs.p50,
+        recent: snapshot?.latencyMs.recentCount,
+      });
+      expect(backend?.p50).toBe(5);
+      expect(snapshot?.backends[0]?.recentRequests).toBe(backend?.recentCount);
+    }
+  });
+
   it("measures load spread as a coefficient of variation per unit of weight", () => {
     expect(coefficientOfVariation([5, 5, 5])).toBe(0);
     expect(coefficientOfVariation([0, 0])).toBe(0);

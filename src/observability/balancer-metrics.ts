@@ -96,21 +96,26 @@ class BackendSeries {
     this.latencyUs = new WindowedHistogram(epoch);
   }
 
-  count(epoch: number): void {
-    if (epoch !== this.#epoch) this.#rotate(epoch);
+  /**
+   * Moves the recent count and latency windows on to `epoch` before anything
+   * is recorded in it (lazily, on the backend's own traffic, so a tick never
+   * walks every backend).
+   */
+  advance(epoch: number): void {
+    if (epoch <= this.#epoch) return;
+    this.#previous = epoch === this.#epoch + 1 ? this.#current : 0;
+    this.#current = 0;
+    this.#epoch = epoch;
+    this.latencyUs.rotate(epoch);
+  }
+
+  count(): void {
     this.#current++;
   }
 
   recentCount(epoch: number): number {
     if (epoch <= this.#epoch) return this.#current + this.#previous;
     return epoch === this.#epoch + 1 ? this.#current : 0;
-  }
-
-  #rotate(epoch: number): void {
-    if (epoch < this.#epoch) return;
-    this.#previous = epoch === this.#epoch + 1 ? this.#current : 0;
-    this.#current = 0;
-    this.#epoch = epoch;
   }
 }
 
@@ -159,6 +164,7 @@ export class BalancerMetrics implements AttemptObserver {
     const status = outcome.status;
     const latencyMs = outcome.latencyMs;
     const series = this.#backends.get(backend) ?? this.#track(backend);
+    series?.advance(this.#epoch);
     if (latencyMs !== undefined && outcome.error === undefined) {
       const us = latencyMs * 1000;
       const index = bucketIndex(us);
@@ -166,7 +172,7 @@ export class BalancerMetrics implements AttemptObserver {
       series?.latencyUs.add(index, us);
     }
     if (series === undefined) return;
-    series.count(this.#epoch);
+    series.count();
     const outcomeClass =
       status !== undefined && status >= 100 && status < 600
         ? ((status / 100) | 0) - 1

@@ -353,7 +353,7 @@ function takeScrape(sources: MetricsSources): Scrape {
 
 /**
  * A summary in seconds: quantiles from the recent windows (NaN when they are
- * empty, as Prometheus summaries report no observations), sum and count over
+ * empty, which SnapshotSummary leaves out of the text), sum and count over
  * the lifetime.
  */
 function seconds(summary: WindowSummary, scale: number): HistogramSummary {

@@ -18,8 +18,10 @@ const QUANTILES = [
 /**
  * A summary whose figures come from our histograms rather than from
  * `observe()`: `get()` emits the quantile, `_sum` and `_count` lines from
- * what `read` reports. The values are read before the first await, so every
- * collect of one scrape runs in the same synchronous pass.
+ * what `read` reports. A NaN quantile (no recent samples) gets no line: an
+ * absent series reads as "no data", where NaN breaks dashboards' and alerts'
+ * arithmetic. The values are read before the first await, so every collect
+ * of one scrape runs in the same synchronous pass.
  */
 export class SnapshotSummary extends Summary<string> {
   #name: string;
@@ -35,6 +37,7 @@ export class SnapshotSummary extends Summary<string> {
     const values: MetricValueWithName<string>[] = [];
     this.#read((labels, summary) => {
       for (const [quantile, field] of QUANTILES) {
+        if (Number.isNaN(summary[field])) continue;
         values.push({
           labels: { ...labels, quantile },
           value: summary[field],
