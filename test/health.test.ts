@@ -4,7 +4,8 @@
  * is marked unhealthy after `fall` checks and gets no traffic, then comes back
  * after `rise` passes; a TCP check on a closed port and a failing command check
  * mark their backends unhealthy; health changes are announced with reasons and
- * logged; the runtime runs checks from the config and stops them on close.
+ * logged; the runtime runs checks from the config and stops them on close;
+ * an ejected backend comes back when its ejection ends, with no traffic.
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import type { HealthChangeEvent } from "../src/health/health-monitor.js";
 import { startSwitchyard } from "../src/runtime.js";
-import { closedPort, LOCALHOST, startServer, type TestServer, waitFor } from "./helpers/servers.js";
+import { closedPort, LOCALHOST, request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -270,5 +271,49 @@ describe("health in the runtime", () => {
     const checks = a.health.checks + b.health.checks;
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(a.health.checks + b.health.checks).toBe(checks);
+  });
+
+  it("readmits an ejected backend when its ejection ends, with no traffic: /ready and /api/stats follow", async () => {
+    const failing = await startServer((_req, res) => {
+      res.writeHead(500);
+      res.end("down");
+    });
+    cleanups.push(() => failing.close());
+    const config = parseConfig({
+      listeners: [{ name: "web", listen: `${LOCALHOST}:0`, pool: "web" }],
+      pools: {
+        web: {
+          backends: [{ id: "a", address: failing.address }],
+          outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 200, maxEjectedPercent: 100 },
+        },
+      },
+      admin: { listen: `${LOCALHOST}:0` },
+    });
+    const runtime = await startSwitchyard(config, { logger: pino({ level: "silent" }) });
+    cleanups.push(() => runtime.close(100));
+    const proxyPort = runtime.listeners[0]?.port as number;
+    const adminPort = runtime.admin?.port as number;
+    for (let i = 0; i < 2; i++) expect((await request({ port: proxyPort, path: "/" })).status).toBe(500);
+    const ready = async () => (await request({ port: adminPort, path: "/ready" })).status;
+    expect(await ready()).toBe(503);
+
+    // No request reaches the proxy from here on: only the ejection's end can make the pool ready.
+    const started = Date.now();
+    let status = 503;
+    while (status !== 200 && Date.now() - started < 3_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = await ready();
+    }
+    expect(status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    const stats = JSON.parse((await request({ port: adminPort, path: "/api/stats" })).text) as {
+      pools: Record<string, { backends: { id: string; state: string; health: { ejected: boolean } }[] }>;
+    };
+    expect(stats.pools.web?.backends[0]).toMatchObject({
+      id: "a",
+      state: "healthy",
+      health: { ejected: false },
+    });
+    expect(failing.requests).toBe(2);
   });
 });

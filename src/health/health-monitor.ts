@@ -172,12 +172,17 @@ export class HealthMonitor implements AttemptObserver {
   /** Starts active checks (when configured); idempotent. */
   start(): void {
     this.#stopped = false;
+    this.#outliers?.start();
     this.#checker?.start();
   }
 
-  /** Stops active checks and slow-start ramps (backends get their configured weight back). */
+  /**
+   * Stops active checks, slow-start ramps (backends get their configured
+   * weight back) and the ejection timer (ejections then end on selection).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#outliers?.stop();
     this.#slowStart?.stop();
     await this.#checker?.stop();
   }

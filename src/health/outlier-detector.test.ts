@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { performance } from "node:perf_hooks";
+import { describe, expect, it, vi } from "vitest";
 import { createBalancer } from "../balancer/balancer.js";
 import type { Outcome } from "../core/outcome.js";
 import type { HealthChangeEvent } from "./health-monitor.js";
@@ -64,7 +65,7 @@ describe("outlier detection in the balancer", () => {
     expect(balancer.pool.require("b0").state).toBe("healthy");
   });
 
-  it("returns an ejected backend after its ejection time, lazily on the next selection", () => {
+  it("returns an ejected backend after its ejection time on the next selection under an injected clock", () => {
     const { balancer, events, report, advance, health } = setup();
     report("b0", 5, FAILURE);
     advance(29_999);
@@ -152,6 +153,59 @@ describe("outlier detection in the balancer", () => {
     report("b0", 20, FAILURE);
     expect(balancer.pool.require("b0").state).toBe("healthy");
     expect(health("b0")).toMatchObject({ ejected: false, ejections: 0, passiveFailures: 0 });
+  });
+});
+
+describe("outlier detection on the real clock", () => {
+  it("readmits an ejected backend when its ejection ends, with no traffic, and tells listeners", async () => {
+    const balancer = createBalancer({
+      backends: [
+        { id: "a", address: "127.0.0.1:9001" },
+        { id: "b", address: "127.0.0.1:9002" },
+      ],
+      circuitBreaker: false,
+      outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 150 },
+    });
+    const expired = new Promise<{ event: HealthChangeEvent; at: number }>((resolve) => {
+      balancer.onHealthChange((event) => {
+        if (event.reason === "outlier-expired") resolve({ event, at: performance.now() });
+      });
+    });
+    const a = balancer.pool.require("a");
+    for (let i = 0; i < 2; i++) {
+      a.inFlight++;
+      balancer.close(a, FAILURE);
+    }
+    expect(a.state).toBe("unhealthy");
+    const until = balancer.stats().backends[0]?.health.ejectedUntil as number;
+    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, 2_000, undefined));
+    const heard = await Promise.race([expired, timeout]);
+    expect(heard?.event).toMatchObject({ previous: "unhealthy", state: "healthy" });
+    expect(heard?.at).toBeGreaterThanOrEqual(until);
+    expect((heard?.at as number) - until).toBeLessThan(1_000);
+    expect(balancer.stats().backends[0]?.health).toMatchObject({ ejected: false, ejectedUntil: undefined });
+    await balancer.stop();
+  });
+
+  it("clears its timer when the ejected backend leaves the pool and when the balancer stops", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const { balancer, report } = setup(4);
+      expect(vi.getTimerCount()).toBe(0);
+      report("b0", 5, FAILURE);
+      expect(vi.getTimerCount()).toBe(1);
+      await balancer.pool.remove("b0");
+      expect(vi.getTimerCount()).toBe(0);
+      report("b1", 5, FAILURE);
+      expect(vi.getTimerCount()).toBe(1);
+      await balancer.stop();
+      expect(vi.getTimerCount()).toBe(0);
+      balancer.start();
+      expect(vi.getTimerCount()).toBe(1);
+      await balancer.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -4,9 +4,12 @@
  * row (transport error or status >= 500) eject it for `baseEjectionMs` times
  * the number of times it has been ejected, capped at `maxEjectionMs`. Never
  * more than `maxEjectedPercent` of the pool is ejected at once (rounded down,
- * so a one-backend pool is never ejected). Ejections end lazily in `tick()`
- * (called on every selection, a no-op while none is due), so no timer runs and
- * injected clocks work. Writing the pool is left to the hooks.
+ * so a one-backend pool is never ejected). An ejection ends when its time is
+ * up: one unref'd timer waits for the earliest end, so the state flips (and
+ * listeners hear of it) with no traffic, and `tick()` on every selection
+ * (a no-op while none is due) ends it on time under an injected clock. The
+ * timer is cleared when nothing is ejected and on `stop()`. Writing the pool
+ * is left to the hooks.
  */
 import type { Backend } from "../core/backend.js";
 import { isCancelled, type Outcome } from "../core/outcome.js";
@@ -43,7 +46,15 @@ export class OutlierDetector {
   #hooks: OutlierHooks;
   #entries = new Map<Backend, Entry>();
   #ejected = new Set<Backend>();
+  /** The earliest end of an ejection in force, on the balancer's clock. */
   #wakeAt = Number.POSITIVE_INFINITY;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  /** A timer may fire a little early by the balancer's clock: what is not due yet is waited for again. */
+  #wake = () => {
+    this.tick();
+    this.#arm();
+  };
   /** Ejections so far, all backends together. */
   ejections = 0;
 
@@ -77,17 +88,25 @@ export class OutlierDetector {
     if (this.#ejected.size === 0) return;
     const now = this.#now();
     if (now < this.#wakeAt) return;
-    this.#wakeAt = Number.POSITIVE_INFINITY;
     for (const backend of this.#ejected) {
       const entry = this.#entry(backend);
-      const until = entry.ejectedUntil ?? now;
-      if (until > now) {
-        this.#wakeAt = Math.min(this.#wakeAt, until);
-        continue;
-      }
+      if ((entry.ejectedUntil ?? now) > now) continue;
       this.#end(backend, entry);
       this.#hooks.restore(backend);
     }
+    this.#arm();
+  }
+
+  /** Lets ejections end on their own again after `stop()`. */
+  start(): void {
+    this.#stopped = false;
+    this.#arm();
+  }
+
+  /** Clears the timer; ejections then end only through `tick()`. */
+  stop(): void {
+    this.#stopped = true;
+    this.#arm();
   }
 
   isEjected(backend: Backend): boolean {
@@ -98,12 +117,14 @@ export class OutlierDetector {
   release(backend: Backend): void {
     const entry = this.#entries.get(backend);
     if (entry && this.#ejected.has(backend)) this.#end(backend, entry);
+    this.#arm();
   }
 
   /** Drops everything known about `backend` (it left the pool). */
   forget(backend: Backend): void {
     this.#entries.delete(backend);
     this.#ejected.delete(backend);
+    this.#arm();
   }
 
   details(backend: Backend): OutlierDetails {
@@ -127,8 +148,21 @@ export class OutlierDetector {
     entry.ejectedUntil = this.#now() + durationMs;
     entry.consecutiveFailures = 0;
     this.#ejected.add(backend);
-    this.#wakeAt = Math.min(this.#wakeAt, entry.ejectedUntil);
+    this.#arm();
     this.#hooks.eject(backend, `${failures} consecutive failures; ejected for ${durationMs} ms`);
+  }
+
+  /** Points `#wakeAt` and the timer at the earliest ejection end (none when nothing is ejected). */
+  #arm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#wakeAt = Number.POSITIVE_INFINITY;
+    for (const backend of this.#ejected) {
+      this.#wakeAt = Math.min(this.#wakeAt, this.#entries.get(backend)?.ejectedUntil ?? 0);
+    }
+    if (this.#stopped || this.#wakeAt === Number.POSITIVE_INFINITY) return;
+    this.#timer = setTimeout(this.#wake, Math.max(0, this.#wakeAt - this.#now()));
+    this.#timer.unref();
   }
 
   #end(backend: Backend, entry: Entry): void {
