@@ -75,6 +75,26 @@ describe("switchyard validate", () => {
     );
     expect((await run(["validate"])).code).toBe(2);
   });
+
+  it("refuses a YAML alias bomb and a 100,000-deep JSON array with one line each", async () => {
+    let bomb = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    for (const [name, previous] of ["ba", "cb", "dc", "ed", "fe", "gf", "hg", "ih", "ji"]) {
+      bomb += `${name}: &${name} [${Array(9).fill(`*${previous}`).join(", ")}]\n`;
+    }
+    const aliases = await run(["validate", "-c", await dir.file("bomb.yaml", bomb)]);
+    expect(aliases.code).toBe(2);
+    expect(aliases.stderr).toMatch(
+      /^error SY_ERR_CONFIG: cannot parse .*bomb\.yaml as YAML: aliases expand .*\n$/,
+    );
+    expect(aliases.stderr.split("\n")).toHaveLength(2);
+
+    const deep = `{"listeners": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    const nested = await run(["validate", "-c", await dir.file("deep.json", deep)]);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toMatch(
+      /^error SY_ERR_CONFIG: cannot parse .*deep\.json:1:\d+: .*deeper than 64 levels\n$/,
+    );
+  });
 });
 
 describe("switchyard algorithms", () => {

@@ -14,6 +14,7 @@ import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { applySwarmGuardEnvAliases, SWARMGUARD_ENV_ALIASES, swarmGuardEnvFlags } from "./env-aliases.js";
 import { type ConfigIssue, formatConfigIssues, type PathSegment, toConfigIssues, valueAt } from "./errors.js";
+import { checkNesting, expandAliases } from "./parse-limits.js";
 import { configKeysAt, configSchema, type SwitchyardConfig } from "./schema.js";
 
 /** Name given to the listener and pool that overrides create when the config has none. */
@@ -78,10 +79,12 @@ export async function readConfigSource(path: string): Promise<ConfigSource> {
       file: path,
     });
   }
+  const json = extname(path).toLowerCase() === ".json";
+  checkNesting(text, path, json);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true });
   let data: unknown;
-  if (extname(path).toLowerCase() === ".json") {
+  if (json) {
     try {
       data = JSON.parse(text);
     } catch (error) {
@@ -109,7 +112,7 @@ export async function readConfigSource(path: string): Promise<ConfigSource> {
         column: first?.col,
       });
     }
-    data = document.toJS({ maxAliasCount: 100 });
+    data = expandAliases(document, path);
   }
   if (data === null || data === undefined) data = {};
   return {
