@@ -389,6 +389,26 @@ describe("admin API: backends", () => {
     expect(badJson.json.message).toMatch(/^request body is not valid JSON/);
   });
 
+  it("answers 400 to a body nested 30,000 deep, as to any other bad body", async () => {
+    const admin = await startAdmin();
+    const { call } = admin;
+    const deep = `${"[".repeat(30_000)}${"]".repeat(30_000)}`;
+    const cases = [
+      ["/api/strategy", `{"algorithm":{"name":"p2c","x":${deep}}}`],
+      ["/api/servers", `{"address":"127.0.0.1:40100","labels":{"a":${deep}}}`],
+    ];
+    for (const [path, raw] of cases) {
+      const reply = await call("POST", path as string, { raw });
+      expect(reply.status).toBe(400);
+      expect(reply.json.error).toBe("SY_ERR_BAD_REQUEST");
+      expect(reply.json.message).toBe("request body nests lists and objects deeper than 64 levels");
+    }
+    // Nothing changed, and the server still answers.
+    expect((await call("GET", "/api/servers")).status).toBe(200);
+    expect(pool(admin).size).toBe(2);
+    expect(admin.balancers.get("web")?.algorithm).toBe("round-robin");
+  });
+
   it("needs the pool when there are several, and 404s an unknown one", async () => {
     const { call } = await startAdmin({ pools: { web: ["a"], api: ["b"] } });
     const unnamed = await call("POST", "/api/servers", { body: { address: "127.0.0.1:40100" } });

@@ -1,10 +1,11 @@
 /**
  * JSON over node:http for the admin API: read a request body with a size
- * bound and parse it, write a JSON answer, write a coded error
+ * bound and a nesting bound and parse it, write a JSON answer, write a coded error
  * (`{ error, message }` plus the `x-switchyard-error` header).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCodes } from "../core/errors.js";
+import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../core/nesting.js";
 import { AdminError } from "./admin-errors.js";
 
 /** Largest request body the admin API reads. */
@@ -40,11 +41,19 @@ export function sendError(res: ServerResponse, error: AdminError): void {
 /**
  * Reads the whole body, refusing more than `limit` bytes with 413 (at once
  * when content-length already says so). An empty body reads as undefined;
- * anything else must be JSON.
+ * anything else must be JSON nested at most MAX_NESTING_DEPTH levels (64 KiB
+ * of brackets would overflow the stack of the validation that follows).
  */
 export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const text = (await readBody(req, limit)).toString("utf8");
   if (text.trim() === "") return undefined;
+  if (jsonNestingExceededAt(text) >= 0) {
+    throw new AdminError(
+      400,
+      ErrorCodes.BAD_REQUEST,
+      `request body nests lists and objects deeper than ${MAX_NESTING_DEPTH} levels`,
+    );
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
