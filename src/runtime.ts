@@ -209,6 +209,7 @@ export async function startSwitchyard(
       token: config.admin.token,
       host: listen.host,
       port: listen.port,
+      allowedHosts: config.admin.allowedHosts,
       cors: config.admin.cors,
       logger,
       ready: () => ({ ready: closing === undefined, reasons: closing ? ["shutting down"] : [] }),

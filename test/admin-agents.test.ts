@@ -30,21 +30,25 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
+/** An agent's report on one container named `name`. */
+function agentReport(name: string, cpu: number): string {
+  const now = Date.now() / 1000;
+  const entry = {
+    id: `id-${name}`,
+    name,
+    cpu_percent: cpu,
+    memory_percent: 20,
+    memory_bytes: 1,
+    net_rx_bytes_per_sec: 0,
+    net_tx_bytes_per_sec: 0,
+    timestamp: now,
+  };
+  return JSON.stringify({ node: "fake", timestamp: now, containers: [entry] });
+}
+
 async function fakeAgent(name: string, cpu: number): Promise<TestServer> {
   const server = await startServer((_req, res) => {
-    const now = Date.now() / 1000;
-    const entry = {
-      id: `id-${name}`,
-      name,
-      cpu_percent: cpu,
-      memory_percent: 20,
-      memory_bytes: 1,
-      net_rx_bytes_per_sec: 0,
-      net_tx_bytes_per_sec: 0,
-      timestamp: now,
-    };
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ node: "fake", timestamp: now, containers: [entry] }));
+    res.writeHead(200, { "content-type": "application/json" }).end(agentReport(name, cpu));
   });
   servers.push(server);
   return server;
@@ -133,6 +137,59 @@ describe("GET /api/agents", () => {
     const one = await getJson(runtime.admin.port, "/api/agents?pool=web");
     expect(Object.keys(one.json.pools)).toEqual(["web"]);
     expect((await getJson(runtime.admin.port, "/api/agents?pool=nope")).status).toBe(404);
+  });
+
+  it("uses an agent URL's credentials but never shows them: config, agents, metrics, live snapshot", async () => {
+    const backend = await startEchoServer("web");
+    servers.push(backend);
+    const expected = `Basic ${Buffer.from("scraper:s3cret pass").toString("base64")}`;
+    // An agent behind a proxy that wants the credentials.
+    const guarded = await startServer((req, res) => {
+      if (req.headers.authorization !== expected) res.writeHead(401).end();
+      else res.writeHead(200, { "content-type": "application/json" }).end(agentReport("web", 5));
+    });
+    servers.push(guarded);
+    runtime = await startSwitchyard(
+      parseConfig({
+        admin: { listen: "127.0.0.1:0" },
+        listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "web" }],
+        pools: {
+          web: {
+            algorithm: "metrics",
+            agents: { pollIntervalMs: 100 },
+            healthCheck: { type: "command", command: "true --password=hunter2", intervalMs: 60_000 },
+            backends: [
+              {
+                id: "web",
+                address: backend.address,
+                agent: { url: `http://scraper:s3cret%20pass@${guarded.address}`, match: "web" },
+              },
+            ],
+          },
+        },
+      }),
+    );
+    const poller = runtime.agents.get("web")?.poller;
+    if (!poller || !runtime.admin) throw new Error("runtime without poller or admin");
+    await waitFor(() => (poller.stats().agents[0]?.successes ?? 0) > 0);
+    const port = runtime.admin.port;
+    const read = async (path: string) => (await request({ port, path })).text;
+    const answers = await Promise.all(
+      ["/api/config", "/api/agents", "/metrics", "/metrics?format=json", "/api/snapshot"].map(read),
+    );
+    for (const text of answers) {
+      expect(text).not.toContain("s3cret");
+      expect(text).not.toContain("hunter2");
+    }
+    const [config, agents, metrics] = answers as [string, string, string];
+    const pool = JSON.parse(config).pools.web;
+    expect(pool.backends[0].agent.url).toBe(`http://scraper:***@${guarded.address}`);
+    expect(pool.healthCheck.command).toBe("***");
+    const polled = `${guarded.origin}/metrics/containers`;
+    expect((JSON.parse(agents) as AgentsBody).pools.web?.agents).toMatchObject([
+      { url: polled, errors: 0, backends: ["web"] },
+    ]);
+    expect(metrics).toContain(`switchyard_agent_polls_total{pool="web",agent="${polled}"}`);
   });
 
   it("reads polling: false for every pool when the host runs no pollers", async () => {

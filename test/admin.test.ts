@@ -3,7 +3,7 @@
  * OS) over real balancers. Covers liveness and readiness, the read endpoints'
  * shapes, config redaction, bearer auth, backend add / update / remove (with
  * draining), algorithm switching, validation errors that name the field,
- * 404 / 405 / 413 answers, CORS, the audit log and unexpected failures.
+ * 404 / 405 / 413 answers, the Host check, CORS, the audit log and unexpected failures.
  */
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
@@ -319,6 +319,43 @@ describe("admin API: authorisation", () => {
       error: "SY_ERR_UNAUTHORIZED",
     });
     expect(JSON.stringify(entries)).not.toContain(TOKEN);
+  });
+});
+
+describe("admin API: Host check (DNS rebinding)", () => {
+  it("answers 421 with a coded JSON error to a Host it does not know, reads and writes alike", async () => {
+    const admin = await startAdmin();
+    for (const host of ["attacker.example", `attacker.example:${admin.port}`, "localhost.attacker.example"]) {
+      const read = await admin.call("GET", "/api/config", { headers: { host } });
+      expect(read.status).toBe(421);
+      expect(read.json).toEqual({ error: "SY_ERR_HOST_NOT_ALLOWED", message: expect.stringContaining(host) });
+      expect(read.headers["x-switchyard-error"]).toBe("SY_ERR_HOST_NOT_ALLOWED");
+    }
+    const write = await admin.call("POST", "/api/strategy", {
+      body: { algorithm: "p2c" },
+      headers: { host: "attacker.example" },
+    });
+    expect(write.status).toBe(421);
+    expect(admin.balancers.get("web")?.algorithm).toBe("round-robin");
+  });
+
+  it("answers localhost, IP addresses and its listen host, with or without a port", async () => {
+    const admin = await startAdmin();
+    const hosts = ["localhost", `localhost:${admin.port}`, "LOCALHOST.", `127.0.0.1:${admin.port}`];
+    hosts.push(`[::1]:${admin.port}`, "[::1]", "10.1.2.3:9090");
+    for (const host of hosts) {
+      expect((await admin.call("GET", "/api/status", { headers: { host } })).status, host).toBe(200);
+    }
+  });
+
+  it("answers the names in allowedHosts, and any Host with *", async () => {
+    const named = await startAdmin({ allowedHosts: ["lb.example"] });
+    expect((await named.call("GET", "/api/status", { headers: { host: "LB.example:9090" } })).status).toBe(
+      200,
+    );
+    expect((await named.call("GET", "/api/status", { headers: { host: "other.example" } })).status).toBe(421);
+    const any = await startAdmin({ allowedHosts: ["*"] });
+    expect((await any.call("GET", "/api/status", { headers: { host: "other.example" } })).status).toBe(200);
   });
 });
 

@@ -3,7 +3,7 @@
  * the listener, the primary's admin API merges their figures and sends writes
  * to both, and a worker killed under load is restarted (it catches up on the
  * admin writes it missed) while the client loses at most the requests that
- * worker had in flight.
+ * worker had in flight. The primary checks the Host of admin requests.
  */
 
 import http from "node:http";
@@ -52,9 +52,9 @@ async function startCluster(): Promise<Cluster> {
 }
 
 /** GET on a fresh connection (node:cluster hands out connections, not requests). */
-function getOnce(url: string): Promise<number> {
+function getOnce(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false }, (response) => {
+    const request = http.get(url, { agent: false, headers }, (response) => {
       response.resume();
       response.on("end", () => resolve(response.statusCode ?? 0));
     });
@@ -111,6 +111,12 @@ describe("switchyard proxy --workers 2", () => {
 
     const ready = await json<{ ready: boolean }>(`${cluster.admin}/ready`);
     expect(ready).toMatchObject({ status: 200, body: { ready: true } });
+
+    // The primary answers only Host names it knows (DNS rebinding guard), also for one worker's view.
+    for (const path of ["/api/stats", "/api/config?worker=1"]) {
+      expect(await getOnce(`${cluster.admin}${path}`, { host: "attacker.example" })).toBe(421);
+      expect(await getOnce(`${cluster.admin}${path}`, { host: "localhost" })).toBe(200);
+    }
   });
 
   it("applies admin writes on every worker, and a crashed worker restarts and catches up", async () => {

@@ -67,8 +67,9 @@ beforeAll(async () => {
   for (const name of ["b1", "b2", "b3", "api-1"]) {
     backends.set(
       name,
-      await startServer((_req, res) => {
-        res.writeHead(200, { "content-type": "text/plain" });
+      await startServer((req, res) => {
+        // /fail is what a broken backend answers, for the load test's error count.
+        res.writeHead(req.url === "/fail" ? 503 : 200, { "content-type": "text/plain" });
         res.end(name);
       }),
     );
@@ -183,6 +184,19 @@ describe("dashboard in Chromium", () => {
     await expect
       .poll(() => page.locator("table.backends tbody .backend-id").allTextContents())
       .toEqual(["api-1"]);
+
+    // Last, as it trips the web pool's breakers: a load test answered 5xx shows each answer as an error.
+    await page.getByLabel("Path").fill("/fail");
+    await page.getByRole("button", { name: "Start" }).click();
+    const shownRun = async () =>
+      `${await page.locator(".load-progress .badge").textContent()} ${await page.locator(".load-head").textContent()}`;
+    await expect.poll(shownRun, { timeout: 10_000 }).toMatch(/^done .* \/fail$/);
+    const sent = Number(await page.locator(".figures dd").first().textContent());
+    expect(sent).toBeGreaterThan(0);
+    expect(Number(await page.getByTestId("load-errors").textContent())).toBe(sent);
+    expect(await page.getByTestId("load-error-split").textContent()).toContain(
+      `${sent} answered 5xx, 0 unanswered`,
+    );
 
     expect(problems).toEqual([]);
   });

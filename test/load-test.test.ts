@@ -10,7 +10,7 @@ import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { startSwitchyard } from "../src/runtime.js";
-import { request, startEchoServer } from "./helpers/servers.js";
+import { request, startEchoServer, startServer, type TestServer } from "./helpers/servers.js";
 
 const TOKEN = "load-test-token";
 const cleanups: (() => Promise<void>)[] = [];
@@ -21,8 +21,8 @@ afterEach(async () => {
 
 type Json = Record<string, unknown>;
 
-async function setup() {
-  const backends = [await startEchoServer("a"), await startEchoServer("b")];
+async function setup(startBackend: (name: string) => Promise<TestServer> = startEchoServer) {
+  const backends = [await startBackend("a"), await startBackend("b")];
   for (const backend of backends) cleanups.push(() => backend.close());
   const balancer = createBalancer({ backends: backends.map((backend) => ({ address: backend.address })) });
   const proxy = new HttpProxy({ balancer, name: "web" });
@@ -85,6 +85,7 @@ describe("POST /api/load-test", () => {
     expect(done.completed as number).toBeGreaterThanOrEqual(150);
     expect(done.completed as number).toBeLessThanOrEqual(250);
     expect(done.errors).toBe(0);
+    expect(done.unanswered).toBe(0);
     expect(done.statusClasses).toEqual({ "2xx": done.completed });
     expect(done.latency).toMatchObject({
       p50: expect.any(Number),
@@ -111,6 +112,22 @@ describe("POST /api/load-test", () => {
     expect(done.completed as number).toBeGreaterThan(20);
     expect(done.errors).toBe(0);
     expect(done.mode).toEqual({ concurrency: 4 });
+  });
+
+  it("counts the 5xx answers as errors, apart from requests never answered", async () => {
+    let served = 0;
+    const { call } = await setup(() =>
+      startServer((_req, res) => {
+        res.writeHead(++served % 3 === 0 ? 500 : 200);
+        res.end();
+      }),
+    );
+    const started = await call("POST", "/api/load-test", { rate: 100, durationMs: 500 });
+    const done = await pollUntilDone(call, started.json.id as string);
+    const failed = (done.statusClasses as Record<string, number>)["5xx"] as number;
+    expect(failed).toBeGreaterThan(0);
+    expect(done).toMatchObject({ status: "done", errors: failed, unanswered: 0 });
+    expect(done.result).toMatchObject({ errors: failed, unanswered: 0 });
   });
 
   it("keeps the last 10 runs", async () => {

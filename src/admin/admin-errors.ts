@@ -14,6 +14,8 @@ export const AdminErrorCodes = {
   NOT_FOUND: ErrorCodes.NOT_FOUND,
   /** The path exists but not for this method. */
   METHOD_NOT_ALLOWED: ErrorCodes.METHOD_NOT_ALLOWED,
+  /** The Host header names a host the admin API does not answer to (421). */
+  HOST_NOT_ALLOWED: ErrorCodes.HOST_NOT_ALLOWED,
   /** The request names a pool that does not exist. */
   UNKNOWN_POOL: ErrorCodes.UNKNOWN_POOL,
 } as const;

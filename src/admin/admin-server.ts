@@ -1,8 +1,9 @@
 /**
  * The admin API server: its own node:http listener (default 127.0.0.1:9090)
  * answering JSON (Prometheus text on `/metrics`, server-sent events on
- * `/api/events`, the dashboard's files at `/`). Each request is routed (404 unknown path, 405 wrong
- * method), writes are authorised with the bearer token and their bodies read
+ * `/api/events`, the dashboard's files at `/`). Each request's Host is checked
+ * (allowed-hosts.ts: 421 for a name it does not know), then it is routed (404
+ * unknown path, 405 wrong method), writes are authorised with the bearer token and their bodies read
  * with a 64 KiB bound, then a plain handler (read-routes.ts,
  * write-routes.ts) returns the reply. Every error is `{ error: CODE, message }`
  * with the status its code maps to; every write, done or refused, is logged
@@ -18,6 +19,7 @@ import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
 import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
+import { AllowedHosts } from "./allowed-hosts.js";
 import { requireBearer } from "./auth.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
 import { addDashboardRoutes, defaultDashboardDir } from "./dashboard-files.js";
@@ -47,6 +49,11 @@ export interface AdminServerOptions {
   host?: string;
   /** Default 9090; 0 lets the OS choose. */
   port?: number;
+  /**
+   * Host names answered besides localhost, IP addresses and `host` (DNS
+   * rebinding guard, see allowed-hosts.ts); `"*"` answers any.
+   */
+  allowedHosts?: readonly string[];
   /** Origins allowed to call the API from a browser. */
   cors?: CorsOptions;
   /** Default silent. */
@@ -82,6 +89,7 @@ export class AdminServer {
   #cors: CorsOptions | undefined;
   #host: string;
   #port: number;
+  #allowedHosts: AllowedHosts;
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
   #loadTests: LoadTests;
@@ -93,6 +101,7 @@ export class AdminServer {
     this.#cors = options.cors;
     this.#host = options.host ?? DEFAULT_ADMIN_HOST;
     this.#port = options.port ?? DEFAULT_ADMIN_PORT;
+    this.#allowedHosts = new AllowedHosts(this.#host, options.allowedHosts);
     this.#context = {
       balancers: options.balancers,
       config: options.config,
@@ -188,6 +197,7 @@ export class AdminServer {
     const write = !READ_METHODS.has(method);
     let path = "/";
     try {
+      this.#allowedHosts.check(req.headers.host);
       const corsAllowed = applyCors(req, res, this.#cors);
       const url = new URL(req.url ?? "/", "http://admin.invalid");
       path = url.pathname;

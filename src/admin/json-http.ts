@@ -1,24 +1,27 @@
 /**
  * JSON over node:http for the admin API: read a request body with a size
  * bound and a nesting bound and parse it, write a JSON answer, write a coded error
- * (`{ error, message }` plus the `x-switchyard-error` header).
+ * (`{ error, message }` plus the `x-switchyard-error` header). Every answer
+ * written here loses its secrets (redact.ts): reads are open, so no route
+ * has to remember.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCodes } from "../core/errors.js";
 import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../core/nesting.js";
 import { AdminError } from "./admin-errors.js";
+import { redactSecrets } from "./redact.js";
 
 /** Largest request body the admin API reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Writes `body` as JSON with `status`. HEAD answers get the headers only (node drops the body). */
+/** Writes `body` as JSON with `status`, secrets redacted. HEAD answers get the headers only (node drops the body). */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const data = Buffer.from(JSON.stringify(body ?? null));
+  const data = Buffer.from(JSON.stringify(redactSecrets(body ?? null)));
   res.writeHead(status, {
     ...headers,
     "content-type": "application/json; charset=utf-8",

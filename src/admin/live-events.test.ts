@@ -56,6 +56,17 @@ describe("LiveEvents", () => {
     }
   });
 
+  it("sends snapshots with their secrets redacted", () => {
+    const events = new LiveEvents({
+      snapshot: () => ({ agent: "http://scraper:s3cret@127.0.0.1:8082/metrics", token: "t0k" }),
+      logger: silentLogger,
+    });
+    const fake = client();
+    events.open(fake);
+    events.close();
+    expect(snapshots(fake)).toEqual([{ agent: "http://scraper:***@127.0.0.1:8082/metrics", token: "***" }]);
+  });
+
   it("waits for a snapshot gathered asynchronously, skipping ticks while one is pending", async () => {
     vi.useFakeTimers();
     let started = 0;

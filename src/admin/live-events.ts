@@ -6,11 +6,13 @@
  * latest one at once. The timer runs only while someone listens; `close()`
  * stops it and ends every stream. `GET /api/snapshot` answers the same
  * snapshot once, as JSON (what a cluster primary merges across workers).
+ * Snapshots lose their secrets (redact.ts) as every admin answer does.
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { AdminHandler, AdminStream, StreamClient } from "./admin-context.js";
 import { AdminError } from "./admin-errors.js";
+import { redactSecrets } from "./redact.js";
 import type { Router } from "./router.js";
 
 export const DEFAULT_EVENTS_INTERVAL_MS = 1_000;
@@ -128,7 +130,7 @@ export class LiveEvents implements AdminStream {
     if (this.#timer === undefined) return;
     let message: string;
     try {
-      message = `data: ${JSON.stringify(snapshot)}\n\n`;
+      message = `data: ${JSON.stringify(redactSecrets(snapshot))}\n\n`;
     } catch (error) {
       this.#failed(error);
       return;

@@ -158,6 +158,7 @@ export class LoadTests {
         sent: 0,
         completed: 0,
         errors: 0,
+        unanswered: 0,
         statusClasses: {},
         rps: 0,
         latency: EMPTY_LATENCY,
@@ -261,15 +262,15 @@ function loopbackFor(host: string): string {
 }
 
 function summaryOf(result: LoadResult) {
-  const { sent, completed, errors, rps, latency, durationMs } = result;
-  return { sent, completed, errors, rps, latency, durationMs };
+  const { sent, completed, errors, unanswered, rps, latency, durationMs } = result;
+  return { sent, completed, errors, unanswered, rps, latency, durationMs };
 }
 
 /** A run as the API shows it: settings, status, progress so far and, once done, the result. */
 export type LoadTestJson = ReturnType<typeof runJson>;
 
 function runJson(run: LoadTestRun) {
-  const { elapsedMs, sent, completed, errors, statusClasses, rps, latency } = run.progress;
+  const { elapsedMs, sent, completed, errors, unanswered, statusClasses, rps, latency } = run.progress;
   return {
     id: run.id,
     status: run.status,
@@ -284,6 +285,7 @@ function runJson(run: LoadTestRun) {
     sent,
     completed,
     errors,
+    unanswered,
     statusClasses,
     rps,
     latency,

@@ -15,7 +15,6 @@ import type { ListenerMetricsSource, PrometheusExporter } from "../prometheus/ex
 import type { AdminContext, AdminHandler, AdminRequest, Readiness } from "./admin-context.js";
 import { parseInput, poolQuery, queryObject } from "./inputs.js";
 import { resolvePool } from "./pools.js";
-import { redactSecrets } from "./redact.js";
 import type { Router } from "./router.js";
 import { packageVersion } from "./version.js";
 
@@ -51,7 +50,8 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
       return { status: readiness.ready ? 200 : 503, body: { ...readiness, ...storeStatus(context) } };
     })
     .add("GET", "/api/status", (_request, context) => ({ body: status(context) }))
-    .add("GET", "/api/config", (_request, context) => ({ body: redactSecrets(context.config?.() ?? null) }))
+    // Redacted, as every JSON answer is, by sendJson (redact.ts).
+    .add("GET", "/api/config", (_request, context) => ({ body: context.config?.() ?? null }))
     .add("GET", "/api/servers", (request, context) => ({
       body: { pools: perPool(request, context, (balancer) => balancer.stats().backends) },
     }))

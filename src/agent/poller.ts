@@ -12,6 +12,8 @@
  * last error, entries, backends left unmatched), and logged once when an
  * agent starts failing and once when it recovers. An agent still busy with
  * the previous query is skipped for the round rather than queried twice.
+ * Credentials in an agent URL go out as HTTP Basic and are never shown
+ * (agent-credentials.ts).
  */
 import { performance } from "node:perf_hooks";
 import { Agent as Dispatcher, request } from "undici";
@@ -19,6 +21,7 @@ import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
 import type { BackendMetricsStore, MetricsStoreStats } from "../load/backend-metrics.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
+import { type AgentRequestTarget, splitAgentCredentials } from "./agent-credentials.js";
 import { type AgentTarget, agentEndpoint } from "./agent-options.js";
 import { parseAgentReport } from "./agent-report.js";
 import { type AgentEntry, combine, compileMatch, type EntryMatcher } from "./match.js";
@@ -40,6 +43,7 @@ export interface AgentPollerOptions {
 }
 
 export interface AgentStats {
+  /** The agent's URL without its credentials. */
   url: string;
   /** Node name the agent reported. */
   node: string | undefined;
@@ -79,6 +83,7 @@ interface ResolvedTarget {
 interface AgentState {
   stats: AgentStats;
   busy: boolean;
+  request: AgentRequestTarget;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -181,7 +186,7 @@ export class AgentPoller {
     state.stats.polls++;
     const started = performance.now();
     try {
-      const body = await this.#fetch(endpoint);
+      const body = await this.#fetch(state.request);
       const report = parseAgentReport(body);
       const receivedAt = this.#store.now();
       const unmatched: string[] = [];
@@ -193,9 +198,9 @@ export class AgentPoller {
         if (sample) this.#store.write(backend.id, sample, receivedAt - sample.ageMs);
         else unmatched.push(backend.id);
       }
-      this.#succeeded(state, endpoint, report.node, report.entries.length, report.rejected, unmatched);
+      this.#succeeded(state, report.node, report.entries.length, report.rejected, unmatched);
     } catch (error) {
-      this.#failed(state, endpoint, describeError(error, this.timeoutMs));
+      this.#failed(state, describeError(error, this.timeoutMs));
     } finally {
       state.stats.lastDurationMs = Math.round((performance.now() - started) * 1000) / 1000;
       state.busy = false;
@@ -203,14 +208,16 @@ export class AgentPoller {
   }
 
   /** GET with a deadline on the whole exchange and a cap on the body; resolves with the parsed JSON. */
-  async #fetch(endpoint: string): Promise<unknown> {
+  async #fetch(target: AgentRequestTarget): Promise<unknown> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TimeoutError()), this.timeoutMs);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (target.authorization) headers.authorization = target.authorization;
     try {
-      const response = await request(endpoint, {
+      const response = await request(target.url, {
         dispatcher: this.#dispatcher,
         signal: controller.signal,
-        headers: { accept: "application/json" },
+        headers,
       });
       if (response.statusCode !== 200) {
         await response.body.dump().catch(() => undefined);
@@ -241,7 +248,6 @@ export class AgentPoller {
 
   #succeeded(
     state: AgentState,
-    endpoint: string,
     node: string | undefined,
     entries: number,
     rejected: number,
@@ -249,7 +255,7 @@ export class AgentPoller {
   ): void {
     const stats = state.stats;
     if (stats.consecutiveErrors > 0) {
-      this.#logger.info({ agent: endpoint, failures: stats.consecutiveErrors }, "agent answering again");
+      this.#logger.info({ agent: stats.url, failures: stats.consecutiveErrors }, "agent answering again");
     }
     stats.successes++;
     stats.consecutiveErrors = 0;
@@ -260,17 +266,17 @@ export class AgentPoller {
     stats.unmatched = unmatched;
   }
 
-  #failed(state: AgentState, endpoint: string, reason: string): void {
+  #failed(state: AgentState, reason: string): void {
     const stats = state.stats;
     stats.errors++;
     stats.consecutiveErrors++;
     stats.lastErrorAt = this.#wallClock();
     stats.lastError = reason;
     if (stats.consecutiveErrors === 1) {
-      this.#logger.warn({ agent: endpoint, reason }, "agent query failed; its metrics will go stale");
+      this.#logger.warn({ agent: stats.url, reason }, "agent query failed; its metrics will go stale");
     } else {
       this.#logger.debug(
-        { agent: endpoint, reason, failures: stats.consecutiveErrors },
+        { agent: stats.url, reason, failures: stats.consecutiveErrors },
         "agent query failed",
       );
     }
@@ -279,10 +285,12 @@ export class AgentPoller {
   #state(endpoint: string): AgentState {
     let state = this.#agents.get(endpoint);
     if (!state) {
+      const request = splitAgentCredentials(endpoint);
       state = {
         busy: false,
+        request,
         stats: {
-          url: endpoint,
+          url: request.url,
           node: undefined,
           backends: [],
           polls: 0,

@@ -306,12 +306,17 @@ export class Balancer implements AttemptHost {
   }
 
   /** @internal AttemptHost */
+  reason(decision: Decision): string {
+    return this.#sessions?.pinReason(decision) ?? this.#selector.describe(decision.backend);
+  }
+
+  /** @internal AttemptHost */
   explain(decision: Decision): DecisionExplanation {
     const selector = this.#selector;
     return {
       algorithm: decision.algorithm,
       backend: decision.backend.id,
-      reason: this.#sessions?.pinReason(decision) ?? selector.describe(decision.backend),
+      reason: this.reason(decision),
       attempts: decision.attempts.map((backend) => backend.id),
       selectionNs: Math.round(decision.selectionNs),
       candidates: this.pool.backends.map((backend) => ({

@@ -26,6 +26,7 @@ export async function runClusterPrimary(
       supervisor,
       host: listen.host,
       port: listen.port,
+      allowedHosts: config.admin.allowedHosts,
       cors: config.admin.cors,
       logger,
       sharedStore: config.configStore?.provider === "etcd",

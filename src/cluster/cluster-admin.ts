@@ -14,11 +14,14 @@
  *   files) is the first worker's, streamed through; a load test
  *   started there drives the shared listeners, so it loads every worker.
  * - `?worker=N` on any path reads (or writes) that one worker alone.
+ * Requests are checked for their Host first, as a single process's admin API
+ * checks them (allowed-hosts.ts); the workers are asked on 127.0.0.1.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { request } from "undici";
 import { AdminError } from "../admin/admin-errors.js";
+import { AllowedHosts } from "../admin/allowed-hosts.js";
 import { applyCors, type CorsOptions } from "../admin/cors.js";
 import { sendEventStream } from "../admin/event-stream.js";
 import { readBody, sendError, sendJson } from "../admin/json-http.js";
@@ -35,6 +38,8 @@ export interface ClusterAdminOptions {
   supervisor: ClusterSupervisor;
   host: string;
   port: number;
+  /** Host names answered besides localhost, IP addresses and `host` (`admin.allowedHosts`). */
+  allowedHosts?: readonly string[];
   cors?: CorsOptions;
   logger: Logger;
   /** The pools live in a store every worker follows (etcd): a write is made once, and never replayed. */
@@ -66,12 +71,14 @@ export class ClusterAdmin {
   #logger: Logger;
   #server: http.Server;
   #events: LiveEvents;
+  #allowedHosts: AllowedHosts;
   /** The runtime writes every worker applied, in order: a restarted worker starts from the config file. */
   #journal: Write[] = [];
 
   constructor(options: ClusterAdminOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: "admin" });
+    this.#allowedHosts = new AllowedHosts(options.host, options.allowedHosts);
     options.supervisor.onRestart((worker) => this.#replay(worker));
     this.#events = new LiveEvents({ snapshot: () => this.#mergedSnapshot(), logger: this.#logger });
     this.#server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
@@ -101,6 +108,7 @@ export class ClusterAdmin {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#allowedHosts.check(req.headers.host);
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "http://admin.invalid");
     const only = url.searchParams.get("worker");

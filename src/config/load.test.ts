@@ -187,6 +187,13 @@ describe("validation messages", () => {
     expect(error.message).toContain('did you mean "protocol"?');
   });
 
+  it("takes admin.allowedHosts as names, IP addresses or *, never with a port", () => {
+    const hosts = ["lb.example", "admin_1.internal", "10.0.0.5", "[::1]", "*"];
+    expect(parseConfig({ ...base(), admin: { allowedHosts: hosts } }).admin?.allowedHosts).toEqual(hosts);
+    const error = configError({ ...base(), admin: { allowedHosts: ["lb.example:9090"] } });
+    expect(error.message).toContain("admin.allowedHosts[0]: expected a host name");
+  });
+
   it("names the field and lists algorithms for an unknown algorithm", () => {
     const raw = base();
     webPool(raw).algorithm = "round-robbin";
@@ -342,6 +349,7 @@ describe("environment overrides", () => {
       SWITCHYARD_ALGORITHM: "rr",
       SWITCHYARD_ADMIN_LISTEN: "127.0.0.1:7001",
       SWITCHYARD_ADMIN_TOKEN: "t0ken",
+      SWITCHYARD_ADMIN_ALLOWED_HOSTS: "lb.example, admin.internal",
       SWITCHYARD_LOG_LEVEL: "debug",
       SWITCHYARD_UNRELATED: "x",
     });
@@ -349,7 +357,11 @@ describe("environment overrides", () => {
     const config = parseConfig(overridden);
     expect(config.listeners[0]?.listen).toBe("127.0.0.1:7000");
     expect(config.pools.web?.algorithm).toBe("rr");
-    expect(config.admin).toEqual({ listen: "127.0.0.1:7001", token: "t0ken" });
+    expect(config.admin).toEqual({
+      listen: "127.0.0.1:7001",
+      token: "t0ken",
+      allowedHosts: ["lb.example", "admin.internal"],
+    });
     expect(config.log.level).toBe("debug");
   });
 

@@ -36,6 +36,7 @@ export interface ConfigFlags {
 export interface ConfigOverrides extends ConfigFlags {
   adminListen?: string;
   adminToken?: string;
+  adminAllowedHosts?: readonly string[];
   logLevel?: string;
 }
 
@@ -49,6 +50,10 @@ export const ENV_OVERRIDES: readonly { name: string; description: string }[] = [
   },
   { name: "SWITCHYARD_ADMIN_LISTEN", description: "admin API listen address (host:port)" },
   { name: "SWITCHYARD_ADMIN_TOKEN", description: "bearer token required for admin API writes" },
+  {
+    name: "SWITCHYARD_ADMIN_ALLOWED_HOSTS",
+    description: "comma-separated host names the admin API answers besides localhost and IP addresses",
+  },
   { name: "SWITCHYARD_LOG_LEVEL", description: "log level: fatal, error, warn, info, debug, trace, silent" },
   ...SWARMGUARD_ENV_ALIASES,
 ];
@@ -150,6 +155,7 @@ export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<
     return value ? value : undefined;
   };
   const backends = read("SWITCHYARD_BACKENDS");
+  const allowedHosts = read("SWITCHYARD_ADMIN_ALLOWED_HOSTS");
   const swarmGuard = swarmGuardEnvFlags(raw, env);
   const config = applyOverrides(raw, {
     listen: read("SWITCHYARD_LISTEN") ?? swarmGuard.listen,
@@ -157,6 +163,7 @@ export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<
     backends: backends === undefined ? swarmGuard.backends : splitList(backends),
     adminListen: read("SWITCHYARD_ADMIN_LISTEN"),
     adminToken: read("SWITCHYARD_ADMIN_TOKEN"),
+    adminAllowedHosts: allowedHosts === undefined ? undefined : splitList(allowedHosts),
     logLevel: read("SWITCHYARD_LOG_LEVEL") ?? swarmGuard.logLevel,
   });
   return applySwarmGuardEnvAliases(config, env, backends === undefined && swarmGuard.backends !== undefined);
@@ -225,11 +232,16 @@ export function applyOverrides(raw: unknown, overrides: ConfigOverrides): Record
     }
   }
 
-  if (overrides.adminListen !== undefined || overrides.adminToken !== undefined) {
+  if (
+    overrides.adminListen !== undefined ||
+    overrides.adminToken !== undefined ||
+    overrides.adminAllowedHosts !== undefined
+  ) {
     const admin = isRecord(config.admin) ? config.admin : {};
     config.admin = admin;
     if (overrides.adminListen !== undefined) admin.listen = overrides.adminListen;
     if (overrides.adminToken !== undefined) admin.token = overrides.adminToken;
+    if (overrides.adminAllowedHosts !== undefined) admin.allowedHosts = [...overrides.adminAllowedHosts];
   }
 
   if (overrides.logLevel !== undefined) {

@@ -189,9 +189,19 @@ export const listenerSchema = z.strictObject({
   drainTimeoutMs: milliseconds(2_147_483_647).optional(),
 });
 
+const ALLOWED_HOST_EXPECTED = 'expected a host name (letters, digits, ".", "-", "_"), an IP address or "*"';
+
 export const adminSchema = z.strictObject({
   listen: listenString().default(DEFAULT_ADMIN_LISTEN),
   token: z.string().min(1).optional(),
+  /** Host names the admin API answers besides localhost, IP addresses and its listen host (DNS rebinding guard); "*": any. */
+  allowedHosts: z
+    .array(
+      z
+        .string({ error: ALLOWED_HOST_EXPECTED })
+        .regex(/^(?:\*|[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])$/, { error: ALLOWED_HOST_EXPECTED }),
+    )
+    .optional(),
   cors: z.strictObject({ origins: z.array(z.string().min(1)).min(1) }).optional(),
 });
 

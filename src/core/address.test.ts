@@ -18,6 +18,8 @@ describe("parseAddress", () => {
     ["127.0.0.1:70000", "address"],
     ["https://example.test:443", "only http"],
     ["127.0.0.1:80/path", "no path"],
+    ["http://user:pw@127.0.0.1:80", "credentials"],
+    ["http://:pw@127.0.0.1:80", "credentials"],
     ["", "address"],
   ])("rejects %s with a coded error", (address, fragment) => {
     expect(() => parseAddress(address)).toThrowError(

@@ -23,7 +23,13 @@ export function parseAddress(address: string): ParsedAddress {
     throw invalid(address, "expected host:port or http://host:port");
   }
   if (hasScheme && url.protocol !== "http:") throw invalid(address, "only http:// upstreams are supported");
-  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
+  if (
+    (url.pathname !== "/" && url.pathname !== "") ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
     throw invalid(address, "an address carries no path, query or credentials");
   }
   // URL drops a default port; a bare host:port must name its port, a URL may rely on 80.

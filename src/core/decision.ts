@@ -17,6 +17,8 @@ export interface AttemptHost {
   pickNext(ctx: RequestContext, tried: readonly Backend[], hedge: boolean): Backend | undefined;
   /** Closes the attempt on `backend` with its outcome. */
   close(backend: Backend, outcome: Outcome): void;
+  /** Why the decision's current backend was chosen, in the algorithm's words, as things stand now. */
+  reason(decision: Decision): string;
   /** Why `backend` was chosen and the scores of the other candidates. */
   explain(decision: Decision): DecisionExplanation;
 }
@@ -119,6 +121,11 @@ export class Decision {
     if (!this.#open) return;
     this.#open = false;
     this.#host.close(this.#backend, outcome);
+  }
+
+  /** Why the current backend won, from the algorithm's state now: keep the text to show it later. */
+  reason(): string {
+    return this.#host.reason(this);
   }
 
   explain(): DecisionExplanation {

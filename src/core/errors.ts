@@ -30,6 +30,8 @@ export const ErrorCodes = {
   UNAUTHORIZED: "SY_ERR_UNAUTHORIZED",
   NOT_FOUND: "SY_ERR_NOT_FOUND",
   METHOD_NOT_ALLOWED: "SY_ERR_METHOD_NOT_ALLOWED",
+  /** An admin request whose Host names neither this machine nor an allowed name (DNS rebinding guard). */
+  HOST_NOT_ALLOWED: "SY_ERR_HOST_NOT_ALLOWED",
   UNKNOWN_POOL: "SY_ERR_UNKNOWN_POOL",
   LOAD_TEST_RUNNING: "SY_ERR_LOAD_TEST_RUNNING",
   /** Cluster mode: no worker could answer an admin request. */

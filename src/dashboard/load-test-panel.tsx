@@ -82,21 +82,35 @@ function LoadTestProgress({ run }: { run: LoadTestJson }) {
       <dl class="figures">
         <Figure term="sent" value={formatNumber(run.sent)} />
         <Figure term="completed" value={formatNumber(run.completed)} />
-        <Figure term="errors" value={formatNumber(run.errors)} />
+        <Figure term="errors" value={formatNumber(run.errors)} bad={run.errors > 0} testId="load-errors" />
         <Figure term="req/s" value={formatNumber(run.rps)} />
         <Figure term="p50" value={formatMs(run.latency.p50)} />
         <Figure term="p99" value={formatMs(run.latency.p99)} />
       </dl>
+      <p class="muted small" data-testid="load-error-split">
+        errors: {formatNumber(run.statusClasses["5xx"] ?? 0)} answered 5xx, {formatNumber(run.unanswered)}{" "}
+        unanswered (refused, reset or timed out)
+      </p>
       {run.error && <p class="error-text">{run.error}</p>}
     </div>
   );
 }
 
-function Figure({ term, value }: { term: string; value: string }) {
+interface FigureProps {
+  term: string;
+  value: string;
+  /** Shown in the alarm colour. */
+  bad?: boolean;
+  testId?: string;
+}
+
+function Figure({ term, value, bad, testId }: FigureProps) {
   return (
     <div>
       <dt>{term}</dt>
-      <dd>{value}</dd>
+      <dd class={bad ? "bad" : undefined} data-testid={testId}>
+        {value}
+      </dd>
     </div>
   );
 }

@@ -33,6 +33,7 @@ describe("runLoad", () => {
     expect(result.sent).toBe(50);
     expect(result.completed).toBe(50);
     expect(result.errors).toBe(0);
+    expect(result.unanswered).toBe(0);
     expect(result.statusClasses).toEqual({ "2xx": 50 });
     expect(result.durationMs).toBeGreaterThanOrEqual(480);
     expect(result.durationMs).toBeLessThan(1500);
@@ -61,6 +62,22 @@ describe("runLoad", () => {
     expect(result.completed).toBeGreaterThan(20);
     expect(result.completed).toBe(result.sent);
     expect(result.statusClasses).toEqual({ "4xx": result.completed });
+    expect(result.errors).toBe(0);
+  });
+
+  it("counts 5xx answers as errors, apart from the requests never answered", async () => {
+    let served = 0;
+    const url = await serve((_req, res) => {
+      res.statusCode = ++served % 4 === 0 ? 503 : 200;
+      res.end();
+    });
+    const result = await runLoad({ url, mode: { concurrency: 1 }, durationMs: 300 });
+    const failed = result.statusClasses["5xx"] ?? 0;
+    expect(failed).toBe(Math.floor(served / 4));
+    expect(failed).toBeGreaterThan(0);
+    expect(result.errors).toBe(failed);
+    expect(result.unanswered).toBe(0);
+    expect(result.completed).toBe(result.sent);
   });
 
   it("counts timeouts and refused connections as errors", async () => {
@@ -70,6 +87,7 @@ describe("runLoad", () => {
     const slow = await runLoad({ url, mode: { rate: 20 }, durationMs: 100, timeoutMs: 50 });
     expect(slow.sent).toBe(2);
     expect(slow.errors).toBe(2);
+    expect(slow.unanswered).toBe(2);
     expect(slow.completed).toBe(0);
   });
 

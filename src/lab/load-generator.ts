@@ -4,7 +4,9 @@
  * rate (evenly spaced sends, timer-driven) or with a fixed number of
  * concurrent loops, for at most 60 s. Requests go through one keep-alive
  * undici Pool; each has its own timeout. The run is cancellable with an
- * AbortSignal and reports progress while it goes.
+ * AbortSignal and reports progress while it goes. A request fails (counts in
+ * `errors`) when it gets a 5xx answer or no answer at all: a proxy answers
+ * 502/503/504 for the backends it could not reach, and those are failures.
  */
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
@@ -50,8 +52,12 @@ export interface LatencySummary {
 export interface LoadProgress {
   elapsedMs: number;
   sent: number;
+  /** Requests answered, whatever the status. */
   completed: number;
+  /** Requests that failed: answered with a 5xx status, or not answered at all. */
   errors: number;
+  /** The errors that got no answer (refused, reset, timed out); the others are `statusClasses["5xx"]`. */
+  unanswered: number;
   statusClasses: Record<string, number>;
   /** Completed requests per second so far. */
   rps: number;
@@ -188,6 +194,7 @@ export async function runLoad(
   let sent = 0;
   let completed = 0;
   let errors = 0;
+  let unanswered = 0;
   const statusClasses: Record<string, number> = {};
   const latencies: number[] = [];
   const startedAt = Date.now();
@@ -201,6 +208,7 @@ export async function runLoad(
       sent,
       completed,
       errors,
+      unanswered,
       statusClasses: { ...statusClasses },
       rps: elapsedMs > 0 ? round3((completed * 1000) / elapsedMs) : 0,
       latency: summarizeLatencies(latencies),
@@ -221,8 +229,10 @@ export async function runLoad(
       latencies.push(performance.now() - began);
       const statusClass = `${Math.floor(response.statusCode / 100)}xx`;
       statusClasses[statusClass] = (statusClasses[statusClass] ?? 0) + 1;
+      if (response.statusCode >= 500) errors++;
     } catch {
       errors++;
+      unanswered++;
     }
   };
 

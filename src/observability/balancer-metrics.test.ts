@@ -167,6 +167,30 @@ describe("balancer metrics: recent decisions", () => {
     expect(balancer.metrics?.recentDecisions(2)).toHaveLength(2);
   });
 
+  it("keeps each reason as it was when chosen, so it still matches the recorded score", () => {
+    const clock = { now: 0 };
+    const balancer = balancerAt(clock, { algorithm: "least-latency" });
+    const latencies: Record<string, number> = { a: 40, b: 10, c: 25 };
+    // Unmeasured backends (load 0) win first, so each gets one sample.
+    for (let index = 0; index < 3; index++) {
+      const decision = balancer.select({});
+      decision.finish({ status: 200, latencyMs: latencies[decision.backend.id] as number });
+    }
+    const first = balancer.select({});
+    const [kept] = balancer.metrics?.recentDecisions(1) ?? [];
+    const score = kept?.candidates.find((candidate) => candidate.id === kept.backend)?.score as number;
+    expect(first.backend.id).toBe("b");
+    expect(kept?.reason).toBe(`lowest ewma-latency (${score})`);
+
+    // The winner slows down and later decisions move its EWMA: the kept reason must not follow.
+    first.finish({ status: 200, latencyMs: 500 });
+    for (let index = 0; index < 5; index++) balancer.select({}).finish({ status: 200, latencyMs: 300 });
+    const again = balancer.metrics?.recentDecisions().find((decision) => decision.seq === kept?.seq);
+    expect(first.reason()).not.toBe(kept?.reason);
+    expect(again?.candidates).toEqual(kept?.candidates);
+    expect(again?.reason).toBe(`lowest ewma-latency (${score})`);
+  });
+
   it("samples every Nth decision, keeps none at 0, and shows failovers", () => {
     const clock = { now: 0 };
     const sampled = balancerAt(clock, { metrics: { explain: { sample: 3 } } });

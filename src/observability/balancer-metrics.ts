@@ -5,7 +5,8 @@
  * explain ring's countdown, a log-level check) and `completed(backend,
  * outcome)` once per finished attempt (one map lookup, a status-class
  * counter, a windowed request count, and a latency record into the pool's and
- * the backend's histograms). Neither allocates; every figure read from them —
+ * the backend's histograms). Neither allocates, except the reason text of a
+ * decision the explain ring keeps (it must be written while it is true); every figure read from them —
  * percentiles, rates, load spread — is computed when `snapshot()` is called
  * (the admin API and the Prometheus scrape). The debug routing log (SwarmGuard's
  * DEBUG_ROUTING) is on when the balancer's logger is at debug: one line per

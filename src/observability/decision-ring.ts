@@ -8,7 +8,9 @@
  * candidate (about 20 ns each): O(pool size), so pools larger than
  * `maxScored` skip the scores at decision time and show the scores current
  * when the explanation is read instead (`scoresAt: "read"`).
- * The text of the reason (`selector.describe`) is built only when read.
+ * The reason text is built when the decision is kept, not when it is read:
+ * the algorithm's figures (and BETA1's last pick) move on, and a reason
+ * rendered later would disagree with the scores recorded beside it.
  * Set `sample` to 0 to keep nothing, or to e.g. 100 on a busy large pool.
  */
 import type { Backend } from "../core/backend.js";
@@ -40,7 +42,7 @@ export interface ExplainedDecision {
   algorithm: string;
   /** The backend chosen first. */
   backend: string;
-  /** Why it won, in the algorithm's words (as the algorithm describes it now). */
+  /** Why it won, in the algorithm's words, as they were when it was chosen. */
   reason: string;
   /** Every backend tried for this request so far, in order (failovers, hedges). */
   attempts: string[];
@@ -57,6 +59,7 @@ interface Slot {
   decision: Decision | undefined;
   backend: string;
   algorithm: string;
+  reason: string;
   selectionNs: number;
   candidates: readonly Backend[];
   scores: Float64Array;
@@ -92,6 +95,7 @@ export class DecisionRing {
    * Counts one decision and keeps it when its turn in the sampling comes.
    * `candidates` is the pool snapshot it chose from; `selector` is the
    * algorithm that chose (its `score`, when it has one, is read per candidate).
+   * Call it before the attempt opens, so scores and reason show what the pick saw.
    */
   offer(
     decision: Decision,
@@ -108,6 +112,7 @@ export class DecisionRing {
     slot.decision = decision;
     slot.backend = decision.backend.id;
     slot.algorithm = decision.algorithm;
+    slot.reason = decision.reason();
     slot.selectionNs = decision.selectionNs;
     slot.candidates = candidates;
     slot.scored = candidates.length <= this.maxScored;
@@ -133,15 +138,14 @@ export class DecisionRing {
     for (let back = 1; back <= count; back++) {
       const slot = this.#slots[(this.#next - back + this.capacity) % this.capacity] as Slot;
       const decision = slot.decision as Decision;
-      const now = decision.explain();
       result.push({
         seq: slot.seq,
         at: round(slot.at),
         time: toTime ? new Date(toTime(slot.at)).toISOString() : undefined,
         algorithm: slot.algorithm,
         backend: slot.backend,
-        reason: now.reason,
-        attempts: now.attempts,
+        reason: slot.reason,
+        attempts: decision.attempts.map((backend) => backend.id),
         selectionNs: Math.round(slot.selectionNs),
         candidates: slot.scored
           ? slot.candidates.map((backend, index) => ({
@@ -149,7 +153,7 @@ export class DecisionRing {
               score: finite(slot.scores[index] as number),
               ready: slot.ready[index] === 1,
             }))
-          : now.candidates,
+          : decision.explain().candidates,
         scoresAt: slot.scored ? "decision" : "read",
       });
     }
@@ -164,6 +168,7 @@ function emptySlot(): Slot {
     decision: undefined,
     backend: "",
     algorithm: "",
+    reason: "",
     selectionNs: 0,
     candidates: NO_CANDIDATES,
     scores: new Float64Array(8),
