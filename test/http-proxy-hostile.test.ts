@@ -6,14 +6,16 @@
  * backend; header floods are refused instead of truncated; pipelined
  * requests never fan out into many upstream connections; malformed or
  * unsupported request lines get a coded answer; `maxConnections` queues
- * requests and times them out with SY_ERR_QUEUE_TIMEOUT.
+ * requests and times them out with SY_ERR_QUEUE_TIMEOUT. Client connections
+ * answer `100-continue`, close lingering after a refusal, time out when idle,
+ * treat a half-close as the client leaving and frame bodies for HTTP/1.0.
  */
 import http from "node:http";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
-import { LOCALHOST, rawRequest, startServer, type TestServer } from "./helpers/servers.js";
+import { LOCALHOST, rawRequest, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -30,6 +32,13 @@ async function startProxy(
   const { port } = await proxy.listen();
   cleanups.push(() => proxy.close(200));
   return { proxy, balancer, port };
+}
+
+/** Closes `server` after the test. */
+async function track(server: Promise<TestServer>): Promise<TestServer> {
+  const started = await server;
+  cleanups.push(() => started.close());
+  return started;
 }
 
 /** A raw TCP backend: `onConnection` gets each socket; tracks how many are open at once. */
@@ -326,5 +335,120 @@ describe("upstream connections", () => {
     expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);
     expect(answers[1]).toMatch(/^HTTP\/1\.1 503 /);
     expect(answers[1]).toContain("x-switchyard-error: SY_ERR_QUEUE_TIMEOUT");
+  });
+});
+
+describe("client connections", () => {
+  it("answers Expect: 100-continue before the body is sent, then proxies the upload", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        let size = 0;
+        req.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+        });
+        req.on("end", () => res.end(`got ${size}`));
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    const answer = await new Promise<{ continued: boolean; body: string }>((resolve, reject) => {
+      let continued = false;
+      const req = http.request(
+        {
+          host: LOCALHOST,
+          port,
+          method: "POST",
+          path: "/",
+          headers: { expect: "100-continue", "content-length": 5 },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          res.on("end", () => resolve({ continued, body }));
+        },
+      );
+      req.on("continue", () => {
+        continued = true;
+        req.end("hello");
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+    expect(answer).toEqual({ continued: true, body: "got 5" });
+  });
+
+  it("closes lingering after refusing a request, so a client still sending reads the answer", async () => {
+    const backend = await track(startServer((_req, res) => res.end("unused")));
+    const { port } = await startProxy([backend.address]);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: LOCALHOST, port });
+      let text = "";
+      socket.on("connect", () => {
+        // A broken chunk size, then more upload the proxy never asked for.
+        socket.write("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n");
+        const junk = Buffer.alloc(64 * 1024, 120);
+        for (let i = 0; i < 16; i++) socket.write(junk);
+      });
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("latin1");
+      });
+      socket.on("error", (error) => (text === "" ? reject(error) : undefined));
+      socket.on("close", () => resolve(text));
+      setTimeout(() => socket.destroy(), 5_000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain("x-switchyard-error: SY_ERR_BAD_REQUEST");
+    expect(backend.requests).toBe(0);
+  });
+
+  it("closes an idle keep-alive client connection after timeouts.idleMs", async () => {
+    const backend = await track(startServer((_req, res) => res.end("ok")));
+    const { port } = await startProxy([backend.address], { timeouts: { idleMs: 200 } });
+    const socket = net.connect({ host: LOCALHOST, port });
+    const started = performance.now();
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    socket.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    await new Promise((resolve) => socket.on("close", resolve));
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).not.toContain("connection: close");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(180);
+  });
+
+  it("takes a client that shuts its side as gone and cancels its backend attempt", async () => {
+    let cancelled = 0;
+    const backend = await track(
+      startServer((_req, res) => {
+        const timer = setTimeout(() => res.end("late"), 2_000);
+        res.on("close", () => {
+          if (!res.writableFinished) cancelled++;
+          clearTimeout(timer);
+        });
+      }),
+    );
+    const { proxy, port } = await startProxy([backend.address]);
+    const socket = net.connect({ host: LOCALHOST, port });
+    socket.on("error", () => undefined);
+    socket.end("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    await waitFor(() => cancelled === 1, 1_500);
+    await waitFor(() => proxy.inFlight === 0, 1_000);
+  });
+
+  it("sends an HTTP/1.0 client a body of unknown length until close, without chunked coding", async () => {
+    const backend = await track(
+      startServer((_req, res) => {
+        res.write("abc");
+        res.end("def");
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    const answer = await rawRequest(port, "GET / HTTP/1.0\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.toLowerCase()).not.toContain("transfer-encoding");
+    expect(answer.toLowerCase()).toContain("connection: close");
+    expect(answer.endsWith("\r\n\r\nabcdef")).toBe(true);
   });
 });

@@ -524,19 +524,8 @@ describe("HttpProxy robustness", () => {
   });
 
   it("answers a request head that is not received in time with 408 and SY_ERR_CLIENT_TIMEOUT", async () => {
-    // node's own request timeout is checked every 30 s; shorten it for this listener only.
-    const createServer = http.createServer;
-    vi.spyOn(http, "createServer").mockImplementation(((
-      options: http.ServerOptions,
-      listener: http.RequestListener,
-    ) =>
-      createServer(
-        { ...options, headersTimeout: 150, requestTimeout: 300, connectionsCheckingInterval: 50 },
-        listener,
-      )) as typeof http.createServer);
     const echo = await track(startEchoServer());
-    const { port } = await startProxy([echo.address]);
-    vi.restoreAllMocks();
+    const { port } = await startProxy([echo.address], { timeouts: { requestHeadMs: 200 } });
 
     const response = await rawRequest(port, "GET / HTTP/1.1\r\nHost: x\r\n");
     expect(response).toMatch(/^HTTP\/1\.1 408 /);

@@ -258,6 +258,14 @@ describe("validation messages", () => {
     );
   });
 
+  it("accepts the listener's timeouts, the request head's included, and refuses a negative one", () => {
+    const raw = base();
+    firstListener(raw).timeouts = { connectMs: 1000, requestHeadMs: 5000 };
+    expect(parseConfig(raw).listeners[0]?.timeouts).toEqual({ connectMs: 1000, requestHeadMs: 5000 });
+    firstListener(raw).timeouts = { requestHeadMs: -1 };
+    expect(configError(raw).message).toContain("listeners[0].timeouts.requestHeadMs");
+  });
+
   it("names the expected type for a wrongly typed value", () => {
     const raw = base();
     firstListener(raw).maxRetries = "3";

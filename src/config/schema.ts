@@ -155,6 +155,8 @@ export const timeoutsSchema = z.strictObject({
   connectMs: milliseconds(600_000).optional(),
   headersMs: milliseconds(3_600_000).optional(),
   idleMs: milliseconds(86_400_000).optional(),
+  /** HTTP: a client's request head, once begun, must arrive within this long (408 otherwise). */
+  requestHeadMs: milliseconds(3_600_000).optional(),
 });
 
 export const listenerSchema = z.strictObject({

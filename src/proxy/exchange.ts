@@ -1,31 +1,27 @@
 /**
  * One proxied HTTP request. An `Exchange` is created per request by the
- * listener (http-proxy.ts) and is also the undici dispatch handler for its
- * upstream attempts, so a request costs one object plus its header list: it
- * checks the request, asks the balancer for a decision, streams the client's
- * body into a keep-alive undici Pool for the chosen backend, and writes the
- * response chunks straight to the ServerResponse with backpressure (undici's
- * parser pauses until the client drains), passing status, repeated headers and
- * trailers through. A failed attempt is classified (`classify`) and moves to
- * the decision's next candidate when that is safe (`Exchange.#mayRetry`) and
- * the listener's retry budget allows it; otherwise the client gets a coded
- * error: 502/503/504 for backend trouble, 500 SY_ERR_INTERNAL for an
- * unexpected exception while choosing a backend. A response whose status is
- * listed in `retryOn.statuses` counts as a failed attempt too (idempotent
- * requests only): its body is read and dropped (or the connection cut when it
- * is large) and the request goes to the next candidate; with no candidate or
+ * listener (http-proxy.ts) for the client connection that parsed it, and is
+ * also the handler of its upstream attempts, so a request costs one object
+ * plus its header list: it asks the balancer for a decision, streams the
+ * client's body to a keep-alive connection to the chosen backend
+ * (upstream-pools.ts), and writes the response chunks straight to the client
+ * connection with backpressure (the backend socket pauses until the client
+ * drains), passing status, repeated headers and trailers through. A failed
+ * attempt is classified (`classify`) and moves to the decision's next
+ * candidate when that is safe (`Exchange.#mayRetry`) and the listener's retry
+ * budget allows it; otherwise the client gets a coded error: 502/503/504 for
+ * backend trouble, 500 SY_ERR_INTERNAL for an unexpected exception while
+ * choosing a backend. A response whose status is listed in
+ * `retryOn.statuses` counts as a failed attempt too (idempotent requests
+ * only): its body is read and dropped (or the connection cut when it is
+ * large) and the request goes to the next candidate; with no candidate or
  * budget left, it is forwarded as it is. The request body is kept for retries
  * up to the listener's `retryBufferBytes` (request-body.ts).
  * When the algorithm hedges (`balancer.hedging`), a request that may be sent
  * twice runs its first attempt through a `HedgeRace` (hedge.ts), which may
  * add a second attempt after the policy's delay and hands the exchange the
  * attempt that answers first; other requests never touch it.
- * The handler uses undici's raw dispatch callbacks (onConnect/onHeaders/
- * onData/onComplete/onError): undici calls them without a wrapper and hands
- * over raw header buffers, which become the `writeHead` list in one pass.
  */
-import { type IncomingMessage, ServerResponse } from "node:http";
-import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
@@ -39,16 +35,16 @@ import type { Logger } from "../observability/logger.js";
 import { sendErrorResponse } from "./error-responses.js";
 import {
   buildResponseHeaders,
-  buildTrailers,
   buildUpstreamHeaders,
   clientAddress,
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
-import { DEFAULT_HEAD_LIMITS, reduceAbsoluteForm } from "./http1/head-parser.js";
+import { CLIENT_BODY_ABORTED, type ClientConnection, type ResponseOwner } from "./http1/client-connection.js";
+import type { ClientRequest } from "./http1/client-request.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
-import { CLIENT_BODY_ABORTED, RequestBody } from "./request-body.js";
+import { RequestBody } from "./request-body.js";
 import type { RetryBudget } from "./retry-budget.js";
 import { classify, type Failure, IDEMPOTENT_METHODS } from "./upstream-failures.js";
 import type { UpstreamPools } from "./upstream-pools.js";
@@ -73,24 +69,11 @@ export interface ExchangeHost {
   readonly accessLog: AccessLog | undefined;
   /** True once the listener is shutting down. */
   readonly closing: boolean;
-  /** Called once per exchange, when its client response closed. */
+  /** Called once per exchange, when its response ended or its client left. */
   _released(exchange: Exchange): void;
 }
 
-/** ServerResponse that knows its exchange, so shared listeners need no closure per request. */
-export class ProxyResponse extends ServerResponse {
-  exchange: Exchange | undefined = undefined;
-}
-
-function onResponseClose(this: ProxyResponse): void {
-  this.exchange?.clientClosed();
-}
-
-function onResponseDrain(this: ProxyResponse): void {
-  this.exchange?.clientDrained();
-}
-
-/** The abort reason the exchange gives undici when the client went away. */
+/** The abort reason the exchange gives its attempt when the client went away. */
 const CLIENT_CLOSED = new Error("the client closed the connection");
 /** The abort reason when a response dropped for a retry is too large to read to its end. */
 const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
@@ -101,17 +84,15 @@ const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
 const DROP_READ_LIMIT = 64 * 1024;
 
 /**
- * One proxied request: context, decision, attempts, and the undici handler
- * that streams the response back. Lives until the client response closes,
- * which the host hears about through `_released()`.
+ * One proxied request: context, decision, attempts, and the upstream handler
+ * that streams the response back. Lives until the response ended or the
+ * client left, which the host hears about through `_released()`.
  */
-export class Exchange implements UpstreamHandler, RaceOwner {
+export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   readonly #host: ExchangeHost;
-  readonly #req: IncomingMessage;
-  readonly #res: ProxyResponse;
+  readonly #req: ClientRequest;
+  readonly #res: ClientConnection;
   #head: UpstreamRequestHead | undefined;
-  /** The target sent upstream: the client's, reduced to origin form. */
-  #path: string;
   #decision: Decision | undefined;
   #body: RequestBody | undefined;
   #attempts = 0;
@@ -131,18 +112,10 @@ export class Exchange implements UpstreamHandler, RaceOwner {
   /** The hedge race the request is in, until an attempt carries it alone. */
   #race: HedgeRace | undefined = undefined;
 
-  constructor(host: ExchangeHost, req: IncomingMessage, res: ProxyResponse) {
+  constructor(host: ExchangeHost, req: ClientRequest, res: ClientConnection) {
     this.#host = host;
     this.#req = req;
     this.#res = res;
-    this.#path = req.url as string;
-    res.exchange = this;
-    res.on("close", onResponseClose);
-  }
-
-  /** The client connection the request came on. */
-  get socket(): net.Socket {
-    return this.#req.socket;
   }
 
   start(): void {
@@ -153,16 +126,10 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       this.#reply(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down", true);
       return;
     }
-    const socket = req.socket as net.Socket & { encrypted?: boolean };
-    const clientIp = clientAddress(socket.remoteAddress);
-    const head = buildUpstreamHeaders(req.rawHeaders, clientIp, socket.encrypted === true ? "https" : "http");
+    const clientIp = clientAddress(req.socket.remoteAddress);
+    const head = buildUpstreamHeaders(req.rawHeaders, clientIp, "http");
     this.#head = head;
-    if (head.invalid !== undefined) {
-      this.#reply(400, ErrorCodes.BAD_REQUEST, head.invalid, true);
-      return;
-    }
-    if (!this.#checkHead(head)) return;
-    const ctx: RequestContext = { clientIp, method: req.method, path: this.#path, headers: req.headers };
+    const ctx: RequestContext = { clientIp, method: req.method, path: req.url, headers: req.headers };
     try {
       this.#decision = host.balancer.select(ctx);
     } catch (error) {
@@ -178,50 +145,12 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       return;
     }
     host.retryBudget?.recordRequest();
-    if (head.hasBody) this.#body = new RequestBody(req, host.retryBufferBytes);
+    if (req.body !== undefined) this.#body = new RequestBody(req, host.retryBufferBytes);
     const hedging = host.balancer.hedging;
     if (hedging === undefined || !this.#startRace(hedging, ctx)) this.#dispatch();
   }
 
-  /**
-   * What node's parser lets through but a proxy must refuse (answered with
-   * the connection closed): HTTP/0.9, more than MAX_REQUEST_HEADERS fields
-   * (node would silently drop the ones past its own count, framing
-   * included), a target over MAX_TARGET_BYTES, a missing Host in HTTP/1.1,
-   * and an absolute-form target naming another authority than Host (reduced
-   * to origin form otherwise).
-   */
-  #checkHead(head: UpstreamRequestHead): boolean {
-    const req = this.#req;
-    const url = req.url as string;
-    if (req.httpVersionMajor !== 1) {
-      this.#reply(400, ErrorCodes.BAD_REQUEST, "only HTTP/1.0 and HTTP/1.1 requests are supported", true);
-      return false;
-    }
-    if (req.rawHeaders.length > DEFAULT_HEAD_LIMITS.maxHeaders * 2) {
-      this.#reply(431, ErrorCodes.HEADERS_TOO_LARGE, "too many header fields", true);
-      return false;
-    }
-    if (url.length > DEFAULT_HEAD_LIMITS.maxTargetBytes) {
-      this.#reply(414, ErrorCodes.URI_TOO_LONG, "the request target is too long", true);
-      return false;
-    }
-    if (head.host === undefined && req.httpVersionMinor === 1) {
-      this.#reply(400, ErrorCodes.BAD_REQUEST, "an HTTP/1.1 request needs a Host header", true);
-      return false;
-    }
-    if (url.charCodeAt(0) !== 47 /* / */ && url !== "*") {
-      try {
-        this.#path = reduceAbsoluteForm(url, head.host).path;
-      } catch (error) {
-        this.#reply(400, ErrorCodes.BAD_REQUEST, (error as Error).message, true);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** The client response closed: finished normally, or the client went away. */
+  /** The response ended, or the client went away. */
   clientClosed(): void {
     this.#host._released(this);
     const log = this.#host.accessLog;
@@ -230,7 +159,7 @@ export class Exchange implements UpstreamHandler, RaceOwner {
         listener: this.#host.name,
         method: this.#req.method,
         path: this.#req.url,
-        status: this.#res.headersSent ? this.#res.statusCode : 0,
+        status: this.#res.status,
         latencyMs: performance.now() - this.#receivedAt,
         backend: this.#decision?.backend.id,
         attempts: this.#attempts,
@@ -253,15 +182,15 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       this.#abort = undefined;
       abort(CLIENT_CLOSED);
     }
-    // Not connected yet: onConnect aborts the attempt when undici gets to it.
+    // Not connected yet: onConnect aborts the attempt when it gets a connection.
   }
 
-  /** The client caught up: let undici read the upstream again. */
+  /** The client caught up: read the backend again. */
   clientDrained(): void {
     this.#resume?.();
   }
 
-  // undici dispatch handler ------------------------------------------------
+  // upstream handler -------------------------------------------------------
 
   onConnect(abort: (error?: Error) => void): void {
     if (this.#clientGone) abort(CLIENT_CLOSED);
@@ -275,14 +204,11 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       this.#dropped = 0;
       return true;
     }
-    const res = this.#res;
-    if (this.#host.closing) res.shouldKeepAlive = false;
     const headers = buildResponseHeaders(rawHeaders);
     // Session affinity: the (re)issued cookie rides beside the backend's own Set-Cookie lines.
     const affinityCookie = this.#decision && this.#host.balancer.affinityCookie(this.#decision);
     if (affinityCookie !== undefined) headers.push("Set-Cookie", affinityCookie);
-    if (statusText) res.writeHead(statusCode, statusText, headers);
-    else res.writeHead(statusCode, headers);
+    this.#res.writeHead(statusCode, statusText, headers);
     this.#host.counters.response(statusCode);
     this.#status = statusCode;
     this.#resume = resume;
@@ -298,11 +224,8 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       abort?.(RESPONSE_DROPPED);
       return false;
     }
-    const res = this.#res;
-    if (res.write(chunk)) return true;
-    if (this.#clientGone) return false;
-    res.once("drain", onResponseDrain);
-    return false;
+    // False pauses the backend until clientDrained.
+    return this.#res.write(chunk);
   }
 
   onComplete(trailers: string[] | null): void {
@@ -314,11 +237,7 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       return;
     }
     this.#done = true;
-    const res = this.#res;
-    // An early answer (413, 403...): the rest of the upload is read and dropped.
-    if (this.#body !== undefined && !this.#req.complete) this.#body.discard();
-    if (trailers !== null && trailers.length > 0) res.addTrailers(buildTrailers(trailers));
-    res.end();
+    this.#res.end(trailers === null ? null : buildResponseHeaders(trailers));
     this.#finish({ status: this.#status, latencyMs: performance.now() - this.#startedAt });
   }
 
@@ -334,7 +253,7 @@ export class Exchange implements UpstreamHandler, RaceOwner {
     }
     if (this.#dropped >= 0) {
       // The dropped response was cut (by us, or it broke): its attempt is reported, the next one
-      // open. undici is still unwinding this connection, so the retry waits a turn.
+      // open. Its connection is still unwinding, so the retry waits a turn.
       this.#dropped = -1;
       setImmediate(() => this.#sendRetry());
       return;
@@ -388,8 +307,8 @@ export class Exchange implements UpstreamHandler, RaceOwner {
     this.#host.upstreams.dispatch(
       backend,
       {
-        path: this.#path,
-        method: req.method as string,
+        path: req.url,
+        method: req.method,
         headers: (this.#head as UpstreamRequestHead).headers,
         body: body === undefined ? null : hedge ? (body.whole() as Buffer) : body.forAttempt(),
       },
@@ -467,7 +386,7 @@ export class Exchange implements UpstreamHandler, RaceOwner {
   #mayRetry(retry: Failure["retry"]): boolean {
     if (retry === "never" || this.#attempts > this.#host.maxRetries) return false;
     if (this.#body !== undefined && !this.#body.replayable) return false;
-    return retry === "always" || IDEMPOTENT_METHODS.has(this.#req.method as string);
+    return retry === "always" || IDEMPOTENT_METHODS.has(this.#req.method);
   }
 
   /** Whether the retry budget has room; a refusal is counted. */
@@ -498,9 +417,7 @@ export class Exchange implements UpstreamHandler, RaceOwner {
       return;
     }
     // An unread request body would have to be drained first; close instead.
-    if (close || this.#host.closing || (this.#head?.hasBody === true && !this.#req.complete)) {
-      res.shouldKeepAlive = false;
-    }
+    if (close || !this.#req.complete) res.closeAfterResponse();
     this.#host.counters.response(status);
     sendErrorResponse(res, status, code, message);
   }

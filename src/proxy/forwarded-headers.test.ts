@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   buildResponseHeaders,
-  buildTrailers,
   buildUpstreamHeaders,
   clientAddress,
   forwardedElement,
@@ -210,10 +209,6 @@ describe("buildResponseHeaders", () => {
     const value = Buffer.from([0x63, 0xe9, 0x74, 0xe9]);
     const [, text] = buildResponseHeaders([Buffer.from("X-Name"), value]);
     expect(Buffer.from(text as string, "latin1").equals(value)).toBe(true);
-  });
-
-  it("builds trailer pairs", () => {
-    expect(buildTrailers([Buffer.from("X-Checksum"), Buffer.from("abc")])).toEqual([["X-Checksum", "abc"]]);
   });
 });
 

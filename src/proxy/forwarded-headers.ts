@@ -3,11 +3,11 @@
  * client's raw header list (`req.rawHeaders`) becomes the upstream list with
  * hop-by-hop fields dropped (Connection, Keep-Alive, Proxy-*, TE, Trailer,
  * Transfer-Encoding, Upgrade and every field the Connection header names, RFC
- * 9110 §7.6.1), `Expect` dropped (node:http already answered `100-continue`),
+ * 9110 §7.6.1), `Expect` dropped (the client connection answers `100-continue`),
  * and the forwarding fields added: X-Forwarded-For (appended), X-Forwarded-Proto,
  * X-Forwarded-Host (replaced: a client cannot vouch for them) and RFC 7239
- * `Forwarded` (appended). Responses: undici's raw header buffers become the
- * flat `[name, value, ...]` list `res.writeHead` takes, hop-by-hop dropped, so
+ * `Forwarded` (appended). Responses: the backend's raw header list becomes the
+ * flat `[name, value, ...]` list the client connection writes, hop-by-hop dropped, so
  * repeated fields (Set-Cookie) keep their order and count. Names keep the case
  * the peer sent; comparisons are case-insensitive.
  */
@@ -147,9 +147,9 @@ export function buildUpstreamHeaders(
 }
 
 /**
- * Converts undici's raw response headers (or trailers) to the flat list
- * `writeHead` takes, dropping hop-by-hop fields. Bytes map 1:1 (latin1), as
- * node:http writes them.
+ * Converts a backend's raw response headers (or trailers) to the flat list
+ * the client connection writes, dropping hop-by-hop fields. Bytes map 1:1
+ * (latin1).
  */
 export function buildResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
   const headers: string[] = [];
@@ -165,14 +165,6 @@ export function buildResponseHeaders(raw: readonly (Buffer | string)[]): string[
     headers.push(name, latin1(raw[i + 1] as Buffer | string));
   }
   return nominated === undefined ? headers : withoutNominated(headers, nominated);
-}
-
-/** Raw trailers as `[name, value]` pairs for `res.addTrailers`, hop-by-hop dropped. */
-export function buildTrailers(raw: readonly (Buffer | string)[]): [string, string][] {
-  const flat = buildResponseHeaders(raw);
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
-  return pairs;
 }
 
 /** One RFC 7239 `Forwarded` element: `for=...;proto=...;host=...`. */

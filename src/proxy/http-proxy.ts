@@ -1,11 +1,11 @@
 /**
- * HTTP/1.1 reverse proxy listener. A node:http server (strict parser) accepts
- * connections and hands each request to an `Exchange` (exchange.ts), which
- * picks a backend, streams the request and response and decides on retries.
- * This file owns what lives longer than a request: options and their
- * validation, the server itself, coded answers to requests the parser rejects
- * (`clientError`: 400, 408, 413, 431), routing Upgrade requests to the
- * WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`,
+ * HTTP/1.1 reverse proxy listener. A TCP server accepts connections; each is
+ * a `ClientConnection` (http1/client-connection.ts: strict parsing, coded
+ * answers to refused requests, framing, keep-alive, timeouts) that hands each
+ * request to an `Exchange` (exchange.ts), which picks a backend, streams the
+ * request and response and decides on retries. This file owns what lives
+ * longer than a request: options and their validation, the server and its
+ * connections, routing Upgrade requests to the WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`,
  * closed `drainTimeoutMs` after their backend turned draining), the retry
  * policy shared by its exchanges (statuses, body buffer, retry budget), the
  * counters behind `stats()`, the in-flight count, and the graceful `close()`:
@@ -13,18 +13,24 @@
  * close the upstream pools.
  */
 
-import http, { type IncomingMessage } from "node:http";
+import net from "node:net";
 import { performance } from "node:perf_hooks";
-import type { Duplex } from "node:stream";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
-import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
 import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
-import { answerClientError, rawErrorResponse, replyAndClose } from "./error-responses.js";
-import { Exchange, type ExchangeHost, ProxyResponse } from "./exchange.js";
+import { rawErrorResponse, replyAndClose } from "./error-responses.js";
+import { Exchange, type ExchangeHost } from "./exchange.js";
+import {
+  ClientConnection,
+  type ClientConnectionHost,
+  type ResponseOwner,
+} from "./http1/client-connection.js";
+import type { ClientRequest } from "./http1/client-request.js";
+import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
 import { type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 import { UpstreamPools } from "./upstream-pools.js";
@@ -37,6 +43,8 @@ export interface ProxyTimeouts {
   headersMs: number;
   /** Idle gap in an upstream response body, and idle time of a kept-alive client connection, in ms; default 60000. */
   idleMs: number;
+  /** A client's request head, once begun, must arrive within this many ms, else 408; default 60000. */
+  requestHeadMs: number;
 }
 
 export interface HttpProxyOptions {
@@ -106,6 +114,7 @@ export const DEFAULT_PROXY_TIMEOUTS: Readonly<ProxyTimeouts> = Object.freeze({
   connectMs: 5_000,
   headersMs: 30_000,
   idleMs: 60_000,
+  requestHeadMs: 60_000,
 });
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_RETRY_BUFFER_BYTES = 65_536;
@@ -122,7 +131,7 @@ const UPSTREAM_IDLE_MS = 4_000;
 /** After the grace period, how long to wait for destroyed sockets to report closed. */
 const DESTROY_SETTLE_MS = 1_000;
 
-export class HttpProxy implements ExchangeHost {
+export class HttpProxy implements ExchangeHost, ClientConnectionHost {
   readonly name: string;
   readonly timeouts: Readonly<ProxyTimeouts>;
   /** @internal read by exchanges */
@@ -143,14 +152,19 @@ export class HttpProxy implements ExchangeHost {
   readonly logger: Logger;
   /** @internal */
   readonly accessLog: AccessLog | undefined;
+  /** @internal read by client connections */
+  readonly headLimits: Readonly<HeadLimits>;
+  /** @internal */
+  readonly headTimeoutMs: number;
+  /** @internal */
+  readonly idleTimeoutMs: number;
   #host: string;
   #port: number;
-  #server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
+  #server: net.Server;
+  #connections = new Set<ClientConnection>();
   #websockets: WebSocketProxy;
   #address: { host: string; port: number } | undefined;
   #inFlight = 0;
-  /** Per client connection with a request in progress: the requests parsed behind it, not started. */
-  #pipelined = new WeakMap<Duplex, Exchange[]>();
   #closing: Promise<void> | undefined;
   #onDrained: (() => void) | undefined;
 
@@ -173,8 +187,15 @@ export class HttpProxy implements ExchangeHost {
         options.timeouts?.headersMs,
         DEFAULT_PROXY_TIMEOUTS.headersMs,
       ),
-      idleMs: positive("timeouts.idleMs", options.timeouts?.idleMs, DEFAULT_PROXY_TIMEOUTS.idleMs),
+      idleMs: timerDuration("timeouts.idleMs", options.timeouts?.idleMs, DEFAULT_PROXY_TIMEOUTS.idleMs),
+      requestHeadMs: timerDuration(
+        "timeouts.requestHeadMs",
+        options.timeouts?.requestHeadMs,
+        DEFAULT_PROXY_TIMEOUTS.requestHeadMs,
+      ),
     });
+    this.headTimeoutMs = this.timeouts.requestHeadMs;
+    this.idleTimeoutMs = this.timeouts.idleMs;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0 || this.maxRetries > 100) {
       throw invalidOption("maxRetries must be an integer from 0 to 100", { maxRetries: this.maxRetries });
@@ -203,6 +224,7 @@ export class HttpProxy implements ExchangeHost {
     if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 1024) {
       throw invalidOption("maxHeaderSize must be an integer of at least 1024", { maxHeaderSize });
     }
+    this.headLimits = Object.freeze({ ...DEFAULT_HEAD_LIMITS, maxHeadBytes: maxHeaderSize });
     this.logger = (options.logger ?? silentLogger).child({ component: "http-proxy", listener: this.name });
     this.accessLog = options.accessLog;
     this.upstreams = new UpstreamPools(this.balancer.pool, {
@@ -224,21 +246,7 @@ export class HttpProxy implements ExchangeHost {
       logger: this.logger,
       onTunnelClosed: () => this.#checkDrained(),
     });
-    this.#server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
-      {
-        ServerResponse: ProxyResponse,
-        maxHeaderSize,
-        // Checked by the exchange instead, so the 400 carries our error code.
-        requireHostHeader: false,
-      },
-      this.#onRequest,
-    );
-    this.#server.keepAliveTimeout = this.timeouts.idleMs;
-    // Node drops header lines past its count without a word; keep them all, the exchange answers 431.
-    this.#server.maxHeadersCount = 0;
-    this.#server.on("connect", refuseConnect);
-    this.#server.on("upgrade", this.#onUpgrade);
-    this.#server.on("clientError", answerClientError);
+    this.#server = net.createServer(this.#onConnection);
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -286,48 +294,42 @@ export class HttpProxy implements ExchangeHost {
     return this.#closing;
   }
 
-  /** @internal An exchange's client response closed: the next request pipelined behind it starts. */
-  _released(exchange: Exchange): void {
+  /** @internal A request head arrived on `connection`: its exchange answers it. */
+  _accept(request: ClientRequest, connection: ClientConnection): ResponseOwner {
+    this.#inFlight++;
+    return new Exchange(this, request, connection);
+  }
+
+  /** @internal An exchange's response ended or its client left. */
+  _released(_exchange: Exchange): void {
     this.#inFlight--;
-    const socket = exchange.socket;
-    const waiting = this.#pipelined.get(socket);
-    const at = waiting === undefined ? -1 : waiting.indexOf(exchange);
-    if (at >= 0) {
-      // Its client left before its turn came: it never started.
-      waiting?.splice(at, 1);
-    } else {
-      const next = waiting?.shift();
-      if (next !== undefined) next.start();
-      else this.#pipelined.delete(socket);
-    }
     this.#checkDrained();
   }
 
-  /**
-   * Requests on one client connection are proxied one at a time, in order
-   * (their answers go back in that order anyway): node parses pipelined
-   * requests ahead, and starting them all at once would open an upstream
-   * connection for each.
-   */
-  #onRequest = (req: IncomingMessage, res: ProxyResponse): void => {
-    this.#inFlight++;
-    const exchange = new Exchange(this, req, res);
-    const waiting = this.#pipelined.get(req.socket);
-    if (waiting !== undefined) {
-      waiting.push(exchange);
-      return;
-    }
-    this.#pipelined.set(req.socket, []);
-    exchange.start();
-  };
-
-  #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  /** @internal An Upgrade request: its socket becomes a WebSocket tunnel. */
+  _upgrade(request: ClientRequest, socket: net.Socket, rest: Buffer): void {
     if (this.#closing) {
       socket.on("error", ignoreError);
       replyAndClose(socket, rawErrorResponse(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down"));
       return;
     }
-    this.#websockets.handleUpgrade(req, socket, head);
+    this.#websockets.handleUpgrade(request, socket, rest);
+  }
+
+  /** @internal */
+  _refused(status: number, code: ErrorCode, request: boolean): void {
+    if (request) this.counters.requests++;
+    this.counters.error(code);
+    this.counters.response(status);
+  }
+
+  /** @internal A client connection closed or became a tunnel. */
+  _detached(connection: ClientConnection): void {
+    this.#connections.delete(connection);
+  }
+
+  #onConnection = (socket: net.Socket): void => {
+    this.#connections.add(new ClientConnection(socket, this));
   };
 
   async #shutdown(graceMs: number): Promise<void> {
@@ -336,12 +338,12 @@ export class HttpProxy implements ExchangeHost {
       if (server.listening) server.close(() => resolve());
       else resolve();
     });
-    server.closeIdleConnections();
+    for (const connection of this.#connections) connection.closeIfIdle();
     const drained = await this.#drain(graceMs);
     if (!drained) {
       this.logger.warn({ inFlight: this.inFlight }, "grace period over, closing remaining connections");
     }
-    server.closeAllConnections();
+    for (const connection of this.#connections) connection.destroy();
     this.#websockets.destroyAll();
     let settleTimer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -376,18 +378,6 @@ export class HttpProxy implements ExchangeHost {
 }
 
 function ignoreError(): void {}
-
-/** A CONNECT request (a tunnel): this is a reverse proxy, so 405 with a coded body. */
-function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
-  socket.on("error", ignoreError);
-  replyAndClose(socket, CONNECT_REFUSED);
-}
-
-const CONNECT_REFUSED = rawErrorResponse(
-  405,
-  ErrorCodes.METHOD_NOT_ALLOWED,
-  "CONNECT is not supported: this is a reverse proxy",
-);
 
 function positive(field: string, value: number | undefined, fallback: number): number {
   const result = value ?? fallback;

@@ -4,22 +4,20 @@
  * copy of every chunk is kept, up to `limitBytes`; a retry then gets the kept
  * bytes followed by whatever is still to come, or one Buffer when the body is
  * complete. A body declared larger than the limit (Content-Length) goes to
- * undici as the IncomingMessage itself, as it always did, and can be resent
+ * the backend connection as the request's own body stream and can be resent
  * only while nothing of it was read; a chunked body that outgrows the limit
  * drops its copy and stops being replayable. Each attempt reads through its
- * own `AttemptBody` stream, so undici destroying an attempt's body after a
- * failure never destroys the client's request; backpressure runs from the
- * attempt's stream back to the client socket (the request is paused while
- * the attempt is full, and between attempts).
+ * own `AttemptBody` stream, so an attempt's connection dropping its body after
+ * a failure never touches the client's request; backpressure runs from the
+ * attempt's stream back to the client socket (the body is paused while the
+ * attempt is full, and between attempts).
  */
-import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
-
-/** The error an attempt's body fails with when the client's upload broke off. */
-export const CLIENT_BODY_ABORTED = new Error("the client's request body was cut off");
+import { CLIENT_BODY_ABORTED } from "./http1/client-connection.js";
+import type { ClientRequest, RequestBodyStream } from "./http1/client-request.js";
 
 export class RequestBody {
-  readonly #req: IncomingMessage;
+  readonly #req: RequestBodyStream;
   readonly #limit: number;
   /** False when the declared length is over the limit: the request is passed through as is. */
   readonly #buffered: boolean;
@@ -29,14 +27,14 @@ export class RequestBody {
   #ended = false;
   #failed = false;
   #listening = false;
-  #discarding = false;
   #current: AttemptBody | undefined;
 
-  constructor(req: IncomingMessage, limitBytes: number) {
-    this.#req = req;
+  /** `request` must have a body. */
+  constructor(request: ClientRequest, limitBytes: number) {
+    this.#req = request.body as RequestBodyStream;
     this.#limit = limitBytes;
-    const declared = req.headers["content-length"];
-    this.#buffered = limitBytes > 0 && (declared === undefined || Number(declared) <= limitBytes);
+    // A chunked body (-1) starts out kept; it may outgrow the limit later.
+    this.#buffered = limitBytes > 0 && request.contentLength <= limitBytes;
   }
 
   /**
@@ -82,21 +80,6 @@ export class RequestBody {
     return attempt;
   }
 
-  /**
-   * The backend answered before reading the whole body: the rest of the
-   * upload is read and dropped, so the client is never left blocked on a
-   * body nobody reads and its connection can carry the next request.
-   */
-  discard(): void {
-    if (this.#ended) return;
-    this.#discarding = true;
-    this.#chunks = [];
-    this.#overflowed = true;
-    this.#current?.detach();
-    this.#current = undefined;
-    this.#req.resume();
-  }
-
   /** @internal The current attempt wants more. */
   _wants(attempt: AttemptBody): void {
     if (attempt === this.#current && !this.#ended) this.#req.resume();
@@ -106,7 +89,7 @@ export class RequestBody {
   _detached(attempt: AttemptBody): void {
     if (attempt !== this.#current) return;
     this.#current = undefined;
-    if (!this.#ended && !this.#discarding) this.#req.pause();
+    if (!this.#ended) this.#req.pause();
   }
 
   #listen(): void {
@@ -120,7 +103,6 @@ export class RequestBody {
   }
 
   #onData = (chunk: Buffer): void => {
-    if (this.#discarding) return;
     if (!this.#overflowed) {
       this.#bytes += chunk.length;
       if (this.#bytes > this.#limit) {
@@ -158,7 +140,7 @@ class AttemptBody extends Readable {
   constructor(owner: RequestBody) {
     super({ highWaterMark: 64 * 1024 });
     this.#owner = owner;
-    // undici listens for errors while it sends; after that, a late one has nobody to tell.
+    // The backend connection listens for errors while it sends; after that, a late one has nobody to tell.
     this.on("error", ignoreError);
   }
 

@@ -14,7 +14,6 @@
  * (backend-tunnels.ts): a backend turning `draining` keeps its tunnels for
  * `drainTimeoutMs`, a removed one loses them at once.
  */
-import type { IncomingMessage } from "node:http";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
@@ -41,6 +40,15 @@ export interface WebSocketProxyOptions {
   logger: Logger;
   /** Called after a tunnel closed (the listener uses it to finish a graceful shutdown). */
   onTunnelClosed?: () => void;
+}
+
+/** The parts of an Upgrade request a tunnel replays. */
+export interface UpgradeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly rawHeaders: readonly string[];
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 const CONNECT_TIMEOUT_CODE = "SY_CONNECT_TIMEOUT";
@@ -85,10 +93,13 @@ export class WebSocketProxy {
     return this.#byBackend.count(backend);
   }
 
-  /** Handles a server `upgrade` event: picks a backend and starts the tunnel. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Takes over a client socket whose request asked for an Upgrade (`head`:
+   * bytes read past the request head): picks a backend and starts the tunnel.
+   */
+  handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): void {
     const client = socket as net.Socket;
-    // node:http removed its own error listener when it handed the socket over.
+    // Whoever parsed the request removed its own error listener when it handed the socket over.
     client.on("error", ignoreError);
     const clientIp = clientAddress(client.remoteAddress);
     const proto = (client as { encrypted?: boolean }).encrypted === true ? "https" : "http";

@@ -110,7 +110,8 @@ export function parseRequestHead(
   if (sp1 <= 0 || sp2 < 0) throw badRequest("malformed request line");
   const method = line.slice(0, sp1);
   if (!KNOWN_METHODS.has(method)) {
-    throw isToken(method)
+    // 501 only for what reads as an HTTP request line; anything else is not HTTP at all.
+    throw isToken(method) && line.startsWith("HTTP/", sp2 + 1)
       ? new HttpParseError(501, ErrorCodes.BAD_REQUEST, `method ${method} is not supported`)
       : badRequest("malformed request line");
   }
@@ -407,10 +408,7 @@ function normalizeTarget(head: RequestHead, target: string): void {
  * backend that routes on one and a proxy that routes on the other must never
  * disagree (RFC 9112 §3.2.2 has the target win; we refuse the ambiguity).
  */
-export function reduceAbsoluteForm(
-  target: string,
-  host: string | undefined,
-): { authority: string; path: string } {
+function reduceAbsoluteForm(target: string, host: string | undefined): { authority: string; path: string } {
   const scheme = target.slice(0, 8).toLowerCase();
   const skip = scheme.startsWith("http://") ? 7 : scheme === "https://" ? 8 : -1;
   if (skip < 0) throw badRequest("malformed request target");

@@ -1,0 +1,472 @@
+/**
+ * The server side of one client connection: requests parsed with the strict
+ * head parser, bodies framed by length or chunked coding and pushed into the
+ * request's body stream, responses written with the framing the client can
+ * read. One request at a time: bytes of a pipelined next request wait,
+ * unparsed, until the current response has ended, so a client connection
+ * never holds more than one backend connection and answers go out in order.
+ *
+ * A response that ends before its request body was read (an early answer)
+ * keeps the connection: the rest of the body is read and dropped, then the
+ * next request is parsed. A connection that must close (a refused request,
+ * `Connection: close`, a client on HTTP/1.0 reading a body to its end) closes
+ * lingering: our side is shut after the answer and what the client still
+ * sends is read and dropped for a moment, so the answer is not lost to a
+ * reset. Timers: a started head must arrive within `headTimeoutMs` (408), an
+ * idle keep-alive connection is closed after `idleTimeoutMs`.
+ */
+import { STATUS_CODES } from "node:http";
+import type net from "node:net";
+import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
+import { rawErrorResponse } from "../error-responses.js";
+import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "./chunked-decoder.js";
+import { ClientRequest } from "./client-request.js";
+import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "./head-parser.js";
+import { HttpParseError } from "./parse-error.js";
+
+/** Who answers a request: the exchange. */
+export interface ResponseOwner {
+  start(): void;
+  /** The response has ended, or the client went away: called once. */
+  clientClosed(): void;
+  /** The client read what was written; writing may go on. */
+  clientDrained(): void;
+}
+
+export interface ClientConnectionHost {
+  readonly headLimits: Readonly<HeadLimits>;
+  readonly headTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** True once the listener is shutting down: responses then close their connection. */
+  readonly closing: boolean;
+  /** A request head arrived: who will answer it (started by the connection). */
+  _accept(request: ClientRequest, connection: ClientConnection): ResponseOwner;
+  /** An Upgrade request: the socket, and any bytes read past the head, now belong to a tunnel. */
+  _upgrade(request: ClientRequest, socket: net.Socket, rest: Buffer): void;
+  /**
+   * The connection answered an error itself: a refused or late head (`request`
+   * true: no exchange saw it), or a broken request body.
+   */
+  _refused(status: number, code: ErrorCode, request: boolean): void;
+  /** The connection closed or was handed to a tunnel. */
+  _detached(connection: ClientConnection): void;
+}
+
+/** The error a request body fails with when the client's upload broke off. */
+export const CLIENT_BODY_ABORTED = new Error("the client's request body was cut off");
+
+const HEAD = 0;
+const BODY = 1;
+const WAIT = 2;
+const LINGER = 3;
+
+/** How the response body is framed towards the client. */
+const NO_BODY = 0;
+const BY_LENGTH = 1;
+const CHUNKED = 2;
+const UNTIL_CLOSE = 3;
+
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+const CHUNK_END = Buffer.from("0\r\n\r\n", "latin1");
+const CRLF = Buffer.from("\r\n", "latin1");
+/** How long a closing connection keeps reading (and dropping) what the client still sends. */
+const LINGER_MS = 2_000;
+const REQUEST_TIMEOUT = rawErrorResponse(
+  408,
+  ErrorCodes.CLIENT_TIMEOUT,
+  "the request was not received in time",
+);
+
+export class ClientConnection implements ChunkSink {
+  readonly socket: net.Socket;
+  readonly #host: ClientConnectionHost;
+  #state = HEAD;
+  /** Bytes read and not used yet: a partial head, or requests pipelined behind the current one. */
+  #pending: Buffer | undefined = undefined;
+  #request: ClientRequest | undefined = undefined;
+  #owner: ResponseOwner | undefined = undefined;
+  /** Body bytes still to come (length framing). */
+  #remaining = 0;
+  #chunks: ChunkedDecoder | undefined = undefined;
+  /** The response has ended before the body: the rest of it is read and dropped. */
+  #discarding = false;
+  #paused = false;
+  #readingHeads = false;
+  #headTimer: NodeJS.Timeout | undefined = undefined;
+  #lingerTimer: NodeJS.Timeout | undefined = undefined;
+  // The response being written.
+  #status = 0;
+  #headText: string | undefined = undefined;
+  #framing = NO_BODY;
+  #keepAlive = true;
+
+  constructor(socket: net.Socket, host: ClientConnectionHost) {
+    this.socket = socket;
+    this.#host = host;
+    socket.setNoDelay(true);
+    socket.setTimeout(host.idleTimeoutMs);
+    socket.on("data", this.#onData);
+    socket.on("drain", this.#onDrain);
+    socket.on("timeout", this.#onTimeout);
+    socket.on("end", this.#onEnd);
+    socket.on("error", ignoreError);
+    socket.on("close", this.#onClose);
+  }
+
+  /** Nothing in progress: no request, no partial head. */
+  get idle(): boolean {
+    return this.#state === HEAD && this.#pending === undefined;
+  }
+
+  /** The status of the response, 0 before its head. */
+  get status(): number {
+    return this.#status;
+  }
+
+  /** Whether the response head is written (or waits for the first body bytes). */
+  get headersSent(): boolean {
+    return this.#status !== 0;
+  }
+
+  /** The response closes the connection (an error answer, a refused body). */
+  closeAfterResponse(): void {
+    this.#keepAlive = false;
+  }
+
+  /** Starts the response; `headers` is a flat list with hop-by-hop fields already dropped. */
+  writeHead(status: number, reason: string | undefined, headers: readonly string[]): void {
+    const request = this.#request as ClientRequest;
+    let text = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || "Unknown"}\r\n`;
+    let hasLength = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
+      text += `${name}: ${headers[i + 1] as string}\r\n`;
+    }
+    if (request.method === "HEAD" || status === 204 || status === 304) this.#framing = NO_BODY;
+    else if (hasLength) this.#framing = BY_LENGTH;
+    else if (request.httpVersionMinor === 1) {
+      this.#framing = CHUNKED;
+      text += "transfer-encoding: chunked\r\n";
+    } else {
+      this.#framing = UNTIL_CLOSE;
+      this.#keepAlive = false;
+    }
+    if (this.#host.closing) this.#keepAlive = false;
+    if (!this.#keepAlive) text += "connection: close\r\n";
+    else if (request.httpVersionMinor === 0) text += "connection: keep-alive\r\n";
+    this.#status = status;
+    // Written with the first body bytes, so a small response leaves in one write.
+    this.#headText = `${text}\r\n`;
+  }
+
+  /** Writes body bytes; false when the client is slow to read (wait for `clientDrained`). */
+  write(chunk: Buffer): boolean {
+    const socket = this.socket;
+    const framing = this.#framing;
+    if (framing === NO_BODY || chunk.length === 0 || this.#owner === undefined) return true;
+    socket.cork();
+    if (this.#headText !== undefined) {
+      socket.write(this.#headText, "latin1");
+      this.#headText = undefined;
+    }
+    let flushed: boolean;
+    if (framing === CHUNKED) {
+      socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+      socket.write(chunk);
+      flushed = socket.write(CRLF);
+    } else {
+      flushed = socket.write(chunk);
+    }
+    socket.uncork();
+    return flushed;
+  }
+
+  /** Ends the response, with trailer fields (a flat list) when the body is chunked. */
+  end(trailers: readonly string[] | null): void {
+    if (this.#owner === undefined) return;
+    const socket = this.socket;
+    let tail: string | Buffer | undefined;
+    if (this.#framing === CHUNKED) {
+      if (trailers === null || trailers.length === 0) tail = CHUNK_END;
+      else {
+        tail = "0\r\n";
+        for (let i = 0; i < trailers.length; i += 2) tail += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+        tail += "\r\n";
+      }
+    }
+    if (this.#headText !== undefined) {
+      socket.write(this.#headText + (tail === undefined ? "" : tail.toString("latin1")), "latin1");
+      this.#headText = undefined;
+    } else if (tail !== undefined) {
+      socket.write(tail);
+    }
+    this.#responseEnded();
+  }
+
+  /** Cuts the connection: the response cannot be completed. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Closes the connection now if nothing is in progress; otherwise after the current response. */
+  closeIfIdle(): void {
+    if (this.idle) this.socket.destroy();
+  }
+
+  // ChunkSink --------------------------------------------------------------
+
+  onBodyData(data: Buffer): void {
+    this.#deliver(data);
+  }
+
+  // reading ----------------------------------------------------------------
+
+  #onData = (chunk: Buffer): void => {
+    switch (this.#state) {
+      case BODY:
+        this.#readBody(chunk, 0);
+        return;
+      case LINGER:
+        return;
+      default:
+        this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+        // While a response is under way, a pipelined request waits its turn.
+        if (this.#state === WAIT) this.#pause();
+        else this.#readHeads();
+    }
+  };
+
+  /** Parses the requests waiting in `#pending`, one at a time, while the connection is free. */
+  #readHeads(): void {
+    // A response ended from inside the loop (an answer given at once) comes back here.
+    if (this.#readingHeads) return;
+    this.#readingHeads = true;
+    while (this.#state === HEAD && this.#pending !== undefined) {
+      const buf = this.#pending;
+      let head: ReturnType<typeof parseRequestHead>;
+      try {
+        head = parseRequestHead(buf, 0, this.#host.headLimits);
+      } catch (error) {
+        this.#refuse(error);
+        break;
+      }
+      if (head === undefined) {
+        this.#headTimer ??= setTimeout(this.#onHeadTimeout, this.#host.headTimeoutMs);
+        this.#resume();
+        break;
+      }
+      this.#clearHeadTimer();
+      this.#pending = head.size < buf.length ? buf.subarray(head.size) : undefined;
+      const request = new ClientRequest(head, this.socket, this.#onBodyWanted);
+      this.#request = request;
+      this.#status = 0;
+      this.#headText = undefined;
+      this.#keepAlive = head.keepAlive;
+      if (head.upgrade) {
+        this.#handOver(request);
+        break;
+      }
+      if (request.body === undefined) {
+        this.#state = WAIT;
+        // Read on (a close shows up) unless a pipelined request already waits.
+        if (this.#pending === undefined) this.#resume();
+        else this.#pause();
+      } else {
+        this.#state = BODY;
+        this.#resume();
+        if (head.bodyKind === BODY_LENGTH) this.#remaining = head.contentLength;
+        else this.#chunks = new ChunkedDecoder(CLIENT_CHUNK_LIMITS);
+        if (head.expectContinue && head.minor === 1) this.socket.write(CONTINUE);
+      }
+      const owner = this.#host._accept(request, this);
+      this.#owner = owner;
+      owner.start();
+      if (this.#state === BODY && this.#pending !== undefined) {
+        const rest = this.#pending;
+        this.#pending = undefined;
+        this.#readBody(rest, 0);
+      }
+    }
+    this.#readingHeads = false;
+  }
+
+  #readBody(buf: Buffer, at: number): void {
+    let end: number;
+    const chunks = this.#chunks;
+    if (chunks === undefined) {
+      const take = Math.min(this.#remaining, buf.length - at);
+      this.#remaining -= take;
+      this.#deliver(at === 0 && take === buf.length ? buf : buf.subarray(at, at + take));
+      if (this.#remaining > 0) return;
+      end = at + take;
+    } else {
+      try {
+        end = chunks.decode(buf, at, this);
+      } catch (error) {
+        this.#refuse(error);
+        return;
+      }
+      if (!chunks.done) return;
+      this.#chunks = undefined;
+    }
+    const request = this.#request as ClientRequest;
+    request.complete = true;
+    if (!this.#discarding) request.body?.push(null);
+    if (end < buf.length) this.#pending = buf.subarray(end);
+    if (this.#discarding) {
+      this.#discarding = false;
+      this.#nextRequest();
+    } else {
+      this.#state = WAIT;
+      if (this.#pending !== undefined) this.#pause();
+    }
+  }
+
+  #deliver(data: Buffer): void {
+    if (this.#discarding || data.length === 0) return;
+    const body = (this.#request as ClientRequest).body;
+    if (body !== undefined && !body.push(data)) this.#pause();
+  }
+
+  #onBodyWanted = (): void => {
+    if (this.#state === BODY) this.#resume();
+  };
+
+  // the response's end -----------------------------------------------------
+
+  #responseEnded(): void {
+    const owner = this.#owner as ResponseOwner;
+    this.#owner = undefined;
+    const keepAlive = this.#keepAlive && !this.#host.closing;
+    if (!keepAlive) this.#linger();
+    else if (this.#state === BODY) {
+      // An early answer: read the rest of the body and drop it, then the next request.
+      this.#discarding = true;
+      this.#resume();
+    }
+    owner.clientClosed();
+    if (keepAlive && this.#state === WAIT) this.#nextRequest();
+  }
+
+  #nextRequest(): void {
+    this.#state = HEAD;
+    this.#request = undefined;
+    this.#status = 0;
+    if (this.#pending === undefined) this.#resume();
+    else this.#readHeads();
+  }
+
+  /** Answers a request the parser refused (or a broken chunked body) and closes. */
+  #refuse(error: unknown): void {
+    if (this.#state === LINGER) return;
+    const parse = error instanceof HttpParseError ? error : undefined;
+    if (this.#status === 0) {
+      const status = parse?.status ?? 400;
+      const code = parse?.code ?? ErrorCodes.BAD_REQUEST;
+      this.socket.write(rawErrorResponse(status, code, parse?.message ?? "malformed HTTP request"));
+      this.#host._refused(status, code, this.#owner === undefined);
+    }
+    this.#abandon();
+    this.#linger();
+  }
+
+  /** The request will not be completed: its body fails, its owner hears the client is gone. */
+  #abandon(): void {
+    const request = this.#request;
+    if (request !== undefined && !request.complete) {
+      request.complete = true;
+      request.body?.destroy(CLIENT_BODY_ABORTED);
+    }
+    const owner = this.#owner;
+    this.#owner = undefined;
+    owner?.clientClosed();
+  }
+
+  /** Shuts our side after what was written and drops what the client still sends, for a moment. */
+  #linger(): void {
+    this.#state = LINGER;
+    this.#pending = undefined;
+    this.#clearHeadTimer();
+    this.#resume();
+    this.socket.end();
+    this.#lingerTimer = setTimeout(destroySocket, LINGER_MS, this.socket);
+  }
+
+  #handOver(request: ClientRequest): void {
+    const socket = this.socket;
+    const rest = this.#pending ?? EMPTY;
+    this.#pending = undefined;
+    socket.off("data", this.#onData);
+    socket.off("drain", this.#onDrain);
+    socket.off("timeout", this.#onTimeout);
+    socket.off("end", this.#onEnd);
+    socket.off("error", ignoreError);
+    socket.off("close", this.#onClose);
+    socket.setTimeout(0);
+    this.#resume();
+    this.#host._detached(this);
+    this.#host._upgrade(request, socket, rest);
+  }
+
+  // socket -----------------------------------------------------------------
+
+  #onDrain = (): void => {
+    this.#owner?.clientDrained();
+  };
+
+  #onTimeout = (): void => {
+    // Only an idle keep-alive connection times out here; a started head has its own timer.
+    if (this.idle) this.socket.destroy();
+  };
+
+  /**
+   * The client shut its side. As node and Envoy do, that is taken as the
+   * client leaving: a request under way is abandoned (its backend attempt
+   * cancelled) rather than answered into a connection nobody may read.
+   */
+  #onEnd = (): void => {
+    this.socket.destroy();
+  };
+
+  #onHeadTimeout = (): void => {
+    this.#headTimer = undefined;
+    if (this.#state !== HEAD) return;
+    this.socket.write(REQUEST_TIMEOUT);
+    this.#host._refused(408, ErrorCodes.CLIENT_TIMEOUT, true);
+    this.#linger();
+  };
+
+  #onClose = (): void => {
+    this.#clearHeadTimer();
+    clearTimeout(this.#lingerTimer);
+    this.#abandon();
+    this.#host._detached(this);
+  };
+
+  #clearHeadTimer(): void {
+    if (this.#headTimer === undefined) return;
+    clearTimeout(this.#headTimer);
+    this.#headTimer = undefined;
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.socket.pause();
+  }
+
+  #resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.socket.resume();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
+}
+
+function ignoreError(): void {}

@@ -1,0 +1,90 @@
+/**
+ * A request as the client connection parsed it: the head's fields under the
+ * names the exchange and the WebSocket tunnels read (`method`, `url`,
+ * `rawHeaders`, `headers`), and, when a body follows, a Readable the
+ * connection pushes it into. Node's IncomingMessage is a stream for every
+ * request; here only a request with a body gets one, and the header object
+ * (lower-case names, repeated fields joined as node joins them) is built the
+ * first time something asks for it.
+ */
+import type net from "node:net";
+import { Readable } from "node:stream";
+import { BODY_CHUNKED, BODY_NONE, type RequestHead } from "./head-parser.js";
+
+export type HeaderObject = Record<string, string | string[] | undefined>;
+
+export class ClientRequest {
+  readonly method: string;
+  /** The target in origin form (an absolute-form target reduced to its path). */
+  readonly url: string;
+  readonly httpVersionMinor: number;
+  /** Flat `[name, value, ...]` list as received. */
+  readonly rawHeaders: string[];
+  readonly socket: net.Socket;
+  /** The declared body length; -1 for a chunked body, 0 when there is none. */
+  readonly contentLength: number;
+  /** The body as it arrives; undefined when the request has none. */
+  readonly body: RequestBodyStream | undefined;
+  /** The whole request, body included, has been received. */
+  complete: boolean;
+  #headers: HeaderObject | undefined = undefined;
+
+  constructor(head: RequestHead, socket: net.Socket, onBodyWanted: () => void) {
+    this.method = head.method;
+    this.url = head.target;
+    this.httpVersionMinor = head.minor;
+    this.rawHeaders = head.headers;
+    this.socket = socket;
+    this.contentLength = head.bodyKind === BODY_CHUNKED ? -1 : head.contentLength;
+    this.complete = head.bodyKind === BODY_NONE;
+    this.body = this.complete ? undefined : new RequestBodyStream(onBodyWanted);
+  }
+
+  get httpVersion(): string {
+    return this.httpVersionMinor === 1 ? "1.1" : "1.0";
+  }
+
+  /** Lower-case names; Set-Cookie as a list, Cookie joined with "; ", others with ", " (as node). */
+  get headers(): HeaderObject {
+    if (this.#headers !== undefined) return this.#headers;
+    const headers: HeaderObject = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      const value = raw[i + 1] as string;
+      const seen = headers[name];
+      if (name === "set-cookie") {
+        if (seen === undefined) headers[name] = [value];
+        else (seen as string[]).push(value);
+      } else if (seen === undefined) {
+        headers[name] = value;
+      } else {
+        headers[name] = `${seen as string}${name === "cookie" ? "; " : ", "}${value}`;
+      }
+    }
+    this.#headers = headers;
+    return headers;
+  }
+}
+
+/**
+ * A request body, pushed by the client connection; a read it cannot serve
+ * yet asks the connection to resume the socket. Errors (the client cut the
+ * upload) go to whoever reads it; one quiet listener keeps a body nobody
+ * reads yet (queued for a backend connection) from throwing.
+ */
+export class RequestBodyStream extends Readable {
+  readonly #wanted: () => void;
+
+  constructor(wanted: () => void) {
+    super({ highWaterMark: 64 * 1024 });
+    this.#wanted = wanted;
+    this.on("error", ignoreError);
+  }
+
+  override _read(): void {
+    this.#wanted();
+  }
+}
+
+function ignoreError(): void {}
