@@ -402,6 +402,33 @@ describe("client connections", () => {
     expect(backend.requests).toBe(0);
   });
 
+  it("proxies a request whose head and body arrive a byte at a time", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        req.on("end", () => res.end(`${req.headers["x-trickle"]} ${body}`));
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    const socket = net.connect({ host: LOCALHOST, port });
+    socket.setNoDelay(true);
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    const request = "POST /slow HTTP/1.1\r\nHost: a\r\nX-Trickle: yes\r\nContent-Length: 5\r\n\r\nhello";
+    for (const byte of request) {
+      socket.write(byte);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await waitFor(() => text.endsWith("yes hello"), 2_000);
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    socket.destroy();
+  });
+
   it("closes an idle keep-alive client connection after timeouts.idleMs", async () => {
     const backend = await track(startServer((_req, res) => res.end("ok")));
     const { port } = await startProxy([backend.address], { timeouts: { idleMs: 200 } });

@@ -83,6 +83,10 @@ export class ClientConnection implements ChunkSink {
   #state = HEAD;
   /** Bytes read and not used yet: a partial head, or requests pipelined behind the current one. */
   #pending: Buffer | undefined = undefined;
+  /** How much of `#pending` the head parser has seen and found incomplete. */
+  #scanned = 0;
+  /** The buffer a head arriving in pieces is gathered in (`#pending` starts it), grown by doubling. */
+  #store: Buffer | undefined = undefined;
   #request: ClientRequest | undefined = undefined;
   #owner: ResponseOwner | undefined = undefined;
   /** Body bytes still to come (length framing). */
@@ -230,7 +234,7 @@ export class ClientConnection implements ChunkSink {
       case LINGER:
         return;
       default:
-        this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+        this.#append(chunk);
         // While a response is under way, a pipelined request waits its turn.
         if (this.#state === WAIT) this.#pause();
         else this.#readHeads();
@@ -246,18 +250,21 @@ export class ClientConnection implements ChunkSink {
       const buf = this.#pending;
       let head: ReturnType<typeof parseRequestHead>;
       try {
-        head = parseRequestHead(buf, 0, this.#host.headLimits);
+        head = parseRequestHead(buf, 0, this.#host.headLimits, this.#scanned);
       } catch (error) {
         this.#refuse(error);
         break;
       }
       if (head === undefined) {
+        this.#scanned = buf.length;
         this.#headTimer ??= setTimeout(this.#onHeadTimeout, this.#host.headTimeoutMs);
         this.#resume();
         break;
       }
       this.#clearHeadTimer();
       this.#pending = head.size < buf.length ? buf.subarray(head.size) : undefined;
+      this.#scanned = 0;
+      this.#store = undefined;
       const request = new ClientRequest(head, this.socket, this.#onBodyWanted);
       this.#request = request;
       this.#status = 0;
@@ -289,6 +296,30 @@ export class ClientConnection implements ChunkSink {
       }
     }
     this.#readingHeads = false;
+  }
+
+  /**
+   * Adds read bytes to `#pending`. A head that trickles in is gathered in one
+   * buffer that doubles when full, so a client sending a byte at a time costs
+   * linear time, not a copy of everything so far per byte.
+   */
+  #append(chunk: Buffer): void {
+    const pending = this.#pending;
+    if (pending === undefined) {
+      this.#pending = chunk;
+      return;
+    }
+    const length = pending.length + chunk.length;
+    let store = this.#store;
+    const extendsStore =
+      store !== undefined && pending.buffer === store.buffer && pending.byteOffset === store.byteOffset;
+    if (store === undefined || !extendsStore || store.length < length) {
+      store = Buffer.allocUnsafe(Math.max(2 * length, 1024));
+      pending.copy(store, 0);
+      this.#store = store;
+    }
+    chunk.copy(store, pending.length);
+    this.#pending = store.subarray(0, length);
   }
 
   #readBody(buf: Buffer, at: number): void {

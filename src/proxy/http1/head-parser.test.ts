@@ -324,6 +324,36 @@ describe("parseRequestHead: refusals", () => {
     });
   }
 
+  it("reaches the same verdict when the head arrives a byte at a time", () => {
+    const limits = { ...DEFAULT_HEAD_LIMITS, maxTargetBytes: 20, maxHeadBytes: 100 };
+    const heads = [
+      ...cases.map(([, text]) => text),
+      `${GET}X: 1\r\n\r\n`,
+      `\r\n\r\n${GET}\r\n`,
+      "GET / HTTP/1.1\r\nHo\nst: h\r\n\r\n",
+      `GET /${"a".repeat(60)}`,
+      `GET / HTTP/1.1\r\nHost: h\r\nX: ${"v".repeat(100)}`,
+    ];
+    const verdict = (parse: () => RequestHead | undefined): string => {
+      try {
+        const head = parse();
+        return head === undefined ? "incomplete" : `${head.method} ${head.target} ${head.size}`;
+      } catch (error) {
+        return String((error as HttpParseError).status);
+      }
+    };
+    for (const text of heads) {
+      const whole = bytes(text);
+      let scanned = 0;
+      let trickled = "incomplete";
+      for (let i = 1; i <= whole.length && trickled === "incomplete"; i++) {
+        trickled = verdict(() => parseRequestHead(whole.subarray(0, i), 0, limits, scanned));
+        scanned = i;
+      }
+      expect(trickled, JSON.stringify(text)).toBe(verdict(() => parseRequestHead(whole, 0, limits)));
+    }
+  });
+
   it("refuses a bare LF or CR before the head is complete", () => {
     expect(requestError("GET / HTTP/1.1\nHo").status).toBe(400);
     expect(requestError("GET / HTTP/1.1\rHo").status).toBe(400);

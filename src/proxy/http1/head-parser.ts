@@ -89,18 +89,22 @@ const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-
  * Parses the request head at `offset` of `buf`. Undefined when it is not
  * complete yet; throws HttpParseError (with the status to answer) when it is
  * malformed or over a limit. Empty lines before the request line are skipped
- * (RFC 9112 §2.2) and counted in `size`.
+ * (RFC 9112 §2.2) and counted in `size`. `scanned`: how much of `buf` an
+ * earlier call already looked at and found incomplete (the same bytes, fewer
+ * of them), so a head that arrives a byte at a time is scanned once, not once
+ * per byte.
  */
 export function parseRequestHead(
   buf: Buffer,
   offset: number,
   limits: Readonly<HeadLimits> = DEFAULT_HEAD_LIMITS,
+  scanned = offset,
 ): RequestHead | undefined {
   let start = offset;
   while (start + 1 < buf.length && buf[start] === CR && buf[start + 1] === LF) start += 2;
   // Empty lines are skipped but buffered all the same: they count towards the head limit.
   if (start - offset > limits.maxHeadBytes) throw headTooLarge();
-  const end = findHeadEnd(buf, start, limits.maxHeadBytes, limits.maxTargetBytes);
+  const end = findHeadEnd(buf, start, limits.maxHeadBytes, limits.maxTargetBytes, Math.max(start, scanned));
   if (end < 0) return undefined;
   const text = buf.toString("latin1", start, end);
   const lineEnd = text.indexOf("\r\n");
@@ -345,27 +349,37 @@ function noteField(
  * `start`, or -1 when it has not arrived. Throws when what has arrived is
  * already over a limit or holds a bare LF (which would never end the head).
  */
-function findHeadEnd(buf: Buffer, start: number, maxHeadBytes: number, maxTargetBytes: number): number {
-  const end = buf.indexOf(HEAD_END, start);
+function findHeadEnd(
+  buf: Buffer,
+  start: number,
+  maxHeadBytes: number,
+  maxTargetBytes: number,
+  scanned = start,
+): number {
+  // The bytes before `scanned` held no head end and had their line ends checked, but for a CR
+  // that was last (its LF may have come since) and a head end that spans the boundary.
+  const end = buf.indexOf(HEAD_END, Math.max(start, scanned - 3));
+  const checkFrom = Math.max(start, scanned - 1);
   if (end >= 0) {
     if (end + 4 - start > maxHeadBytes) throw headTooLarge();
-    checkLineEnds(buf, start, end);
+    checkLineEnds(buf, start, checkFrom, end);
     return end;
   }
-  checkLineEnds(buf, start, buf.length);
-  const firstLine = buf.indexOf(LF, start);
-  // Method, spaces and version around the target: 32 bytes is generous.
-  if (firstLine < 0 && buf.length - start > maxTargetBytes + 32) {
+  checkLineEnds(buf, start, checkFrom, buf.length);
+  // Method, spaces and version around the target: 32 bytes is generous. Checked once, when the
+  // buffer first grows past that: a request line must have ended by then.
+  const lineLimit = maxTargetBytes + 32;
+  if (scanned - start <= lineLimit && buf.length - start > lineLimit && buf.indexOf(LF, start) < 0) {
     throw new HttpParseError(414, ErrorCodes.URI_TOO_LONG, "the request target is too long");
   }
   if (buf.length - start > maxHeadBytes) throw headTooLarge();
   return -1;
 }
 
-/** Every LF in [from, to) must follow a CR; every CR must precede an LF. */
-function checkLineEnds(buf: Buffer, from: number, to: number): void {
+/** Every LF in [from, to) of a head starting at `start` must follow a CR; every CR must precede an LF. */
+function checkLineEnds(buf: Buffer, start: number, from: number, to: number): void {
   for (let i = buf.indexOf(LF, from); i >= 0 && i < to; i = buf.indexOf(LF, i + 1)) {
-    if (i === from || buf[i - 1] !== CR) throw badRequest("bare LF in the message head");
+    if (i === start || buf[i - 1] !== CR) throw badRequest("bare LF in the message head");
   }
   for (let i = buf.indexOf(CR, from); i >= 0 && i < to; i = buf.indexOf(CR, i + 1)) {
     if (i + 1 < buf.length && buf[i + 1] !== LF) throw badRequest("bare CR in the message head");
