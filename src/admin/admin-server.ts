@@ -21,6 +21,7 @@ import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { AllowedHosts } from "./allowed-hosts.js";
 import { requireBearer } from "./auth.js";
+import { addCompatRoutes } from "./compat-routes.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
 import { addDashboardRoutes, defaultDashboardDir } from "./dashboard-files.js";
 import { sendEventStream } from "./event-stream.js";
@@ -125,6 +126,7 @@ export class AdminServer {
     addReadRoutes(this.#router, observability);
     if (options.configStore) addStoreWriteRoutes(this.#router, options.configStore);
     else addWriteRoutes(this.#router);
+    addCompatRoutes(this.#router);
     const loadTests = new LoadTests(options.loadTargets ?? (() => []), this.logger);
     this.#loadTests = loadTests;
     addLoadTestRoutes(this.#router, loadTests);

@@ -7,7 +7,8 @@
  *   `/ready` is ready when every running worker is.
  * - Writes (add, re-weight, enable, drain, switch algorithm) go to every
  *   worker, so all route alike; the answer is the first worker's, or the
- *   first refusal, with `x-switchyard-workers: applied/total`. When the
+ *   first refusal, with `x-switchyard-workers: applied/total`. Load tests
+ *   (`/api/load-test`, `/api/stress-test`) start on the first worker only. When the
  *   pools live in etcd (`sharedStore`), a write goes to the first worker
  *   only: it writes etcd, which every worker follows.
  * - Everything else (status, config, explain, load tests, the dashboard's
@@ -127,7 +128,7 @@ export class ClusterAdmin {
       applyCors(req, res, this.#options.cors);
       return this.#aggregate(res, url);
     }
-    if (!READ_METHODS.has(method) && !url.pathname.startsWith("/api/load-test")) {
+    if (!READ_METHODS.has(method) && !isLoadTest(url.pathname)) {
       if (this.#options.sharedStore) return this.#forward(req, res, this.#first(), target);
       return this.#broadcastWrite(req, res, target);
     }
@@ -374,4 +375,9 @@ function clusterMetrics(workers: number, restarts: number): MetricsJson {
       values: [{ value: restarts, labels: {} }],
     },
   ] as unknown as MetricsJson;
+}
+
+/** A load test runs once, from the first worker: it drives the shared listeners, so it loads every worker. */
+function isLoadTest(path: string): boolean {
+  return path.startsWith("/api/load-test") || path === "/api/stress-test";
 }
