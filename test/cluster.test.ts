@@ -109,6 +109,15 @@ describe("switchyard proxy --workers 2", () => {
     expect(live.cluster.workers).toHaveLength(2);
     expect(live.algorithms).toContain("round-robin");
 
+    // The charts' history is sampled on the primary from the merged figures.
+    const history = await waitFor(async () => {
+      const kept = (
+        await json<{ pools: { main?: { time: number[]; rps1s: number[] } } }>(`${cluster.admin}/api/history`)
+      ).body;
+      return (kept.pools.main?.time.length ?? 0) >= 2 ? kept.pools.main : undefined;
+    });
+    expect(history?.rps1s.length).toBe(history?.time.length);
+
     // A load test starts once, on the first worker (it loads every worker through the shared listener).
     const stress = await json<{ id: string }>(`${cluster.admin}/api/stress-test`, {
       method: "POST",
