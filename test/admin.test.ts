@@ -680,6 +680,34 @@ describe("admin API: the ALPHA1/BETA1 balancer's forms", () => {
     expect(pool(admin).require("a").enabled).toBe(true);
   });
 
+  it("adds alpha1_global and beta1_global to /api/algorithm-metrics while a pool runs them", async () => {
+    const admin = await startAdmin({ pools: { web: ["a", "b"], cache: ["c", "d"] } });
+    const metrics = async () => (await admin.call("GET", "/api/algorithm-metrics")).json;
+    expect(await metrics()).not.toHaveProperty("alpha1_global");
+    const web = admin.balancers.get("web") as Balancer;
+    const cache = admin.balancers.get("cache") as Balancer;
+    web.setAlgorithm("alpha1");
+    cache.setAlgorithm({ name: "beta1", hashKey: { source: "path" } });
+    for (let index = 0; index < 4; index++) {
+      web.select({ method: "GET", path: "/" }).finish({ status: 200, latencyMs: 10 });
+      cache.select({ method: "GET", path: "/same-key" }).finish({ status: 200, latencyMs: 1 });
+    }
+    const answer = await metrics();
+    expect(answer.alpha1_global).toMatchObject({
+      beta: expect.any(Number),
+      gamma: expect.any(Number),
+      hedge_rate: 0,
+      hedge_budget: 0.05,
+    });
+    // The second to fourth requests for the key go where it was served before: cache hits.
+    expect(answer.beta1_global).toMatchObject({
+      cache_hit_rate: 0.75,
+      servers_in_warmup: 0,
+      warmup_progress: 1,
+    });
+    expect(answer.pools).toHaveProperty("cache");
+  });
+
   it("summarises performance as /api/performance", async () => {
     const admin = await startAdmin();
     const balancer = admin.balancers.get("web") as Balancer;

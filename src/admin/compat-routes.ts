@@ -4,12 +4,16 @@
  * answered) and `POST /api/servers/toggle` (`{ host, port }` flips a backend
  * between enabled and disabled). The toggle is translated into the
  * `PATCH /api/servers/:id` registered before it, so it is authorised,
- * validated, logged and (with etcd) stored exactly as that write is. Its
- * other forms live with the routes they alias: `{ strategy }` in inputs.ts,
+ * validated, logged and (with etcd) stored exactly as that write is.
+ * `/api/algorithm-metrics` also carries its `alpha1_global` and
+ * `beta1_global` summaries (`algorithmGlobals`). Its other forms live with
+ * the routes they alias: `{ strategy }` in inputs.ts,
  * the load-test body and `/api/stress-test` in load-test-routes.ts, the
  * underscore algorithm names in the registry.
  */
 import { z } from "zod";
+import type { Alpha1Stats } from "../algorithms/alpha1.js";
+import type { Beta1Metrics } from "../algorithms/beta1.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { ErrorCodes } from "../core/errors.js";
@@ -181,4 +185,42 @@ function performance(query: URLSearchParams, context: AdminContext): Performance
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * The ALPHA1/BETA1 balancer's `alpha1_global` and `beta1_global`, each from
+ * the first of `pools` running that algorithm; absent when none does.
+ */
+export function algorithmGlobals(pools: Readonly<Record<string, { algorithm: string; metrics: unknown }>>): {
+  alpha1_global?: Record<string, number | null>;
+  beta1_global?: Record<string, number>;
+} {
+  const entries = Object.values(pools);
+  const alpha1 = entries.find((pool) => pool.algorithm === "alpha1")?.metrics as Alpha1Stats | undefined;
+  const beta1 = entries.find((pool) => pool.algorithm === "beta1")?.metrics as Beta1Metrics | undefined;
+  const requests = beta1 ? Object.values(beta1.distribution).reduce((sum, picks) => sum + picks, 0) : 0;
+  return {
+    ...(alpha1 && {
+      alpha1_global: {
+        beta: alpha1.beta,
+        gamma: alpha1.gamma,
+        current_p99: alpha1.p99Ms ?? null,
+        target_p99: alpha1.targetP99Ms ?? null,
+        hedge_rate: alpha1.hedge.rate,
+        hedge_budget: alpha1.hedge.budget,
+        hedges: alpha1.hedge.hedges,
+      },
+    }),
+    ...(beta1 && {
+      beta1_global: {
+        cache_hit_rate: beta1.cacheHitRate,
+        cached_keys: beta1.cachedKeys,
+        bounded_load_redirects: beta1.boundedLoadRedirects,
+        redirect_rate: requests === 0 ? 0 : beta1.boundedLoadRedirects / requests,
+        servers_in_warmup: beta1.warmingUp.length,
+        warmup_progress:
+          beta1.warmingUp.length === 0 ? 1 : Math.min(...beta1.warmingUp.map((server) => server.progress)),
+      },
+    }),
+  };
 }
