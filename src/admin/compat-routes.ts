@@ -100,10 +100,7 @@ function findBackend(
   context: AdminContext,
   input: z.output<typeof toggleInput>,
 ): { pool: string; backend: Backend } {
-  const pools =
-    input.pool === undefined
-      ? [...context.balancers]
-      : [[input.pool, resolvePool(context.balancers, input.pool).balancer] as const];
+  const pools = poolsNamed(context, input.pool);
   const wanted = input.id ?? `${input.host}:${input.port}`;
   const found: { pool: string; backend: Backend }[] = [];
   for (const [pool, balancer] of pools) {
@@ -126,6 +123,12 @@ function findBackend(
   );
 }
 
+/** Every pool, or the one named (404 when there is no such pool). */
+function poolsNamed(context: AdminContext, name: string | undefined): [string, Balancer][] {
+  if (name === undefined) return [...context.balancers];
+  return [[name, resolvePool(context.balancers, name).balancer]];
+}
+
 function sameHost(backendHost: string, host: string): boolean {
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   return backendHost.toLowerCase() === bare.toLowerCase();
@@ -137,8 +140,7 @@ function poolsText(pool: string | undefined): string {
 
 function performance(query: URLSearchParams, context: AdminContext): Performance {
   const { pool } = parseInput(poolQuery, queryObject(query), "query");
-  const pools: [string, Balancer][] =
-    pool === undefined ? [...context.balancers] : [[pool, resolvePool(context.balancers, pool).balancer]];
+  const pools = poolsNamed(context, pool);
   let total = 0;
   let failed = 0;
   let active = 0;
