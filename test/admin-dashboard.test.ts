@@ -210,6 +210,24 @@ describe("GET /api/events", () => {
     expect([...times].sort((x, y) => x - y)).toEqual(times);
   });
 
+  it("carries what the algorithm reports about itself, null when it reports nothing", async () => {
+    const balancer = createBalancer({
+      backends: [{ id: "a", address: "127.0.0.1:40001" }],
+      algorithm: "alpha1",
+    });
+    const { port } = await startAdmin({ balancers: new Map([["web", balancer]]), eventsIntervalMs: 50 });
+    const stream = await openEvents(port);
+    await waitFor(() => stream.messages.length >= 1, 5_000);
+    expect(stream.messages[0]?.pools.web?.algorithmMetrics).toMatchObject({
+      beta: expect.any(Number),
+      gamma: expect.any(Number),
+      hedge: { rate: 0 },
+    });
+    balancer.setAlgorithm("round-robin");
+    await waitFor(() => stream.messages.at(-1)?.pools.web?.algorithm === "round-robin", 5_000);
+    expect(stream.messages.at(-1)?.pools.web?.algorithmMetrics).toBeNull();
+  });
+
   it("sends every client the same snapshot each tick, and follows changes", async () => {
     const balancer = webBalancer();
     const { port } = await startAdmin({ balancers: new Map([["web", balancer]]), eventsIntervalMs: 50 });
@@ -263,5 +281,40 @@ describe("GET /api/events", () => {
     expect(head.status).toBe(200);
     expect(head.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     expect(head.body.length).toBe(0);
+  });
+});
+
+describe("GET /api/history", () => {
+  it("keeps the charts' figures from the start, with no page open, for one pool or all", async () => {
+    const balancer = webBalancer();
+    const { port } = await startAdmin({ balancers: new Map([["web", balancer]]), historyIntervalMs: 50 });
+    for (let index = 0; index < 10; index++) {
+      const decision = balancer.select({ method: "GET", path: "/" });
+      balancer.report(decision, { status: 200, latencyMs: 8 });
+    }
+    interface History {
+      intervalMs: number;
+      seconds: number;
+      pools: Record<string, { time: number[]; rps1s: unknown[]; p50: (number | null)[] }>;
+    }
+    const read = async (path: string) => {
+      const response = await request({ port, path });
+      return { status: response.status, json: JSON.parse(response.text) as History };
+    };
+    let history = (await read("/api/history")).json;
+    for (let tries = 0; tries < 100 && (history.pools.web?.time.length ?? 0) < 4; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      history = (await read("/api/history")).json;
+    }
+    expect(history).toMatchObject({ intervalMs: 50, seconds: 300 });
+    const web = history.pools.web;
+    expect(web?.rps1s).toHaveLength(web?.time.length ?? -1);
+    const times = web?.time ?? [];
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+    expect(web?.p50.at(-1)).toBeCloseTo(8, 0);
+
+    expect(Object.keys((await read("/api/history?pool=web")).json.pools)).toEqual(["web"]);
+    const unknown = await read("/api/history?pool=nope");
+    expect(unknown.status).toBe(404);
   });
 });

@@ -624,6 +624,123 @@ describe("admin API: strategy", () => {
   });
 });
 
+describe("admin API: the ALPHA1/BETA1 balancer's forms", () => {
+  it("switches with { strategy } and its underscore names", async () => {
+    const admin = await startAdmin();
+    const balancer = admin.balancers.get("web") as Balancer;
+    const names = {
+      alpha1: "alpha1",
+      beta1: "beta1",
+      least_connections: "least-connections",
+      weighted_round_robin: "failure-weighted-round-robin",
+      health_score: "health-score",
+      response_time: "response-time",
+      round_robin: "round-robin",
+    };
+    for (const [strategy, algorithm] of Object.entries(names)) {
+      const reply = await admin.call("POST", "/api/strategy", { body: { strategy } });
+      expect(reply.status).toBe(200);
+      expect(reply.json.algorithm).toBe(algorithm);
+      expect(balancer.algorithm).toBe(algorithm);
+    }
+    const both = await admin.call("POST", "/api/strategy", {
+      body: { strategy: "alpha1", algorithm: "p2c" },
+    });
+    expect(both.status).toBe(400);
+    expect(both.json.message).toMatch(/strategy: expected algorithm or strategy, not both/);
+    const unknown = await admin.call("POST", "/api/strategy", { body: { strategy: "least_conections" } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toBe("SY_ERR_UNKNOWN_ALGORITHM");
+    expect(balancer.algorithm).toBe("round-robin");
+  });
+
+  it("toggles a backend by { host, port } or id, through the same checked write as PATCH", async () => {
+    const admin = await startAdmin({ pools: { web: ["a", "b"], api: ["c"] } });
+    const [host, port] = pool(admin).require("b").address.split(":");
+    const off = await admin.call("POST", "/api/servers/toggle", { body: { host, port: Number(port) } });
+    expect(off.status).toBe(200);
+    expect(off.json).toMatchObject({ id: "b", enabled: false });
+    expect(pool(admin).require("b").enabled).toBe(false);
+    const on = await admin.call("POST", "/api/servers/toggle", { body: { host, port: Number(port) } });
+    expect(on.json).toMatchObject({ id: "b", enabled: true });
+    expect(pool(admin).require("b").enabled).toBe(true);
+    const byId = await admin.call("POST", "/api/servers/toggle", { body: { id: "c" } });
+    expect(byId.json).toMatchObject({ id: "c", enabled: false });
+    expect(pool(admin, "api").require("c").enabled).toBe(false);
+
+    const unknown = await admin.call("POST", "/api/servers/toggle", { body: { host, port: 1 } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toMatchObject({ error: "SY_ERR_UNKNOWN_BACKEND" });
+    expect(unknown.json.message).toBe(`no backend ${host}:1 in any pool`);
+    const missing = await admin.call("POST", "/api/servers/toggle", { body: { host } });
+    expect(missing.status).toBe(400);
+    expect(missing.json.message).toMatch(/port: missing; expected \{ host, port \} or \{ id \}/);
+    const anonymous = await admin.call("POST", "/api/servers/toggle", { body: { id: "a" }, token: null });
+    expect(anonymous.status).toBe(401);
+    expect(pool(admin).require("a").enabled).toBe(true);
+  });
+
+  it("adds alpha1_global and beta1_global to /api/algorithm-metrics while a pool runs them", async () => {
+    const admin = await startAdmin({ pools: { web: ["a", "b"], cache: ["c", "d"] } });
+    const metrics = async () => (await admin.call("GET", "/api/algorithm-metrics")).json;
+    expect(await metrics()).not.toHaveProperty("alpha1_global");
+    const web = admin.balancers.get("web") as Balancer;
+    const cache = admin.balancers.get("cache") as Balancer;
+    web.setAlgorithm("alpha1");
+    cache.setAlgorithm({ name: "beta1", hashKey: { source: "path" } });
+    for (let index = 0; index < 4; index++) {
+      web.select({ method: "GET", path: "/" }).finish({ status: 200, latencyMs: 10 });
+      cache.select({ method: "GET", path: "/same-key" }).finish({ status: 200, latencyMs: 1 });
+    }
+    const answer = await metrics();
+    expect(answer.alpha1_global).toMatchObject({
+      beta: expect.any(Number),
+      gamma: expect.any(Number),
+      hedge_rate: 0,
+      hedge_budget: 0.05,
+    });
+    // The second to fourth requests for the key go where it was served before: cache hits.
+    expect(answer.beta1_global).toMatchObject({
+      cache_hit_rate: 0.75,
+      servers_in_warmup: 0,
+      warmup_progress: 1,
+    });
+    expect(answer.pools).toHaveProperty("cache");
+  });
+
+  it("summarises performance as /api/performance", async () => {
+    const admin = await startAdmin();
+    const balancer = admin.balancers.get("web") as Balancer;
+    const empty = await admin.call("GET", "/api/performance");
+    expect(empty.json).toMatchObject({ total_requests: 0, success_rate: 100, avg_response_time: 0 });
+    for (let index = 0; index < 4; index++) {
+      const decision = balancer.select({ method: "GET", path: "/" });
+      balancer.report(
+        decision,
+        index === 3 ? { status: 503, latencyMs: 40 } : { status: 200, latencyMs: 20 },
+      );
+    }
+    const held = balancer.select({ method: "GET", path: "/" });
+    const reply = await admin.call("GET", "/api/performance?pool=web");
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({
+      total_requests: 4,
+      successful_requests: 3,
+      failed_requests: 1,
+      active_connections: 1,
+      success_rate: 75,
+      avg_response_time: 25,
+    });
+    const servers = reply.json.servers as Record<string, unknown>[];
+    expect(servers.map((server) => [server.id, server.total_requests, server.failed_requests])).toEqual([
+      ["a", 2, 0],
+      ["b", 2, 1],
+    ]);
+    expect(servers[0]).toMatchObject({ pool: "web", enabled: true, healthy: true, active_connections: 1 });
+    balancer.report(held, { status: 200, latencyMs: 1 });
+  });
+});
+
 describe("admin API: HTTP edges", () => {
   it("answers an unknown path with 404 and a wrong method with 405 and Allow", async () => {
     const { call } = await startAdmin();

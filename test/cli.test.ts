@@ -281,6 +281,45 @@ describe("switchyard demo", () => {
     expect(demo.stdout()).toContain("stopped");
   });
 
+  it("pins the backends to --backend-ports, and names the flag when one is taken", async () => {
+    const free = await freePorts(2);
+    const demo = launch(["demo", "--port", "0", "--admin-port", "0", "--backend-ports", free.join(",")]);
+    await demo.line((line) => line.startsWith("Press Ctrl-C"));
+    expect(demo.stdout()).toMatch(new RegExp(`backend-1\\s+http://127\\.0\\.0\\.1:${free[0]}\\s`));
+    expect(demo.stdout()).toMatch(new RegExp(`backend-2\\s+http://127\\.0\\.0\\.1:${free[1]}\\s`));
+    expect(demo.stdout()).not.toContain("backend-3");
+    const answer = JSON.parse((await get(`http://127.0.0.1:${free[1]}/`)).body) as { backend: string };
+    expect(answer.backend).toBe("backend-2");
+    demo.process.kill("SIGINT");
+    expect(await demo.exit()).toBe(0);
+
+    const blocker = net.createServer();
+    await new Promise<void>((ready) => blocker.listen(0, "127.0.0.1", ready));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const args = [
+        "demo",
+        "--port",
+        "0",
+        "--admin-port",
+        "0",
+        "--backends",
+        "1",
+        "--backend-ports",
+        String(port),
+      ];
+      const busy = await run(args);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain(`127.0.0.1:${port}`);
+      expect(busy.stderr).toContain("pick others with --backend-ports");
+    } finally {
+      await new Promise((closed) => blocker.close(closed));
+    }
+    const mismatch = await run(["demo", "--backends", "3", "--backend-ports", "9001,9002"]);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toContain("lists 2 ports but --backends asks for 3");
+  });
+
   it("says the port is busy and suggests --port", async () => {
     const blocker = net.createServer();
     await new Promise<void>((ready) => blocker.listen(0, "127.0.0.1", ready));
@@ -358,3 +397,18 @@ describe("switchyard lab simulate", () => {
     expect(result.stdout).toMatch(/^\s+simulate \[options\]/m);
   });
 });
+
+/** Ports the OS reports free right now (bound on port 0, then released). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer());
+  const ports = await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((ready) =>
+          server.listen(0, "127.0.0.1", () => ready((server.address() as net.AddressInfo).port)),
+        ),
+    ),
+  );
+  await Promise.all(servers.map((server) => new Promise((closed) => server.close(closed))));
+  return ports;
+}

@@ -109,6 +109,28 @@ describe("switchyard proxy --workers 2", () => {
     expect(live.cluster.workers).toHaveLength(2);
     expect(live.algorithms).toContain("round-robin");
 
+    // The charts' history is sampled on the primary from the merged figures.
+    const history = await waitFor(async () => {
+      const kept = (
+        await json<{ pools: { main?: { time: number[]; rps1s: number[] } } }>(`${cluster.admin}/api/history`)
+      ).body;
+      return (kept.pools.main?.time.length ?? 0) >= 2 ? kept.pools.main : undefined;
+    });
+    expect(history?.rps1s.length).toBe(history?.time.length);
+
+    // A load test starts once, on the first worker (it loads every worker through the shared listener).
+    const stress = await json<{ id: string }>(`${cluster.admin}/api/stress-test`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ duration: 1, concurrent: 1 }),
+    });
+    expect(stress.status).toBe(202);
+    expect(stress.headers.get("x-switchyard-workers")).toBeNull();
+    const runs = async (worker: number) =>
+      (await json<{ runs: { id: string }[] }>(`${cluster.admin}/api/load-test?worker=${worker}`)).body.runs;
+    expect((await runs(1)).map((run) => run.id)).toEqual([stress.body.id]);
+    expect(await runs(2)).toEqual([]);
+
     const ready = await json<{ ready: boolean }>(`${cluster.admin}/ready`);
     expect(ready).toMatchObject({ status: 200, body: { ready: true } });
 

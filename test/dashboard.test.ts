@@ -200,4 +200,68 @@ describe("dashboard in Chromium", () => {
 
     expect(problems).toEqual([]);
   });
+
+  it("opens on the last minutes of history, shows the algorithm's own figures, and fits 420 px", async () => {
+    const adminPort = runtime.admin?.port as number;
+    const keptPoints = async () => {
+      const history = JSON.parse((await request({ port: adminPort, path: "/api/history?pool=web" })).text);
+      return (history.pools.web.time as number[]).length;
+    };
+    // The server has sampled the pool every second since it started, page or no page.
+    await expect.poll(keptPoints, { timeout: 20_000 }).toBeGreaterThanOrEqual(10);
+    const kept = await keptPoints();
+    const narrow = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    narrow.on("pageerror", (error) => problems.push(`narrow page error: ${error.message}`));
+    await narrow.goto(`${adminUrl}#token=${TOKEN}`);
+    await narrow.getByLabel("Pool").selectOption("web");
+    // Within 4 s (the live feed alone brings at most 5 points) the charts hold what the server kept.
+    await narrow.waitForFunction(
+      (least) =>
+        [...document.querySelectorAll<HTMLElement>(".chart-canvas")].every(
+          (chart) => Number(chart.dataset.points) >= least,
+        ),
+      kept,
+      { timeout: 4_000 },
+    );
+
+    // ALPHA1 and BETA1 show what they report; an algorithm without figures says so.
+    const switchTo = async (algorithm: string) => {
+      const body = JSON.stringify({ pool: "web", algorithm });
+      const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+      await request({ port: adminPort, method: "POST", path: "/api/strategy", headers, body });
+      await expect.poll(() => narrow.getByTestId("algorithm").textContent()).toBe(algorithm);
+    };
+    await switchTo("alpha1");
+    const figures = narrow.getByTestId("algorithm-figures");
+    await expect.poll(() => figures.textContent()).toContain("β (interference)");
+    for (const label of ["γ (age)", "p99 target", "hedge rate", "hedge budget5.0%"]) {
+      expect(await figures.textContent()).toContain(label);
+    }
+    await switchTo("beta1");
+    await expect.poll(() => figures.textContent()).toContain("cache hit rate");
+    expect(await figures.textContent()).toContain("warm-up");
+    await switchTo("round-robin");
+    await expect.poll(() => narrow.getByText("reports no figures of its own").count()).toBe(1);
+
+    // Nothing scrolls sideways and nothing is cut off at 420 px.
+    await expect.poll(() => narrow.locator("table.backends tbody tr").count()).toBe(3);
+    const overflow = await narrow.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const outside = [...document.querySelectorAll<HTMLElement>("main *, header *")]
+        .filter((element) => {
+          const box = element.getBoundingClientRect();
+          return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5);
+        })
+        .map((element) => `${element.tagName.toLowerCase()}.${element.className}`);
+      return { scrollWidth: document.documentElement.scrollWidth, width, outside: outside.slice(0, 10) };
+    });
+    expect(overflow.outside).toEqual([]);
+    expect(overflow.scrollWidth).toBeLessThanOrEqual(overflow.width);
+    for (const name of ["Disable b1", "Drain b3", "Set weight of b2"]) {
+      await expect(narrow.getByRole("button", { name }).isVisible()).resolves.toBe(true);
+    }
+    await narrow.screenshot({ path: new URL("dashboard-420.png", ARTIFACTS).pathname, fullPage: true });
+    await narrow.close();
+    expect(problems).toEqual([]);
+  });
 });

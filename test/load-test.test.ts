@@ -114,6 +114,34 @@ describe("POST /api/load-test", () => {
     expect(done.mode).toEqual({ concurrency: 4 });
   });
 
+  it("takes the ALPHA1/BETA1 balancer's bodies: { requests, concurrent } and /api/stress-test", async () => {
+    const { call, backends } = await setup();
+    const counted = await call("POST", "/api/load-test", { requests: 100, concurrent: 10 });
+    expect(counted.status).toBe(202);
+    expect(counted.json).toMatchObject({ mode: { concurrency: 10 }, requests: 100, durationMs: 60_000 });
+    const done = await pollUntilDone(call, counted.json.id as string);
+    expect(done).toMatchObject({ status: "done", sent: 100, completed: 100, errors: 0, requests: 100 });
+    expect(done.result).toMatchObject({ aborted: false });
+    expect(backends.reduce((sum, backend) => sum + backend.requests, 0)).toBe(100);
+
+    const stress = await call("POST", "/api/stress-test", { duration: 1, concurrent: 3 });
+    expect(stress.status).toBe(202);
+    expect(stress.json).toMatchObject({ mode: { concurrency: 3 }, durationMs: 1_000, requests: null });
+    const stressed = await pollUntilDone(call, stress.json.id as string);
+    expect(stressed.status).toBe("done");
+    expect(stressed.completed as number).toBeGreaterThan(10);
+
+    const tooLong = await call("POST", "/api/stress-test", { duration: 61, concurrent: 3 });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json.message).toMatch(/duration: expected a whole number from 1 to 60 \(seconds\)/);
+    const twoModes = await call("POST", "/api/load-test", { requests: 10, concurrent: 2, concurrency: 2 });
+    expect(twoModes.status).toBe(400);
+    expect(twoModes.json.message).toMatch(/exactly one of rate, concurrency \(or concurrent\)/);
+    const unbounded = await call("POST", "/api/load-test", { concurrent: 2 });
+    expect(unbounded.status).toBe(400);
+    expect(unbounded.json.message).toMatch(/durationMs: missing; expected durationMs, requests or both/);
+  });
+
   it("counts the 5xx answers as errors, apart from requests never answered", async () => {
     let served = 0;
     const { call } = await setup(() =>

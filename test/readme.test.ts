@@ -13,4 +13,15 @@ describe("README", () => {
     expect(config.listeners[0]?.pool).toBe("web");
     expect(config.pools.web?.healthCheck).toMatchObject({ path: "/health", rise: 2, fall: 3 });
   });
+
+  it("shows the ALPHA1/BETA1 balancer's config.py as a valid file", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Coming from the TCP balancer (ALPHA1/BETA1)"));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const config = parseConfig(parse(example as string));
+    expect(config.listeners[0]).toMatchObject({ protocol: "tcp", pool: "servers" });
+    expect(config.pools.servers?.algorithm).toBe("alpha1");
+    expect(config.pools.servers?.backends).toHaveLength(3);
+  });
 });

@@ -21,9 +21,12 @@ import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
 import { AdminError, AdminErrorCodes, toAdminError } from "./admin-errors.js";
 import { AllowedHosts } from "./allowed-hosts.js";
 import { requireBearer } from "./auth.js";
+import type { ChartFigures } from "./chart-history.js";
+import { addCompatRoutes } from "./compat-routes.js";
 import { answerPreflight, applyCors, type CorsOptions, isPreflight } from "./cors.js";
 import { addDashboardRoutes, defaultDashboardDir } from "./dashboard-files.js";
 import { sendEventStream } from "./event-stream.js";
+import { addHistoryRoutes, HistoryRecorder } from "./history-routes.js";
 import { readJsonBody, sendError, sendJson } from "./json-http.js";
 import { addEventRoutes, LiveEvents } from "./live-events.js";
 import { liveSnapshot } from "./live-snapshot.js";
@@ -72,6 +75,8 @@ export interface AdminServerOptions {
   dashboardDir?: string;
   /** How often `/api/events` pushes a snapshot; default 1000 ms. */
   eventsIntervalMs?: number;
+  /** How often the chart history (`/api/history`) samples; default 1000 ms. */
+  historyIntervalMs?: number;
   /** Event streams open at once; default 64. */
   maxEventStreams?: number;
   /** The shared store the pools live in (etcd): writes go there, its status shows in stats and `/ready`. */
@@ -94,6 +99,7 @@ export class AdminServer {
   #closing: Promise<void> | undefined;
   #loadTests: LoadTests;
   #events: LiveEvents;
+  #history: HistoryRecorder;
 
   constructor(options: AdminServerOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: "admin" });
@@ -125,6 +131,7 @@ export class AdminServer {
     addReadRoutes(this.#router, observability);
     if (options.configStore) addStoreWriteRoutes(this.#router, options.configStore);
     else addWriteRoutes(this.#router);
+    addCompatRoutes(this.#router);
     const loadTests = new LoadTests(options.loadTargets ?? (() => []), this.logger);
     this.#loadTests = loadTests;
     addLoadTestRoutes(this.#router, loadTests);
@@ -135,6 +142,12 @@ export class AdminServer {
       logger: this.logger,
     });
     addEventRoutes(this.#router, this.#events);
+    this.#history = new HistoryRecorder(
+      () => chartFigures(options.balancers),
+      this.logger,
+      options.historyIntervalMs,
+    );
+    addHistoryRoutes(this.#router, this.#history);
     addDashboardRoutes(this.#router, options.dashboardDir ?? defaultDashboardDir(), this.logger);
     this.#server = http.createServer(
       { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
@@ -154,6 +167,7 @@ export class AdminServer {
     return listenOn(this.#server, this.#host, this.#port, this.logger, "admin API", { exclusive: true }).then(
       (address) => {
         this.#address = address;
+        this.#history.start();
         this.logger.info({ writes: this.#token ? "token" : "disabled" }, "admin API writes");
         return address;
       },
@@ -168,6 +182,7 @@ export class AdminServer {
   close(graceMs = DEFAULT_ADMIN_CLOSE_GRACE_MS): Promise<void> {
     this.#loadTests.abort();
     this.#events.close();
+    this.#history.stop();
     this.#closing ??= this.#shutdown(graceMs);
     return this.#closing;
   }
@@ -282,4 +297,11 @@ function sendText(
 /** The methods a path accepts as an Allow list (HEAD wherever GET is). */
 function allowList(methods: readonly string[]): string[] {
   return methods.flatMap((method) => (method === "GET" ? ["GET", "HEAD"] : [method]));
+}
+
+/** Each pool's figures for the chart history (none for a balancer without metrics). */
+function chartFigures(balancers: ReadonlyMap<string, Balancer>): Record<string, ChartFigures> {
+  const figures: Record<string, ChartFigures> = {};
+  for (const [name, balancer] of balancers) figures[name] = balancer.metrics?.snapshot() ?? {};
+  return figures;
 }

@@ -6,7 +6,7 @@
  * what was expected.
  */
 import { z } from "zod";
-import { resolveAlgorithm } from "../algorithms/registry.js";
+import { type AlgorithmSpec, resolveAlgorithm } from "../algorithms/registry.js";
 import { toConfigIssues } from "../config/errors.js";
 import { algorithmSchema, backendSchema, configKeysAt } from "../config/schema.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
@@ -55,8 +55,35 @@ export const deleteServerQuery = z.strictObject({
 /** `?pool=` alone, for reads that may narrow to one pool. */
 export const poolQuery = z.strictObject({ pool: poolName.optional() });
 
-/** POST /api/strategy. */
-export const strategyInput = z.strictObject({ pool: poolName.optional(), algorithm: algorithmSchema });
+/**
+ * POST /api/strategy: `{ pool?, algorithm }`, or `{ strategy }` as the
+ * ALPHA1/BETA1 balancer spells it; the answer always says `algorithm`.
+ */
+export const strategyInput = z
+  .strictObject({
+    pool: poolName.optional(),
+    algorithm: algorithmSchema.optional(),
+    strategy: algorithmSchema.optional(),
+  })
+  .superRefine((input, context) => {
+    if (input.algorithm === undefined && input.strategy === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["algorithm"],
+        message: "an algorithm name (or send it as strategy)",
+      });
+    } else if (input.algorithm !== undefined && input.strategy !== undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["strategy"],
+        message: "expected algorithm or strategy, not both",
+      });
+    }
+  })
+  .transform(({ pool, algorithm, strategy }) => ({
+    pool,
+    algorithm: (algorithm ?? strategy) as AlgorithmSpec,
+  }));
 
 export type Where = "request body" | "query";
 
@@ -102,7 +129,8 @@ export function queryObject(query: URLSearchParams): Record<string, string> {
  * is at fault, SY_ERR_BAD_REQUEST otherwise.
  */
 export function strategyErrorCode(input: unknown): AdminErrorCode {
-  const spec = (input as { algorithm?: unknown } | null)?.algorithm;
+  const body = input as { algorithm?: unknown; strategy?: unknown } | null;
+  const spec = body?.algorithm ?? body?.strategy;
   const shaped =
     typeof spec === "string" ||
     (typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string");

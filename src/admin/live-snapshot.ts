@@ -22,6 +22,8 @@ export const LIVE_DECISIONS = 6;
 export interface LivePool extends PoolStats {
   /** The latest kept decisions, newest first, explained. */
   recentDecisions: ReturnType<typeof explain>["decisions"];
+  /** What the algorithm reports about itself (`/api/algorithm-metrics`); null when it reports nothing. */
+  algorithmMetrics: object | null;
 }
 
 export interface LiveSnapshot {
@@ -48,6 +50,7 @@ export function liveSnapshot(
     pools[name] = {
       ...poolStats(balancer),
       recentDecisions: explain(balancer, LIVE_DECISIONS).decisions,
+      algorithmMetrics: balancer.algorithmMetrics() ?? null,
     };
   }
   return {

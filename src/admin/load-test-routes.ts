@@ -4,6 +4,10 @@
  * only, at most 60 s, one run at a time) and answers 202 at once;
  * `GET /api/load-test/:id` reads its progress and, once done, its result;
  * `GET /api/load-test` lists the last runs (the 10 most recent are kept).
+ * The ALPHA1/BETA1 balancer's forms are accepted too: the body
+ * `{ requests, concurrent }` (N requests, that many at once) and
+ * `POST /api/stress-test` `{ duration: seconds, concurrent }`, both run as
+ * load tests here.
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
@@ -18,6 +22,7 @@ import {
   MAX_LOAD_CONCURRENCY,
   MAX_LOAD_DURATION_MS,
   MAX_LOAD_RATE,
+  MAX_LOAD_REQUESTS,
   runLoad,
 } from "../lab/load-generator.js";
 import type { Logger } from "../observability/logger.js";
@@ -40,7 +45,9 @@ const whole = (min: number, max: number, unit = "") => {
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 };
 
-/** POST /api/load-test. */
+const modeError = "expected exactly one of rate, concurrency (or concurrent)";
+
+/** POST /api/load-test; `durationMs` may be left out when `requests` bounds the run (then at most 60 s). */
 export const loadTestInput = z
   .strictObject({
     listener: z
@@ -54,18 +61,45 @@ export const loadTestInput = z
       .optional(),
     rate: whole(1, MAX_LOAD_RATE, " (requests per second)").optional(),
     concurrency: whole(1, MAX_LOAD_CONCURRENCY).optional(),
-    durationMs: whole(1, MAX_LOAD_DURATION_MS, " (milliseconds)"),
+    /** The ALPHA1/BETA1 balancer's name for concurrency. */
+    concurrent: whole(1, MAX_LOAD_CONCURRENCY).optional(),
+    requests: whole(1, MAX_LOAD_REQUESTS).optional(),
+    durationMs: whole(1, MAX_LOAD_DURATION_MS, " (milliseconds)").optional(),
     timeoutMs: whole(1, MAX_LOAD_DURATION_MS, " (milliseconds)").optional(),
   })
   .superRefine((input, context) => {
-    if ((input.rate === undefined) === (input.concurrency === undefined)) {
+    const modes = [input.rate, input.concurrency, input.concurrent].filter((value) => value !== undefined);
+    if (modes.length !== 1) {
       context.addIssue({
         code: "custom",
         path: [input.rate === undefined ? "rate" : "concurrency"],
-        message: "expected exactly one of rate, concurrency",
+        message: modeError,
       });
     }
-  });
+    if (input.durationMs === undefined && input.requests === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["durationMs"],
+        message: "durationMs, requests or both",
+      });
+    }
+  })
+  .transform(({ concurrent, ...input }) => ({
+    ...input,
+    concurrency: input.concurrency ?? concurrent,
+    durationMs: input.durationMs ?? MAX_LOAD_DURATION_MS,
+  }));
+
+/** POST /api/stress-test, as the ALPHA1/BETA1 balancer takes it: seconds and concurrent requests. */
+export const stressTestInput = z.strictObject({
+  listener: z
+    .string({ error: "expected a listener name" })
+    .min(1, { error: "expected a listener name" })
+    .optional(),
+  path: z.string().optional(),
+  duration: whole(1, MAX_LOAD_DURATION_MS / 1000, " (seconds)").default(30),
+  concurrent: whole(1, MAX_LOAD_CONCURRENCY).default(50),
+});
 
 export type LoadTestStatus = "running" | "done" | "failed";
 
@@ -77,6 +111,8 @@ interface LoadTestRun {
   path: string;
   mode: LoadMode;
   durationMs: number;
+  /** The most requests the run sends, when bounded by count. */
+  requests: number | undefined;
   startedAt: number;
   finishedAt?: number;
   progress: LoadProgress;
@@ -140,6 +176,7 @@ export class LoadTests {
       path,
       mode,
       durationMs: input.durationMs,
+      requests: input.requests,
       timeoutMs: input.timeoutMs,
       signal: controller.signal,
     };
@@ -152,6 +189,7 @@ export class LoadTests {
       path,
       mode,
       durationMs: input.durationMs,
+      requests: input.requests,
       startedAt: Date.now(),
       progress: {
         elapsedMs: 0,
@@ -195,6 +233,7 @@ export class LoadTests {
         path,
         mode,
         durationMs: run.durationMs,
+        requests: run.requests ?? null,
       },
       headers: { location: `/api/load-test/${run.id}` },
       audit: {
@@ -204,8 +243,18 @@ export class LoadTests {
         path,
         ...mode,
         durationMs: input.durationMs,
+        requests: input.requests,
       },
     };
+  };
+
+  /** `POST /api/stress-test`: a concurrency load test for `duration` seconds. */
+  stress: AdminHandler = (request, context) => {
+    const { duration, concurrent, ...rest } = parseInput(stressTestInput, request.body, "request body");
+    return this.start(
+      { ...request, body: { ...rest, concurrency: concurrent, durationMs: duration * 1000 } },
+      context,
+    );
   };
 
   get: AdminHandler = (request) => {
@@ -279,6 +328,7 @@ function runJson(run: LoadTestRun) {
     path: run.path,
     mode: run.mode,
     durationMs: run.durationMs,
+    requests: run.requests ?? null,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt ?? null,
     elapsedMs,
@@ -297,6 +347,7 @@ function runJson(run: LoadTestRun) {
 export function addLoadTestRoutes(router: Router<AdminHandler>, loadTests: LoadTests): void {
   router
     .add("POST", "/api/load-test", loadTests.start)
+    .add("POST", "/api/stress-test", loadTests.stress)
     .add("GET", "/api/load-test", loadTests.list)
     .add("GET", "/api/load-test/:id", loadTests.get);
 }

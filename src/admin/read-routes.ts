@@ -13,6 +13,7 @@ import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metr
 import type { ExplainedDecision } from "../observability/decision-ring.js";
 import type { ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
 import type { AdminContext, AdminHandler, AdminRequest, Readiness } from "./admin-context.js";
+import { algorithmGlobals } from "./compat-routes.js";
 import { parseInput, poolQuery, queryObject } from "./inputs.js";
 import { resolvePool } from "./pools.js";
 import type { Router } from "./router.js";
@@ -92,15 +93,14 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
         },
       };
     })
-    .add("GET", "/api/algorithm-metrics", (request, context) => ({
-      body: {
-        pools: perPool(request, context, (balancer) => ({
-          algorithm: balancer.algorithm,
-          metrics: balancer.algorithmMetrics() ?? null,
-          regions: balancer.regionStats() ?? null,
-        })),
-      },
-    }));
+    .add("GET", "/api/algorithm-metrics", (request, context) => {
+      const pools = perPool(request, context, (balancer) => ({
+        algorithm: balancer.algorithm,
+        metrics: balancer.algorithmMetrics() ?? null,
+        regions: balancer.regionStats() ?? null,
+      }));
+      return { body: { pools, ...algorithmGlobals(pools) } };
+    });
 }
 
 /** Ready when every pool has a ready backend and the host's own check (if any) agrees. */

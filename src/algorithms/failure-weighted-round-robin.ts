@@ -53,7 +53,8 @@ export class FailureWeightedRoundRobinSelector extends WeightedRoundRobinSelecto
 
 export const failureWeightedRoundRobin: AlgorithmDefinition<FailureWeightedOptions> = {
   name: "failure-weighted-round-robin",
-  aliases: ["hf-wrr", "fwrr"],
+  // weighted_round_robin: the ALPHA1/BETA1 balancer's name for HF-WRR (not smooth WRR).
+  aliases: ["hf-wrr", "fwrr", "weighted_round_robin"],
   summary: "Smooth weighted round-robin with weights cut by recent failure rate.",
   reference: "the ALPHA1/BETA1 balancer (HF-WRR)",
   options: failureWeightedOptions,

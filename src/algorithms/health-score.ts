@@ -20,7 +20,7 @@ const HEALTH_FLOOR = 0.01;
 
 export const healthScore: AlgorithmDefinition<z.output<typeof healthScoreOptions>> = {
   name: "health-score",
-  aliases: ["hs"],
+  aliases: ["hs", "health_score"],
   summary: "In-flight per weight divided by health (recent success rate); lowest wins.",
   reference: "the ALPHA1/BETA1 balancer (HS-BS)",
   options: healthScoreOptions,

@@ -91,6 +91,8 @@ export interface HedgeStats {
   hedges: number;
   /** Hedges per request. */
   rate: number;
+  /** The configured budget: extra attempts allowed per request. */
+  budget: number;
   /** Hedges the budget would allow right now. */
   tokens: number;
   /** Recent share of races the hedge won (1 until a race is reported). */
@@ -196,6 +198,7 @@ export class HedgePolicy {
       requests: this.#requests,
       hedges: this.#hedges,
       rate: this.#requests === 0 ? 0 : this.#hedges / this.#requests,
+      budget: this.options.budget,
       tokens: Math.floor(this.#tokens + TOKEN_EPSILON),
       winRate: this.#wins / this.#races,
       budgetShare: this.#budgetShare(),

@@ -120,7 +120,7 @@ function less(a: Entry, b: Entry): boolean {
 
 export const leastConnections: AlgorithmDefinition = {
   name: "least-connections",
-  aliases: ["lc", "least-conn", "weighted-least-connections"],
+  aliases: ["lc", "least-conn", "weighted-least-connections", "least_connections"],
   summary: "Fewest requests in flight per unit of weight; ties rotate.",
   reference: "HAProxy leastconn, nginx least_conn",
   options: noOptions,

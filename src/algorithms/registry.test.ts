@@ -19,6 +19,17 @@ describe("algorithm registry", () => {
     expect(findAlgorithm("wrr")?.name).toBe("weighted-round-robin");
   });
 
+  it("accepts the ALPHA1/BETA1 balancer's underscore names", () => {
+    expect(findAlgorithm("round_robin")?.name).toBe("round-robin");
+    expect(findAlgorithm("least_connections")?.name).toBe("least-connections");
+    expect(findAlgorithm("health_score")?.name).toBe("health-score");
+    expect(findAlgorithm("response_time")?.name).toBe("response-time");
+    // Its weighted round-robin is HF-WRR, weights cut by failures, not smooth WRR.
+    expect(findAlgorithm("weighted_round_robin")?.name).toBe("failure-weighted-round-robin");
+    expect(findAlgorithm("alpha1")?.name).toBe("alpha1");
+    expect(findAlgorithm("beta1")?.name).toBe("beta1");
+  });
+
   it("validates options and fills defaults", () => {
     expect(resolveAlgorithm({ name: "random" }).options).toEqual({ weighted: true });
     expect(() => resolveAlgorithm({ name: "round-robin", weighted: true })).toThrowError(

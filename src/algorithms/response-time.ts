@@ -17,7 +17,7 @@ const responseTimeOptions = z.strictObject({
 
 export const responseTime: AlgorithmDefinition<z.output<typeof responseTimeOptions>> = {
   name: "response-time",
-  aliases: ["rrt"],
+  aliases: ["rrt", "response_time"],
   summary: "Lowest mean response time over each backend's last N responses × (in flight + 1).",
   reference: "the ALPHA1/BETA1 balancer (RRT-BS)",
   options: responseTimeOptions,

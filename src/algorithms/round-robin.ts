@@ -37,7 +37,7 @@ export class RoundRobinSelector implements Selector {
 
 export const roundRobin: AlgorithmDefinition = {
   name: "round-robin",
-  aliases: ["rr", "roundrobin"],
+  aliases: ["rr", "roundrobin", "round_robin"],
   summary: "Each ready backend in turn; weights ignored.",
   options: noOptions,
   create: () => new RoundRobinSelector(),

@@ -36,6 +36,18 @@ export function integerArgument(min: number, max: number): (value: string) => nu
   };
 }
 
+/** A comma-separated list of ports from 1 to 65535. */
+export function portListArgument(value: string): number[] {
+  const port = integerArgument(1, 65_535);
+  return value.split(",").map((item) => {
+    try {
+      return port(item.trim());
+    } catch {
+      throw new InvalidArgumentError(`expected ports from 1 to 65535, comma-separated; found "${item}".`);
+    }
+  });
+}
+
 /** `--workers N|auto`: a worker count, `auto` being one per CPU core. */
 export function workersArgument(value: string): number {
   if (value.trim() === "auto") return availableParallelism();

@@ -13,8 +13,10 @@ import { defaultDashboardDir } from "../admin/dashboard-files.js";
 import { parseConfig } from "../config/load.js";
 import { LOG_LEVELS, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
+import type { DemoBackend } from "../demo/backend-server.js";
 import { createLogger } from "../observability/logger.js";
 import type { Runtime } from "../runtime.js";
+import { demoBackendPorts } from "./demo-ports.js";
 import { nextSignal, shutdown } from "./shutdown.js";
 import { plural, table } from "./text-format.js";
 
@@ -35,7 +37,10 @@ export interface BackendOptions {
 export interface DemoOptions {
   port: number;
   adminPort: number;
-  backends: number;
+  /** How many backends; default 3, or one per `backendPorts` entry. */
+  backends?: number;
+  /** `--backend-ports`: one port per backend, or the first of consecutive ones. */
+  backendPorts?: number[];
 }
 
 export async function backendCommand(options: BackendOptions): Promise<void> {
@@ -75,14 +80,14 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     import("../demo/backend-server.js"),
     import("../runtime.js"),
   ]);
-  const backends = Array.from(
-    { length: options.backends },
-    (_, index) => new DemoBackend({ name: `backend-${index + 1}` }),
-  );
+  const ports = demoBackendPorts(options.backendPorts, options.backends);
+  const backends = ports.map((port, index) => new DemoBackend({ name: `backend-${index + 1}`, host, port }));
   const closeBackends = () => Promise.allSettled(backends.map((backend) => backend.close()));
   let config: SwitchyardConfig;
   try {
-    const addresses = await Promise.all(backends.map((backend) => backend.listen()));
+    const addresses = await Promise.all(
+      backends.map((backend, index) => listenBackend(backend, formatHostPort(host, ports[index] ?? 0))),
+    );
     config = parseConfig({
       listeners: [
         { name: "demo", protocol: "http", listen: formatHostPort(host, options.port), pool: "demo" },
@@ -191,4 +196,19 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   });
   process.stdout.write("stopped\n");
   process.exit(0);
+}
+
+/** Listens, naming `--backend-ports` when the backend's port is taken. */
+async function listenBackend(backend: DemoBackend, address: string): Promise<{ host: string; port: number }> {
+  const { ListenError } = await import("../runtime.js");
+  try {
+    return await backend.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "EADDRINUSE"
+        ? new Error(`${backend.name}'s port is already in use; pick others with --backend-ports`)
+        : error;
+    throw new ListenError(backend.name, address, reason);
+  }
 }

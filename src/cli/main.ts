@@ -24,6 +24,7 @@ import {
   collect,
   integerArgument,
   listenArgument,
+  portListArgument,
   rateArgument,
   UsageError,
   workersArgument,
@@ -86,7 +87,7 @@ export function buildProgram(): Command {
   program
     .command("backend")
     .description(
-      "run one demo backend that answers with its name; /control?delay_ms=N&error_rate=R changes it",
+      "run one demo backend that answers with its name; /control?delay_ms=N&error_rate=R changes it (set_delay_ms=N too), ?delay=N delays one request",
     )
     .requiredOption("--listen <host:port>", "listen address", listenArgument)
     .requiredOption("--name <name>", "name the backend answers with")
@@ -106,9 +107,13 @@ export function buildProgram(): Command {
     .option("--admin-port <port>", "admin API port (0 picks a free one)", integerArgument(0, 65_535), 9090)
     .option(
       "-n, --backends <count>",
-      `number of demo backends (1..${MAX_DEMO_BACKENDS})`,
+      `number of demo backends (1..${MAX_DEMO_BACKENDS}; default 3, or one per --backend-ports entry)`,
       integerArgument(1, MAX_DEMO_BACKENDS),
-      3,
+    )
+    .option(
+      "--backend-ports <ports>",
+      "pin the demo backends' ports: one per backend (9001,9002,9003), or the first of consecutive ports (9001); default any free ports",
+      portListArgument,
     )
     .action(async (options: DemoOptions) => demoCommand(options));
 

@@ -4,10 +4,13 @@
  * 127.0.0.1 port; this one answers for the whole cluster:
  * - `/metrics`, `/api/stats` and the dashboard's live stream (`/api/events`,
  *   `/api/snapshot`) merge every worker's figures (one scrape, one view);
+ *   the charts' five-minute history (`/api/history`) is sampled here, every
+ *   second, from the merged `/api/stats`;
  *   `/ready` is ready when every running worker is.
  * - Writes (add, re-weight, enable, drain, switch algorithm) go to every
  *   worker, so all route alike; the answer is the first worker's, or the
- *   first refusal, with `x-switchyard-workers: applied/total`. When the
+ *   first refusal, with `x-switchyard-workers: applied/total`. Load tests
+ *   (`/api/load-test`, `/api/stress-test`) start on the first worker only. When the
  *   pools live in etcd (`sharedStore`), a write goes to the first worker
  *   only: it writes etcd, which every worker follows.
  * - Everything else (status, config, explain, load tests, the dashboard's
@@ -22,8 +25,10 @@ import { pipeline } from "node:stream/promises";
 import { request } from "undici";
 import { AdminError } from "../admin/admin-errors.js";
 import { AllowedHosts } from "../admin/allowed-hosts.js";
+import type { ChartFigures } from "../admin/chart-history.js";
 import { applyCors, type CorsOptions } from "../admin/cors.js";
 import { sendEventStream } from "../admin/event-stream.js";
+import { HistoryRecorder } from "../admin/history-routes.js";
 import { readBody, sendError, sendJson } from "../admin/json-http.js";
 import { LiveEvents } from "../admin/live-events.js";
 import { ErrorCodes } from "../core/errors.js";
@@ -71,6 +76,7 @@ export class ClusterAdmin {
   #logger: Logger;
   #server: http.Server;
   #events: LiveEvents;
+  #history: HistoryRecorder;
   #allowedHosts: AllowedHosts;
   /** The runtime writes every worker applied, in order: a restarted worker starts from the config file. */
   #journal: Write[] = [];
@@ -81,6 +87,7 @@ export class ClusterAdmin {
     this.#allowedHosts = new AllowedHosts(options.host, options.allowedHosts);
     options.supervisor.onRestart((worker) => this.#replay(worker));
     this.#events = new LiveEvents({ snapshot: () => this.#mergedSnapshot(), logger: this.#logger });
+    this.#history = new HistoryRecorder(() => this.#mergedPools(), this.#logger);
     this.#server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       this.#serve(req, res).catch((thrown: unknown) => {
         const error =
@@ -95,12 +102,21 @@ export class ClusterAdmin {
     });
   }
 
-  listen(): Promise<{ host: string; port: number }> {
-    return listenOn(this.#server, this.#options.host, this.#options.port, this.#logger, "cluster admin API");
+  async listen(): Promise<{ host: string; port: number }> {
+    const address = await listenOn(
+      this.#server,
+      this.#options.host,
+      this.#options.port,
+      this.#logger,
+      "cluster admin API",
+    );
+    this.#history.start();
+    return address;
   }
 
   close(): Promise<void> {
     this.#events.close();
+    this.#history.stop();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -123,11 +139,15 @@ export class ClusterAdmin {
       }
       return sendEventStream(req, res, this.#events);
     }
+    if (read && url.pathname === "/api/history") {
+      applyCors(req, res, this.#options.cors);
+      return sendJson(res, 200, this.#history.json(url.searchParams.get("pool") ?? undefined));
+    }
     if (read && ["/health", "/ready", "/metrics", "/api/stats", "/api/snapshot"].includes(url.pathname)) {
       applyCors(req, res, this.#options.cors);
       return this.#aggregate(res, url);
     }
-    if (!READ_METHODS.has(method) && !url.pathname.startsWith("/api/load-test")) {
+    if (!READ_METHODS.has(method) && !isLoadTest(url.pathname)) {
       if (this.#options.sharedStore) return this.#forward(req, res, this.#first(), target);
       return this.#broadcastWrite(req, res, target);
     }
@@ -191,6 +211,13 @@ export class ClusterAdmin {
   #cluster(): { workers: Record<string, unknown>[]; restarts: number } {
     const supervisor = this.#options.supervisor;
     return { workers: supervisor.workers.map(describeWorker), restarts: supervisor.restarts };
+  }
+
+  /** Each pool's merged stats, for the chart history. */
+  async #mergedPools(): Promise<Record<string, ChartFigures>> {
+    const replies = (await this.#askAll("GET", "/api/stats")).filter((reply) => reply.status === 200);
+    // No worker answering throws: the sample is skipped and the history kept.
+    return (this.#merged(replies) as { pools: Record<string, ChartFigures> }).pools;
   }
 
   /** The dashboard's live snapshot, merged across workers like `/api/stats`. */
@@ -374,4 +401,9 @@ function clusterMetrics(workers: number, restarts: number): MetricsJson {
       values: [{ value: restarts, labels: {} }],
     },
   ] as unknown as MetricsJson;
+}
+
+/** A load test runs once, from the first worker: it drives the shared listeners, so it loads every worker. */
+function isLoadTest(path: string): boolean {
+  return path.startsWith("/api/load-test") || path === "/api/stress-test";
 }

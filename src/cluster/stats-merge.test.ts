@@ -47,4 +47,22 @@ describe("mergeWorkerStats", () => {
       ["b", 5],
     ]);
   });
+
+  it("shows the first worker's algorithm metrics, lists included, instead of adding ratios up", () => {
+    const metrics = (beta: number, progress: number) => ({
+      pools: {
+        main: {
+          requests: 1,
+          algorithmMetrics: { beta, cacheHitRate: 0.5, warmingUp: [{ id: "a", progress }] },
+        },
+      },
+    });
+    const merged = mergeWorkerStats([metrics(0.2, 0.4), metrics(0.3, 0.6)]) as ReturnType<typeof metrics>;
+    expect(merged.pools.main.requests).toBe(2);
+    expect(merged.pools.main.algorithmMetrics).toEqual({
+      beta: 0.2,
+      cacheHitRate: 0.5,
+      warmingUp: [{ id: "a", progress: 0.4 }],
+    });
+  });
 });

@@ -25,6 +25,8 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   weight: "first",
   sample: "first",
   capacity: "first",
+  /** What an algorithm reports (β, γ, cache hit rate): each worker's own; the first worker's is shown. */
+  algorithmMetrics: "first",
   /** The config store's revision: the oldest one a worker runs. */
   revision: "min",
 };
@@ -39,7 +41,7 @@ export function mergeWorkerStats(workers: readonly unknown[]): unknown {
 function merge(values: readonly unknown[], combine: Combine): unknown {
   const first = values[0];
   if (typeof first === "number") return combineNumbers(values.filter(isNumber), combine);
-  if (Array.isArray(first)) return mergeLists(values.filter(Array.isArray));
+  if (Array.isArray(first)) return mergeLists(values.filter(Array.isArray), combine);
   if (isObject(first)) return mergeObjects(values.filter(isObject), combine);
   return first;
 }
@@ -62,7 +64,7 @@ function mergeObjects(
 }
 
 /** Lists of records with an `id` (backends) merge id by id; any other list is the first worker's. */
-function mergeLists(lists: readonly unknown[][]): unknown[] {
+function mergeLists(lists: readonly unknown[][], combine: Combine): unknown[] {
   const [first = []] = lists;
   if (!first.every((item) => isObject(item) && typeof item.id === "string")) return first;
   const byId = new Map<string, Record<string, unknown>[]>();
@@ -72,7 +74,7 @@ function mergeLists(lists: readonly unknown[][]): unknown[] {
       byId.set(id, [...(byId.get(id) ?? []), item]);
     }
   }
-  return [...byId.values()].map((copies) => mergeObjects(copies, "sum"));
+  return [...byId.values()].map((copies) => mergeObjects(copies, combine));
 }
 
 function isNumber(value: unknown): value is number {

@@ -1,16 +1,20 @@
 /**
- * The pool's current algorithm and a switcher: pick one of the algorithms
- * the server offers and switch live (`POST /api/strategy`). The one-line
- * summary of each comes from `GET /api/algorithms`, read once.
+ * The pool's current algorithm, what it reports about itself
+ * (algorithm-figures.tsx) and a switcher: pick one of the algorithms the
+ * server offers and switch live (`POST /api/strategy`). The one-line summary
+ * of each comes from `GET /api/algorithms`, read once.
  */
 import { useEffect, useState } from "preact/hooks";
 import type { Act } from "./actions.js";
+import { AlgorithmFigures } from "./algorithm-figures.js";
 import { callApi } from "./api.js";
 import { NameSelect } from "./fields.js";
 
 interface AlgorithmPanelProps {
   pool: string;
   current: string;
+  /** What the current algorithm reports (`algorithmMetrics` of the live snapshot). */
+  metrics: object | null;
   available: readonly string[];
   act: Act;
 }
@@ -19,7 +23,7 @@ interface Catalogue {
   algorithms: { name: string; summary: string }[];
 }
 
-export function AlgorithmPanel({ pool, current, available, act }: AlgorithmPanelProps) {
+export function AlgorithmPanel({ pool, current, metrics, available, act }: AlgorithmPanelProps) {
   const [choice, setChoice] = useState<string>();
   const [busy, setBusy] = useState(false);
   const summaries = useSummaries();
@@ -42,6 +46,7 @@ export function AlgorithmPanel({ pool, current, available, act }: AlgorithmPanel
         <span class="muted">Routing with</span> <strong data-testid="algorithm">{current}</strong>
       </p>
       {summaries[current] && <p class="muted small">{summaries[current]}</p>}
+      <AlgorithmFigures algorithm={current} metrics={metrics} />
       <form class="inline-form" onSubmit={submit}>
         <NameSelect label="Switch to" value={selected} names={available} onChange={setChoice} />
         <button type="submit" class="primary" disabled={busy || selected === current}>

@@ -7,6 +7,7 @@
  */
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type uPlot from "uplot";
+import type { PoolSeries } from "../admin/chart-history.js";
 import type { LiveSnapshot } from "../admin/live-snapshot.js";
 import type { Act } from "./actions.js";
 import { AlgorithmPanel } from "./algorithm-panel.js";
@@ -15,7 +16,6 @@ import { BackendsPanel } from "./backends-panel.js";
 import { DecisionsPanel } from "./decisions-panel.js";
 import { NameSelect } from "./fields.js";
 import { formatMs, formatNumber, formatUptime } from "./format.js";
-import type { PoolSeries } from "./history.js";
 import { type Connection, useLive } from "./live.js";
 import { LoadTestPanel } from "./load-test-panel.js";
 import { SummaryCards } from "./summary-cards.js";
@@ -128,6 +128,7 @@ export function App() {
               <AlgorithmPanel
                 pool={poolName}
                 current={pool.algorithm}
+                metrics={pool.algorithmMetrics}
                 available={snapshot.algorithms}
                 act={act}
               />

@@ -1,7 +1,8 @@
 /**
  * The selected pool's backends, one row each: health and circuit state,
  * share of recent traffic (a bar), counters and latency, and the operator
- * controls (weight, enable / disable, drain and remove).
+ * controls (weight, enable / disable, drain and remove). On a narrow screen
+ * each row becomes a card of labelled figures (the cells' `data-label`).
  */
 import { useState } from "preact/hooks";
 import type { BackendStats } from "../admin/read-routes.js";
@@ -112,13 +113,13 @@ function BackendRow({ pool, backend, recentTotal, act }: BackendRowProps) {
         <div class="backend-id">{backend.id}</div>
         {backend.address !== backend.id && <div class="muted small">{backend.address}</div>}
       </th>
-      <td>
+      <td data-label="Health">
         <HealthBadge backend={backend} />
       </td>
-      <td>
+      <td data-label="Circuit">
         <span class={`badge circuit-${backend.circuit}`}>{backend.circuit}</span>
       </td>
-      <td class="share-col">
+      <td class="share-col" data-label="Share of recent requests">
         <div class="share">
           <div class="share-track">
             <div class="share-bar" style={{ width: `${(share * 100).toFixed(1)}%` }} />
@@ -126,11 +127,19 @@ function BackendRow({ pool, backend, recentTotal, act }: BackendRowProps) {
           <span class="share-text">{formatPercent(recent, recentTotal)}</span>
         </div>
       </td>
-      <td class="num">{formatNumber(backend.requests)}</td>
-      <td class={`num${backend.errors > 0 ? " bad" : ""}`}>{formatNumber(backend.errors)}</td>
-      <td class="num">{formatNumber(backend.inFlight)}</td>
-      <td class="num">{latency && latency.recentCount > 0 ? formatMs(latency.p95) : "–"}</td>
-      <td>
+      <td class="num" data-label="Requests">
+        {formatNumber(backend.requests)}
+      </td>
+      <td class={`num${backend.errors > 0 ? " bad" : ""}`} data-label="Errors">
+        {formatNumber(backend.errors)}
+      </td>
+      <td class="num" data-label="In flight">
+        {formatNumber(backend.inFlight)}
+      </td>
+      <td class="num" data-label="p95">
+        {latency && latency.recentCount > 0 ? formatMs(latency.p95) : "–"}
+      </td>
+      <td class="wide-cell" data-label="Weight">
         <form class="weight" onSubmit={saveWeight}>
           <input
             type="number"
@@ -151,7 +160,7 @@ function BackendRow({ pool, backend, recentTotal, act }: BackendRowProps) {
           </button>
         </form>
       </td>
-      <td>
+      <td class="wide-cell">
         <div class="actions">
           <button
             type="button"

@@ -72,6 +72,44 @@ describe("DemoBackend", () => {
     expect(backend.settings.delayMs).toBe(0);
   });
 
+  it("takes set_delay_ms as another name for delay_ms", async () => {
+    const { base, backend } = await start();
+    const control = await getJson(`${base}/control?set_delay_ms=120`);
+    expect(control).toEqual({ status: 200, body: { backend: "alpha", delayMs: 120, errorRate: 0 } });
+    expect(backend.settings.delayMs).toBe(120);
+    const begin = performance.now();
+    expect((await getJson(`${base}/`)).status).toBe(200);
+    expect(performance.now() - begin).toBeGreaterThanOrEqual(119);
+    const both = await getJson(`${base}/control?delay_ms=1&set_delay_ms=2`);
+    expect(both).toMatchObject({ status: 400, body: { parameter: "set_delay_ms" } });
+    expect(backend.settings.delayMs).toBe(120);
+  });
+
+  it("refuses an unknown control by name instead of ignoring it", async () => {
+    const { base, backend } = await start({ delayMs: 5 });
+    const unknown = await getJson(`${base}/control?delay_ms=50&slow=1`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ parameter: "slow" });
+    expect(unknown.body.error).toBe('unknown control "slow"; expected delay_ms, set_delay_ms, error_rate');
+    const perRequest = await getJson(`${base}/control?delay=50`);
+    expect(perRequest.body.error).toContain("GET /?delay=N");
+    expect(backend.settings.delayMs).toBe(5);
+  });
+
+  it("delays one request by ?delay=N, leaving the others alone", async () => {
+    const { base, backend } = await start({ delayMs: 300 });
+    const begin = performance.now();
+    const quick = await getJson(`${base}/work?delay=0`);
+    expect(quick.status).toBe(200);
+    expect(performance.now() - begin).toBeLessThan(250);
+    const slowBegin = performance.now();
+    expect((await getJson(`${base}/work?delay=400`)).status).toBe(200);
+    expect(performance.now() - slowBegin).toBeGreaterThanOrEqual(399);
+    expect(backend.settings.delayMs).toBe(300);
+    const bad = await getJson(`${base}/work?delay=soon`);
+    expect(bad).toMatchObject({ status: 400, body: { parameter: "delay" } });
+  });
+
   it("fails every request with error_rate=1 and recovers with error_rate=0", async () => {
     const { base } = await start();
     expect((await getJson(`${base}/control?error_rate=1`)).body).toMatchObject({ errorRate: 1 });

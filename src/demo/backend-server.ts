@@ -2,7 +2,9 @@
  * Demo backend for `switchyard backend` and the demo stack: answers any path
  * with a JSON description of the request (which backend, how many requests so
  * far, the forwarding headers it saw), after an injected delay and with an
- * injected failure rate, both changeable live through `/control`.
+ * injected failure rate, both changeable live through `/control`
+ * (`delay_ms` or `set_delay_ms`, `error_rate`; anything else is refused).
+ * `?delay=N` on any other path delays that one request by N ms instead.
  *
  * With `concurrency`, it serves at most that many requests at once and the
  * rest wait their turn, like a server with that many workers: past its
@@ -134,6 +136,16 @@ export class DemoBackend {
       this.#control(req, res, url.searchParams);
       return;
     }
+    const delayText = url.searchParams.get("delay");
+    const ownDelay = delayText === null ? undefined : validateDelay(parseNumber(delayText));
+    if (typeof ownDelay === "string") {
+      send(res, 400, {
+        backend: this.name,
+        error: `delay ${ownDelay}, got "${delayText}"`,
+        parameter: "delay",
+      });
+      return;
+    }
     const requests = ++this.#requests;
     const fail = this.#errorRate > 0 && this.#random() < this.#errorRate;
     const reply = () => {
@@ -149,7 +161,8 @@ export class DemoBackend {
       send(res, 200, { backend: this.name, method: req.method, path, requests, headers, bodyBytes });
     };
     this.#admit(res, (release) => {
-      if (this.#delayMs === 0) {
+      const delayMs = ownDelay ?? this.#delayMs;
+      if (delayMs === 0) {
         reply();
         release();
         return;
@@ -158,7 +171,7 @@ export class DemoBackend {
         this.#pending.delete(timer);
         reply();
         release();
-      }, this.#delayMs);
+      }, delayMs);
       this.#pending.add(timer);
       res.on("close", () => {
         clearTimeout(timer);
@@ -206,39 +219,40 @@ export class DemoBackend {
       send(res, 405, { backend: this.name, error: "use GET or POST on /control" });
       return;
     }
-    let delayMs = this.#delayMs;
-    let errorRate = this.#errorRate;
-    const delayText = query.get("delay_ms");
-    if (delayText !== null) {
-      const checked = validateDelay(parseNumber(delayText));
+    const refuse = (parameter: string, error: string) =>
+      send(res, 400, { backend: this.name, error, parameter });
+    for (const name of new Set(query.keys())) {
+      if (name in CONTROLS) continue;
+      const hint = name === "delay" ? " (delay delays one request: GET /?delay=N)" : "";
+      refuse(name, `unknown control "${name}"${hint}; expected ${Object.keys(CONTROLS).join(", ")}`);
+      return;
+    }
+    if (query.has("delay_ms") && query.has("set_delay_ms")) {
+      refuse("set_delay_ms", "set_delay_ms is another name for delay_ms; give one of them");
+      return;
+    }
+    const next = { ...this.settings };
+    for (const [name, value] of query) {
+      const control = CONTROLS[name as keyof typeof CONTROLS];
+      const checked = control.validate(parseNumber(value));
       if (typeof checked === "string") {
-        send(res, 400, {
-          backend: this.name,
-          error: `delay_ms ${checked}, got "${delayText}"`,
-          parameter: "delay_ms",
-        });
+        refuse(name, `${name} ${checked}, got "${value}"`);
         return;
       }
-      delayMs = checked;
+      next[control.setting] = checked;
     }
-    const rateText = query.get("error_rate");
-    if (rateText !== null) {
-      const checked = validateErrorRate(parseNumber(rateText));
-      if (typeof checked === "string") {
-        send(res, 400, {
-          backend: this.name,
-          error: `error_rate ${checked}, got "${rateText}"`,
-          parameter: "error_rate",
-        });
-        return;
-      }
-      errorRate = checked;
-    }
-    this.#delayMs = delayMs;
-    this.#errorRate = errorRate;
+    this.#delayMs = next.delayMs;
+    this.#errorRate = next.errorRate;
     send(res, 200, { backend: this.name, ...this.settings });
   }
 }
+
+/** What `/control` changes; `set_delay_ms` is the ALPHA1/BETA1 balancer's name for `delay_ms`. */
+const CONTROLS = {
+  delay_ms: { setting: "delayMs", validate: validateDelay },
+  set_delay_ms: { setting: "delayMs", validate: validateDelay },
+  error_rate: { setting: "errorRate", validate: validateErrorRate },
+} as const;
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   if (res.destroyed || res.headersSent) return;

@@ -65,6 +65,23 @@ describe("runLoad", () => {
     expect(result.errors).toBe(0);
   });
 
+  it("stops after the requested number of requests, in either mode", async () => {
+    let served = 0;
+    const url = await serve((_req, res) => {
+      served++;
+      res.end("ok");
+    });
+    const concurrent = await runLoad({ url, mode: { concurrency: 10 }, durationMs: 30_000, requests: 100 });
+    expect(concurrent).toMatchObject({ sent: 100, completed: 100, errors: 0 });
+    expect(concurrent.durationMs).toBeLessThan(10_000);
+    const paced = await runLoad({ url, mode: { rate: 1_000 }, durationMs: 30_000, requests: 25 });
+    expect(paced).toMatchObject({ sent: 25, completed: 25 });
+    expect(served).toBe(125);
+    await expect(runLoad({ url, mode: { rate: 1 }, durationMs: 10, requests: 0 })).rejects.toThrow(
+      /requests must be a whole number/,
+    );
+  });
+
   it("counts 5xx answers as errors, apart from the requests never answered", async () => {
     let served = 0;
     const url = await serve((_req, res) => {

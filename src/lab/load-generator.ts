@@ -2,7 +2,7 @@
  * A small, bounded HTTP load generator for the load lab: it sends requests
  * to a loopback address only (127.0.0.1, ::1, localhost), either at a fixed
  * rate (evenly spaced sends, timer-driven) or with a fixed number of
- * concurrent loops, for at most 60 s. Requests go through one keep-alive
+ * concurrent loops, for at most 60 s (and, when asked, at most N requests). Requests go through one keep-alive
  * undici Pool; each has its own timeout. The run is cancellable with an
  * AbortSignal and reports progress while it goes. A request fails (counts in
  * `errors`) when it gets a 5xx answer or no answer at all: a proxy answers
@@ -15,6 +15,7 @@ import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 export const MAX_LOAD_DURATION_MS = 60_000;
 export const MAX_LOAD_RATE = 10_000;
 export const MAX_LOAD_CONCURRENCY = 256;
+export const MAX_LOAD_REQUESTS = 1_000_000;
 export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
 const MAX_POOL_CONNECTIONS = 64;
 const DEFAULT_PROGRESS_INTERVAL_MS = 250;
@@ -32,6 +33,8 @@ export interface LoadOptions {
   mode: LoadMode;
   /** 1..60000 ms. */
   durationMs: number;
+  /** Stop after sending this many requests (1..1000000), even before `durationMs`; default no limit. */
+  requests?: number;
   /** Per request, default 5000 ms. */
   timeoutMs?: number;
   /** Cancels the run: no new sends, in-flight requests are aborted. */
@@ -80,6 +83,7 @@ interface Validated {
   method: string;
   mode: LoadMode;
   durationMs: number;
+  requests: number;
   timeoutMs: number;
   progressIntervalMs: number;
 }
@@ -128,6 +132,10 @@ function validate(options: LoadOptions): Validated {
     method,
     mode: checkedMode,
     durationMs: wholeIn(options.durationMs, 1, MAX_LOAD_DURATION_MS, "durationMs"),
+    requests:
+      options.requests === undefined
+        ? Number.POSITIVE_INFINITY
+        : wholeIn(options.requests, 1, MAX_LOAD_REQUESTS, "requests"),
     timeoutMs: wholeIn(options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, 1, MAX_LOAD_DURATION_MS, "timeoutMs"),
     progressIntervalMs: wholeIn(
       options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
@@ -173,7 +181,7 @@ export async function runLoad(
   onProgress?: (progress: LoadProgress) => void,
 ): Promise<LoadResult> {
   const config = validate(options);
-  const { mode, durationMs, timeoutMs } = config;
+  const { mode, durationMs, requests, timeoutMs } = config;
   const connections =
     "rate" in mode
       ? Math.max(1, Math.min(Math.ceil(mode.rate / 10), MAX_POOL_CONNECTIONS))
@@ -249,7 +257,7 @@ export async function runLoad(
 
   try {
     if ("rate" in mode) {
-      const total = Math.max(1, Math.floor((mode.rate * durationMs) / 1000));
+      const total = Math.min(requests, Math.max(1, Math.floor((mode.rate * durationMs) / 1000)));
       const spacingMs = 1000 / mode.rate;
       await new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
@@ -276,7 +284,7 @@ export async function runLoad(
       });
     } else {
       const loop = async () => {
-        while (!stop.signal.aborted && performance.now() < deadline) await one();
+        while (!stop.signal.aborted && sent < requests && performance.now() < deadline) await one();
       };
       await Promise.all(Array.from({ length: mode.concurrency }, loop));
     }
