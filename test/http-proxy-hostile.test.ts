@@ -7,7 +7,8 @@
  * requests never fan out into many upstream connections; malformed or
  * unsupported request lines get a coded answer; `maxConnections` queues
  * requests and times them out with SY_ERR_QUEUE_TIMEOUT. Client connections
- * answer `100-continue`, close lingering after a refusal, time out when idle,
+ * answer `100-continue`, close lingering after a refusal, time out when idle
+ * or when an upload stalls,
  * treat a half-close as the client leaving and frame bodies for HTTP/1.0.
  */
 import http from "node:http";
@@ -443,6 +444,27 @@ describe("client connections", () => {
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).not.toContain("connection: close");
     expect(performance.now() - started).toBeGreaterThanOrEqual(180);
+  });
+
+  it("answers 408 and closes when an upload stalls for timeouts.idleMs", async () => {
+    let aborted = 0;
+    const backend = await track(
+      startServer((req, res) => {
+        req.on("end", () => res.end("complete"));
+        res.on("close", () => {
+          if (!res.writableFinished) aborted++;
+        });
+        req.resume();
+      }),
+    );
+    const { proxy, port } = await startProxy([backend.address], { timeouts: { idleMs: 200 } });
+    const started = performance.now();
+    const answer = await rawRequest(port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toContain("x-switchyard-error: SY_ERR_CLIENT_TIMEOUT");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    await waitFor(() => aborted === 1, 1_000);
+    expect(proxy.stats().errors).toMatchObject({ SY_ERR_CLIENT_TIMEOUT: 1 });
   });
 
   it("takes a client that shuts its side as gone and cancels its backend attempt", async () => {

@@ -41,7 +41,10 @@ export interface ProxyTimeouts {
   connectMs: number;
   /** Waiting for the upstream response headers, in ms; default 30000. */
   headersMs: number;
-  /** Idle gap in an upstream response body, and idle time of a kept-alive client connection, in ms; default 60000. */
+  /**
+   * Idle gap in an upstream response body, idle time of a kept-alive client
+   * connection, and the longest stall of a client's upload (408), in ms; default 60000.
+   */
   idleMs: number;
   /** A client's request head, once begun, must arrive within this many ms, else 408; default 60000. */
   requestHeadMs: number;
@@ -162,6 +165,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
   #port: number;
   #server: net.Server;
   #connections = new Set<ClientConnection>();
+  #sweeper: NodeJS.Timeout | undefined;
   #websockets: WebSocketProxy;
   #address: { host: string; port: number } | undefined;
   #inFlight = 0;
@@ -256,6 +260,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
     }
     return listenOn(this.#server, this.#host, this.#port, this.logger, "http listener").then((address) => {
       this.#address = address;
+      this.#sweeper ??= setInterval(this.#sweep, sweepPeriod(this.timeouts));
+      this.#sweeper.unref();
       return address;
     });
   }
@@ -332,6 +338,12 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
     this.#connections.add(new ClientConnection(socket, this));
   };
 
+  /** One timer for every client connection's timeouts, instead of one per connection. */
+  #sweep = (): void => {
+    const now = performance.now();
+    for (const connection of this.#connections) connection._sweep(now);
+  };
+
   async #shutdown(graceMs: number): Promise<void> {
     const server = this.#server;
     const closed = new Promise<void>((resolve) => {
@@ -344,6 +356,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
       this.logger.warn({ inFlight: this.inFlight }, "grace period over, closing remaining connections");
     }
     for (const connection of this.#connections) connection.destroy();
+    clearInterval(this.#sweeper);
     this.#websockets.destroyAll();
     let settleTimer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -378,6 +391,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
 }
 
 function ignoreError(): void {}
+
+/** A quarter of the shortest client timeout, between 10 ms and 1 s: timeouts fire at most that late. */
+function sweepPeriod(timeouts: Readonly<ProxyTimeouts>): number {
+  return Math.min(1_000, Math.max(10, Math.floor(Math.min(timeouts.idleMs, timeouts.requestHeadMs) / 4)));
+}
 
 function positive(field: string, value: number | undefined, fallback: number): number {
   const result = value ?? fallback;

@@ -11,6 +11,11 @@ import type net from "node:net";
 import { Readable } from "node:stream";
 import { BODY_CHUNKED, BODY_NONE, type RequestHead } from "./head-parser.js";
 
+/** Who pushes a request body: asked to read on when the body's reader wants more. */
+export interface BodyReader {
+  _bodyWanted(): void;
+}
+
 export type HeaderObject = Record<string, string | string[] | undefined>;
 
 export class ClientRequest {
@@ -29,7 +34,7 @@ export class ClientRequest {
   complete: boolean;
   #headers: HeaderObject | undefined = undefined;
 
-  constructor(head: RequestHead, socket: net.Socket, onBodyWanted: () => void) {
+  constructor(head: RequestHead, socket: net.Socket, reader: BodyReader) {
     this.method = head.method;
     this.url = head.target;
     this.httpVersionMinor = head.minor;
@@ -37,7 +42,7 @@ export class ClientRequest {
     this.socket = socket;
     this.contentLength = head.bodyKind === BODY_CHUNKED ? -1 : head.contentLength;
     this.complete = head.bodyKind === BODY_NONE;
-    this.body = this.complete ? undefined : new RequestBodyStream(onBodyWanted);
+    this.body = this.complete ? undefined : new RequestBodyStream(reader);
   }
 
   get httpVersion(): string {
@@ -74,16 +79,16 @@ export class ClientRequest {
  * reads yet (queued for a backend connection) from throwing.
  */
 export class RequestBodyStream extends Readable {
-  readonly #wanted: () => void;
+  readonly #reader: BodyReader;
 
-  constructor(wanted: () => void) {
+  constructor(reader: BodyReader) {
     super({ highWaterMark: 64 * 1024 });
-    this.#wanted = wanted;
+    this.#reader = reader;
     this.on("error", ignoreError);
   }
 
   override _read(): void {
-    this.#wanted();
+    this.#reader._bodyWanted();
   }
 }
 
