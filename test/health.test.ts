@@ -5,7 +5,8 @@
  * after `rise` passes; a TCP check on a closed port and a failing command check
  * mark their backends unhealthy; health changes are announced with reasons and
  * logged; the runtime runs checks from the config and stops them on close;
- * an ejected backend comes back when its ejection ends, with no traffic.
+ * an ejected backend comes back when its ejection ends, with no traffic; a
+ * pool's circuit breaker settings from the config open a failing backend's circuit.
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -315,5 +316,40 @@ describe("health in the runtime", () => {
       health: { ejected: false },
     });
     expect(failing.requests).toBe(2);
+  });
+
+  it("opens a backend's circuit with the pool's circuitBreaker settings from the config", async () => {
+    const failing = await startServer((_req, res) => {
+      res.writeHead(500);
+      res.end("down");
+    });
+    const working = await startServer((_req, res) => res.end("ok"));
+    cleanups.push(
+      () => failing.close(),
+      () => working.close(),
+    );
+    const config = parseConfig({
+      listeners: [{ name: "web", listen: `${LOCALHOST}:0`, pool: "web", maxRetries: 0 }],
+      pools: {
+        web: {
+          backends: [
+            { id: "failing", address: failing.address },
+            { id: "working", address: working.address },
+          ],
+          outlierDetection: false,
+          // The default needs 20 requests in the window: this pool opens after 4.
+          circuitBreaker: { minRequests: 4, errorRate: 0.5, openMs: 60_000 },
+        },
+      },
+    });
+    const runtime = await startSwitchyard(config, { logger: pino({ level: "silent" }) });
+    cleanups.push(() => runtime.close(100));
+    const port = runtime.listeners[0]?.port as number;
+    for (let i = 0; i < 20; i++) await request({ port, path: "/" });
+    expect(failing.requests).toBe(4);
+    expect(working.requests).toBe(16);
+    const stats = (runtime.balancers.get("web") as Balancer).stats();
+    expect(stats.breakerOpenings).toBe(1);
+    expect(stats.backends.find((backend) => backend.id === "failing")?.circuit).toBe("open");
   });
 });
