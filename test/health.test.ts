@@ -131,6 +131,43 @@ describe("HTTP health checks", () => {
     );
   });
 
+  it("sends the configured headers with every check, ours replaced by name whatever its case", async () => {
+    const seen: { host?: string; agent?: string; token?: string }[] = [];
+    const server = await startServer((req, res) => {
+      seen.push({
+        host: req.headers.host,
+        agent: req.headers["user-agent"],
+        token: String(req.headers["x-check-token"]),
+      });
+      res.writeHead(req.headers["x-check-token"] === "s3cret" ? 200 : 401);
+      res.end();
+    });
+    cleanups.push(() => server.close());
+    const config = parseConfig({
+      listeners: [{ name: "web", listen: `${LOCALHOST}:0`, pool: "web" }],
+      pools: {
+        web: {
+          backends: [{ id: "a", address: server.address }],
+          healthCheck: {
+            ...FAST,
+            fall: 1,
+            headers: {
+              Host: "app.internal",
+              "User-Agent": "NovaCron-HealthCheck/1.0",
+              "X-Check-Token": "s3cret",
+            },
+          },
+        },
+      },
+    });
+    const runtime = await startSwitchyard(config, { logger: pino({ level: "silent" }) });
+    cleanups.push(() => runtime.close(100));
+    const balancer = runtime.balancers.get("web") as Balancer;
+    await waitFor(() => (balancer.stats().backends[0]?.health.checks ?? 0) >= 2);
+    expect(stateOf(balancer, "a")).toBe("healthy");
+    expect(seen[0]).toEqual({ host: "app.internal", agent: "NovaCron-HealthCheck/1.0", token: "s3cret" });
+  });
+
   it("fails a check that takes longer than its timeout", async () => {
     const server = await startServer(() => {
       // Never answers.

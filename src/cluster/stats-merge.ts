@@ -21,6 +21,7 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   consecutiveFail: "max",
   ewmaLatencyMs: "average",
   meanSelectionNs: "average",
+  meanFailoverMs: "average",
   effectiveWeight: "average",
   weight: "first",
   sample: "first",
