@@ -118,9 +118,10 @@ export function buildProgram(): Command {
       "monitoring agent: per-container (cgroup v2) or per-process CPU, memory and network on GET /metrics/containers",
     )
     .addOption(
-      new Option("--listen <host:port>", "listen address")
-        .argParser(listenArgument)
-        .default({ host: "127.0.0.1", port: 8082 }, "127.0.0.1:8082"),
+      new Option(
+        "--listen <host:port>",
+        "listen address (default 127.0.0.1:8082, or 127.0.0.1:$API_PORT); API_ENABLED=false serves nothing",
+      ).argParser(listenArgument),
     )
     .option(
       "--processes <pattern>",
