@@ -258,6 +258,14 @@ describe("validation messages", () => {
     );
   });
 
+  it("takes `hashKey: path` as a consistent-hash pool's key", () => {
+    const raw = base();
+    webPool(raw).algorithm = { name: "consistent-hash", hashKey: "path" };
+    expect(parseConfig(raw).pools.web?.algorithm).toEqual({ name: "consistent-hash", hashKey: "path" });
+    webPool(raw).algorithm = { name: "consistent-hash", hashKey: "url" };
+    expect(configError(raw).message).toContain("pools.web.algorithm.hashKey");
+  });
+
   it("takes a pool's circuit breaker settings, or false, and names a bad one", () => {
     const raw = base();
     webPool(raw).circuitBreaker = { errorRate: 0.25, minRequests: 4, openMs: 1000 };
