@@ -93,6 +93,7 @@ export async function agentCommand(options: AgentOptions): Promise<void> {
   const listen = agentListen(options.listen, process.env, DEFAULT_AGENT_PORT);
   const logger = createLogger();
   const source = pattern ? new ProcessSource({ pattern }) : new CgroupSource({ root: options.cgroupRoot });
+  const cgroups = source instanceof CgroupSource ? source : undefined;
   const sampler = new Sampler({ source, intervalMs: options.interval, node: options.node });
   const server = new AgentServer({ sampler, host: listen.host, port: listen.port });
   let bound: { host: string; port: number };
@@ -106,13 +107,20 @@ export async function agentCommand(options: AgentOptions): Promise<void> {
       address: formatHostPort(bound.host, bound.port),
       node: sampler.node,
       source: source.kind,
-      ...(pattern
-        ? { processes: pattern.source }
-        : { cgroupRoot: (source as InstanceType<typeof CgroupSource>).root }),
+      ...(cgroups
+        ? { cgroupRoot: cgroups.layout.root, cgroupVersion: cgroups.layout.version }
+        : { processes: pattern?.source }),
       intervalMs: sampler.intervalMs,
     },
     "agent listening",
   );
+  // An empty report looks like an idle host to the balancer: say why it is empty instead.
+  if (cgroups && cgroups.collect().length === 0) {
+    logger.warn(
+      { cgroupRoot: cgroups.layout.root, cgroupVersion: cgroups.layout.version },
+      "no cgroup with CPU and memory figures found: reports stay empty; point --cgroup-root at the cgroup mount or use --processes PATTERN",
+    );
+  }
   const signal = await nextSignal();
   logger.info({ signal }, "shutting down");
   await shutdown(SHUTDOWN_GRACE_MS, () => server.close());
