@@ -24,6 +24,9 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   meanFailoverMs: "average",
   effectiveWeight: "average",
   weight: "first",
+  /** Counts of backend states: like the states themselves, every worker's view, not a sum. */
+  healthyBackends: "first",
+  unhealthyBackends: "first",
   sample: "first",
   capacity: "first",
   /** The config store's revision: the oldest one a worker runs. */

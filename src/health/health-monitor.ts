@@ -2,8 +2,8 @@
  * The balancer's health: active checks, passive outlier detection and slow
  * start for one pool, and the one place their verdicts become pool state. A
  * backend is unhealthy while ejected, else whatever its active checks say
- * (unknown until the first one ends; healthy without them); the monitor writes that through `pool.setState` and
- * never touches a draining backend. Every state change of the pool, whoever
+ * (unknown until the first one ends; healthy without them); the monitor
+ * writes that through `pool.setState` and never touches a draining backend. Every state change of the pool, whoever
  * made it, is announced to `onHealthChange` listeners and logged with its
  * reason (`external` when the monitor did not make it). An outside write
  * wins over an ejection: a backend readmitted by someone else is no longer
