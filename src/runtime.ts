@@ -107,6 +107,7 @@ export async function startSwitchyard(
       algorithm: poolConfig.algorithm,
       healthCheck: poolConfig.healthCheck,
       outlierDetection: poolConfig.outlierDetection,
+      circuitBreaker: poolConfig.circuitBreaker,
       slowStart: poolConfig.slowStart,
       panic: poolConfig.panic,
       affinity: poolConfig.affinity,

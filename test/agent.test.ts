@@ -3,6 +3,7 @@
  * file) on 127.0.0.1 with an OS-chosen port, reporting processes matched by
  * `--processes`. Two child processes are measured: one burning CPU in a
  * bounded loop, one idle. Every process started here is killed at the end.
+ * SwarmGuard's API_PORT and API_ENABLED are honoured.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
@@ -12,7 +13,8 @@ import type { ContainersReport } from "../src/agent/sampler.js";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { Pool } from "../src/core/pool.js";
 import { BackendMetricsStore } from "../src/load/backend-metrics.js";
-import { request } from "./helpers/servers.js";
+import { killLaunched, launch, logLine, run } from "./helpers/cli.js";
+import { closedPort, request } from "./helpers/servers.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const BIN = join(ROOT, "bin", "switchyard.js");
@@ -154,5 +156,32 @@ describe("switchyard agent --processes", () => {
     });
     expect(await exitOf(child)).toBe(2);
     expect(stderr).toMatch(/--processes: expected a regular expression/);
+  });
+});
+
+describe("switchyard agent with SwarmGuard's environment", () => {
+  afterEach(() => killLaunched());
+
+  it("listens on API_PORT when --listen is not given", async () => {
+    const port = await closedPort();
+    const agent = launch(["agent", "--processes", MARK], { API_PORT: String(port) });
+    const listening = JSON.parse(await agent.line(logLine("agent listening"))) as { address: string };
+    expect(listening.address).toBe(`127.0.0.1:${port}`);
+    expect(Array.isArray((await report(port)).containers)).toBe(true);
+    agent.process.kill("SIGTERM");
+    expect(await agent.exit()).toBe(0);
+  });
+
+  it("serves nothing with API_ENABLED=false, stays up until a signal, and refuses a non-boolean", async () => {
+    const agent = launch(["agent", "--listen", "127.0.0.1:0"], { API_ENABLED: "false" });
+    await agent.line(
+      logLine("agent API disabled (API_ENABLED=false): serving and sampling nothing until stopped"),
+    );
+    agent.process.kill("SIGTERM");
+    expect(await agent.exit()).toBe(0);
+    expect(agent.stdout()).not.toContain("agent listening");
+    const refused = await run(["agent"], { API_ENABLED: "maybe" });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('API_ENABLED: expected true or false, got "maybe"');
   });
 });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
 import { useDemoBackends, useTempDir, VALID } from "./helpers/fixtures.js";
+import { closedPort } from "./helpers/servers.js";
 
 const dir = useTempDir("switchyard-cli-");
 const demoBackend = useDemoBackends();
@@ -195,6 +196,31 @@ describe("switchyard proxy", () => {
     const result = await run(["proxy"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("nothing to proxy");
+  });
+
+  it("starts from SwarmGuard's environment alone, sampling the access log every N requests", async () => {
+    const first = await demoBackend("b1");
+    const second = await demoBackend("b2");
+    const proxy = launch(["proxy"], {
+      WORKER_NODES: `${first},${second}`,
+      // No agent answers there: the pool falls back to round-robin, as SwarmGuard does.
+      METRICS_PORT: String(await closedPort()),
+      LB_ALGORITHM: "round-robin",
+      LB_PORT: "0",
+      LOG_EVERY_N_REQUESTS: "2",
+    });
+    const listening = JSON.parse(await proxy.line(logLine("listening"))) as Record<string, unknown>;
+    expect(listening).toMatchObject({ listener: "main", pool: "main", algorithm: "round-robin" });
+    const served = [];
+    for (let i = 0; i < 4; i++)
+      served.push(
+        (JSON.parse((await get(`http://${listening.address}/`)).body) as { backend: string }).backend,
+      );
+    expect(served).toEqual(["b1", "b2", "b1", "b2"]);
+    proxy.process.kill("SIGTERM");
+    expect(await proxy.exit()).toBe(0);
+    const accessLines = proxy.stdout().split("\n").filter(logLine("access"));
+    expect(accessLines).toHaveLength(2);
   });
 
   it("names the listener and address when the port is taken, with exit 1", async () => {

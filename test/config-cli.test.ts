@@ -98,8 +98,10 @@ describe("switchyard config push / get", () => {
       pushed,
       `${VALID.replace("127.0.0.1:9001", first).replace("127.0.0.1:9002", second)}${store}`,
     );
+    // Listen before pushing: the proxy may apply the push before `config push` has exited.
+    const reloaded = proxy.line(logLine(`config reloaded: pool "web": added ${second}`));
     expect((await run(["config", "push", "-c", pushed])).code).toBe(0);
-    await proxy.line(logLine(`config reloaded: pool "web": added ${second}`));
+    await reloaded;
     expect(new Set([await backendOf(), await backendOf()])).toEqual(new Set(["b1", "b2"]));
     proxy.process.kill("SIGTERM");
     expect(await proxy.exit()).toBe(0);

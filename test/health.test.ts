@@ -5,7 +5,9 @@
  * after `rise` passes; a TCP check on a closed port and a failing command check
  * mark their backends unhealthy; health changes are announced with reasons and
  * logged; the runtime runs checks from the config and stops them on close;
- * an ejected backend comes back when its ejection ends, with no traffic.
+ * an ejected backend comes back when its ejection ends, with no traffic; a
+ * backend is unknown, and takes traffic, until its first check ends; a
+ * pool's circuit breaker settings from the config open a failing backend's circuit.
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -79,10 +81,12 @@ describe("HTTP health checks", () => {
     await waitFor(() => stateOf(balancer, "a") === "unhealthy");
     const failing = events.filter((event) => event.backend.id === "a");
     expect(failing.map((event) => [event.previous, event.state, event.reason])).toEqual([
+      ["healthy", "unknown", "check-pending"],
+      ["unknown", "healthy", "check-passed"],
       ["healthy", "degraded", "check-failed"],
       ["degraded", "unhealthy", "check-failed"],
     ]);
-    expect(failing[1]?.detail).toMatch(/HTTP 503 \(3 in a row\)/);
+    expect(failing[3]?.detail).toMatch(/HTTP 503 \(3 in a row\)/);
     expect(new Set(picks(balancer, 10))).toEqual(new Set(["b"]));
     const health = balancer.stats().backends.find((backend) => backend.id === "a")?.health;
     expect(health).toMatchObject({ check: "http", probe: "unhealthy", lastResult: "fail", consecutiveOk: 0 });
@@ -128,6 +132,43 @@ describe("HTTP health checks", () => {
     expect(strict.stats().backends[0]?.health.lastDetail).toBe(
       'HTTP 200, body lacks "\\"status\\":\\"up\\""',
     );
+  });
+
+  it("sends the configured headers with every check, ours replaced by name whatever its case", async () => {
+    const seen: { host?: string; agent?: string; token?: string }[] = [];
+    const server = await startServer((req, res) => {
+      seen.push({
+        host: req.headers.host,
+        agent: req.headers["user-agent"],
+        token: String(req.headers["x-check-token"]),
+      });
+      res.writeHead(req.headers["x-check-token"] === "s3cret" ? 200 : 401);
+      res.end();
+    });
+    cleanups.push(() => server.close());
+    const config = parseConfig({
+      listeners: [{ name: "web", listen: `${LOCALHOST}:0`, pool: "web" }],
+      pools: {
+        web: {
+          backends: [{ id: "a", address: server.address }],
+          healthCheck: {
+            ...FAST,
+            fall: 1,
+            headers: {
+              Host: "app.internal",
+              "User-Agent": "NovaCron-HealthCheck/1.0",
+              "X-Check-Token": "s3cret",
+            },
+          },
+        },
+      },
+    });
+    const runtime = await startSwitchyard(config, { logger: pino({ level: "silent" }) });
+    cleanups.push(() => runtime.close(100));
+    const balancer = runtime.balancers.get("web") as Balancer;
+    await waitFor(() => (balancer.stats().backends[0]?.health.checks ?? 0) >= 2);
+    expect(stateOf(balancer, "a")).toBe("healthy");
+    expect(seen[0]).toEqual({ host: "app.internal", agent: "NovaCron-HealthCheck/1.0", token: "s3cret" });
   });
 
   it("fails a check that takes longer than its timeout", async () => {
@@ -315,5 +356,80 @@ describe("health in the runtime", () => {
       health: { ejected: false },
     });
     expect(failing.requests).toBe(2);
+  });
+
+  it("shows a backend unknown until its first check ends, and routes to it meanwhile", async () => {
+    let answerHealth: (() => void) | undefined;
+    const server = await startServer((req, res) => {
+      if (req.url === "/health") answerHealth = () => res.end("ok");
+      else res.end("served");
+    });
+    cleanups.push(() => server.close());
+    const config = parseConfig({
+      listeners: [{ name: "web", listen: `${LOCALHOST}:0`, pool: "web" }],
+      pools: {
+        web: {
+          backends: [{ id: "a", address: server.address }],
+          healthCheck: { path: "/health", intervalMs: 60_000, timeoutMs: 10_000 },
+        },
+      },
+      admin: { listen: `${LOCALHOST}:0` },
+    });
+    const runtime = await startSwitchyard(config, { logger: pino({ level: "silent" }) });
+    cleanups.push(() => runtime.close(100));
+    const proxyPort = runtime.listeners[0]?.port as number;
+    const adminPort = runtime.admin?.port as number;
+    const backendState = async () => {
+      const stats = JSON.parse((await request({ port: adminPort, path: "/api/stats" })).text) as {
+        pools: Record<string, { backends: { state: string; ready: boolean }[] }>;
+      };
+      return stats.pools.web?.backends[0];
+    };
+    await waitFor(() => answerHealth !== undefined);
+    expect(await backendState()).toMatchObject({ state: "unknown", ready: true });
+    const metrics = (await request({ port: adminPort, path: "/metrics" })).text;
+    expect(metrics).toContain('switchyard_backend_health{pool="web",backend="a",state="unknown"} 1');
+    expect((await request({ port: adminPort, path: "/ready" })).status).toBe(200);
+    expect((await request({ port: proxyPort, path: "/" })).text).toBe("served");
+
+    answerHealth?.();
+    const balancer = runtime.balancers.get("web") as Balancer;
+    await waitFor(() => stateOf(balancer, "a") === "healthy");
+    expect(await backendState()).toMatchObject({ state: "healthy", ready: true });
+  });
+
+  it("opens a backend's circuit with the pool's circuitBreaker settings from the config", async () => {
+    const failing = await startServer((_req, res) => {
+      res.writeHead(500);
+      res.end("down");
+    });
+    const working = await startServer((_req, res) => res.end("ok"));
+    cleanups.push(
+      () => failing.close(),
+      () => working.close(),
+    );
+    const config = parseConfig({
+      listeners: [{ name: "web", listen: `${LOCALHOST}:0`, pool: "web", maxRetries: 0 }],
+      pools: {
+        web: {
+          backends: [
+            { id: "failing", address: failing.address },
+            { id: "working", address: working.address },
+          ],
+          outlierDetection: false,
+          // The default needs 20 requests in the window: this pool opens after 4.
+          circuitBreaker: { minRequests: 4, errorRate: 0.5, openMs: 60_000 },
+        },
+      },
+    });
+    const runtime = await startSwitchyard(config, { logger: pino({ level: "silent" }) });
+    cleanups.push(() => runtime.close(100));
+    const port = runtime.listeners[0]?.port as number;
+    for (let i = 0; i < 20; i++) await request({ port, path: "/" });
+    expect(failing.requests).toBe(4);
+    expect(working.requests).toBe(16);
+    const stats = (runtime.balancers.get("web") as Balancer).stats();
+    expect(stats.breakerOpenings).toBe(1);
+    expect(stats.backends.find((backend) => backend.id === "failing")?.circuit).toBe("open");
   });
 });

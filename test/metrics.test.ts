@@ -232,6 +232,16 @@ describe("GET /metrics", () => {
     expect(metrics.value("switchyard_errors_total", dead_)).toBe(refused);
     expect(metrics.value("switchyard_failovers_total", web)).toBe(refused);
     expect(metrics.value("switchyard_retries_total", { listener: "web", pool: "web" })).toBe(refused);
+    // Each failover cost its request the refused connection: a time above zero, averaged per failover.
+    const failoverSeconds = metrics.value("switchyard_failover_seconds_total", web) as number;
+    expect(failoverSeconds).toBeGreaterThan(0);
+    expect(metrics.value("switchyard_failover_mean_seconds", web)).toBeCloseTo(failoverSeconds / refused, 6);
+    const passing = ["healthy", "degraded"].flatMap((state) =>
+      metrics.all("switchyard_backend_health", { ...web, state }).filter((sample) => sample.value === 1),
+    );
+    expect(metrics.value("switchyard_pool_healthy_backends", web)).toBe(passing.length);
+    expect(passing.length).toBeGreaterThanOrEqual(2);
+    expect(metrics.value("switchyard_pool_backends", web)).toBe(3);
     expect(
       metrics.value("switchyard_listener_responses_total", { listener: "web", status_class: "2xx" }),
     ).toBe(30);

@@ -8,6 +8,7 @@
  * error; a single malformed entry is dropped and counted, the rest are used.
  */
 import type { AgentEntry } from "./match.js";
+import { BYTES_PER_MEGABIT } from "./sampler.js";
 
 export class AgentReportError extends Error {
   constructor(message: string) {
@@ -22,8 +23,6 @@ export interface ParsedReport {
   /** Entries dropped as malformed. */
   rejected: number;
 }
-
-const BYTES_PER_MEGABIT = 125_000;
 
 /** Parses a report; throws AgentReportError when the body is not one. */
 export function parseAgentReport(body: unknown): ParsedReport {

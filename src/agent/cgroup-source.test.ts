@@ -91,6 +91,58 @@ describe("CgroupSource", () => {
     expect(entries[1]?.memoryLimitBytes).toBeGreaterThan(0);
   });
 
+  it("reads cgroup v1 hosts: the memory hierarchy's leaves, CPU from cpuacct and cpu at the same path", async () => {
+    const mount = join(dir, "v1");
+    const write = async (controller: string, path: string, files: Record<string, string>) => {
+      await mkdir(join(mount, controller, path), { recursive: true });
+      for (const [name, text] of Object.entries(files))
+        await writeFile(join(mount, controller, path, name), text);
+    };
+    await write("memory", "", { "memory.usage_in_bytes": "999999\n" });
+    await write("memory", "docker", { "memory.usage_in_bytes": "999\n" });
+    await write("memory", `docker/${id(7)}`, {
+      "memory.usage_in_bytes": "600\n",
+      "memory.limit_in_bytes": "1000\n",
+      "memory.stat": "cache 150\ninactive_file 3\ntotal_inactive_file 100\n",
+      "cgroup.procs": `${process.pid}\n`,
+    });
+    await write("memory", "system.slice/cron.service", {
+      "memory.usage_in_bytes": "50\n",
+      "memory.limit_in_bytes": "9223372036854771712\n",
+    });
+    await write("cpuacct", `docker/${id(7)}`, { "cpuacct.usage": "2500000\n" });
+    await write("cpuacct", "system.slice/cron.service", { "cpuacct.usage": "1000\n" });
+    await write("cpu", `docker/${id(7)}`, {
+      "cpu.cfs_quota_us": "150000\n",
+      "cpu.cfs_period_us": "100000\n",
+    });
+    await write("cpu", "system.slice/cron.service", {
+      "cpu.cfs_quota_us": "-1\n",
+      "cpu.cfs_period_us": "100000\n",
+    });
+
+    const source = new CgroupSource({ root: mount, dockerRoot });
+    expect(source.layout).toMatchObject({ version: 1, root: join(mount, "memory") });
+    const entries = source.collect().sort((a, b) => a.id.localeCompare(b.id));
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toMatchObject({
+      id: id(7),
+      name: id(7).slice(0, 12),
+      cpuUsec: 2500,
+      cpuLimitCores: 1.5,
+      memoryBytes: 500,
+      memoryLimitBytes: 1000,
+    });
+    expect(entries[0]?.netRxBytes).toBeGreaterThanOrEqual(0);
+    expect(entries[1]).toMatchObject({
+      id: "system.slice/cron.service",
+      cpuUsec: 1,
+      cpuLimitCores: undefined,
+    });
+    // No limit in v1 is a huge number: the host's memory stands in, as without memory.max in v2.
+    expect(entries[1]?.memoryLimitBytes).toBeLessThan(2 ** 60);
+  });
+
   it("skips a cgroup whose files vanish or hold garbage", async () => {
     await cgroup("system.slice/ok.service", { usageUsec: 1, memory: 1 });
     await cgroup("system.slice/bad.service", { usageUsec: 1, memory: 1 });

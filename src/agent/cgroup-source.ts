@@ -1,7 +1,7 @@
 /**
- * Cgroup v2 source (the agent's default): every leaf cgroup that has both
- * `cpu.stat` and `memory.current`, under the unified hierarchy at
- * /sys/fs/cgroup (or /sys/fs/cgroup/unified on hybrid hosts). That covers
+ * The agent's cgroup source (its default): every leaf cgroup with figures,
+ * under cgroup v2's unified hierarchy or cgroup v1's memory hierarchy (see
+ * cgroup-layout.ts for where each version keeps its counters). That covers
  * Docker (`system.slice/docker-ID.scope` with the systemd driver,
  * `docker/ID` with cgroupfs), containerd and CRI-O (`cri-containerd-ID.scope`,
  * `crio-ID.scope`, under kubepods), Podman (`libpod-ID.scope`) and plain
@@ -12,30 +12,22 @@
  * - name: the Docker container name and labels from
  *   /var/lib/docker/containers/ID/config.v2.json when readable (cached), else
  *   the short container id, else the last path segment;
- * - CPU: `usage_usec` of cpu.stat, relative to the cpu.max limit if set,
- *   else to one core (as `docker stats` shows it);
- * - memory: memory.current minus inactive file cache (as `docker stats`),
- *   against memory.max, else the host's MemTotal;
+ * - CPU: usage relative to the cgroup's CPU limit if set, else to one core
+ *   (as `docker stats` shows it);
+ * - memory: usage minus inactive file cache (as `docker stats`), against the
+ *   cgroup's limit, else the host's MemTotal;
  * - network: /proc/PID/net/dev of the first process in cgroup.procs (the
  *   container's network namespace; a cgroup in the host namespace reports
  *   the host's traffic).
  * The walk is bounded (depth and count), and an unreadable cgroup is skipped.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import {
-  listDirectory,
-  parseCpuMax,
-  parseKeyedValue,
-  parseMemoryMax,
-  readMemTotal,
-  readNetCounters,
-  readText,
-} from "./proc-files.js";
+import { type CgroupLayout, detectCgroupLayout } from "./cgroup-layout.js";
+import { listDirectory, readMemTotal, readNetCounters, readText } from "./proc-files.js";
 import type { RawEntry, SampleSource } from "./sampler.js";
 
 export interface CgroupSourceOptions {
-  /** Unified hierarchy root; default /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host. */
+  /** Where cgroups are mounted (a v2 hierarchy, or the parent of v1's memory/, cpuacct/ ...); default /sys/fs/cgroup. */
   root?: string;
   /** Default /proc. */
   procRoot?: string;
@@ -49,13 +41,6 @@ const CONTAINER_ID = /(?:^|[-/_:])([0-9a-f]{64})(?:\.scope)?$/;
 const SWARM_SERVICE_LABEL = "com.docker.swarm.service.name";
 const COMPOSE_SERVICE_LABEL = "com.docker.compose.service";
 
-/** Where the unified (v2) hierarchy is mounted on this host. */
-export function defaultCgroupRoot(): string {
-  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return "/sys/fs/cgroup";
-  if (existsSync("/sys/fs/cgroup/unified/cgroup.controllers")) return "/sys/fs/cgroup/unified";
-  return "/sys/fs/cgroup";
-}
-
 interface DockerInfo {
   name: string | undefined;
   labels: Record<string, string> | undefined;
@@ -63,13 +48,13 @@ interface DockerInfo {
 
 export class CgroupSource implements SampleSource {
   readonly kind = "cgroup";
-  readonly root: string;
+  readonly layout: CgroupLayout;
   #procRoot: string;
   #dockerRoot: string;
   #docker = new Map<string, DockerInfo>();
 
   constructor(options: CgroupSourceOptions = {}) {
-    this.root = options.root ?? defaultCgroupRoot();
+    this.layout = detectCgroupLayout(options.root);
     this.#procRoot = options.procRoot ?? "/proc";
     this.#dockerRoot = options.dockerRoot ?? "/var/lib/docker";
   }
@@ -90,16 +75,17 @@ export class CgroupSource implements SampleSource {
     return entries;
   }
 
-  /** Collects leaf cgroups (with cpu.stat and memory.current, no child cgroup having cpu.stat). */
+  /** Collects leaf cgroups: with figures, and no child that is a cgroup. Returns whether `relative` is one. */
   #walk(relative: string, depth: number, leaves: string[]): boolean {
-    const dir = relative === "" ? this.root : join(this.root, relative);
-    let hasCpuStat = false;
-    let hasMemory = false;
+    const { root, cgroupFile, figuresFile } = this.layout;
+    const dir = relative === "" ? root : join(root, relative);
+    let isCgroup = false;
+    let hasFigures = false;
     const children: string[] = [];
     for (const dirent of listDirectory(dir)) {
       if (dirent.isDirectory()) children.push(dirent.name);
-      else if (dirent.name === "cpu.stat") hasCpuStat = true;
-      else if (dirent.name === "memory.current") hasMemory = true;
+      if (dirent.name === cgroupFile) isCgroup = true;
+      if (dirent.name === figuresFile) hasFigures = true;
     }
     let childIsCgroup = false;
     if (depth < MAX_DEPTH) {
@@ -109,23 +95,15 @@ export class CgroupSource implements SampleSource {
           childIsCgroup = true;
       }
     }
-    if (hasCpuStat && hasMemory && !childIsCgroup && relative !== "") leaves.push(relative);
-    return hasCpuStat;
+    if (isCgroup && hasFigures && !childIsCgroup && relative !== "") leaves.push(relative);
+    return isCgroup;
   }
 
   #read(relative: string, hostMemory: number): RawEntry | undefined {
-    const dir = join(this.root, relative);
-    const cpuStat = readText(join(dir, "cpu.stat"));
-    const memoryText = readText(join(dir, "memory.current"));
-    if (cpuStat === undefined || memoryText === undefined) return undefined;
-    const cpuUsec = parseKeyedValue(cpuStat, "usage_usec");
-    const current = Number(memoryText.trim());
-    if (cpuUsec === undefined || !Number.isFinite(current)) return undefined;
-    const memoryStat = readText(join(dir, "memory.stat"));
-    const inactiveFile = memoryStat === undefined ? 0 : (parseKeyedValue(memoryStat, "inactive_file") ?? 0);
-    const maxText = readText(join(dir, "memory.max"));
-    const cpuMaxText = readText(join(dir, "cpu.max"));
-    const pid = firstPid(readText(join(dir, "cgroup.procs")));
+    const counters = this.layout.read(relative);
+    if (!counters) return undefined;
+    const { memoryBytes: current, inactiveFileBytes: inactiveFile } = counters;
+    const pid = firstPid(counters.procs);
     const net = pid === undefined ? undefined : readNetCounters(this.#procRoot, pid);
 
     const containerId = CONTAINER_ID.exec(relative)?.[1];
@@ -136,10 +114,10 @@ export class CgroupSource implements SampleSource {
     return {
       id,
       name: docker?.name ?? (containerId ? containerId.slice(0, 12) : lastSegment(relative)),
-      cpuUsec,
-      cpuLimitCores: cpuMaxText === undefined ? undefined : parseCpuMax(cpuMaxText),
+      cpuUsec: counters.cpuUsec,
+      cpuLimitCores: counters.cpuLimitCores,
       memoryBytes: Math.max(0, current - (inactiveFile < current ? inactiveFile : 0)),
-      memoryLimitBytes: (maxText === undefined ? undefined : parseMemoryMax(maxText)) ?? hostMemory,
+      memoryLimitBytes: counters.memoryLimitBytes ?? hostMemory,
       netRxBytes: net?.rx,
       netTxBytes: net?.tx,
       labels,

@@ -8,7 +8,8 @@ export {
 } from "./agent-options.js";
 export { AgentReportError, type ParsedReport, parseAgentReport } from "./agent-report.js";
 export { AgentServer, type AgentServerOptions, DEFAULT_AGENT_PORT } from "./agent-server.js";
-export { CgroupSource, type CgroupSourceOptions, defaultCgroupRoot } from "./cgroup-source.js";
+export { type CgroupLayout, detectCgroupLayout } from "./cgroup-layout.js";
+export { CgroupSource, type CgroupSourceOptions } from "./cgroup-source.js";
 export { type AgentEntry, combine, compileMatch, type EntryMatcher } from "./match.js";
 export { AgentPoller, type AgentPollerOptions, type AgentPollerStats, type AgentStats } from "./poller.js";
 export { type PoolAgents, startPoolAgents } from "./pool-agents.js";

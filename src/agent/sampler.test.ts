@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type RawEntry, Sampler, type SampleSource } from "./sampler.js";
+import { parseAgentReport } from "./agent-report.js";
+import { type ContainerMetrics, type RawEntry, Sampler, type SampleSource } from "./sampler.js";
 
 /** A source returning whatever the test set, on clocks the test drives. */
 function fakeSource() {
@@ -58,15 +59,51 @@ describe("Sampler", () => {
         {
           id: "c1",
           name: "web",
+          container_id: "c1",
+          container_name: "web",
           cpu_percent: 50,
           memory_percent: 25,
           memory_bytes: 256,
+          memory_mb: 0,
           net_rx_bytes_per_sec: 2000,
           net_tx_bytes_per_sec: 1000,
+          network_rx_mbps: 0.016,
+          network_tx_mbps: 0.008,
           timestamp: 1000.5,
         },
       ],
     });
+  });
+
+  it("serves SwarmGuard's names and units beside ours, which its report reader takes alone", () => {
+    let time = 0;
+    const fake = fakeSource();
+    const sampler = new Sampler({ source: fake.source, now: () => time, wallClock: () => 5_000_000 });
+    const big = {
+      memoryBytes: 128.5 * 1024 * 1024,
+      memoryLimitBytes: 1024 * 1024 * 1024,
+      service: "web-stress",
+    };
+    fake.set([entry(big)]);
+    sampler.sample();
+    time = 1000;
+    fake.set([entry({ ...big, netRxBytes: 1_912_500, netTxBytes: 1_512_500 })]);
+    sampler.sample();
+    const [metrics] = sampler.report().containers;
+    expect(metrics).toMatchObject({
+      container_id: "c1",
+      container_name: "web",
+      service_name: "web-stress",
+      memory_mb: 128.5,
+      memory_percent: 12.55,
+      network_rx_mbps: 15.3,
+      network_tx_mbps: 12.1,
+    });
+    // Only SwarmGuard's fields left: the balancer reads the same figures.
+    const { id, name, memory_bytes, net_rx_bytes_per_sec, net_tx_bytes_per_sec, ...seedFields } =
+      metrics as ContainerMetrics;
+    const [parsed] = parseAgentReport({ ...sampler.report(), containers: [seedFields] }).entries;
+    expect(parsed).toMatchObject({ id: "c1", name: "web", service: "web-stress", network: 3_425_000 });
   });
 
   it("reports CPU against the cgroup's limit when it has one", () => {

@@ -37,17 +37,28 @@ export interface SampleSource {
   collect(): RawEntry[];
 }
 
-/** One entry of `GET /metrics/containers`. */
+/**
+ * One entry of `GET /metrics/containers`: our fields, and beside them the
+ * same figures under SwarmGuard's names and units (`container_id`,
+ * `container_name`, `memory_mb`, `network_*_mbps` in megabits per second), so
+ * its consumers read this agent unchanged.
+ */
 export interface ContainerMetrics {
   id: string;
   name: string;
+  container_id: string;
+  container_name: string;
   service_name?: string;
   labels?: Record<string, string>;
   cpu_percent: number;
   memory_percent: number;
   memory_bytes: number;
+  /** Memory in MiB, as `docker stats` shows it. */
+  memory_mb: number;
   net_rx_bytes_per_sec: number;
   net_tx_bytes_per_sec: number;
+  network_rx_mbps: number;
+  network_tx_mbps: number;
   /** When the figures were sampled, Unix seconds (fractional). */
   timestamp: number;
 }
@@ -198,16 +209,23 @@ export class Sampler {
 
 function toMetrics(entry: RawEntry, previous: Previous, elapsedMs: number, wall: number): ContainerMetrics {
   const cpuShare = (entry.cpuUsec - previous.cpuUsec) / (elapsedMs * 1000);
+  const rxBytesPerSec = rate(entry.netRxBytes, previous.netRx, elapsedMs);
+  const txBytesPerSec = rate(entry.netTxBytes, previous.netTx, elapsedMs);
   const metrics: ContainerMetrics = {
     id: entry.id,
     name: entry.name,
+    container_id: entry.id,
+    container_name: entry.name,
     cpu_percent: round((100 * cpuShare) / (entry.cpuLimitCores ?? 1)),
     memory_percent: round(
       entry.memoryLimitBytes > 0 ? (100 * entry.memoryBytes) / entry.memoryLimitBytes : 0,
     ),
     memory_bytes: entry.memoryBytes,
-    net_rx_bytes_per_sec: rate(entry.netRxBytes, previous.netRx, elapsedMs),
-    net_tx_bytes_per_sec: rate(entry.netTxBytes, previous.netTx, elapsedMs),
+    memory_mb: round(entry.memoryBytes / BYTES_PER_MIB),
+    net_rx_bytes_per_sec: rxBytesPerSec,
+    net_tx_bytes_per_sec: txBytesPerSec,
+    network_rx_mbps: megabits(rxBytesPerSec),
+    network_tx_mbps: megabits(txBytesPerSec),
     timestamp: wall / 1000,
   };
   if (entry.service !== undefined) metrics.service_name = entry.service;
@@ -219,6 +237,15 @@ function toMetrics(entry: RawEntry, previous: Previous, elapsedMs: number, wall:
 function rate(current: number | undefined, previous: number | undefined, elapsedMs: number): number {
   if (current === undefined || previous === undefined || current < previous) return 0;
   return round(((current - previous) * 1000) / elapsedMs);
+}
+
+const BYTES_PER_MIB = 1024 * 1024;
+/** SwarmGuard gives network rates in megabits per second. */
+export const BYTES_PER_MEGABIT = 125_000;
+
+/** Bytes per second → megabits per second, to the kilobit. */
+function megabits(bytesPerSecond: number): number {
+  return Math.round(bytesPerSecond / (BYTES_PER_MEGABIT / 1000)) / 1000;
 }
 
 function round(value: number): number {

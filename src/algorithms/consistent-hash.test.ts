@@ -31,6 +31,23 @@ describe("consistent-hash", () => {
     );
   });
 
+  it("takes `hashKey: path`, the consistent-hashing HTTP balancer's key: one backend per path, whoever asks", () => {
+    const options = consistentHash.options.parse({ hashKey: "path" });
+    expect(options.hashKey).toEqual({ source: "path" });
+    expect(consistentHash.options.parse({ hashKey: "client-ip" }).hashKey).toEqual({ source: "client-ip" });
+    expect(consistentHash.options.safeParse({ hashKey: "header" }).success).toBe(false);
+    const selector = follow(makePool(8), consistentHash.create(options, testEnv()));
+    const clients = ["198.51.100.1", "198.51.100.2", "203.0.113.9"];
+    const owners = new Set<string | undefined>();
+    for (let i = 0; i < 40; i++) {
+      const path = `/objects/${i}`;
+      const picks = clients.map((clientIp) => selector.pick({ clientIp, path }, [])?.id);
+      expect(new Set(picks).size).toBe(1);
+      owners.add(picks[0]);
+    }
+    expect(owners.size).toBeGreaterThan(4);
+  });
+
   it("validates its options with field names in the errors", () => {
     const parse = (raw: unknown) => consistentHash.options.safeParse(raw);
     expect(parse({ hashFunction: "sha1" }).success).toBe(false);

@@ -56,7 +56,9 @@ export const probesOption = z
 
 export const hashKeyOption = hashKeyOptionSchema
   .default({ source: "client-ip" })
-  .describe("where the key comes from: { source: client-ip | header | cookie | path | query, name? }");
+  .describe(
+    "where the key comes from: client-ip, path, or { source: client-ip | header | cookie | path | query, name? }",
+  );
 
 export const consistentHashOptions = z.strictObject({
   hashKey: hashKeyOption,

@@ -68,6 +68,7 @@ const stateArbitrary = fc.constantFrom<BackendState | "disabled">(
   "healthy",
   "healthy",
   "degraded",
+  "unknown",
   "unhealthy",
   "draining",
   "disabled",

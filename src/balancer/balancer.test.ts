@@ -39,6 +39,22 @@ describe("Balancer", () => {
     expect(backend).toMatchObject({ requests: 3, errors: 2, inFlight: 0, ewmaLatencyMs: 12 });
   });
 
+  it("times each failover from the request's first pick, and counts backends passing their checks", async () => {
+    const balancer = createBalancer({ backends: three });
+    const decision = balancer.select({});
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    decision.finish({ error: "ECONNREFUSED" });
+    decision.next();
+    decision.finish({ status: 200, latencyMs: 1 });
+    balancer.report(balancer.select({}), { status: 200, latencyMs: 1 });
+    balancer.pool.setState("c", "unhealthy");
+    const stats = balancer.stats();
+    expect(stats.failovers).toBe(1);
+    expect(stats.meanFailoverMs).toBeGreaterThanOrEqual(25);
+    expect(stats.meanFailoverMs).toBe(stats.failoverMsTotal);
+    expect(stats).toMatchObject({ healthyBackends: 2, unhealthyBackends: 1 });
+  });
+
   it("throws SY_ERR_NO_BACKEND when nothing is ready, and counts it", () => {
     const balancer = createBalancer({ backends: three });
     for (const { id } of three) balancer.pool.disable(id);

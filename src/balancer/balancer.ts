@@ -221,7 +221,7 @@ export class Balancer implements AttemptHost {
     }
     this.#counters.decisions++;
     this.#counters.selectionNsTotal += selectionNs;
-    const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs);
+    const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs, started);
     if (lookup !== undefined) this.#sessions?.bind(ctx, lookup, backend, pinned !== undefined);
     // Before the attempt opens, so kept scores and the debug log show the pool as the pick saw it.
     this.#metrics?.decided(decision, started);
@@ -290,11 +290,16 @@ export class Balancer implements AttemptHost {
   }
 
   /** @internal AttemptHost */
-  pickNext(ctx: RequestContext, tried: readonly Backend[], hedge: boolean): Backend | undefined {
+  pickNext(
+    ctx: RequestContext,
+    tried: readonly Backend[],
+    hedge: boolean,
+    startedAt: number,
+  ): Backend | undefined {
     const backend = this.#admission.pick(this.#selector, ctx, tried);
     if (backend) {
       if (hedge) this.#counters.hedges++;
-      else this.#counters.failovers++;
+      else this.#counters.failedOver(performance.now() - startedAt);
       this.#observers.opened(backend);
     }
     return backend;

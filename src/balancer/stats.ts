@@ -24,6 +24,13 @@ export interface BalancerStats {
   panicRouted: number;
   /** Attempts moved to a next candidate after a failure. */
   failovers: number;
+  /** Time from a request's first pick to its failover, summed over failovers (ms). */
+  failoverMsTotal: number;
+  /** Mean of that time (DWCP's average failover time), ms; 0 before any failover. */
+  meanFailoverMs: number;
+  /** Backends that pass their checks (healthy or degraded) and that do not (unhealthy). */
+  healthyBackends: number;
+  unhealthyBackends: number;
   /** Extra attempts opened beside a slow one (hedged requests). */
   hedges: number;
   /** Times a circuit breaker opened. */
@@ -50,8 +57,12 @@ export interface StatsSources {
 export function balancerStats(sources: StatsSources): BalancerStats {
   const { counters, affinity } = sources;
   let inFlight = 0;
+  let healthy = 0;
+  let unhealthy = 0;
   const backends = sources.pool.backends.map((backend) => {
     inFlight += backend.inFlight;
+    if (backend.state === "healthy" || backend.state === "degraded") healthy++;
+    else if (backend.state === "unhealthy") unhealthy++;
     const entry = {
       ...backend.toJSON(),
       circuit: sources.breakers?.state(backend) ?? ("closed" as const),
@@ -68,6 +79,10 @@ export function balancerStats(sources: StatsSources): BalancerStats {
     noBackend: counters.noBackend,
     panicRouted: sources.admission.panicRouted,
     failovers: counters.failovers,
+    failoverMsTotal: Math.round(counters.failoverMsTotal * 1000) / 1000,
+    meanFailoverMs: Math.round(counters.meanFailoverMs * 1000) / 1000,
+    healthyBackends: healthy,
+    unhealthyBackends: unhealthy,
     hedges: counters.hedges,
     breakerOpenings: sources.breakers?.openings ?? 0,
     requests: counters.requests,

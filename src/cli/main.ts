@@ -120,12 +120,13 @@ export function buildProgram(): Command {
   program
     .command("agent")
     .description(
-      "monitoring agent: per-container (cgroup v2) or per-process CPU, memory and network on GET /metrics/containers",
+      "monitoring agent: per-container (cgroup v2 or v1) or per-process CPU, memory and network on GET /metrics/containers",
     )
     .addOption(
-      new Option("--listen <host:port>", "listen address")
-        .argParser(listenArgument)
-        .default({ host: "127.0.0.1", port: 8082 }, "127.0.0.1:8082"),
+      new Option(
+        "--listen <host:port>",
+        "listen address (default 127.0.0.1:8082, or 127.0.0.1:$API_PORT); API_ENABLED=false serves nothing",
+      ).argParser(listenArgument),
     )
     .option(
       "--processes <pattern>",
@@ -134,7 +135,7 @@ export function buildProgram(): Command {
     .option("--interval <ms>", "sampling interval (50..60000)", integerArgument(50, 60_000), 1000)
     .option(
       "--cgroup-root <dir>",
-      "cgroup v2 mount (default /sys/fs/cgroup, or its unified/ on hybrid hosts)",
+      "cgroup mount: a v2 hierarchy, or the parent of v1's memory/ and cpuacct/ (default /sys/fs/cgroup)",
     )
     .option("--node <name>", "node name in reports (default the host name)")
     .action(async (options: AgentOptions) => agentCommand(options));

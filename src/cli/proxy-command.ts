@@ -13,6 +13,7 @@ import { announceReady, WORKER_INDEX_ENV } from "../cluster/worker-messages.js";
 import { openConfigStore } from "../config/config-store.js";
 import {
   applyOverrides,
+  environmentNamesBackends,
   type RawConfig,
   resolveConfig,
   resolveRawConfig,
@@ -44,11 +45,11 @@ export interface ValidateOptions {
 
 export async function proxyCommand(options: ProxyOptions): Promise<void> {
   const flagBackends = options.backend ?? [];
-  const hasBackends = flagBackends.length > 0 || Boolean(process.env.SWITCHYARD_BACKENDS?.trim());
+  const hasBackends = flagBackends.length > 0 || environmentNamesBackends(process.env);
   if (options.config === undefined && !hasBackends) {
     throw new SwitchyardError(
       ErrorCodes.CONFIG,
-      "nothing to proxy: give a config file (-c FILE) or at least one --backend ADDRESS",
+      "nothing to proxy: give a config file (-c FILE), at least one --backend ADDRESS, or SWITCHYARD_BACKENDS / WORKER_NODES",
     );
   }
   const resolveFromSources = () =>

@@ -6,6 +6,11 @@ const worker = (requests: number, p99: number, weight: number, ewma: number) => 
     main: {
       algorithm: "round-robin",
       requests,
+      failovers: requests / 10,
+      failoverMsTotal: requests,
+      meanFailoverMs: 10,
+      healthyBackends: 1,
+      unhealthyBackends: 0,
       latencyMs: { count: requests, sum: requests * 2, mean: 2, p99, max: p99 },
       loadCv: { requests: requests / 100, inFlight: 0 },
       backends: [
@@ -25,6 +30,13 @@ describe("mergeWorkerStats", () => {
     expect(pool.requests).toBe(40);
     expect(pool.latencyMs).toEqual({ count: 40, sum: 80, mean: 2, p99: 30, max: 30 });
     expect(pool.loadCv.requests).toBeCloseTo(0.2);
+    expect(pool).toMatchObject({
+      failovers: 4,
+      failoverMsTotal: 40,
+      meanFailoverMs: 10,
+      healthyBackends: 1,
+      unhealthyBackends: 0,
+    });
     expect(pool.backends).toEqual([
       { id: "a", state: "healthy", weight: 2, effectiveWeight: 2, requests: 40, ewmaLatencyMs: 6 },
     ]);

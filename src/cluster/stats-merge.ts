@@ -21,8 +21,12 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   consecutiveFail: "max",
   ewmaLatencyMs: "average",
   meanSelectionNs: "average",
+  meanFailoverMs: "average",
   effectiveWeight: "average",
   weight: "first",
+  /** Counts of backend states: like the states themselves, every worker's view, not a sum. */
+  healthyBackends: "first",
+  unhealthyBackends: "first",
   sample: "first",
   capacity: "first",
   /** What an algorithm reports (β, γ, cache hit rate): each worker's own; the first worker's is shown. */

@@ -18,8 +18,8 @@
  * | CACHE_TTL | `agents.cacheTtlMs` of pools with agents |
  * | FALLBACK_ENABLED | `agents.fallback` ("round-robin" when true, "none" when false) |
  * | HEALTH_CHECK_INTERVAL | `healthCheck.intervalMs` of every pool (turns active checks on) |
- * | DEBUG_ROUTING | `log.level: debug` (as SWITCHYARD_LOG_LEVEL); debug lines cover failovers, retries and agent polls, not every decision yet |
- * | LOG_EVERY_N_REQUESTS | not supported: there is no request log to sample yet; ignored |
+ * | DEBUG_ROUTING | `log.level: debug` (as SWITCHYARD_LOG_LEVEL): every routing decision, failover, retry and agent poll |
+ * | LOG_EVERY_N_REQUESTS | the access log on, one line every N requests (`log.access.sample`) |
  */
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -61,11 +61,11 @@ export const SWARMGUARD_ENV_ALIASES: readonly { name: string; description: strin
   {
     name: "DEBUG_ROUTING",
     description:
-      "SwarmGuard: true → log.level debug (failovers, retries, agent polls; no per-request decision lines yet); SWITCHYARD_LOG_LEVEL wins",
+      "SwarmGuard: true → log.level debug (every routing decision, failovers, retries, agent polls); SWITCHYARD_LOG_LEVEL wins",
   },
   {
     name: "LOG_EVERY_N_REQUESTS",
-    description: "SwarmGuard: not supported (there is no request log to sample yet); ignored",
+    description: "SwarmGuard: turns the access log on, one line every N requests (log.access.sample)",
   },
 ];
 
@@ -163,6 +163,15 @@ export function applySwarmGuardEnvAliases(
         spec.weights = { ...current, [key]: value };
       }
     }
+  }
+
+  const everyN = read(env, "LOG_EVERY_N_REQUESTS");
+  if (everyN !== undefined) {
+    const sample = Number(everyN);
+    if (!Number.isInteger(sample) || sample < 1 || sample > 1_000_000)
+      throw invalid("LOG_EVERY_N_REQUESTS", everyN, "a whole number from 1 to 1000000");
+    const log = isRecord(config.log) ? config.log : {};
+    config.log = { ...log, access: { ...(isRecord(log.access) ? log.access : {}), enabled: true, sample } };
   }
 
   const healthInterval = seconds(env, "HEALTH_CHECK_INTERVAL");

@@ -266,6 +266,34 @@ describe("validation messages", () => {
     expect(configError(raw).message).toContain("listeners[0].timeouts.requestHeadMs");
   });
 
+  it("takes `hashKey: path` as a consistent-hash pool's key", () => {
+    const raw = base();
+    webPool(raw).algorithm = { name: "consistent-hash", hashKey: "path" };
+    expect(parseConfig(raw).pools.web?.algorithm).toEqual({ name: "consistent-hash", hashKey: "path" });
+    webPool(raw).algorithm = { name: "consistent-hash", hashKey: "url" };
+    expect(configError(raw).message).toContain("pools.web.algorithm.hashKey");
+  });
+
+  it("takes a pool's circuit breaker settings, or false, and names a bad one", () => {
+    const raw = base();
+    webPool(raw).circuitBreaker = { errorRate: 0.25, minRequests: 4, openMs: 1000 };
+    expect(parseConfig(raw).pools.web?.circuitBreaker).toEqual({
+      errorRate: 0.25,
+      minRequests: 4,
+      windowMs: 10_000,
+      openMs: 1000,
+      halfOpenProbes: 3,
+    });
+    webPool(raw).circuitBreaker = false;
+    expect(parseConfig(raw).pools.web?.circuitBreaker).toBe(false);
+    webPool(raw).circuitBreaker = { errorRate: 1.5 };
+    expect(configError(raw).message).toContain(
+      "pools.web.circuitBreaker.errorRate: expected a number above 0 and at most 1, found 1.5",
+    );
+    webPool(raw).circuitBreaker = { treshold: 0.5 };
+    expect(configError(raw).message).toContain('pools.web.circuitBreaker.treshold: unknown key "treshold"');
+  });
+
   it("names the expected type for a wrongly typed value", () => {
     const raw = base();
     firstListener(raw).maxRetries = "3";

@@ -169,6 +169,11 @@ export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<
   return applySwarmGuardEnvAliases(config, env, backends === undefined && swarmGuard.backends !== undefined);
 }
 
+/** Whether the environment alone names backends (SWITCHYARD_BACKENDS, or SwarmGuard's WORKER_NODES). */
+export function environmentNamesBackends(env: Env): boolean {
+  return Boolean(env.SWITCHYARD_BACKENDS?.trim() || env.WORKER_NODES?.trim());
+}
+
 /** A raw config from flags alone: one listener (default 127.0.0.1:8080) and one pool, both named `main`. */
 export function configFromFlags(flags: ConfigFlags): Record<string, unknown> {
   return applyOverrides({}, flags);

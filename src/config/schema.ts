@@ -14,6 +14,7 @@ import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
 import { isSwitchyardError } from "../core/errors.js";
+import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
@@ -141,6 +142,8 @@ export const poolSchema = z.strictObject({
   healthCheck: healthCheckSchema.optional(),
   /** Passive outlier detection; on with defaults when absent, `false` turns it off. */
   outlierDetection: outlierDetectionSetting.optional(),
+  /** Per-backend circuit breaker; on with defaults when absent, `false` turns it off. */
+  circuitBreaker: circuitBreakerSetting.optional(),
   /** Weight ramp for added or recovered backends. */
   slowStart: slowStartSchema.optional(),
   /** With no ready backend, route to enabled, non-draining ones anyway instead of answering 503. */

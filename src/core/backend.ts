@@ -6,9 +6,26 @@
  */
 import { type ParsedAddress, parseAddress } from "./address.js";
 
-export type BackendState = "healthy" | "degraded" | "unhealthy" | "draining";
+/**
+ * `unknown`: active checks are configured but none has finished yet. Such a
+ * backend takes traffic, as HAProxy and Envoy do by default, so a restart
+ * does not turn into a 503 window while the first checks run; its first
+ * check settles it (one failure makes it unhealthy at once).
+ */
+export type BackendState = "unknown" | "healthy" | "degraded" | "unhealthy" | "draining";
 
-export const BACKEND_STATES: readonly BackendState[] = ["healthy", "degraded", "unhealthy", "draining"];
+export const BACKEND_STATES: readonly BackendState[] = [
+  "unknown",
+  "healthy",
+  "degraded",
+  "unhealthy",
+  "draining",
+];
+
+/** States whose backends take traffic (when enabled and their circuit is not open). */
+export function servesTraffic(state: BackendState): boolean {
+  return state === "healthy" || state === "degraded" || state === "unknown";
+}
 
 export interface BackendSpec {
   /** Stable identifier; defaults to the address. */
@@ -101,11 +118,11 @@ export class Backend {
   }
 
   /**
-   * May take new traffic: enabled by the operator, healthy or degraded by
-   * probes, and its circuit breaker not open.
+   * May take new traffic: enabled by the operator, healthy, degraded or not
+   * yet checked by probes, and its circuit breaker not open.
    */
   get ready(): boolean {
-    return this.#enabled && !this.#circuitOpen && (this.#state === "healthy" || this.#state === "degraded");
+    return this.#enabled && !this.#circuitOpen && servesTraffic(this.#state);
   }
 
   /** @internal Only the pool calls the setters, so it can emit the matching event. */

@@ -12,9 +12,15 @@ import type { Outcome } from "./outcome.js";
 export interface AttemptHost {
   /**
    * Picks the next candidate, excluding `tried`, and opens an attempt on it;
-   * `hedge` says the attempt runs beside an open one rather than replacing it.
+   * `hedge` says the attempt runs beside an open one rather than replacing it;
+   * `startedAt` is when the request's first attempt was chosen (performance clock, ms).
    */
-  pickNext(ctx: RequestContext, tried: readonly Backend[], hedge: boolean): Backend | undefined;
+  pickNext(
+    ctx: RequestContext,
+    tried: readonly Backend[],
+    hedge: boolean,
+    startedAt: number,
+  ): Backend | undefined;
   /** Closes the attempt on `backend` with its outcome. */
   close(backend: Backend, outcome: Outcome): void;
   /** Why the decision's current backend was chosen, in the algorithm's words, as things stand now. */
@@ -43,6 +49,8 @@ export class Decision {
   readonly algorithm: string;
   /** Time spent choosing the first backend, in nanoseconds. */
   readonly selectionNs: number;
+  /** When the request's first backend was chosen (performance clock, ms): failover times count from here. */
+  readonly startedAt: number;
   #host: AttemptHost;
   #backend: Backend;
   #tried: Backend[] | undefined;
@@ -54,6 +62,7 @@ export class Decision {
     algorithm: string,
     backend: Backend,
     selectionNs: number,
+    startedAt: number,
     tried?: Backend[],
   ) {
     this.#tried = tried;
@@ -62,6 +71,7 @@ export class Decision {
     this.algorithm = algorithm;
     this.#backend = backend;
     this.selectionNs = selectionNs;
+    this.startedAt = startedAt;
   }
 
   /** The backend of the current attempt. */
@@ -87,7 +97,7 @@ export class Decision {
   next(): Backend | undefined {
     if (this.#open) this.finish({ error: "abandoned for the next candidate" });
     this.#tried ??= [this.#backend];
-    const backend = this.#host.pickNext(this.ctx, this.#tried, false);
+    const backend = this.#host.pickNext(this.ctx, this.#tried, false, this.startedAt);
     if (!backend) return undefined;
     this.#tried.push(backend);
     this.#backend = backend;
@@ -104,10 +114,10 @@ export class Decision {
    */
   hedge(): Decision | undefined {
     this.#tried ??= [this.#backend];
-    const backend = this.#host.pickNext(this.ctx, this.#tried, true);
+    const backend = this.#host.pickNext(this.ctx, this.#tried, true, this.startedAt);
     if (!backend) return undefined;
     this.#tried.push(backend);
-    return new Decision(this.#host, this.ctx, this.algorithm, backend, 0, this.#tried);
+    return new Decision(this.#host, this.ctx, this.algorithm, backend, 0, this.startedAt, this.#tried);
   }
 
   /** Lazily yields the chosen backend, then each next candidate. */

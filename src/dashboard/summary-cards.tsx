@@ -27,7 +27,9 @@ export function SummaryCards({ pool }: { pool: LivePool }) {
         value={`${ready} / ${pool.backends.length}`}
         tone={ready === 0 ? "bad" : ready < pool.backends.length ? "warn" : "ok"}
       >
-        failovers {formatNumber(pool.failovers)} · no backend {formatNumber(pool.noBackend)}
+        failovers {formatNumber(pool.failovers)}
+        {pool.failovers > 0 ? ` (avg ${formatMs(pool.meanFailoverMs)})` : ""} · no backend{" "}
+        {formatNumber(pool.noBackend)}
       </Card>
     </section>
   );

@@ -90,7 +90,7 @@ describe("hash key schema", () => {
     const fn = () => "k";
     expect(hashKeyOptionSchema.parse(fn)).toBe(fn);
     const bad = hashKeyOptionSchema.safeParse({ source: "body" });
-    expect(bad.error?.issues[0]?.message).toMatch(/expected \{ source: client-ip \| header/);
+    expect(bad.error?.issues[0]?.message).toMatch(/expected client-ip, path, \{ source: client-ip \| header/);
     expect(hashKeyOptionSchema.safeParse(42).success).toBe(false);
     expect(hashKeyOptionSchema.safeParse({ source: "cookie" }).error?.issues[0]?.message).toMatch(
       /name is required/,

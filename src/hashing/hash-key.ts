@@ -11,7 +11,8 @@
  * of all landing on one backend. `KeyHasher.origin` says which one was used,
  * for explanations.
  *
- * Config form: `{ source: "header", name: "x-user-id" }`; library users may
+ * Config form: `{ source: "header", name: "x-user-id" }`, or `path` /
+ * `client-ip` alone; library users may
  * pass `(ctx) => string | undefined` instead. Extractors are built once, and a
  * lookup returns a string already on the context or a slice of one (a query
  * value, a cookie found in the raw header); nothing else is allocated. Query
@@ -49,10 +50,20 @@ export const hashKeyConfigSchema = z
   });
 
 const EXPECTED_KEY =
-  "expected { source: client-ip | header | cookie | path | query, name? } or a function (ctx) => string | undefined";
+  "expected client-ip, path, { source: client-ip | header | cookie | path | query, name? } or a function (ctx) => string | undefined";
+
+/**
+ * `hashKey: path` (the consistent-hashing HTTP balancer's default key) or
+ * `hashKey: client-ip`: the sources that need no name, written bare.
+ */
+const bareSourceSchema = z.enum(["client-ip", "path"]).transform((source): HashKeyConfig => ({ source }));
 
 export const hashKeyOptionSchema = z.union(
-  [hashKeyConfigSchema, z.custom<HashKeyFunction>((value) => typeof value === "function", EXPECTED_KEY)],
+  [
+    bareSourceSchema,
+    hashKeyConfigSchema,
+    z.custom<HashKeyFunction>((value) => typeof value === "function", EXPECTED_KEY),
+  ],
   { error: EXPECTED_KEY },
 );
 

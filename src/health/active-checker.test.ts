@@ -57,7 +57,7 @@ describe("active checker", () => {
     await balancer.stop();
   });
 
-  it("applies rise and fall, and backs off while a backend stays unhealthy", async () => {
+  it("makes an unknown backend unhealthy on its first failed check, backs off, and applies rise", async () => {
     const { balancer, calls, events, failing } = setup({ rise: 2, fall: 3, maxIntervalMs: 4_000 });
     failing.add("a");
     balancer.start();
@@ -71,8 +71,10 @@ describe("active checker", () => {
     await vi.advanceTimersByTimeAsync(5_000);
     expect(balancer.pool.require("a").state).toBe("healthy");
     expect(events.map((event) => `${event.backend.id}:${event.state}:${event.reason}`)).toEqual([
-      "a:degraded:check-failed",
+      "a:unknown:check-pending",
+      "b:unknown:check-pending",
       "a:unhealthy:check-failed",
+      "b:healthy:check-passed",
       "a:healthy:check-passed",
     ]);
     const after = calls.filter((call) => call.startsWith("a@")).map((call) => Number(call.slice(2)));

@@ -23,6 +23,8 @@ export interface ActiveCheckerOptions {
   random: () => number;
   /** A backend's probe state changed. */
   onTransition: (backend: Backend, transition: ProbeTransition) => void;
+  /** Checking began for a backend: its probe state is unknown until the first check ends. */
+  onWatched: (backend: Backend) => void;
 }
 
 interface Entry {
@@ -76,7 +78,7 @@ export class ActiveChecker {
     await this.#options.check.close?.();
   }
 
-  /** The backend's probe state (healthy until checks say otherwise); undefined when not checked. */
+  /** The backend's probe state (unknown until its first check ends); undefined when not checked. */
   probeState(backend: Backend): ProbeState | undefined {
     return this.#entries.get(backend)?.state.state;
   }
@@ -98,6 +100,7 @@ export class ActiveChecker {
         running: undefined,
       };
       this.#entries.set(backend, entry);
+      this.#options.onWatched(backend);
     }
     if (!entry.timer && !entry.running) this.#schedule(entry, 0);
   }

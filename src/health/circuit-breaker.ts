@@ -10,22 +10,28 @@ import { z } from "zod";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
+const share = "expected a number above 0 and at most 1";
+const whole = (min: number, unit = "") => {
+  const error = `expected a whole number of at least ${min}${unit}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(2_147_483_647, { error });
+};
+
 export const circuitBreakerOptions = z.strictObject({
   errorRate: z
-    .number()
-    .gt(0)
-    .max(1)
+    .number({ error: share })
+    .gt(0, { error: share })
+    .max(1, { error: share })
     .default(0.5)
     .describe("error share in the window that opens the breaker"),
-  minRequests: z
-    .number()
-    .int()
-    .min(1)
-    .default(20)
-    .describe("requests needed in the window before it can open"),
-  windowMs: z.number().int().positive().default(10_000).describe("sliding window length, ms"),
-  openMs: z.number().int().positive().default(30_000).describe("time spent open before probing, ms"),
-  halfOpenProbes: z.number().int().min(1).default(3).describe("probe requests let through while half-open"),
+  minRequests: whole(1).default(20).describe("requests needed in the window before it can open"),
+  windowMs: whole(1, " (milliseconds)").default(10_000).describe("sliding window length, ms"),
+  openMs: whole(1, " (milliseconds)").default(30_000).describe("time spent open before probing, ms"),
+  halfOpenProbes: whole(1).default(3).describe("probe requests let through while half-open"),
+});
+
+/** `false` (no breaker) or the breaker's options, as a pool in the config file writes it. */
+export const circuitBreakerSetting = z.union([z.literal(false), circuitBreakerOptions], {
+  error: "expected false or an object { errorRate, minRequests, windowMs, openMs, halfOpenProbes }",
 });
 
 export type CircuitBreakerOptions = z.output<typeof circuitBreakerOptions>;

@@ -2,15 +2,15 @@
  * The balancer's health: active checks, passive outlier detection and slow
  * start for one pool, and the one place their verdicts become pool state. A
  * backend is unhealthy while ejected, else whatever its active checks say
- * (healthy without them); the monitor writes that through `pool.setState` and
- * never touches a draining backend. Every state change of the pool, whoever
+ * (unknown until the first one ends; healthy without them); the monitor
+ * writes that through `pool.setState` and never touches a draining backend. Every state change of the pool, whoever
  * made it, is announced to `onHealthChange` listeners and logged with its
  * reason (`external` when the monitor did not make it). An outside write
  * wins over an ejection: a backend readmitted by someone else is no longer
  * ejected, and an ejection ending does not undo a state set meanwhile.
  */
 import type { z } from "zod";
-import type { Backend, BackendState } from "../core/backend.js";
+import { type Backend, type BackendState, servesTraffic } from "../core/backend.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
@@ -30,6 +30,8 @@ import { OutlierDetector } from "./outlier-detector.js";
 import { SlowStart, type SlowStartDetails } from "./slow-start.js";
 
 export type HealthChangeReason =
+  /** Active checking began; the state is unknown until the first check ends. */
+  | "check-pending"
   /** An active check failed (degraded below `fall`, unhealthy at it). */
   | "check-failed"
   /** `rise` active checks passed in a row. */
@@ -128,6 +130,8 @@ export class HealthMonitor implements AttemptObserver {
         now: options.now,
         random: options.random,
         onTransition: (backend, transition) => this.#apply(backend, transition),
+        onWatched: (backend) =>
+          this.#apply(backend, { reason: "check-pending", detail: "no check has finished yet" }),
       });
     }
     if (options.outlierDetection !== false) {
@@ -246,7 +250,7 @@ export class HealthMonitor implements AttemptObserver {
     const cause = this.#cause ?? { reason: "external", detail: undefined };
     this.#cause = undefined;
     const state = backend.state;
-    const usable = state === "healthy" || state === "degraded";
+    const usable = servesTraffic(state);
     if (cause.reason === "external") {
       this.#external.add(backend);
       if (usable) this.#outliers?.release(backend);
@@ -258,6 +262,7 @@ export class HealthMonitor implements AttemptObserver {
 
     const fields = { backend: backend.id, previous, state, reason: cause.reason, detail: cause.detail };
     if (state === "degraded" || state === "unhealthy") this.#logger.warn(fields, "backend health changed");
+    else if (state === "unknown") this.#logger.debug(fields, "backend health changed");
     else this.#logger.info(fields, "backend health changed");
 
     const event: HealthChangeEvent = { backend, previous, state, reason: cause.reason, detail: cause.detail };

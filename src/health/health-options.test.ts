@@ -29,4 +29,17 @@ describe("health options", () => {
       fall: 3,
     });
   });
+
+  it("takes check headers for HTTP checks only, refusing malformed or client-owned ones", () => {
+    const headers = { Host: "app.internal", "x-token": "abc" };
+    expect(healthCheckSchema.parse({ headers }).headers).toEqual(headers);
+    const problem = (options: object) => healthCheckSchema.safeParse(options).error?.issues[0];
+    expect(problem({ type: "tcp", headers })).toMatchObject({
+      path: ["headers"],
+      message: 'expected no headers unless type is "http"',
+    });
+    expect(problem({ headers: { "bad name": "x" } })?.path).toEqual(["headers", "bad name"]);
+    expect(problem({ headers: { "x-a": "one\r\nx-b: two" } })?.path).toEqual(["headers", "x-a"]);
+    expect(problem({ headers: { "Transfer-Encoding": "chunked" } })?.message).toMatch(/does not set itself/);
+  });
 });

@@ -61,6 +61,35 @@ export const expectStatusSchema = z
     if (!parseStatusRanges(value)) ctx.addIssue({ code: "custom", message: EXPECT_STATUS });
   });
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers the check's HTTP client sets itself; giving them would break every check. */
+const RESERVED_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "expect",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+]);
+const HEADERS_EXPECTED =
+  "expected header names (letters, digits, - and the like) with text values without line breaks";
+
+/** Extra request headers of an HTTP check (a Host for virtual hosting, a token, a user agent). */
+export const checkHeadersSchema = z
+  .record(z.string(), z.string({ error: HEADERS_EXPECTED }), { error: HEADERS_EXPECTED })
+  .superRefine((headers, ctx) => {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value))
+        ctx.addIssue({ code: "custom", path: [name], message: HEADERS_EXPECTED });
+      else if (RESERVED_HEADERS.has(name.toLowerCase()))
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `expected a header the check does not set itself (not ${[...RESERVED_HEADERS].join(", ")})`,
+        });
+    }
+  });
+
 export const healthCheckSchema = z
   .strictObject({
     type: z.enum(HEALTH_CHECK_TYPES).default("http").describe("http request, tcp connect, or a command"),
@@ -70,6 +99,7 @@ export const healthCheckSchema = z
       .default("/health"),
     method: z.enum(HEALTH_CHECK_METHODS).default("GET"),
     expectStatus: expectStatusSchema.default("200-399"),
+    headers: checkHeadersSchema.optional().describe("request headers sent with each HTTP check"),
     body: z.string().min(1).optional().describe("substring the response body must contain"),
     command: z.string().min(1).optional().describe("shell command (type command); exit 0 means healthy"),
     timeoutMs: milliseconds(1, 600_000).default(2_000),
@@ -96,7 +126,15 @@ export const healthCheckSchema = z
         path: ["command"],
         message: 'expected a shell command (required when type is "command")',
       });
-    } else if (options.type !== "command" && options.command !== undefined) {
+    }
+    if (options.type !== "http" && options.headers !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["headers"],
+        message: 'expected no headers unless type is "http"',
+      });
+    }
+    if (options.type !== "command" && options.command !== undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["command"],

@@ -14,17 +14,35 @@ function run(state: HealthState, results: CheckResult[]): string[] {
     .map((transition) => `${transition.previous}→${transition.state}:${transition.reason}`);
 }
 
+/** A state past its first check, which passed. */
+function settled(options: ConstructorParameters<typeof HealthState>[0]): HealthState {
+  const state = new HealthState(options);
+  state.record(OK, 0);
+  return state;
+}
+
 describe("HealthState", () => {
+  it("starts unknown, and its first check settles it: healthy if it passes, unhealthy if it fails", () => {
+    const passing = new HealthState({ rise: 2, fall: 3 });
+    expect(passing.state).toBe("unknown");
+    expect(run(passing, [OK])).toEqual(["unknown→healthy:check-passed"]);
+    const failing = new HealthState({ rise: 2, fall: 3 });
+    expect(run(failing, [FAIL])).toEqual(["unknown→unhealthy:check-failed"]);
+    expect(run(failing, [OK, OK])).toEqual(["unhealthy→healthy:check-passed"]);
+    const slow = new HealthState({ rise: 2, fall: 3, degradedLatencyMs: 500 });
+    expect(run(slow, [SLOW])).toEqual(["unknown→degraded:slow"]);
+  });
+
   it("turns degraded on a first failure and unhealthy after `fall` in a row", () => {
-    const state = new HealthState({ rise: 2, fall: 3 });
+    const state = settled({ rise: 2, fall: 3 });
     expect(run(state, [FAIL, FAIL])).toEqual(["healthy→degraded:check-failed"]);
     expect(state.state).toBe("degraded");
     expect(run(state, [FAIL, FAIL])).toEqual(["degraded→unhealthy:check-failed"]);
-    expect(state.details()).toMatchObject({ consecutiveFail: 4, consecutiveOk: 0, checks: 4 });
+    expect(state.details()).toMatchObject({ consecutiveFail: 4, consecutiveOk: 0, checks: 5 });
   });
 
   it("needs `rise` passes in a row to come back, and a failure in between restarts the count", () => {
-    const state = new HealthState({ rise: 2, fall: 3 });
+    const state = settled({ rise: 2, fall: 3 });
     run(state, [FAIL, FAIL, FAIL]);
     expect(run(state, [OK, FAIL, OK])).toEqual([]);
     expect(state.state).toBe("unhealthy");
@@ -33,7 +51,7 @@ describe("HealthState", () => {
   });
 
   it("returns from degraded after `rise` passes, without going unhealthy", () => {
-    const state = new HealthState({ rise: 2, fall: 3 });
+    const state = settled({ rise: 2, fall: 3 });
     expect(run(state, [FAIL, OK, OK])).toEqual([
       "healthy→degraded:check-failed",
       "degraded→healthy:check-passed",
@@ -41,14 +59,14 @@ describe("HealthState", () => {
   });
 
   it("marks a slow passing check degraded, and a fast one heals it", () => {
-    const state = new HealthState({ rise: 2, fall: 3, degradedLatencyMs: 500 });
+    const state = settled({ rise: 2, fall: 3, degradedLatencyMs: 500 });
     expect(run(state, [OK, SLOW, SLOW])).toEqual(["healthy→degraded:slow"]);
-    expect(state.details()).toMatchObject({ lastResult: "slow", lastLatencyMs: 900, consecutiveOk: 3 });
+    expect(state.details()).toMatchObject({ lastResult: "slow", lastLatencyMs: 900, consecutiveOk: 4 });
     expect(run(state, [OK])).toEqual(["degraded→healthy:check-passed"]);
   });
 
   it("recovers from unhealthy to degraded when the passing checks are slow", () => {
-    const state = new HealthState({ rise: 2, fall: 1, degradedLatencyMs: 500 });
+    const state = settled({ rise: 2, fall: 1, degradedLatencyMs: 500 });
     expect(run(state, [FAIL, SLOW, SLOW, OK])).toEqual([
       "healthy→unhealthy:check-failed",
       "unhealthy→degraded:slow",
@@ -57,13 +75,13 @@ describe("HealthState", () => {
   });
 
   it("keeps the details of the last check", () => {
-    const state = new HealthState({ rise: 2, fall: 3 });
+    const state = settled({ rise: 2, fall: 3 });
     state.record({ ok: false, latencyMs: 12.3456, detail: "ECONNREFUSED" }, 42);
     expect(state.details()).toEqual({
       state: "degraded",
       consecutiveOk: 0,
       consecutiveFail: 1,
-      checks: 1,
+      checks: 2,
       lastCheckAt: 42,
       lastResult: "fail",
       lastLatencyMs: 12.346,

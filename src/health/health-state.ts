@@ -1,6 +1,8 @@
 /**
  * One backend's active-check state machine (HAProxy's rise/fall): results
- * are counted as consecutive passes and failures. A healthy backend that
+ * are counted as consecutive passes and failures. A backend starts unknown
+ * and its first check settles it: healthy if it passes, unhealthy if it fails
+ * (as HAProxy treats a server at startup). A healthy backend that
  * fails a check turns degraded, and unhealthy after `fall` failures in a row;
  * an unhealthy or degraded one turns healthy after `rise` passes in a row. A
  * passing check slower than `degradedLatencyMs` counts as a pass but keeps
@@ -8,7 +10,7 @@
  * backend stays unhealthy, up to a cap, and is back to the base interval
  * after its first pass. Pure: time and randomness come in as arguments.
  */
-export type ProbeState = "healthy" | "degraded" | "unhealthy";
+export type ProbeState = "unknown" | "healthy" | "degraded" | "unhealthy";
 
 /** A check's verdict: failed, passed, or passed too slowly. */
 export type CheckVerdict = "ok" | "slow" | "fail";
@@ -55,7 +57,7 @@ export interface ProbeDetails {
 
 export class HealthState {
   #options: HealthStateOptions;
-  #state: ProbeState = "healthy";
+  #state: ProbeState = "unknown";
   #consecutiveOk = 0;
   #consecutiveFail = 0;
   #checks = 0;
@@ -90,6 +92,7 @@ export class HealthState {
     if (verdict === "fail") {
       this.#consecutiveOk = 0;
       this.#consecutiveFail++;
+      if (this.#state === "unknown") return this.#move("unhealthy", "check-failed", `${seen} (first check)`);
       if (this.#consecutiveFail >= fall)
         return this.#move("unhealthy", "check-failed", `${seen} (${this.#consecutiveFail} in a row)`);
       if (this.#state === "healthy")
@@ -100,6 +103,10 @@ export class HealthState {
     this.#consecutiveFail = 0;
     this.#consecutiveOk++;
     const slowDetail = `${seen} in ${Math.round(result.latencyMs)} ms, over ${degradedLatencyMs} ms`;
+    if (this.#state === "unknown")
+      return verdict === "slow"
+        ? this.#move("degraded", "slow", slowDetail)
+        : this.#move("healthy", "check-passed", `${seen} (first check)`);
     if (this.#state === "healthy")
       return verdict === "slow" ? this.#move("degraded", "slow", slowDetail) : undefined;
     if (this.#consecutiveOk < rise) return undefined;

@@ -1,7 +1,8 @@
 /**
  * HTTP health check: `METHOD path` against the backend's origin, passing when
  * the status is one of the expected ones (default 200-399) and, if `body` is
- * set, the response body contains it. One small undici `Client` per backend
+ * set, the response body contains it; configured `headers` go with every
+ * request. One small undici `Client` per backend
  * (one kept-alive connection, so frequent checks do not churn sockets), closed
  * when the backend leaves the pool or checking stops.
  */
@@ -15,18 +16,23 @@ const BODY_LIMIT = 64 * 1024;
 
 export type HttpCheckSettings = Pick<
   HealthCheckSettings,
-  "path" | "method" | "expectStatus" | "timeoutMs" | "body"
+  "path" | "method" | "expectStatus" | "timeoutMs" | "body" | "headers"
 >;
 
 export class HttpHealthCheck implements HealthCheck {
   readonly kind = "http";
   #settings: HttpCheckSettings;
   #ranges: [number, number][];
+  #headers: Record<string, string>;
   #clients = new Map<Backend, Client>();
 
   constructor(settings: HttpCheckSettings) {
     this.#settings = settings;
     this.#ranges = parseStatusRanges(settings.expectStatus) ?? [[200, 399]];
+    // Names lower-cased, so a configured User-Agent replaces ours rather than adding a second one.
+    this.#headers = { "user-agent": "switchyard-health-check" };
+    for (const [name, value] of Object.entries(settings.headers ?? {}))
+      this.#headers[name.toLowerCase()] = value;
   }
 
   async check(backend: Backend, signal: AbortSignal): Promise<CheckOutcome> {
@@ -35,7 +41,7 @@ export class HttpHealthCheck implements HealthCheck {
       path,
       method,
       signal,
-      headers: { "user-agent": "switchyard-health-check" },
+      headers: this.#headers,
     });
     const status = response.statusCode;
     const statusOk = this.#ranges.some(([low, high]) => status >= low && status <= high);

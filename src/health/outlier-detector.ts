@@ -11,7 +11,7 @@
  * timer is cleared when nothing is ejected and on `stop()`. Writing the pool
  * is left to the hooks.
  */
-import type { Backend } from "../core/backend.js";
+import { type Backend, servesTraffic } from "../core/backend.js";
 import { isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
 import type { OutlierDetectionSettings } from "./health-options.js";
@@ -74,7 +74,7 @@ export class OutlierDetector {
     if (!failed && outcome.status === undefined && outcome.latencyMs === undefined) return;
     // Outcomes from requests that were in flight at ejection, or reached a backend out of rotation
     // (panic routing), are not held against it.
-    if (this.#ejected.has(backend) || (backend.state !== "healthy" && backend.state !== "degraded")) return;
+    if (this.#ejected.has(backend) || !servesTraffic(backend.state)) return;
     const entry = this.#entry(backend);
     if (!failed) {
       entry.consecutiveFailures = 0;

@@ -246,6 +246,33 @@ export class PrometheusExporter {
         pools((pool, emit) => emit(poolLabel(pool), pool.stats[field])),
       );
     }
+    this.#counter(
+      "failover_seconds_total",
+      "Time from a request's first pick to each failover, summed: divided by failovers_total, the average failover time.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.failoverMsTotal / 1000)),
+    );
+    this.#gauge(
+      "failover_mean_seconds",
+      "Average failover time since start: from a request's first pick to its move to the next candidate.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.meanFailoverMs / 1000)),
+      "average",
+    );
+    this.#gauge(
+      "pool_healthy_backends",
+      "Backends passing their checks (healthy or degraded) by pool.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.healthyBackends)),
+      "average",
+    );
+    this.#gauge(
+      "pool_backends",
+      "Backends in the pool, in any state.",
+      ["pool"],
+      pools((pool, emit) => emit(poolLabel(pool), pool.stats.backends.length)),
+      "average",
+    );
     this.#gauge(
       "requests_per_second",
       "Requests routed per second, averaged over the window (complete seconds).",
