@@ -60,9 +60,13 @@ function agentListen(
 
 export async function agentCommand(options: AgentOptions): Promise<void> {
   if (!agentApiEnabled(process.env)) {
+    // Listen for the signal before saying so, and hold the process open: there is nothing else to.
+    const stopped = nextSignal();
+    const idle = setInterval(() => undefined, 2 ** 30);
     const logger = createLogger();
     logger.info("agent API disabled (API_ENABLED=false): serving and sampling nothing until stopped");
-    const signal = await nextSignal();
+    const signal = await stopped;
+    clearInterval(idle);
     logger.info({ signal }, "stopped");
     process.exit(0);
   }
