@@ -19,6 +19,7 @@ import {
   diffConfig,
   effectiveConfig,
   type ReloadResult,
+  watchConfig,
 } from "./config/reload.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
@@ -31,6 +32,7 @@ import { type Logger, silentLogger } from "./observability/logger.js";
 import type { ListenerMetricsSource } from "./prometheus/exporter.js";
 import { HttpProxy } from "./proxy/http-proxy.js";
 import { TcpProxy } from "./proxy/tcp-proxy.js";
+import { type CertificateFiles, TlsCertificates } from "./proxy/tls-certificates.js";
 
 export interface RuntimeListener {
   name: string;
@@ -131,6 +133,7 @@ export async function startSwitchyard(
     ? new AccessLog(logger.child({ component: "access" }), { sample: config.log.access.sample })
     : undefined;
   const stopAll = async (graceMs: number) => {
+    for (const stop of unwatch.splice(0)) stop();
     await Promise.allSettled(started.map((proxy) => proxy.close(graceMs)));
     await Promise.allSettled([...balancers.values()].map((balancer) => balancer.stop()));
     await Promise.allSettled([...agents.values()].map((poolAgents) => poolAgents.stop()));
@@ -144,6 +147,31 @@ export async function startSwitchyard(
       await stopAll(0);
       throw new ListenError(name, formatHostPort(listen.host, listen.port), error);
     }
+  };
+
+  /** Stops watching certificate files. */
+  const unwatch: (() => void)[] = [];
+  /** Loads a TLS listener's certificates and reloads them when their files change (or on SIGHUP). */
+  const certificatesFor = async (name: string, files: readonly CertificateFiles[]) => {
+    let certificates: TlsCertificates;
+    try {
+      certificates = await TlsCertificates.load(files);
+    } catch (error) {
+      await stopAll(0);
+      throw error;
+    }
+    const tlsLogger = logger.child({ component: "tls", listener: name });
+    const reload = () =>
+      certificates.reload().then(
+        () => tlsLogger.info("TLS certificates reloaded"),
+        (error: Error) =>
+          tlsLogger.error({ err: error }, "TLS certificates not reloaded; serving the previous ones"),
+      );
+    // One SIGHUP reload per listener; file changes reload on their own.
+    [...new Set(files.flatMap((pair) => [pair.cert, pair.key]))].forEach((file, i) => {
+      unwatch.push(watchConfig(file, reload, tlsLogger, { what: `TLS file ${file}`, sighup: i === 0 }));
+    });
+    return certificates;
   };
 
   for (const listener of config.listeners) {
@@ -179,6 +207,13 @@ export async function startSwitchyard(
             queueTimeoutMs: listener.queueTimeoutMs,
             maxRequestsPerConnection: listener.maxRequestsPerConnection,
             drainTimeoutMs: listener.drainTimeoutMs,
+            tls:
+              listener.tls === undefined
+                ? undefined
+                : {
+                    certificates: await certificatesFor(listener.name, listener.tls.certificates),
+                    minVersion: listener.tls.minVersion,
+                  },
             accessLog,
             logger,
           });

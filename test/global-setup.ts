@@ -1,7 +1,8 @@
 /**
  * Runs once before any test file: builds the package (the CLI, cluster and
  * agent tests run the compiled `bin/switchyard.js`) and installs the Debian
- * packages the browser and etcd tests drive (Chromium, etcd-server) when they
+ * packages the browser, etcd and TLS tests drive (Chromium, etcd-server,
+ * openssl, curl) when they
  * are missing, so a fresh machine needs nothing beyond `npm install && npm
  * test`. Doing both here, not in each test file, keeps files from racing for
  * dist/ or for dpkg's lock.
@@ -13,6 +14,9 @@ import { existsSync } from "node:fs";
 export const DEBIAN_TOOLS = {
   chromium: "/usr/bin/chromium",
   "etcd-server": "/usr/bin/etcd",
+  // Certificates for the TLS tests are made at test time; curl is a real client against them.
+  openssl: "/usr/bin/openssl",
+  curl: "/usr/bin/curl",
 } as const;
 
 export default function setup(): void {

@@ -166,7 +166,9 @@ describe("hot reload", () => {
     const runtime = await start(await resolve());
     const port = runtime.listeners[0]?.port ?? 0;
     const { lines, logger } = capture();
-    const stop = watchConfig(file, () => reloadFromFile(runtime, resolve, logger), logger, 50);
+    const stop = watchConfig(file, () => reloadFromFile(runtime, resolve, logger), logger, {
+      debounceMs: 50,
+    });
     cleanups.push(stop);
 
     // Editors replace the file: write a temp file and rename it over.

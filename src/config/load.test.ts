@@ -294,6 +294,20 @@ describe("validation messages", () => {
     expect(configError(raw).message).toContain('pools.web.circuitBreaker.treshold: unknown key "treshold"');
   });
 
+  it("takes TLS certificates on an http listener and refuses tls on a tcp one", () => {
+    const raw = base();
+    firstListener(raw).tls = { certificates: [{ cert: "site.pem", key: "site.key" }] };
+    expect(parseConfig(raw).listeners[0]?.tls).toEqual({
+      certificates: [{ cert: "site.pem", key: "site.key" }],
+      minVersion: "TLSv1.2",
+    });
+    firstListener(raw).protocol = "tcp";
+    expect(configError(raw).message).toContain("listeners[0].tls: expected no tls on a tcp listener");
+    firstListener(raw).protocol = "http";
+    firstListener(raw).tls = { certificates: [] };
+    expect(configError(raw).message).toContain("listeners[0].tls.certificates");
+  });
+
   it("names the expected type for a wrongly typed value", () => {
     const raw = base();
     firstListener(raw).maxRetries = "3";

@@ -320,7 +320,9 @@ interface WatchLogger {
 }
 
 /**
- * Calls `onChange` (debounced) when the config file changes, and on SIGHUP.
+ * Calls `onChange` (debounced) when `file` changes, and on SIGHUP unless
+ * `sighup` is false (several files behind one reload take the signal once);
+ * `what` names the file in the log.
  * The directory is watched too, so a file replaced by an editor's rename (or
  * deleted and re-created) is picked up and the file watcher is re-armed.
  * Returns a function that stops watching.
@@ -329,7 +331,7 @@ export function watchConfig(
   file: string,
   onChange: () => unknown,
   logger: WatchLogger,
-  debounceMs = RELOAD_DEBOUNCE_MS,
+  { debounceMs = RELOAD_DEBOUNCE_MS, what = "the config file", sighup = true } = {},
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
   let fileWatcher: FSWatcher | undefined;
@@ -376,17 +378,17 @@ export function watchConfig(
   } catch (error) {
     logger.warn(
       { error: (error as Error).message },
-      "cannot watch the config directory; file replacement may be missed",
+      `cannot watch the directory of ${what}; file replacement may be missed`,
     );
   }
   const onHup = () => {
-    logger.info({ file }, "SIGHUP: re-reading the config file");
+    logger.info({ file }, `SIGHUP: re-reading ${what}`);
     if (timer) clearTimeout(timer);
     timer = undefined;
     run();
   };
-  process.on("SIGHUP", onHup);
-  logger.info({ file, debounceMs }, "watching the config file for changes (SIGHUP also reloads)");
+  if (sighup) process.on("SIGHUP", onHup);
+  logger.info({ file, debounceMs }, `watching ${what} for changes${sighup ? " (SIGHUP also reloads)" : ""}`);
   return () => {
     stopped = true;
     if (timer) clearTimeout(timer);

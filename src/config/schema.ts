@@ -192,6 +192,20 @@ export const listenerSchema = z.strictObject({
     .optional(),
   /** WebSocket and TCP tunnels to a draining backend are closed after this long. */
   drainTimeoutMs: milliseconds(2_147_483_647).optional(),
+  /** HTTP only: terminate TLS with these certificates (picked by SNI; the first is the default). */
+  tls: z
+    .strictObject({
+      certificates: z
+        .array(
+          z.strictObject({
+            cert: z.string({ error: "expected the path of a PEM certificate file" }).min(1),
+            key: z.string({ error: "expected the path of a PEM private key file" }).min(1),
+          }),
+        )
+        .min(1),
+      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+    })
+    .optional(),
 });
 
 const ALLOWED_HOST_EXPECTED = 'expected a host name (letters, digits, ".", "-", "_"), an IP address or "*"';
@@ -282,6 +296,14 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
               ? "expected the name of a pool defined under pools (none are defined)"
               : `expected the name of a pool defined under pools: ${poolNames.join(", ")}`,
           params: suggestion ? { suggestion } : undefined,
+        });
+      }
+      if (listener.tls !== undefined && listener.protocol === "tcp") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "tls"],
+          message:
+            "expected no tls on a tcp listener (TCP is passed through; TLS is terminated on http listeners)",
         });
       }
       const listen = typeof listener.listen === "string" ? parseListenAddress(listener.listen) : undefined;

@@ -127,7 +127,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
-    const head = buildUpstreamHeaders(req.rawHeaders, clientIp, "http");
+    const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+    const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     this.#head = head;
     const ctx: RequestContext = { clientIp, method: req.method, path: req.url, headers: req.headers };
     try {

@@ -15,6 +15,7 @@
 
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import tls from "node:tls";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -33,6 +34,7 @@ import type { ClientRequest } from "./http1/client-request.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
 import { type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
+import type { TlsCertificates } from "./tls-certificates.js";
 import { UpstreamPools } from "./upstream-pools.js";
 import { WebSocketProxy } from "./websocket.js";
 
@@ -110,6 +112,12 @@ export interface HttpProxyOptions {
    * application's ping interval. At most 2147483647 (node's timer limit).
    */
   websocketIdleMs?: number;
+  /**
+   * Terminate TLS: the certificates (chosen by SNI, see tls-certificates.ts)
+   * and the lowest protocol version accepted (default TLSv1.2). A reload of
+   * the certificates applies to new connections; open ones keep theirs.
+   */
+  tls?: { certificates: TlsCertificates; minVersion?: "TLSv1.2" | "TLSv1.3" };
   logger?: Logger;
 }
 
@@ -250,7 +258,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
       logger: this.logger,
       onTunnelClosed: () => this.#checkDrained(),
     });
-    this.#server = net.createServer(this.#onConnection);
+    this.#server =
+      options.tls === undefined ? net.createServer(this.#onConnection) : this.#tlsServer(options.tls);
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -337,6 +346,27 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
   #onConnection = (socket: net.Socket): void => {
     this.#connections.add(new ClientConnection(socket, this));
   };
+
+  #tlsServer({ certificates, minVersion = "TLSv1.2" }: NonNullable<HttpProxyOptions["tls"]>): tls.Server {
+    const server = tls.createServer(
+      {
+        ...certificates.defaults,
+        minVersion,
+        ALPNProtocols: ["http/1.1"],
+        SNICallback: (servername, done) => done(null, certificates.select(servername)),
+        handshakeTimeout: this.timeouts.requestHeadMs,
+      },
+      this.#onConnection,
+    );
+    // A client that sends no name gets the first certificate: keep the server's own context current.
+    const stop = certificates.onReload(() => server.setSecureContext(certificates.defaults));
+    server.on("close", stop);
+    server.on("tlsClientError", (error, socket) => {
+      this.logger.debug({ err: error, client: socket.remoteAddress }, "TLS handshake failed");
+      socket.destroy();
+    });
+    return server;
+  }
 
   /** One timer for every client connection's timeouts, instead of one per connection. */
   #sweep = (): void => {

@@ -1,0 +1,202 @@
+/**
+ * TLS termination on the HTTP listener, with certificates made by openssl at
+ * test time (no private key is committed): SNI picks the certificate (exact
+ * name, one-label wildcard, the first one otherwise), requests are proxied
+ * with X-Forwarded-Proto https, the minimum version is enforced, curl gets
+ * through with --cacert, and a certificate replaced on disk is served to new
+ * connections while an open one keeps working.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import { promisify } from "node:util";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createBalancer } from "../src/balancer/balancer.js";
+import { parseConfig } from "../src/config/load.js";
+import { HttpProxy } from "../src/proxy/http-proxy.js";
+import { type CertificateFiles, TlsCertificates } from "../src/proxy/tls-certificates.js";
+import { startSwitchyard } from "../src/runtime.js";
+import { type EchoReply, LOCALHOST, startEchoServer, type TestServer, waitFor } from "./helpers/servers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "switchyard-tls-"));
+const cleanups: (() => Promise<unknown> | undefined)[] = [];
+
+afterEach(async () => {
+  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A self-signed P-256 certificate for `names` (subjectAltName DNS entries), CN `cn`. */
+function makeCertificate(file: string, cn: string, names: string[]): CertificateFiles {
+  const pair = { cert: join(dir, `${file}.pem`), key: join(dir, `${file}.key`) };
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${cn}`,
+      "-addext",
+      `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`,
+      "-keyout",
+      pair.key,
+      "-out",
+      pair.cert,
+    ],
+    { stdio: "ignore" },
+  );
+  return pair;
+}
+
+const first = makeCertificate("first", "first", ["a.test"]);
+const wildcard = makeCertificate("wildcard", "wildcard", ["*.b.test"]);
+const trusted = [readFileSync(first.cert), readFileSync(wildcard.cert)];
+
+async function track(server: Promise<TestServer>): Promise<TestServer> {
+  const started = await server;
+  cleanups.push(() => started.close());
+  return started;
+}
+
+async function startTlsProxy(
+  backend: TestServer,
+  minVersion?: "TLSv1.2" | "TLSv1.3",
+): Promise<{ port: number; proxy: HttpProxy }> {
+  const certificates = await TlsCertificates.load([first, wildcard]);
+  const balancer = createBalancer({ backends: [{ address: backend.address }] });
+  const proxy = new HttpProxy({ balancer, tls: { certificates, minVersion } });
+  const { port } = await proxy.listen();
+  cleanups.push(() => proxy.close(200));
+  return { port, proxy };
+}
+
+/** The CN of the certificate served to a client asking for `servername` (none: no SNI). */
+function servedName(port: number, servername?: string, options: tls.ConnectionOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      { host: LOCALHOST, port, servername, rejectUnauthorized: false, ...options },
+      () => {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        socket.destroy();
+        resolve(String(cn));
+      },
+    );
+    socket.on("error", reject);
+  });
+}
+
+function get(port: number, servername: string, agent?: https.Agent, ca = trusted): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      { host: LOCALHOST, port, servername, ca, agent, headers: { host: servername } },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on("end", () => resolve(JSON.parse(body) as EchoReply));
+      },
+    );
+    req.on("error", reject);
+  });
+}
+
+describe("TLS listener", () => {
+  it("serves the certificate the client names, the first one otherwise, and proxies with X-Forwarded-Proto https", async () => {
+    const backend = await track(startEchoServer());
+    const { port } = await startTlsProxy(backend);
+    expect(await servedName(port, "a.test")).toBe("first");
+    expect(await servedName(port, "x.b.test")).toBe("wildcard");
+    expect(await servedName(port, "X.B.TEST")).toBe("wildcard");
+    // A wildcard covers one label only; unknown names and clients without SNI get the first certificate.
+    expect(await servedName(port, "y.x.b.test")).toBe("first");
+    expect(await servedName(port, "b.test")).toBe("first");
+    expect(await servedName(port)).toBe("first");
+
+    const reply = await get(port, "x.b.test");
+    expect(reply.headers["x-forwarded-proto"]).toBe("https");
+    expect(reply.headers.forwarded).toContain("proto=https");
+  });
+
+  it("refuses clients below the minimum version", async () => {
+    const backend = await track(startEchoServer());
+    const { port } = await startTlsProxy(backend, "TLSv1.3");
+    await expect(servedName(port, "a.test", { maxVersion: "TLSv1.2" })).rejects.toThrow();
+    expect(await servedName(port, "a.test", { minVersion: "TLSv1.3" })).toBe("first");
+  });
+
+  it("lets curl through with --cacert and SNI", async () => {
+    const backend = await track(startEchoServer("curl-backend"));
+    const { port } = await startTlsProxy(backend);
+    // Asynchronously: the proxy answering curl runs in this process.
+    const { stdout: out } = await promisify(execFile)(
+      "curl",
+      [
+        "-sS",
+        "--cacert",
+        first.cert,
+        "--resolve",
+        `a.test:${port}:${LOCALHOST}`,
+        `https://a.test:${port}/hello`,
+      ],
+      { encoding: "utf8", timeout: 10_000 },
+    );
+    const reply = JSON.parse(out) as EchoReply;
+    expect(reply).toMatchObject({ name: "curl-backend", url: "/hello" });
+  });
+
+  it("says which certificate file it cannot read", async () => {
+    await expect(TlsCertificates.load([{ cert: join(dir, "missing.pem"), key: first.key }])).rejects.toThrow(
+      /cannot read the TLS certificate file .*missing\.pem: ENOENT/,
+    );
+    await expect(TlsCertificates.load([{ cert: first.cert, key: wildcard.key }])).rejects.toThrow(
+      /TLS certificate .*first\.pem with key .*wildcard\.key/,
+    );
+  });
+
+  it("serves a certificate replaced on disk to new connections; an open connection keeps working", async () => {
+    const backend = await track(startEchoServer());
+    const live = makeCertificate("live", "before", ["a.test"]);
+    const runtime = await startSwitchyard(
+      parseConfig({
+        listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "web", tls: { certificates: [live] } }],
+        pools: { web: { backends: [{ address: backend.address }] } },
+      }),
+    );
+    cleanups.push(() => runtime.close(200));
+    const port = runtime.listeners[0]?.port as number;
+    const before = [readFileSync(live.cert)];
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(async () => agent.destroy());
+    await get(port, "a.test", agent, before);
+    const heldSockets = () => Object.values(agent.freeSockets).flat();
+    const [open] = heldSockets();
+    expect(open).toBeDefined();
+
+    // Replace key and certificate the way deploy tools do: write aside, then rename over.
+    const renewed = makeCertificate("renewed", "after", ["a.test"]);
+    renameSync(renewed.key, live.key);
+    renameSync(renewed.cert, live.cert);
+    let served = "";
+    await waitFor(() => {
+      void servedName(port, "a.test").then((cn) => {
+        served = cn;
+      });
+      return served === "after";
+    }, 5_000);
+    // The keep-alive connection made before the renewal still carries requests.
+    const reply = await get(port, "a.test", agent, before);
+    expect(reply.headers["x-forwarded-proto"]).toBe("https");
+    expect(heldSockets()).toEqual([open]);
+  });
+});
