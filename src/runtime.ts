@@ -214,6 +214,7 @@ export async function startSwitchyard(
                     certificates: await certificatesFor(listener.name, listener.tls.certificates),
                     minVersion: listener.tls.minVersion,
                   },
+            redirectToHttps: listener.redirectToHttps === true ? {} : listener.redirectToHttps,
             accessLog,
             logger,
           });

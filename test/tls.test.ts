@@ -4,7 +4,8 @@
  * name, one-label wildcard, the first one otherwise), requests are proxied
  * with X-Forwarded-Proto https, the minimum version is enforced, curl gets
  * through with --cacert, and a certificate replaced on disk is served to new
- * connections while an open one keeps working.
+ * connections while an open one keeps working; a plain listener can send
+ * its clients to https with a 308.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -19,7 +20,14 @@ import { parseConfig } from "../src/config/load.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { type CertificateFiles, TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { startSwitchyard } from "../src/runtime.js";
-import { type EchoReply, LOCALHOST, startEchoServer, type TestServer, waitFor } from "./helpers/servers.js";
+import {
+  type EchoReply,
+  LOCALHOST,
+  rawRequest,
+  startEchoServer,
+  type TestServer,
+  waitFor,
+} from "./helpers/servers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-tls-"));
 const cleanups: (() => Promise<unknown> | undefined)[] = [];
@@ -153,6 +161,34 @@ describe("TLS listener", () => {
     );
     const reply = JSON.parse(out) as EchoReply;
     expect(reply).toMatchObject({ name: "curl-backend", url: "/hello" });
+  });
+
+  it("redirects a plain listener's requests to https with 308, keeping host and target", async () => {
+    const backend = await track(startEchoServer());
+    const runtime = await startSwitchyard(
+      parseConfig({
+        listeners: [
+          { name: "secure", listen: "127.0.0.1:0", pool: "web", tls: { certificates: [first] } },
+          { name: "plain", listen: "127.0.0.1:0", pool: "web", redirectToHttps: { port: 8443 } },
+        ],
+        pools: { web: { backends: [{ address: backend.address }] } },
+      }),
+    );
+    cleanups.push(() => runtime.close(200));
+    const plain = runtime.listeners[1]?.port as number;
+    const answer = await rawRequest(
+      plain,
+      "POST /cart?id=7 HTTP/1.1\r\nHost: a.test:80\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 308 /);
+    expect(answer).toContain("location: https://a.test:8443/cart?id=7\r\n");
+    const noHost = await rawRequest(plain, "GET / HTTP/1.0\r\n\r\n");
+    expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+    expect(backend.requests).toBe(0);
+    // The TLS listener beside it proxies.
+    expect((await get(runtime.listeners[0]?.port as number, "a.test")).headers["x-forwarded-proto"]).toBe(
+      "https",
+    );
   });
 
   it("says which certificate file it cannot read", async () => {

@@ -304,6 +304,11 @@ describe("validation messages", () => {
     firstListener(raw).protocol = "tcp";
     expect(configError(raw).message).toContain("listeners[0].tls: expected no tls on a tcp listener");
     firstListener(raw).protocol = "http";
+    firstListener(raw).redirectToHttps = true;
+    expect(configError(raw).message).toContain(
+      "listeners[0].redirectToHttps: expected redirectToHttps on a plain listener",
+    );
+    delete firstListener(raw).redirectToHttps;
     firstListener(raw).tls = { certificates: [] };
     expect(configError(raw).message).toContain("listeners[0].tls.certificates");
   });

@@ -206,6 +206,10 @@ export const listenerSchema = z.strictObject({
       minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
     })
     .optional(),
+  /** HTTP only: answer every request with a 308 to the same URL on https (port 443 unless given). */
+  redirectToHttps: z
+    .union([z.literal(true), z.strictObject({ port: numberIn(1, 65535, { int: true }) })])
+    .optional(),
 });
 
 const ALLOWED_HOST_EXPECTED = 'expected a host name (letters, digits, ".", "-", "_"), an IP address or "*"';
@@ -296,6 +300,13 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
               ? "expected the name of a pool defined under pools (none are defined)"
               : `expected the name of a pool defined under pools: ${poolNames.join(", ")}`,
           params: suggestion ? { suggestion } : undefined,
+        });
+      }
+      if (listener.tls !== undefined && listener.redirectToHttps !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "redirectToHttps"],
+          message: "expected redirectToHttps on a plain listener, not on one that already terminates TLS",
         });
       }
       if (listener.tls !== undefined && listener.protocol === "tcp") {

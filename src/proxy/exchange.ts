@@ -70,7 +70,7 @@ export interface ExchangeHost {
   /** True once the listener is shutting down. */
   readonly closing: boolean;
   /** Called once per exchange, when its response ended or its client left. */
-  _released(exchange: Exchange): void;
+  _released(): void;
 }
 
 /** The abort reason the exchange gives its attempt when the client went away. */
@@ -153,7 +153,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
 
   /** The response ended, or the client went away. */
   clientClosed(): void {
-    this.#host._released(this);
+    this.#host._released();
     const log = this.#host.accessLog;
     if (log?.take()) {
       log.write({

@@ -32,6 +32,7 @@ import {
 } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
+import { HttpsRedirect, type RedirectHost } from "./https-redirect.js";
 import { type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 import type { TlsCertificates } from "./tls-certificates.js";
@@ -118,6 +119,11 @@ export interface HttpProxyOptions {
    * the certificates applies to new connections; open ones keep theirs.
    */
   tls?: { certificates: TlsCertificates; minVersion?: "TLSv1.2" | "TLSv1.3" };
+  /**
+   * Answer every request with a 308 to the same URL on https (to `port`,
+   * default 443) instead of proxying it. For a plain listener beside a TLS one.
+   */
+  redirectToHttps?: { port?: number };
   logger?: Logger;
 }
 
@@ -142,7 +148,7 @@ const UPSTREAM_IDLE_MS = 4_000;
 /** After the grace period, how long to wait for destroyed sockets to report closed. */
 const DESTROY_SETTLE_MS = 1_000;
 
-export class HttpProxy implements ExchangeHost, ClientConnectionHost {
+export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost {
   readonly name: string;
   readonly timeouts: Readonly<ProxyTimeouts>;
   /** @internal read by exchanges */
@@ -173,6 +179,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
   #port: number;
   #server: net.Server;
   #connections = new Set<ClientConnection>();
+  /** The https port requests are redirected to; undefined when they are proxied. */
+  #redirectPort: number | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #websockets: WebSocketProxy;
   #address: { host: string; port: number } | undefined;
@@ -237,6 +245,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
       throw invalidOption("maxHeaderSize must be an integer of at least 1024", { maxHeaderSize });
     }
     this.headLimits = Object.freeze({ ...DEFAULT_HEAD_LIMITS, maxHeadBytes: maxHeaderSize });
+    if (options.redirectToHttps !== undefined) {
+      const port = options.redirectToHttps.port ?? 443;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw invalidOption("redirectToHttps.port must be an integer from 1 to 65535", { port });
+      }
+      this.#redirectPort = port;
+    }
     this.logger = (options.logger ?? silentLogger).child({ component: "http-proxy", listener: this.name });
     this.accessLog = options.accessLog;
     this.upstreams = new UpstreamPools(this.balancer.pool, {
@@ -312,11 +327,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost {
   /** @internal A request head arrived on `connection`: its exchange answers it. */
   _accept(request: ClientRequest, connection: ClientConnection): ResponseOwner {
     this.#inFlight++;
+    const redirectPort = this.#redirectPort;
+    if (redirectPort !== undefined) return new HttpsRedirect(this, request, connection, redirectPort);
     return new Exchange(this, request, connection);
   }
 
-  /** @internal An exchange's response ended or its client left. */
-  _released(_exchange: Exchange): void {
+  /** @internal A response (an exchange's, a redirect's) ended or its client left. */
+  _released(): void {
     this.#inFlight--;
     this.#checkDrained();
   }
