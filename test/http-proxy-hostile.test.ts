@@ -326,7 +326,7 @@ describe("upstream connections", () => {
     );
     expect(statuses).toEqual([200, 200, 200, 200]);
     expect(maxOpen).toBe(1);
-    expect(proxy.upstreams.connections(proxy.balancer.pool.backends[0] as never)).toBeLessThanOrEqual(1);
+    expect(proxy.stats().backends[0]?.openConnections).toBeLessThanOrEqual(1);
   });
 
   it("answers 503 SY_ERR_QUEUE_TIMEOUT when no connection frees up within queueTimeoutMs", async () => {
