@@ -227,6 +227,18 @@ describe("request heads a proxy must refuse", () => {
     expect(backend.requests).toBe(0);
   });
 
+  it("answers 400 to a chunked body broken in the bytes that came with its head, before the backend sees the head", async () => {
+    const port = await proxyToCountingBackend();
+    // A kept-alive upstream connection, so a head would reach the backend at once.
+    expect(await rawRequest(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")).toMatch(/ 200 /);
+    const answer = await rawRequest(
+      port,
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(backend.requests).toBe(1);
+  });
+
   it("answers 414 to a 1 MB request target", async () => {
     const port = await proxyToCountingBackend();
     const answer = await rawRequest(port, `GET /${"a".repeat(1_000_000)} HTTP/1.1\r\nHost: a\r\n\r\n`);
@@ -314,7 +326,7 @@ describe("upstream connections", () => {
     );
     expect(statuses).toEqual([200, 200, 200, 200]);
     expect(maxOpen).toBe(1);
-    expect(proxy.upstreams.connections(proxy.balancer.pool.backends[0] as never)).toBeLessThanOrEqual(1);
+    expect(proxy.stats().backends[0]?.openConnections).toBeLessThanOrEqual(1);
   });
 
   it("answers 503 SY_ERR_QUEUE_TIMEOUT when no connection frees up within queueTimeoutMs", async () => {

@@ -819,6 +819,8 @@ describe("HttpProxy retries", () => {
       inFlight: 0,
       statusClasses: { "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 2 },
       errors: { SY_ERR_BAD_REQUEST: 1, SY_ERR_NO_BACKEND: 1 },
+      // The kept-alive connection that carried the forwarded requests waits for the next one.
+      backends: [{ id: backend.address, queued: 0, openConnections: 1, idleConnections: 1 }],
     });
   });
 

@@ -12,9 +12,16 @@ import { AdminServer } from "../src/admin/admin-server.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { AccessLog } from "../src/observability/access-log.js";
-import { HttpProxy } from "../src/proxy/http-proxy.js";
+import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
-import { closedPort, request, startEchoServer, type TestServer } from "./helpers/servers.js";
+import {
+  closedPort,
+  request,
+  startEchoServer,
+  startServer,
+  type TestServer,
+  waitFor,
+} from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -118,14 +125,19 @@ type Json = any;
 
 interface Lab {
   balancer: Balancer;
+  proxy: HttpProxy;
   proxyPort: number;
   adminPort: number;
   get(path: string): Promise<{ status: number; headers: Record<string, unknown>; text: string; json: Json }>;
 }
 
-async function startLab(backends: { id: string; address: string }[], extra?: Map<string, Balancer>) {
+async function startLab(
+  backends: { id: string; address: string }[],
+  extra?: Map<string, Balancer>,
+  proxyOptions: Partial<HttpProxyOptions> = {},
+) {
   const balancer = createBalancer({ backends, algorithm: "least-connections" });
-  const proxy = new HttpProxy({ balancer, name: "web" });
+  const proxy = new HttpProxy({ balancer, name: "web", ...proxyOptions });
   const { port: proxyPort } = await proxy.listen();
   cleanups.push(() => proxy.close(200));
   const balancers = new Map<string, Balancer>([["web", balancer], ...(extra ?? [])]);
@@ -138,6 +150,7 @@ async function startLab(backends: { id: string; address: string }[], extra?: Map
   cleanups.push(() => admin.close());
   const lab: Lab = {
     balancer,
+    proxy,
     proxyPort,
     adminPort,
     async get(path) {
@@ -312,6 +325,46 @@ describe("GET /api/stats and /api/explain", () => {
       protocol: "http",
       requests: 20,
       retries: 0,
+    });
+  });
+
+  it("shows each backend's queue at maxConnections and its connections, in /api/stats and /metrics", async () => {
+    // A slow backend: answers wait until the test lets them go.
+    const held: (() => void)[] = [];
+    let holding = true;
+    const slow = await startServer((_req, res) => {
+      if (holding) held.push(() => res.end("ok"));
+      else res.end("ok");
+    });
+    cleanups.push(() => slow.close());
+    const lab = await startLab([{ id: "slow", address: slow.address }], undefined, { maxConnections: 1 });
+    const labels = { listener: "web", pool: "web", backend: "slow" };
+    const figures = async () => {
+      const stats = await lab.get("/api/stats");
+      const metrics = parseExposition((await lab.get("/metrics")).text);
+      return {
+        stats: stats.json.listeners.web.backends,
+        metrics: [
+          metrics.value("switchyard_backend_queue_length", labels),
+          metrics.value("switchyard_backend_connections_open", labels),
+          metrics.value("switchyard_backend_connections_idle", labels),
+        ],
+      };
+    };
+
+    const answers = Promise.all(Array.from({ length: 3 }, () => request({ port: lab.proxyPort })));
+    await waitFor(() => held.length === 1 && lab.proxy.stats().backends[0]?.queued === 2);
+    expect(await figures()).toEqual({
+      stats: [{ id: "slow", queued: 2, openConnections: 1, idleConnections: 0 }],
+      metrics: [2, 1, 0],
+    });
+
+    holding = false;
+    for (const release of held.splice(0)) release();
+    expect((await answers).map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(await figures()).toEqual({
+      stats: [{ id: "slow", queued: 0, openConnections: 1, idleConnections: 1 }],
+      metrics: [0, 1, 1],
     });
   });
 

@@ -7,7 +7,7 @@
  * backend close after `drainTimeoutMs` (at once when it is removed).
  */
 import type http from "node:http";
-import type net from "node:net";
+import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
@@ -67,6 +67,45 @@ async function startProxy(
   cleanups.push(() => proxy.close(200));
   return { balancer, port, proxy };
 }
+
+/**
+ * A raw TCP backend that answers the first request head with `101` and echoes
+ * what follows (`upgrade: true`), or with a plain `200` (`upgrade: false`);
+ * `received` is every byte it got.
+ */
+async function startRawUpgradeBackend(
+  upgrade: boolean,
+): Promise<{ address: string; received: () => string }> {
+  let received = "";
+  const server = net.createServer((socket) => {
+    let answered = false;
+    socket.on("error", () => undefined);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (answered) {
+        if (upgrade) socket.write(chunk);
+        return;
+      }
+      const headEnd = received.indexOf("\r\n\r\n");
+      if (headEnd < 0) return;
+      answered = true;
+      if (!upgrade) {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nno");
+        return;
+      }
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n");
+      socket.write(received.slice(headEnd + 4), "latin1");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, LOCALHOST, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return {
+    address: `${LOCALHOST}:${(server.address() as net.AddressInfo).port}`,
+    received: () => received,
+  };
+}
+
+const RAW_UPGRADE = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n";
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -195,6 +234,24 @@ describe("WebSocket pass-through", () => {
     await waitFor(() => backend?.active === 0 && backend.inFlight === 0);
     expect(proxy.inFlight).toBe(0);
     expect(backend?.errors).toBe(0);
+  });
+
+  it("sends the client's bytes to a backend only after it answered 101, early ones included", async () => {
+    const backend = await startRawUpgradeBackend(true);
+    const { port } = await startProxy([backend.address]);
+    const answer = await rawRequest(port, `${RAW_UPGRADE}sent with the head`, 500);
+    expect(answer).toMatch(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\nsent with the head$/);
+  });
+
+  it("sends nothing more to a backend that answers an Upgrade without 101, and closes after its answer", async () => {
+    const backend = await startRawUpgradeBackend(false);
+    const { port } = await startProxy([backend.address]);
+    // Were the tunnel opened anyway, the backend would read this as a request the proxy never framed.
+    const smuggled = "GET /admin HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n";
+    const answer = await rawRequest(port, `${RAW_UPGRADE}${smuggled}`);
+    expect(answer).toBe("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nno");
+    expect(backend.received()).toMatch(/^GET \/ws HTTP\/1\.1\r\n/);
+    expect(backend.received()).not.toContain("/admin");
   });
 
   it("rejects a websocketIdleMs that is not a positive timer duration", async () => {

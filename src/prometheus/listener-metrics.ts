@@ -1,8 +1,10 @@
 /**
  * The proxy listeners' metric families: retries, retry-budget refusals,
- * requests, responses by status class, coded errors and work in flight.
+ * requests, responses by status class, coded errors and work in flight; per
+ * backend of an HTTP listener, its connection pool's queue (requests waiting
+ * at `maxConnections`) and connections open and idle.
  */
-import type { HttpProxyStats } from "../proxy/proxy-counters.js";
+import type { BackendUpstreamStats, HttpProxyStats } from "../proxy/proxy-counters.js";
 import type { Emit, Labels, MetricFamilies } from "./metric-families.js";
 
 /** One listener's figures, taken at the scrape. */
@@ -72,6 +74,29 @@ export function defineListenerMetrics(
       const open = listener.stats?.inFlight ?? listener.connections;
       if (open !== undefined) emit({ ...listenerLabels(listener), protocol: listener.protocol }, open);
     }),
+  );
+  const backends = (field: keyof Omit<BackendUpstreamStats, "id">) =>
+    listeners((listener, emit) => {
+      for (const backend of listener.stats?.backends ?? [])
+        emit({ ...listenerLabels(listener), backend: backend.id }, backend[field]);
+    });
+  families.gauge(
+    "backend_queue_length",
+    "Requests waiting for a connection to the backend (all maxConnections busy), by HTTP listener.",
+    ["listener", "pool", "backend"],
+    backends("queued"),
+  );
+  families.gauge(
+    "backend_connections_open",
+    "Connections open to the backend (connecting, busy or idle), by HTTP listener.",
+    ["listener", "pool", "backend"],
+    backends("openConnections"),
+  );
+  families.gauge(
+    "backend_connections_idle",
+    "Open connections to the backend waiting for a request, by HTTP listener.",
+    ["listener", "pool", "backend"],
+    backends("idleConnections"),
   );
 }
 

@@ -300,9 +300,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     return this.#inFlight + this.#websockets.size;
   }
 
-  /** Counters since the listener was created; see HttpProxyStats. */
+  /** Counters since the listener was created, and each backend's queue and connections now; see HttpProxyStats. */
   stats(): HttpProxyStats {
-    return this.counters.snapshot(this.inFlight);
+    const backends = this.balancer.pool.backends.map((backend) => ({
+      id: backend.id,
+      ...this.upstreams.usage(backend),
+    }));
+    return this.counters.snapshot(this.inFlight, backends);
   }
 
   /** WebSocket tunnels open to `backend`. */

@@ -3,10 +3,17 @@
  * `HttpProxy.stats()`: requests received, retries sent and retries refused by
  * the budget, hedges sent and won (and hedge timers armed now), responses by
  * status class, and the coded errors the proxy answered (or cut a response
- * with) by code. Plain numbers and one small map
+ * with) by code; the snapshot adds the backends' queues and connections,
+ * read from the upstream pools at that moment. Plain numbers and one small map
  * keyed by the fixed error codes, so counting allocates nothing.
  */
 import type { ErrorCode } from "../core/errors.js";
+import type { UpstreamUsage } from "./upstream-pools.js";
+
+/** One backend of the listener's pool, with its connection pool's queue and connections. */
+export interface BackendUpstreamStats extends UpstreamUsage {
+  id: string;
+}
 
 export interface HttpProxyStats {
   /** HTTP requests received (Upgrade requests are tunnels, not counted here). */
@@ -27,6 +34,8 @@ export interface HttpProxyStats {
   statusClasses: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
   /** Errors the proxy answered itself (or cut a started response for), by `SY_ERR_*` code. */
   errors: Record<string, number>;
+  /** Per backend of the pool: requests queued for a connection, connections open and idle, now. */
+  backends: BackendUpstreamStats[];
 }
 
 export class ProxyCounters {
@@ -50,7 +59,7 @@ export class ProxyCounters {
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
   }
 
-  snapshot(inFlight: number): HttpProxyStats {
+  snapshot(inFlight: number, backends: BackendUpstreamStats[]): HttpProxyStats {
     const [c2 = 0, c3 = 0, c4 = 0, c5 = 0] = this.#classes;
     return {
       requests: this.requests,
@@ -62,6 +71,7 @@ export class ProxyCounters {
       inFlight,
       statusClasses: { "2xx": c2, "3xx": c3, "4xx": c4, "5xx": c5 },
       errors: Object.fromEntries(this.#errors),
+      backends,
     };
   }
 }

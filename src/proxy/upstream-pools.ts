@@ -18,6 +18,16 @@ export interface UpstreamPoolOptions extends ConnectionPoolOptions {
   logger: Logger;
 }
 
+/** A backend's connection pool right now. */
+export interface UpstreamUsage {
+  /** Requests waiting for a connection (all `maxConnections` busy). */
+  queued: number;
+  /** Connections open: connecting, carrying a request, or idle. */
+  openConnections: number;
+  /** Open connections waiting for a request. */
+  idleConnections: number;
+}
+
 export class UpstreamPools {
   #options: UpstreamPoolOptions;
   #pools = new Map<string, ConnectionPool>();
@@ -36,14 +46,14 @@ export class UpstreamPools {
     return this.#pools.size;
   }
 
-  /** Requests waiting for a connection to `backend`. */
-  queued(backend: Backend): number {
-    return this.#pools.get(backend.origin)?.queued ?? 0;
-  }
-
-  /** Connections open to `backend`. */
-  connections(backend: Backend): number {
-    return this.#pools.get(backend.origin)?.open ?? 0;
+  /** The queue and connections of `backend`'s pool; zeros before its first request. */
+  usage(backend: Backend): UpstreamUsage {
+    const pool = this.#pools.get(backend.origin);
+    return {
+      queued: pool?.queued ?? 0,
+      openConnections: pool?.open ?? 0,
+      idleConnections: pool?.idle ?? 0,
+    };
   }
 
   /**

@@ -4,9 +4,13 @@
  * (a refused or timed-out connect moves to the decision's next candidate),
  * replays the client's request line and headers (hop-by-hop fields replaced by
  * `Connection: Upgrade` + the client's `Upgrade`, forwarding fields added) and
- * the bytes already read past the head, then pipes both directions until one
- * side closes or fails, which closes the other, or until no byte has crossed
- * the tunnel for `idleTimeoutMs`, which closes both. While a tunnel is open its
+ * pipes the backend's answer to the client. Only once that answer is `101`
+ * do the client's bytes (those already read past the head first) go to the
+ * backend: a backend that did not switch protocols still reads HTTP, and
+ * would take them for requests the proxy never framed. Any other answer
+ * reaches the client and the tunnel closes behind it. An open tunnel pipes
+ * both directions until one side closes or fails, which closes the other, or
+ * until no byte has crossed the tunnel for `idleTimeoutMs`, which closes both. While a tunnel is open its
  * backend's `active` counter is raised and the decision's attempt stays open;
  * the attempt is reported when the tunnel closes, with the backend's handshake
  * status and time to it. Refused upgrades are answered with the raw coded
@@ -128,12 +132,9 @@ export class WebSocketProxy {
     let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     text += `Connection: Upgrade\r\nUpgrade: ${req.headers.upgrade ?? "websocket"}\r\n\r\n`;
-    const requestHead = Buffer.from(text, "latin1");
-    const tunnel = new Tunnel(
-      this,
-      client,
-      head.length > 0 ? Buffer.concat([requestHead, head]) : requestHead,
-    );
+    // The client's bytes wait (read by nobody, so kept) until the backend has switched protocols.
+    client.pause();
+    const tunnel = new Tunnel(this, client, Buffer.from(text, "latin1"), head);
     this.#tunnels.add(tunnel);
     tunnel.start(decision);
   }
@@ -160,6 +161,10 @@ class Tunnel {
   readonly #owner: WebSocketProxy;
   readonly #client: net.Socket;
   readonly #requestHead: Buffer;
+  /** Client bytes read past the request head, sent once the backend answers 101. */
+  readonly #early: Buffer;
+  /** The start of the backend's answer, until its status code is in. */
+  #answerStart = "";
   #decision: Decision | undefined;
   #upstream: net.Socket | undefined;
   #backend: Backend | undefined;
@@ -170,10 +175,11 @@ class Tunnel {
   #upstreamFailed = false;
   #state: "connecting" | "open" | "closed" = "connecting";
 
-  constructor(owner: WebSocketProxy, client: net.Socket, requestHead: Buffer) {
+  constructor(owner: WebSocketProxy, client: net.Socket, requestHead: Buffer, early: Buffer) {
     this.#owner = owner;
     this.#client = client;
     this.#requestHead = requestHead;
+    this.#early = early;
   }
 
   start(decision: Decision): void {
@@ -218,19 +224,29 @@ class Tunnel {
     // so the client socket's own timer measures the whole tunnel's idleness.
     this.#client.setTimeout(this.#owner.idleTimeoutMs);
     this.#client.once("timeout", this.#onIdle);
-    upstream.once("data", this.#onFirstData);
+    upstream.on("data", this.#onAnswerStart);
     upstream.write(this.#requestHead);
-    this.#client.pipe(upstream);
     upstream.pipe(this.#client);
     this.#owner._opened(this.#backend, this);
   };
 
-  #onFirstData = (chunk: Buffer): void => {
-    this.#latencyMs = performance.now() - this.#startedAt;
+  /** Reads the backend's status code; client bytes flow to the backend only after a 101. */
+  #onAnswerStart = (chunk: Buffer): void => {
+    this.#latencyMs ??= performance.now() - this.#startedAt;
+    const missing = STATUS_CODE_END - this.#answerStart.length;
+    this.#answerStart += chunk.toString("latin1", 0, Math.min(chunk.length, missing));
+    if (this.#answerStart.length < STATUS_CODE_END) return;
+    const upstream = this.#upstream as net.Socket;
+    upstream.off("data", this.#onAnswerStart);
     // "HTTP/1.1 101 ..." → digits at offsets 9..11.
-    if (chunk.length >= 12 && chunk.toString("latin1", 0, 5) === "HTTP/") {
-      const status = Number(chunk.toString("latin1", 9, 12));
-      if (Number.isInteger(status)) this.#status = status;
+    const status = this.#answerStart.startsWith("HTTP/") ? Number(this.#answerStart.slice(9)) : Number.NaN;
+    if (Number.isInteger(status)) this.#status = status;
+    if (status === 101) {
+      if (this.#early.length > 0) upstream.write(this.#early);
+      this.#client.pipe(upstream);
+    } else {
+      // Not upgraded: nothing more goes to the backend; the tunnel closes once it has answered.
+      upstream.end();
     }
   };
 
@@ -321,6 +337,9 @@ class Tunnel {
     this.#owner._closed(this, this.#backend);
   }
 }
+
+/** Where the status code of `HTTP/1.1 101 ...` ends. */
+const STATUS_CODE_END = 12;
 
 function onConnectTimeout(this: net.Socket): void {
   this.destroy(Object.assign(new Error("connect timeout"), { code: CONNECT_TIMEOUT_CODE }));

@@ -229,11 +229,7 @@ export interface Comparison {
  */
 export function compareFraming(node: NodeOutcome, ours: OurOutcome): Comparison {
   const problems: string[] = [];
-  // Node answers a missing Host with its own 400 instead of a request event.
-  const refusedAt = node.statuses.filter((status) => status >= 200).indexOf(400);
-  let framed = refusedAt >= 0 ? node.requests.slice(0, refusedAt) : node.requests;
-  const firstIncomplete = framed.findIndex((request) => !request.complete);
-  if (firstIncomplete >= 0) framed = framed.slice(0, firstIncomplete);
+  const framed = framedByNode(node);
   ours.messages.forEach((message, i) => {
     const theirs = framed[i];
     if (theirs === undefined) {
@@ -263,15 +259,20 @@ export function compareFraming(node: NodeOutcome, ours: OurOutcome): Comparison 
   return { problems, nodeAcceptedWeRejected, weCloseNodeReadsOn };
 }
 
+/** The requests node framed completely, up to its first refusal or unfinished body. */
+export function framedByNode(node: NodeOutcome): NodeRequest[] {
+  // Node answers a missing Host with its own 400 instead of a request event.
+  const refusedAt = node.statuses.filter((status) => status >= 200).indexOf(400);
+  const framed = refusedAt >= 0 ? node.requests.slice(0, refusedAt) : node.requests;
+  const firstIncomplete = framed.findIndex((request) => !request.complete);
+  return firstIncomplete >= 0 ? framed.slice(0, firstIncomplete) : framed;
+}
+
 function messageMismatch(theirs: NodeRequest, ours: OurMessage): string | undefined {
   const head = ours.head;
   if (theirs.method !== head.method) return `method ${theirs.method} vs ${head.method}`;
-  const absolute = /^https?:\/\//i.exec(theirs.url);
-  if (absolute !== null) {
-    const rest = theirs.url.slice(absolute[0].length);
-    const pathAt = rest.search(/[/?#]/);
-    const authority = pathAt < 0 ? rest : rest.slice(0, pathAt);
-    const path = pathAt < 0 ? "/" : rest[pathAt] === "/" ? rest.slice(pathAt) : `/${rest.slice(pathAt)}`;
+  const { authority, path } = splitTarget(theirs.url);
+  if (authority !== undefined) {
     if (authority !== head.host || path !== head.target) {
       return `absolute target ${theirs.url} vs host ${head.host} target ${head.target}`;
     }
@@ -288,4 +289,19 @@ function messageMismatch(theirs: NodeRequest, ours: OurMessage): string | undefi
     return `trailers ${JSON.stringify(theirs.rawTrailers)} vs ${JSON.stringify(ours.trailers)}`;
   }
   return undefined;
+}
+
+/**
+ * A request target as node reports it, split the way a proxy forwards it: an
+ * absolute-form target (`http://a/x`) becomes its authority and origin-form
+ * path; any other target is the path, authority undefined.
+ */
+export function splitTarget(url: string): { authority: string | undefined; path: string } {
+  const absolute = /^https?:\/\//i.exec(url);
+  if (absolute === null) return { authority: undefined, path: url };
+  const rest = url.slice(absolute[0].length);
+  const pathAt = rest.search(/[/?#]/);
+  const authority = pathAt < 0 ? rest : rest.slice(0, pathAt);
+  const path = pathAt < 0 ? "/" : rest[pathAt] === "/" ? rest.slice(pathAt) : `/${rest.slice(pathAt)}`;
+  return { authority, path };
 }

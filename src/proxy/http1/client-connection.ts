@@ -322,14 +322,17 @@ export class ClientConnection implements ChunkSink {
         else this.#chunks = new ChunkedDecoder(CLIENT_CHUNK_LIMITS);
         if (head.expectContinue && head.minor === 1) this.socket.write(CONTINUE);
       }
-      const owner = this.#host._accept(request, this);
-      this.#owner = owner;
-      owner.start();
+      // Body bytes that came with the head are framed first: a body broken
+      // there is refused before any backend has seen the head.
       if (this.#state === BODY && this.#pending !== undefined) {
         const rest = this.#pending;
         this.#pending = undefined;
         this.#readBody(rest, 0);
+        if (this.#refused()) break;
       }
+      const owner = this.#host._accept(request, this);
+      this.#owner = owner;
+      owner.start();
     }
     this.#readingHeads = false;
   }
@@ -425,6 +428,11 @@ export class ClientConnection implements ChunkSink {
     this.#status = 0;
     if (this.#pending === undefined) this.#resume();
     else this.#readHeads();
+  }
+
+  /** The request was refused and the connection is closing. */
+  #refused(): boolean {
+    return this.#state === LINGER;
   }
 
   /** Answers a request the parser refused (or a broken chunked body) and closes. */

@@ -76,6 +76,11 @@ export class ConnectionPool implements ConnectionOwner {
     return this.#open;
   }
 
+  /** Connections open and waiting for a request. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
   /** Requests waiting for a connection. */
   get queued(): number {
     return this.#queue.length;

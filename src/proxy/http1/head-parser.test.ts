@@ -173,6 +173,15 @@ describe("parseRequestHead: happy paths", () => {
     expect(request(`${GET}Proxy-Connection: upgrade\r\nUpgrade: websocket\r\n\r\n`).upgrade).toBe(true);
   });
 
+  it("refuses an Upgrade request with a body (the tunnel would pass it on unframed)", () => {
+    const upgrade = "Connection: upgrade\r\nUpgrade: h2c\r\n";
+    expect(requestError(`${POST}${upgrade}Content-Length: 5\r\n\r\n`).message).toBe(
+      "an Upgrade request cannot carry a body",
+    );
+    expect(requestError(`${POST}${upgrade}Transfer-Encoding: chunked\r\n\r\n`).status).toBe(400);
+    expect(request(`${POST}${upgrade}Content-Length: 0\r\n\r\n`).upgrade).toBe(true);
+  });
+
   it("takes an empty Upgrade field as no upgrade", () => {
     expect(request(`${GET}Connection: upgrade\r\nUpgrade: \r\n\r\n`).upgrade).toBe(false);
   });

@@ -158,6 +158,9 @@ export function parseRequestHead(
     head.contentLength = contentLength(fields.contentLength, fields.contentLengthCount);
     head.bodyKind = head.contentLength > 0 ? BODY_LENGTH : BODY_NONE;
   }
+  // The proxy tunnels an Upgrade from the end of its head: a body there would
+  // reach a backend that does not switch protocols unframed. No WebSocket handshake has one.
+  if (head.upgrade && head.bodyKind !== BODY_NONE) throw badRequest("an Upgrade request cannot carry a body");
   return head;
 }
 
