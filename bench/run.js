@@ -1,6 +1,6 @@
 /**
- * Runs the benches in order, each in its own process: select, proxy, failover, geo, agent-ab, then
- * workers. `npm run bench` builds first. BENCH_ONLY=select|proxy|failover|geo|agent-ab|workers runs one.
+ * Runs the benches in order, each in its own process: select, proxy, memory, failover, geo, agent-ab,
+ * then workers. `npm run bench` builds first. BENCH_ONLY=select|proxy|memory|failover|geo|agent-ab|workers runs one.
  * A bench that fails does not stop the next; the exit code says whether all passed.
  */
 import { spawn } from "node:child_process";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 const BENCHES = {
   select: fileURLToPath(new URL("./select.js", import.meta.url)),
   proxy: fileURLToPath(new URL("./proxy.js", import.meta.url)),
+  memory: fileURLToPath(new URL("./memory.js", import.meta.url)),
   failover: fileURLToPath(new URL("./failover.js", import.meta.url)),
   geo: fileURLToPath(new URL("./geo.js", import.meta.url)),
   "agent-ab": fileURLToPath(new URL("./agent-ab.js", import.meta.url)),
