@@ -25,6 +25,7 @@ const LAYERS = [
   "affinity",
   "balancer",
   "proxy",
+  "client",
   "agent",
   "lab",
   "config",
