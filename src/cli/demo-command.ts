@@ -13,7 +13,7 @@ import { defaultDashboardDir } from "../admin/dashboard-files.js";
 import { parseConfig } from "../config/load.js";
 import { LOG_LEVELS, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
-import { createLogger } from "../observability/logger.js";
+import { createLogger } from "../observability/create-logger.js";
 import type { Runtime } from "../runtime.js";
 import { nextSignal, shutdown } from "./shutdown.js";
 import { plural, table } from "./text-format.js";

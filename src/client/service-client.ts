@@ -6,6 +6,7 @@
  * to a `BalancedRequest`.
  */
 import type { Dispatcher } from "undici";
+import type { KnownAlgorithmSpec } from "../algorithms/registry.js";
 import { type Balancer, type BalancerOptions, createBalancer } from "../balancer/balancer.js";
 import type { BackendSpec } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
@@ -21,7 +22,9 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
 export const DEFAULT_MAX_RETRIES = 2;
 
-export interface ServiceOptions extends Omit<BalancerOptions, "backends"> {
+export interface ServiceOptions extends Omit<BalancerOptions, "backends" | "algorithm"> {
+  /** Algorithm name or `{ name, ...options }`, checked at compile time; default round-robin. */
+  algorithm?: KnownAlgorithmSpec;
   /** Backends: `host:port`, `http://host:port`, or specs with weights, regions and labels. */
   backends?: readonly (BackendSpec | string)[];
   /**
