@@ -56,6 +56,11 @@ export class BalancedDispatcher extends Dispatcher {
     return service;
   }
 
+  /** Settles when every service's DNS discovery has done its first lookup. */
+  async ready(): Promise<void> {
+    await Promise.all([...this.#services.values()].map((service) => service.ready));
+  }
+
   /** Each service's balancer stats, by service name. */
   stats(): Record<string, BalancerStats> {
     const stats: Record<string, BalancerStats> = {};

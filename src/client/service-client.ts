@@ -11,6 +11,7 @@ import { type Balancer, type BalancerOptions, createBalancer } from "../balancer
 import type { BackendSpec } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { DnsDiscovery, type DnsDiscoveryOptions } from "../discovery/dns-discovery.js";
 import { RetryBudget, type RetryBudgetOptions } from "../proxy/retry-budget.js";
 import { type BackendPoolOptions, BackendPools } from "./backend-pools.js";
 import { BalancedRequest, type RequestHost } from "./balanced-request.js";
@@ -27,6 +28,8 @@ export interface ServiceOptions extends Omit<BalancerOptions, "backends" | "algo
   algorithm?: KnownAlgorithmSpec;
   /** Backends: `host:port`, `http://host:port`, or specs with weights, regions and labels. */
   backends?: readonly (BackendSpec | string)[];
+  /** Backends from a name's A/AAAA records, re-resolved on their TTL (beside any `backends`). */
+  dns?: DnsDiscoveryOptions;
   /**
    * Other backends one request may move to when an attempt fails before any
    * response (connect errors; resets of idempotent requests); default 2.
@@ -49,10 +52,14 @@ export class ServiceClient implements RequestHost {
   readonly pools: BackendPools;
   readonly budget: RetryBudget | undefined;
   readonly maxRetries: number;
+  /** The DNS discovery feeding the pool, when `dns` is given. */
+  readonly discovery: DnsDiscovery | undefined;
+  /** Settles once discovery's first lookup is done (at once without discovery). */
+  readonly ready: Promise<void>;
   readonly #affinityKey: ServiceOptions["affinityKey"];
 
   constructor(name: string, options: ServiceOptions) {
-    const { backends, maxRetries, retryBudget, poolOptions, affinityKey, ...balancerOptions } = options;
+    const { backends, dns, maxRetries, retryBudget, poolOptions, affinityKey, ...balancerOptions } = options;
     const maxRetriesValue = maxRetries ?? DEFAULT_MAX_RETRIES;
     if (!Number.isInteger(maxRetriesValue) || maxRetriesValue < 0 || maxRetriesValue > 10) {
       throw new SwitchyardError(
@@ -73,6 +80,8 @@ export class ServiceClient implements RequestHost {
     }).start();
     this.pools = new BackendPools(this.balancer.pool, poolOptions ?? {});
     this.budget = retryBudget === false ? undefined : new RetryBudget(retryBudget, this.balancer.env.now);
+    this.discovery = dns === undefined ? undefined : new DnsDiscovery(this.balancer.pool, dns);
+    this.ready = this.discovery?.start() ?? Promise.resolve();
   }
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -91,12 +100,14 @@ export class ServiceClient implements RequestHost {
 
   /** Stops health checks and closes the backends' pools, letting requests in flight finish. */
   async close(): Promise<void> {
+    this.discovery?.stop();
     await this.balancer.stop();
     await this.pools.close();
   }
 
   /** Stops health checks and destroys the pools, failing requests in flight. */
   async destroy(error?: Error): Promise<void> {
+    this.discovery?.stop();
     await this.balancer.stop();
     await this.pools.destroy(error);
   }
