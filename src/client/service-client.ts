@@ -84,6 +84,7 @@ export class ServiceClient implements RequestHost {
     this.ready = this.discovery?.start() ?? Promise.resolve();
   }
 
+  /** Always true: each backend's Pool queues, so callers never wait for a `drain` from the client. */
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const method = opts.method.toUpperCase();
     const ctx = requestContext(opts, this.#affinityKey?.(opts));
