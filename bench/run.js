@@ -1,6 +1,7 @@
 /**
  * Runs the benches in order, each in its own process: select, proxy, memory, failover, geo, agent-ab,
- * then workers. `npm run bench` builds first. BENCH_ONLY=select|proxy|memory|failover|geo|agent-ab|workers runs one.
+ * workers, then dispatcher. `npm run bench` builds first.
+ * BENCH_ONLY=select|proxy|memory|failover|geo|agent-ab|workers|dispatcher runs one.
  * A bench that fails does not stop the next; the exit code says whether all passed.
  */
 import { spawn } from "node:child_process";
@@ -14,6 +15,7 @@ const BENCHES = {
   geo: fileURLToPath(new URL("./geo.js", import.meta.url)),
   "agent-ab": fileURLToPath(new URL("./agent-ab.js", import.meta.url)),
   workers: fileURLToPath(new URL("./workers.js", import.meta.url)),
+  dispatcher: fileURLToPath(new URL("./dispatcher.js", import.meta.url)),
 };
 
 const only = process.env.BENCH_ONLY;

@@ -1,6 +1,6 @@
 /**
  * The layer rule of ARCHITECTURE.md, checked on the source text: every
- * folder of src/ (and the two root files, runtime.ts and index.ts) is a
+ * folder of src/ (and the root files: runtime.ts, the entry points engine.ts and dispatcher.ts, index.ts) is a
  * layer, and a file may import only from its own layer or one listed below
  * it. Tests (`*.test.ts`) and shared test suites (`*.case.ts`) are exempt:
  * they exercise a unit together with the layers that run it.
@@ -16,6 +16,7 @@ const SRC = join(ROOT, "src");
 /** Bottom to top: a layer may import the layers before it. */
 const LAYERS = [
   "core",
+  "discovery",
   "observability",
   "load",
   "hashing",
@@ -25,6 +26,7 @@ const LAYERS = [
   "affinity",
   "balancer",
   "proxy",
+  "client",
   "agent",
   "lab",
   "config",
@@ -35,6 +37,8 @@ const LAYERS = [
   "runtime",
   "cluster",
   "cli",
+  "engine",
+  "dispatcher",
   "index",
 ] as const;
 

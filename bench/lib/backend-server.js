@@ -1,6 +1,7 @@
 /**
- * The upstream for bench/proxy.js and bench/memory.js: a minimal node:http
- * server answering 200 "ok\n" over keep-alive. Two routes serve the memory
+ * The upstream for bench/proxy.js, bench/memory.js and bench/dispatcher.js: a
+ * minimal node:http server answering 200 "ok\n" over keep-alive, after
+ * `--delay-ms N` when given (a slow backend). Two routes serve the memory
  * bench: `/discard` reads the request body, drops it, then answers "ok\n";
  * `/stream?bytes=N` streams N zero bytes as fast as the reader takes them.
  * Started as a child; reports its port.
@@ -32,6 +33,14 @@ function stream(res, bytes) {
   write();
 }
 
+const delayArg = process.argv.indexOf("--delay-ms");
+const DELAY_MS = delayArg === -1 ? 0 : Number(process.argv[delayArg + 1]);
+
+function answer(res) {
+  res.writeHead(200, HEADERS);
+  res.end(BODY);
+}
+
 const server = http.createServer((req, res) => {
   if (req.url === "/discard") {
     req.resume();
@@ -47,8 +56,8 @@ const server = http.createServer((req, res) => {
     return;
   }
   req.resume();
-  res.writeHead(200, HEADERS);
-  res.end(BODY);
+  if (DELAY_MS > 0) setTimeout(answer, DELAY_MS, res);
+  else answer(res);
 });
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 125_000;

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { describeOptions, findAlgorithm, listAlgorithms, resolveAlgorithm } from "./registry.js";
+import {
+  type AlgorithmName,
+  algorithmNames,
+  BUILTIN_ALGORITHM_NAMES,
+  describeOptions,
+  findAlgorithm,
+  type KnownAlgorithmSpec,
+  listAlgorithms,
+  resolveAlgorithm,
+} from "./registry.js";
 
 describe("algorithm registry", () => {
   it("lists the built-in algorithms", () => {
@@ -12,6 +21,15 @@ describe("algorithm registry", () => {
         "power-of-two-choices",
       ]),
     );
+  });
+
+  it("types every built-in name and alias, so a typo fails to compile", () => {
+    expect([...BUILTIN_ALGORITHM_NAMES].sort()).toEqual(algorithmNames().sort());
+    const name: AlgorithmName = "p2c";
+    const spec: KnownAlgorithmSpec = { name: "alpha1", hedge: { minDelayMs: 20 } };
+    // @ts-expect-error "round-robbin" is not an algorithm name
+    const typo: AlgorithmName = "round-robbin";
+    expect([name, spec.name, typo].map((n) => findAlgorithm(n) !== undefined)).toEqual([true, true, false]);
   });
 
   it("resolves aliases", () => {

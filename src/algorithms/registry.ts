@@ -16,6 +16,32 @@ export { type AlgorithmDefinition, type AlgorithmEnv, noOptions } from "./defini
 /** An algorithm named alone, or with its options: `"p2c"` or `{ name: "p2c", ... }`. */
 export type AlgorithmSpec = string | ({ name: string } & Record<string, unknown>);
 
+/** Every built-in algorithm name and alias (registry.test.ts checks it against the registry). */
+export const BUILTIN_ALGORITHM_NAMES = [
+  ...["round-robin", "rr", "roundrobin", "weighted-round-robin", "wrr", "smooth-weighted-round-robin"],
+  ...["random", "least-connections", "lc", "least-conn", "weighted-least-connections"],
+  ...["power-of-two-choices", "p2c", "least-request", "least-latency", "ewma", "least-response-time"],
+  ...["peak-ewma", "peak-ewma-p2c", "response-time", "rrt", "health-score", "hs"],
+  ...["failure-weighted-round-robin", "hf-wrr", "fwrr", "adaptive", "alpha1", "tail-risk"],
+  ...["consistent-hash", "ring", "ketama", "bounded-load-consistent-hash", "chbl", "maglev", "ip-hash"],
+  ...["beta1", "hrw-bounded", "metrics", "least-loaded", "metrics-based", "lease", "lease-based"],
+  ...["hybrid", "lease-metrics", "resource-aware", "resource", "geo-proximity", "geo-nearest"],
+  ...["geographical", "same-region", "geo-region"],
+] as const;
+
+/**
+ * Names of algorithms added with `registerAlgorithm`, declared by the
+ * library user: `declare module "switchyard/engine" { interface RegisteredAlgorithms { mine: true } }`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface RegisteredAlgorithms {}
+
+/** An algorithm name checked at compile time: a typo does not build. */
+export type AlgorithmName = (typeof BUILTIN_ALGORITHM_NAMES)[number] | keyof RegisteredAlgorithms;
+
+/** `AlgorithmSpec` with its name checked at compile time (the client dispatcher's option). */
+export type KnownAlgorithmSpec = AlgorithmName | ({ name: AlgorithmName } & Record<string, unknown>);
+
 const definitions = new Map<string, AlgorithmDefinition>();
 const aliases = new Map<string, string>();
 for (const definition of BUILTIN_ALGORITHMS) registerAlgorithm(definition);

@@ -11,7 +11,7 @@
  */
 import { formatHostPort } from "../core/address.js";
 import { ErrorCodes } from "../core/errors.js";
-import { createLogger } from "../observability/logger.js";
+import { createLogger } from "../observability/create-logger.js";
 import { UsageError } from "./arguments.js";
 import { nextSignal, shutdown } from "./shutdown.js";
 

@@ -14,7 +14,7 @@ import { parseConfig } from "../config/load.js";
 import { LOG_LEVELS, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
 import type { DemoBackend } from "../demo/backend-server.js";
-import { createLogger } from "../observability/logger.js";
+import { createLogger } from "../observability/create-logger.js";
 import type { Runtime } from "../runtime.js";
 import { demoBackendPorts } from "./demo-ports.js";
 import { nextSignal, shutdown } from "./shutdown.js";

@@ -21,7 +21,7 @@ import {
 } from "../config/load.js";
 import { reloadFromFile, watchConfig } from "../config/reload.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { createLogger } from "../observability/logger.js";
+import { createLogger } from "../observability/create-logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
 import { plural } from "./text-format.js";
 

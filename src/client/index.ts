@@ -1,0 +1,3 @@
+export type { BackendPoolOptions } from "./backend-pools.js";
+export * from "./balanced-dispatcher.js";
+export { DEFAULT_MAX_RETRIES, ServiceClient, type ServiceOptions } from "./service-client.js";
