@@ -27,6 +27,8 @@ export const BUILTIN_ALGORITHM_NAMES = [
   ...["beta1", "hrw-bounded", "metrics", "least-loaded", "metrics-based", "lease", "lease-based"],
   ...["hybrid", "lease-metrics", "resource-aware", "resource", "geo-proximity", "geo-nearest"],
   ...["geographical", "same-region", "geo-region"],
+  // The ALPHA1/BETA1 balancer's underscore spellings.
+  ...["round_robin", "least_connections", "weighted_round_robin", "response_time", "health_score"],
 ] as const;
 
 /**
