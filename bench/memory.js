@@ -26,7 +26,15 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { request, startChild, stopAll, stopChild, TASKSET, waitReady } from "./lib/children.js";
+import {
+  request,
+  startChild,
+  startNodeScript,
+  stopAll,
+  stopChild,
+  TASKSET,
+  waitReady,
+} from "./lib/children.js";
 import { envInt, envList } from "./lib/env.js";
 import { rssBytes } from "./lib/idle-connections.js";
 import { fixed, markdownTable, ratio } from "./lib/stats.js";
@@ -47,17 +55,8 @@ const TARGETS = {
 
 const mb = (bytes) => `${fixed(bytes / MB, 1)} MB`;
 
-/** Starts a bench Node child with --expose-gc, pinned to `cpu`; resolves with the handle and port. */
-async function startNode(name, script, args, cpu) {
-  const handle = startChild({
-    name,
-    command: process.execPath,
-    args: ["--expose-gc", here(script), ...args],
-    cpu,
-    ipc: true,
-  });
-  const ready = await waitReady(handle);
-  return { handle, port: ready.port };
+function startNode(name, script, args, cpu) {
+  return startNodeScript(name, here(script), args, cpu);
 }
 
 /** Samples `pid`'s RSS every `everyMs` until `stop()` is called; `peak` is the highest seen. */

@@ -27,7 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { request, startChild, stopAll, TASKSET, waitReady } from "./lib/children.js";
+import { request, startChild, startNodeScript, stopAll, TASKSET, waitReady } from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
@@ -108,16 +108,8 @@ function getOnce(port) {
   });
 }
 
-async function startNodeTarget(name, script, args, cpu) {
-  const handle = startChild({
-    name,
-    command: process.execPath,
-    args: ["--expose-gc", here(script), ...args],
-    cpu,
-    ipc: true,
-  });
-  const ready = await waitReady(handle);
-  return { handle, port: ready.port, ready };
+function startNodeTarget(name, script, args, cpu) {
+  return startNodeScript(name, here(script), args, cpu);
 }
 
 export async function runProxyBench() {

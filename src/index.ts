@@ -6,8 +6,6 @@
  * added later to one of those modules cannot collide with the core's.
  */
 
-export * from "./algorithms/registry.js";
-export * from "./balancer/balancer.js";
 export type { ConfigIssue, ConfigIssueKind } from "./config/errors.js";
 export {
   type ConfigFlags,
@@ -26,16 +24,9 @@ export type {
   PoolConfig,
   SwitchyardConfig,
 } from "./config/schema.js";
-export * from "./core/address.js";
-export * from "./core/backend.js";
-export * from "./core/context.js";
-export * from "./core/decision.js";
-export * from "./core/errors.js";
-export * from "./core/outcome.js";
-export * from "./core/pool.js";
-export * from "./core/random.js";
-export * from "./core/selector.js";
 export { DemoBackend, type DemoBackendOptions } from "./demo/backend-server.js";
+// The engine (registry, balancer, core types) is the base of the full package.
+export * from "./engine.js";
 export {
   crc32,
   djb2,

@@ -116,6 +116,19 @@ export function waitReady(handle, timeoutMs = 15_000) {
 }
 
 /** Sends `message` with a fresh id and resolves with the reply carrying that id. */
+/** Starts a Node bench script (absolute path) with --expose-gc, pinned to `cpu`; resolves once it is ready. */
+export async function startNodeScript(name, script, args, cpu) {
+  const handle = startChild({
+    name,
+    command: process.execPath,
+    args: ["--expose-gc", script, ...args],
+    cpu,
+    ipc: true,
+  });
+  const ready = await waitReady(handle);
+  return { handle, port: ready.port, ready };
+}
+
 export function request(handle, message, timeoutMs = 60_000) {
   const id = nextRequestId++;
   const reply = waitMessage(handle, (m) => m.id === id, timeoutMs);
