@@ -103,7 +103,8 @@ export async function startSwitchyard(
   const logger = options.logger ?? silentLogger;
   const balancers = new Map<string, Balancer>();
   const agents = new Map<string, PoolAgents>();
-  for (const [name, poolConfig] of Object.entries(config.pools)) {
+  // Every pool is built before any starts, so a bad one (an unreadable backend CA) leaves nothing running.
+  const built = Object.entries(config.pools).map(([name, poolConfig]) => {
     const balancer = createBalancer({
       pool: new Pool(poolConfig.backends),
       algorithm: poolConfig.algorithm,
@@ -113,9 +114,18 @@ export async function startSwitchyard(
       slowStart: poolConfig.slowStart,
       panic: poolConfig.panic,
       affinity: poolConfig.affinity,
+      backendTls: poolConfig.backendTls,
       logger: logger.child({ pool: name }),
       metrics: { explain: config.log.decisions },
     });
+    return { name, poolConfig, balancer };
+  });
+  for (const { name, poolConfig, balancer } of built) {
+    if (poolConfig.backendTls?.insecureSkipVerify)
+      logger.warn(
+        { pool: name },
+        "backendTls.insecureSkipVerify: backend certificates are NOT verified; anyone on the path can impersonate these backends",
+      );
     balancers.set(name, balancer.start());
     const poolAgents = startPoolAgents(
       balancer.pool,

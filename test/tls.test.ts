@@ -7,7 +7,7 @@
  * connections while an open one keeps working; a plain listener can send
  * its clients to https with a 308.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -18,8 +18,9 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
-import { type CertificateFiles, TlsCertificates } from "../src/proxy/tls-certificates.js";
+import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { startSwitchyard } from "../src/runtime.js";
+import { makeSelfSigned } from "./helpers/certificates.js";
 import {
   type EchoReply,
   LOCALHOST,
@@ -37,37 +38,8 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A self-signed P-256 certificate for `names` (subjectAltName DNS entries), CN `cn`. */
-function makeCertificate(file: string, cn: string, names: string[]): CertificateFiles {
-  const pair = { cert: join(dir, `${file}.pem`), key: join(dir, `${file}.key`) };
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${cn}`,
-      "-addext",
-      `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`,
-      "-keyout",
-      pair.key,
-      "-out",
-      pair.cert,
-    ],
-    { stdio: "ignore" },
-  );
-  return pair;
-}
-
-const first = makeCertificate("first", "first", ["a.test"]);
-const wildcard = makeCertificate("wildcard", "wildcard", ["*.b.test"]);
+const first = makeSelfSigned(dir, "first", "first", ["a.test"]);
+const wildcard = makeSelfSigned(dir, "wildcard", "wildcard", ["*.b.test"]);
 const trusted = [readFileSync(first.cert), readFileSync(wildcard.cert)];
 
 async function track(server: Promise<TestServer>): Promise<TestServer> {
@@ -202,7 +174,7 @@ describe("TLS listener", () => {
 
   it("serves a certificate replaced on disk to new connections; an open connection keeps working", async () => {
     const backend = await track(startEchoServer());
-    const live = makeCertificate("live", "before", ["a.test"]);
+    const live = makeSelfSigned(dir, "live", "before", ["a.test"]);
     const runtime = await startSwitchyard(
       parseConfig({
         listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "web", tls: { certificates: [live] } }],
@@ -220,7 +192,7 @@ describe("TLS listener", () => {
     expect(open).toBeDefined();
 
     // Replace key and certificate the way deploy tools do: write aside, then rename over.
-    const renewed = makeCertificate("renewed", "after", ["a.test"]);
+    const renewed = makeSelfSigned(dir, "renewed", "after", ["a.test"]);
     renameSync(renewed.key, live.key);
     renameSync(renewed.cert, live.cert);
     let served = "";

@@ -18,6 +18,12 @@ import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
 import type { HedgeController, Selector } from "../core/selector.js";
+import {
+  defaultUpstreamTls,
+  loadUpstreamTls,
+  type UpstreamTls,
+  type UpstreamTlsSettings,
+} from "../core/upstream-tls.js";
 import { BreakerSet } from "../health/breakers.js";
 import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
 import { type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
@@ -94,6 +100,12 @@ export interface BalancerOptions {
    * balancer's own (write to `balancer.env.metricsStore`).
    */
   metricsStore?: BackendMetricsStore;
+  /**
+   * TLS settings for the pool's `https://` backends (CA, server name, client
+   * certificate, `insecureSkipVerify`), shared by the proxy's connections and
+   * the health checks. Default: the system's roots, full verification.
+   */
+  backendTls?: UpstreamTlsSettings;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -102,6 +114,8 @@ const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
 export class Balancer implements AttemptHost {
   readonly pool: Pool;
   readonly env: Required<AlgorithmEnv>;
+  /** How connections to `https://` backends are made (see core/upstream-tls.ts). */
+  readonly backendTls: UpstreamTls;
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
   #breakers: BreakerSet | undefined;
@@ -129,6 +143,8 @@ export class Balancer implements AttemptHost {
       now: options.now ?? (() => performance.now()),
       metricsStore: options.metricsStore ?? new BackendMetricsStore(),
     };
+    this.backendTls =
+      options.backendTls === undefined ? defaultUpstreamTls() : loadUpstreamTls(options.backendTls);
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
     if (options.affinity)
@@ -151,6 +167,7 @@ export class Balancer implements AttemptHost {
     // After #follow, so selectors have rebuilt before health-change listeners run.
     this.#health = new HealthMonitor(this.pool, {
       healthCheck: options.healthCheck,
+      backendTls: this.backendTls,
       outlierDetection: options.outlierDetection,
       slowStart: options.slowStart,
       now: this.env.now,

@@ -4,17 +4,21 @@
  * traffic costs nothing. A pool closes gracefully (requests in flight
  * finish) when its backend leaves the balancer's pool, and all close with
  * the client. A request sent to a backend that just left (a retry chosen
- * before the removal) gets a one-off pool that closes behind it.
+ * before the removal) gets a one-off pool that closes behind it. An
+ * `https://` backend is reached with the balancer's backend TLS settings
+ * unless `connect` options are given.
  */
 import { Pool as UndiciPool } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
+import { type UpstreamTls, tlsConnectOptions } from "../core/upstream-tls.js";
 
 /** undici `Pool` options the client passes through (timeouts, connections per backend). */
 export type BackendPoolOptions = Omit<UndiciPool.Options, "factory">;
 
 export class BackendPools {
   readonly #options: BackendPoolOptions;
+  readonly #tls: UpstreamTls;
   readonly #members: Pool;
   readonly #pools = new Map<Backend, UndiciPool>();
   #closed = false;
@@ -25,9 +29,10 @@ export class BackendPools {
     void pool.close();
   };
 
-  constructor(members: Pool, options: BackendPoolOptions) {
+  constructor(members: Pool, options: BackendPoolOptions, tls: UpstreamTls) {
     this.#members = members;
     this.#options = options;
+    this.#tls = tls;
     members.on("removed", this.#onRemoved);
   }
 
@@ -35,7 +40,12 @@ export class BackendPools {
   for(backend: Backend): UndiciPool {
     const pool = this.#pools.get(backend);
     if (pool !== undefined) return pool;
-    const created = new UndiciPool(backend.origin, this.#options);
+    const created = new UndiciPool(
+      backend.origin,
+      backend.tls && this.#options.connect === undefined
+        ? { ...this.#options, connect: tlsConnectOptions(backend.host, backend.port, this.#tls) }
+        : this.#options,
+    );
     if (this.#closed || this.#members.get(backend.id) !== backend) {
       // Closing at once still lets the request being dispatched finish.
       queueMicrotask(() => void created.close());

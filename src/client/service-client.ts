@@ -78,7 +78,7 @@ export class ServiceClient implements RequestHost {
       ...balancerOptions,
       backends: backends?.map((backend) => (typeof backend === "string" ? { address: backend } : backend)),
     }).start();
-    this.pools = new BackendPools(this.balancer.pool, poolOptions ?? {});
+    this.pools = new BackendPools(this.balancer.pool, poolOptions ?? {}, this.balancer.backendTls);
     this.budget = retryBudget === false ? undefined : new RetryBudget(retryBudget, this.balancer.env.now);
     this.discovery = dns === undefined ? undefined : new DnsDiscovery(this.balancer.pool, dns);
     this.ready = this.discovery?.start() ?? Promise.resolve();

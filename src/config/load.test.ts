@@ -356,7 +356,7 @@ describe("validation messages", () => {
   it("checks listen strings and backend addresses", () => {
     const raw = base();
     firstListener(raw).listen = "127.0.0.1:70000";
-    webPool(raw).backends = [{ address: "127.0.0.1" }, { address: "https://example.com:443" }];
+    webPool(raw).backends = [{ address: "127.0.0.1" }, { address: "ftp://example.com:21" }];
     const error = configError(raw);
     const paths = issuesOf(error).map((issue) => issue.path);
     expect(paths).toEqual([
@@ -366,7 +366,7 @@ describe("validation messages", () => {
     ]);
     expect(error.message).toContain('listeners[0].listen: expected a listen address "host:port"');
     expect(error.message).toContain("a port between 1 and 65535 is required");
-    expect(error.message).toContain("only http:// upstreams are supported");
+    expect(error.message).toContain("only http:// and https:// upstreams are supported");
   });
 
   it("accepts IPv6 listen addresses and port 0", () => {

@@ -62,7 +62,7 @@ const listenString = () =>
 
 const backendAddress = () =>
   z
-    .string({ error: 'expected a backend address "host:port" or "http://host:port"' })
+    .string({ error: 'expected a backend address "host:port", "http://host:port" or "https://host:port"' })
     .superRefine((value, ctx) => {
       try {
         parseAddress(value);
@@ -72,7 +72,7 @@ const backendAddress = () =>
           code: "custom",
           message: reason.startsWith("expected")
             ? reason
-            : `expected a backend address "host:port" or "http://host:port" (${reason})`,
+            : `expected a backend address "host:port", "http://host:port" or "https://host:port" (${reason})`,
         });
       }
     });
@@ -122,6 +122,8 @@ function algorithmOptionKeys(algorithm: string): (path: readonly PathSegment[]) 
   };
 }
 
+const pemFile = (what: string) => z.string({ error: `expected the path of a PEM ${what} file` }).min(1);
+
 export const backendSchema = z.strictObject({
   id: z.string().min(1).optional(),
   address: backendAddress(),
@@ -152,6 +154,24 @@ export const poolSchema = z.strictObject({
   agents: agentsSchema.optional(),
   /** Session affinity (cookie, client IP or header); off when absent. */
   affinity: affinitySchema.optional(),
+  /** How the proxy and health checks speak TLS to this pool's https:// backends; system roots and full verification when absent. */
+  backendTls: z
+    .strictObject({
+      /** PEM file of the CAs that sign the backends' certificates (replaces the system roots). */
+      ca: pemFile("CA bundle").optional(),
+      /** Name sent in SNI and required in the backends' certificates; default each backend's host. */
+      serverName: z.string().min(1).optional(),
+      /** Client certificate for backends that require one (mTLS), with key. */
+      cert: pemFile("certificate").optional(),
+      key: pemFile("private key").optional(),
+      /** Accept any backend certificate (no chain or name check). Logged as a warning at start. */
+      insecureSkipVerify: z.boolean().default(false),
+      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+    })
+    .refine((settings) => (settings.cert === undefined) === (settings.key === undefined), {
+      error: "expected cert and key together (a client certificate needs its private key)",
+    })
+    .optional(),
 });
 
 export const timeoutsSchema = z.strictObject({
@@ -198,8 +218,8 @@ export const listenerSchema = z.strictObject({
       certificates: z
         .array(
           z.strictObject({
-            cert: z.string({ error: "expected the path of a PEM certificate file" }).min(1),
-            key: z.string({ error: "expected the path of a PEM private key file" }).min(1),
+            cert: pemFile("certificate"),
+            key: pemFile("private key"),
           }),
         )
         .min(1),
@@ -316,6 +336,22 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
           message:
             "expected no tls on a tcp listener (TCP is passed through; TLS is terminated on http listeners)",
         });
+      }
+      const pool = typeof listener.pool === "string" ? pools[listener.pool] : undefined;
+      if (listener.protocol === "tcp" && isRecord(pool) && Array.isArray(pool.backends)) {
+        const tlsBackend = pool.backends.findIndex(
+          (backend: unknown) =>
+            isRecord(backend) &&
+            typeof backend.address === "string" &&
+            /^https:/i.test(backend.address.trim()),
+        );
+        if (tlsBackend >= 0) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["pools", listener.pool as string, "backends", tlsBackend, "address"],
+            message: `expected host:port for a pool behind tcp listener "${String(listener.name)}" (TCP is passed through as it is; https:// backends are for http listeners)`,
+          });
+        }
       }
       const listen = typeof listener.listen === "string" ? parseListenAddress(listener.listen) : undefined;
       if (listen && listen.port !== 0) {

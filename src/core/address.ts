@@ -1,14 +1,17 @@
 /**
- * Backend address parsing. Accepts `host:port`, `[v6]:port` and `http://host:port`
- * URLs, so config files can use whichever form the operator has at hand.
+ * Backend address parsing. Accepts `host:port`, `[v6]:port`, `http://host:port`
+ * and `https://host:port` URLs, so config files can use whichever form the
+ * operator has at hand; `https://` marks a backend the proxy speaks TLS to.
  */
 import { ErrorCodes, SwitchyardError } from "./errors.js";
 
 export interface ParsedAddress {
   host: string;
   port: number;
-  /** Origin used by HTTP clients, e.g. `http://127.0.0.1:9001` or `http://[::1]:9001`. */
+  /** Origin used by HTTP clients, e.g. `http://127.0.0.1:9001` or `https://[::1]:9443`. */
   origin: string;
+  /** The address is an `https://` URL: connections to it use TLS. */
+  tls: boolean;
 }
 
 export function parseAddress(address: string): ParsedAddress {
@@ -20,9 +23,11 @@ export function parseAddress(address: string): ParsedAddress {
   try {
     url = new URL(withScheme);
   } catch {
-    throw invalid(address, "expected host:port or http://host:port");
+    throw invalid(address, "expected host:port, http://host:port or https://host:port");
   }
-  if (hasScheme && url.protocol !== "http:") throw invalid(address, "only http:// upstreams are supported");
+  if (hasScheme && url.protocol !== "http:" && url.protocol !== "https:")
+    throw invalid(address, "only http:// and https:// upstreams are supported");
+  const tls = url.protocol === "https:";
   if (
     (url.pathname !== "/" && url.pathname !== "") ||
     url.search ||
@@ -32,13 +37,13 @@ export function parseAddress(address: string): ParsedAddress {
   ) {
     throw invalid(address, "an address carries no path, query or credentials");
   }
-  // URL drops a default port; a bare host:port must name its port, a URL may rely on 80.
-  const port = url.port ? Number(url.port) : hasScheme ? 80 : 0;
+  // URL drops a default port; a bare host:port must name its port, a URL may rely on 80 or 443.
+  const port = url.port ? Number(url.port) : hasScheme ? (tls ? 443 : 80) : 0;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalid(address, "a port between 1 and 65535 is required");
   }
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  return { host, port, origin: `http://${formatHostPort(host, port)}` };
+  return { host, port, origin: `${tls ? "https" : "http"}://${formatHostPort(host, port)}`, tls };
 }
 
 /** Formats host and port for listening addresses and logs (brackets IPv6). */

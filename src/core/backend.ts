@@ -30,7 +30,7 @@ export function servesTraffic(state: BackendState): boolean {
 export interface BackendSpec {
   /** Stable identifier; defaults to the address. */
   id?: string;
-  /** `host:port` or `http://host:port`. */
+  /** `host:port`, `http://host:port`, or `https://host:port` for a backend spoken to over TLS. */
   address: string;
   /** Relative share of traffic for weighted algorithms; default 1. */
   weight?: number;
@@ -54,6 +54,8 @@ export class Backend {
   readonly host: string;
   readonly port: number;
   readonly origin: string;
+  /** Connections to this backend use TLS (its address is `https://`). */
+  readonly tls: boolean;
   readonly region: string | undefined;
   readonly latitude: number | undefined;
   readonly longitude: number | undefined;
@@ -83,6 +85,7 @@ export class Backend {
     this.host = parsed.host;
     this.port = parsed.port;
     this.origin = parsed.origin;
+    this.tls = parsed.tls;
     this.region = spec.region;
     this.latitude = spec.latitude;
     this.longitude = spec.longitude;

@@ -5,6 +5,7 @@
  * cycle through the factory.
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import type { UpstreamTls } from "../core/upstream-tls.js";
 import type { HealthCheck } from "./check.js";
 import { CommandHealthCheck } from "./command-check.js";
 import { CustomFunctionCheck } from "./custom-check.js";
@@ -12,14 +13,21 @@ import type { CustomHealthCheck, HealthCheckSettings } from "./health-options.js
 import { HttpHealthCheck } from "./http-check.js";
 import { TcpHealthCheck } from "./tcp-check.js";
 
-/** Builds the check `settings` describe; a custom function wins over `type`. */
-export function createHealthCheck(settings: HealthCheckSettings, custom?: CustomHealthCheck): HealthCheck {
+/**
+ * Builds the check `settings` describe; a custom function wins over `type`.
+ * HTTP and TCP checks reach `https://` backends over TLS with `backendTls`.
+ */
+export function createHealthCheck(
+  settings: HealthCheckSettings,
+  backendTls: UpstreamTls,
+  custom?: CustomHealthCheck,
+): HealthCheck {
   if (custom) return new CustomFunctionCheck(custom);
   switch (settings.type) {
     case "http":
-      return new HttpHealthCheck(settings);
+      return new HttpHealthCheck(settings, backendTls);
     case "tcp":
-      return new TcpHealthCheck();
+      return new TcpHealthCheck(backendTls);
     case "command":
       if (settings.command === undefined) {
         throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, 'a "command" health check needs a command', {

@@ -15,6 +15,7 @@ import { type Backend, type BackendState, servesTraffic } from "../core/backend.
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
+import type { UpstreamTls } from "../core/upstream-tls.js";
 import type { Logger } from "../observability/logger.js";
 import { ActiveChecker } from "./active-checker.js";
 import { createHealthCheck } from "./check-factory.js";
@@ -84,6 +85,8 @@ export interface BackendHealth {
 
 export interface HealthMonitorOptions {
   healthCheck?: HealthCheckOptions | undefined;
+  /** How checks reach `https://` backends. */
+  backendTls: UpstreamTls;
   outlierDetection?: OutlierDetectionOptions | false | undefined;
   slowStart?: SlowStartOptions | undefined;
   now: () => number;
@@ -129,7 +132,7 @@ export class HealthMonitor implements AttemptObserver {
       const settings = parseOptions(healthCheckSchema, rest, "healthCheck");
       this.#checker = new ActiveChecker(pool, {
         settings,
-        check: createHealthCheck(settings, custom),
+        check: createHealthCheck(settings, options.backendTls, custom),
         now: options.now,
         random: options.random,
         onTransition: (backend, transition) => {

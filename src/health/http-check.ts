@@ -2,12 +2,15 @@
  * HTTP health check: `METHOD path` against the backend's origin, passing when
  * the status is one of the expected ones (default 200-399) and, if `body` is
  * set, the response body contains it; configured `headers` go with every
- * request. One small undici `Client` per backend
+ * request; an `https://` backend is checked over TLS with the pool's
+ * backend TLS settings, so a certificate the proxy would refuse fails the
+ * check too. One small undici `Client` per backend
  * (one kept-alive connection, so frequent checks do not churn sockets), closed
  * when the backend leaves the pool or checking stops.
  */
 import { Client } from "undici";
 import type { Backend } from "../core/backend.js";
+import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
 import type { CheckOutcome, HealthCheck } from "./check.js";
 import { type HealthCheckSettings, parseStatusRanges } from "./health-options.js";
 
@@ -25,9 +28,11 @@ export class HttpHealthCheck implements HealthCheck {
   #ranges: [number, number][];
   #headers: Record<string, string>;
   #clients = new Map<Backend, Client>();
+  #tls: UpstreamTls;
 
-  constructor(settings: HttpCheckSettings) {
+  constructor(settings: HttpCheckSettings, tls: UpstreamTls) {
     this.#settings = settings;
+    this.#tls = tls;
     this.#ranges = parseStatusRanges(settings.expectStatus) ?? [[200, 399]];
     // Names lower-cased, so a configured User-Agent replaces ours rather than adding a second one.
     this.#headers = { "user-agent": "switchyard-health-check" };
@@ -77,6 +82,7 @@ export class HttpHealthCheck implements HealthCheck {
         headersTimeout: timeout,
         bodyTimeout: timeout,
         pipelining: 1,
+        connect: backend.tls ? tlsConnectOptions(backend.host, backend.port, this.#tls) : undefined,
       });
       this.#clients.set(backend, client);
     }

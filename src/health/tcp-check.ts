@@ -1,18 +1,28 @@
 /**
  * TCP connect check: passes when a connection to the backend's host and port
  * is established, then closes it at once. Fits TCP listeners and any backend
- * without an HTTP health endpoint.
+ * without an HTTP health endpoint. For an `https://` backend the TLS
+ * handshake must complete too, certificate verification included.
  */
 import net from "node:net";
+import tls from "node:tls";
 import type { Backend } from "../core/backend.js";
+import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
 import type { CheckOutcome, HealthCheck } from "./check.js";
 
 export class TcpHealthCheck implements HealthCheck {
   readonly kind = "tcp";
+  #tls: UpstreamTls;
+
+  constructor(tlsSettings: UpstreamTls) {
+    this.#tls = tlsSettings;
+  }
 
   check(backend: Backend, signal: AbortSignal): Promise<CheckOutcome> {
     return new Promise((resolve) => {
-      const socket = net.connect({ host: backend.host, port: backend.port });
+      const socket = backend.tls
+        ? tls.connect(tlsConnectOptions(backend.host, backend.port, this.#tls))
+        : net.connect({ host: backend.host, port: backend.port });
       const finish = (outcome: CheckOutcome) => {
         signal.removeEventListener("abort", onAbort);
         socket.destroy();
@@ -21,7 +31,8 @@ export class TcpHealthCheck implements HealthCheck {
       const onAbort = () => finish({ ok: false, detail: "connect timed out" });
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
-      socket.once("connect", () => finish({ ok: true, detail: "connected" }));
+      if (backend.tls) socket.once("secureConnect", () => finish({ ok: true, detail: "TLS handshake done" }));
+      else socket.once("connect", () => finish({ ok: true, detail: "connected" }));
       socket.once("error", (error: NodeJS.ErrnoException) =>
         finish({ ok: false, detail: error.code ?? error.message }),
       );

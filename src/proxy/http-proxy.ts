@@ -262,6 +262,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       maxConnections: count("maxConnections", options.maxConnections),
       maxRequests: count("maxRequestsPerConnection", options.maxRequestsPerConnection),
       queueTimeoutMs: timerDuration("queueTimeoutMs", options.queueTimeoutMs, DEFAULT_QUEUE_TIMEOUT_MS),
+      tls: this.balancer.backendTls,
       logger: this.logger,
     });
     this.#websockets = new WebSocketProxy({

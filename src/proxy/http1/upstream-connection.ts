@@ -13,11 +13,13 @@
  * closed instead of reused, since the backend's view of the request is
  * unknown. That is an answer, never a failure.
  *
- * One socket timer covers each phase in turn: connect, waiting for the
- * response head, gaps in the response body, and keep-alive idleness.
+ * One socket timer covers each phase in turn: connect (and the TLS handshake
+ * to an `https://` backend), waiting for the response head, gaps in the
+ * response body, and keep-alive idleness.
  */
 import net from "node:net";
 import type { Readable } from "node:stream";
+import tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
 import {
@@ -46,6 +48,8 @@ export interface UpstreamConnectionOptions {
   idleTimeoutMs: number;
   /** Requests after which the connection is closed instead of reused; 0 for no limit. */
   maxRequests: number;
+  /** Speak TLS with these options (host and port included); plain TCP when absent. */
+  tls?: tls.ConnectionOptions;
 }
 
 /** The request a connection carries: the pool's per-attempt record. */
@@ -99,11 +103,15 @@ export class UpstreamConnection implements ChunkSink {
   constructor(options: UpstreamConnectionOptions, owner: ConnectionOwner) {
     this.#options = options;
     this.#owner = owner;
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    const socket =
+      options.tls === undefined
+        ? net.connect({ host: options.host, port: options.port, noDelay: true })
+        : tls.connect(options.tls).setNoDelay(true);
     this.#socket = socket;
     reportWriteErrorsApart(socket, this.#onWriteError);
+    // The connect timeout covers the TLS handshake too.
     socket.setTimeout(options.connectTimeoutMs);
-    socket.on("connect", this.#onConnect);
+    socket.on(options.tls === undefined ? "connect" : "secureConnect", this.#onConnect);
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("error", this.#onError);
