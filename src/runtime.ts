@@ -225,6 +225,11 @@ export async function startSwitchyard(
                     minVersion: listener.tls.minVersion,
                   },
             redirectToHttps: listener.redirectToHttps === true ? {} : listener.redirectToHttps,
+            pool: listener.pool,
+            routes: listener.routes?.map((route) => ({
+              ...route,
+              balancer: route.pool === undefined ? undefined : balancers.get(route.pool),
+            })),
             accessLog,
             logger,
           });

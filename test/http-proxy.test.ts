@@ -821,6 +821,8 @@ describe("HttpProxy retries", () => {
       errors: { SY_ERR_BAD_REQUEST: 1, SY_ERR_NO_BACKEND: 1 },
       // The kept-alive connection that carried the forwarded requests waits for the next one.
       backends: [{ id: backend.address, queued: 0, openConnections: 1, idleConnections: 1 }],
+      // The request with two Host headers was refused before any route saw it.
+      routes: [{ name: "default", requests: 6 }],
     });
   });
 
@@ -850,9 +852,9 @@ describe("HttpProxy retries", () => {
     await request({ port });
     const [socket] = sockets;
     expect(socket?.destroyed).toBe(false);
-    expect(proxy.upstreams.has(backend.origin)).toBe(true);
+    expect(proxy.upstreamsFor(balancer)?.has(backend.origin)).toBe(true);
     await balancer.pool.remove(balancer.pool.backends[0]?.id as string, { drain: true });
-    expect(proxy.upstreams.has(backend.origin)).toBe(false);
+    expect(proxy.upstreamsFor(balancer)?.has(backend.origin)).toBe(false);
     await waitFor(() => socket?.destroyed === true);
     for (let i = 0; i < 3; i++) expect((await request({ port })).headers["x-backend"]).toBe("other");
   });

@@ -11,7 +11,7 @@
 import { Pool as UndiciPool } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
-import { type UpstreamTls, tlsConnectOptions } from "../core/upstream-tls.js";
+import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
 
 /** undici `Pool` options the client passes through (timeouts, connections per backend). */
 export type BackendPoolOptions = Omit<UndiciPool.Options, "factory">;

@@ -8,6 +8,7 @@
  * the root, also when other fields are already invalid, so one run reports
  * every problem.
  */
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
@@ -182,15 +183,115 @@ export const timeoutsSchema = z.strictObject({
   requestHeadMs: milliseconds(3_600_000).optional(),
 });
 
+/** HTTP: upstream statuses answered by retrying an idempotent request on the next candidate. */
+const retryOnSchema = z.strictObject({ statuses: z.array(numberIn(400, 599, { int: true })).min(1) });
+
+const HEADER_NAME_EXPECTED = "expected a header name (letters, digits and !#$%&'*+.^_`|~-)";
+const headerName = () =>
+  z.string({ error: HEADER_NAME_EXPECTED }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, HEADER_NAME_EXPECTED);
+/** No CR, LF or NUL: a configured value must not be able to start a new header line. */
+const headerValue = () =>
+  z.string().regex(/^[^\r\n\0]*$/, "expected a header value without line breaks or NUL");
+const PATH_EXPECTED = 'expected a path starting with "/", without spaces';
+const urlPath = () => z.string({ error: PATH_EXPECTED }).regex(/^\/[^\s]*$/, PATH_EXPECTED);
+const HOST_PATTERN_EXPECTED = 'expected a host name, or "*.example.com" for any name under example.com';
+const hostPattern = () =>
+  z
+    .string({ error: HOST_PATTERN_EXPECTED })
+    .regex(/^(?:\*\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/, HOST_PATTERN_EXPECTED);
+
+export const routeMatchSchema = z
+  .strictObject({
+    /** Host header (port ignored, case-insensitive): a name, "*.example.com", or a list of them. */
+    host: z.union([hostPattern(), z.array(hostPattern()).min(1)]).optional(),
+    /** The path exactly (the query is not part of it). */
+    path: urlPath().optional(),
+    /** The path starts with this, at a segment boundary ("/api" matches "/api" and "/api/x", not "/apix"). */
+    pathPrefix: urlPath().optional(),
+    /** A JavaScript regular expression the whole path must match. */
+    pathRegex: z
+      .string()
+      .min(1)
+      .superRefine((source, ctx) => {
+        try {
+          new RegExp(source);
+        } catch (error) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected a regular expression (${(error as Error).message})`,
+          });
+        }
+      })
+      .optional(),
+    /** Request methods, upper case. */
+    methods: z
+      .array(z.string().regex(/^[A-Z]+$/, "expected an upper-case method name such as GET"))
+      .min(1)
+      .optional(),
+    /** Header name → exact value. */
+    headers: z.record(headerName(), z.string()).optional(),
+    /** Query parameter → exact value. */
+    query: z.record(z.string().min(1), z.string()).optional(),
+  })
+  .refine(
+    (match) =>
+      [match.path, match.pathPrefix, match.pathRegex].filter((value) => value !== undefined).length <= 1,
+    { error: "expected at most one of path, pathPrefix and pathRegex" },
+  );
+
+const headerEditsSchema = z.strictObject({
+  /** Fields set to these values (replacing any the message had). */
+  set: z.record(headerName(), headerValue()).optional(),
+  /** Fields removed. */
+  remove: z.array(headerName()).optional(),
+});
+
+export const routeSchema = z.strictObject({
+  /** Unique within the listener; "default" names the listener's own pool. */
+  name: name(),
+  /** Conditions that must all hold; absent: every request. */
+  match: routeMatchSchema.optional(),
+  /** The pool that serves the route; exactly one of pool and redirect. */
+  pool: z.string({ error: "expected the name of a pool defined under pools" }).optional(),
+  /** Answer with a redirect instead of proxying (the parts not given are kept from the request). */
+  redirect: z
+    .strictObject({
+      scheme: z.enum(["http", "https"]).optional(),
+      host: hostPattern().optional(),
+      port: numberIn(1, 65535, { int: true }).optional(),
+      /** Replaces the path; the query is kept. */
+      path: urlPath().optional(),
+      status: z
+        .union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)])
+        .default(302),
+    })
+    .optional(),
+  /** Removed from the front of the path before it goes to the backend. */
+  stripPrefix: urlPath().optional(),
+  /** Put in front of the path (after stripPrefix). */
+  addPrefix: urlPath().optional(),
+  requestHeaders: headerEditsSchema.optional(),
+  responseHeaders: headerEditsSchema.optional(),
+  /** How long the backend may take to answer (its response head); default the listener's timeouts.headersMs. */
+  timeoutMs: milliseconds(3_600_000).optional(),
+  /** Replaces the listener's maxRetries for this route. */
+  maxRetries: numberIn(0, 10, { int: true }).optional(),
+  /** Replaces the listener's retryOn for this route. */
+  retryOn: retryOnSchema.optional(),
+});
+
 export const listenerSchema = z.strictObject({
   name: name(),
   protocol: z.enum(PROTOCOLS).default("http"),
   listen: listenString(),
+  /** Where requests go that no route takes. */
   pool: z.string({ error: "expected the name of a pool defined under pools" }),
+  /** HTTP only: tried in order before the listener's pool; the first whose match holds takes the request. */
+  routes: z.array(routeSchema).optional(),
   timeouts: timeoutsSchema.optional(),
   maxRetries: numberIn(0, 10, { int: true }).default(DEFAULT_MAX_RETRIES),
   /** HTTP only: upstream statuses answered by retrying an idempotent request on the next candidate. */
-  retryOn: z.strictObject({ statuses: z.array(numberIn(400, 599, { int: true })).min(1) }).optional(),
+  retryOn: retryOnSchema.optional(),
   /** HTTP only: request bodies up to this size are kept so a retry can resend them. */
   retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" }).optional(),
   /** HTTP only: connections open at once to each backend (0: no limit); more requests wait in a queue. */
@@ -310,17 +411,32 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
           });
         } else names.set(listener.name, index);
       }
-      if (typeof listener.pool === "string" && isRecord(config.pools) && !(listener.pool in pools)) {
-        const suggestion = closest(listener.pool, poolNames);
+      const knownPool = (pool: unknown, path: PathSegment[]) => {
+        if (typeof pool !== "string" || !isRecord(config.pools) || pool in pools) return;
+        const suggestion = closest(pool, poolNames);
         ctx.addIssue({
           code: "custom",
-          path: ["listeners", index, "pool"],
+          path,
           message:
             poolNames.length === 0
               ? "expected the name of a pool defined under pools (none are defined)"
               : `expected the name of a pool defined under pools: ${poolNames.join(", ")}`,
           params: suggestion ? { suggestion } : undefined,
         });
+      };
+      knownPool(listener.pool, ["listeners", index, "pool"]);
+      if (Array.isArray(listener.routes)) {
+        if (listener.protocol === "tcp") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["listeners", index, "routes"],
+            message: "expected no routes on a tcp listener (TCP is passed through to its pool)",
+          });
+        }
+        listener.routes.forEach((route: unknown, at) => {
+          if (isRecord(route)) knownPool(route.pool, ["listeners", index, "routes", at, "pool"]);
+        });
+        checkRoutes(listener.routes, ["listeners", index, "routes"], ctx);
       }
       if (listener.tls !== undefined && listener.redirectToHttps !== undefined) {
         ctx.addIssue({
@@ -388,6 +504,50 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
       } else ids.set(id, index);
     });
   }
+}
+
+/**
+ * A route's own rules: a pool or a redirect (one of them), a name unique in
+ * its listener and not "default", and reachable: no earlier route takes
+ * every request, or exactly the requests it matches.
+ */
+function checkRoutes(routes: unknown[], at: PathSegment[], ctx: z.core.$RefinementCtx): void {
+  const names = new Map<string, number>();
+  let catchAll: number | undefined;
+  routes.forEach((route, index) => {
+    if (!isRecord(route)) return;
+    const issue = (field: string | undefined, message: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: field === undefined ? [...at, index] : [...at, index, field],
+        message,
+      });
+    if ((route.pool === undefined) === (route.redirect === undefined)) {
+      issue(undefined, "expected a route with either a pool or a redirect");
+    }
+    if (typeof route.name === "string") {
+      const first = names.get(route.name);
+      if (route.name === "default")
+        issue("name", 'expected a route name other than "default" (it names the listener\'s own pool)');
+      else if (first !== undefined)
+        issue("name", `expected a unique route name; "${route.name}" is also routes[${first}]`);
+      else names.set(route.name, index);
+    }
+    if (catchAll !== undefined) {
+      issue(
+        undefined,
+        `expected a reachable route, but routes[${catchAll}] has no match and takes every request`,
+      );
+      return;
+    }
+    const earlier = routes
+      .slice(0, index)
+      .findIndex((other) => isRecord(other) && isDeepStrictEqual(other.match, route.match));
+    if (earlier >= 0)
+      issue("match", `expected a reachable route, but routes[${earlier}] matches the same requests`);
+    if (route.match === undefined || (isRecord(route.match) && Object.keys(route.match).length === 0))
+      catchAll = index;
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

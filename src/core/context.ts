@@ -11,6 +11,8 @@ export interface RequestContext {
   cookies?: Readonly<Record<string, string>>;
   /** Session identifier for affinity (DWCP's `SelectServer(clientIP, sessionID)`). */
   sessionId?: string;
+  /** The listener route the request took, when it came through one (for explain). */
+  route?: string;
 }
 
 /** Parses a `Cookie` header into name → value (first occurrence wins). */

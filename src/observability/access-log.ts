@@ -22,6 +22,8 @@ export interface AccessLogOptions {
 export interface AccessLogFields {
   /** Listener name. */
   listener: string;
+  /** HTTP: the listener route that took the request ("default" when none of its routes matched). */
+  route?: string;
   method: string | undefined;
   /** Request target as received (path and query). */
   path: string | undefined;
@@ -71,6 +73,7 @@ export class AccessLog {
     this.#logger.info(
       {
         listener: fields.listener,
+        route: fields.route,
         method: fields.method,
         path: fields.path,
         status: fields.status,

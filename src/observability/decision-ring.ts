@@ -40,6 +40,8 @@ export interface ExplainedDecision {
   /** Wall-clock time, when the balancer runs on the default clock. */
   time: string | undefined;
   algorithm: string;
+  /** The listener route the request took, when it came through an HTTP listener. */
+  route: string | undefined;
   /** The backend chosen first. */
   backend: string;
   /** Why it won, in the algorithm's words, as they were when it was chosen. */
@@ -143,6 +145,7 @@ export class DecisionRing {
         at: round(slot.at),
         time: toTime ? new Date(toTime(slot.at)).toISOString() : undefined,
         algorithm: slot.algorithm,
+        route: decision.ctx.route,
         backend: slot.backend,
         reason: slot.reason,
         attempts: decision.attempts.map((backend) => backend.id),

@@ -75,11 +75,30 @@ export function defineListenerMetrics(
       if (open !== undefined) emit({ ...listenerLabels(listener), protocol: listener.protocol }, open);
     }),
   );
-  const backends = (field: keyof Omit<BackendUpstreamStats, "id">) =>
+  const backends = (field: keyof Omit<BackendUpstreamStats, "id" | "pool">) =>
     listeners((listener, emit) => {
       for (const backend of listener.stats?.backends ?? [])
-        emit({ ...listenerLabels(listener), backend: backend.id }, backend[field]);
+        emit(
+          { listener: listener.listener, pool: backend.pool ?? listener.pool, backend: backend.id },
+          backend[field],
+        );
     });
+  families.counter(
+    "route_requests_total",
+    "HTTP requests each route of a listener took (the default route is named default).",
+    ["listener", "route", "pool"],
+    listeners((listener, emit) => {
+      for (const route of listener.stats?.routes ?? [])
+        emit(
+          {
+            listener: listener.listener,
+            route: route.name,
+            pool: route.pool ?? (route.name === "default" ? listener.pool : ""),
+          },
+          route.requests,
+        );
+    }),
+  );
   families.gauge(
     "backend_queue_length",
     "Requests waiting for a connection to the backend (all maxConnections busy), by HTTP listener.",

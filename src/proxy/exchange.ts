@@ -46,17 +46,12 @@ import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { RequestBody } from "./request-body.js";
 import type { RetryBudget } from "./retry-budget.js";
+import type { Route } from "./routes/route.js";
 import { classify, type Failure, IDEMPOTENT_METHODS } from "./upstream-failures.js";
 import type { UpstreamPools } from "./upstream-pools.js";
 
 /** What an exchange needs from its listener (HttpProxy provides it). */
 export interface ExchangeHost {
-  readonly balancer: Balancer;
-  readonly upstreams: UpstreamPools;
-  /** Extra attempts on next candidates. */
-  readonly maxRetries: number;
-  /** Response statuses that send an idempotent request to the next candidate; undefined for none. */
-  readonly retryStatuses: ReadonlySet<number> | undefined;
   /** Request bodies up to this many bytes are kept so a retry can resend them; 0 keeps none. */
   readonly retryBufferBytes: number;
   /** Limits retries to a share of requests; undefined for no limit. */
@@ -90,6 +85,10 @@ const DROP_READ_LIMIT = 64 * 1024;
  */
 export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   readonly #host: ExchangeHost;
+  /** The route that took the request: pool, retries, rewrites. */
+  readonly #route: Route;
+  readonly #balancer: Balancer;
+  readonly #upstreams: UpstreamPools;
   readonly #req: ClientRequest;
   readonly #res: ClientConnection;
   #head: UpstreamRequestHead | undefined;
@@ -112,8 +111,17 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   /** The hedge race the request is in, until an attempt carries it alone. */
   #race: HedgeRace | undefined = undefined;
 
-  constructor(host: ExchangeHost, req: ClientRequest, res: ClientConnection) {
+  constructor(
+    host: ExchangeHost,
+    route: Route,
+    upstreams: UpstreamPools,
+    req: ClientRequest,
+    res: ClientConnection,
+  ) {
     this.#host = host;
+    this.#route = route;
+    this.#balancer = route.balancer as Balancer;
+    this.#upstreams = upstreams;
     this.#req = req;
     this.#res = res;
   }
@@ -129,10 +137,17 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const clientIp = clientAddress(req.socket.remoteAddress);
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
+    this.#route.editRequest(head.headers);
     this.#head = head;
-    const ctx: RequestContext = { clientIp, method: req.method, path: req.url, headers: req.headers };
+    const ctx: RequestContext = {
+      clientIp,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      route: this.#route.name,
+    };
     try {
-      this.#decision = host.balancer.select(ctx);
+      this.#decision = this.#balancer.select(ctx);
     } catch (error) {
       if (isSwitchyardError(error, ErrorCodes.NO_BACKEND)) {
         this.#reply(503, ErrorCodes.NO_BACKEND, "no ready backend", false);
@@ -147,7 +162,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     }
     host.retryBudget?.recordRequest();
     if (req.body !== undefined) this.#body = new RequestBody(req, host.retryBufferBytes);
-    const hedging = host.balancer.hedging;
+    const hedging = this.#balancer.hedging;
     if (hedging === undefined || !this.#startRace(hedging, ctx)) this.#dispatch();
   }
 
@@ -158,6 +173,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     if (log?.take()) {
       log.write({
         listener: this.#host.name,
+        route: this.#route.name,
         method: this.#req.method,
         path: this.#req.url,
         status: this.#res.status,
@@ -201,13 +217,14 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     // Informational responses (103 Early Hints...) are not relayed.
     if (statusCode < 200) return true;
-    if (this.#host.retryStatuses?.has(statusCode) === true && this.#retryOnStatus(statusCode)) {
+    if (this.#route.retryStatuses?.has(statusCode) === true && this.#retryOnStatus(statusCode)) {
       this.#dropped = 0;
       return true;
     }
     const headers = buildResponseHeaders(rawHeaders);
+    this.#route.editResponse(headers);
     // Session affinity: the (re)issued cookie rides beside the backend's own Set-Cookie lines.
-    const affinityCookie = this.#decision && this.#host.balancer.affinityCookie(this.#decision);
+    const affinityCookie = this.#decision && this.#balancer.affinityCookie(this.#decision);
     if (affinityCookie !== undefined) headers.push("Set-Cookie", affinityCookie);
     this.#res.writeHead(statusCode, statusText, headers);
     this.#host.counters.response(statusCode);
@@ -305,13 +322,14 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const req = this.#req;
     const body = this.#body;
     this.#attempts++;
-    this.#host.upstreams.dispatch(
+    this.#upstreams.dispatch(
       backend,
       {
-        path: req.url,
+        path: this.#route.upstreamPath(req.url),
         method: req.method,
         headers: (this.#head as UpstreamRequestHead).headers,
         body: body === undefined ? null : hedge ? (body.whole() as Buffer) : body.forAttempt(),
+        headersTimeoutMs: this.#route.headersTimeoutMs,
       },
       handler,
     );
@@ -385,7 +403,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
    * idempotent.
    */
   #mayRetry(retry: Failure["retry"]): boolean {
-    if (retry === "never" || this.#attempts > this.#host.maxRetries) return false;
+    if (retry === "never" || this.#attempts > this.#route.maxRetries) return false;
     if (this.#body !== undefined && !this.#body.replayable) return false;
     return retry === "always" || IDEMPOTENT_METHODS.has(this.#req.method);
   }

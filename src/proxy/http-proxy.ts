@@ -32,11 +32,12 @@ import {
 } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
-import { HttpsRedirect, type RedirectHost } from "./https-redirect.js";
-import { type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
+import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
+import { Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
+import { Route, type RouteOptions } from "./routes/route.js";
 import type { TlsCertificates } from "./tls-certificates.js";
-import { UpstreamPools } from "./upstream-pools.js";
+import { UpstreamPools, type UpstreamUsage } from "./upstream-pools.js";
 import { WebSocketProxy } from "./websocket.js";
 
 export interface ProxyTimeouts {
@@ -124,6 +125,13 @@ export interface HttpProxyOptions {
    * default 443) instead of proxying it. For a plain listener beside a TLS one.
    */
   redirectToHttps?: { port?: number };
+  /** The name of `balancer`'s pool, for stats and labels. */
+  pool?: string;
+  /**
+   * Routes tried in order before the default (`balancer`): the first whose
+   * match holds takes the request (see routes/route.ts). Names must be unique.
+   */
+  routes?: readonly RouteOptions[];
   logger?: Logger;
 }
 
@@ -148,17 +156,23 @@ const UPSTREAM_IDLE_MS = 4_000;
 /** After the grace period, how long to wait for destroyed sockets to report closed. */
 const DESTROY_SETTLE_MS = 1_000;
 
+/** The connections a listener keeps to one pool: HTTP keep-alive pools and WebSocket tunnels. */
+interface PoolTransport {
+  readonly upstreams: UpstreamPools;
+  readonly websockets: WebSocketProxy;
+}
+
+/** A route, with its pool's transport when it proxies (a redirect has none). */
+interface RouteEntry {
+  readonly route: Route;
+  readonly transport: PoolTransport | undefined;
+}
+
 export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost {
   readonly name: string;
   readonly timeouts: Readonly<ProxyTimeouts>;
-  /** @internal read by exchanges */
+  /** The default pool's balancer: requests no route takes go there. */
   readonly balancer: Balancer;
-  /** @internal */
-  readonly upstreams: UpstreamPools;
-  /** @internal */
-  readonly maxRetries: number;
-  /** @internal */
-  readonly retryStatuses: ReadonlySet<number> | undefined;
   /** @internal */
   readonly retryBufferBytes: number;
   /** @internal */
@@ -179,10 +193,12 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   #port: number;
   #server: net.Server;
   #connections = new Set<ClientConnection>();
-  /** The https port requests are redirected to; undefined when they are proxied. */
-  #redirectPort: number | undefined;
+  /** Set when every request is redirected to https instead of proxied. */
+  #redirectToHttps: RedirectTarget | undefined;
+  /** The routes in order, the default route (named "default") last. */
+  #routes: RouteEntry[];
+  #transports = new Map<Balancer, PoolTransport>();
   #sweeper: NodeJS.Timeout | undefined;
-  #websockets: WebSocketProxy;
   #address: { host: string; port: number } | undefined;
   #inFlight = 0;
   #closing: Promise<void> | undefined;
@@ -216,11 +232,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     });
     this.headTimeoutMs = this.timeouts.requestHeadMs;
     this.idleTimeoutMs = this.timeouts.idleMs;
-    this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
-    if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0 || this.maxRetries > 100) {
-      throw invalidOption("maxRetries must be an integer from 0 to 100", { maxRetries: this.maxRetries });
-    }
-    this.retryStatuses = retryStatuses(options.retryOn?.statuses);
+    const listenerRetries = {
+      maxRetries: maxRetries(options.maxRetries ?? DEFAULT_MAX_RETRIES),
+      retryStatuses: retryStatuses(options.retryOn?.statuses),
+    };
     this.retryBufferBytes = options.retryBufferBytes ?? DEFAULT_RETRY_BUFFER_BYTES;
     if (
       !Number.isInteger(this.retryBufferBytes) ||
@@ -250,11 +265,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw invalidOption("redirectToHttps.port must be an integer from 1 to 65535", { port });
       }
-      this.#redirectPort = port;
+      this.#redirectToHttps = { scheme: "https", port, status: 308 };
     }
     this.logger = (options.logger ?? silentLogger).child({ component: "http-proxy", listener: this.name });
     this.accessLog = options.accessLog;
-    this.upstreams = new UpstreamPools(this.balancer.pool, {
+    const upstreamOptions = {
       connectTimeoutMs: this.timeouts.connectMs,
       headersTimeoutMs: this.timeouts.headersMs,
       bodyTimeoutMs: this.timeouts.idleMs,
@@ -262,18 +277,46 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       maxConnections: count("maxConnections", options.maxConnections),
       maxRequests: count("maxRequestsPerConnection", options.maxRequestsPerConnection),
       queueTimeoutMs: timerDuration("queueTimeoutMs", options.queueTimeoutMs, DEFAULT_QUEUE_TIMEOUT_MS),
-      tls: this.balancer.backendTls,
       logger: this.logger,
-    });
-    this.#websockets = new WebSocketProxy({
-      balancer: this.balancer,
-      connectTimeoutMs: this.timeouts.connectMs,
-      idleTimeoutMs: timerDuration("websocketIdleMs", options.websocketIdleMs, DEFAULT_WEBSOCKET_IDLE_MS),
-      maxRetries: this.maxRetries,
-      drainTimeoutMs,
-      logger: this.logger,
-      onTunnelClosed: () => this.#checkDrained(),
-    });
+    };
+    const websocketIdleMs = timerDuration(
+      "websocketIdleMs",
+      options.websocketIdleMs,
+      DEFAULT_WEBSOCKET_IDLE_MS,
+    );
+    const transport = (balancer: Balancer): PoolTransport => {
+      let found = this.#transports.get(balancer);
+      if (found === undefined) {
+        found = {
+          upstreams: new UpstreamPools(balancer.pool, { ...upstreamOptions, tls: balancer.backendTls }),
+          websockets: new WebSocketProxy({
+            balancer,
+            connectTimeoutMs: this.timeouts.connectMs,
+            idleTimeoutMs: websocketIdleMs,
+            maxRetries: listenerRetries.maxRetries,
+            drainTimeoutMs,
+            logger: this.logger,
+            onTunnelClosed: () => this.#checkDrained(),
+          }),
+        };
+        this.#transports.set(balancer, found);
+      }
+      return found;
+    };
+    this.#routes = [
+      ...(options.routes ?? []).map((route) => this.#route(route, listenerRetries, transport)),
+      this.#route(
+        { name: "default", balancer: this.balancer, pool: options.pool },
+        listenerRetries,
+        transport,
+      ),
+    ];
+    const names = new Set<string>();
+    for (const { route } of this.#routes) {
+      if (names.has(route.name))
+        throw invalidOption(`route names must be unique; "${route.name}" repeats`, {});
+      names.add(route.name);
+    }
     this.#server =
       options.tls === undefined ? net.createServer(this.#onConnection) : this.#tlsServer(options.tls);
   }
@@ -298,21 +341,44 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   /** Requests being proxied plus WebSocket tunnels open. */
   get inFlight(): number {
-    return this.#inFlight + this.#websockets.size;
+    let tunnels = 0;
+    for (const transport of this.#transports.values()) tunnels += transport.websockets.size;
+    return this.#inFlight + tunnels;
   }
 
-  /** Counters since the listener was created, and each backend's queue and connections now; see HttpProxyStats. */
+  /**
+   * Counters since the listener was created, each backend's queue and
+   * connections now, and the requests each route took; see HttpProxyStats.
+   */
   stats(): HttpProxyStats {
-    const backends = this.balancer.pool.backends.map((backend) => ({
-      id: backend.id,
-      ...this.upstreams.usage(backend),
+    const backends: BackendUpstreamStats[] = [];
+    const pools = new Map<Balancer, string | undefined>();
+    for (const { route } of this.#routes)
+      if (route.balancer && !pools.has(route.balancer)) pools.set(route.balancer, route.pool);
+    for (const [balancer, pool] of pools) {
+      const upstreams = this.#transports.get(balancer)?.upstreams;
+      for (const backend of balancer.pool.backends) {
+        backends.push({ id: backend.id, pool, ...(upstreams?.usage(backend) ?? NO_USAGE) });
+      }
+    }
+    const routes = this.#routes.map(({ route }) => ({
+      name: route.name,
+      pool: route.pool,
+      requests: route.requests,
     }));
-    return this.counters.snapshot(this.inFlight, backends);
+    return this.counters.snapshot(this.inFlight, backends, routes);
   }
 
   /** WebSocket tunnels open to `backend`. */
   tunnelsTo(backend: Backend): number {
-    return this.#websockets.openTo(backend);
+    let open = 0;
+    for (const transport of this.#transports.values()) open += transport.websockets.openTo(backend);
+    return open;
+  }
+
+  /** @internal The keep-alive pools this listener keeps to `balancer`'s backends (for tests). */
+  upstreamsFor(balancer: Balancer): UpstreamPools | undefined {
+    return this.#transports.get(balancer)?.upstreams;
   }
 
   /** @internal True once close() has been called. */
@@ -332,9 +398,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   /** @internal A request head arrived on `connection`: its exchange answers it. */
   _accept(request: ClientRequest, connection: ClientConnection): ResponseOwner {
     this.#inFlight++;
-    const redirectPort = this.#redirectPort;
-    if (redirectPort !== undefined) return new HttpsRedirect(this, request, connection, redirectPort);
-    return new Exchange(this, request, connection);
+    if (this.#redirectToHttps !== undefined)
+      return new Redirect(this, request, connection, this.#redirectToHttps);
+    const { route, transport } = this.#match(request);
+    route.requests++;
+    if (transport === undefined)
+      return new Redirect(this, request, connection, route.redirect as RedirectTarget);
+    return new Exchange(this, route, transport.upstreams, request, connection);
   }
 
   /** @internal A response (an exchange's, a redirect's) ended or its client left. */
@@ -350,7 +420,21 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       replyAndClose(socket, rawErrorResponse(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down"));
       return;
     }
-    this.#websockets.handleUpgrade(request, socket, rest);
+    const { route, transport } = this.#match(request);
+    route.requests++;
+    if (transport === undefined) {
+      socket.on("error", ignoreError);
+      replyAndClose(
+        socket,
+        rawErrorResponse(
+          400,
+          ErrorCodes.BAD_REQUEST,
+          `route "${route.name}" redirects; it takes no upgrades`,
+        ),
+      );
+      return;
+    }
+    transport.websockets.handleUpgrade(request, socket, rest, route);
   }
 
   /** @internal */
@@ -363,6 +447,33 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   /** @internal A client connection closed or became a tunnel. */
   _detached(connection: ClientConnection): void {
     this.#connections.delete(connection);
+  }
+
+  /** The first route whose match holds; the default route matches everything. */
+  #match(request: ClientRequest): RouteEntry {
+    const routes = this.#routes;
+    for (let i = 0; i < routes.length - 1; i++)
+      if ((routes[i] as RouteEntry).route.matches(request)) return routes[i] as RouteEntry;
+    return routes[routes.length - 1] as RouteEntry;
+  }
+
+  #route(
+    options: RouteOptions,
+    listener: { maxRetries: number; retryStatuses: ReadonlySet<number> | undefined },
+    transport: (balancer: Balancer) => PoolTransport,
+  ): RouteEntry {
+    if ((options.balancer === undefined) === (options.redirect === undefined)) {
+      throw invalidOption(`route "${options.name}" needs either a balancer or a redirect`, {
+        route: options.name,
+      });
+    }
+    if (options.timeoutMs !== undefined) positive(`route "${options.name}" timeoutMs`, options.timeoutMs, 0);
+    const route = new Route(options, {
+      maxRetries: options.maxRetries === undefined ? listener.maxRetries : maxRetries(options.maxRetries),
+      retryStatuses:
+        options.retryOn === undefined ? listener.retryStatuses : retryStatuses(options.retryOn.statuses),
+    });
+    return { route, transport: options.balancer === undefined ? undefined : transport(options.balancer) };
   }
 
   #onConnection = (socket: net.Socket): void => {
@@ -409,7 +520,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     }
     for (const connection of this.#connections) connection.destroy();
     clearInterval(this.#sweeper);
-    this.#websockets.destroyAll();
+    for (const transport of this.#transports.values()) transport.websockets.destroyAll();
     let settleTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       closed,
@@ -418,7 +529,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       }),
     ]);
     clearTimeout(settleTimer);
-    await (drained ? this.upstreams.close() : this.upstreams.destroy());
+    await Promise.all(
+      [...this.#transports.values()].map(({ upstreams }) =>
+        drained ? upstreams.close() : upstreams.destroy(),
+      ),
+    );
     this.logger.info("http listener closed");
   }
 
@@ -443,6 +558,12 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 }
 
 function ignoreError(): void {}
+
+const NO_USAGE: Readonly<UpstreamUsage> = Object.freeze({
+  queued: 0,
+  openConnections: 0,
+  idleConnections: 0,
+});
 
 /** A quarter of the shortest client timeout, between 10 ms and 1 s: timeouts fire at most that late. */
 function sweepPeriod(timeouts: Readonly<ProxyTimeouts>): number {
@@ -480,6 +601,13 @@ function count(field: string, value: number | undefined): number {
 
 /** Largest request body kept for retries: 64 MiB (the copy lives as long as its request). */
 const MAX_RETRY_BUFFER_BYTES = 64 * 1024 * 1024;
+
+function maxRetries(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 100) {
+    throw invalidOption("maxRetries must be an integer from 0 to 100", { maxRetries: value });
+  }
+  return value;
+}
 
 function retryStatuses(statuses: readonly number[] | undefined): ReadonlySet<number> | undefined {
   if (statuses === undefined) return undefined;

@@ -13,6 +13,16 @@ import type { UpstreamUsage } from "./upstream-pools.js";
 /** One backend of the listener's pool, with its connection pool's queue and connections. */
 export interface BackendUpstreamStats extends UpstreamUsage {
   id: string;
+  /** The pool the backend is in, when the listener was told its name. */
+  pool: string | undefined;
+}
+
+/** A route of the listener and the requests it took. */
+export interface RouteStats {
+  name: string;
+  /** Its pool's name; undefined for a redirect route (or an unnamed default pool). */
+  pool: string | undefined;
+  requests: number;
 }
 
 export interface HttpProxyStats {
@@ -34,8 +44,10 @@ export interface HttpProxyStats {
   statusClasses: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
   /** Errors the proxy answered itself (or cut a started response for), by `SY_ERR_*` code. */
   errors: Record<string, number>;
-  /** Per backend of the pool: requests queued for a connection, connections open and idle, now. */
+  /** Per backend of the listener's pools: requests queued for a connection, connections open and idle, now. */
   backends: BackendUpstreamStats[];
+  /** Each route in order, the default route ("default") last. */
+  routes: RouteStats[];
 }
 
 export class ProxyCounters {
@@ -59,7 +71,7 @@ export class ProxyCounters {
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
   }
 
-  snapshot(inFlight: number, backends: BackendUpstreamStats[]): HttpProxyStats {
+  snapshot(inFlight: number, backends: BackendUpstreamStats[], routes: RouteStats[]): HttpProxyStats {
     const [c2 = 0, c3 = 0, c4 = 0, c5 = 0] = this.#classes;
     return {
       requests: this.requests,
@@ -72,6 +84,7 @@ export class ProxyCounters {
       statusClasses: { "2xx": c2, "3xx": c3, "4xx": c4, "5xx": c5 },
       errors: Object.fromEntries(this.#errors),
       backends,
+      routes,
     };
   }
 }

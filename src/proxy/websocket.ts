@@ -57,6 +57,13 @@ export interface UpgradeRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
+/** The route an upgrade came through: its name and its rewrites. */
+export interface UpgradeRoute {
+  readonly name: string;
+  upstreamPath(url: string): string;
+  editRequest(headers: string[]): void;
+}
+
 const CONNECT_TIMEOUT_CODE = "SY_CONNECT_TIMEOUT";
 
 export class WebSocketProxy {
@@ -101,9 +108,10 @@ export class WebSocketProxy {
 
   /**
    * Takes over a client socket whose request asked for an Upgrade (`head`:
-   * bytes read past the request head): picks a backend and starts the tunnel.
+   * bytes read past the request head): picks a backend and starts the tunnel,
+   * with the path and request headers as `route` rewrites them.
    */
-  handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer, route?: UpgradeRoute): void {
     const client = socket as net.Socket;
     // Whoever parsed the request removed its own error listener when it handed the socket over.
     client.on("error", ignoreError);
@@ -114,7 +122,13 @@ export class WebSocketProxy {
       replyAndClose(client, rawErrorResponse(400, ErrorCodes.BAD_REQUEST, upstreamHead.invalid));
       return;
     }
-    const ctx: RequestContext = { clientIp, method: req.method, path: req.url, headers: req.headers };
+    const ctx: RequestContext = {
+      clientIp,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      route: route?.name,
+    };
     let decision: Decision;
     try {
       decision = this.balancer.select(ctx);
@@ -131,7 +145,9 @@ export class WebSocketProxy {
       return;
     }
     const headers = upstreamHead.headers;
-    let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+    route?.editRequest(headers);
+    const target = route === undefined ? req.url : route.upstreamPath(req.url);
+    let text = `${req.method} ${target} HTTP/${req.httpVersion}\r\n`;
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     text += `Connection: Upgrade\r\nUpgrade: ${req.headers.upgrade ?? "websocket"}\r\n\r\n`;
     // The client's bytes wait (read by nobody, so kept) until the backend has switched protocols.

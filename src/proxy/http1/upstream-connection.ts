@@ -133,7 +133,7 @@ export class UpstreamConnection implements ChunkSink {
     this.#method = request.method;
     this.#requestSent = false;
     this.#spent = false;
-    if (this.#connected) this.#socket.setTimeout(this.#options.headersTimeoutMs);
+    if (this.#connected) this.#socket.setTimeout(request.headersTimeoutMs ?? this.#options.headersTimeoutMs);
     this.#writeRequest(request);
   }
 
@@ -392,8 +392,11 @@ export class UpstreamConnection implements ChunkSink {
 
   #onConnect = (): void => {
     this.#connected = true;
+    const attempt = this.#attempt;
     this.#socket.setTimeout(
-      this.#attempt === undefined ? this.#options.idleTimeoutMs : this.#options.headersTimeoutMs,
+      attempt === undefined
+        ? this.#options.idleTimeoutMs
+        : (attempt.request.headersTimeoutMs ?? this.#options.headersTimeoutMs),
     );
   };
 

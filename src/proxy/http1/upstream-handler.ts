@@ -19,6 +19,8 @@ export interface UpstreamRequest {
    * (sent as it is when the headers carry a Content-Length, chunked otherwise).
    */
   body: Buffer | Readable | null;
+  /** How long the backend may take to send the response head, in ms; default the connection's. */
+  headersTimeoutMs?: number | undefined;
 }
 
 export interface UpstreamHandler {

@@ -1,0 +1,106 @@
+/**
+ * A redirect answered by the proxy itself, no backend asked: a route's
+ * `redirect` (Envoy's redirect action, Traefik's redirectRegex/Scheme,
+ * HAProxy's `redirect`), and a plain listener's `redirectToHttps`
+ * (`{ scheme: "https", status: 308 }`). The location keeps what the target
+ * does not replace: the scheme the client used, the Host header (with its
+ * port, unless the scheme or host changes), the path and the query (a new
+ * `path` keeps the query). A request without a Host header cannot be sent
+ * anywhere unless the target names a host: 400.
+ */
+import { ErrorCodes } from "../../core/errors.js";
+import { sendErrorResponse } from "../error-responses.js";
+import type { ClientConnection, ResponseOwner } from "../http1/client-connection.js";
+import type { ClientRequest } from "../http1/client-request.js";
+import type { ProxyCounters } from "../proxy-counters.js";
+import { withoutPort } from "./route-match.js";
+
+export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
+
+export interface RedirectTarget {
+  scheme?: "http" | "https";
+  host?: string;
+  port?: number;
+  /** Replaces the path; the query is kept. */
+  path?: string;
+  /** Default 302. */
+  status?: RedirectStatus;
+}
+
+export interface RedirectHost {
+  readonly counters: ProxyCounters;
+  /** Called once, when the answer is out or the client left. */
+  _released(): void;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443 };
+
+/** The Location for `request` under `target`; undefined when there is no host to send it to. */
+export function redirectLocation(
+  target: RedirectTarget,
+  request: ClientRequest,
+  encrypted: boolean,
+): string | undefined {
+  const clientScheme = encrypted ? "https" : "http";
+  const scheme = target.scheme ?? clientScheme;
+  const header = request.headers.host;
+  let authority: string;
+  if (target.host === undefined && target.port === undefined && scheme === clientScheme) {
+    if (typeof header !== "string") return undefined;
+    authority = header;
+  } else {
+    const host = target.host ?? (typeof header === "string" ? withoutPort(header) : undefined);
+    if (host === undefined) return undefined;
+    const port = target.port;
+    authority = port === undefined || port === DEFAULT_PORTS[scheme] ? host : `${host}:${port}`;
+  }
+  const url = request.url;
+  const query = url.indexOf("?");
+  const path = target.path === undefined ? url : target.path + (query < 0 ? "" : url.slice(query));
+  return `${scheme}://${authority}${path}`;
+}
+
+export class Redirect implements ResponseOwner {
+  readonly #host: RedirectHost;
+  readonly #request: ClientRequest;
+  readonly #connection: ClientConnection;
+  readonly #target: RedirectTarget;
+
+  constructor(
+    host: RedirectHost,
+    request: ClientRequest,
+    connection: ClientConnection,
+    target: RedirectTarget,
+  ) {
+    this.#host = host;
+    this.#request = request;
+    this.#connection = connection;
+    this.#target = target;
+  }
+
+  start(): void {
+    const connection = this.#connection;
+    const counters = this.#host.counters;
+    counters.requests++;
+    // The body is not wanted; closing beats reading an upload only to drop it.
+    if (!this.#request.complete) connection.closeAfterResponse();
+    const encrypted = (this.#request.socket as { encrypted?: boolean }).encrypted === true;
+    const location = redirectLocation(this.#target, this.#request, encrypted);
+    if (location === undefined) {
+      counters.error(ErrorCodes.BAD_REQUEST);
+      counters.response(400);
+      sendErrorResponse(connection, 400, ErrorCodes.BAD_REQUEST, "a redirect needs a Host header");
+      return;
+    }
+    const status = this.#target.status ?? 302;
+    counters.response(status);
+    connection.writeHead(status, undefined, ["location", location, "content-length", "0"]);
+    connection.end(null);
+  }
+
+  clientClosed(): void {
+    this.#host._released();
+  }
+
+  clientDrained(): void {}
+}
