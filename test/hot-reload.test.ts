@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig, resolveConfig } from "../src/config/load.js";
 import { reloadFromFile, watchConfig } from "../src/config/reload.js";
+import { ReloadStats } from "../src/config/reload-stats.js";
 import type { SwitchyardConfig } from "../src/config/schema.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { request, startEchoServer, startServer, type TestServer, waitFor } from "./helpers/servers.js";
@@ -238,7 +239,10 @@ describe("hot reload", () => {
 
   it("rejects an unreadable or unparsable file at the function level", async () => {
     const { lines, logger } = capture();
-    const runtime = { reload: () => expect.unreachable("must not reload") as never };
+    const runtime = {
+      reload: () => expect.unreachable("must not reload") as never,
+      reloads: new ReloadStats(),
+    };
     const dir = await mkdtemp(join(tmpdir(), "switchyard-reload-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, "bad.yaml");
@@ -248,5 +252,6 @@ describe("hot reload", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]?.level).toBe("error");
     expect(lines[0]?.msg).toContain("cannot parse");
+    expect(runtime.reloads).toMatchObject({ applied: 0, rejected: 1 });
   });
 });
