@@ -21,6 +21,7 @@ import {
   type ReloadResult,
   watchConfig,
 } from "./config/reload.js";
+import { ReloadStats } from "./config/reload-stats.js";
 import type { SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
 import type { AdminConfigStore } from "./config/store-writes.js";
@@ -61,6 +62,8 @@ export interface Runtime {
    * restart are reported and logged at warn; the rest is still applied.
    */
   reload(next: SwitchyardConfig): ReloadResult;
+  /** Reloads applied (by `reload`) and rejected (counted by the file watcher and the etcd sync). */
+  readonly reloads: ReloadStats;
 }
 
 export interface StartOptions {
@@ -251,6 +254,7 @@ export async function startSwitchyard(
   }
 
   let current = config;
+  const reloads = new ReloadStats();
   let closing: Promise<void> | undefined;
   let admin: { host: string; port: number } | undefined;
   if (config.admin) {
@@ -277,6 +281,7 @@ export async function startSwitchyard(
         return stats;
       },
       configStore: options.configStore,
+      reloads: () => reloads,
     });
     admin = await bind(server, "admin", listen);
   }
@@ -302,6 +307,7 @@ export async function startSwitchyard(
     agents,
     listeners,
     admin,
+    reloads,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= stopAll(graceMs);
       return closing;
@@ -311,6 +317,7 @@ export async function startSwitchyard(
       const plan = diffConfig(current, next);
       const applied = applyReloadPlan(balancers, plan, { logger: reloadLogger });
       current = effectiveConfig(current, next);
+      reloads.recordApplied();
       const summary = describePlan(plan);
       reloadLogger.info({ changes: summary }, `config reloaded: ${summary}`);
       if (plan.needsRestart.length > 0) {

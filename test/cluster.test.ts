@@ -3,14 +3,18 @@
  * the listener, the primary's admin API merges their figures and sends writes
  * to both, and a worker killed under load is restarted (it catches up on the
  * admin writes it missed) while the client loses at most the requests that
- * worker had in flight. The primary checks the Host of admin requests.
+ * worker had in flight. The primary checks the Host of admin requests. The
+ * merged `/metrics` passes promtool, and its latency histograms are the
+ * workers' added up.
  */
 
 import http from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { killLaunched, type Launched, launch, logLine } from "./helpers/cli.js";
+import { parseExposition, readHistogram } from "./helpers/exposition.js";
 import { useTempDir } from "./helpers/fixtures.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
+import { runTool } from "./helpers/tools.js";
 
 const TOKEN = "cluster-test-token";
 const dir = useTempDir("switchyard-cluster-");
@@ -100,6 +104,25 @@ describe("switchyard proxy --workers 2", () => {
     expect(metrics).toMatch(/^switchyard_cluster_workers 2$/m);
     // One worker's view, and one backend weight: averaged, not doubled.
     expect(metrics).toMatch(/^switchyard_backend_weight\{pool="main",backend="one"\} 1$/m);
+    expect(metrics).toMatch(/^switchyard_build_info\{version="[^"]+",node_version="v[\d.]+"\} 1$/m);
+    const lint = await runTool("promtool", ["check", "metrics"], metrics);
+    expect({ code: lint.code, findings: `${lint.stdout}${lint.stderr}` }).toEqual({ code: 0, findings: "" });
+    // Histograms add up bucket by bucket: the merged one holds every worker's requests.
+    const latency = (text: string) =>
+      readHistogram(parseExposition(text), "switchyard_pool_response_duration_seconds", { pool: "main" });
+    const workerLatency = await Promise.all(
+      [1, 2].map(async (worker) =>
+        latency(await (await fetch(`${cluster.admin}/metrics?worker=${worker}`)).text()),
+      ),
+    );
+    const mergedLatency = latency(metrics);
+    expect(mergedLatency.count).toBe(40);
+    expect(mergedLatency.buckets).toEqual(
+      mergedLatency.buckets.map(([le], index) => [
+        le,
+        (workerLatency[0]?.buckets[index]?.[1] ?? 0) + (workerLatency[1]?.buckets[index]?.[1] ?? 0),
+      ]),
+    );
 
     // The dashboard's live stream: one snapshot merged across workers.
     const events = await fetch(`${cluster.admin}/api/events`);

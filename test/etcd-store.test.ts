@@ -194,6 +194,7 @@ describe("pools shared through etcd", () => {
     expect(await a.get()).toBe("one");
     const stats = await a.admin("GET", "/api/stats");
     expect((stats.json.configStore as { rejected: { error: string } }).rejected.error).toContain("weight");
+    expect(await metrics(a)).toMatch(/^switchyard_config_reloads_total\{result="failure"\} 1$/m);
 
     // Once the bad key is gone the file's pool is back in force, and the rejection is cleared.
     await client.delete().key(backendKey("/invalid/", "web", "bad"));

@@ -1,11 +1,12 @@
 /**
  * Runs once before any test file: builds the package (the CLI, cluster and
  * agent tests run the compiled `bin/switchyard.js`) and installs the Debian
- * packages the browser, etcd and TLS tests drive (Chromium, etcd-server,
- * openssl, curl) when they
- * are missing, so a fresh machine needs nothing beyond `npm install && npm
- * test`. Doing both here, not in each test file, keeps files from racing for
- * dist/ or for dpkg's lock.
+ * packages the browser, etcd, TLS and metrics tests drive (Chromium,
+ * etcd-server, openssl, curl, prometheus for promtool) when they are
+ * missing, so a fresh Debian machine needs nothing beyond `npm install && npm
+ * test`. Installing takes root on Debian; anywhere else the run stops at once
+ * with one line naming the packages to install. Doing both here, not in each
+ * test file, keeps files from racing for dist/ or for dpkg's lock.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -17,6 +18,8 @@ export const DEBIAN_TOOLS = {
   // Certificates for the TLS tests are made at test time; curl is a real client against them.
   openssl: "/usr/bin/openssl",
   curl: "/usr/bin/curl",
+  // promtool checks a real /metrics scrape and the alert rules in deploy/.
+  prometheus: "/usr/bin/promtool",
 } as const;
 
 export default function setup(): void {
@@ -29,6 +32,11 @@ function installDebianTools(): void {
     .filter(([, binary]) => !existsSync(binary))
     .map(([name]) => name);
   if (missing.length === 0) return;
+  if (process.getuid?.() !== 0 || !existsSync("/etc/debian_version")) {
+    throw new Error(
+      `npm test needs the Debian packages ${missing.join(", ")} and installs them only as root on Debian: run apt-get install -y ${missing.join(" ")} as root`,
+    );
+  }
   const apt = (...args: string[]) =>
     execFileSync("apt-get", args, {
       stdio: ["ignore", "ignore", "inherit"],

@@ -2,14 +2,16 @@
  * Hot reload against a real runtime and real HTTP backends on 127.0.0.1:
  * backends added, removed with drain, re-weighted, the algorithm switched,
  * all while traffic flows and without a failed request; an invalid config
- * file is rejected with one log line and the proxy keeps serving.
+ * file is rejected with one log line and the proxy keeps serving; a config
+ * mounted from a Kubernetes ConfigMap reloads when the kubelet swaps it.
  */
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig, resolveConfig } from "../src/config/load.js";
 import { reloadFromFile, watchConfig } from "../src/config/reload.js";
+import { ReloadStats } from "../src/config/reload-stats.js";
 import type { SwitchyardConfig } from "../src/config/schema.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { request, startEchoServer, startServer, type TestServer, waitFor } from "./helpers/servers.js";
@@ -213,6 +215,38 @@ describe("hot reload", () => {
     await waitFor(() => runtime.balancers.get("main")?.pool.get("b")?.configuredWeight === 4, 5_000);
   }, 20_000);
 
+  it("follows a ConfigMap mount: the kubelet's swap of the ..data symlink reloads the config", async () => {
+    const b = await echo("b");
+    const c = await echo("c");
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-configmap-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // The layout of a mounted ConfigMap: file -> ..data/file, ..data -> a timestamped directory.
+    const version = async (name: string, backends: Record<string, unknown>[]) => {
+      await mkdir(join(dir, name));
+      await writeFile(join(dir, name, "switchyard.json"), JSON.stringify(rawConfig(backends)));
+      await symlink(name, join(dir, "..data_tmp"));
+      await rename(join(dir, "..data_tmp"), join(dir, "..data"));
+    };
+    await version("..v1", [{ id: "b", address: b.address }]);
+    const file = join(dir, "switchyard.json");
+    await symlink(join("..data", "switchyard.json"), file);
+    const resolve = () => resolveConfig({ file });
+    const runtime = await start(await resolve());
+    const { logger } = capture();
+    cleanups.push(
+      watchConfig(file, () => reloadFromFile(runtime, resolve, logger), logger, { debounceMs: 50 }),
+    );
+
+    // An update: the new version in place, the symlink swapped, the old version removed.
+    await version("..v2", [
+      { id: "b", address: b.address },
+      { id: "c", address: c.address },
+    ]);
+    await rm(join(dir, "..v1"), { recursive: true });
+    await waitFor(() => runtime.balancers.get("main")?.pool.get("c") !== undefined, 5_000);
+    expect(runtime.reloads.applied).toBeGreaterThanOrEqual(1);
+  });
+
   it("serves the running config on /api/config after a reload, not the one it started with", async () => {
     const b = await echo("b");
     const c = await echo("c");
@@ -238,7 +272,10 @@ describe("hot reload", () => {
 
   it("rejects an unreadable or unparsable file at the function level", async () => {
     const { lines, logger } = capture();
-    const runtime = { reload: () => expect.unreachable("must not reload") as never };
+    const runtime = {
+      reload: () => expect.unreachable("must not reload") as never,
+      reloads: new ReloadStats(),
+    };
     const dir = await mkdtemp(join(tmpdir(), "switchyard-reload-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, "bad.yaml");
@@ -248,5 +285,6 @@ describe("hot reload", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]?.level).toBe("error");
     expect(lines[0]?.msg).toContain("cannot parse");
+    expect(runtime.reloads).toMatchObject({ applied: 0, rejected: 1 });
   });
 });

@@ -820,7 +820,16 @@ describe("HttpProxy retries", () => {
       statusClasses: { "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 2 },
       errors: { SY_ERR_BAD_REQUEST: 1, SY_ERR_NO_BACKEND: 1 },
       // The kept-alive connection that carried the forwarded requests waits for the next one.
-      backends: [{ id: backend.address, queued: 0, openConnections: 1, idleConnections: 1 }],
+      backends: [
+        {
+          id: backend.address,
+          queued: 0,
+          openConnections: 1,
+          idleConnections: 1,
+          requestBytes: expect.any(Number),
+          responseBytes: expect.any(Number),
+        },
+      ],
       // The request with two Host headers was refused before any route saw it.
       routes: [{ name: "default", requests: 6 }],
     });

@@ -14,6 +14,7 @@ import { parseConfig } from "../src/config/load.js";
 import { AccessLog } from "../src/observability/access-log.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
+import { parseExposition, readHistogram } from "./helpers/exposition.js";
 import {
   closedPort,
   request,
@@ -33,90 +34,6 @@ async function echo(name: string): Promise<TestServer> {
   const server = await startEchoServer(name);
   cleanups.push(() => server.close());
   return server;
-}
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-interface Exposition {
-  types: Map<string, string>;
-  samples: Sample[];
-  /** The value of the one sample named `name` whose labels include `labels`. */
-  value(name: string, labels?: Record<string, string>): number | undefined;
-  all(name: string, labels?: Record<string, string>): Sample[];
-}
-
-const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
-const SAMPLE_LINE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`);
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
-
-/**
- * A strict reader of the Prometheus text format (0.0.4): every line is a
- * HELP, a TYPE or a sample; every sample belongs to a family declared by
- * TYPE (summaries own `_sum` and `_count`); label sets are well formed and
- * not repeated; values are numbers (NaN and ±Inf allowed).
- */
-function parseExposition(text: string): Exposition {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
-  const seen = new Set<string>();
-  expect(text.endsWith("\n")).toBe(true);
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const comment = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
-    if (comment) {
-      if (comment[1] === "TYPE") {
-        expect(["counter", "gauge", "summary", "histogram", "untyped"]).toContain(comment[3]);
-        expect(types.has(comment[2] as string), `TYPE ${comment[2]} declared twice`).toBe(false);
-        types.set(comment[2] as string, comment[3] as string);
-      }
-      continue;
-    }
-    const match = SAMPLE_LINE.exec(line);
-    expect(match, `not a sample line: ${line}`).not.toBeNull();
-    const [, name, labelText = "", rawValue] = match as RegExpExecArray;
-    const labels: Record<string, string> = {};
-    LABEL.lastIndex = 0;
-    while (LABEL.lastIndex < labelText.length) {
-      const label = LABEL.exec(labelText);
-      expect(label, `bad labels in: ${line}`).not.toBeNull();
-      labels[(label as RegExpExecArray)[1] as string] = (label as RegExpExecArray)[2] as string;
-    }
-    const value = /^[+-]?inf$/i.test(rawValue as string)
-      ? (rawValue as string).startsWith("-")
-        ? Number.NEGATIVE_INFINITY
-        : Number.POSITIVE_INFINITY
-      : /^nan$/i.test(rawValue as string)
-        ? Number.NaN
-        : Number(rawValue);
-    expect(Number.isNaN(value) && !/^nan$/i.test(rawValue as string), `bad value in: ${line}`).toBe(false);
-    const family = types.has(name as string) ? name : (name as string).replace(/_(sum|count)$/, "");
-    expect(types.get(family as string), `sample ${name} has no TYPE`).toBeDefined();
-    const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
-    expect(seen.has(key), `duplicate series ${key}`).toBe(false);
-    seen.add(key);
-    samples.push({ name: name as string, labels, value });
-  }
-  const all = (name: string, labels: Record<string, string> = {}) =>
-    samples.filter(
-      (sample) =>
-        sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
-    );
-  return {
-    types,
-    samples,
-    all,
-    value(name, labels) {
-      const found = all(name, labels);
-      expect(found.length, `${name} ${JSON.stringify(labels)}: ${found.length} series`).toBeLessThanOrEqual(
-        1,
-      );
-      return found[0]?.value;
-    },
-  };
 }
 
 /** Parsed admin JSON; tests read deep into it and let the assertions check the shape. */
@@ -207,14 +124,7 @@ describe("GET /metrics", () => {
     ]) {
       expect(metrics.types.get(`switchyard_${name}`)).toBe("counter");
     }
-    for (const name of [
-      "in_flight",
-      "active_connections",
-      "breaker_state",
-      "backend_health",
-      "load_cv",
-      "requests_per_second",
-    ]) {
+    for (const name of ["in_flight", "active_connections", "breaker_state", "backend_health", "load_cv"]) {
       expect(metrics.types.get(`switchyard_${name}`)).toBe("gauge");
     }
     expect(metrics.types.get("switchyard_response_latency_seconds")).toBe("summary");
@@ -226,6 +136,11 @@ describe("GET /metrics", () => {
       const labels = { pool: "web", backend: id };
       expect(metrics.value("switchyard_requests_total", { ...labels, status_class: "2xx" })).toBe(served[id]);
       expect(metrics.value("switchyard_response_latency_seconds_count", labels)).toBe(served[id]);
+      const histogram = readHistogram(metrics, "switchyard_response_duration_seconds", labels);
+      expect(histogram.count).toBe(served[id]);
+      // Local echo answers are quick: all of them under 1 s, their sum well above zero.
+      expect(histogram.buckets.find(([le]) => le === 1)?.[1]).toBe(served[id]);
+      expect(histogram.sum).toBeGreaterThan(0);
       const [p50, p95, p99] = ["0.5", "0.95", "0.99"].map(
         (quantile) => metrics.value("switchyard_response_latency_seconds", { ...labels, quantile }) as number,
       );
@@ -259,17 +174,15 @@ describe("GET /metrics", () => {
       metrics.value("switchyard_listener_responses_total", { listener: "web", status_class: "2xx" }),
     ).toBe(30);
 
+    expect(readHistogram(metrics, "switchyard_pool_response_duration_seconds", web).count).toBe(30);
     const decisionP50 = metrics.value("switchyard_decision_latency_seconds", { ...web, quantile: "0.5" });
     const decisionP99 = metrics.value("switchyard_decision_latency_seconds", { ...web, quantile: "0.99" });
     expect(decisionP50).toBeGreaterThanOrEqual(0);
     expect(decisionP50).toBeLessThanOrEqual(decisionP99 as number);
     expect(decisionP99).toBeLessThan(0.01);
     expect(metrics.value("switchyard_decision_latency_seconds_count", web)).toBe(30);
-    expect(metrics.all("switchyard_requests_per_second", web).map((sample) => sample.labels.window)).toEqual([
-      "1s",
-      "10s",
-      "60s",
-    ]);
+    // Rates come from the counters (rate() in PromQL), not from a per-second gauge.
+    expect(metrics.types.has("switchyard_requests_per_second")).toBe(false);
     expect(metrics.value("switchyard_load_cv", web)).toBeGreaterThanOrEqual(0);
     // Process metrics are opt-in (the runtime turns them on).
     expect(metrics.types.has("process_cpu_user_seconds_total")).toBe(false);
@@ -328,7 +241,7 @@ describe("GET /api/stats and /api/explain", () => {
     });
   });
 
-  it("shows each backend's queue at maxConnections and its connections, in /api/stats and /metrics", async () => {
+  it("shows each backend's queue at maxConnections, its connections and bytes, in /api/stats and /metrics", async () => {
     // A slow backend: answers wait until the test lets them go.
     const held: (() => void)[] = [];
     let holding = true;
@@ -348,24 +261,45 @@ describe("GET /api/stats and /api/explain", () => {
           metrics.value("switchyard_backend_queue_length", labels),
           metrics.value("switchyard_backend_connections_open", labels),
           metrics.value("switchyard_backend_connections_idle", labels),
+          metrics.value("switchyard_request_bytes_total", labels),
+          metrics.value("switchyard_response_bytes_total", labels),
         ],
       };
     };
 
     const answers = Promise.all(Array.from({ length: 3 }, () => request({ port: lab.proxyPort })));
     await waitFor(() => held.length === 1 && lab.proxy.stats().backends[0]?.queued === 2);
+    // One request head went out on the wire; nothing came back yet.
+    const sent = (lab.proxy.stats().backends[0]?.requestBytes ?? 0) as number;
+    expect(sent).toBeGreaterThan("GET / HTTP/1.1\r\n\r\n".length);
     expect(await figures()).toEqual({
-      stats: [{ id: "slow", queued: 2, openConnections: 1, idleConnections: 0 }],
-      metrics: [2, 1, 0],
+      stats: [
+        {
+          id: "slow",
+          queued: 2,
+          openConnections: 1,
+          idleConnections: 0,
+          requestBytes: sent,
+          responseBytes: 0,
+        },
+      ],
+      metrics: [2, 1, 0, sent, 0],
     });
 
     holding = false;
     for (const release of held.splice(0)) release();
     expect((await answers).map((answer) => answer.status)).toEqual([200, 200, 200]);
-    expect(await figures()).toEqual({
-      stats: [{ id: "slow", queued: 0, openConnections: 1, idleConnections: 1 }],
-      metrics: [0, 1, 1],
+    // Three heads out (the same each time), three responses back with their "ok" bodies.
+    const after = await figures();
+    const [backend] = after.stats;
+    expect(backend).toMatchObject({
+      queued: 0,
+      openConnections: 1,
+      idleConnections: 1,
+      requestBytes: sent * 3,
     });
+    expect(backend.responseBytes).toBeGreaterThan(3 * "HTTP/1.1 200 OK\r\n\r\nok".length);
+    expect(after.metrics).toEqual([0, 1, 1, sent * 3, backend.responseBytes]);
   });
 
   it("explains recent decisions with candidates and scores, newest first", async () => {

@@ -13,6 +13,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AgentPollerStats } from "../agent/poller.js";
 import type { Balancer } from "../balancer/balancer.js";
+import type { ReloadStats } from "../config/reload-stats.js";
 import type { AdminConfigStore } from "../config/store-writes.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
@@ -81,6 +82,8 @@ export interface AdminServerOptions {
   maxEventStreams?: number;
   /** The shared store the pools live in (etcd): writes go there, its status shows in stats and `/ready`. */
   configStore?: AdminConfigStore;
+  /** The runtime's config reloads, exported on `/metrics`. */
+  reloads?: () => ReloadStats;
 }
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -124,6 +127,7 @@ export class AdminServer {
         listeners,
         agents: options.agents,
         configStore: store && (() => store.status()),
+        reloads: options.reloads,
       },
       { processMetrics: options.processMetrics },
     );

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
 import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
+import { packageVersion } from "../core/version.js";
 import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metrics.js";
 import type { ExplainedDecision } from "../observability/decision-ring.js";
 import type { ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
@@ -17,7 +18,6 @@ import { algorithmGlobals } from "./compat-routes.js";
 import { parseInput, poolQuery, queryObject } from "./inputs.js";
 import { resolvePool } from "./pools.js";
 import type { Router } from "./router.js";
-import { packageVersion } from "./version.js";
 
 /** What the observability reads need beyond the balancers. */
 export interface ObservabilityReads {
@@ -128,7 +128,7 @@ export type BackendStats = BalancerStats["backends"][number] &
 
 /** A pool in `/api/stats`: its balancer stats plus, when metrics are on, its recorded figures. */
 export type PoolStats = Omit<BalancerStats, "backends"> &
-  Partial<Omit<PoolMetrics, "backends">> & { backends: BackendStats[] };
+  Partial<Omit<PoolMetrics, "backends" | "latencyBuckets">> & { backends: BackendStats[] };
 
 /** A pool in `/api/explain`. */
 export interface PoolExplain {
@@ -213,7 +213,8 @@ export function poolStats(balancer: Balancer): PoolStats {
   const metrics = balancer.metrics?.snapshot();
   if (!metrics) return { ...stats };
   const byId = new Map(metrics.backends.map((backend) => [backend.id, backend]));
-  const { backends: _recorded, ...pool } = metrics;
+  // The fixed latency buckets are for /metrics; the JSON carries quantiles.
+  const { backends: _recorded, latencyBuckets: _buckets, ...pool } = metrics;
   return {
     ...stats,
     ...pool,

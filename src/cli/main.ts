@@ -12,11 +12,12 @@
  * load only for the commands that run them, so `validate` and `algorithms`
  * start fast.
  */
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { ENV_OVERRIDES } from "../config/load.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { packageVersion } from "../core/version.js";
 import { MAX_DEMO_CONCURRENCY } from "../demo/backend-server.js";
 import { type AgentOptions, agentCommand } from "./agent-command.js";
 import { algorithmsCommand } from "./algorithms-command.js";
@@ -237,15 +238,6 @@ function envHelp(): string {
     `  ${"SWITCHYARD_CONFIG".padEnd(width)}  config file, when -c is not given`,
     ...ENV_OVERRIDES.map((entry) => `  ${entry.name.padEnd(width)}  ${entry.description}`),
   ].join("\n");
-}
-
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
-    return String((JSON.parse(text) as { version?: unknown }).version ?? "0.0.0");
-  } catch {
-    return "0.0.0";
-  }
 }
 
 function isEntryPoint(): boolean {

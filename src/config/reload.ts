@@ -10,6 +10,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { type AlgorithmSpec, resolveAlgorithm } from "../algorithms/registry.js";
+import type { ReloadStats } from "./reload-stats.js";
 import type { BackendConfig, PoolConfig, SwitchyardConfig } from "./schema.js";
 
 export interface WeightChange {
@@ -400,11 +401,12 @@ export function watchConfig(
 
 /**
  * Re-reads the config with `resolve` and applies it to `runtime`. An invalid
- * config is rejected with one error log line (the formatted config errors) and
- * the running config stays. Resolves with the result, or undefined when rejected.
+ * config is rejected with one error log line (the formatted config errors),
+ * counted in `runtime.reloads`, and the running config stays. Resolves with
+ * the result, or undefined when rejected.
  */
 export async function reloadFromFile(
-  runtime: { reload(next: SwitchyardConfig): ReloadResult },
+  runtime: { reload(next: SwitchyardConfig): ReloadResult; readonly reloads: ReloadStats },
   resolve: () => Promise<SwitchyardConfig>,
   logger: WatchLogger,
 ): Promise<ReloadResult | undefined> {
@@ -417,6 +419,7 @@ export async function reloadFromFile(
       { code: (error as { code?: string }).code },
       `config reload rejected, keeping the running config: ${message.replace(/\n\s*/g, " ")}`,
     );
+    runtime.reloads.recordRejected();
     return undefined;
   }
   return runtime.reload(next);

@@ -5,15 +5,16 @@
  * explain ring's countdown, a log-level check) and `completed(backend,
  * outcome)` once per finished attempt (one map lookup, a status-class
  * counter, a windowed request count, and a latency record into the pool's and
- * the backend's histograms). Neither allocates, except the reason text of a
+ * the backend's histograms and fixed buckets). Neither allocates, except the reason text of a
  * decision the explain ring keeps (it must be written while it is true); every figure read from them —
  * percentiles, rates, load spread — is computed when `snapshot()` is called
  * (the admin API and the Prometheus scrape). The debug routing log (SwarmGuard's
  * DEBUG_ROUTING) is on when the balancer's logger is at debug: one line per
  * decision with the algorithm, the candidates' scores and the winner's reason.
  *
- * Memory: two 3.5 KiB histograms per backend and per pool series; the explain
- * ring holds its last 100 decisions (and their request contexts).
+ * Memory: two 3.5 KiB histograms and 120 B of fixed buckets per backend and
+ * per pool series; the explain ring holds its last 100 decisions (and their
+ * request contexts).
  */
 import { performance } from "node:perf_hooks";
 import type { Backend } from "../core/backend.js";
@@ -22,6 +23,7 @@ import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome
 import type { Pool } from "../core/pool.js";
 import type { Selector } from "../core/selector.js";
 import { DecisionRing, type DecisionRingOptions, type ExplainedDecision } from "./decision-ring.js";
+import { LatencyBuckets, latencyBucket } from "./latency-buckets.js";
 import {
   bucketIndex,
   LogHistogram,
@@ -62,6 +64,8 @@ export interface BackendMetrics {
   statusClasses: Record<StatusClass, number>;
   /** Response latency in ms (successful responses, 5xx included; transport errors not). */
   latencyMs: WindowSummary;
+  /** The same latencies in fixed buckets since the backend joined, cumulative (latency-buckets.ts). */
+  latencyBuckets: number[];
   /** Attempts finished in the last 10–20 s. */
   recentRequests: number;
 }
@@ -71,6 +75,8 @@ export interface PoolMetrics {
   decisionNs: WindowSummary;
   /** Response latency over every backend, in ms. */
   latencyMs: WindowSummary;
+  /** The same latencies in fixed buckets, cumulative. */
+  latencyBuckets: number[];
   /** Requests routed per second over the last 1, 10 and 60 s (complete seconds). */
   requestsPerSecond: Record<`${RateWindow}s`, number>;
   /**
@@ -88,6 +94,7 @@ export interface PoolMetrics {
 class BackendSeries {
   readonly classes = new Float64Array(STATUS_CLASSES.length);
   readonly latencyUs: WindowedHistogram;
+  readonly latencyBuckets = new LatencyBuckets();
   #epoch: number;
   #current = 0;
   #previous = 0;
@@ -130,6 +137,7 @@ export class BalancerMetrics implements AttemptObserver {
   #epoch: number;
   #decisionNs: WindowedHistogram;
   #responseUs: WindowedHistogram;
+  #responseBuckets = new LatencyBuckets();
   #backends = new Map<Backend, BackendSeries>();
 
   constructor(setup: BalancerMetricsSetup) {
@@ -171,6 +179,9 @@ export class BalancerMetrics implements AttemptObserver {
       const index = bucketIndex(us);
       this.#responseUs.add(index, us);
       series?.latencyUs.add(index, us);
+      const bucket = latencyBucket(latencyMs);
+      this.#responseBuckets.add(bucket);
+      series?.latencyBuckets.add(bucket);
     }
     if (series === undefined) return;
     series.count();
@@ -215,12 +226,14 @@ export class BalancerMetrics implements AttemptObserver {
         region: backend.region,
         statusClasses,
         latencyMs: series ? series.latencyUs.summary(epoch, 0.001) : EMPTY_SUMMARY,
+        latencyBuckets: (series?.latencyBuckets ?? EMPTY_BUCKETS).cumulative(),
         recentRequests,
       });
     }
     return {
       decisionNs: this.#decisionNs.summary(epoch),
       latencyMs: this.#responseUs.summary(epoch, 0.001),
+      latencyBuckets: this.#responseBuckets.cumulative(),
       requestsPerSecond: this.#perSecond.rates(second),
       loadCv: {
         requests: coefficientOfVariation(requestLoad),
@@ -269,6 +282,8 @@ export class BalancerMetrics implements AttemptObserver {
 const EMPTY_SUMMARY: WindowSummary = Object.freeze(
   Object.assign(summarize([new LogHistogram()]), { recentCount: 0 }),
 );
+
+const EMPTY_BUCKETS = new LatencyBuckets();
 
 function toWallClock(at: number): number {
   return performance.timeOrigin + at;

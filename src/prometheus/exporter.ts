@@ -3,14 +3,16 @@
  * registry is the exporter's own (never prom-client's global one) and holds
  * no state of its own: each metric's `collect()` reads the figures taken once
  * at the start of the scrape — `balancer.stats()`, `balancer.metrics
- * .snapshot()`, each listener's counters and the agent pollers' stats — so
- * the hot path never touches prom-client. The backend and pool families are
- * defined here; listener-metrics.ts and agent-metrics.ts define theirs. Every name starts with `switchyard_`. Latency percentiles are
- * summaries: quantiles over the last 10–20 s, `_sum` and `_count` over the
- * process's life. All metric collects run synchronously inside one
- * `registry.metrics()` call, so concurrent scrapes cannot mix their figures.
- * Process and Node metrics (prom-client's defaults, standard names) are
- * opt-in, collected once per process and shared by every exporter.
+ * .snapshot()`, each listener's counters, the agent pollers' stats and the
+ * config reloads — so the hot path never touches prom-client. The backend and
+ * pool counters and gauges are defined here; latency-metrics.ts,
+ * listener-metrics.ts, agent-metrics.ts, config-store-metrics.ts and
+ * instance-metrics.ts define theirs. Every name starts with `switchyard_`.
+ * Rates come from the `_total` counters (`rate()`). All metric collects run
+ * synchronously inside one `registry.metrics()` call, so concurrent scrapes
+ * cannot mix their figures. Process and Node metrics (prom-client's defaults,
+ * standard names) are opt-in, collected once per process and shared by every
+ * exporter (process-metrics.ts).
  */
 import {
   type Aggregator,
@@ -23,16 +25,19 @@ import {
 import type { AgentPollerStats } from "../agent/poller.js";
 import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
+import type { ReloadStats } from "../config/reload-stats.js";
 import { BACKEND_STATES } from "../core/backend.js";
 import { type PoolMetrics, STATUS_CLASSES } from "../observability/balancer-metrics.js";
-import type { HistogramSummary, WindowSummary } from "../observability/log-histogram.js";
-import { RATE_WINDOWS } from "../observability/rate-window.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
 import { defineAgentMetrics } from "./agent-metrics.js";
 import { defineConfigStoreMetrics } from "./config-store-metrics.js";
+import { defineInstanceMetrics } from "./instance-metrics.js";
+import { defineLatencyMetrics } from "./latency-metrics.js";
 import { defineListenerMetrics, type ListenerScrape } from "./listener-metrics.js";
 import type { Emit, MetricFamilies } from "./metric-families.js";
-import { type EmitSummary, processRegistry, SnapshotSummary } from "./snapshot-summary.js";
+import { processRegistry } from "./process-metrics.js";
+import { type EmitHistogram, SnapshotHistogram } from "./snapshot-histogram.js";
+import { type EmitSummary, SnapshotSummary } from "./snapshot-summary.js";
 
 /** A proxy listener as the exporter reads it. */
 export interface ListenerMetricsSource {
@@ -54,6 +59,8 @@ export interface MetricsSources {
   agents?: () => Readonly<Record<string, AgentPollerStats>>;
   /** The shared config store's state, when the pools live in etcd. */
   configStore?: () => ConfigStoreStatus;
+  /** How config reloads went, when a runtime reloads its config. */
+  reloads?: () => ReloadStats;
 }
 
 export interface PrometheusOptions {
@@ -72,6 +79,7 @@ interface Scrape {
   listeners: ListenerScrape[];
   agents: [pool: string, stats: AgentPollerStats][];
   configStore: ConfigStoreStatus | undefined;
+  reloads: ReloadStats | undefined;
 }
 
 const PREFIX = "switchyard_";
@@ -90,7 +98,7 @@ const POOL_COUNTERS = [
 export class PrometheusExporter {
   readonly registry = new Registry();
   #sources: MetricsSources;
-  #scrape: Scrape = { pools: [], listeners: [], agents: [], configStore: undefined };
+  #scrape: Scrape = { pools: [], listeners: [], agents: [], configStore: undefined, reloads: undefined };
 
   #process: boolean;
 
@@ -134,6 +142,8 @@ export class PrometheusExporter {
     const families: MetricFamilies = {
       counter: (...args) => this.#counter(...args),
       gauge: (...args) => this.#gauge(...args),
+      summary: (...args) => this.#summary(...args),
+      histogram: (...args) => this.#histogram(...args),
     };
 
     // Per backend ---------------------------------------------------------
@@ -157,17 +167,6 @@ export class PrometheusExporter {
       "Failed attempts (transport error or 5xx) by backend.",
       ["pool", "backend"],
       backends((backend, emit, pool) => emit({ pool, backend: backend.id }, backend.errors)),
-    );
-    this.#summary(
-      "response_latency_seconds",
-      "Upstream response latency by backend; quantiles over the last 10-20 s.",
-      ["pool", "backend"],
-      (emit) => {
-        for (const pool of this.#scrape.pools) {
-          for (const backend of pool.metrics?.backends ?? [])
-            emit({ pool: pool.pool, backend: backend.id }, seconds(backend.latencyMs, 1e-3));
-        }
-      },
     );
     this.#gauge(
       "in_flight",
@@ -220,24 +219,6 @@ export class PrometheusExporter {
     );
 
     // Per pool ------------------------------------------------------------
-    this.#summary(
-      "pool_response_latency_seconds",
-      "Upstream response latency over the whole pool; quantiles over the last 10-20 s.",
-      ["pool"],
-      (emit) => {
-        for (const pool of this.#scrape.pools)
-          if (pool.metrics) emit(poolLabel(pool), seconds(pool.metrics.latencyMs, 1e-3));
-      },
-    );
-    this.#summary(
-      "decision_latency_seconds",
-      "Time to choose a backend; quantiles over the last 10-20 s.",
-      ["pool"],
-      (emit) => {
-        for (const pool of this.#scrape.pools)
-          if (pool.metrics) emit(poolLabel(pool), seconds(pool.metrics.decisionNs, 1e-9));
-      },
-    );
     for (const [name, help, field] of POOL_COUNTERS) {
       this.#counter(
         name,
@@ -274,16 +255,6 @@ export class PrometheusExporter {
       "average",
     );
     this.#gauge(
-      "requests_per_second",
-      "Requests routed per second, averaged over the window (complete seconds).",
-      ["pool", "window"],
-      pools((pool, emit) => {
-        if (!pool.metrics) return;
-        for (const window of RATE_WINDOWS)
-          emit({ pool: pool.pool, window: `${window}s` }, pool.metrics.requestsPerSecond[`${window}s`]);
-      }),
-    );
-    this.#gauge(
       "load_cv",
       "Spread of recent requests (per unit of weight) across ready backends: std / mean, 0 = even.",
       ["pool"],
@@ -311,9 +282,11 @@ export class PrometheusExporter {
       }),
     );
 
+    defineLatencyMetrics(families, () => this.#scrape.pools);
     defineListenerMetrics(families, () => this.#scrape.listeners);
     defineAgentMetrics(families, () => this.#scrape.agents);
     defineConfigStoreMetrics(families, () => this.#scrape.configStore);
+    defineInstanceMetrics(families, () => this.#scrape.reloads);
   }
 
   #counter(name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void {
@@ -356,6 +329,10 @@ export class PrometheusExporter {
   #summary(name: string, help: string, labelNames: string[], read: (emit: EmitSummary) => void): void {
     new SnapshotSummary({ name: PREFIX + name, help, labelNames, registers: [this.registry] }, read);
   }
+
+  #histogram(name: string, help: string, labelNames: string[], read: (emit: EmitHistogram) => void): void {
+    new SnapshotHistogram({ name: PREFIX + name, help, labelNames, registers: [this.registry] }, read);
+  }
 }
 
 function takeScrape(sources: MetricsSources): Scrape {
@@ -375,29 +352,6 @@ function takeScrape(sources: MetricsSources): Scrape {
     listeners,
     agents: Object.entries(sources.agents?.() ?? {}),
     configStore: sources.configStore?.(),
+    reloads: sources.reloads?.(),
   };
-}
-
-/**
- * A summary in seconds: quantiles from the recent windows (NaN when they are
- * empty, which SnapshotSummary leaves out of the text), sum and count over
- * the lifetime.
- */
-function seconds(summary: WindowSummary, scale: number): HistogramSummary {
-  const recent = summary.recentCount > 0;
-  const quantile = (value: number) => (recent ? significant(value * scale, 6) : Number.NaN);
-  return {
-    count: summary.count,
-    sum: significant(summary.sum * scale, 12),
-    mean: significant(summary.mean * scale, 6),
-    p50: quantile(summary.p50),
-    p95: quantile(summary.p95),
-    p99: quantile(summary.p99),
-    max: significant(summary.max * scale, 6),
-  };
-}
-
-/** Drops the float noise a unit change leaves (0.023807500000000002 → 0.0238075). */
-function significant(value: number, digits: number): number {
-  return value === 0 ? 0 : Number(value.toPrecision(digits));
 }

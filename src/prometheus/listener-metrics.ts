@@ -2,7 +2,7 @@
  * The proxy listeners' metric families: retries, retry-budget refusals,
  * requests, responses by status class, coded errors and work in flight; per
  * backend of an HTTP listener, its connection pool's queue (requests waiting
- * at `maxConnections`) and connections open and idle.
+ * at `maxConnections`), connections open and idle, and bytes sent and read.
  */
 import type { BackendUpstreamStats, HttpProxyStats } from "../proxy/proxy-counters.js";
 import type { Emit, Labels, MetricFamilies } from "./metric-families.js";
@@ -116,6 +116,18 @@ export function defineListenerMetrics(
     "Open connections to the backend waiting for a request, by HTTP listener.",
     ["listener", "pool", "backend"],
     backends("idleConnections"),
+  );
+  families.counter(
+    "request_bytes_total",
+    "Bytes sent to the backend, request heads and bodies as on the wire (retries and hedges included), by HTTP listener.",
+    ["listener", "pool", "backend"],
+    backends("requestBytes"),
+  );
+  families.counter(
+    "response_bytes_total",
+    "Bytes read from the backend, response heads and bodies as on the wire, by HTTP listener.",
+    ["listener", "pool", "backend"],
+    backends("responseBytes"),
   );
 }
 

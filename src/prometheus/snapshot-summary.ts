@@ -1,10 +1,8 @@
 /**
- * Two prom-client pieces the exporter (exporter.ts) builds on: a summary
- * fed from our own histograms instead of `observe()`, and prom-client's
- * process and Node metrics, collected once per process however many
- * exporters read them.
+ * A prom-client summary fed from our own histograms instead of `observe()`,
+ * for the exporter (exporter.ts).
  */
-import { collectDefaultMetrics, type MetricValueWithName, Registry, Summary } from "prom-client";
+import { type MetricValueWithName, Summary } from "prom-client";
 import type { HistogramSummary } from "../observability/log-histogram.js";
 
 export type EmitSummary = (labels: Record<string, string>, summary: HistogramSummary) => void;
@@ -49,15 +47,4 @@ export class SnapshotSummary extends Summary<string> {
     const base = await super.get();
     return { ...base, values };
   }
-}
-
-let sharedProcessRegistry: Registry | undefined;
-
-/** prom-client's process and Node metrics, collected once per process whatever the number of exporters. */
-export function processRegistry(): Registry {
-  if (!sharedProcessRegistry) {
-    sharedProcessRegistry = new Registry();
-    collectDefaultMetrics({ register: sharedProcessRegistry });
-  }
-  return sharedProcessRegistry;
 }

@@ -44,7 +44,7 @@ export interface HttpProxyStats {
   statusClasses: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
   /** Errors the proxy answered itself (or cut a started response for), by `SY_ERR_*` code. */
   errors: Record<string, number>;
-  /** Per backend of the listener's pools: requests queued for a connection, connections open and idle, now. */
+  /** Per backend of the listener's pools: requests queued for a connection, connections open and idle now, bytes sent and read. */
   backends: BackendUpstreamStats[];
   /** Each route in order, the default route ("default") last. */
   routes: RouteStats[];

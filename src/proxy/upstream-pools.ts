@@ -29,6 +29,10 @@ export interface UpstreamUsage {
   openConnections: number;
   /** Open connections waiting for a request. */
   idleConnections: number;
+  /** Bytes sent to the backend (request heads and bodies, retries and hedges included) since its pool opened. */
+  requestBytes: number;
+  /** Bytes read from the backend (response heads and bodies) since its pool opened. */
+  responseBytes: number;
 }
 
 export class UpstreamPools {
@@ -49,13 +53,15 @@ export class UpstreamPools {
     return this.#pools.size;
   }
 
-  /** The queue and connections of `backend`'s pool; zeros before its first request. */
+  /** The queue, connections and bytes of `backend`'s pool; zeros before its first request. */
   usage(backend: Backend): UpstreamUsage {
     const pool = this.#pools.get(backend.origin);
     return {
       queued: pool?.queued ?? 0,
       openConnections: pool?.open ?? 0,
       idleConnections: pool?.idle ?? 0,
+      requestBytes: pool?.bytesWritten ?? 0,
+      responseBytes: pool?.bytesRead ?? 0,
     };
   }
 

@@ -19,14 +19,16 @@ import { type Etcd3, EtcdWatchStreamEnded, type Watcher } from "etcd3";
 import { isSwitchyardError, SwitchyardError } from "../../core/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ReloadResult } from "../reload.js";
+import type { ReloadStats } from "../reload-stats.js";
 import type { SwitchyardConfig } from "../schema.js";
 import { describeEtcdError } from "./etcd-client.js";
 import { readStoredPools, type StoredPools, type StoreLocation } from "./etcd-pools.js";
 import { poolsPrefix, type RawPool } from "./pool-keys.js";
 
-/** What the sync applies changes to (a `Runtime`). */
+/** What the sync applies changes to (a `Runtime`), counting the changes it rejects. */
 export interface SyncTarget {
   reload(next: SwitchyardConfig): ReloadResult;
+  readonly reloads: ReloadStats;
 }
 
 export interface SyncOptions extends StoreLocation {
@@ -300,6 +302,7 @@ export class EtcdPoolSync {
         { revision, code: (error as { code?: string }).code },
         `etcd change rejected, keeping the running config (revision ${this.#applied.revision}): ${message}`,
       );
+      this.#target?.reloads.recordRejected();
     }
     this.#rejected = { revision, error: message, at: new Date().toISOString() };
     this.#settle(revision, message);

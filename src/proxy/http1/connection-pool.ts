@@ -7,7 +7,9 @@
  * connections are reused most-recent first (the least likely to have been
  * closed by the backend's own keep-alive timer) and close after
  * `idleTimeoutMs`. `close()` lets requests in flight and queued finish, then
- * resolves; `destroy()` fails them at once.
+ * resolves; `destroy()` fails them at once. The pool totals the bytes its
+ * connections wrote and read, the closed ones included, read at a scrape
+ * from the sockets' own counters (nothing counted per chunk).
  */
 import {
   type ConnectionAttempt,
@@ -62,6 +64,9 @@ export class ConnectionPool implements ConnectionOwner {
   readonly #all = new Set<UpstreamConnection>();
   /** Connections open (connecting, busy or idle). */
   #open = 0;
+  /** Bytes of the connections already closed. */
+  #closedWritten = 0;
+  #closedRead = 0;
   #closing = false;
   #onSettled: (() => void) | undefined = undefined;
 
@@ -84,6 +89,20 @@ export class ConnectionPool implements ConnectionOwner {
   /** Requests waiting for a connection. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** Bytes written to the backend since the pool opened. */
+  get bytesWritten(): number {
+    let total = this.#closedWritten;
+    for (const connection of this.#all) total += connection.bytesWritten;
+    return total;
+  }
+
+  /** Bytes read from the backend since the pool opened. */
+  get bytesRead(): number {
+    let total = this.#closedRead;
+    for (const connection of this.#all) total += connection.bytesRead;
+    return total;
   }
 
   /** Sends `request` on a free connection, a new one, or after a wait in the queue. */
@@ -138,6 +157,8 @@ export class ConnectionPool implements ConnectionOwner {
   closed(connection: UpstreamConnection): void {
     this.#open--;
     this.#all.delete(connection);
+    this.#closedWritten += connection.bytesWritten;
+    this.#closedRead += connection.bytesRead;
     const at = this.#idle.indexOf(connection);
     if (at >= 0) this.#idle.splice(at, 1);
     // A slot freed: the oldest waiter gets a new connection.

@@ -124,6 +124,16 @@ export class UpstreamConnection implements ChunkSink {
     return this.#attempt !== undefined;
   }
 
+  /** Bytes written to the backend so far: request heads and bodies, as sent on the wire. */
+  get bytesWritten(): number {
+    return this.#socket.bytesWritten;
+  }
+
+  /** Bytes read from the backend so far: response heads and bodies. */
+  get bytesRead(): number {
+    return this.#socket.bytesRead;
+  }
+
   /** Sends `attempt`'s request; the connection must be idle. */
   send(attempt: ConnectionAttempt): void {
     this.#attempt = attempt;

@@ -1,6 +1,6 @@
 /**
  * The package version, read from package.json once. The file sits two levels
- * above this module both in `src/admin/` and in the built `dist/admin/`.
+ * above this module both in `src/core/` and in the built `dist/core/`.
  */
 import { readFileSync } from "node:fs";
 
