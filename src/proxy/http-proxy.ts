@@ -563,6 +563,8 @@ const NO_USAGE: Readonly<UpstreamUsage> = Object.freeze({
   queued: 0,
   openConnections: 0,
   idleConnections: 0,
+  requestBytes: 0,
+  responseBytes: 0,
 });
 
 /** A quarter of the shortest client timeout, between 10 ms and 1 s: timeouts fire at most that late. */
