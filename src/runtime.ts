@@ -124,11 +124,6 @@ export async function startSwitchyard(
     return { name, poolConfig, balancer };
   });
   for (const { name, poolConfig, balancer } of built) {
-    if (poolConfig.backendTls?.insecureSkipVerify)
-      logger.warn(
-        { pool: name },
-        "backendTls.insecureSkipVerify: backend certificates are NOT verified; anyone on the path can impersonate these backends",
-      );
     balancers.set(name, balancer.start());
     const poolAgents = startPoolAgents(
       balancer.pool,

@@ -145,6 +145,10 @@ export class Balancer implements AttemptHost {
     };
     this.backendTls =
       options.backendTls === undefined ? defaultUpstreamTls() : loadUpstreamTls(options.backendTls);
+    if (!this.backendTls.verify)
+      (options.logger ?? silentLogger).warn(
+        "backendTls.insecureSkipVerify: backend certificates are NOT verified; anyone on the path can impersonate these backends",
+      );
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
     if (options.affinity)

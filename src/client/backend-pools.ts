@@ -40,12 +40,10 @@ export class BackendPools {
   for(backend: Backend): UndiciPool {
     const pool = this.#pools.get(backend);
     if (pool !== undefined) return pool;
-    const created = new UndiciPool(
-      backend.origin,
-      backend.tls && this.#options.connect === undefined
-        ? { ...this.#options, connect: tlsConnectOptions(backend.host, backend.port, this.#tls) }
-        : this.#options,
-    );
+    const created = new UndiciPool(backend.origin, {
+      ...this.#options,
+      connect: this.#options.connect ?? tlsConnectOptions(backend, this.#tls),
+    });
     if (this.#closed || this.#members.get(backend.id) !== backend) {
       // Closing at once still lets the request being dispatched finish.
       queueMicrotask(() => void created.close());

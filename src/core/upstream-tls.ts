@@ -75,11 +75,17 @@ export function loadUpstreamTls(settings: UpstreamTlsSettings): UpstreamTls {
 }
 
 /**
- * `tls.connect` options for one backend. SNI carries `serverName`, else the
- * host when it is a name (RFC 6066 forbids an IP address there); node checks
- * the certificate against the SNI name, or against the IP dialled.
+ * `tls.connect` options for one backend; undefined for a plain (non-`https://`)
+ * one. SNI carries `serverName`, else the host when it is a name (RFC 6066
+ * forbids an IP address there); node checks the certificate against the SNI
+ * name, or against the IP dialled.
  */
-export function tlsConnectOptions(host: string, port: number, upstream: UpstreamTls): tls.ConnectionOptions {
+export function tlsConnectOptions(
+  backend: { host: string; port: number; tls: boolean },
+  upstream: UpstreamTls,
+): tls.ConnectionOptions | undefined {
+  if (!backend.tls) return undefined;
+  const { host, port } = backend;
   const servername = upstream.serverName ?? (net.isIP(host) === 0 ? host : undefined);
   return {
     host,
@@ -89,6 +95,21 @@ export function tlsConnectOptions(host: string, port: number, upstream: Upstream
     rejectUnauthorized: upstream.verify,
     ALPNProtocols: ["http/1.1"],
   };
+}
+
+/**
+ * A socket to a backend: TLS when `tlsOptions` are given (from
+ * `tlsConnectOptions`), plain TCP otherwise, Nagle off either way. `ready`
+ * names the event after which it carries bytes: the handshake's end for TLS.
+ */
+export function dialBackend(
+  host: string,
+  port: number,
+  tlsOptions: tls.ConnectionOptions | undefined,
+): { socket: net.Socket; ready: "connect" | "secureConnect" } {
+  if (tlsOptions === undefined)
+    return { socket: net.connect({ host, port, noDelay: true }), ready: "connect" };
+  return { socket: tls.connect(tlsOptions).setNoDelay(true), ready: "secureConnect" };
 }
 
 function read(file: string): Buffer {

@@ -82,7 +82,7 @@ export class HttpHealthCheck implements HealthCheck {
         headersTimeout: timeout,
         bodyTimeout: timeout,
         pipelining: 1,
-        connect: backend.tls ? tlsConnectOptions(backend.host, backend.port, this.#tls) : undefined,
+        connect: tlsConnectOptions(backend, this.#tls),
       });
       this.#clients.set(backend, client);
     }

@@ -4,10 +4,8 @@
  * without an HTTP health endpoint. For an `https://` backend the TLS
  * handshake must complete too, certificate verification included.
  */
-import net from "node:net";
-import tls from "node:tls";
 import type { Backend } from "../core/backend.js";
-import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
+import { dialBackend, tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
 import type { CheckOutcome, HealthCheck } from "./check.js";
 
 export class TcpHealthCheck implements HealthCheck {
@@ -20,9 +18,11 @@ export class TcpHealthCheck implements HealthCheck {
 
   check(backend: Backend, signal: AbortSignal): Promise<CheckOutcome> {
     return new Promise((resolve) => {
-      const socket = backend.tls
-        ? tls.connect(tlsConnectOptions(backend.host, backend.port, this.#tls))
-        : net.connect({ host: backend.host, port: backend.port });
+      const { socket, ready } = dialBackend(
+        backend.host,
+        backend.port,
+        tlsConnectOptions(backend, this.#tls),
+      );
       const finish = (outcome: CheckOutcome) => {
         signal.removeEventListener("abort", onAbort);
         socket.destroy();
@@ -31,8 +31,9 @@ export class TcpHealthCheck implements HealthCheck {
       const onAbort = () => finish({ ok: false, detail: "connect timed out" });
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
-      if (backend.tls) socket.once("secureConnect", () => finish({ ok: true, detail: "TLS handshake done" }));
-      else socket.once("connect", () => finish({ ok: true, detail: "connected" }));
+      socket.once(ready, () =>
+        finish({ ok: true, detail: ready === "secureConnect" ? "TLS handshake done" : "connected" }),
+      );
       socket.once("error", (error: NodeJS.ErrnoException) =>
         finish({ ok: false, detail: error.code ?? error.message }),
       );

@@ -10,15 +10,15 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
-import { defaultUpstreamTls, tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
+import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
 import type { Logger } from "../observability/logger.js";
 import { ConnectionPool, type ConnectionPoolOptions } from "./http1/connection-pool.js";
 import type { UpstreamHandler, UpstreamRequest } from "./http1/upstream-handler.js";
 
 export interface UpstreamPoolOptions extends Omit<ConnectionPoolOptions, "tls"> {
   logger: Logger;
-  /** TLS settings for `https://` backends; default: system roots, full verification. */
-  tls?: UpstreamTls;
+  /** TLS settings for `https://` backends (the balancer's `backendTls`). */
+  tls: UpstreamTls;
 }
 
 /** A backend's connection pool right now. */
@@ -119,9 +119,7 @@ export class UpstreamPools {
     const { tls, ...options } = this.#options;
     return new ConnectionPool(backend.host, backend.port, {
       ...options,
-      tls: backend.tls
-        ? tlsConnectOptions(backend.host, backend.port, tls ?? defaultUpstreamTls())
-        : undefined,
+      tls: tlsConnectOptions(backend, tls),
     });
   }
 

@@ -18,16 +18,15 @@
  * (backend-tunnels.ts): a backend turning `draining` keeps its tunnels for
  * `drainTimeoutMs`, a removed one loses them at once.
  */
-import net from "node:net";
+import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
-import tls from "node:tls";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
-import { tlsConnectOptions } from "../core/upstream-tls.js";
+import { dialBackend, tlsConnectOptions } from "../core/upstream-tls.js";
 import type { Logger } from "../observability/logger.js";
 import { BackendTunnels } from "./backend-tunnels.js";
 import { rawErrorResponse, replyAndClose } from "./error-responses.js";
@@ -217,14 +216,14 @@ class Tunnel {
   #connect(backend: Backend): void {
     this.#attempts++;
     this.#startedAt = performance.now();
-    const upstream = backend.tls
-      ? tls
-          .connect(tlsConnectOptions(backend.host, backend.port, this.#owner.balancer.backendTls))
-          .setNoDelay(true)
-      : net.connect({ host: backend.host, port: backend.port, noDelay: true });
+    const { socket: upstream, ready } = dialBackend(
+      backend.host,
+      backend.port,
+      tlsConnectOptions(backend, this.#owner.balancer.backendTls),
+    );
     upstream.setTimeout(this.#owner.connectTimeoutMs);
     upstream.once("timeout", onConnectTimeout);
-    upstream.once(backend.tls ? "secureConnect" : "connect", this.#onConnect);
+    upstream.once(ready, this.#onConnect);
     upstream.on("error", this.#onUpstreamError);
     upstream.on("close", this.#onUpstreamClose);
     this.#upstream = upstream;

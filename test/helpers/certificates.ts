@@ -19,13 +19,8 @@ function altNames(names: readonly string[]): string {
   return names.map((name) => (/^[\d.]+$|:/.test(name) ? `IP:${name}` : `DNS:${name}`)).join(",");
 }
 
-/** A self-signed certificate for `names`, common name `cn`, written as `dir/file.pem` and `.key`. */
-export function makeSelfSigned(
-  dir: string,
-  file: string,
-  cn: string,
-  names: readonly string[],
-): CertificateFiles {
+/** A self-signed certificate, subject CN `cn`, with `extensions` (openssl -addext values). */
+function selfSigned(dir: string, file: string, cn: string, extensions: readonly string[]): CertificateFiles {
   const pair = { cert: join(dir, `${file}.pem`), key: join(dir, `${file}.key`) };
   openssl([
     "req",
@@ -35,8 +30,7 @@ export function makeSelfSigned(
     "1",
     "-subj",
     `/CN=${cn}`,
-    "-addext",
-    `subjectAltName=${altNames(names)}`,
+    ...extensions.flatMap((extension) => ["-addext", extension]),
     "-keyout",
     pair.key,
     "-out",
@@ -45,27 +39,22 @@ export function makeSelfSigned(
   return pair;
 }
 
+/** A self-signed certificate for `names`, common name `cn`, written as `dir/file.pem` and `.key`. */
+export function makeSelfSigned(
+  dir: string,
+  file: string,
+  cn: string,
+  names: readonly string[],
+): CertificateFiles {
+  return selfSigned(dir, file, cn, [`subjectAltName=${altNames(names)}`]);
+}
+
 /** A CA certificate that may sign others. */
 export function makeCa(dir: string, file: string): CertificateFiles {
-  const pair = { cert: join(dir, `${file}.pem`), key: join(dir, `${file}.key`) };
-  openssl([
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-days",
-    "1",
-    "-subj",
-    `/CN=${file}`,
-    "-addext",
+  return selfSigned(dir, file, file, [
     "basicConstraints=critical,CA:TRUE",
-    "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
-    "-keyout",
-    pair.key,
-    "-out",
-    pair.cert,
   ]);
-  return pair;
 }
 
 /** A certificate signed by `ca` for `names` (server use), or for a client when `names` is empty. */

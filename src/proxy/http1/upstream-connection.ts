@@ -17,10 +17,11 @@
  * to an `https://` backend), waiting for the response head, gaps in the
  * response body, and keep-alive idleness.
  */
-import net from "node:net";
+import type net from "node:net";
 import type { Readable } from "node:stream";
-import tls from "node:tls";
+import type tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
+import { dialBackend } from "../../core/upstream-tls.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
 import {
   BODY_CHUNKED,
@@ -103,15 +104,12 @@ export class UpstreamConnection implements ChunkSink {
   constructor(options: UpstreamConnectionOptions, owner: ConnectionOwner) {
     this.#options = options;
     this.#owner = owner;
-    const socket =
-      options.tls === undefined
-        ? net.connect({ host: options.host, port: options.port, noDelay: true })
-        : tls.connect(options.tls).setNoDelay(true);
+    const { socket, ready } = dialBackend(options.host, options.port, options.tls);
     this.#socket = socket;
     reportWriteErrorsApart(socket, this.#onWriteError);
     // The connect timeout covers the TLS handshake too.
     socket.setTimeout(options.connectTimeoutMs);
-    socket.on(options.tls === undefined ? "connect" : "secureConnect", this.#onConnect);
+    socket.on(ready, this.#onConnect);
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("error", this.#onError);
