@@ -33,7 +33,7 @@ export const BUILTIN_ALGORITHM_NAMES = [
 
 /**
  * Names of algorithms added with `registerAlgorithm`, declared by the
- * library user: `declare module "switchyard/engine" { interface RegisteredAlgorithms { mine: true } }`.
+ * library user: `declare module "switchyard-lb/engine" { interface RegisteredAlgorithms { mine: true } }`.
  */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
 export interface RegisteredAlgorithms {}
