@@ -22,6 +22,7 @@
 import { z } from "zod";
 import type { RequestContext } from "../core/context.js";
 import { parseCookies } from "../core/context.js";
+import { durationMs } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type AffinityCookie, signAffinityCookie, verifyAffinityCookie } from "./cookie.js";
 import { SessionTable } from "./session-table.js";
@@ -51,12 +52,7 @@ export const affinitySchema = z
       .transform((name) => name.toLowerCase())
       .optional(),
     /** Session lifetime, sliding: every request renews it. */
-    ttlMs: z
-      .number({ error: "expected a number of milliseconds" })
-      .int({ error: "expected an integer number of milliseconds" })
-      .min(1000, { error: "expected at least 1000 (milliseconds)" })
-      .max(365 * 24 * 3_600_000, { error: "expected at most one year (milliseconds)" })
-      .default(DEFAULT_AFFINITY_TTL_MS),
+    ttlMs: durationMs(1000, 365 * 24 * 3_600_000).default(DEFAULT_AFFINITY_TTL_MS),
     /** HMAC key for cookie mode; every instance that must honour the cookies shares it. */
     secret: z
       .string({ error: "expected a string of at least 16 characters" })

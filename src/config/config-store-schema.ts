@@ -7,7 +7,7 @@
  *   configStore: { provider: etcd, endpoints: [http://10.0.0.5:2379], prefix: /switchyard/ }
  */
 import { z } from "zod";
-import { milliseconds, numberIn } from "./numbers.js";
+import { durationMs } from "../core/duration.js";
 
 export const CONFIG_STORE_PROVIDERS = ["file", "etcd"] as const;
 export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
@@ -42,11 +42,11 @@ export const configStoreSchema = z.strictObject({
     .default([DEFAULT_ETCD_ENDPOINT]),
   prefix: storePrefixSchema.default(DEFAULT_STORE_PREFIX),
   /** Deadline of each etcd read or write. */
-  requestTimeoutMs: milliseconds(60_000).default(2_000),
+  requestTimeoutMs: durationMs(1, 60_000).default(2_000),
   /** How long an admin write waits for this instance to apply it before answering 202. */
-  applyTimeoutMs: milliseconds(60_000).default(2_000),
+  applyTimeoutMs: durationMs(1, 60_000).default(2_000),
   /** Changes arriving within this window are applied together. */
-  debounceMs: numberIn(0, 10_000, { int: true, unit: "(milliseconds)" }).default(50),
+  debounceMs: durationMs(0, 10_000).default(50),
 });
 
 export type ConfigStoreConfig = z.output<typeof configStoreSchema>;

@@ -13,12 +13,13 @@ import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
+import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
-import { milliseconds, numberIn } from "./numbers.js";
+import { numberIn } from "./numbers.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const PROTOCOLS = ["http", "tcp"] as const;
@@ -155,11 +156,11 @@ export const poolSchema = z.strictObject({
 });
 
 export const timeoutsSchema = z.strictObject({
-  connectMs: milliseconds(600_000).optional(),
-  headersMs: milliseconds(3_600_000).optional(),
-  idleMs: milliseconds(86_400_000).optional(),
+  connectMs: durationMs(1, 600_000).optional(),
+  headersMs: durationMs(1, 3_600_000).optional(),
+  idleMs: durationMs(1, 86_400_000).optional(),
   /** HTTP: a client's request head, once begun, must arrive within this long (408 otherwise). */
-  requestHeadMs: milliseconds(3_600_000).optional(),
+  requestHeadMs: durationMs(1, 3_600_000).optional(),
 });
 
 export const listenerSchema = z.strictObject({
@@ -176,7 +177,7 @@ export const listenerSchema = z.strictObject({
   /** HTTP only: connections open at once to each backend (0: no limit); more requests wait in a queue. */
   maxConnections: numberIn(0, 1_000_000, { int: true }).optional(),
   /** HTTP only: how long a request waits for a connection to a backend at maxConnections. */
-  queueTimeoutMs: numberIn(1, 600_000, { int: true, unit: "(milliseconds)" }).optional(),
+  queueTimeoutMs: durationMs(1, 600_000).optional(),
   /** HTTP only: requests one upstream connection carries before it is closed (0: no limit). */
   maxRequestsPerConnection: numberIn(0, 100_000_000, { int: true }).optional(),
   /** HTTP only: retries allowed as a share of requests over a window, or false for no limit. */
@@ -185,13 +186,13 @@ export const listenerSchema = z.strictObject({
       z.literal(false),
       z.strictObject({
         ratio: numberIn(0, 10).optional(),
-        windowMs: numberIn(100, 3_600_000, { int: true, unit: "(milliseconds)" }).optional(),
+        windowMs: durationMs(100, 3_600_000).optional(),
         minRetriesPerSecond: numberIn(0, 1_000_000).optional(),
       }),
     ])
     .optional(),
   /** WebSocket and TCP tunnels to a draining backend are closed after this long. */
-  drainTimeoutMs: milliseconds(2_147_483_647).optional(),
+  drainTimeoutMs: durationMs(1, 2_147_483_647).optional(),
   /** HTTP only: terminate TLS with these certificates (picked by SNI; the first is the default). */
   tls: z
     .strictObject({
@@ -254,9 +255,7 @@ export const configSchema = z
     /** Absent: the pools come from this file. */
     configStore: configStoreSchema.optional(),
     log: logSchema.prefault({}),
-    shutdownGraceMs: numberIn(0, 3_600_000, { int: true, unit: "(milliseconds)" }).default(
-      DEFAULT_SHUTDOWN_GRACE_MS,
-    ),
+    shutdownGraceMs: durationMs(0, 3_600_000).default(DEFAULT_SHUTDOWN_GRACE_MS),
   })
   .superRefine(crossCheck, { when: () => true });
 
