@@ -63,6 +63,7 @@ describe("npm package", () => {
         "LICENSE",
         "README.md",
         "CHANGELOG.md",
+        "switchyard.schema.json",
       ]),
     );
     expect(paths.filter((path) => path.endsWith(".map") || path.startsWith("src/"))).toEqual([]);

@@ -44,33 +44,38 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Pool-level `affinity` (config) and the balancer's `affinity` option. */
 export const affinitySchema = z
   .strictObject({
-    mode: z.enum(AFFINITY_MODES, { error: 'expected "cookie", "ip" or "header"' }),
+    mode: z
+      .enum(AFFINITY_MODES, { error: 'expected "cookie", "ip" or "header"' })
+      .describe("what keeps a client on its backend: a cookie, its IP address or a request header"),
     cookieName: z
       .string()
       .regex(COOKIE_NAME, { error: "expected a cookie name (letters, digits, -_.!#$%&'*+^`|~)" })
-      .default(DEFAULT_AFFINITY_COOKIE),
-    /** Request header carrying the session key (header mode). */
+      .default(DEFAULT_AFFINITY_COOKIE)
+      .describe("cookie mode: the cookie's name"),
     header: z
       .string()
       .regex(HEADER_NAME, { error: "expected an HTTP header name" })
       .transform((name) => name.toLowerCase())
-      .optional(),
-    /** Session lifetime, sliding: every request renews it. */
-    ttlMs: durationMs(1000, 365 * 24 * 3_600_000).default(DEFAULT_AFFINITY_TTL_MS),
-    /** Cookie mode: the key of the cookies; every instance that must honour them shares it. Absent: random per start. */
+      .optional()
+      .describe("header mode: the request header carrying the session key"),
+    ttlMs: durationMs(1000, 365 * 24 * 3_600_000)
+      .default(DEFAULT_AFFINITY_TTL_MS)
+      .describe("session lifetime, sliding: every request renews it"),
     secret: z
       .string({ error: "expected a string of at least 16 characters" })
       .min(16, { error: "expected a string of at least 16 characters" })
-      .optional(),
-    /** Add `Secure` to the cookie (served over HTTPS). */
-    secure: z.boolean().default(false),
-    /** Bound on the session table (ip/header pins, recent cookies); oldest evicted first. */
+      .optional()
+      .describe(
+        "cookie mode: key of the cookies, shared by every instance that must honour them; absent: random per start",
+      ),
+    secure: z.boolean().default(false).describe("cookie mode: mark the cookie Secure (sent over HTTPS only)"),
     maxEntries: z
       .number()
       .int()
       .min(1, { error: "expected an integer from 1 to 10000000" })
       .max(10_000_000, { error: "expected an integer from 1 to 10000000" })
-      .default(DEFAULT_AFFINITY_MAX_ENTRIES),
+      .default(DEFAULT_AFFINITY_MAX_ENTRIES)
+      .describe("bound on the session table (ip/header pins, recent cookies); oldest evicted first"),
   })
   .superRefine((value, ctx) => {
     if (value.mode === "header" && value.header === undefined) {

@@ -41,7 +41,8 @@ export function agentEndpoint(url: string): string | undefined {
 export const agentTargetSchema = z.strictObject({
   url: z
     .string({ error: URL_EXPECTED })
-    .refine((url) => agentEndpoint(url) !== undefined, { error: URL_EXPECTED }),
+    .refine((url) => agentEndpoint(url) !== undefined, { error: URL_EXPECTED })
+    .describe('the agent: "http://host:port" (path default /metrics/containers) or "host:port"'),
   match: z
     .string()
     .min(1)

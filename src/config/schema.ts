@@ -80,9 +80,12 @@ const backendAddress = () =>
 
 /** `"p2c"` or `{ name: "p2c", ...options }`; checked against the algorithm registry. */
 export const algorithmSchema = z
-  .union([z.string().min(1), z.looseObject({ name: z.string().min(1) })], {
-    error: 'expected an algorithm name, or an object { name: "...", ...options }',
-  })
+  .union(
+    [z.string().min(1), z.looseObject({ name: z.string().min(1).describe("the algorithm's name or alias") })],
+    {
+      error: 'expected an algorithm name, or an object { name: "...", ...options }',
+    },
+  )
   .superRefine((spec, ctx) => {
     try {
       resolveAlgorithm(spec);
@@ -124,138 +127,230 @@ function algorithmOptionKeys(algorithm: string): (path: readonly PathSegment[]) 
 }
 
 export const backendSchema = z.strictObject({
-  id: z.string().min(1).optional(),
-  address: backendAddress(),
-  weight: numberIn(0, 10_000).default(1),
-  region: z.string().min(1).optional(),
-  latitude: numberIn(-90, 90).optional(),
-  longitude: numberIn(-180, 180).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  enabled: z.boolean().default(true),
-  /** The monitoring agent reporting this backend's CPU, memory and network (SwarmGuard). */
-  agent: agentTargetSchema.optional(),
+  id: z.string().min(1).optional().describe("the backend's id, unique within the pool; default its address"),
+  address: backendAddress().describe('where the backend listens: "host:port" or "http://host:port"'),
+  weight: numberIn(0, 10_000)
+    .default(1)
+    .describe("relative share of traffic, for the algorithms that weigh backends"),
+  region: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("region name, for the geographical algorithm and per-region counters"),
+  latitude: numberIn(-90, 90).optional().describe("latitude in degrees, for the geo algorithms"),
+  longitude: numberIn(-180, 180).optional().describe("longitude in degrees, for the geo algorithms"),
+  labels: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("free-form key/value labels kept with the backend"),
+  enabled: z.boolean().default(true).describe("false: the backend takes no traffic until enabled again"),
+  agent: agentTargetSchema
+    .optional()
+    .describe("the monitoring agent reporting this backend's CPU, memory and network (SwarmGuard)"),
 });
 
 export const poolSchema = z.strictObject({
-  algorithm: algorithmSchema.default("round-robin"),
-  backends: z.array(backendSchema).min(1),
-  /** Active checks; none when absent. */
-  healthCheck: healthCheckSchema.optional(),
-  /** Passive outlier detection; on with defaults when absent, `false` turns it off. */
-  outlierDetection: outlierDetectionSetting.optional(),
-  /** Per-backend circuit breaker; on with defaults when absent, `false` turns it off. */
-  circuitBreaker: circuitBreakerSetting.optional(),
-  /** Weight ramp for added or recovered backends. */
-  slowStart: slowStartSchema.optional(),
-  /** With no ready backend, route to enabled, non-draining ones anyway instead of answering 503. */
-  panic: z.boolean().default(false),
-  /** Agent polling for the metrics-driven algorithms; defaults apply when a backend has an `agent`. */
-  agents: agentsSchema.optional(),
-  /** Session affinity (cookie, client IP or header); off when absent. */
-  affinity: affinitySchema.optional(),
+  algorithm: algorithmSchema
+    .default("round-robin")
+    .describe("the algorithm: a name, or an object with its name and options (see Algorithm options)"),
+  backends: z.array(backendSchema).min(1).describe("the pool's backends (at least one)"),
+  healthCheck: healthCheckSchema.optional().describe("active health checks; none when absent"),
+  outlierDetection: outlierDetectionSetting
+    .optional()
+    .describe("passive outlier detection: on with defaults when absent, false turns it off"),
+  circuitBreaker: circuitBreakerSetting
+    .optional()
+    .describe("per-backend circuit breaker: on with defaults when absent, false turns it off"),
+  slowStart: slowStartSchema.optional().describe("weight ramp for added or recovered backends"),
+  panic: z
+    .boolean()
+    .default(false)
+    .describe("with no ready backend, route to enabled, non-draining ones anyway instead of answering 503"),
+  agents: agentsSchema
+    .optional()
+    .describe("agent polling for the metrics-driven algorithms; defaults apply when a backend has an agent"),
+  affinity: affinitySchema
+    .optional()
+    .describe("session affinity (cookie, client IP or header); off when absent"),
 });
 
 export const timeoutsSchema = z.strictObject({
-  connectMs: durationMs(1, 600_000).optional(),
-  headersMs: durationMs(1, 3_600_000).optional(),
-  idleMs: durationMs(1, 86_400_000).optional(),
-  /** HTTP: a client's request head, once begun, must arrive within this long (408 otherwise). */
-  requestHeadMs: durationMs(1, 3_600_000).optional(),
+  connectMs: durationMs(1, 600_000).optional().describe("connecting to a backend; default 5s"),
+  headersMs: durationMs(1, 3_600_000)
+    .optional()
+    .describe("HTTP: waiting for a backend's response headers; default 30s"),
+  idleMs: durationMs(1, 86_400_000)
+    .optional()
+    .describe(
+      "HTTP: longest gap in a response body or a client's upload (408), and keep-alive idle time, default 60s; TCP: idle connection, default 5m",
+    ),
+  requestHeadMs: durationMs(1, 3_600_000)
+    .optional()
+    .describe(
+      "HTTP: a client's request head, once begun, must arrive within this long (408 otherwise), as must a TLS handshake; default 60s",
+    ),
 });
 
 export const listenerSchema = z.strictObject({
-  name: name(),
-  protocol: z.enum(PROTOCOLS).default("http"),
-  listen: listenString(),
-  pool: z.string({ error: "expected the name of a pool defined under pools" }),
-  timeouts: timeoutsSchema.optional(),
-  maxRetries: numberIn(0, 10, { int: true }).default(DEFAULT_MAX_RETRIES),
-  /** HTTP only: upstream statuses answered by retrying an idempotent request on the next candidate. */
-  retryOn: z.strictObject({ statuses: z.array(numberIn(400, 599, { int: true })).min(1) }).optional(),
-  /** HTTP only: request bodies up to this size are kept so a retry can resend them. */
-  retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" }).optional(),
-  /** HTTP only: connections open at once to each backend (0: no limit); more requests wait in a queue. */
-  maxConnections: numberIn(0, 1_000_000, { int: true }).optional(),
-  /** HTTP only: how long a request waits for a connection to a backend at maxConnections. */
-  queueTimeoutMs: durationMs(1, 600_000).optional(),
-  /** HTTP only: requests one upstream connection carries before it is closed (0: no limit). */
-  maxRequestsPerConnection: numberIn(0, 100_000_000, { int: true }).optional(),
-  /** HTTP only: retries allowed as a share of requests over a window, or false for no limit. */
+  name: name().describe("unique listener name (letters, digits, '.', '_', '-')"),
+  protocol: z
+    .enum(PROTOCOLS)
+    .default("http")
+    .describe("http (HTTP/1.1 with WebSocket upgrades) or tcp (raw TCP passed through)"),
+  listen: listenString().describe('"host:port" or "[v6]:port" to listen on; port 0 lets the OS choose'),
+  pool: z
+    .string({ error: "expected the name of a pool defined under pools" })
+    .describe("the pool, by its name under pools, that serves this listener"),
+  timeouts: timeoutsSchema.optional().describe("the listener's timeouts, each with its own default"),
+  maxRetries: numberIn(0, 10, { int: true })
+    .default(DEFAULT_MAX_RETRIES)
+    .describe("further backends one request may try after a failed attempt"),
+  retryOn: z
+    .strictObject({
+      statuses: z
+        .array(numberIn(400, 599, { int: true }))
+        .min(1)
+        .describe("the statuses (400 to 599) that are retried"),
+    })
+    .optional()
+    .describe(
+      "HTTP only: upstream statuses answered by retrying an idempotent request on the next candidate",
+    ),
+  retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" })
+    .optional()
+    .describe("HTTP only: request bodies up to this size are kept so a retry can resend them; default 65536"),
+  maxConnections: numberIn(0, 1_000_000, { int: true })
+    .optional()
+    .describe(
+      "HTTP only: connections open at once to each backend (0, the default: no limit); more requests wait in a queue",
+    ),
+  queueTimeoutMs: durationMs(1, 600_000)
+    .optional()
+    .describe(
+      "HTTP only: how long a request waits for a connection at maxConnections (then 503); default 5s",
+    ),
+  maxRequestsPerConnection: numberIn(0, 100_000_000, { int: true })
+    .optional()
+    .describe(
+      "HTTP only: requests one upstream connection carries before it is closed (0, the default: no limit)",
+    ),
   retryBudget: z
     .union([
       z.literal(false),
       z.strictObject({
-        ratio: numberIn(0, 10).optional(),
-        windowMs: durationMs(100, 3_600_000).optional(),
-        minRetriesPerSecond: numberIn(0, 1_000_000).optional(),
+        ratio: numberIn(0, 10).optional().describe("retries allowed per request in the window; default 0.2"),
+        windowMs: durationMs(100, 3_600_000).optional().describe("the window; default 10s"),
+        minRetriesPerSecond: numberIn(0, 1_000_000)
+          .optional()
+          .describe("retries allowed per second however few the requests; default 3"),
       }),
     ])
-    .optional(),
-  /** WebSocket and TCP tunnels to a draining backend are closed after this long. */
-  drainTimeoutMs: durationMs(1, 2_147_483_647).optional(),
-  /** HTTP only: terminate TLS with these certificates (picked by SNI; the first is the default). */
+    .optional()
+    .describe("HTTP only: retries allowed as a share of requests over a window, or false for no limit"),
+  drainTimeoutMs: durationMs(1, 2_147_483_647)
+    .optional()
+    .describe("WebSocket and TCP tunnels to a draining backend are closed after this long; default 30s"),
   tls: z
     .strictObject({
       certificates: z
         .array(
           z.strictObject({
-            cert: z.string({ error: "expected the path of a PEM certificate file" }).min(1),
-            key: z.string({ error: "expected the path of a PEM private key file" }).min(1),
+            cert: z
+              .string({ error: "expected the path of a PEM certificate file" })
+              .min(1)
+              .describe("path of a PEM certificate file (with its chain)"),
+            key: z
+              .string({ error: "expected the path of a PEM private key file" })
+              .min(1)
+              .describe("path of the certificate's PEM private key file"),
           }),
         )
-        .min(1),
-      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+        .min(1)
+        .describe("certificate and key files, picked by SNI; the first is the default"),
+      minVersion: z
+        .enum(["TLSv1.2", "TLSv1.3"])
+        .default("TLSv1.2")
+        .describe("the lowest TLS version accepted"),
     })
-    .optional(),
-  /** HTTP only: answer every request with a 308 to the same URL on https (port 443 unless given). */
+    .optional()
+    .describe("HTTP only: terminate TLS with these certificates"),
   redirectToHttps: z
-    .union([z.literal(true), z.strictObject({ port: numberIn(1, 65535, { int: true }) })])
-    .optional(),
+    .union([
+      z.literal(true),
+      z.strictObject({ port: numberIn(1, 65535, { int: true }).describe("the https port redirected to") }),
+    ])
+    .optional()
+    .describe("HTTP only: answer every request with a 308 to the same URL on https (port 443 unless given)"),
 });
 
 const ALLOWED_HOST_EXPECTED = 'expected a host name (letters, digits, ".", "-", "_"), an IP address or "*"';
 
 export const adminSchema = z.strictObject({
-  listen: listenString().default(DEFAULT_ADMIN_LISTEN),
-  token: z.string().min(1).optional(),
-  /** Host names the admin API answers besides localhost, IP addresses and its listen host (DNS rebinding guard); "*": any. */
+  listen: listenString().default(DEFAULT_ADMIN_LISTEN).describe('"host:port" the admin API listens on'),
+  token: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("bearer token that admin writes need; without one, writes are refused"),
   allowedHosts: z
     .array(
       z
         .string({ error: ALLOWED_HOST_EXPECTED })
         .regex(/^(?:\*|[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])$/, { error: ALLOWED_HOST_EXPECTED }),
     )
-    .optional(),
-  cors: z.strictObject({ origins: z.array(z.string().min(1)).min(1) }).optional(),
+    .optional()
+    .describe(
+      'host names the admin API answers besides localhost, IP addresses and its listen host (DNS rebinding guard); "*": any',
+    ),
+  cors: z
+    .strictObject({
+      origins: z
+        .array(z.string().min(1))
+        .min(1)
+        .describe('origins allowed ("https://ops.example.com"), or "*" for any'),
+    })
+    .optional()
+    .describe("CORS: browser pages on these origins may call the admin API"),
 });
 
 export const logSchema = z.strictObject({
-  level: z.enum(LOG_LEVELS).default("info"),
-  /** The access log: one JSON line per request, every `sample`-th request (SwarmGuard's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
+  level: z
+    .enum(LOG_LEVELS)
+    .default("info")
+    .describe("log level; debug also logs every routing decision, failover, retry and agent poll"),
   access: z
     .strictObject({
-      enabled: z.boolean().default(true),
-      sample: numberIn(1, 1_000_000, { int: true }).default(1),
+      enabled: z.boolean().default(true).describe("false turns the access log off"),
+      sample: numberIn(1, 1_000_000, { int: true }).default(1).describe("log every sample-th request"),
     })
-    .optional(),
-  /** Recent routing decisions kept per pool for `/api/explain`: every `sample`-th one (0: none); default 1 and 100. */
+    .optional()
+    .describe("the access log: one JSON line per sampled request; off when absent"),
   decisions: z
     .strictObject({
-      sample: numberIn(0, 1_000_000, { int: true }).default(1),
-      capacity: numberIn(1, 10_000, { int: true }).default(100),
+      sample: numberIn(0, 1_000_000, { int: true })
+        .default(1)
+        .describe("keep every sample-th decision (0: none)"),
+      capacity: numberIn(1, 10_000, { int: true }).default(100).describe("decisions kept per pool"),
     })
-    .optional(),
+    .optional()
+    .describe("recent routing decisions kept per pool for /api/explain"),
 });
 
 export const configSchema = z
   .strictObject({
-    listeners: z.array(listenerSchema).min(1),
-    pools: z.record(name(), poolSchema),
-    admin: adminSchema.optional(),
-    /** Absent: the pools come from this file. */
-    configStore: configStoreSchema.optional(),
-    log: logSchema.prefault({}),
-    shutdownGraceMs: durationMs(0, 3_600_000).default(DEFAULT_SHUTDOWN_GRACE_MS),
+    listeners: z
+      .array(listenerSchema)
+      .min(1)
+      .describe("the listening sockets (at least one), each proxying to one pool"),
+    pools: z.record(name(), poolSchema).describe("the backend pools, by name"),
+    admin: adminSchema.optional().describe("the admin API and dashboard; not started when absent"),
+    configStore: configStoreSchema
+      .optional()
+      .describe("where the pools live: this file when absent, or etcd shared by several instances"),
+    log: logSchema.prefault({}).describe("logging"),
+    shutdownGraceMs: durationMs(0, 3_600_000)
+      .default(DEFAULT_SHUTDOWN_GRACE_MS)
+      .describe("time in-flight work gets to finish on SIGINT/SIGTERM"),
   })
   .superRefine(crossCheck, { when: () => true });
 

@@ -10,7 +10,8 @@ import { z } from "zod";
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
 
-const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
+/** A duration string; JSON Schema readers (the config reference) recognise duration fields by it. */
+export const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
 
 /** Milliseconds in `text` ("250ms", "5s", "1.5m", "1h"), or undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {

@@ -96,14 +96,17 @@ export const healthCheckSchema = z
     path: z
       .string({ error: 'expected a request path starting with "/"' })
       .regex(/^\//, { error: 'expected a request path starting with "/"' })
-      .default("/health"),
-    method: z.enum(HEALTH_CHECK_METHODS).default("GET"),
-    expectStatus: expectStatusSchema.default("200-399"),
+      .default("/health")
+      .describe("path an HTTP check requests"),
+    method: z.enum(HEALTH_CHECK_METHODS).default("GET").describe("method of an HTTP check"),
+    expectStatus: expectStatusSchema
+      .default("200-399")
+      .describe('statuses that pass an HTTP check: a status, a range ("200-399") or a list of them'),
     headers: checkHeadersSchema.optional().describe("request headers sent with each HTTP check"),
     body: z.string().min(1).optional().describe("substring the response body must contain"),
     command: z.string().min(1).optional().describe("shell command (type command); exit 0 means healthy"),
-    timeoutMs: durationMs(1, 600_000).default(2_000),
-    intervalMs: durationMs(1, 3_600_000).default(5_000),
+    timeoutMs: durationMs(1, 600_000).default(2_000).describe("a check slower than this fails"),
+    intervalMs: durationMs(1, 3_600_000).default(5_000).describe("time between checks of a backend"),
     maxIntervalMs: durationMs(1, 3_600_000)
       .default(60_000)
       .describe("cap on the interval while it doubles for an unhealthy backend"),
