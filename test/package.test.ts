@@ -77,13 +77,15 @@ describe("npm package", () => {
     expect(help.stdout).toContain("proxy");
   });
 
-  it("imports by package name: the root, engine and dispatcher entries", async () => {
+  it("imports by package name: the root, engine and dispatcher entries, and the config JSON Schema", async () => {
     const script = `
+      import { readFileSync } from "node:fs";
       const root = await import("${pkg.name}");
       const engine = await import("${pkg.name}/engine");
       const dispatcher = await import("${pkg.name}/dispatcher");
-      console.log(typeof root.createBalancer, typeof engine.createBalancer, typeof dispatcher.BalancedDispatcher);`;
+      const schema = JSON.parse(readFileSync(new URL(import.meta.resolve("${pkg.name}/switchyard.schema.json")), "utf8"));
+      console.log(typeof root.createBalancer, typeof engine.createBalancer, typeof dispatcher.BalancedDispatcher, schema.title);`;
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: project });
-    expect(stdout.trim()).toBe("function function function");
+    expect(stdout.trim()).toBe("function function function Switchyard configuration");
   });
 });
