@@ -1,7 +1,7 @@
 /**
- * `switchyard/dispatcher`: client-side balancing for undici and fetch
+ * `switchyard-lb/dispatcher`: client-side balancing for undici and fetch
  * (`BalancedDispatcher`), with the engine's types it takes. As light as
- * `switchyard/engine`: no pino, prom-client, maxmind, yaml or etcd3.
+ * `switchyard-lb/engine`: no pino, prom-client, maxmind, yaml or etcd3.
  */
 
 export type { AlgorithmName, KnownAlgorithmSpec, RegisteredAlgorithms } from "./algorithms/registry.js";

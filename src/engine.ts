@@ -1,5 +1,5 @@
 /**
- * `switchyard/engine`: the embeddable routing engine alone — core types,
+ * `switchyard-lb/engine`: the embeddable routing engine alone — core types,
  * the algorithm registry and `createBalancer` (health checks, outlier
  * detection, breakers, affinity included). It loads neither the proxy, the
  * config loader (yaml, etcd3), the Prometheus exporter (prom-client), pino,

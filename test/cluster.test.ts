@@ -3,9 +3,9 @@
  * the listener, the primary's admin API merges their figures and sends writes
  * to both, and a worker killed under load is restarted (it catches up on the
  * admin writes it missed) while the client loses at most the requests that
- * worker had in flight. The primary checks the Host of admin requests. The
- * merged `/metrics` passes promtool, and its latency histograms are the
- * workers' added up.
+ * worker had in flight. The primary checks the Host of admin requests and
+ * hands its workers one generated affinity secret. The merged `/metrics`
+ * passes promtool, and its latency histograms are the workers' added up.
  */
 
 import http from "node:http";
@@ -37,14 +37,16 @@ interface Cluster {
   admin: string;
 }
 
-async function startCluster(): Promise<Cluster> {
+async function startCluster(
+  pool = `{ algorithm: round-robin, backends: [{ id: one, address: "${backend.address}" }] }`,
+): Promise<Cluster> {
   const config = await dir.file(
     "switchyard.yaml",
     [
       "listeners:",
       "  - { name: web, listen: 127.0.0.1:0, pool: main }",
       "pools:",
-      `  main: { algorithm: round-robin, backends: [{ id: one, address: "${backend.address}" }] }`,
+      `  main: ${pool}`,
       `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`,
     ].join("\n"),
   );
@@ -61,6 +63,28 @@ function getOnce(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<n
     const request = http.get(url, { agent: false, headers }, (response) => {
       response.resume();
       response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    request.setTimeout(5_000, () => request.destroy(new Error("timed out")));
+    request.on("error", reject);
+  });
+}
+
+/** GET on a fresh connection: the body and the affinity cookie set, if any. */
+function getText(
+  url: string,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<{ body: string; cookie?: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false, headers }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      response.on("end", () => {
+        const cookie = /^sy_affinity=([^;]+)/.exec(response.headers["set-cookie"]?.[0] ?? "")?.[1];
+        resolve(cookie === undefined ? { body } : { body, cookie });
+      });
     });
     request.setTimeout(5_000, () => request.destroy(new Error("timed out")));
     request.on("error", reject);
@@ -207,6 +231,30 @@ describe("switchyard proxy --workers 2", () => {
     const replayed = (await json<Stats>(`${cluster.admin}/api/stats?worker=2`)).body;
     expect(replayed.pools.main.algorithm).toBe("least-connections");
     expect(cluster.child.stdout()).toContain("worker crashed; restarting it");
+  });
+  it("cookie affinity without a secret: both workers honour the cookies of one start, and warn", async () => {
+    const named = await Promise.all(["a", "b", "c"].map((name) => startServer((_req, res) => res.end(name))));
+    try {
+      const backends = named.map((server) => `{ address: "${server.address}" }`).join(", ");
+      const cluster = await startCluster(`{ backends: [${backends}], affinity: { mode: cookie } }`);
+      // Each worker built its pool (and warned) before the cluster reported listening.
+      expect(cluster.child.stdout().match(/cookie affinity without a secret/g)).toHaveLength(2);
+      const first = await getText(`${cluster.proxy}/`);
+      expect(first.cookie).toBeDefined();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          getText(`${cluster.proxy}/`, { cookie: `sy_affinity=${first.cookie}` }),
+        ),
+      );
+      expect(new Set(answers.map((answer) => answer.body))).toEqual(new Set([first.body]));
+      const perWorker = await Promise.all(
+        [1, 2].map(async (worker) => (await json<Stats>(`${cluster.admin}/api/stats?worker=${worker}`)).body),
+      );
+      // Connections went to both workers, so both honoured the cookie.
+      for (const stats of perWorker) expect(stats.listeners.web.requests).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(named.map((server) => server.close()));
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The light entry points: `switchyard/engine` and `switchyard/dispatcher`,
+ * The light entry points: `switchyard-lb/engine` and `switchyard-lb/dispatcher`,
  * imported by package name from the built package in a child process whose
  * resolve hook lists every npm package loaded (ESM has no require cache to
  * read). Neither may load pino, prom-client, maxmind, yaml or etcd3; the
@@ -28,12 +28,12 @@ async function packagesLoaded(specifier: string, use = ""): Promise<string[]> {
 
 describe("light entry points", () => {
   it("the root entry loads the config loader and exporter (the hook sees them)", async () => {
-    expect(await packagesLoaded("switchyard")).toEqual(expect.arrayContaining(["yaml", "prom-client"]));
+    expect(await packagesLoaded("switchyard-lb")).toEqual(expect.arrayContaining(["yaml", "prom-client"]));
   });
 
-  it("switchyard/engine balances without loading them", async () => {
+  it("switchyard-lb/engine balances without loading them", async () => {
     const loaded = await packagesLoaded(
-      "switchyard/engine",
+      "switchyard-lb/engine",
       `const b = m.createBalancer({ backends: [{ address: "127.0.0.1:1" }], algorithm: "p2c" });
        if (b.select({}).backend.port !== 1) throw new Error("no pick");`,
     );
@@ -41,9 +41,9 @@ describe("light entry points", () => {
     expect(loaded).toContain("zod");
   });
 
-  it("switchyard/dispatcher builds a dispatcher without loading them", async () => {
+  it("switchyard-lb/dispatcher builds a dispatcher without loading them", async () => {
     const loaded = await packagesLoaded(
-      "switchyard/dispatcher",
+      "switchyard-lb/dispatcher",
       `const d = new m.BalancedDispatcher({ services: { orders: { backends: ["127.0.0.1:1"] } } });
        await d.close();`,
     );

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { createBalancer } from "../balancer/balancer.js";
 import type { RequestContext } from "../core/context.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
 import { Affinity, DEFAULT_AFFINITY_TTL_MS } from "./affinity.js";
-import { signAffinityCookie, verifyAffinityCookie } from "./cookie.js";
+import { affinityCookieKey, openAffinityCookie, sealAffinityCookie } from "./cookie.js";
 import { SessionTable } from "./session-table.js";
 
 const SECRET = "0123456789abcdef-test-secret";
+const KEY = affinityCookieKey(SECRET);
 const BACKENDS = ["a", "b", "c"].map((id, index) => ({ id, address: `127.0.0.1:${9001 + index}` }));
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -27,20 +29,36 @@ function cookieIn(setCookie: string | undefined): string {
 
 describe("affinity cookies", () => {
   it("round-trips, and rejects tampering, a wrong secret and expiry", () => {
-    const value = signAffinityCookie(SECRET, "backend.with.dots", 2_000);
-    expect(verifyAffinityCookie(SECRET, value, 1_000)).toMatchObject({
+    const { value, signature } = sealAffinityCookie(KEY, "backend.with.dots", 2_000);
+    expect(openAffinityCookie(KEY, value, 1_000)).toEqual({
       backendId: "backend.with.dots",
       expiresAt: 2_000,
+      signature,
     });
-    expect(verifyAffinityCookie(SECRET, value, 2_000)).toBeUndefined();
-    expect(verifyAffinityCookie("another-secret-0123456", value, 1_000)).toBeUndefined();
-    const [payload, mac] = value.split(".") as [string, string];
-    const forged = Buffer.from("other.999999999", "utf8").toString("base64url");
-    expect(verifyAffinityCookie(SECRET, `${forged}.${mac}`, 1_000)).toBeUndefined();
-    const flipped = `${mac[0] === "A" ? "B" : "A"}${mac.slice(1)}`;
-    expect(verifyAffinityCookie(SECRET, `${payload}.${flipped}`, 1_000)).toBeUndefined();
-    expect(verifyAffinityCookie(SECRET, "garbage", 1_000)).toBeUndefined();
-    expect(verifyAffinityCookie(SECRET, `${payload}.${mac}.x`, 1_000)).toBeUndefined();
+    expect(openAffinityCookie(KEY, value, 2_000)).toBeUndefined();
+    expect(openAffinityCookie(affinityCookieKey("another-secret-0123456"), value, 1_000)).toBeUndefined();
+    const bytes = Buffer.from(value, "base64url");
+    for (const at of [0, 12, bytes.length - 1]) {
+      const flipped = Buffer.from(bytes);
+      flipped[at] = (flipped[at] as number) ^ 1;
+      expect(openAffinityCookie(KEY, flipped.toString("base64url"), 1_000), `byte ${at}`).toBeUndefined();
+    }
+    expect(openAffinityCookie(KEY, "garbage", 1_000)).toBeUndefined();
+    expect(openAffinityCookie(KEY, `${value}.x`, 1_000)).toBeUndefined();
+    expect(openAffinityCookie(KEY, value.slice(0, 27), 1_000)).toBeUndefined();
+  });
+
+  it("does not show the backend: the value is encrypted, and differs at every issue", () => {
+    const address = "10.20.30.40:8080";
+    const first = sealAffinityCookie(KEY, address, 2_000);
+    const second = sealAffinityCookie(KEY, address, 2_000);
+    for (const { value } of [first, second]) {
+      expect(value).not.toContain(address);
+      expect(Buffer.from(value, "base64url").toString("latin1")).not.toContain("10.20.30.40");
+      expect(openAffinityCookie(KEY, value, 1_000)?.backendId).toBe(address);
+    }
+    expect(second.value).not.toBe(first.value);
+    expect(second.signature).not.toBe(first.signature);
   });
 });
 
@@ -69,15 +87,39 @@ describe("SessionTable", () => {
 });
 
 describe("Affinity options", () => {
-  it("needs a secret in cookie mode and a header in header mode, naming the field", () => {
-    expect(() => new Affinity({ mode: "cookie" })).toThrow(
-      /affinity\.secret: cookie affinity needs a secret/,
-    );
+  it("needs a header in header mode, naming the field", () => {
     expect(() => new Affinity({ mode: "header" })).toThrow(/affinity\.header:/);
     expect(new Affinity({ mode: "ip" }).config).toMatchObject({
       cookieName: "sy_affinity",
       ttlMs: DEFAULT_AFFINITY_TTL_MS,
     });
+  });
+
+  it("cookie mode without a secret signs with one generated per start, and the balancer warns", () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => warnings.push(message) } as Logger;
+    const one = createBalancer({ backends: BACKENDS, affinity: { mode: "cookie" }, logger });
+    const two = createBalancer({ backends: BACKENDS, affinity: { mode: "cookie" } });
+    expect(one.affinity?.secretGenerated).toBe(true);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^cookie affinity without a secret: .*affinity\.secret/),
+    ]);
+
+    const issued = one.select({});
+    const cookie = cookieIn(one.affinityCookie(issued));
+    issued.finish({});
+    // The same start (this process) honours it everywhere; a configured secret does not.
+    const again = two.select({ cookies: { sy_affinity: cookie } });
+    expect(again.backend.id).toBe(issued.backend.id);
+    expect(again.explain().reason).toMatch(/^affinity \(cookie\)/);
+    expect(openAffinityCookie(KEY, cookie, Date.now())).toBeUndefined();
+    const configured = createBalancer({
+      backends: BACKENDS,
+      affinity: { mode: "cookie", secret: SECRET },
+      logger,
+    });
+    expect(configured.affinity?.secretGenerated).toBe(false);
+    expect(warnings).toHaveLength(1);
   });
 });
 
@@ -115,7 +157,7 @@ describe("Balancer with affinity", () => {
     const moved = balancer.select(ctx());
     expect(moved.backend.id).not.toBe(pinnedTo);
     const reissued = balancer.affinityCookie(moved);
-    expect(verifyAffinityCookie(SECRET, cookieIn(reissued), now())?.backendId).toBe(moved.backend.id);
+    expect(openAffinityCookie(KEY, cookieIn(reissued), now())?.backendId).toBe(moved.backend.id);
     moved.finish({});
     const stats = balancer.stats();
     expect(stats.affinity).toMatchObject({ mode: "cookie", migrations: 1, created: 1, pinned: 21 });
@@ -183,7 +225,7 @@ describe("Balancer with affinity", () => {
     expect(next?.id).toBeDefined();
     const cookie = balancer.affinityCookie(decision);
     decision.finish({});
-    expect(verifyAffinityCookie(SECRET, cookieIn(cookie), Date.now())?.backendId).toBe(next?.id);
+    expect(openAffinityCookie(KEY, cookieIn(cookie), Date.now())?.backendId).toBe(next?.id);
     expect(next?.id).not.toBe(first);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Session affinity: keeps a client on the backend it was first sent to.
  *
- * - `cookie`: stateless. The balancer issues a signed cookie naming the
- *   backend and its expiry (see cookie.ts); every instance sharing the secret
- *   honours it. Active sessions per backend are the distinct live cookies seen
- *   in the last TTL (a bounded table keyed by the cookie's MAC; a renewed or
- *   re-pinned cookie replaces its predecessor), so they are per instance.
+ * - `cookie`: stateless. The balancer issues an encrypted, authenticated
+ *   cookie naming the backend and its expiry (see cookie.ts); every instance
+ *   sharing the secret honours it. Without a secret, one is generated per
+ *   start (generated-secret.ts) and `secretGenerated` says so. Active
+ *   sessions per backend are the distinct live cookies seen in the last TTL
+ *   (a bounded table keyed by the cookie's tag; a renewed or re-pinned cookie
+ *   replaces its predecessor), so they are per instance.
  * - `ip`: the client address is the key; `header`: a named request header.
  *   Pins live in a bounded LRU table with a sliding TTL.
  *
@@ -19,11 +21,14 @@
  * which Set-Cookie to send (cookie mode: on a new pin, a migration, or a
  * sliding renewal at most every TTL/10).
  */
+import type { KeyObject } from "node:crypto";
 import { z } from "zod";
 import type { RequestContext } from "../core/context.js";
 import { parseCookies } from "../core/context.js";
+import { durationMs } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { type AffinityCookie, signAffinityCookie, verifyAffinityCookie } from "./cookie.js";
+import { type AffinityCookie, affinityCookieKey, openAffinityCookie, sealAffinityCookie } from "./cookie.js";
+import { generatedAffinitySecret } from "./generated-secret.js";
 import { SessionTable } from "./session-table.js";
 
 export const AFFINITY_MODES = ["cookie", "ip", "header"] as const;
@@ -39,47 +44,40 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Pool-level `affinity` (config) and the balancer's `affinity` option. */
 export const affinitySchema = z
   .strictObject({
-    mode: z.enum(AFFINITY_MODES, { error: 'expected "cookie", "ip" or "header"' }),
+    mode: z
+      .enum(AFFINITY_MODES, { error: 'expected "cookie", "ip" or "header"' })
+      .describe("what keeps a client on its backend: a cookie, its IP address or a request header"),
     cookieName: z
       .string()
       .regex(COOKIE_NAME, { error: "expected a cookie name (letters, digits, -_.!#$%&'*+^`|~)" })
-      .default(DEFAULT_AFFINITY_COOKIE),
-    /** Request header carrying the session key (header mode). */
+      .default(DEFAULT_AFFINITY_COOKIE)
+      .describe("cookie mode: the cookie's name"),
     header: z
       .string()
       .regex(HEADER_NAME, { error: "expected an HTTP header name" })
       .transform((name) => name.toLowerCase())
-      .optional(),
-    /** Session lifetime, sliding: every request renews it. */
-    ttlMs: z
-      .number({ error: "expected a number of milliseconds" })
-      .int({ error: "expected an integer number of milliseconds" })
-      .min(1000, { error: "expected at least 1000 (milliseconds)" })
-      .max(365 * 24 * 3_600_000, { error: "expected at most one year (milliseconds)" })
-      .default(DEFAULT_AFFINITY_TTL_MS),
-    /** HMAC key for cookie mode; every instance that must honour the cookies shares it. */
+      .optional()
+      .describe("header mode: the request header carrying the session key"),
+    ttlMs: durationMs(1000, 365 * 24 * 3_600_000)
+      .default(DEFAULT_AFFINITY_TTL_MS)
+      .describe("session lifetime, sliding: every request renews it"),
     secret: z
       .string({ error: "expected a string of at least 16 characters" })
       .min(16, { error: "expected a string of at least 16 characters" })
-      .optional(),
-    /** Add `Secure` to the cookie (served over HTTPS). */
-    secure: z.boolean().default(false),
-    /** Bound on the session table (ip/header pins, recent cookies); oldest evicted first. */
+      .optional()
+      .describe(
+        "cookie mode: key of the cookies, shared by every instance that must honour them; absent: random per start",
+      ),
+    secure: z.boolean().default(false).describe("cookie mode: mark the cookie Secure (sent over HTTPS only)"),
     maxEntries: z
       .number()
       .int()
       .min(1, { error: "expected an integer from 1 to 10000000" })
       .max(10_000_000, { error: "expected an integer from 1 to 10000000" })
-      .default(DEFAULT_AFFINITY_MAX_ENTRIES),
+      .default(DEFAULT_AFFINITY_MAX_ENTRIES)
+      .describe("bound on the session table (ip/header pins, recent cookies); oldest evicted first"),
   })
   .superRefine((value, ctx) => {
-    if (value.mode === "cookie" && value.secret === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["secret"],
-        message: "cookie affinity needs a secret (a string of at least 16 characters) to sign its cookies",
-      });
-    }
     if (value.mode === "header" && value.header === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -130,6 +128,10 @@ export class Affinity {
   /** Cookie mode: live cookies seen, by MAC, for the active-session count. */
   readonly #cookies: SessionTable;
   readonly #renewAfterMs: number;
+  /** Cookie mode: the key derived from the secret. */
+  readonly #cookieKey: KeyObject | undefined;
+  /** Cookie mode without a configured secret: cookies hold for this start of this instance only. */
+  readonly secretGenerated: boolean;
   #pinned = 0;
   #created = 0;
   #migrations = 0;
@@ -150,6 +152,11 @@ export class Affinity {
     this.#pins = new SessionTable(this.config.ttlMs, this.config.maxEntries, now);
     this.#cookies = new SessionTable(this.config.ttlMs, this.config.maxEntries, now);
     this.#renewAfterMs = this.config.ttlMs / 10;
+    const cookieMode = this.config.mode === "cookie";
+    this.secretGenerated = cookieMode && this.config.secret === undefined;
+    this.#cookieKey = cookieMode
+      ? affinityCookieKey(this.config.secret ?? generatedAffinitySecret())
+      : undefined;
   }
 
   get mode(): AffinityMode {
@@ -162,7 +169,7 @@ export class Affinity {
     if (config.mode === "cookie") {
       const value = cookieValue(ctx, config.cookieName);
       if (value !== undefined) {
-        const cookie = verifyAffinityCookie(config.secret as string, value, this.#now());
+        const cookie = openAffinityCookie(this.#cookieKey as KeyObject, value, this.#now());
         if (cookie !== undefined) return { key: undefined, cookie, backendId: cookie.backendId };
         this.#rejected++;
       }
@@ -195,8 +202,8 @@ export class Affinity {
     }
     if (cookie !== undefined) this.#cookies.delete(cookie.signature);
     const expiresAt = Math.floor(now) + this.config.ttlMs;
-    const value = signAffinityCookie(this.config.secret as string, backendId, expiresAt);
-    this.#cookies.set(value.slice(value.indexOf(".") + 1), backendId);
+    const { value, signature } = sealAffinityCookie(this.#cookieKey as KeyObject, backendId, expiresAt);
+    this.#cookies.set(signature, backendId);
     this.#issued++;
     return this.setCookie(value);
   }

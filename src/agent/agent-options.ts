@@ -13,13 +13,9 @@
  *           agent: { url: http://10.0.0.1:8082, match: web-stress }
  */
 import { z } from "zod";
+import { durationMs } from "../core/duration.js";
 import { DEFAULT_METRICS_TTL_MS } from "../load/backend-metrics.js";
 import { compileMatch } from "./match.js";
-
-const wholeNumber = (min: number, max: number) => {
-  const error = `expected a whole number from ${min} to ${max} (milliseconds)`;
-  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-};
 
 export const AGENT_FALLBACKS = ["round-robin", "none"] as const;
 export const DEFAULT_AGENT_PATH = "/metrics/containers";
@@ -45,7 +41,8 @@ export function agentEndpoint(url: string): string | undefined {
 export const agentTargetSchema = z.strictObject({
   url: z
     .string({ error: URL_EXPECTED })
-    .refine((url) => agentEndpoint(url) !== undefined, { error: URL_EXPECTED }),
+    .refine((url) => agentEndpoint(url) !== undefined, { error: URL_EXPECTED })
+    .describe('the agent: "http://host:port" (path default /metrics/containers) or "host:port"'),
   match: z
     .string()
     .min(1)
@@ -63,9 +60,9 @@ export const agentTargetSchema = z.strictObject({
 });
 
 export const agentsSchema = z.strictObject({
-  pollIntervalMs: wholeNumber(50, 3_600_000).default(1000).describe("how often every agent is queried"),
-  timeoutMs: wholeNumber(1, 600_000).default(500).describe("how long one query may take"),
-  cacheTtlMs: wholeNumber(1, 86_400_000)
+  pollIntervalMs: durationMs(50, 3_600_000).default(1000).describe("how often every agent is queried"),
+  timeoutMs: durationMs(1, 600_000).default(500).describe("how long one query may take"),
+  cacheTtlMs: durationMs(1, 86_400_000)
     .default(DEFAULT_METRICS_TTL_MS)
     .describe("stale limit: older figures count as missing"),
   fallback: z

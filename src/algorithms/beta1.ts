@@ -37,6 +37,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { durationMs } from "../core/duration.js";
 import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
 import { type HashFunction, signedHashFunctions } from "../hashing/hash-functions.js";
 import { clientIpKey, KeyHasher, keyExtractor } from "../hashing/hash-key.js";
@@ -60,11 +61,7 @@ export const beta1Options = z.strictObject({
     .max(100)
     .default(DEFAULT_EPSILON)
     .describe("load bound slack: no backend exceeds ceil((1 + epsilon) x average in flight)"),
-  warmupMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(3_600_000)
+  warmupMs: durationMs(0, 3_600_000)
     .default(30_000)
     .describe("ms over which a backend added to a running pool ramps to its full share of keys; 0 = off"),
   warmupMinShare: z

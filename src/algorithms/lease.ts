@@ -12,17 +12,14 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { durationMs } from "../core/duration.js";
 import type { Outcome } from "../core/outcome.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
 import { DEFAULT_LEASE_DURATION_MS, LeaseTable } from "../load/leases.js";
 import type { AlgorithmDefinition } from "./definition.js";
 import { leastLoaded } from "./least-loaded.js";
 
-export const leaseDurationSchema = z
-  .number()
-  .int()
-  .min(1)
-  .max(86_400_000)
+export const leaseDurationSchema = durationMs(1, 86_400_000)
   .default(DEFAULT_LEASE_DURATION_MS)
   .describe("how long a routed request holds its lease, ms");
 

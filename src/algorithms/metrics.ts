@@ -49,7 +49,8 @@ export const metricWeightsSchema = z
     memory: weight(0.3, "memory percent"),
     network: weight(0.2, "network percent of netCapacityBytesPerSec"),
   })
-  .prefault({});
+  .prefault({})
+  .describe("weights of the agent's figures in the score");
 
 export const netCapacitySchema = z
   .number()

@@ -5,11 +5,11 @@
  * and `setAlgorithm` builds from it, so adding an algorithm is one file plus
  * one line in the built-in list.
  */
-import { z } from "zod";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { Selector } from "../core/selector.js";
 import { BUILTIN_ALGORITHMS } from "./builtin.js";
 import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
+import { inputJsonSchema } from "./json-schema.js";
 
 export { type AlgorithmDefinition, type AlgorithmEnv, noOptions } from "./definition.js";
 
@@ -33,7 +33,7 @@ export const BUILTIN_ALGORITHM_NAMES = [
 
 /**
  * Names of algorithms added with `registerAlgorithm`, declared by the
- * library user: `declare module "switchyard/engine" { interface RegisteredAlgorithms { mine: true } }`.
+ * library user: `declare module "switchyard-lb/engine" { interface RegisteredAlgorithms { mine: true } }`.
  */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
 export interface RegisteredAlgorithms {}
@@ -106,8 +106,5 @@ export function createSelector(spec: AlgorithmSpec, env: AlgorithmEnv): Selector
 
 /** JSON Schema of an algorithm's options, for listings and the admin API. */
 export function describeOptions(definition: AlgorithmDefinition): Record<string, unknown> {
-  return z.toJSONSchema(definition.options, { io: "input", unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
+  return inputJsonSchema(definition.options);
 }

@@ -31,7 +31,8 @@ const resourceAwareOptions = z.strictObject({
       memory: weight(0.3, "memory percent"),
       connections: weight(0.3, "in-flight work as a percent of the busiest backend's"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("weights of the figures in the score"),
   healthPenalty: z
     .number()
     .min(0)

@@ -151,8 +151,15 @@ export class Balancer implements AttemptHost {
       );
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
-    if (options.affinity)
-      this.#sessions = new SessionBinding(new Affinity(options.affinity, options.wallClock));
+    if (options.affinity) {
+      const affinity = new Affinity(options.affinity, options.wallClock);
+      if (affinity.secretGenerated) {
+        (options.logger ?? silentLogger).warn(
+          "cookie affinity without a secret: its cookies are signed with a random one for this start, so other instances and restarts will not honour them until affinity.secret is set",
+        );
+      }
+      this.#sessions = new SessionBinding(affinity);
+    }
     if (options.circuitBreaker !== false) {
       const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
       this.#breakers = new BreakerSet(this.pool, breakerOptions, this.env.now);

@@ -5,6 +5,7 @@
  * options schema (JSON Schema via the registry), so a new algorithm is listed
  * without touching the CLI.
  */
+import { schemaTypeName } from "../algorithms/json-schema.js";
 import { type AlgorithmDefinition, describeOptions, listAlgorithms } from "../algorithms/registry.js";
 import { table } from "./text-format.js";
 
@@ -81,29 +82,11 @@ function optionListings(definition: AlgorithmDefinition): OptionListing[] {
   return Object.entries(schema.properties ?? {}).map(([name, property]) => {
     const option: OptionListing = {
       name,
-      type: schemaType(property),
+      type: schemaTypeName(property),
       required: schema.required?.includes(name) ?? false,
     };
     if (property.default !== undefined) option.default = property.default;
     if (typeof property.description === "string") option.description = property.description;
     return option;
   });
-}
-
-/** A short type name for a JSON Schema property: `integer`, `number 0..1`, `"a" | "b"`. */
-function schemaType(property: Record<string, unknown>): string {
-  if (Array.isArray(property.enum)) return property.enum.map((value) => JSON.stringify(value)).join(" | ");
-  if (property.const !== undefined) return JSON.stringify(property.const);
-  const variants = (property.anyOf ?? property.oneOf) as Record<string, unknown>[] | undefined;
-  if (Array.isArray(variants)) return variants.map(schemaType).join(" | ");
-  const type = Array.isArray(property.type) ? property.type.join(" | ") : String(property.type ?? "any");
-  const min = property.minimum ?? property.exclusiveMinimum;
-  const max = property.maximum ?? property.exclusiveMaximum;
-  if ((type === "number" || type === "integer") && (min !== undefined || max !== undefined)) {
-    return `${type} ${min ?? ""}..${max ?? ""}`;
-  }
-  if (type === "array" && property.items && typeof property.items === "object") {
-    return `${schemaType(property.items as Record<string, unknown>)}[]`;
-  }
-  return type;
 }

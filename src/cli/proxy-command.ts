@@ -113,10 +113,10 @@ export async function validateCommand(options: ValidateOptions): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-function withPrivateAdmin({ raw, source }: RawConfig): RawConfig {
-  const admin = (raw as { admin?: unknown } | null)?.admin;
-  if (typeof admin !== "object" || admin === null) return { raw, source };
-  return { raw: applyOverrides(raw, { adminListen: "127.0.0.1:0" }), source };
+function withPrivateAdmin(resolved: RawConfig): RawConfig {
+  const admin = (resolved.raw as { admin?: unknown } | null)?.admin;
+  if (typeof admin !== "object" || admin === null) return resolved;
+  return { ...resolved, raw: applyOverrides(resolved.raw, { adminListen: "127.0.0.1:0" }) };
 }
 
 /** A worker whose primary died stops too (its IPC channel closes). */

@@ -7,6 +7,7 @@
  * a config every worker rejects would otherwise restart forever.
  */
 import cluster, { type Worker } from "node:cluster";
+import { GENERATED_SECRET_ENV, generatedAffinitySecret } from "../affinity/generated-secret.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeListener } from "../runtime.js";
 import { isReadyMessage, WORKER_INDEX_ENV } from "./worker-messages.js";
@@ -129,7 +130,11 @@ export class ClusterSupervisor {
 
   #fork(index: number, timeoutMs: number): Promise<void> {
     const slot = this.#slots[index - 1] as Slot;
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    // Cookie affinity without a secret: every worker signs with the primary's generated one.
+    const worker = cluster.fork({
+      [WORKER_INDEX_ENV]: String(index),
+      [GENERATED_SECRET_ENV]: generatedAffinitySecret(),
+    });
     slot.worker = worker;
     const startedAt = Date.now();
     return new Promise<void>((resolve, reject) => {

@@ -54,7 +54,7 @@ describe("configStore", () => {
       'configStore.prefix: expected a key prefix without spaces that ends in "/"',
     );
     expect(problems({ requestTimeoutMs: 0 })).toContain(
-      "configStore.requestTimeoutMs: expected a whole number from 1 to 60000 (milliseconds)",
+      "configStore.requestTimeoutMs: expected a duration from 1ms to 1m: whole milliseconds",
     );
     expect(problems({ provder: "etcd" })).toContain('did you mean "provider"?');
   });

@@ -7,7 +7,7 @@
  *   configStore: { provider: etcd, endpoints: [http://10.0.0.5:2379], prefix: /switchyard/ }
  */
 import { z } from "zod";
-import { milliseconds, numberIn } from "./numbers.js";
+import { durationMs } from "../core/duration.js";
 
 export const CONFIG_STORE_PROVIDERS = ["file", "etcd"] as const;
 export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
@@ -33,20 +33,27 @@ export const storePrefixSchema = z
 
 /** Where the pools live: the config file (default), or etcd, shared by every instance on the same prefix. */
 export const configStoreSchema = z.strictObject({
-  provider: z.enum(CONFIG_STORE_PROVIDERS).default("file"),
+  provider: z
+    .enum(CONFIG_STORE_PROVIDERS)
+    .default("file")
+    .describe("file: the pools come from this file; etcd: from etcd, shared by every instance on the prefix"),
   endpoints: z
     .array(
       z.string({ error: ETCD_ENDPOINT_EXPECTED }).refine(isEtcdEndpoint, { error: ETCD_ENDPOINT_EXPECTED }),
     )
     .min(1, { error: "expected at least one etcd endpoint" })
-    .default([DEFAULT_ETCD_ENDPOINT]),
-  prefix: storePrefixSchema.default(DEFAULT_STORE_PREFIX),
-  /** Deadline of each etcd read or write. */
-  requestTimeoutMs: milliseconds(60_000).default(2_000),
-  /** How long an admin write waits for this instance to apply it before answering 202. */
-  applyTimeoutMs: milliseconds(60_000).default(2_000),
-  /** Changes arriving within this window are applied together. */
-  debounceMs: numberIn(0, 10_000, { int: true, unit: "(milliseconds)" }).default(50),
+    .default([DEFAULT_ETCD_ENDPOINT])
+    .describe('etcd client URLs "http(s)://host:port"'),
+  prefix: storePrefixSchema
+    .default(DEFAULT_STORE_PREFIX)
+    .describe('key prefix of the pools in etcd, ending in "/"'),
+  requestTimeoutMs: durationMs(1, 60_000).default(2_000).describe("deadline of each etcd read or write"),
+  applyTimeoutMs: durationMs(1, 60_000)
+    .default(2_000)
+    .describe("how long an admin write waits for this instance to apply it before answering 202"),
+  debounceMs: durationMs(0, 10_000)
+    .default(50)
+    .describe("changes arriving within this window are applied together"),
 });
 
 export type ConfigStoreConfig = z.output<typeof configStoreSchema>;

@@ -39,18 +39,18 @@ export async function openConfigStore(resolveRaw: () => Promise<RawConfig>): Pro
   if (!isRecord(section) || section.provider !== "etcd") {
     return {
       resolve: async () => {
-        const { raw, source } = await resolveRaw();
-        return parseConfig(raw, { source });
+        const { raw, ...parse } = await resolveRaw();
+        return parseConfig(raw, parse);
       },
       admin: undefined,
       follow: () => undefined,
       close: async () => undefined,
     };
   }
-  const options = parseAgainst(storeSection, first.raw, { source: first.source }).configStore;
+  const options = parseAgainst(storeSection, first.raw, first).configStore;
   const build = async (pools: Record<string, RawPool>) => {
-    const { raw, source } = await resolveRaw();
-    return parseConfig(withStoredPools(raw, pools), { source });
+    const { raw, ...parse } = await resolveRaw();
+    return parseConfig(withStoredPools(raw, pools), parse);
   };
   const { EtcdConfigStore } = await import("./etcd/etcd-config-store.js");
   const store = await EtcdConfigStore.open(options, build);

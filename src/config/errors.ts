@@ -24,6 +24,8 @@ export interface ConfigIssue {
   suggestion?: string;
   /** Where the value sits in the config file, when it came from one. */
   location?: { file: string; line: number; column: number };
+  /** The environment variables that set the value, when it came from them. */
+  variables?: string[];
   /** The issue as one line, without the path. */
   message: string;
 }
@@ -84,7 +86,9 @@ export function formatConfigIssues(issues: readonly ConfigIssue[]): string {
   const lines = issues.map((issue) => {
     const where = issue.location
       ? ` (${issue.location.file}:${issue.location.line}:${issue.location.column})`
-      : "";
+      : issue.variables?.length
+        ? ` (from environment variable${issue.variables.length > 1 ? "s" : ""} ${issue.variables.join(", ")})`
+        : "";
     return `  - ${issue.path}${where}: ${issue.message}`;
   });
   return [header, ...lines].join("\n");

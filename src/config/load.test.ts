@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listAlgorithms } from "../algorithms/registry.js";
 import { isSwitchyardError, type SwitchyardError } from "../core/errors.js";
+import { variablesBehind } from "./env-origin.js";
 import type { ConfigIssue } from "./errors.js";
 import {
   applyEnvOverrides,
@@ -74,6 +75,8 @@ function firstListener(raw: RawConfig): Fields {
   if (!listener) throw new Error("no listener");
   return listener;
 }
+
+const DURATION_FORMS = 'whole milliseconds, or a number with a unit such as "250ms", "5s", "2m", "1h"';
 
 /** Parses and returns the SY_ERR_CONFIG error (fails the test if parsing succeeds). */
 function configError(raw: unknown): SwitchyardError {
@@ -434,11 +437,59 @@ describe("environment overrides", () => {
     expect(applyEnvOverrides(base(), { SWITCHYARD_LISTEN: "", SWITCHYARD_BACKENDS: " " })).toEqual(base());
   });
 
-  it("reports an invalid override at the field it overrides, without a file position", async () => {
+  it("reports an invalid override at the field it overrides, naming the variable instead of a file position", async () => {
     const path = await file("env.yaml", YAML_CONFIG);
     const rejection = resolveConfig({ file: path, env: { SWITCHYARD_LISTEN: "nowhere" } });
-    await expect(rejection).rejects.toThrow(/listeners\[0\]\.listen: expected a listen address/);
+    await expect(rejection).rejects.toThrow(
+      /listeners\[0\]\.listen \(from environment variable SWITCHYARD_LISTEN\): expected a listen address/,
+    );
     await expect(rejection).rejects.not.toThrow(/env\.yaml:/);
+  });
+
+  it("names only the variable that won, and SwarmGuard's aliases too", async () => {
+    const path = await file("env-alias.yaml", YAML_CONFIG);
+    const both = resolveConfig({
+      file: path,
+      env: { SWITCHYARD_ALGORITHM: "nope", LB_ALGORITHM: "rr", SWITCHYARD_LOG_LEVEL: "debug" },
+    });
+    await expect(both).rejects.toThrow(
+      /pools\.web\.algorithm \(from environment variable SWITCHYARD_ALGORITHM\): expected a registered algorithm/,
+    );
+    const alias = resolveConfig({ file: path, env: { LB_ALGORITHM: "nope" } });
+    await expect(alias).rejects.toThrow(/pools\.web\.algorithm \(from environment variable LB_ALGORITHM\)/);
+  });
+
+  it("names the variable when its value is in range for the variable but not for the field", () => {
+    const raw = base();
+    webPool(raw).agents = {};
+    const error = (() => {
+      try {
+        return parseConfig(applyEnvOverrides(raw, { CACHE_TTL: "100000" }), {
+          variablesAt: variablesBehind({ CACHE_TTL: "100000" }, ["CACHE_TTL"], (env) =>
+            applyEnvOverrides(raw, env),
+          ),
+        });
+      } catch (error) {
+        return error as SwitchyardError;
+      }
+    })();
+    expect(issuesOf(error as SwitchyardError)).toEqual([
+      expect.objectContaining({ path: "pools.web.agents.cacheTtlMs", variables: ["CACHE_TTL"] }),
+    ]);
+  });
+
+  it("does not blame the environment for a file value or a flag", async () => {
+    const path = await file("env-file.yaml", YAML_CONFIG.replace("127.0.0.1:8080", "nowhere"));
+    const env = { SWITCHYARD_LOG_LEVEL: "debug", SWITCHYARD_ALGORITHM: "rr" };
+    await expect(resolveConfig({ file: path, env })).rejects.toThrow(
+      /listeners\[0\]\.listen \(\S*env-file\.yaml:4:13\): expected a listen address/,
+    );
+    const flagged = resolveConfig({
+      file: await file("env-flag.yaml", YAML_CONFIG),
+      env: { SWITCHYARD_LISTEN: "127.0.0.1:7000" },
+      flags: { listen: "nowhere" },
+    });
+    await expect(flagged).rejects.toThrow(/listeners\[0\]\.listen: expected a listen address/);
   });
 
   it("builds a whole config from the environment alone", () => {
@@ -447,6 +498,41 @@ describe("environment overrides", () => {
     );
     expect(config.listeners[0]).toMatchObject({ name: "main", listen: "127.0.0.1:0", pool: "main" });
     expect(config.pools.main?.backends).toHaveLength(1);
+  });
+});
+
+describe("durations", () => {
+  it("take a unit in every …Ms key, and become milliseconds", async () => {
+    const path = await file(
+      "durations.yaml",
+      `${YAML_CONFIG.replace("    pool: web\n", "    pool: web\n    timeouts: { connectMs: 5s, idleMs: 2m }\n    queueTimeoutMs: 250ms\n")}
+    healthCheck: { intervalMs: 1.5s, timeoutMs: 500 }
+    affinity: { mode: ip, ttlMs: 1h }
+shutdownGraceMs: 30s
+`,
+    );
+    const config = await resolveConfig({ file: path });
+    expect(config.listeners[0]).toMatchObject({
+      timeouts: { connectMs: 5_000, idleMs: 120_000 },
+      queueTimeoutMs: 250,
+    });
+    expect(config.pools.web?.healthCheck).toMatchObject({ intervalMs: 1_500, timeoutMs: 500 });
+    expect(config.pools.web?.affinity?.ttlMs).toBe(3_600_000);
+    expect(config.shutdownGraceMs).toBe(30_000);
+  });
+
+  it("reject anything else, naming the key, the range and both forms", async () => {
+    const path = await file(
+      "bad-duration.yaml",
+      `${YAML_CONFIG}    healthCheck: { intervalMs: 5 seconds }\nshutdownGraceMs: 2h\n`,
+    );
+    const rejection = resolveConfig({ file: path });
+    await expect(rejection).rejects.toThrow(
+      /pools\.web\.healthCheck\.intervalMs \(\S*bad-duration\.yaml:18:32\): expected a duration from 1ms to 1h: whole milliseconds, or .*, found "5 seconds"/,
+    );
+    await expect(rejection).rejects.toThrow(
+      `bad-duration.yaml:19:18): expected a duration from 0ms to 1h: ${DURATION_FORMS}, found "2h"`,
+    );
   });
 });
 
@@ -546,7 +632,7 @@ describe("pool health settings", () => {
     const issues = issuesOf(configError(raw));
     const byPath = Object.fromEntries(issues.map((issue) => [issue.path, issue.message]));
     expect(byPath["pools.web.healthCheck.intervalMs"]).toBe(
-      "expected a whole number from 1 to 3600000 (milliseconds), found 0",
+      `expected a duration from 1ms to 1h: ${DURATION_FORMS}, found 0`,
     );
     expect(byPath["pools.web.healthCheck.fall"]).toBe("expected a whole number from 1 to 100, found 1.5");
     expect(byPath["pools.web.healthCheck.expectStatus"]).toMatch(
@@ -557,7 +643,7 @@ describe("pool health settings", () => {
       "expected a number from 0 to 100, found 150",
     );
     expect(byPath["pools.web.slowStart.durationMs"]).toBe(
-      "expected a whole number from 0 to 3600000 (milliseconds), found -1",
+      `expected a duration from 0ms to 1h: ${DURATION_FORMS}, found -1`,
     );
   });
 

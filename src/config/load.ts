@@ -13,6 +13,7 @@ import type { z } from "zod";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { applySwarmGuardEnvAliases, SWARMGUARD_ENV_ALIASES, swarmGuardEnvFlags } from "./env-aliases.js";
+import { type VariablesAt, variablesBehind } from "./env-origin.js";
 import { type ConfigIssue, formatConfigIssues, type PathSegment, toConfigIssues, valueAt } from "./errors.js";
 import { checkNesting, expandAliases } from "./parse-limits.js";
 import { configKeysAt, configSchema, type SwitchyardConfig } from "./schema.js";
@@ -260,6 +261,8 @@ export function applyOverrides(raw: unknown, overrides: ConfigOverrides): Record
 export interface ParseOptions {
   /** The file the raw config came from, so issues can name its line and column. */
   source?: ConfigSource;
+  /** The environment variables behind a value, so issues can name them. */
+  variablesAt?: VariablesAt;
 }
 
 /**
@@ -283,6 +286,7 @@ export function parseAgainst<Schema extends z.ZodType>(
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issues = toConfigIssues(result.error.issues, raw, (path) => configKeysAt(path));
+  if (options.variablesAt) nameVariables(issues, raw, options.variablesAt);
   if (options.source) {
     locateIssues(issues, raw, options.source);
     // Read top to bottom when every issue points into the file.
@@ -307,23 +311,26 @@ export interface ResolveOptions {
 
 /** File < environment < flags, then validation: the one way the CLI builds its config. */
 export async function resolveConfig(options: ResolveOptions): Promise<SwitchyardConfig> {
-  const { raw, source } = await resolveRawConfig(options);
-  return parseConfig(raw, { source });
+  const { raw, ...parse } = await resolveRawConfig(options);
+  return parseConfig(raw, parse);
 }
 
-/** A config before validation, and the file it came from (for error positions). */
-export interface RawConfig {
+/** A config before validation, with what `parseConfig` needs to say where a bad value came from. */
+export interface RawConfig extends ParseOptions {
   raw: unknown;
-  source: ConfigSource | undefined;
 }
+
+const ENV_NAMES = ENV_OVERRIDES.map((variable) => variable.name);
 
 /** File < environment < flags, not yet validated (a config store may still add pools). */
 export async function resolveRawConfig(options: ResolveOptions): Promise<RawConfig> {
   const source = options.file === undefined ? undefined : await readConfigSource(options.file);
-  let raw: unknown = source?.data ?? {};
-  if (options.env) raw = applyEnvOverrides(raw, options.env);
-  if (options.flags) raw = applyFlagOverrides(raw, options.flags);
-  return { raw, source };
+  const file: unknown = source?.data ?? {};
+  const { env, flags } = options;
+  let raw = env ? applyEnvOverrides(file, env) : file;
+  if (flags) raw = applyFlagOverrides(raw, flags);
+  const variablesAt = env && variablesBehind(env, ENV_NAMES, (some) => applyEnvOverrides(file, some));
+  return { raw, source, variablesAt };
 }
 
 /** Counts for `switchyard validate`. */
@@ -338,6 +345,14 @@ export function summarizeConfig(config: SwitchyardConfig): {
     pools: pools.length,
     backends: pools.reduce((sum, pool) => sum + pool.backends.length, 0),
   };
+}
+
+/** Names the environment variables behind the value of each issue whose value they set. */
+function nameVariables(issues: ConfigIssue[], raw: unknown, variablesAt: VariablesAt): void {
+  for (const issue of issues) {
+    const variables = variablesAt(issue.segments, valueAt(raw, issue.segments));
+    if (variables.length > 0) issue.variables = variables;
+  }
 }
 
 /** Adds file positions to issues whose value still is the one the file holds (not an override). */

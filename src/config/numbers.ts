@@ -12,6 +12,3 @@ export const numberIn = (min: number, max: number, options: { int?: boolean; uni
   const schema = z.number({ error });
   return (options.int ? schema.int({ error }) : schema).min(min, { error }).max(max, { error });
 };
-
-/** Whole milliseconds from 1 to `max`. */
-export const milliseconds = (max: number) => numberIn(1, max, { int: true, unit: "(milliseconds)" });

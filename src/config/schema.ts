@@ -14,12 +14,13 @@ import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
+import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
-import { milliseconds, numberIn } from "./numbers.js";
+import { numberIn } from "./numbers.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const PROTOCOLS = ["http", "tcp"] as const;
@@ -80,9 +81,12 @@ const backendAddress = () =>
 
 /** `"p2c"` or `{ name: "p2c", ...options }`; checked against the algorithm registry. */
 export const algorithmSchema = z
-  .union([z.string().min(1), z.looseObject({ name: z.string().min(1) })], {
-    error: 'expected an algorithm name, or an object { name: "...", ...options }',
-  })
+  .union(
+    [z.string().min(1), z.looseObject({ name: z.string().min(1).describe("the algorithm's name or alias") })],
+    {
+      error: 'expected an algorithm name, or an object { name: "...", ...options }',
+    },
+  )
   .superRefine((spec, ctx) => {
     try {
       resolveAlgorithm(spec);
@@ -126,65 +130,107 @@ function algorithmOptionKeys(algorithm: string): (path: readonly PathSegment[]) 
 const pemFile = (what: string) => z.string({ error: `expected the path of a PEM ${what} file` }).min(1);
 
 export const backendSchema = z.strictObject({
-  id: z.string().min(1).optional(),
-  address: backendAddress(),
-  weight: numberIn(0, 10_000).default(1),
-  region: z.string().min(1).optional(),
-  latitude: numberIn(-90, 90).optional(),
-  longitude: numberIn(-180, 180).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  enabled: z.boolean().default(true),
-  /** The monitoring agent reporting this backend's CPU, memory and network (SwarmGuard). */
-  agent: agentTargetSchema.optional(),
+  id: z.string().min(1).optional().describe("the backend's id, unique within the pool; default its address"),
+  address: backendAddress().describe('where the backend listens: "host:port" or "http://host:port"'),
+  weight: numberIn(0, 10_000)
+    .default(1)
+    .describe("relative share of traffic, for the algorithms that weigh backends"),
+  region: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("region name, for the geographical algorithm and per-region counters"),
+  latitude: numberIn(-90, 90).optional().describe("latitude in degrees, for the geo algorithms"),
+  longitude: numberIn(-180, 180).optional().describe("longitude in degrees, for the geo algorithms"),
+  labels: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("free-form key/value labels kept with the backend"),
+  enabled: z.boolean().default(true).describe("false: the backend takes no traffic until enabled again"),
+  agent: agentTargetSchema
+    .optional()
+    .describe("the monitoring agent reporting this backend's CPU, memory and network (SwarmGuard)"),
 });
 
 export const poolSchema = z.strictObject({
-  algorithm: algorithmSchema.default("round-robin"),
-  backends: z.array(backendSchema).min(1),
-  /** Active checks; none when absent. */
-  healthCheck: healthCheckSchema.optional(),
-  /** Passive outlier detection; on with defaults when absent, `false` turns it off. */
-  outlierDetection: outlierDetectionSetting.optional(),
-  /** Per-backend circuit breaker; on with defaults when absent, `false` turns it off. */
-  circuitBreaker: circuitBreakerSetting.optional(),
-  /** Weight ramp for added or recovered backends. */
-  slowStart: slowStartSchema.optional(),
-  /** With no ready backend, route to enabled, non-draining ones anyway instead of answering 503. */
-  panic: z.boolean().default(false),
-  /** Agent polling for the metrics-driven algorithms; defaults apply when a backend has an `agent`. */
-  agents: agentsSchema.optional(),
-  /** Session affinity (cookie, client IP or header); off when absent. */
-  affinity: affinitySchema.optional(),
-  /** How the proxy and health checks speak TLS to this pool's https:// backends; system roots and full verification when absent. */
+  algorithm: algorithmSchema
+    .default("round-robin")
+    .describe("the algorithm: a name, or an object with its name and options (see Algorithm options)"),
+  backends: z.array(backendSchema).min(1).describe("the pool's backends (at least one)"),
+  healthCheck: healthCheckSchema.optional().describe("active health checks; none when absent"),
+  outlierDetection: outlierDetectionSetting
+    .optional()
+    .describe("passive outlier detection: on with defaults when absent, false turns it off"),
+  circuitBreaker: circuitBreakerSetting
+    .optional()
+    .describe("per-backend circuit breaker: on with defaults when absent, false turns it off"),
+  slowStart: slowStartSchema.optional().describe("weight ramp for added or recovered backends"),
+  panic: z
+    .boolean()
+    .default(false)
+    .describe("with no ready backend, route to enabled, non-draining ones anyway instead of answering 503"),
+  agents: agentsSchema
+    .optional()
+    .describe("agent polling for the metrics-driven algorithms; defaults apply when a backend has an agent"),
+  affinity: affinitySchema
+    .optional()
+    .describe("session affinity (cookie, client IP or header); off when absent"),
   backendTls: z
     .strictObject({
-      /** PEM file of the CAs that sign the backends' certificates (replaces the system roots). */
-      ca: pemFile("CA bundle").optional(),
-      /** Name sent in SNI and required in the backends' certificates; default each backend's host. */
-      serverName: z.string().min(1).optional(),
-      /** Client certificate for backends that require one (mTLS), with key. */
-      cert: pemFile("certificate").optional(),
-      key: pemFile("private key").optional(),
-      /** Accept any backend certificate (no chain or name check). Logged as a warning at start. */
-      insecureSkipVerify: z.boolean().default(false),
-      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+      ca: pemFile("CA bundle")
+        .optional()
+        .describe("PEM file of the CAs that sign the backends' certificates (replaces the system roots)"),
+      serverName: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("name sent in SNI and required in the backends' certificates; default each backend's host"),
+      cert: pemFile("certificate")
+        .optional()
+        .describe("client certificate (PEM) for backends that require one (mTLS); needs key"),
+      key: pemFile("private key").optional().describe("the client certificate's PEM private key"),
+      insecureSkipVerify: z
+        .boolean()
+        .default(false)
+        .describe("accept any backend certificate (no chain or name check); logged as a warning at start"),
+      minVersion: z
+        .enum(["TLSv1.2", "TLSv1.3"])
+        .default("TLSv1.2")
+        .describe("the lowest TLS version spoken to backends"),
     })
     .refine((settings) => (settings.cert === undefined) === (settings.key === undefined), {
       error: "expected cert and key together (a client certificate needs its private key)",
     })
-    .optional(),
+    .optional()
+    .describe(
+      "how the proxy and health checks speak TLS to this pool's https:// backends; system roots and full verification when absent",
+    ),
 });
 
 export const timeoutsSchema = z.strictObject({
-  connectMs: milliseconds(600_000).optional(),
-  headersMs: milliseconds(3_600_000).optional(),
-  idleMs: milliseconds(86_400_000).optional(),
-  /** HTTP: a client's request head, once begun, must arrive within this long (408 otherwise). */
-  requestHeadMs: milliseconds(3_600_000).optional(),
+  connectMs: durationMs(1, 600_000).optional().describe("connecting to a backend; default 5s"),
+  headersMs: durationMs(1, 3_600_000)
+    .optional()
+    .describe("HTTP: waiting for a backend's response headers; default 30s"),
+  idleMs: durationMs(1, 86_400_000)
+    .optional()
+    .describe(
+      "HTTP: longest gap in a response body or a client's upload (408), and keep-alive idle time, default 60s; TCP: idle connection, default 5m",
+    ),
+  requestHeadMs: durationMs(1, 3_600_000)
+    .optional()
+    .describe(
+      "HTTP: a client's request head, once begun, must arrive within this long (408 otherwise), as must a TLS handshake; default 60s",
+    ),
 });
 
 /** HTTP: upstream statuses answered by retrying an idempotent request on the next candidate. */
-const retryOnSchema = z.strictObject({ statuses: z.array(numberIn(400, 599, { int: true })).min(1) });
+const retryOnSchema = z.strictObject({
+  statuses: z
+    .array(numberIn(400, 599, { int: true }))
+    .min(1)
+    .describe("the statuses (400 to 599) that are retried"),
+});
 
 const HEADER_NAME_EXPECTED = "expected a header name (letters, digits and !#$%&'*+.^_`|~-)";
 const headerName = () =>
@@ -202,13 +248,14 @@ const hostPattern = () =>
 
 export const routeMatchSchema = z
   .strictObject({
-    /** Host header (port ignored, case-insensitive): a name, "*.example.com", or a list of them. */
-    host: z.union([hostPattern(), z.array(hostPattern()).min(1)]).optional(),
-    /** The path exactly (the query is not part of it). */
-    path: urlPath().optional(),
-    /** The path starts with this, at a segment boundary ("/api" matches "/api" and "/api/x", not "/apix"). */
-    pathPrefix: urlPath().optional(),
-    /** A JavaScript regular expression the whole path must match. */
+    host: z
+      .union([hostPattern(), z.array(hostPattern()).min(1)])
+      .optional()
+      .describe('the Host (port ignored, case-insensitive): a name, "*.example.com", or a list of them'),
+    path: urlPath().optional().describe("the path exactly (the query is not part of it)"),
+    pathPrefix: urlPath()
+      .optional()
+      .describe('the path starts with this at a segment boundary ("/api" matches "/api/x", not "/apix")'),
     pathRegex: z
       .string()
       .min(1)
@@ -222,16 +269,15 @@ export const routeMatchSchema = z
           });
         }
       })
-      .optional(),
-    /** Request methods, upper case. */
+      .optional()
+      .describe("a JavaScript regular expression the whole path must match"),
     methods: z
       .array(z.string().regex(/^[A-Z]+$/, "expected an upper-case method name such as GET"))
       .min(1)
-      .optional(),
-    /** Header name → exact value. */
-    headers: z.record(headerName(), z.string()).optional(),
-    /** Query parameter → exact value. */
-    query: z.record(z.string().min(1), z.string()).optional(),
+      .optional()
+      .describe("request methods, upper case"),
+    headers: z.record(headerName(), z.string()).optional().describe("header name → exact value"),
+    query: z.record(z.string().min(1), z.string()).optional().describe("query parameter → exact value"),
   })
   .refine(
     (match) =>
@@ -240,144 +286,204 @@ export const routeMatchSchema = z
   );
 
 const headerEditsSchema = z.strictObject({
-  /** Fields set to these values (replacing any the message had). */
-  set: z.record(headerName(), headerValue()).optional(),
-  /** Fields removed. */
-  remove: z.array(headerName()).optional(),
+  set: z
+    .record(headerName(), headerValue())
+    .optional()
+    .describe("fields set to these values (replacing any the message had)"),
+  remove: z.array(headerName()).optional().describe("fields removed"),
 });
 
 export const routeSchema = z.strictObject({
-  /** Unique within the listener; "default" names the listener's own pool. */
-  name: name(),
-  /** Conditions that must all hold; absent: every request. */
-  match: routeMatchSchema.optional(),
-  /** The pool that serves the route; exactly one of pool and redirect. */
-  pool: z.string({ error: "expected the name of a pool defined under pools" }).optional(),
-  /** Answer with a redirect instead of proxying (the parts not given are kept from the request). */
+  name: name().describe('unique within the listener; "default" names the listener\'s own pool'),
+  match: routeMatchSchema.optional().describe("conditions that must all hold; absent: every request"),
+  pool: z
+    .string({ error: "expected the name of a pool defined under pools" })
+    .optional()
+    .describe("the pool that serves the route; exactly one of pool and redirect"),
   redirect: z
     .strictObject({
-      scheme: z.enum(["http", "https"]).optional(),
-      host: hostPattern().optional(),
-      port: numberIn(1, 65535, { int: true }).optional(),
-      /** Replaces the path; the query is kept. */
-      path: urlPath().optional(),
+      scheme: z.enum(["http", "https"]).optional().describe("the scheme redirected to"),
+      host: hostPattern().optional().describe("the host redirected to"),
+      port: numberIn(1, 65535, { int: true }).optional().describe("the port redirected to"),
+      path: urlPath().optional().describe("replaces the path; the query is kept"),
       status: z
         .union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)])
-        .default(302),
+        .default(302)
+        .describe("the redirect status"),
     })
-    .optional(),
-  /** Removed from the front of the path before it goes to the backend. */
-  stripPrefix: urlPath().optional(),
-  /** Put in front of the path (after stripPrefix). */
-  addPrefix: urlPath().optional(),
-  requestHeaders: headerEditsSchema.optional(),
-  responseHeaders: headerEditsSchema.optional(),
-  /** How long the backend may take to answer (its response head); default the listener's timeouts.headersMs. */
-  timeoutMs: milliseconds(3_600_000).optional(),
-  /** Replaces the listener's maxRetries for this route. */
-  maxRetries: numberIn(0, 10, { int: true }).optional(),
-  /** Replaces the listener's retryOn for this route. */
-  retryOn: retryOnSchema.optional(),
+    .optional()
+    .describe("answer with a redirect instead of proxying (the parts not given are kept from the request)"),
+  stripPrefix: urlPath()
+    .optional()
+    .describe("removed from the front of the path before it goes to the backend"),
+  addPrefix: urlPath().optional().describe("put in front of the path (after stripPrefix)"),
+  requestHeaders: headerEditsSchema.optional().describe("edits to the request sent to the backend"),
+  responseHeaders: headerEditsSchema.optional().describe("edits to the response sent to the client"),
+  timeoutMs: durationMs(1, 3_600_000)
+    .optional()
+    .describe(
+      "how long the backend may take to send its response head; default the listener's timeouts.headersMs",
+    ),
+  maxRetries: numberIn(0, 10, { int: true })
+    .optional()
+    .describe("replaces the listener's maxRetries for this route"),
+  retryOn: retryOnSchema.optional().describe("replaces the listener's retryOn for this route"),
 });
 
 export const listenerSchema = z.strictObject({
-  name: name(),
-  protocol: z.enum(PROTOCOLS).default("http"),
-  listen: listenString(),
-  /** Where requests go that no route takes. */
-  pool: z.string({ error: "expected the name of a pool defined under pools" }),
-  /** HTTP only: tried in order before the listener's pool; the first whose match holds takes the request. */
-  routes: z.array(routeSchema).optional(),
-  timeouts: timeoutsSchema.optional(),
-  maxRetries: numberIn(0, 10, { int: true }).default(DEFAULT_MAX_RETRIES),
-  /** HTTP only: upstream statuses answered by retrying an idempotent request on the next candidate. */
-  retryOn: retryOnSchema.optional(),
-  /** HTTP only: request bodies up to this size are kept so a retry can resend them. */
-  retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" }).optional(),
-  /** HTTP only: connections open at once to each backend (0: no limit); more requests wait in a queue. */
-  maxConnections: numberIn(0, 1_000_000, { int: true }).optional(),
-  /** HTTP only: how long a request waits for a connection to a backend at maxConnections. */
-  queueTimeoutMs: numberIn(1, 600_000, { int: true, unit: "(milliseconds)" }).optional(),
-  /** HTTP only: requests one upstream connection carries before it is closed (0: no limit). */
-  maxRequestsPerConnection: numberIn(0, 100_000_000, { int: true }).optional(),
-  /** HTTP only: retries allowed as a share of requests over a window, or false for no limit. */
+  name: name().describe("unique listener name (letters, digits, '.', '_', '-')"),
+  protocol: z
+    .enum(PROTOCOLS)
+    .default("http")
+    .describe("http (HTTP/1.1 with WebSocket upgrades) or tcp (raw TCP passed through)"),
+  listen: listenString().describe('"host:port" or "[v6]:port" to listen on; port 0 lets the OS choose'),
+  pool: z
+    .string({ error: "expected the name of a pool defined under pools" })
+    .describe("the pool, by its name under pools, that serves the requests no route takes"),
+  routes: z
+    .array(routeSchema)
+    .optional()
+    .describe(
+      "HTTP only: tried in order before the listener's pool; the first whose match holds takes the request",
+    ),
+  timeouts: timeoutsSchema.optional().describe("the listener's timeouts, each with its own default"),
+  maxRetries: numberIn(0, 10, { int: true })
+    .default(DEFAULT_MAX_RETRIES)
+    .describe("further backends one request may try after a failed attempt"),
+  retryOn: retryOnSchema
+    .optional()
+    .describe(
+      "HTTP only: upstream statuses answered by retrying an idempotent request on the next candidate",
+    ),
+  retryBufferBytes: numberIn(0, 67_108_864, { int: true, unit: "(bytes)" })
+    .optional()
+    .describe("HTTP only: request bodies up to this size are kept so a retry can resend them; default 65536"),
+  maxConnections: numberIn(0, 1_000_000, { int: true })
+    .optional()
+    .describe(
+      "HTTP only: connections open at once to each backend (0, the default: no limit); more requests wait in a queue",
+    ),
+  queueTimeoutMs: durationMs(1, 600_000)
+    .optional()
+    .describe(
+      "HTTP only: how long a request waits for a connection at maxConnections (then 503); default 5s",
+    ),
+  maxRequestsPerConnection: numberIn(0, 100_000_000, { int: true })
+    .optional()
+    .describe(
+      "HTTP only: requests one upstream connection carries before it is closed (0, the default: no limit)",
+    ),
   retryBudget: z
     .union([
       z.literal(false),
       z.strictObject({
-        ratio: numberIn(0, 10).optional(),
-        windowMs: numberIn(100, 3_600_000, { int: true, unit: "(milliseconds)" }).optional(),
-        minRetriesPerSecond: numberIn(0, 1_000_000).optional(),
+        ratio: numberIn(0, 10).optional().describe("retries allowed per request in the window; default 0.2"),
+        windowMs: durationMs(100, 3_600_000).optional().describe("the window; default 10s"),
+        minRetriesPerSecond: numberIn(0, 1_000_000)
+          .optional()
+          .describe("retries allowed per second however few the requests; default 3"),
       }),
     ])
-    .optional(),
-  /** WebSocket and TCP tunnels to a draining backend are closed after this long. */
-  drainTimeoutMs: milliseconds(2_147_483_647).optional(),
-  /** HTTP only: terminate TLS with these certificates (picked by SNI; the first is the default). */
+    .optional()
+    .describe("HTTP only: retries allowed as a share of requests over a window, or false for no limit"),
+  drainTimeoutMs: durationMs(1, 2_147_483_647)
+    .optional()
+    .describe("WebSocket and TCP tunnels to a draining backend are closed after this long; default 30s"),
   tls: z
     .strictObject({
       certificates: z
         .array(
           z.strictObject({
-            cert: pemFile("certificate"),
-            key: pemFile("private key"),
+            cert: pemFile("certificate").describe("path of a PEM certificate file (with its chain)"),
+            key: pemFile("private key").describe("path of the certificate's PEM private key file"),
           }),
         )
-        .min(1),
-      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+        .min(1)
+        .describe("certificate and key files, picked by SNI; the first is the default"),
+      minVersion: z
+        .enum(["TLSv1.2", "TLSv1.3"])
+        .default("TLSv1.2")
+        .describe("the lowest TLS version accepted"),
     })
-    .optional(),
-  /** HTTP only: answer every request with a 308 to the same URL on https (port 443 unless given). */
+    .optional()
+    .describe("HTTP only: terminate TLS with these certificates"),
   redirectToHttps: z
-    .union([z.literal(true), z.strictObject({ port: numberIn(1, 65535, { int: true }) })])
-    .optional(),
+    .union([
+      z.literal(true),
+      z.strictObject({ port: numberIn(1, 65535, { int: true }).describe("the https port redirected to") }),
+    ])
+    .optional()
+    .describe("HTTP only: answer every request with a 308 to the same URL on https (port 443 unless given)"),
 });
 
 const ALLOWED_HOST_EXPECTED = 'expected a host name (letters, digits, ".", "-", "_"), an IP address or "*"';
 
 export const adminSchema = z.strictObject({
-  listen: listenString().default(DEFAULT_ADMIN_LISTEN),
-  token: z.string().min(1).optional(),
-  /** Host names the admin API answers besides localhost, IP addresses and its listen host (DNS rebinding guard); "*": any. */
+  listen: listenString().default(DEFAULT_ADMIN_LISTEN).describe('"host:port" the admin API listens on'),
+  token: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("bearer token that admin writes need; without one, writes are refused"),
   allowedHosts: z
     .array(
       z
         .string({ error: ALLOWED_HOST_EXPECTED })
         .regex(/^(?:\*|[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])$/, { error: ALLOWED_HOST_EXPECTED }),
     )
-    .optional(),
-  cors: z.strictObject({ origins: z.array(z.string().min(1)).min(1) }).optional(),
+    .optional()
+    .describe(
+      'host names the admin API answers besides localhost, IP addresses and its listen host (DNS rebinding guard); "*": any',
+    ),
+  cors: z
+    .strictObject({
+      origins: z
+        .array(z.string().min(1))
+        .min(1)
+        .describe('origins allowed ("https://ops.example.com"), or "*" for any'),
+    })
+    .optional()
+    .describe("CORS: browser pages on these origins may call the admin API"),
 });
 
 export const logSchema = z.strictObject({
-  level: z.enum(LOG_LEVELS).default("info"),
-  /** The access log: one JSON line per request, every `sample`-th request (SwarmGuard's LOG_EVERY_N_REQUESTS); off when absent, on when given. */
+  level: z
+    .enum(LOG_LEVELS)
+    .default("info")
+    .describe("log level; debug also logs every routing decision, failover, retry and agent poll"),
   access: z
     .strictObject({
-      enabled: z.boolean().default(true),
-      sample: numberIn(1, 1_000_000, { int: true }).default(1),
+      enabled: z.boolean().default(true).describe("false turns the access log off"),
+      sample: numberIn(1, 1_000_000, { int: true }).default(1).describe("log every sample-th request"),
     })
-    .optional(),
-  /** Recent routing decisions kept per pool for `/api/explain`: every `sample`-th one (0: none); default 1 and 100. */
+    .optional()
+    .describe("the access log: one JSON line per sampled request; off when absent"),
   decisions: z
     .strictObject({
-      sample: numberIn(0, 1_000_000, { int: true }).default(1),
-      capacity: numberIn(1, 10_000, { int: true }).default(100),
+      sample: numberIn(0, 1_000_000, { int: true })
+        .default(1)
+        .describe("keep every sample-th decision (0: none)"),
+      capacity: numberIn(1, 10_000, { int: true }).default(100).describe("decisions kept per pool"),
     })
-    .optional(),
+    .optional()
+    .describe("recent routing decisions kept per pool for /api/explain"),
 });
 
 export const configSchema = z
   .strictObject({
-    listeners: z.array(listenerSchema).min(1),
-    pools: z.record(name(), poolSchema),
-    admin: adminSchema.optional(),
-    /** Absent: the pools come from this file. */
-    configStore: configStoreSchema.optional(),
-    log: logSchema.prefault({}),
-    shutdownGraceMs: numberIn(0, 3_600_000, { int: true, unit: "(milliseconds)" }).default(
-      DEFAULT_SHUTDOWN_GRACE_MS,
-    ),
+    listeners: z
+      .array(listenerSchema)
+      .min(1)
+      .describe("the listening sockets (at least one), each proxying to one pool"),
+    pools: z.record(name(), poolSchema).describe("the backend pools, by name"),
+    admin: adminSchema.optional().describe("the admin API and dashboard; not started when absent"),
+    configStore: configStoreSchema
+      .optional()
+      .describe("where the pools live: this file when absent, or etcd shared by several instances"),
+    log: logSchema.prefault({}).describe("logging"),
+    shutdownGraceMs: durationMs(0, 3_600_000)
+      .default(DEFAULT_SHUTDOWN_GRACE_MS)
+      .describe("time in-flight work gets to finish on SIGINT/SIGTERM"),
   })
   .superRefine(crossCheck, { when: () => true });
 

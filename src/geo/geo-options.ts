@@ -39,10 +39,10 @@ const cidrSchema = z
 
 export const cidrRegionSchema = z
   .strictObject({
-    cidr: cidrSchema,
-    region: regionSchema,
-    latitude: latitudeSchema.optional(),
-    longitude: longitudeSchema.optional(),
+    cidr: cidrSchema.describe('client address block, such as "10.0.0.0/8"'),
+    region: regionSchema.describe("the region of clients in the block"),
+    latitude: latitudeSchema.optional().describe("the clients' latitude in degrees (with longitude)"),
+    longitude: longitudeSchema.optional().describe("the clients' longitude in degrees (with latitude)"),
   })
   .superRefine((entry, ctx) => {
     if ((entry.latitude === undefined) !== (entry.longitude === undefined)) {
@@ -82,21 +82,28 @@ const databaseSchema = z
   });
 
 export const geoOptionsSchema = z.strictObject({
-  /** Peers (IPs or CIDR blocks) whose `X-Client-Region` / `X-Client-Geo` headers are believed. */
-  trustedProxies: z.array(cidrSchema).default([]),
-  /** Client address blocks → region (and optionally coordinates); the most specific block wins. */
-  cidrRegions: z.array(cidrRegionSchema).default([]),
-  /** A MaxMind-format database path; default the shipped DB-IP Lite country database; false: no GeoIP. */
-  database: databaseSchema,
-  /** ISO country code → region, overriding the continent default for that country. */
-  countryRegions: keyedRegions(/^[A-Za-z]{2}$/, "expected a two-letter ISO 3166-1 country code (like US)"),
-  /** Continent code (AF, AN, AS, EU, NA, OC, SA) → region; default "europe", "north-america", ... */
+  trustedProxies: z
+    .array(cidrSchema)
+    .default([])
+    .describe("peers (IPs or CIDR blocks) whose X-Client-Region / X-Client-Geo headers are believed"),
+  cidrRegions: z
+    .array(cidrRegionSchema)
+    .default([])
+    .describe("client address blocks → region (and optionally coordinates); the most specific block wins"),
+  database: databaseSchema.describe(
+    "a MaxMind-format .mmdb path; default the shipped DB-IP Lite country database; false: no GeoIP",
+  ),
+  countryRegions: keyedRegions(
+    /^[A-Za-z]{2}$/,
+    "expected a two-letter ISO 3166-1 country code (like US)",
+  ).describe("ISO country code → region, overriding the continent default for that country"),
   continentRegions: keyedRegions(
     new RegExp(`^(${CONTINENTS.join("|")})$`),
     `expected a continent code: ${CONTINENTS.join(", ")}`,
-  ),
-  /** Client IPs whose location is remembered (least recently used are forgotten); 0 turns caching off. */
-  cacheSize: numberIn(0, 1_000_000, true).default(10_000),
+  ).describe('continent code (AF, AN, AS, EU, NA, OC, SA) → region; default "europe", "north-america", ...'),
+  cacheSize: numberIn(0, 1_000_000, true)
+    .default(10_000)
+    .describe("client IPs whose location is remembered (least recently used forgotten); 0: no cache"),
 });
 
 /** Geo options as written (every field optional). */
@@ -105,7 +112,9 @@ export type GeoOptions = z.input<typeof geoOptionsSchema>;
 export type ResolvedGeoOptions = z.output<typeof geoOptionsSchema>;
 
 /** Options of a geo-aware algorithm: `{ geo?: GeoOptions }`. */
-export const geoAlgorithmOptions = z.strictObject({ geo: geoOptionsSchema.prefault({}) });
+export const geoAlgorithmOptions = z.strictObject({
+  geo: geoOptionsSchema.prefault({}).describe("how clients are located (headers, CIDR map, GeoIP)"),
+});
 
 /** Validates geo options; throws SY_ERR_INVALID_OPTIONS naming each bad field (`geo.database: ...`). */
 export function parseGeoOptions(input: GeoOptions = {}): ResolvedGeoOptions {

@@ -41,8 +41,8 @@ const NAMED_SOURCES: ReadonlySet<HashKeySource> = new Set(["header", "cookie", "
 
 export const hashKeyConfigSchema = z
   .strictObject({
-    source: z.enum(HASH_KEY_SOURCES),
-    name: z.string().min(1).optional(),
+    source: z.enum(HASH_KEY_SOURCES).describe("the part of the request hashed"),
+    name: z.string().min(1).optional().describe("the header, cookie or query parameter (required for those)"),
   })
   .refine((config) => !NAMED_SOURCES.has(config.source) || config.name !== undefined, {
     message: "name is required when source is header, cookie or query",

@@ -7,12 +7,13 @@
  * recording is O(1) and old outcomes fall out without a timer.
  */
 import { z } from "zod";
+import { durationMs } from "../core/duration.js";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
 const share = "expected a number above 0 and at most 1";
-const whole = (min: number, unit = "") => {
-  const error = `expected a whole number of at least ${min}${unit}`;
+const whole = (min: number) => {
+  const error = `expected a whole number of at least ${min}`;
   return z.number({ error }).int({ error }).min(min, { error }).max(2_147_483_647, { error });
 };
 
@@ -24,8 +25,8 @@ export const circuitBreakerOptions = z.strictObject({
     .default(0.5)
     .describe("error share in the window that opens the breaker"),
   minRequests: whole(1).default(20).describe("requests needed in the window before it can open"),
-  windowMs: whole(1, " (milliseconds)").default(10_000).describe("sliding window length, ms"),
-  openMs: whole(1, " (milliseconds)").default(30_000).describe("time spent open before probing, ms"),
+  windowMs: durationMs(1, 2_147_483_647).default(10_000).describe("sliding window length"),
+  openMs: durationMs(1, 2_147_483_647).default(30_000).describe("time spent open before probing"),
   halfOpenProbes: whole(1).default(3).describe("probe requests let through while half-open"),
 });
 

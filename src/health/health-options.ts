@@ -9,15 +9,15 @@
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
+import { durationMs } from "../core/duration.js";
 
 export const HEALTH_CHECK_TYPES = ["http", "tcp", "command"] as const;
 export const HEALTH_CHECK_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
-const wholeNumber = (min: number, max: number, unit = "") => {
-  const error = `expected a whole number from ${min} to ${max}${unit ? ` ${unit}` : ""}`;
+const wholeNumber = (min: number, max: number) => {
+  const error = `expected a whole number from ${min} to ${max}`;
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 };
-const milliseconds = (min: number, max: number) => wholeNumber(min, max, "(milliseconds)");
 
 const EXPECT_STATUS =
   'expected an HTTP status (200), a range ("200-399"), or a list of them, with statuses from 100 to 599';
@@ -96,15 +96,18 @@ export const healthCheckSchema = z
     path: z
       .string({ error: 'expected a request path starting with "/"' })
       .regex(/^\//, { error: 'expected a request path starting with "/"' })
-      .default("/health"),
-    method: z.enum(HEALTH_CHECK_METHODS).default("GET"),
-    expectStatus: expectStatusSchema.default("200-399"),
+      .default("/health")
+      .describe("path an HTTP check requests"),
+    method: z.enum(HEALTH_CHECK_METHODS).default("GET").describe("method of an HTTP check"),
+    expectStatus: expectStatusSchema
+      .default("200-399")
+      .describe('statuses that pass an HTTP check: a status, a range ("200-399") or a list of them'),
     headers: checkHeadersSchema.optional().describe("request headers sent with each HTTP check"),
     body: z.string().min(1).optional().describe("substring the response body must contain"),
     command: z.string().min(1).optional().describe("shell command (type command); exit 0 means healthy"),
-    timeoutMs: milliseconds(1, 600_000).default(2_000),
-    intervalMs: milliseconds(1, 3_600_000).default(5_000),
-    maxIntervalMs: milliseconds(1, 3_600_000)
+    timeoutMs: durationMs(1, 600_000).default(2_000).describe("a check slower than this fails"),
+    intervalMs: durationMs(1, 3_600_000).default(5_000).describe("time between checks of a backend"),
+    maxIntervalMs: durationMs(1, 3_600_000)
       .default(60_000)
       .describe("cap on the interval while it doubles for an unhealthy backend"),
     jitter: z
@@ -115,7 +118,7 @@ export const healthCheckSchema = z
       .describe("random spread of each interval, as a share (0.1 = ±10%)"),
     rise: wholeNumber(1, 100).default(2).describe("consecutive passes that make a backend healthy"),
     fall: wholeNumber(1, 100).default(3).describe("consecutive failures that make a backend unhealthy"),
-    degradedLatencyMs: milliseconds(1, 600_000)
+    degradedLatencyMs: durationMs(1, 600_000)
       .optional()
       .describe("a passing check slower than this marks the backend degraded"),
   })
@@ -147,10 +150,10 @@ export const outlierDetectionSchema = z.strictObject({
   consecutiveFailures: wholeNumber(1, 10_000)
     .default(5)
     .describe("consecutive failed requests (transport error or 5xx) that eject a backend"),
-  baseEjectionMs: milliseconds(1, 86_400_000)
+  baseEjectionMs: durationMs(1, 86_400_000)
     .default(30_000)
     .describe("ejection time, multiplied by the number of times the backend was ejected"),
-  maxEjectionMs: milliseconds(1, 86_400_000).default(300_000).describe("cap on one ejection's time"),
+  maxEjectionMs: durationMs(1, 86_400_000).default(300_000).describe("cap on one ejection's time"),
   maxEjectedPercent: z
     .number({ error: "expected a number from 0 to 100" })
     .min(0, { error: "expected a number from 0 to 100" })
@@ -160,7 +163,7 @@ export const outlierDetectionSchema = z.strictObject({
 });
 
 export const slowStartSchema = z.strictObject({
-  durationMs: milliseconds(0, 3_600_000)
+  durationMs: durationMs(0, 3_600_000)
     .default(0)
     .describe("time over which an added or recovered backend's weight ramps from 10% to 100%; 0 = off"),
 });
