@@ -17,6 +17,7 @@ import { type AttemptHost, Decision, type DecisionExplanation } from "../core/de
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
+import type { ProbeTransport } from "../core/probe.js";
 import type { HedgeController, Selector } from "../core/selector.js";
 import { BreakerSet } from "../health/breakers.js";
 import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
@@ -27,6 +28,7 @@ import type {
   SlowStartOptions,
 } from "../health/health-options.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
+import { HttpProbes } from "../load/http-probes.js";
 import { BalancerMetrics, type BalancerMetricsOptions } from "../observability/balancer-metrics.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { Admission } from "./admission.js";
@@ -94,6 +96,11 @@ export interface BalancerOptions {
    * balancer's own (write to `balancer.env.metricsStore`).
    */
   metricsStore?: BackendMetricsStore;
+  /**
+   * How load probes reach the backends (read by `prequal`); default HTTP
+   * (`HttpProbes`), closed by `stop()`. The simulator passes its own.
+   */
+  probes?: ProbeTransport;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -128,6 +135,7 @@ export class Balancer implements AttemptHost {
       random: options.random ?? Math.random,
       now: options.now ?? (() => performance.now()),
       metricsStore: options.metricsStore ?? new BackendMetricsStore(),
+      probes: options.probes ?? new HttpProbes(),
     };
     this.#algorithmSpec = options.algorithm ?? "round-robin";
     this.#selector = this.#build(this.#algorithmSpec);
@@ -267,6 +275,7 @@ export class Balancer implements AttemptHost {
   async stop(): Promise<void> {
     for (const event of POOL_REBUILD_EVENTS) this.pool.off(event, this.#onPoolChanged);
     await this.#health.stop();
+    await this.env.probes.close?.();
   }
 
   /**

@@ -54,6 +54,18 @@ describe("heterogeneous", () => {
   }
 });
 
+describe("prequal in the simulator", () => {
+  for (const seed of [1, 2]) {
+    it(`its probes cut p99 below p2c's on heterogeneous (under 0.6x) and slowdown (seed ${seed})`, () => {
+      const ratio = (scenario: string) =>
+        runScenario(scenario, "prequal", { requests: 30_000, seed }).latency.p99 /
+        runScenario(scenario, "p2c", { requests: 30_000, seed }).latency.p99;
+      expect(ratio("heterogeneous")).toBeLessThan(0.6);
+      expect(ratio("slowdown")).toBeLessThan(0.9);
+    });
+  }
+});
+
 describe("failure", () => {
   const requests = 20_000;
 
