@@ -114,6 +114,18 @@ describe("prequal", () => {
     expect(selector.pool.probes().map((probe) => probe.backend.id)).toEqual(["b1"]);
   });
 
+  it("hedges only with the hedge option, counting each request once and ignoring cancelled hedges", () => {
+    expect(setup().selector.hedging).toBeUndefined();
+    const { selector, backends } = setup({ hedge: { quantile: 0.5 } });
+    const hedging = selector.hedging as NonNullable<PrequalSelector["hedging"]>;
+    const first = selector.pick({}, []) as Backend;
+    selector.pick({}, [first]);
+    selector.observe(first, { error: "hedge-cancelled" });
+    selector.observe(backends[1] as Backend, { status: 200, latencyMs: 5 });
+    expect(hedging.stats()).toMatchObject({ enabled: true, requests: 1 });
+    expect(hedging.latencies.samples).toBe(1);
+  });
+
   it("picks by two random choices on in-flight while no probe is usable", () => {
     const { selector, backends } = setup({ probesPerRequest: 1 });
     const [b0] = backends as [Backend];

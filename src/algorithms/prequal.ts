@@ -9,12 +9,16 @@
  * is answered for, for `fallbackMs`, by what this balancer observes of it:
  * its in-flight count and latency average. With no probe transport at all
  * every probe is answered that way. No usable probe: two random choices by
- * in-flight. Wydrowski, Kleinberg, Rumble, Archer, "Load is not what you
+ * in-flight. With `hedge`, slow idempotent requests are also hedged on the
+ * next candidate, as ALPHA1 does (hedge-policy.ts): not part of the paper,
+ * but the only cure for a tail that comes from service times themselves,
+ * which no choice of backend shortens. Wydrowski, Kleinberg, Rumble, Archer, "Load is not what you
  * should balance: Introducing Prequal" (NSDI 2024).
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { isCancelled, type Outcome } from "../core/outcome.js";
 import {
   DEFAULT_PROBE_PATH,
   type ProbeReply,
@@ -23,6 +27,7 @@ import {
 } from "../core/probe.js";
 import type { Selector } from "../core/selector.js";
 import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
+import { HedgePolicy, hedgeOptions } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
 import { type Probe, ProbePool } from "./probe-pool.js";
 
@@ -58,6 +63,9 @@ export const prequalOptions = z.strictObject({
     .positive()
     .default(100)
     .describe("a probe not answered in this long is a miss, ms"),
+  hedge: hedgeOptions
+    .optional()
+    .describe("hedge slow idempotent requests as alpha1 does (no hedging when absent)"),
   fallbackMs: z
     .number()
     .nonnegative()
@@ -70,6 +78,8 @@ export type PrequalOptions = z.output<typeof prequalOptions>;
 export class PrequalSelector implements Selector {
   readonly name = "prequal";
   readonly pool: ProbePool;
+  /** Present with the `hedge` option. */
+  readonly hedging: HedgePolicy | undefined;
   #options: PrequalOptions;
   #transport: ProbeTransport | undefined;
   #request: ProbeRequest;
@@ -95,6 +105,7 @@ export class PrequalSelector implements Selector {
     this.#random = env.random;
     this.#now = env.now;
     this.pool = new ProbePool(options, env.now);
+    this.hedging = options.hedge && new HedgePolicy(options.hedge);
     this.#fallback = new PowerOfTwoChoicesSelector(env, undefined, this.name);
   }
 
@@ -106,10 +117,17 @@ export class PrequalSelector implements Selector {
   }
 
   pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
-    if (tried.length === 0) this.#sendProbes();
+    if (tried.length === 0) {
+      this.hedging?.countRequest();
+      this.#sendProbes();
+    }
     const probe = this.pool.pick(tried);
     this.#last = probe;
     return probe?.backend ?? this.#fallback.pick(ctx, tried);
+  }
+
+  observe(_backend: Backend, outcome: Outcome): void {
+    if (!isCancelled(outcome)) this.hedging?.observe(outcome);
   }
 
   /** Requests in flight by the backend's probe in the pool, else as observed here. */

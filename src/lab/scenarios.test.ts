@@ -64,6 +64,13 @@ describe("prequal in the simulator", () => {
       expect(ratio("slowdown")).toBeLessThan(0.9);
     });
   }
+
+  it("with hedge, it cuts heavy-tail's p99 (service times no routing avoids) below 0.8x p2c's", () => {
+    const hedged = runScenario("heavy-tail", { name: "prequal", hedge: {} }, { requests: 30_000, seed: 1 });
+    const p2c = runScenario("heavy-tail", "p2c", { requests: 30_000, seed: 1 });
+    expect(hedged.hedgedPct).toBeGreaterThan(0);
+    expect(hedged.latency.p99).toBeLessThan(0.8 * p2c.latency.p99);
+  });
 });
 
 describe("failure", () => {
