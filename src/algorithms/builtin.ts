@@ -18,6 +18,7 @@ import { maglev } from "./maglev.js";
 import { metrics } from "./metrics.js";
 import { peakEwma } from "./peak-ewma.js";
 import { powerOfTwoChoices } from "./power-of-two-choices.js";
+import { prequal } from "./prequal.js";
 import { random } from "./random.js";
 import { resourceAware } from "./resource-aware.js";
 import { responseTime } from "./response-time.js";
@@ -37,6 +38,7 @@ export const BUILTIN_ALGORITHMS: readonly AlgorithmDefinition[] = [
   failureWeightedRoundRobin,
   adaptive,
   alpha1,
+  prequal,
   consistentHash,
   boundedLoadConsistentHash,
   maglev,

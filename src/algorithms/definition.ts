@@ -2,9 +2,11 @@
  * What an algorithm is to the registry: a name, an options schema and a
  * factory, and the environment its selectors are built with (the injected
  * clock and randomness, plus the state some algorithms read that no backend
- * carries, such as the monitoring agents' figures).
+ * carries, such as the monitoring agents' figures, or the transport of
+ * load probes).
  */
 import { z } from "zod";
+import type { ProbeTransport } from "../core/probe.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
 import type { BackendMetricsStore } from "../load/backend-metrics.js";
 
@@ -16,6 +18,12 @@ export interface AlgorithmEnv extends SelectorEnv {
    * Absent, they have no figures and fall back as configured.
    */
   metricsStore?: BackendMetricsStore;
+  /**
+   * How load probes reach the backends (`prequal`): HTTP in a balancer, the
+   * simulation's events in the lab. Absent, `prequal` answers its own probes
+   * from what it observes (in flight and latency per backend).
+   */
+  probes?: ProbeTransport;
 }
 
 export interface AlgorithmDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {

@@ -40,6 +40,7 @@
  * `pick` and `observe`, so a caller only asks `allows`/`delayMs`, calls
  * `acquire` when it hedges and `settled` when the race is decided.
  */
+import { z } from "zod";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
 import { LatencyHistogram } from "../load/latency-histogram.js";
@@ -71,6 +72,24 @@ export const WIN_HALF_LIFE = 50;
 const REFRESH_SAMPLES = 16;
 /** Slack for the float sum of deposits (20 × 0.05 may come to 0.999…). */
 const TOKEN_EPSILON = 1e-9;
+
+/** The options schema of hedging, for the algorithms that hedge (ALPHA1, Prequal with `hedge`). */
+export const hedgeOptions = z.strictObject({
+  enabled: z.boolean().default(true).describe("hedge slow idempotent requests"),
+  quantile: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.95)
+    .describe("hedge once the first try is slower than this quantile of recent attempt latencies"),
+  minDelayMs: z.number().nonnegative().default(1).describe("never hedge sooner than this, ms"),
+  budget: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.05)
+    .describe("extra attempts allowed as a fraction of requests (0.05 = at most 5% more)"),
+});
 
 export interface HedgeOptions {
   /** Hedge at all. */

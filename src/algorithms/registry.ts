@@ -22,7 +22,7 @@ export const BUILTIN_ALGORITHM_NAMES = [
   ...["random", "least-connections", "lc", "least-conn", "weighted-least-connections"],
   ...["power-of-two-choices", "p2c", "least-request", "least-latency", "ewma", "least-response-time"],
   ...["peak-ewma", "peak-ewma-p2c", "response-time", "rrt", "health-score", "hs"],
-  ...["failure-weighted-round-robin", "hf-wrr", "fwrr", "adaptive", "alpha1", "tail-risk"],
+  ...["failure-weighted-round-robin", "hf-wrr", "fwrr", "adaptive", "alpha1", "tail-risk", "prequal"],
   ...["consistent-hash", "ring", "ketama", "bounded-load-consistent-hash", "chbl", "maglev", "ip-hash"],
   ...["beta1", "hrw-bounded", "metrics", "least-loaded", "metrics-based", "lease", "lease-based"],
   ...["hybrid", "lease-metrics", "resource-aware", "resource", "geo-proximity", "geo-nearest"],

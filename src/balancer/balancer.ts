@@ -17,6 +17,7 @@ import { type AttemptHost, Decision, type DecisionExplanation } from "../core/de
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
+import type { ProbeTransport } from "../core/probe.js";
 import type { HedgeController, Selector } from "../core/selector.js";
 import {
   defaultUpstreamTls,
@@ -33,6 +34,7 @@ import type {
   SlowStartOptions,
 } from "../health/health-options.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
+import { HttpProbes } from "../load/http-probes.js";
 import { BalancerMetrics, type BalancerMetricsOptions } from "../observability/balancer-metrics.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { Admission } from "./admission.js";
@@ -106,6 +108,11 @@ export interface BalancerOptions {
    * the health checks. Default: the system's roots, full verification.
    */
   backendTls?: UpstreamTlsSettings;
+  /**
+   * How load probes reach the backends (read by `prequal`); default HTTP
+   * (`HttpProbes`), closed by `stop()`. The simulator passes its own.
+   */
+  probes?: ProbeTransport;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -138,13 +145,14 @@ export class Balancer implements AttemptHost {
 
   constructor(options: BalancerOptions = {}) {
     this.pool = options.pool ?? new Pool(options.backends);
+    this.backendTls =
+      options.backendTls === undefined ? defaultUpstreamTls() : loadUpstreamTls(options.backendTls);
     this.env = {
       random: options.random ?? Math.random,
       now: options.now ?? (() => performance.now()),
       metricsStore: options.metricsStore ?? new BackendMetricsStore(),
+      probes: options.probes ?? new HttpProbes(this.backendTls),
     };
-    this.backendTls =
-      options.backendTls === undefined ? defaultUpstreamTls() : loadUpstreamTls(options.backendTls);
     if (!this.backendTls.verify)
       (options.logger ?? silentLogger).warn(
         "backendTls.insecureSkipVerify: backend certificates are NOT verified; anyone on the path can impersonate these backends",
@@ -295,6 +303,7 @@ export class Balancer implements AttemptHost {
   async stop(): Promise<void> {
     for (const event of POOL_REBUILD_EVENTS) this.pool.off(event, this.#onPoolChanged);
     await this.#health.stop();
+    await this.env.probes.close?.();
   }
 
   /**

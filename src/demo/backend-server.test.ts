@@ -55,6 +55,22 @@ describe("DemoBackend", () => {
     expect(await getJson(`${base}/health`)).toEqual({ status: 200, body: { status: "ok", backend: "beta" } });
   });
 
+  it("answers load probes with its real requests in flight and latency", async () => {
+    const { base } = await start({ delayMs: 60, concurrency: 1 });
+    expect(await getJson(`${base}/prequal-probe`)).toEqual({ status: 200, body: { rif: 0, latencyMs: 0 } });
+    // Three requests at once on one worker: one in service, two waiting.
+    const answers = Promise.all([1, 2, 3].map(() => getJson(`${base}/work`)));
+    let busy = await getJson(`${base}/prequal-probe`);
+    for (let i = 0; i < 100 && busy.body.rif !== 3; i++) busy = await getJson(`${base}/prequal-probe`);
+    expect(busy.body.rif).toBe(3);
+    await answers;
+    const idle = await getJson(`${base}/prequal-probe`);
+    expect(idle.body.rif).toBe(0);
+    // At 0 in flight it answered in one delay; the estimate says so (the nearest filed RIF).
+    expect(idle.body.latencyMs).toBeGreaterThanOrEqual(55);
+    expect(idle.body.latencyMs).toBeLessThan(1000);
+  });
+
   it("changes its delay live through /control", async () => {
     const { base, backend } = await start();
     const control = await getJson(`${base}/control?delay_ms=150`, { method: "POST" });

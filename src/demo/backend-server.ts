@@ -6,6 +6,10 @@
  * (`delay_ms` or `set_delay_ms`, `error_rate`; anything else is refused).
  * `?delay=N` on any other path delays that one request by N ms instead.
  *
+ * It answers Prequal's load probes on `/prequal-probe` with its requests in
+ * flight (in service and waiting) and its latency estimate at that many, so
+ * `algorithm: prequal` balances on the backends' own figures.
+ *
  * With `concurrency`, it serves at most that many requests at once and the
  * rest wait their turn, like a server with that many workers: past its
  * capacity (concurrency / delay requests per second) latency grows with the
@@ -15,6 +19,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { LatencyByRif } from "../core/latency-by-rif.js";
+import { DEFAULT_PROBE_PATH, type ProbeReply } from "../core/probe.js";
 
 export interface DemoBackendOptions {
   name: string;
@@ -54,6 +60,9 @@ export class DemoBackend {
   #inService = 0;
   /** Requests waiting for a free slot, oldest first. */
   #waiting: (() => void)[] = [];
+  /** Requests received and not yet answered (in service and waiting). */
+  #rif = 0;
+  #latency = new LatencyByRif();
 
   constructor(options: DemoBackendOptions) {
     if (!options.name) {
@@ -102,6 +111,11 @@ export class DemoBackend {
     return { inService: this.#inService, waiting: this.#waiting.length };
   }
 
+  /** What a load probe is answered: requests in flight and the latency estimate at that many. */
+  probe(): ProbeReply {
+    return { rif: this.#rif, latencyMs: this.#latency.estimate(this.#rif) };
+  }
+
   /** Stops listening and drops open connections, delayed answers and waiting requests. */
   close(): Promise<void> {
     for (const timer of this.#pending) clearTimeout(timer);
@@ -136,6 +150,10 @@ export class DemoBackend {
       this.#control(req, res, url.searchParams);
       return;
     }
+    if (url.pathname === DEFAULT_PROBE_PATH) {
+      send(res, 200, this.probe());
+      return;
+    }
     const delayText = url.searchParams.get("delay");
     const ownDelay = delayText === null ? undefined : validateDelay(parseNumber(delayText));
     if (typeof ownDelay === "string") {
@@ -147,6 +165,7 @@ export class DemoBackend {
       return;
     }
     const requests = ++this.#requests;
+    this.#track(res);
     const fail = this.#errorRate > 0 && this.#random() < this.#errorRate;
     const reply = () => {
       if (fail) {
@@ -178,6 +197,16 @@ export class DemoBackend {
         this.#pending.delete(timer);
         release();
       });
+    });
+  }
+
+  /** Counts `res` in flight until it closes; an answered one files its latency under the RIF it arrived at. */
+  #track(res: http.ServerResponse): void {
+    const arrivedAt = performance.now();
+    const rifAtArrival = this.#rif++;
+    res.on("close", () => {
+      this.#rif--;
+      if (res.writableFinished) this.#latency.observe(rifAtArrival, performance.now() - arrivedAt);
     });
   }
 

@@ -32,6 +32,8 @@ export class RequestTable {
   token: Int32Array;
   /** Failovers used so far. */
   retries: Int32Array;
+  /** Requests at the backend when this attempt arrived there (its latency is filed under it). */
+  rifAtArrival: Int32Array;
   state: Uint8Array;
   /** The slot of the other attempt of a hedged request, or -1. */
   peer: Int32Array;
@@ -49,6 +51,7 @@ export class RequestTable {
     this.backend = new Int32Array(capacity);
     this.token = new Int32Array(capacity);
     this.retries = new Int32Array(capacity);
+    this.rifAtArrival = new Int32Array(capacity);
     this.state = new Uint8Array(capacity);
     this.peer = new Int32Array(capacity).fill(-1);
     this.hedge = new Uint8Array(capacity);
@@ -88,6 +91,7 @@ export class RequestTable {
     this.backend = grown(this.backend, new Int32Array(capacity));
     this.token = grown(this.token, new Int32Array(capacity));
     this.retries = grown(this.retries, new Int32Array(capacity));
+    this.rifAtArrival = grown(this.rifAtArrival, new Int32Array(capacity));
     this.state = grown(this.state, new Uint8Array(capacity));
     this.peer = grown(this.peer, new Int32Array(capacity));
     this.hedge = grown(this.hedge, new Uint8Array(capacity));

@@ -54,6 +54,25 @@ describe("heterogeneous", () => {
   }
 });
 
+describe("prequal in the simulator", () => {
+  for (const seed of [1, 2]) {
+    it(`its probes cut p99 below p2c's on heterogeneous (under 0.6x) and slowdown (seed ${seed})`, () => {
+      const ratio = (scenario: string) =>
+        runScenario(scenario, "prequal", { requests: 30_000, seed }).latency.p99 /
+        runScenario(scenario, "p2c", { requests: 30_000, seed }).latency.p99;
+      expect(ratio("heterogeneous")).toBeLessThan(0.6);
+      expect(ratio("slowdown")).toBeLessThan(0.9);
+    });
+  }
+
+  it("with hedge, it cuts heavy-tail's p99 (service times no routing avoids) below 0.8x p2c's", () => {
+    const hedged = runScenario("heavy-tail", { name: "prequal", hedge: {} }, { requests: 30_000, seed: 1 });
+    const p2c = runScenario("heavy-tail", "p2c", { requests: 30_000, seed: 1 });
+    expect(hedged.hedgedPct).toBeGreaterThan(0);
+    expect(hedged.latency.p99).toBeLessThan(0.8 * p2c.latency.p99);
+  });
+});
+
 describe("failure", () => {
   const requests = 20_000;
 

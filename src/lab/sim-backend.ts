@@ -1,11 +1,12 @@
 /**
  * One simulated backend: its capacity and service-time distribution, what is
  * in service and waiting, the episode state (slow-down factor, failing), the
- * passive-detection counter, and what the run measures about it (attempts per
+ * passive-detection counter, its latency estimate for load probes, and what the run measures about it (attempts per
  * load window, alive intervals, served and failed counts). The pool `Backend`
  * it stands for is attached when it joins the pool.
  */
 import type { Backend, BackendSpec } from "../core/backend.js";
+import { LatencyByRif } from "../core/latency-by-rif.js";
 import { ServiceTime } from "./distributions.js";
 import { IntFifo } from "./event-queue.js";
 import type { SimBackendSpec } from "./scenarios.js";
@@ -23,6 +24,8 @@ export class SimBackend {
   backend: Backend | undefined;
   /** Requests in service (at most `spec.capacity`). */
   busy = 0;
+  /** The backend's own latency estimate by requests in flight, reported to load probes. */
+  readonly latency = new LatencyByRif();
   /** Product of the slow-down episodes in force. */
   slowFactor = 1;
   /** Failure episodes in force; the backend refuses attempts while above 0. */
@@ -57,6 +60,11 @@ export class SimBackend {
   get poolSpec(): BackendSpec {
     const n = this.index + 1;
     return { id: this.spec.id, address: `10.0.${n >>> 8}.${n & 255}:8080`, weight: this.spec.weight ?? 1 };
+  }
+
+  /** Requests here now, in service and waiting. */
+  get rif(): number {
+    return this.busy + this.queue.size;
   }
 
   /** Counts an attempt sent here at `now`. */

@@ -18,6 +18,7 @@ describe("simulator", () => {
       ["failure", "p2c"],
       ["hot-keys", "peak-ewma"],
       ["scale-out", "least-connections"],
+      ["slowdown", "prequal"],
     ] as const) {
       const a = runScenario(scenario, algorithm, { requests: 20_000, seed: 7, recordRouting: true });
       const b = runScenario(scenario, algorithm, { requests: 20_000, seed: 7, recordRouting: true });

@@ -38,6 +38,9 @@
  *   happens only when no other attempt is open. On backends with
  *   `variability: "backend"` a hedge (or failover) draws its own service
  *   time; otherwise it takes as long as the first try would.
+ * - Load probes (Prequal): answered `probeDelayMs` after they are sent, from
+ *   the backend's requests in service and waiting and its recent latency at
+ *   that many (sim-probes.ts).
  *
  * Events live in a typed-array heap and requests in a typed-array table, so the
  * loop allocates only what the balancer API itself does (a Decision and an
@@ -65,6 +68,7 @@ import { CONNECTING, ORPHAN, QUEUED, RequestTable, SERVING } from "./request-tab
 import { RunRecorder } from "./run-recorder.js";
 import { arrivalRateRps, type EpisodeSpec, type ScenarioDefinition } from "./scenarios.js";
 import { SimBackend } from "./sim-backend.js";
+import { DEFAULT_PROBE_DELAY_MS, SimProbes } from "./sim-probes.js";
 
 export interface SimulationConfig {
   scenario: ScenarioDefinition;
@@ -77,6 +81,8 @@ export interface SimulationConfig {
   recordRouting?: boolean;
   /** Buckets of the latency timeline; default 40. */
   timelineBuckets?: number;
+  /** Round trip of a load probe, ms; default 0.5. */
+  probeDelayMs?: number;
 }
 
 /** Failovers per request, as the proxy (DESIGN: at most 3 retries). */
@@ -93,6 +99,7 @@ const EPISODE_END = 4;
 const JOIN = 5;
 const MARK_UP = 6;
 const HEDGE = 7;
+const PROBE_REPLY = 8;
 
 interface Episode {
   spec: EpisodeSpec;
@@ -123,6 +130,7 @@ export class Simulation {
   #recorder: RunRecorder;
   /** The algorithm's hedging controls (`balancer.hedging`); undefined when it does not hedge. */
   #hedging: HedgeController | undefined;
+  #probes: SimProbes;
 
   constructor(config: SimulationConfig) {
     const { scenario, requests } = config;
@@ -156,11 +164,18 @@ export class Simulation {
     const initial = this.#backends.filter(
       (backend) => !(backend.spec.joinAt !== undefined && backend.spec.joinAt > 0),
     );
+    this.#probes = new SimProbes({
+      delayMs: config.probeDelayMs ?? DEFAULT_PROBE_DELAY_MS,
+      now: () => this.time,
+      schedule: (at, id) => this.#queue.push(at, PROBE_REPLY, id, 0),
+      simOf: (backend) => this.#simOf(backend),
+    });
     this.balancer = createBalancer({
       backends: initial.map((sim) => sim.poolSpec),
       algorithm: config.algorithm,
       random: this.#random.balancer,
       now: () => this.time,
+      probes: this.#probes,
     });
     for (const sim of initial) this.#attach(sim, this.balancer.pool.require(sim.spec.id));
     this.#hedging = this.balancer.hedging;
@@ -205,6 +220,9 @@ export class Simulation {
           break;
         case HEDGE:
           this.#hedge(queue.a, queue.b);
+          break;
+        case PROBE_REPLY:
+          this.#probes.deliver(queue.a);
           break;
       }
     }
@@ -287,6 +305,7 @@ export class Simulation {
     const token = (requests.token[slot] as number) + 1;
     requests.token[slot] = token;
     sim.countDispatch(t);
+    requests.rifAtArrival[slot] = sim.rif;
     if (sim.failing > 0) {
       requests.state[slot] = CONNECTING;
       this.#queue.push(t + sim.connectErrorMs, ATTEMPT_FAILED, slot, token);
@@ -316,6 +335,10 @@ export class Simulation {
     if ((state !== SERVING && state !== ORPHAN) || requests.token[slot] !== token) return;
     const sim = this.#backends[requests.backend[slot] as number] as SimBackend;
     sim.busy--;
+    sim.latency.observe(
+      requests.rifAtArrival[slot] as number,
+      this.time - (requests.attemptStart[slot] as number),
+    );
     if (state === ORPHAN) requests.release(slot);
     else this.#succeed(slot, sim);
     this.#startNext(sim);

@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import type { Backend } from "../core/backend.js";
+import type { ProbeReply, ProbeTransport } from "../core/probe.js";
+import { seededRandom } from "../core/random.js";
+import type { AlgorithmEnv } from "./definition.js";
+import { type PrequalSelector, prequal } from "./prequal.js";
+import { follow, makePool, runSelectorSuite } from "./selector.case.js";
+
+const create = (env: AlgorithmEnv, options: Record<string, unknown> = {}) =>
+  prequal.create(prequal.options.parse(options), env) as PrequalSelector;
+
+// Without a transport every probe is answered from the balancer's own view.
+runSelectorSuite("prequal", { create: (env) => create(env), weighted: false });
+
+/** A transport that holds probes until the test answers them. */
+function heldProbes() {
+  const sent: { backend: Backend; path: string; done: (reply: ProbeReply | undefined) => void }[] = [];
+  const transport: ProbeTransport = {
+    probe: (backend, request, done) => sent.push({ backend, path: request.path, done }),
+  };
+  /** Answers every probe sent so far from `replies` (by backend id; missing: no reply). */
+  const answer = (replies: Record<string, ProbeReply>) => {
+    for (const { backend, done } of sent.splice(0)) done(replies[backend.id]);
+  };
+  return { transport, sent, answer };
+}
+
+function setup(options: Record<string, unknown> = {}, backends = 4) {
+  let now = 0;
+  const probes = heldProbes();
+  const env: AlgorithmEnv = { random: seededRandom(3), now: () => now, probes: probes.transport };
+  const pool = makePool(backends);
+  const selector = follow(pool, create(env, options)) as PrequalSelector;
+  return { ...probes, selector, backends: pool.backends, advance: (ms: number) => (now += ms) };
+}
+
+describe("prequal", () => {
+  it("sends probesPerRequest probes to distinct backends with each request, on the probe path", () => {
+    const { selector, sent } = setup({ probesPerRequest: 3, probePath: "/load" });
+    selector.pick({}, []);
+    expect(sent).toHaveLength(3);
+    expect(new Set(sent.map((probe) => probe.backend)).size).toBe(3);
+    expect(sent.every((probe) => probe.path === "/load")).toBe(true);
+  });
+
+  it("sends a fractional rate in whole probes: 0.5 is one every other request", () => {
+    const { selector, sent } = setup({ probesPerRequest: 0.5 });
+    for (let i = 0; i < 10; i++) selector.pick({}, []);
+    expect(sent).toHaveLength(5);
+  });
+
+  it("does not probe again for a failover pick", () => {
+    const { selector, sent, backends } = setup({ probesPerRequest: 1 });
+    const first = selector.pick({}, []) as Backend;
+    selector.pick({}, [first]);
+    expect(sent).toHaveLength(1);
+    expect(backends).toContain(first);
+  });
+
+  it("routes by the replies once they arrive: lowest latency among the cold", () => {
+    const { selector, answer } = setup({ probesPerRequest: 4, maxReuse: 1 });
+    selector.pick({}, []);
+    answer({
+      b0: { rif: 2, latencyMs: 40 },
+      b1: { rif: 3, latencyMs: 8 },
+      b2: { rif: 30, latencyMs: 1 },
+      b3: { rif: 1, latencyMs: 20 },
+    });
+    // b2 is hot; of the rest b1 answers fastest.
+    expect(selector.pick({}, [])?.id).toBe("b1");
+    expect(selector.describe(selector.pool.probes()[0]?.backend as Backend)).toBeTypeOf("string");
+  });
+
+  it("falls back to its own view of a backend without a probe endpoint, and stops asking it for fallbackMs", () => {
+    const { selector, sent, answer, backends, advance } = setup({
+      probesPerRequest: 4,
+      maxReuse: 100,
+      fallbackMs: 5000,
+    });
+    const [b0, b1, b2, b3] = backends as [Backend, Backend, Backend, Backend];
+    b0.inFlight = 0;
+    b0.recordLatency(3);
+    b1.inFlight = 2;
+    selector.pick({}, []);
+    // Only b1..b3 answer; b0 has no endpoint.
+    answer({ b1: { rif: 4, latencyMs: 9 }, b2: { rif: 5, latencyMs: 9 }, b3: { rif: 6, latencyMs: 9 } });
+    const b0Probe = selector.pool.probes().find((probe) => probe.backend === b0);
+    expect(b0Probe).toMatchObject({ rif: 0, latencyMs: 3 });
+    // b0 (observed: nothing in flight, 3 ms) is the fastest cold backend.
+    expect(selector.pick({}, [])).toBe(b0);
+    // Within fallbackMs b0 is answered locally: only the other three go on the wire.
+    expect(sent.map((probe) => probe.backend)).toEqual(expect.arrayContaining([b1, b2, b3]));
+    expect(sent).toHaveLength(3);
+    answer({});
+    advance(5000);
+    selector.pick({}, []);
+    expect(sent.map((probe) => probe.backend)).toContain(b0);
+  });
+
+  it("ignores a reply from a backend that left the pool meanwhile", () => {
+    let now = 0;
+    const probes = heldProbes();
+    const pool = makePool(2);
+    const selector = follow(
+      pool,
+      create(
+        { random: seededRandom(1), now: () => now++, probes: probes.transport },
+        { probesPerRequest: 2 },
+      ),
+    ) as PrequalSelector;
+    selector.pick({}, []);
+    void pool.remove("b0");
+    probes.answer({ b0: { rif: 0, latencyMs: 1 }, b1: { rif: 0, latencyMs: 5 } });
+    expect(selector.pool.probes().map((probe) => probe.backend.id)).toEqual(["b1"]);
+  });
+
+  it("hedges only with the hedge option, counting each request once and ignoring cancelled hedges", () => {
+    expect(setup().selector.hedging).toBeUndefined();
+    const { selector, backends } = setup({ hedge: { quantile: 0.5 } });
+    const hedging = selector.hedging as NonNullable<PrequalSelector["hedging"]>;
+    const first = selector.pick({}, []) as Backend;
+    selector.pick({}, [first]);
+    selector.observe(first, { error: "hedge-cancelled" });
+    selector.observe(backends[1] as Backend, { status: 200, latencyMs: 5 });
+    expect(hedging.stats()).toMatchObject({ enabled: true, requests: 1 });
+    expect(hedging.latencies.samples).toBe(1);
+  });
+
+  it("picks by two random choices on in-flight while no probe is usable", () => {
+    const { selector, backends } = setup({ probesPerRequest: 1 });
+    const [b0] = backends as [Backend];
+    b0.inFlight = 100;
+    const picks = Array.from({ length: 200 }, () => selector.pick({}, []));
+    expect(picks).not.toContain(undefined);
+    expect(picks.filter((backend) => backend === b0).length).toBeLessThan(60);
+    expect(selector.describe(picks[0] as Backend)).toMatch(/no usable probe/);
+  });
+});

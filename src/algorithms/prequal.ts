@@ -1,0 +1,199 @@
+/**
+ * Prequal (Probing to Reduce Queuing and Latency): balance on what the
+ * backends report, not on load shares. With every request the balancer sends
+ * `probesPerRequest` probes (fractions: one every few requests) to random
+ * ready backends, off the request path; each reply (requests in flight and
+ * estimated latency) joins a small pool with an age limit and a reuse limit
+ * (probe-pool.ts), and a request goes by the hot-cold rule over that pool.
+ * A backend that cannot answer probes (no endpoint, unreachable, too slow)
+ * is answered for, for `fallbackMs`, by what this balancer observes of it:
+ * its in-flight count and latency average. With no probe transport at all
+ * every probe is answered that way. No usable probe: two random choices by
+ * in-flight. With `hedge`, slow idempotent requests are also hedged on the
+ * next candidate, as ALPHA1 does (hedge-policy.ts): not part of the paper,
+ * but the only cure for a tail that comes from service times themselves,
+ * which no choice of backend shortens. Wydrowski, Kleinberg, Rumble, Archer, "Load is not what you
+ * should balance: Introducing Prequal" (NSDI 2024).
+ */
+import { z } from "zod";
+import type { Backend } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
+import { isCancelled, type Outcome } from "../core/outcome.js";
+import {
+  DEFAULT_PROBE_PATH,
+  type ProbeReply,
+  type ProbeRequest,
+  type ProbeTransport,
+} from "../core/probe.js";
+import type { Selector } from "../core/selector.js";
+import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
+import { HedgePolicy, hedgeOptions } from "./hedge-policy.js";
+import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
+import { type Probe, ProbePool } from "./probe-pool.js";
+
+export const prequalOptions = z.strictObject({
+  probesPerRequest: z
+    .number()
+    .gt(0)
+    .max(16)
+    .default(2)
+    .describe("probes sent with each request to random backends (0.5 = one every other request)"),
+  poolSize: z.number().int().min(1).max(256).default(16).describe("probe replies kept at most"),
+  maxAgeMs: z.number().positive().default(1_000).describe("a probe older than this is not used, ms"),
+  maxReuse: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(3)
+    .describe("requests one probe may place before it is dropped"),
+  rifQuantile: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.84)
+    .describe("a probe above this quantile of the pool's requests in flight is hot"),
+  probePath: z
+    .string()
+    .startsWith("/")
+    .default(DEFAULT_PROBE_PATH)
+    .describe("path the backends answer probes on"),
+  probeTimeoutMs: z
+    .number()
+    .positive()
+    .default(100)
+    .describe("a probe not answered in this long is a miss, ms"),
+  hedge: hedgeOptions
+    .optional()
+    .describe("hedge slow idempotent requests as alpha1 does (no hedging when absent)"),
+  fallbackMs: z
+    .number()
+    .nonnegative()
+    .default(10_000)
+    .describe("after a missed probe, the backend's probes are answered from local observation this long, ms"),
+});
+
+export type PrequalOptions = z.output<typeof prequalOptions>;
+
+export class PrequalSelector implements Selector {
+  readonly name = "prequal";
+  readonly pool: ProbePool;
+  /** Present with the `hedge` option. */
+  readonly hedging: HedgePolicy | undefined;
+  #options: PrequalOptions;
+  #transport: ProbeTransport | undefined;
+  #request: ProbeRequest;
+  #random: () => number;
+  #now: () => number;
+  #ready: Backend[] = [];
+  #readySet = new Set<Backend>();
+  /** Until when a backend's probes are answered locally, after it missed one. */
+  #observedUntil = new WeakMap<Backend, number>();
+  /** Probes owed: `probesPerRequest` per request, sent in whole numbers. */
+  #credit = 0;
+  /** Probes sent through the transport, and those that got no reply. */
+  #sent = 0;
+  #missed = 0;
+  #fallback: PowerOfTwoChoicesSelector;
+  /** The probe behind the last pick (undefined: the fallback chose), for `describe`. */
+  #last: Probe | undefined;
+
+  constructor(options: PrequalOptions, env: AlgorithmEnv) {
+    this.#options = options;
+    this.#transport = env.probes;
+    this.#request = { path: options.probePath, timeoutMs: options.probeTimeoutMs };
+    this.#random = env.random;
+    this.#now = env.now;
+    this.pool = new ProbePool(options, env.now);
+    this.hedging = options.hedge && new HedgePolicy(options.hedge);
+    this.#fallback = new PowerOfTwoChoicesSelector(env, undefined, this.name);
+  }
+
+  rebuild(backends: readonly Backend[]): void {
+    this.#ready = backends.filter((backend) => backend.ready);
+    this.#readySet = new Set(this.#ready);
+    this.pool.retain((backend) => this.#readySet.has(backend));
+    this.#fallback.rebuild(backends);
+  }
+
+  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+    if (tried.length === 0) {
+      this.hedging?.countRequest();
+      this.#sendProbes();
+    }
+    const probe = this.pool.pick(tried);
+    this.#last = probe;
+    return probe?.backend ?? this.#fallback.pick(ctx, tried);
+  }
+
+  observe(_backend: Backend, outcome: Outcome): void {
+    if (!isCancelled(outcome)) this.hedging?.observe(outcome);
+  }
+
+  /** Requests in flight by the backend's probe in the pool, else as observed here. */
+  score(backend: Backend): number {
+    return this.pool.probes().find((probe) => probe.backend === backend)?.rif ?? backend.inFlight;
+  }
+
+  describe(backend: Backend): string {
+    const probe = this.#last;
+    if (probe?.backend !== backend)
+      return `no usable probe: less loaded of two random choices (in flight ${backend.inFlight})`;
+    const figures = `RIF ${probe.rif - 1} before this request, latency ${Math.round(probe.latencyMs * 1000) / 1000} ms`;
+    return this.pool.lastRule === "cold"
+      ? `lowest latency among cold probes (${figures})`
+      : `every probe hot: lowest requests in flight (${figures})`;
+  }
+
+  /** Probes in the pool, sent over the transport, and missed (answered locally instead). */
+  metrics(): { pool: number; probesSent: number; probesMissed: number } {
+    return { pool: this.pool.size, probesSent: this.#sent, probesMissed: this.#missed };
+  }
+
+  /** Sends the probes this request owes to distinct random ready backends. */
+  #sendProbes(): void {
+    const ready = this.#ready;
+    this.#credit += this.#options.probesPerRequest;
+    const count = Math.min(Math.floor(this.#credit), ready.length);
+    this.#credit -= Math.floor(this.#credit);
+    // Partial Fisher-Yates over the ready list: `count` distinct backends, no allocation.
+    for (let i = 0; i < count; i++) {
+      const j = i + Math.floor(this.#random() * (ready.length - i));
+      const backend = ready[j] as Backend;
+      ready[j] = ready[i] as Backend;
+      ready[i] = backend;
+      this.#probe(backend);
+    }
+  }
+
+  #probe(backend: Backend): void {
+    const transport = this.#transport;
+    if (!transport || this.#now() < (this.#observedUntil.get(backend) ?? Number.NEGATIVE_INFINITY)) {
+      this.pool.add(backend, observed(backend));
+      return;
+    }
+    this.#sent++;
+    transport.probe(backend, this.#request, (reply) => {
+      if (!reply) {
+        this.#missed++;
+        this.#observedUntil.set(backend, this.#now() + this.#options.fallbackMs);
+      }
+      if (!this.#readySet.has(backend)) return;
+      this.pool.add(backend, reply ?? observed(backend));
+    });
+  }
+}
+
+/** What this balancer sees of `backend`, in a probe reply's terms. */
+function observed(backend: Backend): ProbeReply {
+  return { rif: backend.inFlight, latencyMs: backend.ewmaLatencyMs };
+}
+
+export const prequal: AlgorithmDefinition<PrequalOptions> = {
+  name: "prequal",
+  summary:
+    "Asynchronous probes of requests in flight and latency; the lowest-latency cold probe wins (hot: lowest RIF).",
+  reference: "Wydrowski et al., NSDI 2024 (Prequal); YouTube's load balancer",
+  options: prequalOptions,
+  create: (options, env) => new PrequalSelector(options, env),
+};

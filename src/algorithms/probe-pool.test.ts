@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import type { Backend } from "../core/backend.js";
+import { ProbePool, type ProbePoolOptions } from "./probe-pool.js";
+import { makePool } from "./selector.case.js";
+
+const defaults: ProbePoolOptions = { poolSize: 16, maxAgeMs: 1000, maxReuse: 100, rifQuantile: 0.84 };
+
+function setup(options: Partial<ProbePoolOptions> = {}) {
+  let now = 0;
+  const pool = new ProbePool({ ...defaults, ...options }, () => now);
+  const backends = makePool(10).backends as Backend[];
+  /** Fills the pool from a table of [rif, latencyMs], one row per backend b0, b1, ... */
+  const fill = (table: [number, number][]) => {
+    table.forEach(([rif, latencyMs], i) => {
+      pool.add(backends[i] as Backend, { rif, latencyMs });
+    });
+  };
+  return { pool, backends, fill, advance: (ms: number) => (now += ms) };
+}
+
+describe("probe pool: the hot-cold rule", () => {
+  it("picks the lowest latency among cold probes, not the lowest RIF", () => {
+    const { pool, fill } = setup();
+    // RIFs 2,3,4,5,20: the 0.84 quantile is 5 + 0.36 × 15 = 10.4, so only b4 is hot.
+    fill([
+      [2, 30],
+      [3, 12],
+      [4, 9],
+      [5, 15],
+      [20, 1],
+    ]);
+    expect(pool.pick([])?.backend.id).toBe("b2");
+    expect(pool.lastRule).toBe("cold");
+  });
+
+  it("breaks a latency tie by the lower RIF", () => {
+    const { pool, fill } = setup();
+    fill([
+      [4, 10],
+      [1, 10],
+      [3, 10],
+    ]);
+    expect(pool.pick([])?.backend.id).toBe("b1");
+  });
+
+  it("takes the lowest RIF when every candidate left is hot", () => {
+    const { pool, fill, backends } = setup();
+    // Ten probes: the 0.84 quantile falls between the 8th and 9th RIF, so the top two are hot.
+    fill([
+      [1, 5],
+      [2, 5],
+      [3, 5],
+      [4, 5],
+      [5, 5],
+      [6, 5],
+      [7, 5],
+      [8, 5],
+      [30, 1],
+      [25, 2],
+    ]);
+    // The cold ones have been tried: b8 and b9 are hot, b9 has fewer in flight.
+    const tried = backends.slice(0, 8);
+    expect(pool.pick(tried)?.backend.id).toBe("b9");
+    expect(pool.lastRule).toBe("hot");
+  });
+
+  it("skips unready and tried backends, and answers nothing when no probe is usable", () => {
+    const { pool, fill, backends } = setup();
+    fill([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(pool.pick([backends[0] as Backend])?.backend.id).toBe("b1");
+    expect(pool.pick(backends.slice(0, 2))).toBeUndefined();
+  });
+
+  it("counts the request it places on the probe (RIF + 1)", () => {
+    const { pool, fill } = setup();
+    fill([
+      [0, 10],
+      [1, 10],
+    ]);
+    expect(pool.pick([])?.backend.id).toBe("b0");
+    // b0 now at 1, tied with b1 on latency and RIF: the older probe (b0) stays first.
+    expect(pool.probes().map((probe) => probe.rif)).toEqual([1, 1]);
+  });
+});
+
+describe("probe pool: ageing, reuse and size", () => {
+  it("drops probes older than maxAgeMs", () => {
+    const { pool, backends, advance } = setup({ maxAgeMs: 100 });
+    pool.add(backends[0] as Backend, { rif: 0, latencyMs: 1 });
+    advance(60);
+    pool.add(backends[1] as Backend, { rif: 5, latencyMs: 50 });
+    advance(50);
+    // b0's probe is 110 ms old: gone, so b1 wins despite its figures.
+    expect(pool.probes().map((probe) => probe.backend.id)).toEqual(["b1"]);
+    expect(pool.pick([])?.backend.id).toBe("b1");
+    advance(60);
+    expect(pool.pick([])).toBeUndefined();
+  });
+
+  it("drops a probe once it has placed maxReuse requests", () => {
+    const { pool, backends } = setup({ maxReuse: 2 });
+    pool.add(backends[0] as Backend, { rif: 0, latencyMs: 1 });
+    expect(pool.pick([])?.backend.id).toBe("b0");
+    expect(pool.size).toBe(1);
+    expect(pool.pick([])?.backend.id).toBe("b0");
+    expect(pool.size).toBe(0);
+  });
+
+  it("keeps one probe per backend, the newest, and evicts the oldest when full", () => {
+    const { pool, backends, advance } = setup({ poolSize: 2 });
+    pool.add(backends[0] as Backend, { rif: 9, latencyMs: 9 });
+    advance(1);
+    pool.add(backends[0] as Backend, { rif: 1, latencyMs: 1 });
+    expect(pool.probes().map((probe) => [probe.backend.id, probe.rif])).toEqual([["b0", 1]]);
+    pool.add(backends[1] as Backend, { rif: 2, latencyMs: 2 });
+    pool.add(backends[2] as Backend, { rif: 3, latencyMs: 3 });
+    expect(pool.probes().map((probe) => probe.backend.id)).toEqual(["b1", "b2"]);
+  });
+
+  it("follows membership through retain", () => {
+    const { pool, fill } = setup();
+    fill([
+      [1, 1],
+      [2, 2],
+    ]);
+    pool.retain((backend) => backend.id !== "b0");
+    expect(pool.pick([])?.backend.id).toBe("b1");
+  });
+});

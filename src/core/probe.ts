@@ -1,0 +1,44 @@
+/**
+ * The load probe (Prequal, Wydrowski et al., NSDI 2024): a balancer asks a
+ * backend, off the request path, how many requests it has in flight (RIF) and
+ * how long it expects a new one to take; the backend answers
+ * `GET /prequal-probe` with `{"rif": n, "latencyMs": x}`. This file is the
+ * contract both sides share: the reply, how to read it, and the transport a
+ * balancer sends probes through (HTTP in the proxy, simulated events in the
+ * lab, a table in tests).
+ */
+import type { Backend } from "./backend.js";
+
+export const DEFAULT_PROBE_PATH = "/prequal-probe";
+
+export interface ProbeReply {
+  /** Requests the backend has received and not yet answered, from every client. */
+  rif: number;
+  /** The backend's estimate of a new request's latency, ms. */
+  latencyMs: number;
+}
+
+export interface ProbeRequest {
+  path: string;
+  timeoutMs: number;
+}
+
+/**
+ * Sends probes. `probe` returns at once and calls `done` exactly once, later
+ * or synchronously, with the reply or undefined when the backend did not
+ * answer one (unreachable, timed out, no probe endpoint).
+ */
+export interface ProbeTransport {
+  probe(backend: Backend, request: ProbeRequest, done: (reply: ProbeReply | undefined) => void): void;
+  /** Releases connections kept for probing. */
+  close?(): Promise<void>;
+}
+
+/** A probe reply from parsed JSON, or undefined when it is not one. */
+export function toProbeReply(body: unknown): ProbeReply | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const { rif, latencyMs } = body as Record<string, unknown>;
+  if (typeof rif !== "number" || !(rif >= 0) || typeof latencyMs !== "number" || !(latencyMs >= 0))
+    return undefined;
+  return { rif, latencyMs };
+}

@@ -1,0 +1,58 @@
+/**
+ * Load probes over HTTP: `GET <path>` on the backend's origin through one
+ * kept-alive undici Agent (probes are frequent; a connection each would cost
+ * more than the probe), answered with `{"rif": n, "latencyMs": x}`. Any
+ * other answer, an error or the timeout counts as no reply, and the caller
+ * falls back to what it observes itself. Probes to `https://` backends speak
+ * TLS with the pool's backend settings (CA, server name, verification).
+ */
+import { Agent } from "undici";
+import type { Backend } from "../core/backend.js";
+import { type ProbeReply, type ProbeRequest, type ProbeTransport, toProbeReply } from "../core/probe.js";
+import type { UpstreamTls } from "../core/upstream-tls.js";
+
+/** Replies are a few dozen bytes; anything larger is not one. */
+const BODY_LIMIT = 4096;
+
+export class HttpProbes implements ProbeTransport {
+  #agent: Agent | undefined;
+  readonly #tls: UpstreamTls | undefined;
+
+  /** `tls`: how to reach `https://` backends; default the system roots with full verification. */
+  constructor(tls?: UpstreamTls) {
+    this.#tls = tls;
+  }
+
+  probe(backend: Backend, request: ProbeRequest, done: (reply: ProbeReply | undefined) => void): void {
+    // Created on the first probe: most balancers never send one.
+    this.#agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 4, connect: this.#connectOptions() });
+    const signal = AbortSignal.timeout(request.timeoutMs);
+    this.#agent
+      .request({ origin: backend.origin, path: request.path, method: "GET", signal })
+      .then(async (response) => {
+        if (response.statusCode !== 200) {
+          await response.body.dump({ limit: BODY_LIMIT });
+          return undefined;
+        }
+        const text = await response.body.text();
+        return text.length > BODY_LIMIT ? undefined : toProbeReply(JSON.parse(text));
+      })
+      .then(done, () => done(undefined));
+  }
+
+  #connectOptions() {
+    const tls = this.#tls;
+    if (tls === undefined) return undefined;
+    return {
+      secureContext: tls.secureContext,
+      rejectUnauthorized: tls.verify,
+      ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+    };
+  }
+
+  async close(): Promise<void> {
+    const agent = this.#agent;
+    this.#agent = undefined;
+    await agent?.destroy();
+  }
+}
