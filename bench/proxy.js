@@ -14,7 +14,7 @@
  *
  * Env: BENCH_DURATION (s per run, default 10), BENCH_ROUNDS (default 3),
  * BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (default 64),
- * BENCH_IDLE_CONNECTIONS (default 5000), BENCH_QUIET_WAIT (s a run may wait for
+ * BENCH_IDLE_CONNECTIONS (default 9000), BENCH_QUIET_WAIT (s a run may wait for
  * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
  * direct,haproxy,switchyard,reference), BENCH_PROFILE=1 (after the measured
  * rounds, one extra run per Node proxy under the V8 CPU profiler; top frames
@@ -42,7 +42,7 @@ const PROFILE_DIR = path.join(os.tmpdir(), "switchyard-bench-profiles");
 const HTTP_PROXY_DIST = here("../dist/proxy/http-proxy.js");
 
 /** Steps of the idle-connection staircase. */
-const IDLE_STEPS = 4;
+const IDLE_STEPS = 6;
 
 /** Least-squares slope of `key` over `open` across the points. */
 function slope(points, key) {
@@ -117,7 +117,7 @@ export async function runProxyBench() {
   const rounds = envInt("BENCH_ROUNDS", 3);
   const warmupSec = envInt("BENCH_WARMUP", Math.min(5, durationSec));
   const connections = envInt("BENCH_CONNECTIONS", 64);
-  const idleCount = envInt("BENCH_IDLE_CONNECTIONS", 5000);
+  const idleCount = envInt("BENCH_IDLE_CONNECTIONS", 9000);
   const wanted = envList("BENCH_TARGETS", [
     "direct",
     "haproxy",

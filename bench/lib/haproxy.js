@@ -21,7 +21,7 @@ export function haproxyVersion() {
 function config(port, upstreamPorts, balance) {
   return `global
   nbthread 1
-  maxconn 8000
+  maxconn 9500
   log stdout format raw local0 err
 
 defaults
