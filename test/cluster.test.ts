@@ -122,6 +122,11 @@ describe("switchyard proxy --workers 2", () => {
     expect(merged.listeners.web.requests).toBe(40);
     expect(merged.pools.main.requests).toBe(first + second);
     expect(merged.cluster.workers.map((worker) => worker.index)).toEqual([1, 2]);
+    // The TCP balancer's summary (seed 003) adds up across workers too.
+    const performance = (
+      await json<{ total_requests: number; success_rate: number }>(`${cluster.admin}/api/performance`)
+    ).body;
+    expect(performance).toMatchObject({ total_requests: first + second, success_rate: 100 });
 
     const metrics = await (await fetch(`${cluster.admin}/metrics`)).text();
     expect(metrics).toMatch(/^switchyard_listener_requests_total\{listener="web",pool="main"\} 40$/m);

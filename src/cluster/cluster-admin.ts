@@ -2,8 +2,9 @@
  * The admin API of a cluster primary (`switchyard proxy --workers N`), on the
  * configured admin address. Each worker runs its own admin API on a private
  * 127.0.0.1 port; this one answers for the whole cluster:
- * - `/metrics`, `/api/stats` and the dashboard's live stream (`/api/events`,
- *   `/api/snapshot`) merge every worker's figures (one scrape, one view);
+ * - `/metrics`, `/api/stats`, `/api/performance` and the dashboard's live
+ *   stream (`/api/events`, `/api/snapshot`) merge every worker's figures
+ *   (one scrape, one view);
  *   the charts' five-minute history (`/api/history`) is sampled here, every
  *   second, from the merged `/api/stats`;
  *   `/ready` is ready when every running worker is.
@@ -68,6 +69,9 @@ interface Write {
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Writes kept for replay on a restarted worker; past this, older ones are dropped (and that is logged). */
 const MAX_JOURNAL = 10_000;
+/** Reads answered from every worker's figures; other reads are the first worker's. */
+const MERGED_READS = ["/health", "/ready", "/metrics", "/api/stats", "/api/snapshot", "/api/performance"];
+
 /** A worker that does not answer within this is left out of a merged read and fails a write. */
 const WORKER_TIMEOUT_MS = 5_000;
 
@@ -143,7 +147,7 @@ export class ClusterAdmin {
       applyCors(req, res, this.#options.cors);
       return sendJson(res, 200, this.#history.json(url.searchParams.get("pool") ?? undefined));
     }
-    if (read && ["/health", "/ready", "/metrics", "/api/stats", "/api/snapshot"].includes(url.pathname)) {
+    if (read && MERGED_READS.includes(url.pathname)) {
       applyCors(req, res, this.#options.cors);
       return this.#aggregate(res, url);
     }
@@ -201,7 +205,7 @@ export class ClusterAdmin {
     }
   }
 
-  /** The workers' `/api/stats` or `/api/snapshot` as one, with the cluster's own figures. */
+  /** The workers' `/api/stats`, `/api/snapshot` or `/api/performance` as one, with the cluster's own figures. */
   #merged(replies: readonly WorkerReply[]): Record<string, unknown> {
     if (replies.length === 0) throw new Error("no worker answered");
     return { ...(mergeWorkerStats(replies.map(parseJson)) as object), cluster: this.#cluster() };

@@ -77,4 +77,46 @@ describe("mergeWorkerStats", () => {
       warmingUp: [{ id: "a", progress: 0.4 }],
     });
   });
+
+  it("merges the TCP balancer's /api/performance: counts add up, the success rate is recomputed", () => {
+    const performance = (total: number, failed: number, avg: number) => ({
+      total_requests: total,
+      successful_requests: total - failed,
+      failed_requests: failed,
+      active_connections: 1,
+      success_rate: ((total - failed) / total) * 100,
+      requests_per_minute: total,
+      avg_response_time: avg,
+      servers: [
+        {
+          pool: "main",
+          id: "a",
+          healthy: true,
+          total_requests: total,
+          failed_requests: failed,
+          avg_response_time: avg,
+        },
+      ],
+    });
+    const merged = mergeWorkerStats([performance(100, 0, 2), performance(100, 50, 4)]);
+    expect(merged).toEqual({
+      total_requests: 200,
+      successful_requests: 150,
+      failed_requests: 50,
+      active_connections: 2,
+      success_rate: 75,
+      requests_per_minute: 200,
+      avg_response_time: 3,
+      servers: [
+        {
+          pool: "main",
+          id: "a",
+          healthy: true,
+          total_requests: 200,
+          failed_requests: 50,
+          avg_response_time: 3,
+        },
+      ],
+    });
+  });
 });

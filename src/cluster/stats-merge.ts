@@ -1,5 +1,5 @@
 /**
- * One `/api/stats` from every worker's: counters and rates add up, latency
+ * One `/api/stats` (or the TCP balancer's `/api/performance`) from every worker's: counters and rates add up, latency
  * quantiles and maxima take the highest worker's (as /metrics does), means are
  * recomputed from the merged sum and count, per-backend lists merge by id, and
  * what every worker holds alike (weights, states, names) comes from the first.
@@ -20,6 +20,8 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   consecutiveOk: "max",
   consecutiveFail: "max",
   ewmaLatencyMs: "average",
+  /** `/api/performance`'s mean response times, ms (its success_rate is recomputed from the sums). */
+  avg_response_time: "average",
   meanSelectionNs: "average",
   meanFailoverMs: "average",
   effectiveWeight: "average",
@@ -64,6 +66,9 @@ function mergeObjects(
   }
   const { sum, count } = result;
   if ("mean" in result && isNumber(sum) && isNumber(count)) result.mean = count > 0 ? sum / count : 0;
+  const { total_requests: total, failed_requests: failed } = result;
+  if ("success_rate" in result && isNumber(total) && isNumber(failed))
+    result.success_rate = total === 0 ? 100 : Math.round(((total - failed) / total) * 100_000) / 1000;
   return result;
 }
 
