@@ -64,8 +64,12 @@ describe("pool keys", () => {
         { key: backendKey(PREFIX, "web", "a"), value: '{"id":"b","address":"127.0.0.1:1"}' },
         { key: backendKey(PREFIX, "web", "c"), value: "[1]" },
         { key: `${PREFIX}pools/web/other/x`, value: "{}" },
+        {
+          key: backendKey(PREFIX, "web", "deep"),
+          value: `{"labels":${"[".repeat(100_000)}${"]".repeat(100_000)}}`,
+        },
       ]);
-    expect(read).toThrow(/invalid pools in etcd under \/switchyard\/pools\/ \(5 problems\)/);
+    expect(read).toThrow(/invalid pools in etcd under \/switchyard\/pools\/ \(6 problems\)/);
     try {
       read();
     } catch (error) {
@@ -76,6 +80,9 @@ describe("pool keys", () => {
       expect(message).toContain('the key names backend "a" but its value is backend "b"');
       expect(message).toContain("/switchyard/pools/web/backends/c: expected a JSON object, found [1]");
       expect(message).toContain("/switchyard/pools/web/other/x: not a pool key");
+      expect(message).toContain(
+        "/switchyard/pools/web/backends/deep: nests lists and objects deeper than 64 levels",
+      );
     }
   });
 });

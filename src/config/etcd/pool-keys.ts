@@ -10,6 +10,7 @@
  * turns raw pools into keys and back, reporting every malformed key or value.
  */
 import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
+import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../../core/nesting.js";
 
 /** A raw pool as in a config file: settings plus `backends`. */
 export type RawPool = Record<string, unknown>;
@@ -82,6 +83,11 @@ export function poolsFromEntries(prefix: string, entries: readonly StoredEntry[]
     const rest = path === undefined || slash === -1 ? "" : path.slice(slash);
     if (name === "" || (rest !== "" && !rest.startsWith(BACKENDS))) {
       problems.push(`${key}: not a pool key (expected ${root}NAME or ${root}NAME${BACKENDS}ID)`);
+      continue;
+    }
+    // Checked before parsing: what walks the value later (zod, comparisons) would overflow the stack.
+    if (jsonNestingExceededAt(value) !== -1) {
+      problems.push(`${key}: nests lists and objects deeper than ${MAX_NESTING_DEPTH} levels`);
       continue;
     }
     let parsed: unknown;
