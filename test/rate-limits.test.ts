@@ -3,7 +3,8 @@
  * burst a client gets 429 with Retry-After and the RateLimit fields, then is
  * admitted again once its bucket refilled; a header key counts each value
  * apart; a route's limit replaces the listener's (or turns it off); behind a
- * trusted proxy the forwarded client is counted; WebSocket upgrades are
+ * trusted proxy the forwarded client is counted; redirects are not limited,
+ * WebSocket upgrades are
  * limited too; refusals show in stats, /metrics and the access log; config
  * mistakes name the route.
  */
@@ -117,6 +118,7 @@ describe("rate limits", () => {
         { name: "open", match: { pathPrefix: "/open" }, pool: "web", rateLimit: false },
         { name: "own", match: { pathPrefix: "/own" }, pool: "web", rateLimit: { rate: 3, periodMs: "1m" } },
         { name: "shared", match: { pathPrefix: "/shared" }, pool: "web" },
+        { name: "moved", match: { path: "/old" }, redirect: { path: "/new" } },
       ],
     });
     expect(await statuses(port, 5, "/open")).toEqual([200, 200, 200, 200, 200]);
@@ -126,6 +128,8 @@ describe("rate limits", () => {
     // The listener's limit is one bucket per client across the routes that inherit it.
     expect(await statuses(port, 1, "/")).toEqual([200]);
     expect(await statuses(port, 1, "/shared")).toEqual([429]);
+    // Redirects are answered without a backend and not limited.
+    expect(await statuses(port, 3, "/old")).toEqual([302, 302, 302]);
     const metrics = await admin(runtime, "/metrics");
     expect(metrics).toContain('switchyard_rate_limited_total{listener="edge",route="own"} 2');
     expect(metrics).toContain('switchyard_rate_limited_total{listener="edge",route="shared"} 1');

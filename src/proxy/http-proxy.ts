@@ -8,9 +8,10 @@
  * connections, routing Upgrade requests to the WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`,
  * closed `drainTimeoutMs` after their backend turned draining), the retry
  * policy shared by its exchanges (statuses, body buffer, retry budget), the
- * rate limiters its routes check (rate-limit/), the counters behind `stats()`, the in-flight count, and the graceful `close()`:
- * stop accepting, drain up to a grace period, then destroy what is left and
- * close the upstream pools.
+ * rate limiters its routes check (rate-limit/), the counters behind
+ * `stats()`, the in-flight count, and the graceful `close()`: stop
+ * accepting, drain up to a grace period, then destroy what is left and close
+ * the upstream pools.
  */
 
 import net from "node:net";
@@ -436,7 +437,6 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     const limit = route.rateLimit;
     if (
       limit !== undefined &&
-      transport !== undefined &&
       !limit.admit(clientAddress(socket.remoteAddress), request.headers, route.name)
     ) {
       route.rateLimited++;
@@ -494,15 +494,21 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       });
     }
     if (options.timeoutMs !== undefined) positive(`route "${options.name}" timeoutMs`, options.timeoutMs, 0);
+    if (options.redirect !== undefined && options.rateLimit) {
+      throw invalidOption(`route "${options.name}" redirects; it takes no rateLimit`, {
+        route: options.name,
+      });
+    }
     const route = new Route(options, {
       maxRetries: options.maxRetries === undefined ? listener.maxRetries : maxRetries(options.maxRetries),
       retryStatuses:
         options.retryOn === undefined ? listener.retryStatuses : retryStatuses(options.retryOn.statuses),
+      // Redirects are answered without a backend: nothing to protect, so no limit.
       rateLimit:
-        options.rateLimit === undefined
-          ? listener.rateLimit
-          : options.rateLimit === false
-            ? undefined
+        options.redirect !== undefined || options.rateLimit === false
+          ? undefined
+          : options.rateLimit === undefined
+            ? listener.rateLimit
             : new RateLimiter(options.rateLimit, options.name),
     });
     return { route, transport: options.balancer === undefined ? undefined : transport(options.balancer) };
