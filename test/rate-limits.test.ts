@@ -4,9 +4,8 @@
  * admitted again once its bucket refilled; a header key counts each value
  * apart; a route's limit replaces the listener's (or turns it off); behind a
  * trusted proxy the forwarded client is counted; redirects are not limited,
- * WebSocket upgrades are
- * limited too; refusals show in stats, /metrics and the access log; config
- * mistakes name the route.
+ * WebSocket upgrades are; refusals show in stats, /metrics and the access
+ * log; config mistakes name the route.
  */
 import { readFile } from "node:fs/promises";
 import pino from "pino";
