@@ -224,6 +224,7 @@ export async function startSwitchyard(
                   },
             redirectToHttps: listener.redirectToHttps === true ? {} : listener.redirectToHttps,
             pool: listener.pool,
+            rateLimit: listener.rateLimit,
             routes: listener.routes?.map((route) => ({
               ...route,
               balancer: route.pool === undefined ? undefined : balancers.get(route.pool),

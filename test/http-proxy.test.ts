@@ -831,7 +831,7 @@ describe("HttpProxy retries", () => {
         },
       ],
       // The request with two Host headers was refused before any route saw it.
-      routes: [{ name: "default", requests: 6 }],
+      routes: [{ name: "default", requests: 6, rateLimited: 0 }],
     });
   });
 

@@ -16,6 +16,7 @@ import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/
 import { parseAddress } from "../core/address.js";
 import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
+import { cidrSchema } from "../geo/geo-options.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { configStoreSchema } from "./config-store-schema.js";
@@ -293,6 +294,45 @@ const headerEditsSchema = z.strictObject({
   remove: z.array(headerName()).optional().describe("fields removed"),
 });
 
+const WHOLE_SECONDS = 'expected whole seconds from 1s to 1h, such as "1s", "10s" or "1m"';
+
+/** HTTP: a token bucket per client (or header value, or route); see proxy/rate-limit/. */
+export const rateLimitSchema = z.strictObject({
+  rate: numberIn(1, 1_000_000_000, { int: true }).describe("requests admitted per periodMs, sustained"),
+  periodMs: durationMs(1_000, 3_600_000)
+    .refine((ms) => ms % 1_000 === 0, { error: WHOLE_SECONDS })
+    .optional()
+    .describe("the period rate is counted over, in whole seconds; default 1s"),
+  burst: numberIn(1, 1_000_000_000, { int: true })
+    .optional()
+    .describe("requests admitted at once (the bucket's size); default rate"),
+  key: z
+    .union(
+      [
+        z.enum(["client-ip", "route"]),
+        z.strictObject({
+          header: headerName().describe("the request header whose value is counted (e.g. x-api-key)"),
+        }),
+      ],
+      { error: 'expected "client-ip", "route" or { header: "<name>" }' },
+    )
+    .default("client-ip")
+    .describe(
+      'what is counted: "client-ip" (the client\'s address), "route" (one bucket per route), or { header } (requests without it count by client address)',
+    ),
+  trustedProxies: z
+    .array(cidrSchema)
+    .optional()
+    .describe("peers (IPs or CIDR blocks) whose X-Forwarded-For names the client, for the client-ip key"),
+  maxKeys: numberIn(1, 10_000_000, { int: true })
+    .default(100_000)
+    .describe("buckets kept at most (the least recently used is dropped beyond it)"),
+  headers: z
+    .boolean()
+    .default(false)
+    .describe("also send RateLimit-Policy and RateLimit on admitted responses (429s always carry them)"),
+});
+
 export const routeSchema = z.strictObject({
   name: name().describe('unique within the listener; "default" names the listener\'s own pool'),
   match: routeMatchSchema.optional().describe("conditions that must all hold; absent: every request"),
@@ -328,6 +368,12 @@ export const routeSchema = z.strictObject({
     .optional()
     .describe("replaces the listener's maxRetries for this route"),
   retryOn: retryOnSchema.optional().describe("replaces the listener's retryOn for this route"),
+  rateLimit: z
+    .union([z.literal(false), rateLimitSchema], {
+      error: "expected false, or an object { rate, periodMs, burst, key, trustedProxies, maxKeys, headers }",
+    })
+    .optional()
+    .describe("replaces the listener's rateLimit for this route; false: no rate limit on this route"),
 });
 
 export const listenerSchema = z.strictObject({
@@ -407,6 +453,11 @@ export const listenerSchema = z.strictObject({
     })
     .optional()
     .describe("HTTP only: terminate TLS with these certificates"),
+  rateLimit: rateLimitSchema
+    .optional()
+    .describe(
+      "HTTP only: 429 with Retry-After once a client (or header value, or route) exceeds this rate; routes inherit it; per instance",
+    ),
   redirectToHttps: z
     .union([
       z.literal(true),
@@ -551,6 +602,13 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
           message: "expected redirectToHttps on a plain listener, not on one that already terminates TLS",
         });
       }
+      if (listener.rateLimit !== undefined && listener.protocol === "tcp") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "rateLimit"],
+          message: "expected no rateLimit on a tcp listener (rate limits count HTTP requests)",
+        });
+      }
       if (listener.tls !== undefined && listener.protocol === "tcp") {
         ctx.addIssue({
           code: "custom",
@@ -613,8 +671,8 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
 }
 
 /**
- * A route's own rules: a pool or a redirect (one of them), a name unique in
- * its listener and not "default", and reachable: no earlier route takes
+ * A route's own rules: a pool or a redirect (one of them; a redirect has no
+ * rate limit), a name unique in its listener and not "default", and reachable: no earlier route takes
  * every request, or exactly the requests it matches.
  */
 function checkRoutes(routes: unknown[], at: PathSegment[], ctx: z.core.$RefinementCtx): void {
@@ -630,6 +688,12 @@ function checkRoutes(routes: unknown[], at: PathSegment[], ctx: z.core.$Refineme
       });
     if ((route.pool === undefined) === (route.redirect === undefined)) {
       issue(undefined, "expected a route with either a pool or a redirect");
+    }
+    if (route.redirect !== undefined && isRecord(route.rateLimit)) {
+      issue(
+        "rateLimit",
+        `expected no rateLimit on redirect route "${String(route.name)}" (redirects are answered without a backend and are not limited)`,
+      );
     }
     if (typeof route.name === "string") {
       const first = names.get(route.name);

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   UPSTREAM_PROTOCOL: "SY_ERR_UPSTREAM_PROTOCOL",
   /** Every connection to the backend was busy for the whole queue timeout. */
   QUEUE_TIMEOUT: "SY_ERR_QUEUE_TIMEOUT",
+  /** The request's rate-limit bucket was empty (429 with Retry-After). */
+  RATE_LIMITED: "SY_ERR_RATE_LIMITED",
   BAD_REQUEST: "SY_ERR_BAD_REQUEST",
   HEADERS_TOO_LARGE: "SY_ERR_HEADERS_TOO_LARGE",
   URI_TOO_LONG: "SY_ERR_URI_TOO_LONG",

@@ -16,6 +16,7 @@
  * shared, so a cached resolution allocates nothing. Everything is synchronous.
  */
 import type { RequestContext } from "../core/context.js";
+import { forwardedClient } from "../core/forwarded-client.js";
 import { CidrMatcher, normalizeIp, parseCidr } from "./cidr.js";
 import { type Continent, countryInfo, DEFAULT_CONTINENT_REGIONS } from "./countries.js";
 import { type GeoOptions, parseGeoOptions, type ResolvedGeoOptions } from "./geo-options.js";
@@ -59,6 +60,7 @@ export class GeoResolver {
   /** The GeoIP database in use, or undefined when GeoIP is off. */
   readonly database: GeoIpDatabase | undefined;
   readonly #trusted: CidrMatcher<true>;
+  readonly #isTrusted = (address: string): boolean => this.#trusted.has(address);
   readonly #cidrRegions: CidrMatcher<ClientLocation>;
   readonly #cache: LruCache<string, ClientLocation>;
   readonly #regionHeaders = new LruCache<string, ClientLocation>(HEADER_CACHE_SIZE);
@@ -101,7 +103,7 @@ export class GeoResolver {
       ) {
         const fromHeaders = this.#fromHeaders(firstValue(region), firstValue(geo));
         if (fromHeaders) return fromHeaders;
-        const forwarded = this.#forwardedClient(forwardedFor);
+        const forwarded = forwardedClient(forwardedFor, this.#isTrusted);
         if (forwarded !== undefined) return this.lookupIp(forwarded);
       }
     }
@@ -157,20 +159,6 @@ export class GeoResolver {
     const location = makeLocation("header", undefined, latitude, longitude);
     this.#geoHeaders.set(value, location);
     return location;
-  }
-
-  /** The rightmost X-Forwarded-For address that is not itself a trusted proxy. */
-  #forwardedClient(value: HeaderValue): string | undefined {
-    const header = Array.isArray(value) ? value.join(",") : value;
-    if (!header) return undefined;
-    let end = header.length;
-    while (end > 0) {
-      const comma = header.lastIndexOf(",", end - 1);
-      const address = header.slice(comma + 1, end).trim();
-      if (address && !this.#trusted.has(address)) return address;
-      end = comma;
-    }
-    return undefined;
   }
 
   #fromDatabase(ip: string): ClientLocation | undefined {

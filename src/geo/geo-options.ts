@@ -27,7 +27,7 @@ export const regionSchema = z.string({ error: REGION_ERROR }).min(1, { error: RE
   error: REGION_ERROR,
 });
 
-const cidrSchema = z
+export const cidrSchema = z
   .string({ error: 'expected an IP address or CIDR block like "10.0.0.0/8" or "2001:db8::/32"' })
   .superRefine((value, ctx) => {
     try {

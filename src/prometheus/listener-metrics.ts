@@ -1,6 +1,7 @@
 /**
  * The proxy listeners' metric families: retries, retry-budget refusals,
- * requests, responses by status class, coded errors and work in flight; per
+ * requests, responses by status class, coded errors and work in flight,
+ * requests per route and those its rate limit refused; per
  * backend of an HTTP listener, its connection pool's queue (requests waiting
  * at `maxConnections`), connections open and idle, and bytes sent and read.
  */
@@ -97,6 +98,15 @@ export function defineListenerMetrics(
           },
           route.requests,
         );
+    }),
+  );
+  families.counter(
+    "rate_limited_total",
+    "Requests refused with 429 by the rate limit of a route of an HTTP listener (per instance).",
+    ["listener", "route"],
+    listeners((listener, emit) => {
+      for (const route of listener.stats?.routes ?? [])
+        emit({ listener: listener.listener, route: route.name }, route.rateLimited);
     }),
   );
   families.gauge(

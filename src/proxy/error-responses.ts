@@ -17,11 +17,22 @@ export function errorBody(code: ErrorCode, message: string): Buffer {
   return Buffer.from(JSON.stringify({ error: code, message }));
 }
 
-/** A complete `Connection: close` HTTP/1.1 error response, for writing straight to a socket. */
-export function rawErrorResponse(status: number, code: ErrorCode, message: string): Buffer {
+/**
+ * A complete `Connection: close` HTTP/1.1 error response, for writing straight
+ * to a socket; `headers`: more fields, a flat `[name, value, ...]` list.
+ */
+export function rawErrorResponse(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: readonly string[] = [],
+): Buffer {
   const body = errorBody(code, message);
+  let extra = "";
+  for (let i = 0; i < headers.length; i += 2) extra += `${headers[i]}: ${headers[i + 1]}\r\n`;
   const head =
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
+    extra +
     "connection: close\r\n" +
     "content-type: application/json\r\n" +
     `content-length: ${body.length}\r\n` +
@@ -49,16 +60,18 @@ export interface ErrorResponseWriter {
 
 /**
  * Writes a complete error response through `res`, whose head must not be sent
- * yet. Keep-alive is the caller's decision.
+ * yet, with `headers` (a flat list) besides its own. Keep-alive is the caller's decision.
  */
 export function sendErrorResponse(
   res: ErrorResponseWriter,
   status: number,
   code: ErrorCode,
   message: string,
+  headers: readonly string[] = [],
 ): void {
   const body = errorBody(code, message);
   res.writeHead(status, undefined, [
+    ...headers,
     "content-type",
     "application/json",
     "content-length",

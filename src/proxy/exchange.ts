@@ -11,7 +11,8 @@
  * candidate when that is safe (`Exchange.#mayRetry`) and the listener's retry
  * budget allows it; otherwise the client gets a coded error: 502/503/504 for
  * backend trouble, 500 SY_ERR_INTERNAL for an unexpected exception while
- * choosing a backend. A response whose status is listed in
+ * choosing a backend; 429 SY_ERR_RATE_LIMITED, before any backend is chosen,
+ * when the route's rate limit refuses the request. A response whose status is listed in
  * `retryOn.statuses` counts as a failed attempt too (idempotent requests
  * only): its body is read and dropped (or the connection cut when it is
  * large) and the request goes to the next candidate; with no candidate or
@@ -78,6 +79,8 @@ const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
  */
 const DROP_READ_LIMIT = 64 * 1024;
 
+export const RATE_LIMITED_MESSAGE = "too many requests; retry after the Retry-After delay";
+
 /**
  * One proxied request: context, decision, attempts, and the upstream handler
  * that streams the response back. Lives until the response ended or the
@@ -110,6 +113,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   #clientGone = false;
   /** The hedge race the request is in, until an attempt carries it alone. */
   #race: HedgeRace | undefined = undefined;
+  /** Rate-limit quota fields for the response, when the route's limit sends them on admitted requests. */
+  #quota: string[] | undefined = undefined;
 
   constructor(
     host: ExchangeHost,
@@ -135,6 +140,15 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
+    const limit = this.#route.rateLimit;
+    if (limit !== undefined) {
+      if (!limit.admit(clientIp, req.headers, this.#route.name)) {
+        this.#route.rateLimited++;
+        this.#reply(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, false, limit.refusalHeaders());
+        return;
+      }
+      if (limit.headers) this.#quota = limit.quotaHeaders();
+    }
     const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     this.#route.editRequest(head.headers);
@@ -226,6 +240,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     // Session affinity: the (re)issued cookie rides beside the backend's own Set-Cookie lines.
     const affinityCookie = this.#decision && this.#balancer.affinityCookie(this.#decision);
     if (affinityCookie !== undefined) headers.push("Set-Cookie", affinityCookie);
+    if (this.#quota !== undefined) headers.push(...this.#quota);
     this.#res.writeHead(statusCode, statusText, headers);
     this.#host.counters.response(statusCode);
     this.#status = statusCode;
@@ -425,8 +440,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     this.#decision?.finish(outcome);
   }
 
-  /** Answers the client with a proxy error (JSON body, `x-switchyard-error`). */
-  #reply(status: number, code: ErrorCode, message: string, close: boolean): void {
+  /** Answers the client with a proxy error (JSON body, `x-switchyard-error`, `headers` besides). */
+  #reply(status: number, code: ErrorCode, message: string, close: boolean, headers?: string[]): void {
     this.#done = true;
     this.#code = code;
     const res = this.#res;
@@ -438,6 +453,6 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     // An unread request body would have to be drained first; close instead.
     if (close || !this.#req.complete) res.closeAfterResponse();
     this.#host.counters.response(status);
-    sendErrorResponse(res, status, code, message);
+    sendErrorResponse(res, status, code, message, headers);
   }
 }

@@ -8,9 +8,10 @@
  * connections, routing Upgrade requests to the WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`,
  * closed `drainTimeoutMs` after their backend turned draining), the retry
  * policy shared by its exchanges (statuses, body buffer, retry budget), the
- * counters behind `stats()`, the in-flight count, and the graceful `close()`:
- * stop accepting, drain up to a grace period, then destroy what is left and
- * close the upstream pools.
+ * rate limiters its routes check (rate-limit/), the counters behind
+ * `stats()`, the in-flight count, and the graceful `close()`: stop
+ * accepting, drain up to a grace period, then destroy what is left and close
+ * the upstream pools.
  */
 
 import net from "node:net";
@@ -24,7 +25,8 @@ import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
 import { rawErrorResponse, replyAndClose } from "./error-responses.js";
-import { Exchange, type ExchangeHost } from "./exchange.js";
+import { Exchange, type ExchangeHost, RATE_LIMITED_MESSAGE } from "./exchange.js";
+import { clientAddress } from "./forwarded-headers.js";
 import {
   ClientConnection,
   type ClientConnectionHost,
@@ -33,9 +35,10 @@ import {
 import type { ClientRequest } from "./http1/client-request.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
+import { RateLimiter, type RateLimitOptions } from "./rate-limit/rate-limiter.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 import { Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
-import { Route, type RouteOptions } from "./routes/route.js";
+import { Route, type RouteOptions, type RouteSettings } from "./routes/route.js";
 import type { TlsCertificates } from "./tls-certificates.js";
 import { UpstreamPools, type UpstreamUsage } from "./upstream-pools.js";
 import { WebSocketProxy } from "./websocket.js";
@@ -132,6 +135,13 @@ export interface HttpProxyOptions {
    * match holds takes the request (see routes/route.ts). Names must be unique.
    */
   routes?: readonly RouteOptions[];
+  /**
+   * A token bucket per client (or header value, or route) in front of every
+   * proxied request and WebSocket upgrade: over it, 429 SY_ERR_RATE_LIMITED
+   * with Retry-After (see rate-limit/). Routes inherit it unless they set
+   * their own `rateLimit` (or `false`). Redirects are not limited. Default none.
+   */
+  rateLimit?: RateLimitOptions;
   logger?: Logger;
 }
 
@@ -232,9 +242,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     });
     this.headTimeoutMs = this.timeouts.requestHeadMs;
     this.idleTimeoutMs = this.timeouts.idleMs;
-    const listenerRetries = {
+    const listenerSettings = {
       maxRetries: maxRetries(options.maxRetries ?? DEFAULT_MAX_RETRIES),
       retryStatuses: retryStatuses(options.retryOn?.statuses),
+      rateLimit: options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit, this.name),
     };
     this.retryBufferBytes = options.retryBufferBytes ?? DEFAULT_RETRY_BUFFER_BYTES;
     if (
@@ -293,7 +304,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
             balancer,
             connectTimeoutMs: this.timeouts.connectMs,
             idleTimeoutMs: websocketIdleMs,
-            maxRetries: listenerRetries.maxRetries,
+            maxRetries: listenerSettings.maxRetries,
             drainTimeoutMs,
             logger: this.logger,
             onTunnelClosed: () => this.#checkDrained(),
@@ -304,10 +315,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       return found;
     };
     this.#routes = [
-      ...(options.routes ?? []).map((route) => this.#route(route, listenerRetries, transport)),
+      ...(options.routes ?? []).map((route) => this.#route(route, listenerSettings, transport)),
       this.#route(
         { name: "default", balancer: this.balancer, pool: options.pool },
-        listenerRetries,
+        listenerSettings,
         transport,
       ),
     ];
@@ -365,6 +376,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       name: route.name,
       pool: route.pool,
       requests: route.requests,
+      rateLimited: route.rateLimited,
     }));
     return this.counters.snapshot(this.inFlight, backends, routes);
   }
@@ -422,6 +434,20 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     }
     const { route, transport } = this.#match(request);
     route.requests++;
+    const limit = route.rateLimit;
+    if (
+      limit !== undefined &&
+      !limit.admit(clientAddress(socket.remoteAddress), request.headers, route.name)
+    ) {
+      route.rateLimited++;
+      this._refused(429, ErrorCodes.RATE_LIMITED, false);
+      socket.on("error", ignoreError);
+      replyAndClose(
+        socket,
+        rawErrorResponse(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, limit.refusalHeaders()),
+      );
+      return;
+    }
     if (transport === undefined) {
       socket.on("error", ignoreError);
       replyAndClose(
@@ -459,7 +485,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   #route(
     options: RouteOptions,
-    listener: { maxRetries: number; retryStatuses: ReadonlySet<number> | undefined },
+    listener: RouteSettings,
     transport: (balancer: Balancer) => PoolTransport,
   ): RouteEntry {
     if ((options.balancer === undefined) === (options.redirect === undefined)) {
@@ -468,10 +494,22 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       });
     }
     if (options.timeoutMs !== undefined) positive(`route "${options.name}" timeoutMs`, options.timeoutMs, 0);
+    if (options.redirect !== undefined && options.rateLimit) {
+      throw invalidOption(`route "${options.name}" redirects; it takes no rateLimit`, {
+        route: options.name,
+      });
+    }
     const route = new Route(options, {
       maxRetries: options.maxRetries === undefined ? listener.maxRetries : maxRetries(options.maxRetries),
       retryStatuses:
         options.retryOn === undefined ? listener.retryStatuses : retryStatuses(options.retryOn.statuses),
+      // Redirects are answered without a backend: nothing to protect, so no limit.
+      rateLimit:
+        options.redirect !== undefined || options.rateLimit === false
+          ? undefined
+          : options.rateLimit === undefined
+            ? listener.rateLimit
+            : new RateLimiter(options.rateLimit, options.name),
     });
     return { route, transport: options.balancer === undefined ? undefined : transport(options.balancer) };
   }

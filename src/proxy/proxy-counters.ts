@@ -17,12 +17,14 @@ export interface BackendUpstreamStats extends UpstreamUsage {
   pool: string | undefined;
 }
 
-/** A route of the listener and the requests it took. */
+/** A route of the listener, the requests it took and those its rate limit refused. */
 export interface RouteStats {
   name: string;
   /** Its pool's name; undefined for a redirect route (or an unnamed default pool). */
   pool: string | undefined;
   requests: number;
+  /** Requests (and upgrades) answered 429 by the route's rate limit; counted in `requests` too. */
+  rateLimited: number;
 }
 
 export interface HttpProxyStats {

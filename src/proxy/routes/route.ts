@@ -3,9 +3,10 @@
  * does with a request it takes. Either it answers a redirect itself, or it
  * sends the request to a pool, with its own path rewrite (strip a prefix,
  * then add one), request and response header edits (remove, then set),
- * retry settings and response timeout in place of the listener's.
+ * retry settings, response timeout and rate limit in place of the listener's.
  */
 import type { Balancer } from "../../balancer/balancer.js";
+import type { RateLimiter, RateLimitOptions } from "../rate-limit/rate-limiter.js";
 import type { RedirectTarget } from "./redirect.js";
 import { compileRouteMatch, type RouteMatcher, type RouteMatchSpec } from "./route-match.js";
 
@@ -39,12 +40,16 @@ export interface RouteOptions {
   retryOn?: { statuses?: readonly number[] };
   /** How long the backend may take to send the response head, in ms; default the listener's timeouts.headersMs. */
   timeoutMs?: number;
+  /** Replaces the listener's rate limit with the route's own; false: no limit on this route. */
+  rateLimit?: RateLimitOptions | false;
 }
 
-/** The route's retry settings, resolved and checked by the listener (its own, else the listener's). */
-export interface RouteRetries {
+/** The route's settings resolved and checked by the listener (its own, else the listener's). */
+export interface RouteSettings {
   maxRetries: number;
   retryStatuses: ReadonlySet<number> | undefined;
+  /** The limiter the route's requests go through (shared with the listener when inherited); undefined: none. */
+  rateLimit: RateLimiter | undefined;
 }
 
 export class Route {
@@ -56,21 +61,25 @@ export class Route {
   readonly maxRetries: number;
   readonly retryStatuses: ReadonlySet<number> | undefined;
   readonly headersTimeoutMs: number | undefined;
+  readonly rateLimit: RateLimiter | undefined;
   /** Requests this route took. */
   requests = 0;
+  /** Requests refused by the rate limit (429). */
+  rateLimited = 0;
   readonly #strip: string | undefined;
   readonly #add: string;
   readonly #request: CompiledEdits | undefined;
   readonly #response: CompiledEdits | undefined;
 
-  constructor(options: RouteOptions, retries: RouteRetries) {
+  constructor(options: RouteOptions, settings: RouteSettings) {
     this.name = options.name;
     this.pool = options.pool;
     this.matches = compileRouteMatch(options.match);
     this.balancer = options.balancer;
     this.redirect = options.redirect;
-    this.maxRetries = retries.maxRetries;
-    this.retryStatuses = retries.retryStatuses;
+    this.maxRetries = settings.maxRetries;
+    this.retryStatuses = settings.retryStatuses;
+    this.rateLimit = settings.rateLimit;
     this.headersTimeoutMs = options.timeoutMs;
     this.#strip = options.stripPrefix?.replace(/\/+$/, "") || undefined;
     this.#add = options.addPrefix?.replace(/\/+$/, "") ?? "";
