@@ -119,4 +119,14 @@ describe("mergeWorkerStats", () => {
       ],
     });
   });
+
+  it("merges a listener's routes by name", () => {
+    const listener = (requests: number, rateLimited: number) => ({
+      listeners: { web: { routes: [{ name: "api", pool: "main", requests, rateLimited }] } },
+    });
+    const merged = mergeWorkerStats([listener(3, 1), listener(4, 2)]);
+    expect(merged).toEqual({
+      listeners: { web: { routes: [{ name: "api", pool: "main", requests: 7, rateLimited: 3 }] } },
+    });
+  });
 });

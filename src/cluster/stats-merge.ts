@@ -72,18 +72,25 @@ function mergeObjects(
   return result;
 }
 
-/** Lists of records with an `id` (backends) merge id by id; any other list is the first worker's. */
+/**
+ * Lists of records with an `id` (backends) or a `name` (a listener's routes)
+ * merge record by record; any other list is the first worker's.
+ */
 function mergeLists(lists: readonly unknown[][], combine: Combine): unknown[] {
   const [first = []] = lists;
-  if (!first.every((item) => isObject(item) && typeof item.id === "string")) return first;
-  const byId = new Map<string, Record<string, unknown>[]>();
+  const sample = lists.find((list) => list.length > 0) ?? first;
+  const key = ["id", "name"].find((field) =>
+    sample.every((item) => isObject(item) && typeof item[field] === "string"),
+  );
+  if (key === undefined) return first;
+  const byKey = new Map<string, Record<string, unknown>[]>();
   for (const list of lists) {
     for (const item of list as Record<string, unknown>[]) {
-      const id = item.id as string;
-      byId.set(id, [...(byId.get(id) ?? []), item]);
+      const value = item[key] as string;
+      byKey.set(value, [...(byKey.get(value) ?? []), item]);
     }
   }
-  return [...byId.values()].map((copies) => mergeObjects(copies, combine));
+  return [...byKey.values()].map((copies) => mergeObjects(copies, combine));
 }
 
 function isNumber(value: unknown): value is number {
