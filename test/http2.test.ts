@@ -15,13 +15,17 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
+import { parseConfig } from "../src/config/load.js";
 import { AccessLog } from "../src/observability/access-log.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { TlsCertificates } from "../src/proxy/tls-certificates.js";
+import { startSwitchyard } from "../src/runtime.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
+import { parseExposition } from "./helpers/exposition.js";
 import {
   type EchoReply,
   LOCALHOST,
+  request,
   startEchoServer,
   startServer,
   type TestServer,
@@ -268,6 +272,36 @@ describe("HTTP/2 from clients", () => {
     const echo = await track(startEchoServer("after"));
     const { port: other } = await startProxy([echo]);
     expect((await h2request(connect(other), { ":path": "/after" })).status).toBe(200);
+  });
+
+  it("takes h2c and HTTP/2 limits from the config and counts HTTP/2 requests in /metrics", async () => {
+    const backend = await track(startEchoServer("configured"));
+    const runtime = await startSwitchyard(
+      parseConfig({
+        listeners: [
+          {
+            name: "web",
+            listen: "127.0.0.1:0",
+            pool: "web",
+            h2c: true,
+            http2: { maxConcurrentStreams: 7, rapidReset: { maxResets: 20, windowMs: 5_000 } },
+          },
+        ],
+        pools: { web: { backends: [{ address: backend.address }] } },
+        admin: { listen: "127.0.0.1:0" },
+      }),
+    );
+    cleanups.push(() => runtime.close(200));
+    const session = connect(runtime.listeners[0]?.port as number, true);
+    const settings = new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
+    expect((await h2request(session, { ":path": "/c" })).status).toBe(200);
+    expect((await settings).maxConcurrentStreams).toBe(7);
+    const metrics = parseExposition(
+      (await request({ port: runtime.admin?.port as number, path: "/metrics" })).text,
+    );
+    const labels = { listener: "web", pool: "web" };
+    expect(metrics.value("switchyard_listener_http2_requests_total", labels)).toBe(1);
+    expect(metrics.value("switchyard_listener_http2_rapid_reset_closes_total", labels)).toBe(0);
   });
 
   it("lets in-flight streams finish on close, after GOAWAY, and counts them in flight", async () => {
