@@ -226,6 +226,59 @@ describe("HTTP/2 from clients", () => {
     expect(reply.trailers?.["x-checksum"]).toBe("1000000");
   });
 
+  it("relays a large response with backpressure, and a client reset mid-response cancels the backend request", async () => {
+    let backendSawClose = false;
+    const backend = await track(
+      startServer((req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        if (req.url === "/big") {
+          // 4 MiB, far past the client's stream window: the proxy must wait for 'drain'.
+          const chunk = Buffer.alloc(64 * 1024, 1);
+          let left = 64;
+          const pump = (): void => {
+            while (left > 0) {
+              left--;
+              if (!res.write(chunk)) {
+                res.once("drain", pump);
+                return;
+              }
+            }
+            res.end();
+          };
+          pump();
+        } else {
+          res.write("first");
+          res.on("close", () => {
+            backendSawClose = true;
+          });
+        }
+      }),
+    );
+    const { proxy, port } = await startProxy([backend]);
+    const session = connect(port);
+    const big = await h2request(session, { ":path": "/big" });
+    expect(big.body.length).toBe(4 * 1024 * 1024);
+
+    const stream = session.request({ ":path": "/never-ends" });
+    stream.on("error", () => {});
+    await new Promise((resolve) => stream.once("data", resolve));
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    await waitFor(() => backendSawClose);
+    await waitFor(() => proxy.stats().inFlight === 0);
+    expect(proxy.stats().http2RapidResetCloses).toBe(0);
+  });
+
+  it("resets a stream whose upload stalls for timeouts.idleMs", async () => {
+    const backend = await track(startEchoServer("waits-for-body"));
+    const { proxy, port } = await startProxy([backend], { timeouts: { idleMs: 300 } });
+    const stream = connect(port).request({ ":method": "POST", ":path": "/stalled" });
+    stream.on("error", () => {});
+    stream.write("part of a body");
+    await new Promise((resolve) => stream.once("close", resolve));
+    expect(stream.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    await waitFor(() => proxy.stats().inFlight === 0);
+  });
+
   it("routes by :authority", async () => {
     const web = await track(startEchoServer("web"));
     const api = await track(startEchoServer("api"));

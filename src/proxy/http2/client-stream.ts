@@ -65,6 +65,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
     flags: number,
     rawHeaders: readonly string[],
     socket: ClientSocket,
+    idleTimeoutMs: number,
     onClientReset: () => void,
   ) {
     this.#stream = stream;
@@ -78,6 +79,12 @@ export class ClientStream implements ResponseWriter, BodyReader {
     if (hasBody) {
       stream.on("data", (chunk: Buffer) => this.#bodyData(chunk));
       stream.on("end", () => this.#bodyEnd());
+      // An upload stalled this long is reset (HTTP/1.1 answers it 408); one held back by a slow backend waits.
+      stream.setTimeout(idleTimeoutMs);
+      stream.on("timeout", () => {
+        if (stream.isPaused()) stream.setTimeout(idleTimeoutMs);
+        else this.destroy();
+      });
     }
   }
 
@@ -106,25 +113,22 @@ export class ClientStream implements ResponseWriter, BodyReader {
   writeHead(status: number, _reason: string | undefined, headers: readonly string[]): void {
     this.#status = status;
     this.#noBody = this.#request.method === "HEAD" || status === 204 || status === 304;
-    const stream = this.#stream;
-    if (stream.closed) return;
+    if (this.#gone()) return;
     const out = toHttp2Headers(headers, { ":status": status });
-    stream.respond(out, { endStream: this.#noBody, waitForTrailers: !this.#noBody });
+    this.#stream.respond(out, { endStream: this.#noBody, waitForTrailers: !this.#noBody });
   }
 
   write(chunk: Buffer): boolean {
-    const stream = this.#stream;
-    if (this.#noBody || chunk.length === 0 || stream.closed) return true;
-    return stream.write(chunk);
+    if (this.#noBody || chunk.length === 0 || this.#gone()) return true;
+    return this.#stream.write(chunk);
   }
 
   end(trailers: readonly string[] | null): void {
     if (this.#over) return;
     this.#over = true;
-    const stream = this.#stream;
-    if (!this.#noBody && !stream.closed) {
+    if (!this.#noBody && !this.#gone()) {
       if (trailers !== null) this.#trailers = toHttp2Headers(trailers, {});
-      stream.end();
+      this.#stream.end();
     }
     this.#responseEnded();
   }
@@ -132,7 +136,12 @@ export class ClientStream implements ResponseWriter, BodyReader {
   /** Resets the stream: the response cannot be completed. */
   destroy(): void {
     this.#over = true;
-    if (!this.#stream.closed) this.#stream.close(NGHTTP2_INTERNAL_ERROR);
+    if (!this.#gone()) this.#stream.close(NGHTTP2_INTERNAL_ERROR);
+  }
+
+  /** The stream was reset or closed: nothing can be sent on it. */
+  #gone(): boolean {
+    return this.#stream.closed || this.#stream.destroyed;
   }
 
   /** Nothing to do: an unread body is dropped when the response ends, and the connection's other streams go on. */
@@ -149,6 +158,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
   }
 
   #bodyEnd(): void {
+    this.#stream.setTimeout(0);
     this.#request.complete = true;
     if (!this.#discarding) this.#request.body?.push(null);
   }

@@ -6,7 +6,7 @@
  * with the HTTP/2 preface (h2c with prior knowledge). Every session gets the
  * listener's limits as its SETTINGS (concurrent streams, header list size,
  * initial window), is closed gracefully after `idleTimeoutMs` without a
- * frame, and has a rapid-reset guard (reset-guard.ts) that cuts it off with
+ * frame (a stalled upload that long is reset), and has a rapid-reset guard (reset-guard.ts) that cuts it off with
  * GOAWAY ENHANCE_YOUR_CALM. Each stream becomes a ClientStream answered by
  * the listener (an Exchange, like an HTTP/1.1 request). `close()` sends
  * GOAWAY to every session so streams under way finish and no new ones start;
@@ -128,7 +128,7 @@ export class Http2Sessions {
       rawHeaders: string[],
     ): void => {
       host.counters.http2Requests++;
-      new ClientStream(stream, flags, rawHeaders, socket, onClientReset).start(host);
+      new ClientStream(stream, flags, rawHeaders, socket, host.idleTimeoutMs, onClientReset).start(host);
     };
     session.on("stream", onStream);
     if (host.closing) session.close();
