@@ -222,6 +222,8 @@ export async function startSwitchyard(
                     certificates: await certificatesFor(listener.name, listener.tls.certificates),
                     minVersion: listener.tls.minVersion,
                   },
+            http2: listener.http2,
+            h2c: listener.h2c,
             redirectToHttps: listener.redirectToHttps === true ? {} : listener.redirectToHttps,
             pool: listener.pool,
             rateLimit: listener.rateLimit,

@@ -811,6 +811,8 @@ describe("HttpProxy retries", () => {
     await request({ port });
     expect(proxy.stats()).toEqual({
       requests: 7,
+      http2Requests: 0,
+      http2RapidResetCloses: 0,
       retries: 0,
       retryBudgetExhausted: 0,
       hedges: 0,

@@ -316,6 +316,30 @@ describe("validation messages", () => {
     expect(configError(raw).message).toContain("listeners[0].tls.certificates");
   });
 
+  it("takes HTTP/2 limits and h2c on http listeners, and refuses them where they cannot apply", () => {
+    const raw = base();
+    firstListener(raw).http2 = { maxConcurrentStreams: 50, rapidReset: { maxResets: 100 } };
+    firstListener(raw).h2c = true;
+    expect(parseConfig(raw).listeners[0]).toMatchObject({
+      http2: { maxConcurrentStreams: 50, rapidReset: { maxResets: 100 } },
+      h2c: true,
+    });
+    firstListener(raw).http2 = { maxConcurrentStreams: 0 };
+    expect(configError(raw).message).toContain("listeners[0].http2.maxConcurrentStreams");
+    firstListener(raw).http2 = false;
+    expect(configError(raw).message).toContain(
+      "listeners[0].h2c: expected no h2c on a listener with http2: false",
+    );
+    firstListener(raw).http2 = undefined;
+    firstListener(raw).tls = { certificates: [{ cert: "site.pem", key: "site.key" }] };
+    expect(configError(raw).message).toContain("listeners[0].h2c: expected h2c on a plain listener");
+    delete firstListener(raw).tls;
+    firstListener(raw).protocol = "tcp";
+    expect(configError(raw).message).toContain(
+      "listeners[0].h2c: expected no http2 or h2c on a tcp listener",
+    );
+  });
+
   it("names the expected type for a wrongly typed value", () => {
     const raw = base();
     firstListener(raw).maxRetries = "3";

@@ -453,6 +453,48 @@ export const listenerSchema = z.strictObject({
     })
     .optional()
     .describe("HTTP only: terminate TLS with these certificates"),
+  http2: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxConcurrentStreams: numberIn(1, 2_147_483_647, { int: true })
+          .optional()
+          .describe("Streams one client connection may have open at once; default 100."),
+        maxHeaderListSize: numberIn(1024, 2_147_483_647, { int: true, unit: "(bytes)" })
+          .optional()
+          .describe(
+            "Largest request header list (name + value + 32 bytes per field); default 16384, the HTTP/1.1 head limit.",
+          ),
+        initialWindowSize: numberIn(0, 2_147_483_647, { int: true, unit: "(bytes)" })
+          .optional()
+          .describe("Flow-control window of each stream a client uploads on; default 65535."),
+        rapidReset: z
+          .strictObject({
+            maxResets: numberIn(1, 1_000_000, { int: true })
+              .optional()
+              .describe(
+                "Streams a client may reset within windowMs; one more closes its connection; default 200.",
+              ),
+            windowMs: durationMs(1, 2_147_483_647)
+              .optional()
+              .describe("The sliding window the resets are counted over; default 10000."),
+          })
+          .optional()
+          .describe(
+            "Rapid-reset protection (CVE-2023-44487): GOAWAY and close for a client resetting streams in a loop.",
+          ),
+      }),
+    ])
+    .optional()
+    .describe(
+      "HTTP only: HTTP/2 from clients (ALPN h2 on a TLS listener, on by default; h2c on a plain one): its limits, or false for HTTP/1.1 only.",
+    ),
+  h2c: z
+    .boolean()
+    .optional()
+    .describe(
+      "HTTP only, plain listeners: a connection opening with the HTTP/2 preface speaks HTTP/2 (prior knowledge); default false.",
+    ),
   rateLimit: rateLimitSchema
     .optional()
     .describe(
@@ -607,6 +649,23 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
           code: "custom",
           path: ["listeners", index, "rateLimit"],
           message: "expected no rateLimit on a tcp listener (rate limits count HTTP requests)",
+        });
+      }
+      if (listener.h2c === true && (listener.tls !== undefined || listener.http2 === false)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "h2c"],
+          message:
+            listener.http2 === false
+              ? "expected no h2c on a listener with http2: false"
+              : "expected h2c on a plain listener (a TLS listener offers HTTP/2 by ALPN)",
+        });
+      }
+      if (listener.protocol === "tcp" && (listener.http2 !== undefined || listener.h2c !== undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, listener.http2 !== undefined ? "http2" : "h2c"],
+          message: "expected no http2 or h2c on a tcp listener (TCP is passed through as it is)",
         });
       }
       if (listener.tls !== undefined && listener.protocol === "tcp") {

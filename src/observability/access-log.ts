@@ -24,6 +24,8 @@ export interface AccessLogFields {
   listener: string;
   /** HTTP: the listener route that took the request ("default" when none of its routes matched). */
   route?: string;
+  /** HTTP: the client's protocol, "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
+  protocol?: string;
   method: string | undefined;
   /** Request target as received (path and query). */
   path: string | undefined;
@@ -74,6 +76,7 @@ export class AccessLog {
       {
         listener: fields.listener,
         route: fields.route,
+        protocol: fields.protocol,
         method: fields.method,
         path: fields.path,
         status: fields.status,

@@ -1,6 +1,7 @@
 /**
  * The proxy listeners' metric families: retries, retry-budget refusals,
- * requests, responses by status class, coded errors and work in flight,
+ * requests (and those over HTTP/2), HTTP/2 connections cut off for rapid
+ * reset, responses by status class, coded errors and work in flight,
  * requests per route and those its rate limit refused; per
  * backend of an HTTP listener, its connection pool's queue (requests waiting
  * at `maxConnections`), connections open and idle, and bytes sent and read.
@@ -46,6 +47,22 @@ export function defineListenerMetrics(
     ["listener", "pool"],
     listeners((listener, emit) => {
       if (listener.stats) emit(listenerLabels(listener), listener.stats.requests);
+    }),
+  );
+  families.counter(
+    "listener_http2_requests_total",
+    "HTTP requests received as HTTP/2 streams, by listener (also counted in listener_requests_total).",
+    ["listener", "pool"],
+    listeners((listener, emit) => {
+      if (listener.stats) emit(listenerLabels(listener), listener.stats.http2Requests);
+    }),
+  );
+  families.counter(
+    "listener_http2_rapid_reset_closes_total",
+    "HTTP/2 client connections closed for resetting too many streams (rapid reset, CVE-2023-44487).",
+    ["listener", "pool"],
+    listeners((listener, emit) => {
+      if (listener.stats) emit(listenerLabels(listener), listener.stats.http2RapidResetCloses);
     }),
   );
   families.counter(

@@ -1,6 +1,7 @@
 /**
  * One proxied HTTP request. An `Exchange` is created per request by the
- * listener (http-proxy.ts) for the client connection that parsed it, and is
+ * listener (http-proxy.ts) for the client connection (HTTP/1.1) or stream
+ * (HTTP/2) it came on, through the interfaces of client-side.ts, and is
  * also the handler of its upstream attempts, so a request costs one object
  * plus its header list: it asks the balancer for a decision, streams the
  * client's body to a keep-alive connection to the chosen backend
@@ -33,6 +34,12 @@ import type { Outcome } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
 import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
+import {
+  CLIENT_BODY_ABORTED,
+  type ProxyRequest,
+  type ResponseOwner,
+  type ResponseWriter,
+} from "./client-side.js";
 import { sendErrorResponse } from "./error-responses.js";
 import {
   buildResponseHeaders,
@@ -41,8 +48,6 @@ import {
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
-import { CLIENT_BODY_ABORTED, type ClientConnection, type ResponseOwner } from "./http1/client-connection.js";
-import type { ClientRequest } from "./http1/client-request.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { RequestBody } from "./request-body.js";
@@ -92,8 +97,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   readonly #route: Route;
   readonly #balancer: Balancer;
   readonly #upstreams: UpstreamPools;
-  readonly #req: ClientRequest;
-  readonly #res: ClientConnection;
+  readonly #req: ProxyRequest;
+  readonly #res: ResponseWriter;
   #head: UpstreamRequestHead | undefined;
   #decision: Decision | undefined;
   #body: RequestBody | undefined;
@@ -120,8 +125,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     host: ExchangeHost,
     route: Route,
     upstreams: UpstreamPools,
-    req: ClientRequest,
-    res: ClientConnection,
+    req: ProxyRequest,
+    res: ResponseWriter,
   ) {
     this.#host = host;
     this.#route = route;
@@ -149,7 +154,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       }
       if (limit.headers) this.#quota = limit.quotaHeaders();
     }
-    const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+    const proto = req.socket.encrypted === true ? "https" : "http";
     const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     this.#route.editRequest(head.headers);
     this.#head = head;
@@ -188,6 +193,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       log.write({
         listener: this.#host.name,
         route: this.#route.name,
+        protocol: this.#req.protocol,
         method: this.#req.method,
         path: this.#req.url,
         status: this.#res.status,

@@ -1,9 +1,12 @@
 /**
- * HTTP/1.1 reverse proxy listener. A TCP server accepts connections; each is
- * a `ClientConnection` (http1/client-connection.ts: strict parsing, coded
- * answers to refused requests, framing, keep-alive, timeouts) that hands each
- * request to an `Exchange` (exchange.ts), which picks a backend, streams the
- * request and response and decides on retries. This file owns what lives
+ * HTTP reverse proxy listener. A TCP (or TLS) server accepts connections;
+ * each is a `ClientConnection` (http1/client-connection.ts: strict parsing,
+ * coded answers to refused requests, framing, keep-alive, timeouts) that
+ * hands each request to an `Exchange` (exchange.ts), which picks a backend,
+ * streams the request and response and decides on retries. Connections that
+ * speak HTTP/2 (ALPN h2 on TLS, on by default; the preface on a plain
+ * listener with `h2c`) go to `Http2Sessions` (http2/http2-sessions.ts),
+ * whose streams reach the same `Exchange`. This file owns what lives
  * longer than a request: options and their validation, the server and its
  * connections, routing Upgrade requests to the WebSocket tunnels (websocket.ts, idle-closed after `websocketIdleMs`,
  * closed `drainTimeoutMs` after their backend turned draining), the retry
@@ -24,21 +27,26 @@ import { listenOn } from "../core/listen.js";
 import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
+import type { ProxyRequest, ResponseOwner, ResponseWriter } from "./client-side.js";
 import { rawErrorResponse, replyAndClose } from "./error-responses.js";
 import { Exchange, type ExchangeHost, RATE_LIMITED_MESSAGE } from "./exchange.js";
 import { clientAddress } from "./forwarded-headers.js";
-import {
-  ClientConnection,
-  type ClientConnectionHost,
-  type ResponseOwner,
-} from "./http1/client-connection.js";
+import { ClientConnection, type ClientConnectionHost } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
+import {
+  DEFAULT_HTTP2_LIMITS,
+  type Http2Host,
+  type Http2Limits,
+  type Http2Options,
+  Http2Sessions,
+} from "./http2/http2-sessions.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import { RateLimiter, type RateLimitOptions } from "./rate-limit/rate-limiter.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 import { Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import { Route, type RouteOptions, type RouteSettings } from "./routes/route.js";
+import type { RoutedRequest } from "./routes/route-match.js";
 import type { TlsCertificates } from "./tls-certificates.js";
 import { UpstreamPools, type UpstreamUsage } from "./upstream-pools.js";
 import { WebSocketProxy } from "./websocket.js";
@@ -124,6 +132,18 @@ export interface HttpProxyOptions {
    */
   tls?: { certificates: TlsCertificates; minVersion?: "TLSv1.2" | "TLSv1.3" };
   /**
+   * HTTP/2 from clients, to the same routes and HTTP/1.1 backends: offered
+   * by ALPN (`h2` beside `http/1.1`) on a TLS listener, and on a plain one
+   * with `h2c`. Its limits (see DEFAULT_HTTP2_LIMITS; the header list size
+   * defaults to `maxHeaderSize`), or false for HTTP/1.1 only. Default on.
+   */
+  http2?: Http2Options | false;
+  /**
+   * Plain listener: a connection that opens with the HTTP/2 preface speaks
+   * HTTP/2 (h2c with prior knowledge; no Upgrade from HTTP/1.1). Default false.
+   */
+  h2c?: boolean;
+  /**
    * Answer every request with a 308 to the same URL on https (to `port`,
    * default 443) instead of proxying it. For a plain listener beside a TLS one.
    */
@@ -178,7 +198,7 @@ interface RouteEntry {
   readonly transport: PoolTransport | undefined;
 }
 
-export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost {
+export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost, Http2Host {
   readonly name: string;
   readonly timeouts: Readonly<ProxyTimeouts>;
   /** The default pool's balancer: requests no route takes go there. */
@@ -199,6 +219,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   readonly headTimeoutMs: number;
   /** @internal */
   readonly idleTimeoutMs: number;
+  /** @internal */
+  readonly h2c: boolean;
+  /** The HTTP/2 side; undefined when the listener speaks HTTP/1.1 only. */
+  #http2: Http2Sessions | undefined;
   #host: string;
   #port: number;
   #server: net.Server;
@@ -328,6 +352,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
         throw invalidOption(`route names must be unique; "${route.name}" repeats`, {});
       names.add(route.name);
     }
+    this.h2c = options.h2c === true;
+    if (this.h2c && options.http2 === false) throw invalidOption("h2c needs http2, which is false", {});
+    // Offered by ALPN on TLS; on a plain listener only to clients with prior knowledge (h2c).
+    if (options.http2 !== false && (options.tls !== undefined || this.h2c))
+      this.#http2 = new Http2Sessions(this, http2Limits(options.http2 ?? {}, maxHeaderSize));
     this.#server =
       options.tls === undefined ? net.createServer(this.#onConnection) : this.#tlsServer(options.tls);
   }
@@ -407,8 +436,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     return this.#closing;
   }
 
-  /** @internal A request head arrived on `connection`: its exchange answers it. */
-  _accept(request: ClientRequest, connection: ClientConnection): ResponseOwner {
+  /** @internal A request arrived (an HTTP/1.1 head, an HTTP/2 stream): its exchange answers it. */
+  _accept(request: ProxyRequest, connection: ResponseWriter): ResponseOwner {
     this.#inFlight++;
     if (this.#redirectToHttps !== undefined)
       return new Redirect(this, request, connection, this.#redirectToHttps);
@@ -470,13 +499,18 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     this.counters.response(status);
   }
 
-  /** @internal A client connection closed or became a tunnel. */
+  /** @internal A client connection closed or became a tunnel or an HTTP/2 session. */
   _detached(connection: ClientConnection): void {
     this.#connections.delete(connection);
   }
 
+  /** @internal A plain connection opened with the HTTP/2 preface (h2c is on). */
+  _http2(socket: net.Socket): void {
+    (this.#http2 as Http2Sessions).accept(socket);
+  }
+
   /** The first route whose match holds; the default route matches everything. */
-  #match(request: ClientRequest): RouteEntry {
+  #match(request: RoutedRequest): RouteEntry {
     const routes = this.#routes;
     for (let i = 0; i < routes.length - 1; i++)
       if ((routes[i] as RouteEntry).route.matches(request)) return routes[i] as RouteEntry;
@@ -515,7 +549,9 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   }
 
   #onConnection = (socket: net.Socket): void => {
-    this.#connections.add(new ClientConnection(socket, this));
+    if (this.#http2 !== undefined && (socket as tls.TLSSocket).alpnProtocol === "h2")
+      this.#http2.accept(socket);
+    else this.#connections.add(new ClientConnection(socket, this));
   };
 
   #tlsServer({ certificates, minVersion = "TLSv1.2" }: NonNullable<HttpProxyOptions["tls"]>): tls.Server {
@@ -523,7 +559,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       {
         ...certificates.defaults,
         minVersion,
-        ALPNProtocols: ["http/1.1"],
+        ALPNProtocols: this.#http2 === undefined ? ["http/1.1"] : ["h2", "http/1.1"],
         SNICallback: (servername, done) => done(null, certificates.select(servername)),
         handshakeTimeout: this.timeouts.requestHeadMs,
       },
@@ -552,11 +588,14 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       else resolve();
     });
     for (const connection of this.#connections) connection.closeIfIdle();
+    this.#http2?.close();
     const drained = await this.#drain(graceMs);
     if (!drained) {
       this.logger.warn({ inFlight: this.inFlight }, "grace period over, closing remaining connections");
     }
     for (const connection of this.#connections) connection.destroy();
+    // Drained HTTP/2 sessions close on their own once their last frames are out.
+    if (!drained) this.#http2?.destroy();
     clearInterval(this.#sweeper);
     for (const transport of this.#transports.values()) transport.websockets.destroyAll();
     let settleTimer: NodeJS.Timeout | undefined;
@@ -567,6 +606,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       }),
     ]);
     clearTimeout(settleTimer);
+    this.#http2?.destroy();
     await Promise.all(
       [...this.#transports.values()].map(({ upstreams }) =>
         drained ? upstreams.close() : upstreams.destroy(),
@@ -637,6 +677,29 @@ function count(field: string, value: number | undefined): number {
     throw invalidOption(`${field} must be a non-negative integer (0 for no limit)`, { [field]: value });
   }
   return result;
+}
+
+/** The HTTP/2 limits with defaults filled in, checked. */
+function http2Limits(options: Http2Options, maxHeaderSize: number): Http2Limits {
+  const limits: Http2Limits = {
+    maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_HTTP2_LIMITS.maxConcurrentStreams,
+    maxHeaderListSize: options.maxHeaderListSize ?? maxHeaderSize,
+    initialWindowSize: options.initialWindowSize ?? DEFAULT_HTTP2_LIMITS.initialWindowSize,
+    rapidReset: { ...DEFAULT_HTTP2_LIMITS.rapidReset, ...options.rapidReset },
+  };
+  const ranges: [string, number, number, number][] = [
+    ["http2.maxConcurrentStreams", limits.maxConcurrentStreams, 1, 2 ** 31 - 1],
+    ["http2.maxHeaderListSize", limits.maxHeaderListSize, 1024, 2 ** 31 - 1],
+    ["http2.initialWindowSize", limits.initialWindowSize, 0, 2 ** 31 - 1],
+    ["http2.rapidReset.maxResets", limits.rapidReset.maxResets, 1, 1_000_000],
+    ["http2.rapidReset.windowMs", limits.rapidReset.windowMs, 1, MAX_TIMER_MS],
+  ];
+  for (const [field, value, min, max] of ranges) {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw invalidOption(`${field} must be an integer from ${min} to ${max}`, { [field]: value });
+    }
+  }
+  return limits;
 }
 
 /** Largest request body kept for retries: 64 MiB (the copy lives as long as its request). */

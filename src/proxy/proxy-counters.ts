@@ -1,6 +1,7 @@
 /**
  * Counters of one HTTP listener, written by its exchanges and read through
- * `HttpProxy.stats()`: requests received, retries sent and retries refused by
+ * `HttpProxy.stats()`: requests received (and how many came over HTTP/2),
+ * HTTP/2 connections cut off for rapid reset, retries sent and retries refused by
  * the budget, hedges sent and won (and hedge timers armed now), responses by
  * status class, and the coded errors the proxy answered (or cut a response
  * with) by code; the snapshot adds the backends' queues and connections,
@@ -30,6 +31,10 @@ export interface RouteStats {
 export interface HttpProxyStats {
   /** HTTP requests received (Upgrade requests are tunnels, not counted here). */
   requests: number;
+  /** Of those, requests that came as HTTP/2 streams. */
+  http2Requests: number;
+  /** HTTP/2 connections closed because the client reset too many streams (rapid reset, CVE-2023-44487). */
+  http2RapidResetCloses: number;
   /** Attempts moved to another backend: after a connect error, a reset, or a `retryOn` status. */
   retries: number;
   /** Retries the retry budget refused; those requests got the failure (or the status) as it was. */
@@ -54,6 +59,8 @@ export interface HttpProxyStats {
 
 export class ProxyCounters {
   requests = 0;
+  http2Requests = 0;
+  http2RapidResetCloses = 0;
   retries = 0;
   retryBudgetExhausted = 0;
   hedges = 0;
@@ -77,6 +84,8 @@ export class ProxyCounters {
     const [c2 = 0, c3 = 0, c4 = 0, c5 = 0] = this.#classes;
     return {
       requests: this.requests,
+      http2Requests: this.http2Requests,
+      http2RapidResetCloses: this.http2RapidResetCloses,
       retries: this.retries,
       retryBudgetExhausted: this.retryBudgetExhausted,
       hedges: this.hedges,

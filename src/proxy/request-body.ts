@@ -13,8 +13,8 @@
  * attempt is full, and between attempts).
  */
 import { Readable } from "node:stream";
-import { CLIENT_BODY_ABORTED } from "./http1/client-connection.js";
-import type { ClientRequest, RequestBodyStream } from "./http1/client-request.js";
+import { CLIENT_BODY_ABORTED, type ProxyRequest } from "./client-side.js";
+import type { RequestBodyStream } from "./http1/client-request.js";
 
 export class RequestBody {
   readonly #req: RequestBodyStream;
@@ -30,7 +30,7 @@ export class RequestBody {
   #current: AttemptBody | undefined;
 
   /** `request` must have a body. */
-  constructor(request: ClientRequest, limitBytes: number) {
+  constructor(request: ProxyRequest, limitBytes: number) {
     this.#req = request.body as RequestBodyStream;
     this.#limit = limitBytes;
     // A chunked body (-1) starts out kept; it may outgrow the limit later.

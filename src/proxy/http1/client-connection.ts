@@ -21,20 +21,18 @@ import { STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
+import {
+  CLIENT_BODY_ABORTED,
+  type ProxyRequest,
+  type ResponseOwner,
+  type ResponseWriter,
+} from "../client-side.js";
 import { rawErrorResponse } from "../error-responses.js";
+import { PREFACE_FULL, PREFACE_PARTIAL, prefaceMatch } from "../http2/preface.js";
 import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "./chunked-decoder.js";
 import { ClientRequest } from "./client-request.js";
 import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "./head-parser.js";
 import { HttpParseError } from "./parse-error.js";
-
-/** Who answers a request: the exchange. */
-export interface ResponseOwner {
-  start(): void;
-  /** The response has ended, or the client went away: called once. */
-  clientClosed(): void;
-  /** The client read what was written; writing may go on. */
-  clientDrained(): void;
-}
 
 export interface ClientConnectionHost {
   readonly headLimits: Readonly<HeadLimits>;
@@ -42,8 +40,12 @@ export interface ClientConnectionHost {
   readonly idleTimeoutMs: number;
   /** True once the listener is shutting down: responses then close their connection. */
   readonly closing: boolean;
+  /** Plain connections opening with the HTTP/2 preface speak HTTP/2 (h2c with prior knowledge). */
+  readonly h2c: boolean;
   /** A request head arrived: who will answer it (started by the connection). */
-  _accept(request: ClientRequest, connection: ClientConnection): ResponseOwner;
+  _accept(request: ProxyRequest, writer: ResponseWriter): ResponseOwner;
+  /** The connection opened with the HTTP/2 preface: the socket, its read bytes put back, is an HTTP/2 session's. */
+  _http2(socket: net.Socket): void;
   /** An Upgrade request: the socket, and any bytes read past the head, now belong to a tunnel. */
   _upgrade(request: ClientRequest, socket: net.Socket, rest: Buffer): void;
   /**
@@ -54,9 +56,6 @@ export interface ClientConnectionHost {
   /** The connection closed or was handed to a tunnel. */
   _detached(connection: ClientConnection): void;
 }
-
-/** The error a request body fails with when the client's upload broke off. */
-export const CLIENT_BODY_ABORTED = new Error("the client's request body was cut off");
 
 const HEAD = 0;
 const BODY = 1;
@@ -82,7 +81,7 @@ const REQUEST_TIMEOUT = rawErrorResponse(
   "the request was not received in time",
 );
 
-export class ClientConnection implements ChunkSink {
+export class ClientConnection implements ChunkSink, ResponseWriter {
   readonly socket: net.Socket;
   readonly #host: ClientConnectionHost;
   #state = HEAD;
@@ -101,6 +100,8 @@ export class ClientConnection implements ChunkSink {
   #discarding = false;
   #paused = false;
   #readingHeads = false;
+  /** No request head parsed yet: the connection may still turn out to speak HTTP/2. */
+  #fresh = true;
   /** When the connection turned idle, a head began, or (uploads) the last sweep saw body bytes. */
   #waitingSince = performance.now();
   /** Body bytes arrived since the last sweep. */
@@ -285,6 +286,17 @@ export class ClientConnection implements ChunkSink {
     this.#readingHeads = true;
     while (this.#state === HEAD && this.#pending !== undefined) {
       const buf = this.#pending;
+      if (this.#fresh && this.#host.h2c) {
+        const preface = prefaceMatch(buf);
+        if (preface === PREFACE_PARTIAL) {
+          this.#resume();
+          break;
+        }
+        if (preface === PREFACE_FULL) {
+          this.#toHttp2();
+          break;
+        }
+      }
       let head: ReturnType<typeof parseRequestHead>;
       try {
         head = parseRequestHead(buf, 0, this.#host.headLimits, this.#scanned);
@@ -297,6 +309,7 @@ export class ClientConnection implements ChunkSink {
         this.#resume();
         break;
       }
+      this.#fresh = false;
       this.#pending = head.size < buf.length ? buf.subarray(head.size) : undefined;
       this.#scanned = 0;
       this.#store = undefined;
@@ -471,17 +484,32 @@ export class ClientConnection implements ChunkSink {
   }
 
   #handOver(request: ClientRequest): void {
-    const socket = this.socket;
     const rest = this.#pending ?? EMPTY;
     this.#pending = undefined;
+    this.#release();
+    this.#resume();
+    this.#host._upgrade(request, this.socket, rest);
+  }
+
+  /** Gives the socket to an HTTP/2 session, with the bytes read so far put back for it to read. */
+  #toHttp2(): void {
+    const socket = this.socket;
+    socket.pause();
+    socket.unshift(this.#pending as Buffer);
+    this.#pending = undefined;
+    this.#release();
+    this.#host._http2(socket);
+  }
+
+  /** Stops listening to the socket, which now belongs to someone else. */
+  #release(): void {
+    const socket = this.socket;
     socket.off("data", onData);
     socket.off("drain", onDrain);
     socket.off("end", onEnd);
     socket.off("error", ignoreError);
     socket.off("close", onClose);
-    this.#resume();
     this.#host._detached(this);
-    this.#host._upgrade(request, socket, rest);
   }
 
   // socket -----------------------------------------------------------------

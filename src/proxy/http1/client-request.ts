@@ -9,6 +9,7 @@
  */
 import type net from "node:net";
 import { Readable } from "node:stream";
+import type { ProxyRequest } from "../client-side.js";
 import { BODY_CHUNKED, BODY_NONE, type RequestHead } from "./head-parser.js";
 
 /** Who pushes a request body: asked to read on when the body's reader wants more. */
@@ -18,7 +19,7 @@ export interface BodyReader {
 
 export type HeaderObject = Record<string, string | string[] | undefined>;
 
-export class ClientRequest {
+export class ClientRequest implements ProxyRequest {
   readonly method: string;
   /** The target in origin form (an absolute-form target reduced to its path). */
   readonly url: string;
@@ -49,27 +50,33 @@ export class ClientRequest {
     return this.httpVersionMinor === 1 ? "1.1" : "1.0";
   }
 
-  /** Lower-case names; Set-Cookie as a list, Cookie joined with "; ", others with ", " (as node). */
-  get headers(): HeaderObject {
-    if (this.#headers !== undefined) return this.#headers;
-    const headers: HeaderObject = {};
-    const raw = this.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = (raw[i] as string).toLowerCase();
-      const value = raw[i + 1] as string;
-      const seen = headers[name];
-      if (name === "set-cookie") {
-        if (seen === undefined) headers[name] = [value];
-        else (seen as string[]).push(value);
-      } else if (seen === undefined) {
-        headers[name] = value;
-      } else {
-        headers[name] = `${seen as string}${name === "cookie" ? "; " : ", "}${value}`;
-      }
-    }
-    this.#headers = headers;
-    return headers;
+  get protocol(): string {
+    return this.httpVersionMinor === 1 ? "HTTP/1.1" : "HTTP/1.0";
   }
+
+  get headers(): HeaderObject {
+    this.#headers ??= headerObject(this.rawHeaders);
+    return this.#headers;
+  }
+}
+
+/** Lower-case names; Set-Cookie as a list, Cookie joined with "; ", others with ", " (as node). */
+export function headerObject(raw: readonly string[]): HeaderObject {
+  const headers: HeaderObject = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const seen = headers[name];
+    if (name === "set-cookie") {
+      if (seen === undefined) headers[name] = [value];
+      else (seen as string[]).push(value);
+    } else if (seen === undefined) {
+      headers[name] = value;
+    } else {
+      headers[name] = `${seen as string}${name === "cookie" ? "; " : ", "}${value}`;
+    }
+  }
+  return headers;
 }
 
 /**

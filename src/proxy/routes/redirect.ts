@@ -9,9 +9,8 @@
  * anywhere unless the target names a host: 400.
  */
 import { ErrorCodes } from "../../core/errors.js";
+import type { ProxyRequest, ResponseOwner, ResponseWriter } from "../client-side.js";
 import { sendErrorResponse } from "../error-responses.js";
-import type { ClientConnection, ResponseOwner } from "../http1/client-connection.js";
-import type { ClientRequest } from "../http1/client-request.js";
 import type { ProxyCounters } from "../proxy-counters.js";
 import { withoutPort } from "./route-match.js";
 
@@ -38,7 +37,7 @@ const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443 };
 /** The Location for `request` under `target`; undefined when there is no host to send it to. */
 export function redirectLocation(
   target: RedirectTarget,
-  request: ClientRequest,
+  request: ProxyRequest,
   encrypted: boolean,
 ): string | undefined {
   const clientScheme = encrypted ? "https" : "http";
@@ -62,16 +61,11 @@ export function redirectLocation(
 
 export class Redirect implements ResponseOwner {
   readonly #host: RedirectHost;
-  readonly #request: ClientRequest;
-  readonly #connection: ClientConnection;
+  readonly #request: ProxyRequest;
+  readonly #connection: ResponseWriter;
   readonly #target: RedirectTarget;
 
-  constructor(
-    host: RedirectHost,
-    request: ClientRequest,
-    connection: ClientConnection,
-    target: RedirectTarget,
-  ) {
+  constructor(host: RedirectHost, request: ProxyRequest, connection: ResponseWriter, target: RedirectTarget) {
     this.#host = host;
     this.#request = request;
     this.#connection = connection;
@@ -84,7 +78,7 @@ export class Redirect implements ResponseOwner {
     counters.requests++;
     // The body is not wanted; closing beats reading an upload only to drop it.
     if (!this.#request.complete) connection.closeAfterResponse();
-    const encrypted = (this.#request.socket as { encrypted?: boolean }).encrypted === true;
+    const encrypted = this.#request.socket.encrypted === true;
     const location = redirectLocation(this.#target, this.#request, encrypted);
     if (location === undefined) {
       counters.error(ErrorCodes.BAD_REQUEST);

@@ -1,0 +1,207 @@
+/**
+ * One HTTP/2 stream from a client, as the exchange sees it: its request
+ * (http2-request.ts) and the writer of its response (client-side.ts). The
+ * head goes out as a HEADERS frame, names lower-cased and the
+ * connection-specific fields HTTP/2 forbids dropped (a route's header edits
+ * could add them); the body as DATA frames under the stream's flow control
+ * (`write` answers false until 'drain'); trailers as the closing HEADERS
+ * frame, or an empty DATA frame that ends the stream when there are none.
+ * The request body is pushed into the request's body stream, the HTTP/2
+ * stream paused while that is full. A response that ends before the request
+ * body did reads the rest and drops it, as HTTP/1.1 does. A stream that
+ * closes before its response ended means the client left: the owner hears
+ * it (which aborts the backend attempt), and a reset the client sent is
+ * reported to the session's rapid-reset guard.
+ */
+import http2 from "node:http2";
+import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
+import {
+  CLIENT_BODY_ABORTED,
+  type ClientSocket,
+  type ProxyRequest,
+  type ResponseOwner,
+  type ResponseWriter,
+} from "../client-side.js";
+import { sendErrorResponse } from "../error-responses.js";
+import type { BodyReader } from "../http1/client-request.js";
+import { Http2Request } from "./http2-request.js";
+
+/** Who answers the stream's request (the listener). */
+export interface ClientStreamHost {
+  _accept(request: ProxyRequest, writer: ResponseWriter): ResponseOwner;
+  _refused(status: number, code: ErrorCode, request: boolean): void;
+}
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+/** Fields HTTP/2 forbids in a message (RFC 9113 §8.2.2); node refuses to send them. */
+const CONNECTION_SPECIFIC = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "http2-settings",
+]);
+
+export class ClientStream implements ResponseWriter, BodyReader {
+  readonly #stream: http2.ServerHttp2Stream;
+  readonly #request: Http2Request;
+  /** Called when the client reset the stream before its response ended. */
+  readonly #onClientReset: () => void;
+  #owner: ResponseOwner | undefined = undefined;
+  #status = 0;
+  /** HEAD, 204 and 304 responses: the head ends the stream. */
+  #noBody = false;
+  #trailers: http2.OutgoingHttpHeaders = {};
+  /** The response has ended (or was cut by us): a later close is no client reset. */
+  #over = false;
+  /** The response ended before the request body: what is left of it is dropped. */
+  #discarding = false;
+
+  constructor(
+    stream: http2.ServerHttp2Stream,
+    flags: number,
+    rawHeaders: readonly string[],
+    socket: ClientSocket,
+    idleTimeoutMs: number,
+    onClientReset: () => void,
+  ) {
+    this.#stream = stream;
+    this.#onClientReset = onClientReset;
+    const hasBody = (flags & NGHTTP2_FLAG_END_STREAM) === 0;
+    this.#request = new Http2Request(rawHeaders, socket, hasBody ? this : undefined);
+    stream.on("error", ignoreError);
+    stream.on("close", () => this.#closed());
+    stream.on("drain", () => this.#owner?.clientDrained());
+    stream.on("wantTrailers", () => stream.sendTrailers(this.#trailers));
+    if (hasBody) {
+      stream.on("data", (chunk: Buffer) => this.#bodyData(chunk));
+      stream.on("end", () => this.#bodyEnd());
+      // An upload stalled this long is reset (HTTP/1.1 answers it 408); one held back by a slow backend waits.
+      stream.setTimeout(idleTimeoutMs);
+      stream.on("timeout", () => {
+        if (stream.isPaused()) stream.setTimeout(idleTimeoutMs);
+        else this.destroy();
+      });
+    }
+  }
+
+  /** Hands the request to whoever answers it (the host's exchange or redirect). */
+  start(host: ClientStreamHost): void {
+    const request = this.#request;
+    if (!request.url.startsWith("/")) {
+      // CONNECT and asterisk-form targets have nothing to route on.
+      host._refused(400, ErrorCodes.BAD_REQUEST, true);
+      sendErrorResponse(this, 400, ErrorCodes.BAD_REQUEST, "the :path must start with /");
+      return;
+    }
+    const owner = host._accept(request, this);
+    this.#owner = owner;
+    owner.start();
+  }
+
+  get status(): number {
+    return this.#status;
+  }
+
+  get headersSent(): boolean {
+    return this.#status !== 0;
+  }
+
+  writeHead(status: number, _reason: string | undefined, headers: readonly string[]): void {
+    this.#status = status;
+    this.#noBody = this.#request.method === "HEAD" || status === 204 || status === 304;
+    if (this.#gone()) return;
+    const out = toHttp2Headers(headers, { ":status": status });
+    this.#stream.respond(out, { endStream: this.#noBody, waitForTrailers: !this.#noBody });
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.#noBody || chunk.length === 0 || this.#gone()) return true;
+    return this.#stream.write(chunk);
+  }
+
+  end(trailers: readonly string[] | null): void {
+    if (this.#over) return;
+    this.#over = true;
+    if (!this.#noBody && !this.#gone()) {
+      if (trailers !== null) this.#trailers = toHttp2Headers(trailers, {});
+      this.#stream.end();
+    }
+    this.#responseEnded();
+  }
+
+  /** Resets the stream: the response cannot be completed. */
+  destroy(): void {
+    this.#over = true;
+    if (!this.#gone()) this.#stream.close(NGHTTP2_INTERNAL_ERROR);
+  }
+
+  /** The stream was reset or closed: nothing can be sent on it. */
+  #gone(): boolean {
+    return this.#stream.closed || this.#stream.destroyed;
+  }
+
+  /** Nothing to do: an unread body is dropped when the response ends, and the connection's other streams go on. */
+  closeAfterResponse(): void {}
+
+  /** @internal The request body's reader wants more. */
+  _bodyWanted(): void {
+    this.#stream.resume();
+  }
+
+  #bodyData(chunk: Buffer): void {
+    if (this.#discarding) return;
+    if (!(this.#request.body as NonNullable<Http2Request["body"]>).push(chunk)) this.#stream.pause();
+  }
+
+  #bodyEnd(): void {
+    this.#stream.setTimeout(0);
+    this.#request.complete = true;
+    if (!this.#discarding) this.#request.body?.push(null);
+  }
+
+  #responseEnded(): void {
+    const owner = this.#owner;
+    this.#owner = undefined;
+    if (!this.#request.complete && !this.#discarding) {
+      this.#discarding = true;
+      this.#stream.resume();
+    }
+    owner?.clientClosed();
+  }
+
+  #closed(): void {
+    if (!this.#over && this.#stream.rstCode !== NGHTTP2_NO_ERROR) this.#onClientReset();
+    this.#over = true;
+    const request = this.#request;
+    if (!request.complete) {
+      request.complete = true;
+      request.body?.destroy(CLIENT_BODY_ABORTED);
+    }
+    this.#responseEnded();
+  }
+}
+
+/**
+ * Adds a flat `[name, value, ...]` list to an HTTP/2 header object: names
+ * lower-cased, connection-specific fields dropped, Set-Cookie kept as a list
+ * and other repeated fields joined with ", ".
+ */
+function toHttp2Headers(list: readonly string[], out: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const value = list[i + 1] as string;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else if (name === "set-cookie") out[name] = [seen as string, value];
+    else out[name] = `${seen as string}, ${value}`;
+  }
+  return out;
+}
+
+function ignoreError(): void {}
