@@ -33,6 +33,8 @@ export interface ProxyRequest extends RoutedRequest {
   readonly body: RequestBodyStream | undefined;
   /** The whole request, body included, has been received. */
   complete: boolean;
+  /** Trailer fields that followed the body (flat list), once it has fully arrived; undefined when none. */
+  trailers: readonly string[] | undefined;
   readonly socket: ClientSocket;
   /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2", for the access log. */
   readonly protocol: string;

@@ -350,6 +350,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
         method: req.method,
         headers: (this.#head as UpstreamRequestHead).headers,
         body: body === undefined ? null : hedge ? (body.whole() as Buffer) : body.forAttempt(),
+        trailers: req,
         headersTimeoutMs: this.#route.headersTimeoutMs,
       },
       handler,

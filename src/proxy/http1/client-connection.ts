@@ -393,6 +393,8 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
       }
       if (!chunks.done) return;
       this.#chunks = undefined;
+      if (chunks.trailers !== undefined && chunks.trailers.length > 0)
+        (this.#request as ClientRequest).trailers = chunks.trailers;
     }
     const request = this.#request as ClientRequest;
     request.complete = true;

@@ -33,6 +33,8 @@ export class ClientRequest implements ProxyRequest {
   readonly body: RequestBodyStream | undefined;
   /** The whole request, body included, has been received. */
   complete: boolean;
+  /** The chunked body's trailer fields, set when they have arrived. */
+  trailers: readonly string[] | undefined = undefined;
   #headers: HeaderObject | undefined = undefined;
 
   constructor(head: RequestHead, socket: net.Socket, reader: BodyReader) {

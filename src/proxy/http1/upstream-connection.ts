@@ -2,7 +2,8 @@
  * One keep-alive HTTP/1.1 connection to a backend, carrying one request at a
  * time. It writes the request head in one string and the body as it comes
  * (a Buffer with Content-Length; a stream as it is, or chunked when no length
- * was declared), parses the response with the strict head parser, and hands
+ * was declared, ending with the client's trailer fields when it sent some;
+ * a kept body that had trailers is sent chunked again), parses the response with the strict head parser, and hands
  * body bytes to the attempt's handler as views of the socket's reads, pausing
  * the socket while the handler is full.
  *
@@ -97,6 +98,8 @@ export class UpstreamConnection implements ChunkSink {
   #requestSent = false;
   #body: Readable | undefined = undefined;
   #bodyChunked = false;
+  /** Where the client's trailer fields are read when its chunked body ends. */
+  #trailerSource: UpstreamRequest["trailers"] = undefined;
   /** The connection must close after this response (early answer, stray bytes). */
   #spent = false;
   #paused = false;
@@ -184,11 +187,23 @@ export class UpstreamConnection implements ChunkSink {
       this.#requestSent = true;
       return;
     }
+    const trailers = request.trailers?.trailers;
     if (Buffer.isBuffer(body)) {
-      if (!hasLength) text += `content-length: ${body.length}\r\n`;
       socket.cork();
-      socket.write(`${text}\r\n`, "latin1");
-      socket.write(body);
+      if (trailers === undefined || hasLength) {
+        if (!hasLength) text += `content-length: ${body.length}\r\n`;
+        socket.write(`${text}\r\n`, "latin1");
+        socket.write(body);
+      } else {
+        // A kept body replayed with its trailers: chunked again, or they would be lost.
+        socket.write(`${text}transfer-encoding: chunked\r\n\r\n`, "latin1");
+        if (body.length > 0) {
+          socket.write(`${body.length.toString(16)}\r\n`, "latin1");
+          socket.write(body);
+          socket.write(CRLF);
+        }
+        socket.write(lastChunk(trailers), "latin1");
+      }
       socket.uncork();
       this.#requestSent = true;
       return;
@@ -196,6 +211,7 @@ export class UpstreamConnection implements ChunkSink {
     this.#bodyChunked = !hasLength;
     if (this.#bodyChunked) text += "transfer-encoding: chunked\r\n";
     socket.write(`${text}\r\n`, "latin1");
+    this.#trailerSource = request.trailers;
     this.#body = body;
     body.on("data", this.#onBodyData);
     body.on("end", this.#onBodyEnd);
@@ -225,7 +241,11 @@ export class UpstreamConnection implements ChunkSink {
   };
 
   #onBodyEnd = (): void => {
-    if (this.#bodyChunked) this.#socket.write(CHUNK_END);
+    if (this.#bodyChunked) {
+      const trailers = this.#trailerSource?.trailers;
+      if (trailers === undefined) this.#socket.write(CHUNK_END);
+      else this.#socket.write(lastChunk(trailers), "latin1");
+    }
     this.#detachBody();
     this.#requestSent = true;
   };
@@ -240,6 +260,7 @@ export class UpstreamConnection implements ChunkSink {
     const body = this.#body;
     if (body === undefined) return;
     this.#body = undefined;
+    this.#trailerSource = undefined;
     body.off("data", this.#onBodyData);
     body.off("end", this.#onBodyEnd);
     body.off("error", this.#onBodyError);
@@ -493,4 +514,11 @@ function reportWriteErrorsApart(socket: net.Socket, onWriteError: (error: Error)
 function protocolError(error: unknown): Error {
   const message = error instanceof HttpParseError ? error.message : "malformed response";
   return new UpstreamError(UpstreamErrorCodes.PROTOCOL, message, error);
+}
+
+/** The last chunk of a chunked body with its trailer section (RFC 9112 §7.1.2). */
+function lastChunk(trailers: readonly string[]): string {
+  let text = "0\r\n";
+  for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+  return `${text}\r\n`;
 }

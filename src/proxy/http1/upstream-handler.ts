@@ -19,6 +19,11 @@ export interface UpstreamRequest {
    * (sent as it is when the headers carry a Content-Length, chunked otherwise).
    */
   body: Buffer | Readable | null;
+  /**
+   * Where the client's trailer fields are found once its body has ended (read
+   * then, since they arrive last); they follow a chunked body to the backend.
+   */
+  trailers?: { readonly trailers: readonly string[] | undefined } | undefined;
   /** How long the backend may take to send the response head, in ms; default the connection's. */
   headersTimeoutMs?: number | undefined;
 }

@@ -25,6 +25,8 @@ export class Http2Request implements ProxyRequest {
   readonly socket: ClientSocket;
   readonly protocol = "HTTP/2";
   complete: boolean;
+  /** HTTP/2 request trailers are not forwarded (HTTP/1.1 backends get the body alone). */
+  readonly trailers = undefined;
   #headers: HeaderObject | undefined = undefined;
 
   /** `raw`: the stream's header list as received; `reader` is undefined when the HEADERS frame ended the stream. */
