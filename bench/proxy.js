@@ -5,6 +5,7 @@
  *   - HAProxy with one thread (nbthread 1, http-reuse always),
  *   - Switchyard's HttpProxy,
  *   - a minimal Node proxy (node:http server → undici Pool, streaming),
+ *   - Switchyard's TcpProxy and a bare Node `net` pipe (raw TCP, the same load),
  * each proxy in its own process pinned to CPU 0, the backend and the load
  * generator pinned to CPU 1. One warm-up run per target, then the targets
  * interleaved round-robin over several rounds (start rotated each round); the
@@ -16,7 +17,7 @@
  * BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (default 64),
  * BENCH_IDLE_CONNECTIONS (default 9000), BENCH_QUIET_WAIT (s a run may wait for
  * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
- * direct,haproxy,switchyard,reference), BENCH_PROFILE=1 (after the measured
+ * direct,haproxy,switchyard,switchyard-bare,reference,switchyard-tcp,bare-pipe), BENCH_PROFILE=1 (after the measured
  * rounds, one extra run per Node proxy under the V8 CPU profiler; top frames
  * and time per area go into the report, profiles into $TMPDIR/switchyard-bench-profiles/).
  */
@@ -91,6 +92,8 @@ const LABELS = {
   switchyard: "Switchyard HttpProxy",
   "switchyard-bare": "Switchyard HttpProxy, metrics off",
   reference: "minimal Node proxy (node:http → undici Pool)",
+  "switchyard-tcp": "Switchyard TcpProxy (raw TCP)",
+  "bare-pipe": "bare Node net pipe (raw TCP)",
 };
 
 function getOnce(port) {
@@ -124,6 +127,8 @@ export async function runProxyBench() {
     "switchyard",
     "switchyard-bare",
     "reference",
+    "switchyard-tcp",
+    "bare-pipe",
   ]);
   const profile = process.env.BENCH_PROFILE === "1";
   const twoCores = os.cpus().length >= 2;
@@ -204,6 +209,34 @@ export async function runProxyBench() {
           notes.push(`Switchyard HttpProxy skipped: failed to start: ${error.message.split("\n")[0]}`);
         }
       }
+    }
+    // Raw TCP: the TcpProxy against a bare Node pipe, the same HTTP load passing through both.
+    if (wanted.includes("switchyard-tcp") && existsSync(HTTP_PROXY_DIST)) {
+      const t = await startNodeTarget(
+        "switchyard-tcp",
+        "./lib/switchyard-proxy.js",
+        [String(backend.port), "tcp"],
+        proxyCpu,
+      );
+      targets.push({
+        key: "switchyard-tcp",
+        port: t.port,
+        pid: t.handle.pid,
+        handle: t.handle,
+        node: true,
+        tcp: true,
+      });
+    }
+    if (wanted.includes("bare-pipe")) {
+      const t = await startNodeTarget("bare-pipe", "./lib/bare-pipe.js", [String(backend.port)], proxyCpu);
+      targets.push({
+        key: "bare-pipe",
+        port: t.port,
+        pid: t.handle.pid,
+        handle: t.handle,
+        node: true,
+        tcp: true,
+      });
     }
     if (wanted.includes("reference")) {
       const t = await startNodeTarget(
@@ -300,7 +333,8 @@ export async function runProxyBench() {
 
     // Memory per idle client connection, on the warmed proxies.
     for (const target of targets) {
-      if (target.key === "direct") continue;
+      // A tunnel holds an upstream connection per client: not the per-client cost measured here.
+      if (target.key === "direct" || target.tcp) continue;
       const settle = async () => {
         if (target.node) await request(target.handle, { type: "memory", gc: true });
         await sleep(300);
@@ -424,6 +458,12 @@ export async function runProxyBench() {
   if (byKey.switchyard && byKey["switchyard-bare"]) {
     notes.push(
       `metrics cost: Switchyard with metrics reaches ${ratio(byKey.switchyard.rps, byKey["switchyard-bare"].rps)}× the throughput of the same proxy with metrics off (goal ≥ 0.95)`,
+    );
+  }
+  if (byKey["switchyard-tcp"] && byKey["bare-pipe"]) {
+    const tcp = quietByKey["switchyard-tcp"].count > 0 ? quietByKey : byKey;
+    notes.push(
+      `TCP: Switchyard's TcpProxy reaches ${ratio(tcp["switchyard-tcp"].rps, tcp["bare-pipe"].rps)}× the bare pipe's req/s at ${ratio(tcp["bare-pipe"].cpuUs, tcp["switchyard-tcp"].cpuUs)}× its CPU cost per request (bare pipe's µs/req ÷ the TcpProxy's; goal within 5%: ≥ 0.95)`,
     );
   }
   const waitedMs = quietWaits.reduce((sum, w) => sum + Math.max(0, w.ms - 1_000), 0);
