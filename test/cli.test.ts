@@ -192,6 +192,32 @@ describe("switchyard proxy", () => {
     expect(result.stdout).not.toContain("listening");
   });
 
+  it("logs readable text with --log-format pretty, and names a bad SWITCHYARD_LOG_FORMAT", async () => {
+    const backend = await demoBackend("p1");
+    const proxy = launch([
+      "proxy",
+      "--listen",
+      "127.0.0.1:0",
+      "--backend",
+      backend,
+      "--log-format",
+      "pretty",
+    ]);
+    const line = await proxy.line((text) => text.includes("listening"));
+    // Time, level and message as text, the fields below it: not a JSON object.
+    expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening/);
+    expect(proxy.stdout()).toMatch(/^\s+address: "127\.0\.0\.1:\d+"$/m);
+    proxy.process.kill("SIGTERM");
+    expect(await proxy.exit()).toBe(0);
+
+    const bad = await run(["proxy", "--listen", "127.0.0.1:0", "--backend", backend], {
+      SWITCHYARD_LOG_FORMAT: "fancy",
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("SWITCHYARD_LOG_FORMAT");
+    expect(bad.stderr).toContain('"fancy"');
+  });
+
   it("says what is missing when given nothing to proxy", async () => {
     const result = await run(["proxy"]);
     expect(result.code).toBe(2);

@@ -110,7 +110,9 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     throw error;
   }
   const level = process.env.SWITCHYARD_LOG_LEVEL ?? "warn";
-  const logger = createLogger(LOG_LEVELS.includes(level as (typeof LOG_LEVELS)[number]) ? level : "warn");
+  const logger = createLogger({
+    level: LOG_LEVELS.includes(level as (typeof LOG_LEVELS)[number]) ? level : "warn",
+  });
   let runtime: Runtime;
   try {
     runtime = await startSwitchyard(config, { logger });

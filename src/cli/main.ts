@@ -19,6 +19,7 @@ import { ENV_OVERRIDES } from "../config/load.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import { packageVersion } from "../core/version.js";
 import { MAX_DEMO_CONCURRENCY } from "../demo/backend-server.js";
+import { LOG_FORMATS } from "../observability/log-format.js";
 import { type AgentOptions, agentCommand } from "./agent-command.js";
 import { algorithmsCommand } from "./algorithms-command.js";
 import {
@@ -64,6 +65,12 @@ export function buildProgram(): Command {
     .option("-b, --backend <address>", "backend address, repeatable (or comma-separated)", collect)
     .option("-a, --algorithm <name>", "algorithm for every pool (see `switchyard algorithms`)")
     .addOption(new Option("--protocol <protocol>", "protocol of the first listener").choices(["http", "tcp"]))
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "json, pretty, or auto: pretty on a terminal (default auto)",
+      ).choices(LOG_FORMATS),
+    )
     .option(
       "-w, --workers <count>",
       'worker processes sharing the listeners, or "auto" for one per CPU core (default 1)',

@@ -32,6 +32,7 @@ export interface ProxyOptions {
   backend?: string[];
   algorithm?: string;
   protocol?: "http" | "tcp";
+  logFormat?: string;
   /** Worker processes (node:cluster); 1 runs in this process. */
   workers?: number;
 }
@@ -61,6 +62,7 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
         backends: flagBackends.length > 0 ? flagBackends : undefined,
         algorithm: options.algorithm,
         protocol: options.protocol,
+        logFormat: options.logFormat,
       },
     });
   const workers = options.workers ?? 1;
@@ -69,18 +71,26 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
     const store = await openConfigStore(resolveFromSources);
     const config = await store.resolve().finally(() => store.close());
     const { runClusterPrimary } = await import("./cluster-primary.js");
-    await runClusterPrimary(config, workers, createLogger(config.log.level));
+    await runClusterPrimary(
+      config,
+      workers,
+      createLogger({ level: config.log.level, format: config.log.format }),
+    );
     process.exit(0);
   }
   // A cluster worker's admin API is private (the primary serves the configured address), on every reload too.
   const store = await openConfigStore(
     cluster.isWorker ? async () => withPrivateAdmin(await resolveFromSources()) : resolveFromSources,
   );
+  // Listening for the stop signal before the listeners open: a SIGTERM right after "listening" stops gracefully.
+  const stopSignal = cluster.isWorker ? Promise.race([nextSignal(), primaryGone()]) : nextSignal();
   const { startFromConfigStore } = await import("../runtime.js");
   const { runtime, logger } = await startFromConfigStore(store, (config) =>
     cluster.isWorker
-      ? createLogger(config.log.level).child({ worker: Number(process.env[WORKER_INDEX_ENV]) })
-      : createLogger(config.log.level),
+      ? createLogger({ level: config.log.level, format: config.log.format }).child({
+          worker: Number(process.env[WORKER_INDEX_ENV]),
+        })
+      : createLogger({ level: config.log.level, format: config.log.format }),
   );
   if (cluster.isWorker) announceReady(runtime.listeners, runtime.admin);
   const config = runtime.config;
@@ -88,7 +98,7 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
     options.config === undefined
       ? undefined
       : watchConfig(options.config, () => reloadFromFile(runtime, store.resolve, logger), logger);
-  const signal = await (cluster.isWorker ? Promise.race([nextSignal(), primaryGone()]) : nextSignal());
+  const signal = await stopSignal;
   stopWatching?.();
   await store.close();
   logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");

@@ -105,7 +105,7 @@ describe("loading files", () => {
     });
     expect(config.pools.web?.backends[0]).toEqual({ address: "127.0.0.1:9001", weight: 1, enabled: true });
     expect(config.pools.web?.backends[1]?.labels).toEqual({ tier: "gold" });
-    expect(config.log).toEqual({ level: "info" });
+    expect(config.log).toEqual({ level: "info", format: "auto" });
     expect(config.shutdownGraceMs).toBe(10_000);
     expect(config.admin).toBeUndefined();
     expect(summarizeConfig(config)).toEqual({ listeners: 1, pools: 1, backends: 2 });

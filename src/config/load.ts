@@ -31,6 +31,8 @@ export interface ConfigFlags {
   backends?: readonly string[];
   algorithm?: string;
   protocol?: string;
+  /** log.format: json, pretty or auto. */
+  logFormat?: string;
 }
 
 /** Every override the environment or the CLI can make. */
@@ -56,6 +58,7 @@ export const ENV_OVERRIDES: readonly { name: string; description: string }[] = [
     description: "comma-separated host names the admin API answers besides localhost and IP addresses",
   },
   { name: "SWITCHYARD_LOG_LEVEL", description: "log level: fatal, error, warn, info, debug, trace, silent" },
+  { name: "SWITCHYARD_LOG_FORMAT", description: "log format: json, pretty, or auto (pretty on a terminal)" },
   ...SWARMGUARD_ENV_ALIASES,
 ];
 
@@ -166,6 +169,7 @@ export function applyEnvOverrides(raw: unknown, env: Env = process.env): Record<
     adminToken: read("SWITCHYARD_ADMIN_TOKEN"),
     adminAllowedHosts: allowedHosts === undefined ? undefined : splitList(allowedHosts),
     logLevel: read("SWITCHYARD_LOG_LEVEL") ?? swarmGuard.logLevel,
+    logFormat: read("SWITCHYARD_LOG_FORMAT"),
   });
   return applySwarmGuardEnvAliases(config, env, backends === undefined && swarmGuard.backends !== undefined);
 }
@@ -250,10 +254,11 @@ export function applyOverrides(raw: unknown, overrides: ConfigOverrides): Record
     if (overrides.adminAllowedHosts !== undefined) admin.allowedHosts = [...overrides.adminAllowedHosts];
   }
 
-  if (overrides.logLevel !== undefined) {
+  if (overrides.logLevel !== undefined || overrides.logFormat !== undefined) {
     const log = isRecord(config.log) ? config.log : {};
     config.log = log;
-    log.level = overrides.logLevel;
+    if (overrides.logLevel !== undefined) log.level = overrides.logLevel;
+    if (overrides.logFormat !== undefined) log.format = overrides.logFormat;
   }
   return config;
 }

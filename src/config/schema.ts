@@ -19,6 +19,7 @@ import { isSwitchyardError } from "../core/errors.js";
 import { cidrSchema } from "../geo/geo-options.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
+import { LOG_FORMATS } from "../observability/log-format.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
 import { numberIn } from "./numbers.js";
@@ -544,6 +545,12 @@ export const logSchema = z.strictObject({
     .enum(LOG_LEVELS)
     .default("info")
     .describe("log level; debug also logs every routing decision, failover, retry and agent poll"),
+  format: z
+    .enum(LOG_FORMATS)
+    .default("auto")
+    .describe(
+      "json (one JSON object per line), pretty (readable text) or auto: pretty on a terminal, JSON otherwise",
+    ),
   access: z
     .strictObject({
       enabled: z.boolean().default(true).describe("false turns the access log off"),
