@@ -1,21 +1,30 @@
 /**
  * Switchyard's HttpProxy in its own process, balancing over the one bench
  * upstream (port in argv[2]) with round-robin. Reports its port. With
- * argv[3] = "no-metrics" the balancer records nothing (the metrics-cost baseline).
+ * "no-metrics" among the further arguments the balancer records nothing (the
+ * metrics-cost baseline); with "--tls CERT KEY" the listener terminates TLS
+ * with that certificate (HTTP/2 offered by ALPN, as by default).
  */
 import { failStartup, serveParent } from "./child-ipc.js";
 
 const upstreamPort = Number(process.argv[2]);
+const flags = process.argv.slice(3);
+const tlsAt = flags.indexOf("--tls");
 
 async function main() {
   const { createBalancer } = await import("../../dist/index.js");
   const { HttpProxy } = await import("../../dist/proxy/http-proxy.js");
+  const { TlsCertificates } = await import("../../dist/proxy/tls-certificates.js");
   const balancer = createBalancer({
     backends: [{ id: "bench-backend", address: `127.0.0.1:${upstreamPort}`, weight: 1 }],
     algorithm: "round-robin",
-    metrics: process.argv[3] === "no-metrics" ? false : undefined,
+    metrics: flags.includes("no-metrics") ? false : undefined,
   });
-  const proxy = new HttpProxy({ balancer, host: "127.0.0.1", port: 0 });
+  const tls =
+    tlsAt === -1
+      ? undefined
+      : { certificates: await TlsCertificates.load([{ cert: flags[tlsAt + 1], key: flags[tlsAt + 2] }]) };
+  const proxy = new HttpProxy({ balancer, host: "127.0.0.1", port: 0, tls });
   const parent = serveParent({ onStop: () => proxy.close() });
   const address = await proxy.listen();
   parent.ready({ host: address.host, port: address.port });
