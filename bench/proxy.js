@@ -33,7 +33,16 @@ import { summarizeProfile } from "./lib/cpuprofile.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
 import { closeIdleConnections, openIdleConnections, rssBytes, stillOpen } from "./lib/idle-connections.js";
-import { cpuBusySeconds, cpuSeconds } from "./lib/proc.js";
+import {
+  contendedNote,
+  isQuiet,
+  measureRun,
+  OTHERS_LIMIT,
+  quietWaitNote,
+  summarizeRuns,
+  waitBeforeRun,
+} from "./lib/measure.js";
+import { cpuSeconds } from "./lib/proc.js";
 import { fixed, kilo, markdownTable, median, ratio } from "./lib/stats.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
@@ -62,28 +71,6 @@ function slope(points, key) {
 /** A number with its unit, or "—" alone. */
 function withUnit(value, digits, unit) {
   return Number.isFinite(value) ? `${fixed(value, digits)}${unit}` : "—";
-}
-
-/** A run during which other processes used more than this share of either core is "contended". */
-const OTHERS_LIMIT = 0.15;
-
-/** A core busier than this (others' work) before a run makes the run wait. */
-const QUIET_SHARE = 0.2;
-
-/**
- * Waits (at most `maxMs`) until `cpu` is at most QUIET_SHARE busy over one
- * second, so a run does not start while other work holds the proxy core.
- */
-async function waitQuiet(cpu, maxMs) {
-  const started = Date.now();
-  let busy = 1;
-  while (Date.now() - started <= maxMs) {
-    const before = await cpuBusySeconds(cpu);
-    await sleep(1_000);
-    busy = (await cpuBusySeconds(cpu)) - before;
-    if (busy <= QUIET_SHARE) break;
-  }
-  return { ms: Date.now() - started, busy };
 }
 
 const LABELS = {
@@ -260,42 +247,22 @@ export async function runProxyBench() {
     }
 
     const runOnce = async (target, seconds) => {
-      if (proxyCpu !== undefined) {
-        const waited = await waitQuiet(proxyCpu, quietWaitSec * 1000);
-        quietWaits.push(waited);
-        if (waited.busy > QUIET_SHARE)
-          log(
-            `  CPU ${proxyCpu} still ${fixed(waited.busy * 100, 0)}% busy after waiting ${fixed(waited.ms / 1000, 0)} s; running anyway`,
-          );
-      }
-      const proxyCoreBefore = proxyCpu === undefined ? Number.NaN : await cpuBusySeconds(proxyCpu);
-      const loadCoreBefore = loadCpu === undefined ? Number.NaN : await cpuBusySeconds(loadCpu);
-      const cpuBefore = await cpuSeconds(target.pid);
-      const loadBefore = await cpuSeconds(load.pid);
-      const backendBefore = await cpuSeconds(backend.handle.pid);
-      const result = await request(
-        load,
-        { type: "run", url: `http://127.0.0.1:${target.port}/`, connections, durationSec: seconds },
-        (seconds + 60) * 1000,
-      );
-      const cpu = (await cpuSeconds(target.pid)) - cpuBefore;
-      const loadCpuSec = (await cpuSeconds(load.pid)) - loadBefore;
-      const backendCpu = (await cpuSeconds(backend.handle.pid)) - backendBefore;
-      const proxyCoreBusy =
-        proxyCpu === undefined ? Number.NaN : (await cpuBusySeconds(proxyCpu)) - proxyCoreBefore;
-      const loadCoreBusy =
-        loadCpu === undefined ? Number.NaN : (await cpuBusySeconds(loadCpu)) - loadCoreBefore;
-      // The direct target (the backend) is pinned to the load core, so all of CPU 0's use is others'.
-      const onProxyCore = target.key === "direct" ? 0 : cpu;
-      return {
-        ...result,
-        cpuShare: cpu / result.durationSec,
-        cpuUsPerRequest: result.ok > 0 ? (cpu / result.ok) * 1e6 : Number.NaN,
-        loadCpuShare: loadCpuSec / result.durationSec,
-        othersOnProxyCore: Math.max(0, proxyCoreBusy - onProxyCore) / result.durationSec,
-        othersOnLoadCore: Math.max(0, loadCoreBusy - loadCpuSec - backendCpu) / result.durationSec,
-        direct: target.key === "direct",
-      };
+      await waitBeforeRun(proxyCpu, quietWaitSec, quietWaits, log);
+      return measureRun({
+        run: () =>
+          request(
+            load,
+            { type: "run", url: `http://127.0.0.1:${target.port}/`, connections, durationSec: seconds },
+            (seconds + 60) * 1000,
+          ),
+        targetPid: target.pid,
+        loadSeconds: () => cpuSeconds(load.pid),
+        alsoOnLoadCore: [backend.handle.pid],
+        proxyCpu,
+        loadCpu,
+        // The direct target (the backend) is pinned to the load core, so all of CPU 0's use is others'.
+        targetOnLoadCore: target.key === "direct",
+      });
     };
 
     for (const target of targets) {
@@ -378,24 +345,7 @@ export async function runProxyBench() {
     await haproxy?.cleanup();
   }
 
-  // The direct target runs on CPU 1 only, so only CPU 1's other work disturbs it.
-  const isQuiet = (r) =>
-    (r.direct || !(r.othersOnProxyCore > OTHERS_LIMIT)) && !(r.othersOnLoadCore > OTHERS_LIMIT);
-  const summary = (target, onlyQuiet = false) => {
-    const runs = (target.runs ?? []).filter((r) => !onlyQuiet || isQuiet(r));
-    return {
-      rps: median(runs.map((r) => r.rps)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-      cpuShare: median(runs.map((r) => r.cpuShare)),
-      cpuUs: median(runs.map((r) => r.cpuUsPerRequest)),
-      loadShare: median(runs.map((r) => r.loadCpuShare)),
-      others: median(runs.map((r) => r.othersOnProxyCore)),
-      othersLoad: median(runs.map((r) => r.othersOnLoadCore)),
-      count: runs.length,
-      failures: runs.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0),
-    };
-  };
+  const summary = (target, onlyQuiet = false) => summarizeRuns(target.runs, onlyQuiet);
   const resultTable = (byKey, perRound) => {
     const haproxyRps = byKey.haproxy?.rps ?? Number.NaN;
     const referenceRps = byKey.reference?.rps ?? Number.NaN;
@@ -466,23 +416,12 @@ export async function runProxyBench() {
       `TCP: Switchyard's TcpProxy reaches ${ratio(tcp["switchyard-tcp"].rps, tcp["bare-pipe"].rps)}× the bare pipe's req/s at ${ratio(tcp["bare-pipe"].cpuUs, tcp["switchyard-tcp"].cpuUs)}× its CPU cost per request (bare pipe's µs/req ÷ the TcpProxy's; goal within 5%: ≥ 0.95)`,
     );
   }
-  const waitedMs = quietWaits.reduce((sum, w) => sum + Math.max(0, w.ms - 1_000), 0);
-  const startedBusy = quietWaits.filter((w) => w.busy > QUIET_SHARE).length;
-  if (quietWaits.length > 0) {
-    notes.push(
-      `before each run the bench waited for CPU ${proxyCpu} to be ≤ ${QUIET_SHARE * 100}% busy for 1 s (at most ${quietWaitSec} s): waited ${fixed(waitedMs / 1000, 0)} s in all; ${startedBusy} of ${quietWaits.length} runs started on a busy core`,
-    );
-  }
-  const contended = targets.filter((t) => t.runs.some((r) => !isQuiet(r)));
-  if (contended.length > 0) {
-    notes.push(
-      `CONTENDED RUN: other processes used more than ${OTHERS_LIMIT * 100}% of CPU 0 or 1 during some runs of ${contended
-        .map((t) => LABELS[t.key])
-        .join(
-          ", ",
-        )} (marked * per round); those runs measure the box, not the proxy. Prefer the quiet-rounds table, or re-run on a quiet machine.`,
-    );
-  }
+  const waitNote = quietWaitNote(quietWaits, proxyCpu, quietWaitSec);
+  if (waitNote) notes.push(waitNote);
+  const contended = contendedNote(
+    targets.filter((t) => t.runs.some((r) => !isQuiet(r))).map((t) => LABELS[t.key]),
+  );
+  if (contended) notes.push(contended);
   const loadShares = targets.map((t) => byKey[t.key].loadShare).filter(Number.isFinite);
   const cpuModel = os.cpus()[0]?.model ?? "unknown CPU";
   const context = [

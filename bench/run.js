@@ -1,7 +1,7 @@
 /**
  * Runs the benches in order, each in its own process: select, proxy, memory, failover, geo, agent-ab,
- * workers, then dispatcher. `npm run bench` builds first.
- * BENCH_ONLY=select|proxy|memory|failover|geo|agent-ab|workers|dispatcher runs one.
+ * workers, dispatcher, then edge. `npm run bench` builds first.
+ * BENCH_ONLY=select|proxy|memory|failover|geo|agent-ab|workers|dispatcher|edge runs one.
  * A bench that fails does not stop the next; the exit code says whether all passed.
  */
 import { spawn } from "node:child_process";
@@ -16,6 +16,7 @@ const BENCHES = {
   "agent-ab": fileURLToPath(new URL("./agent-ab.js", import.meta.url)),
   workers: fileURLToPath(new URL("./workers.js", import.meta.url)),
   dispatcher: fileURLToPath(new URL("./dispatcher.js", import.meta.url)),
+  edge: fileURLToPath(new URL("./edge.js", import.meta.url)),
 };
 
 const only = process.env.BENCH_ONLY;

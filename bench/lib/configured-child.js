@@ -1,6 +1,6 @@
 /**
  * A native proxy (HAProxy, NGINX) as a bench target: its config written into
- * a fresh temporary directory (removed at the end, and synchronously if the
+ * a fresh temporary directory (benchTempDir) (removed at the end, and synchronously if the
  * bench exits early), the process started in the foreground, and the wait
  * until it accepts connections on a port chosen for it.
  */
@@ -39,19 +39,28 @@ function canConnect(port) {
  * Starts `command` pinned to `cpu` with `args(configFile, dir)`, the config
  * being `config(port, dir)`; resolves with `{ handle, port, cleanup, configText }`.
  */
-export async function startConfigured({ name, command, args, config, cpu }) {
+/**
+ * A fresh temporary directory for a bench's files (configs, certificates):
+ * `cleanup()` removes it, and it is removed synchronously if the bench exits first.
+ */
+export async function benchTempDir(name) {
   const dir = await mkdtemp(path.join(os.tmpdir(), `switchyard-bench-${name}-`));
-  const file = path.join(dir, `${name}.conf`);
-  const port = await freePort();
-  const configText = config(port, dir);
-  await writeFile(file, configText);
-  const handle = startChild({ name, command, args: args(file, dir), cpu });
   const removeNow = () => rmSync(dir, { recursive: true, force: true });
   process.once("exit", removeNow);
   const cleanup = async () => {
     process.off("exit", removeNow);
     await rm(dir, { recursive: true, force: true });
   };
+  return { dir, cleanup };
+}
+
+export async function startConfigured({ name, command, args, config, cpu }) {
+  const { dir, cleanup } = await benchTempDir(name);
+  const file = path.join(dir, `${name}.conf`);
+  const port = await freePort();
+  const configText = config(port, dir);
+  await writeFile(file, configText);
+  const handle = startChild({ name, command, args: args(file, dir), cpu });
   for (let i = 0; i < 100; i++) {
     if (handle.exited) break;
     if (await canConnect(port)) return { handle, port, cleanup, configText };

@@ -2,7 +2,8 @@
  * HAProxy as a bench target: installed from Debian when missing, run in the
  * foreground with one thread (`nbthread 1`), HTTP mode and `http-reuse
  * always`, in front of the bench upstreams with the `balance` given
- * (roundrobin by default).
+ * (roundrobin by default). With `tls` it terminates TLS (certificate and key
+ * in one PEM file, ALPN h2 and http/1.1) and speaks plain HTTP/1.1 upstream.
  */
 import { spawnSync } from "node:child_process";
 import { ensureInstalled } from "./apt.js";
@@ -18,7 +19,8 @@ export function haproxyVersion() {
   return out.split("\n")[0]?.match(/version (\S+)/)?.[1] ?? "unknown";
 }
 
-function config(port, upstreamPorts, balance) {
+function config(port, upstreamPorts, balance, tls) {
+  const bind = tls ? `127.0.0.1:${port} ssl crt ${tls.pem} alpn h2,http/1.1` : `127.0.0.1:${port}`;
   return `global
   nbthread 1
   maxconn 9500
@@ -35,7 +37,7 @@ defaults
   timeout http-request 60s
 
 frontend bench
-  bind 127.0.0.1:${port}
+  bind ${bind}
   default_backend upstream
 
 backend upstream
@@ -44,13 +46,22 @@ ${upstreamPorts.map((upstream, i) => `  server backend${i} 127.0.0.1:${upstream}
 `;
 }
 
-/** Starts HAProxy pinned to `cpu` (one upstream port, or several); resolves with `{ handle, port, cleanup }`. */
-export function startHaproxy({ upstreamPort, upstreamPorts = [upstreamPort], balance = "roundrobin", cpu }) {
+/**
+ * Starts HAProxy pinned to `cpu` (one upstream port, or several); `tls: { pem }`
+ * makes its listener TLS. Resolves with `{ handle, port, cleanup }`.
+ */
+export function startHaproxy({
+  upstreamPort,
+  upstreamPorts = [upstreamPort],
+  balance = "roundrobin",
+  cpu,
+  tls,
+}) {
   return startConfigured({
     name: "haproxy",
     command: "haproxy",
     args: (file) => ["-f", file, "-db"],
-    config: (port) => config(port, upstreamPorts, balance),
+    config: (port) => config(port, upstreamPorts, balance, tls),
     cpu,
   });
 }

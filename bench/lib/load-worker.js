@@ -1,5 +1,6 @@
 /**
- * The load generator of bench/proxy.js: autocannon 9 as a library in its own
+ * The load generator of bench/proxy.js and bench/edge.js (http or https URLs;
+ * autocannon does not verify certificates): autocannon 9 as a library in its own
  * (pinnable) process. Answers `run` requests with a summary of one run.
  */
 import autocannon from "autocannon";
@@ -15,6 +16,7 @@ async function run({ url, connections, durationSec }) {
     p50: result.latency.p50,
     p90: result.latency.p90,
     p99: result.latency.p99,
+    mean: result.latency.mean,
     max: result.latency.max,
     non2xx: result.non2xx,
     errors: result.errors,

@@ -13,6 +13,17 @@ export async function cpuSeconds(pid) {
   return (utime + stime) / CLOCK_TICKS_PER_SEC;
 }
 
+/**
+ * User + system CPU seconds of this process's children that have exited and
+ * been reaped (cutime + cstime): the CPU a short-lived child such as h2load
+ * used, read after it is gone.
+ */
+export async function reapedChildrenCpuSeconds() {
+  const stat = await readFile("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SEC;
+}
+
 /** Busy (non-idle, non-iowait) CPU seconds of one CPU since boot, from /proc/stat. */
 export async function cpuBusySeconds(cpu) {
   const stat = await readFile("/proc/stat", "utf8");
