@@ -447,6 +447,9 @@ describe("switchyard lab simulate", () => {
     const result = await run(["lab", "--help"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\s+simulate \[options\]/m);
+    const simulate = await run(["lab", "simulate", "--help"]);
+    expect(simulate.stdout).toMatch(/^Scenarios:$/m);
+    expect(simulate.stdout).toMatch(/^ {2}heterogeneous +4 backends at 10 ms and one 5x slower/m);
   });
 });
 

@@ -19,6 +19,7 @@ import { ENV_OVERRIDES } from "../config/load.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import { packageVersion } from "../core/version.js";
 import { MAX_DEMO_CONCURRENCY } from "../demo/backend-server.js";
+import { listScenarios } from "../lab/scenarios.js";
 import { LOG_FORMATS } from "../observability/log-format.js";
 import { type AgentOptions, agentCommand } from "./agent-command.js";
 import { algorithmsCommand } from "./algorithms-command.js";
@@ -168,6 +169,7 @@ export function buildProgram(): Command {
     )
     .option("--json", "print the results as JSON instead of a table")
     .option("-o, --out <dir>", "also write results.json and report.html into this directory")
+    .addHelpText("after", scenarioHelp)
     .action(async (options: LabSimulateCliOptions) => labSimulateCommand(options));
 
   const config = program
@@ -234,6 +236,17 @@ export function reportError(error: unknown): number {
 
 function configOption(): Option {
   return new Option("-c, --config <file>", "config file, YAML or JSON").env("SWITCHYARD_CONFIG");
+}
+
+/** `lab simulate --help` lists the built-in scenarios (their module is small; the simulator stays unloaded). */
+function scenarioHelp(): string {
+  const scenarios = listScenarios();
+  const width = Math.max(...scenarios.map((scenario) => scenario.name.length));
+  return [
+    "",
+    "Scenarios:",
+    ...scenarios.map((scenario) => `  ${scenario.name.padEnd(width)}  ${scenario.summary}`),
+  ].join("\n");
 }
 
 function envHelp(): string {

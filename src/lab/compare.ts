@@ -26,6 +26,8 @@ export interface CompareOptions extends RunOptions {
    * given, or threw); it is left out of the results. Without it, the error is thrown.
    */
   onSkip?: (algorithm: string, error: Error) => void;
+  /** Called before each algorithm's run: its label, its place (0-based) and how many there are. */
+  onRun?: (algorithm: string, index: number, count: number) => void;
 }
 
 export const DEFAULT_SEED = 1;
@@ -57,7 +59,8 @@ export function compareAlgorithms(
 ): SimulationResult[] {
   const specs = algorithms === "all" ? allAlgorithms() : algorithms;
   const results: SimulationResult[] = [];
-  for (const spec of specs) {
+  for (const [index, spec] of specs.entries()) {
+    options.onRun?.(algorithmLabel(spec), index, specs.length);
     if (!options.onSkip) {
       results.push(runScenario(scenario, spec, options));
       continue;

@@ -107,6 +107,23 @@ describe("runLabSimulate", () => {
     expect(await readFile(join(dir, "report.html"), "utf8")).toContain("<svg");
   });
 
+  it("shows progress on one rewritten line when stderr is a terminal, and none otherwise", async () => {
+    const terminal: string[] = [];
+    const io = {
+      stdout: { write: () => true },
+      stderr: { isTTY: true, write: (text: string) => terminal.push(text) },
+    };
+    await runLabSimulate({ scenario: "uniform", algorithms: "rr,p2c", requests: 1000 }, io);
+    expect(terminal).toEqual([
+      "\r\u001b[2Kscenario 1/1 uniform: round-robin (1/2)",
+      "\r\u001b[2Kscenario 1/1 uniform: power-of-two-choices (2/2)",
+      "\r\u001b[2K",
+    ]);
+    const { io: piped, err } = capture();
+    await runLabSimulate({ scenario: "uniform", algorithms: "rr", requests: 1000 }, piped);
+    expect(err()).toBe("");
+  });
+
   it("prints JSON only with json", async () => {
     const { io, out } = capture();
     await runLabSimulate({ scenario: "uniform", algorithms: "rr", requests: 2000, json: true }, io);

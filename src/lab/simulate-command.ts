@@ -30,7 +30,8 @@ export interface LabSimulateOptions {
 
 export interface LabIo {
   stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  /** Progress goes here, on one rewritten line, when it is a terminal. */
+  stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
 const optionsSchema = z.object({
@@ -60,11 +61,19 @@ export async function runLabSimulate(
   const skipped = new Set<string>();
   const started = performance.now();
   const results: SimulationResult[] = [];
-  for (const name of scenarios) {
+  const progress = io.stderr.isTTY === true;
+  for (const [scenarioIndex, name] of scenarios.entries()) {
     results.push(
       ...compareAlgorithms(name, names, {
         requests,
         seed,
+        // On a terminal, one line that says what is running (a full run takes a while); erased at the end.
+        onRun: progress
+          ? (algorithm, index, count) =>
+              io.stderr.write(
+                `\r\u001b[2Kscenario ${scenarioIndex + 1}/${scenarios.length} ${name}: ${algorithm} (${index + 1}/${count})`,
+              )
+          : undefined,
         // Listing everything may include algorithms that need configuration: skip those, say so.
         onSkip: everyAlgorithm
           ? (algorithm, error) => {
@@ -76,6 +85,7 @@ export async function runLabSimulate(
       }),
     );
   }
+  if (progress) io.stderr.write("\r\u001b[2K");
   const seconds = (performance.now() - started) / 1000;
 
   if (json) io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
