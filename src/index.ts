@@ -53,6 +53,8 @@ export {
   getScenario,
   type LabSimulateOptions,
   listScenarios,
+  loadReportAssets,
+  type ReportAssets,
   type RunOptions,
   renderHtmlReport,
   runAgentAb,

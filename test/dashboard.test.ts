@@ -10,25 +10,16 @@
 
 import { mkdir } from "node:fs/promises";
 import http from "node:http";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../scripts/build-dashboard.mjs";
 import { parseConfig } from "../src/config/load.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
-import { DEBIAN_TOOLS } from "./global-setup.js";
+import { launchChromium } from "./helpers/chromium.js";
 import { LOCALHOST, request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
 const TOKEN = "dashboard-test-token";
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url);
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let backends: Map<string, TestServer>;
 let runtime: Runtime;
@@ -96,11 +87,7 @@ beforeAll(async () => {
   traffic = sendTraffic(web.port);
   adminUrl = `http://${LOCALHOST}:${runtime.admin.port}/`;
 
-  browser = await chromium.launch({
-    executablePath: DEBIAN_TOOLS.chromium,
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console: ${message.text()}`);

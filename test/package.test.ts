@@ -60,6 +60,7 @@ describe("npm package", () => {
         "dist/cli/main.js",
         "dist/index.d.ts",
         "dist/dashboard/index.html",
+        "dist/lab-report/report.js",
         "LICENSE",
         "README.md",
         "CHANGELOG.md",

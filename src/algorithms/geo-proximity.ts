@@ -50,7 +50,7 @@ export class GeoProximitySelector extends GeoSelector {
   }
 
   pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
-    const location = this.resolver.resolve(ctx);
+    const location = this.locate(ctx);
     const named = location.region === undefined ? undefined : this.#regions.get(location.region);
     const origin = location.point ?? named?.point;
     let backend: Backend | undefined;

@@ -8,8 +8,8 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
-import type { Selector } from "../core/selector.js";
-import { type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import type { Selector, SelectorFallback } from "../core/selector.js";
+import { type ClientLocation, type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
 import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import type { BackendGroup } from "./backend-groups.js";
@@ -23,6 +23,8 @@ export abstract class GeoSelector implements Selector, RegionStatsSource {
   protected readonly stats: RegionStats;
   /** Backend → the group whose load heap holds it (set by `rebuild`). */
   protected groupOf = new Map<Backend, BackendGroup>();
+  /** Picks for clients with neither a region nor a point (sent to `anywhere`). */
+  #unlocated = 0;
 
   /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
   constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
@@ -33,6 +35,20 @@ export abstract class GeoSelector implements Selector, RegionStatsSource {
   abstract rebuild(backends: readonly Backend[]): void;
   abstract pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined;
   abstract describe(backend: Backend): string;
+
+  /** The client's location, counting the clients geography cannot place. */
+  protected locate(ctx: RequestContext): ClientLocation {
+    const location = this.resolver.resolve(ctx);
+    if (location.region === undefined && location.point === undefined) this.#unlocated++;
+    return location;
+  }
+
+  fallback(): SelectorFallback {
+    return {
+      picks: this.#unlocated,
+      reason: "client location unknown (no region header, CIDR or GeoIP match): least in flight",
+    };
+  }
 
   loadChanged(backend: Backend): void {
     this.groupOf.get(backend)?.loadChanged(backend);

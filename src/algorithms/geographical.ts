@@ -40,7 +40,7 @@ export class GeographicalSelector extends GeoSelector {
   }
 
   pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
-    const location = this.resolver.resolve(ctx);
+    const location = this.locate(ctx);
     const home = location.region === undefined ? undefined : this.#regions.get(location.region);
     let backend = home?.pick(tried);
     let reason = SAME_REGION;

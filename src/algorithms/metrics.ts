@@ -26,7 +26,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import { isEligible, type Selector, type SelectorFallback } from "../core/selector.js";
 import { BackendMetricsStore, type ResourceSample } from "../load/backend-metrics.js";
 import { RoutedSinceReport } from "../load/routed-since-report.js";
 import type { AlgorithmDefinition } from "./definition.js";
@@ -202,6 +202,10 @@ export abstract class ResourceScanSelector implements Selector {
   #factor(backend: Backend): number {
     const index = this.backends.indexOf(backend);
     return this.routedSinceReport && index >= 0 ? this.routedSinceReport.factor(index) : 1;
+  }
+
+  fallback(): SelectorFallback {
+    return { picks: this.fallbacks, reason: "no ready backend had fresh agent metrics: round-robin" };
   }
 
   describe(backend: Backend): string {

@@ -18,7 +18,7 @@ import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
 import type { ProbeTransport } from "../core/probe.js";
-import type { HedgeController, Selector } from "../core/selector.js";
+import type { HedgeController, Selector, SelectorFallback } from "../core/selector.js";
 import {
   defaultUpstreamTls,
   loadUpstreamTls,
@@ -219,6 +219,11 @@ export class Balancer implements AttemptHost {
   /** What the balancer records (percentiles, rates, recent decisions); undefined with `metrics: false`. */
   get metrics(): BalancerMetrics | undefined {
     return this.#metrics;
+  }
+
+  /** Picks the current algorithm made without the inputs it needs, when it can lack any. */
+  fallback(): SelectorFallback | undefined {
+    return this.#selector.fallback?.();
   }
 
   /** Requests and failovers per client region, when the algorithm is geo-aware. */

@@ -25,6 +25,13 @@ export interface HedgeController {
   settled(hedgeWon: boolean): void;
 }
 
+/** Picks an algorithm made without the input it is built on, and what it did instead. */
+export interface SelectorFallback {
+  picks: number;
+  /** Why, and what the picks were made by: "no fresh agent metrics: round-robin". */
+  reason: string;
+}
+
 export interface Selector {
   /** Registered algorithm name. */
   readonly name: string;
@@ -45,6 +52,8 @@ export interface Selector {
   metrics?(): object;
   /** Requests and failovers per client region, and latency per serving region, for geo-aware algorithms. */
   regionStats?(): object;
+  /** For algorithms that need inputs a pool may lack (agent metrics, client locations): how often they did. */
+  fallback?(): SelectorFallback;
   /** Present when the algorithm hedges slow requests (ALPHA1). */
   readonly hedging?: HedgeController;
   /** One line saying why `backend` won, for explanations and the debug log. */

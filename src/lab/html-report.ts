@@ -1,12 +1,17 @@
 /**
- * Self-contained HTML report of simulation results: per scenario, the
- * comparison table, latency percentiles per algorithm (bars, log scale), p99
- * over the run per algorithm (lines, episodes marked) and each algorithm's
- * share of traffic per backend. Inline CSS and SVG only: no script, no CDN,
- * so the file opens anywhere and can be attached to an issue.
+ * Self-contained HTML report of simulation results: per scenario, which
+ * algorithms ran without an input the simulation lacks, the comparison
+ * table, latency percentiles and p99 over the run per algorithm (uPlot
+ * charts: hover values, legend toggles, episodes marked) and each
+ * algorithm's share of traffic per backend (SVG). The chart script, uPlot
+ * included, and the chart data are inline: no CDN, so the file opens
+ * anywhere and can be attached to an issue; without JavaScript the table
+ * still has every number.
  */
+import type { ReportChart } from "./chart-data.js";
 import type { SimulationResult } from "./metrics.js";
-import { barChart, escapeHtml, lineChart } from "./svg-chart.js";
+import type { ReportAssets } from "./report-assets.js";
+import { barChart, escapeHtml } from "./svg-chart.js";
 import { formatMs, groupByScenario } from "./table.js";
 
 const STYLE = `
@@ -22,12 +27,13 @@ svg .title { font-size: 14px; font-weight: 600; fill: #1d2430; }
 svg .tick, svg .legend { font-size: 11px; fill: #3c4656; }
 svg .unit { font-size: 11px; fill: #5b6575; }
 svg .grid { stroke: #eef0f4; } svg .axis { stroke: #8a94a6; }
-svg .marker { stroke: #b0382f; stroke-dasharray: 4 3; }
+.fallbacks { border-left: 3px solid #c98a1b; padding-left: 10px; }
 `;
 
-/** Renders `results` (one or more scenarios) as one HTML document. */
+/** Renders `results` (one or more scenarios) as one HTML document, charts drawn by `assets` (loadReportAssets). */
 export function renderHtmlReport(
   results: readonly SimulationResult[],
+  assets: ReportAssets,
   title = "Switchyard load lab",
 ): string {
   const sections = groupByScenario(results).map(renderScenario);
@@ -35,13 +41,15 @@ export function renderHtmlReport(
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style></head><body>`,
+    `<style>${STYLE}${assets.style}</style></head><body>`,
     `<h1>${escapeHtml(title)}</h1>`,
     '<p class="note">Discrete-event simulation driving the real selection algorithms. Latency is client-visible ',
     "(arrival to response, queueing and retries included). Load spread (max/mean, CV) compares the attempts ",
     "routed to each backend, window by window, among the backends up for the whole window. Keys remapped: ",
     "share of keys whose serving backend differs between the scenario's before and after windows.</p>",
+    '<noscript><p class="note">The charts need JavaScript; the tables have every number.</p></noscript>',
     ...sections,
+    `<script>${inlineScript(assets.script)}</script>`,
     "</body></html>",
     "",
   ].join("\n");
@@ -60,25 +68,26 @@ function renderScenario(results: SimulationResult[]): string {
     `<h2>Scenario ${escapeHtml(first.scenario)}</h2>`,
     `<p class="note">${first.requests} requests at ${Math.round(first.arrivalRateRps)} req/s ` +
       `(${(first.durationMs / 1000).toFixed(1)} s simulated), seed ${first.seed}.</p>`,
+    renderFallbacks(results),
     renderTable(results),
-    barChart({
+    chartData({
       title: "Latency percentiles",
-      categories: algorithms,
-      series: [
-        { name: "p50", values: results.map((r) => r.latency.p50) },
-        { name: "p95", values: results.map((r) => r.latency.p95) },
-        { name: "p99", values: results.map((r) => r.latency.p99) },
-      ],
-      unit: "ms (log)",
-      log: true,
+      x: PERCENTILES.map((_, i) => i),
+      xNames: PERCENTILES.map(([name]) => name),
+      xLabel: "percentile",
+      yLabel: "ms (log)",
+      series: results.map((r) => ({
+        name: r.algorithm,
+        values: PERCENTILES.map(([, of]) => positive(of(r))),
+      })),
+      markers: [],
     }),
-    lineChart({
+    chartData({
       title: "p99 latency over the run (by arrival time)",
       x,
-      xUnit: "s",
-      series: results.map((r) => ({ name: r.algorithm, values: r.timeline.p99 })),
-      unit: "ms (log)",
-      log: true,
+      xLabel: "s",
+      yLabel: "ms (log)",
+      series: results.map((r) => ({ name: r.algorithm, values: r.timeline.p99.map(positive) })),
       markers,
     }),
     barChart({
@@ -92,6 +101,44 @@ function renderScenario(results: SimulationResult[]): string {
     }),
     renderEvents(first),
   ].join("\n");
+}
+
+const PERCENTILES: readonly [string, (r: SimulationResult) => number][] = [
+  ["p50", (r) => r.latency.p50],
+  ["p95", (r) => r.latency.p95],
+  ["p99", (r) => r.latency.p99],
+  ["p99.9", (r) => r.latency.p999],
+];
+
+/** The value, or null where a log scale has no place for it (a bucket without answers is 0). */
+function positive(value: number): number | null {
+  return value > 0 ? value : null;
+}
+
+/** A chart's data as inline JSON; `<` escaped so no value can close the script element. */
+function chartData(chart: ReportChart): string {
+  return `<script type="application/json" class="chart-data">${JSON.stringify(chart).replaceAll("<", "\\u003c")}</script>`;
+}
+
+/** The bundle inline: a `</script` inside it (in a string) must not end the element. */
+function inlineScript(script: string): string {
+  return script.replaceAll("</script", "<\\/script");
+}
+
+function renderFallbacks(results: SimulationResult[]): string {
+  const items = results.flatMap((r) =>
+    r.fallback
+      ? [
+          `<li><b>${escapeHtml(r.algorithm)}</b>: ${escapeHtml(r.fallback.reason)} ` +
+            `(${r.fallback.picks} picks)</li>`,
+        ]
+      : [],
+  );
+  if (items.length === 0) return "";
+  return (
+    '<div class="fallbacks note"><p>Ran without an input the simulation does not model, so these ' +
+    `measure their fallback, not the algorithm:</p><ul>${items.join("")}</ul></div>`
+  );
 }
 
 function renderTable(results: SimulationResult[]): string {

@@ -26,6 +26,7 @@ export type {
   LatencyTimeline,
   SimulationResult,
 } from "./metrics.js";
+export { loadReportAssets, type ReportAssets } from "./report-assets.js";
 export {
   arrivalRateRps,
   type EpisodeSpec,

@@ -93,6 +93,11 @@ export interface SimulationResult {
   backends: BackendResult[];
   events: LabEvent[];
   timeline: LatencyTimeline;
+  /**
+   * Picks the algorithm made without an input the simulation does not model
+   * (agent metrics, client locations) and what it did instead; absent when none.
+   */
+  fallback?: { picks: number; reason: string };
   /** Attempt dispatch times per backend (ms), only when `recordRouting` was asked. */
   routing?: Record<string, number[]>;
   /** Wall-clock time of the run, ms: the only field that differs between identical runs. */

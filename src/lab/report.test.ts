@@ -2,9 +2,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ReportChart } from "./chart-data.js";
 import { algorithmLabel, compareAlgorithms, parseAlgorithmList } from "./compare.js";
 import { renderHtmlReport } from "./html-report.js";
 import type { SimulationResult } from "./metrics.js";
+import { loadReportAssets } from "./report-assets.js";
 import { runLabSimulate } from "./simulate-command.js";
 import { formatTable } from "./table.js";
 
@@ -65,22 +67,74 @@ describe("formatTable", () => {
   });
 });
 
+/** The inline JSON of every chart in `html`, in page order. */
+function chartsIn(html: string): ReportChart[] {
+  const blocks = html.matchAll(/<script type="application\/json" class="chart-data">(.*?)<\/script>/g);
+  return [...blocks].map((match) => JSON.parse(match[1] as string) as ReportChart);
+}
+
 describe("renderHtmlReport", () => {
-  it("is one self-contained document with inline SVG charts", () => {
-    const html = renderHtmlReport(small());
+  it("is one self-contained document: uPlot, its stylesheet and the chart data inline", async () => {
+    const assets = await loadReportAssets();
+    const results = small();
+    const html = renderHtmlReport(results, assets);
     expect(html.startsWith("<!doctype html>")).toBe(true);
-    expect(html).toContain("<svg");
-    expect(html).toContain("<polyline");
-    expect(html).toContain("power-of-two-choices");
-    expect(html).not.toMatch(/<script|<link|src=/i);
-    expect(html.replaceAll("http://www.w3.org/2000/svg", "")).not.toMatch(/https?:\/\//);
+    expect(assets.script).toContain("u-legend");
+    expect(html).toContain(`<script>${assets.script}</script>`);
+    expect(assets.style).toContain(".u-legend");
+    expect(html).toContain(assets.style);
+    // Nothing is fetched: no external script, stylesheet or image.
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?https?:/i);
+    expect(html).not.toMatch(/<link/i);
+    // The table carries the numbers without JavaScript; the traffic share stays SVG.
+    expect(html).toContain("<table>");
+    expect(html).toContain("Share of served requests per backend");
+
+    const [percentiles, timeline] = chartsIn(html) as [ReportChart, ReportChart];
+    expect(chartsIn(html)).toHaveLength(2);
+    expect(percentiles.xNames).toEqual(["p50", "p95", "p99", "p99.9"]);
+    expect(percentiles.series.map((s) => s.name)).toEqual(["round-robin", "power-of-two-choices"]);
+    results.forEach((r, i) => {
+      const { p50, p95, p99, p999 } = r.latency;
+      expect(percentiles.series[i]?.values).toEqual([p50, p95, p99, p999]);
+      expect(timeline.series[i]?.name).toBe(r.algorithm);
+      expect(timeline.series[i]?.values).toEqual(r.timeline.p99.map((v) => (v > 0 ? v : null)));
+    });
+    expect(timeline.x).toHaveLength(results[0]?.timeline.p99.length as number);
+    // The failure scenario's episode, marked on the time chart at its start and end.
+    expect(timeline.markers.map((m) => m.label)).toEqual(
+      results[0]?.events
+        .filter((e) => e.kind !== "marked-down" && e.kind !== "marked-up")
+        .map((e) => `${e.backend} ${e.kind}`),
+    );
+    expect(timeline.markers.length).toBeGreaterThanOrEqual(2);
+    expect(html).not.toContain("fell back");
   });
 
-  it("escapes names", () => {
+  it("names the algorithms that ran without an input the simulation lacks, with the reason", async () => {
+    const results = compareAlgorithms("uniform", ["round-robin", "metrics", "geographical"], {
+      requests: 2000,
+    });
+    const html = renderHtmlReport(results, await loadReportAssets());
+    const note = html.slice(html.indexOf('<div class="fallbacks'), html.indexOf("<table>"));
+    expect(note).toContain(
+      "<li><b>metrics</b>: no ready backend had fresh agent metrics: round-robin (2000 picks)</li>",
+    );
+    expect(note).toMatch(
+      /<li><b>geographical<\/b>: client location unknown .*least in flight \(2000 picks\)/,
+    );
+    expect(note).not.toContain("round-robin</b>");
+  });
+
+  it("escapes names, in the page and in the chart data", async () => {
     const [result] = small();
-    const html = renderHtmlReport([{ ...(result as SimulationResult), algorithm: "<b>x</b>" }]);
+    const html = renderHtmlReport(
+      [{ ...(result as SimulationResult), algorithm: "</script><b>x</b>" }],
+      await loadReportAssets(),
+    );
     expect(html).not.toContain("<b>x</b>");
     expect(html).toContain("&#60;b&#62;x&#60;/b&#62;");
+    expect(chartsIn(html)[0]?.series[0]?.name).toBe("</script><b>x</b>");
   });
 });
 
@@ -104,7 +158,7 @@ describe("runLabSimulate", () => {
     const saved = JSON.parse(await readFile(join(dir, "results.json"), "utf8")) as SimulationResult[];
     expect(saved.map((r) => r.algorithm)).toEqual(["round-robin", "power-of-two-choices"]);
     expect(saved[0]?.seed).toBe(9);
-    expect(await readFile(join(dir, "report.html"), "utf8")).toContain("<svg");
+    expect(await readFile(join(dir, "report.html"), "utf8")).toContain('class="chart-data"');
   });
 
   it("shows progress on one rewritten line when stderr is a terminal, and none otherwise", async () => {

@@ -12,6 +12,7 @@ import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { compareAlgorithms, DEFAULT_SEED, parseAlgorithmList } from "./compare.js";
 import { renderHtmlReport } from "./html-report.js";
 import type { SimulationResult } from "./metrics.js";
+import { loadReportAssets } from "./report-assets.js";
 import { getScenario, listScenarios } from "./scenarios.js";
 import { formatTable } from "./table.js";
 
@@ -100,7 +101,7 @@ export async function runLabSimulate(
   if (out) {
     await mkdir(out, { recursive: true });
     await writeFile(join(out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(join(out, "report.html"), renderHtmlReport(results));
+    await writeFile(join(out, "report.html"), renderHtmlReport(results, await loadReportAssets()));
     (json ? io.stderr : io.stdout).write(
       `wrote ${join(out, "results.json")} and ${join(out, "report.html")}\n`,
     );

@@ -501,7 +501,7 @@ export class Simulation {
   #result(wallMs: number): SimulationResult {
     const { config } = this;
     for (const sim of this.#backends) sim.updateAlive(this.#durationMs, true);
-    return this.#recorder.result(
+    const result = this.#recorder.result(
       {
         scenario: config.scenario.name,
         algorithm:
@@ -516,6 +516,10 @@ export class Simulation {
       this.#backends,
       wallMs,
     );
+    // Asked of the algorithm itself, so the report cannot drift from what the run did.
+    const fallback = this.balancer.fallback();
+    if (fallback && fallback.picks > 0) result.fallback = fallback;
+    return result;
   }
 }
 

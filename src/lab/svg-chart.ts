@@ -1,8 +1,9 @@
 /**
- * Minimal inline SVG charts for the lab report: grouped bars and lines, with
- * a linear or log10 value axis, a legend and optional vertical markers. Pure
- * string building, no DOM and no script, so a report is one static file.
+ * Minimal inline SVG bar chart for the lab report: grouped bars on a linear
+ * value axis, with a legend. Pure string building, no DOM and no
+ * script, so it reads without JavaScript.
  */
+import { seriesColor } from "./palette.js";
 
 export interface Series {
   name: string;
@@ -14,30 +15,12 @@ export interface BarChartOptions {
   categories: readonly string[];
   series: readonly Series[];
   unit: string;
-  log?: boolean;
-}
-
-export interface LineChartOptions {
-  title: string;
-  /** x of each point, shared by every series. */
-  x: readonly number[];
-  xUnit: string;
-  series: readonly Series[];
-  unit: string;
-  log?: boolean;
-  /** Vertical dashed lines with a label (episode starts and ends). */
-  markers?: readonly { x: number; label: string }[];
 }
 
 const WIDTH = 960;
 const PLOT_TOP = 40;
 const PLOT_LEFT = 70;
 const PLOT_RIGHT = 20;
-
-/** A colour per series index, well spread around the hue circle. */
-export function seriesColor(index: number): string {
-  return `hsl(${Math.round((index * 137.508) % 360)} 62% 45%)`;
-}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -48,17 +31,8 @@ interface Scale {
   ticks: { value: number; label: string }[];
 }
 
-function valueScale(values: readonly number[], log: boolean, top: number, bottom: number): Scale {
-  const finite = values.filter((v) => Number.isFinite(v) && (!log || v > 0));
-  if (log) {
-    const lo = Math.floor(Math.log10(Math.min(...finite, 1)));
-    const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...finite, 1))));
-    const floor = 10 ** lo;
-    const y = (v: number) => bottom - ((Math.log10(Math.max(v, floor)) - lo) / (hi - lo)) * (bottom - top);
-    const ticks = [];
-    for (let p = lo; p <= hi; p++) ticks.push({ value: 10 ** p, label: formatTick(10 ** p) });
-    return { y, ticks };
-  }
+function valueScale(values: readonly number[], top: number, bottom: number): Scale {
+  const finite = values.filter((v) => Number.isFinite(v));
   const max = Math.max(...finite, 0) || 1;
   const step = niceStep(max / 5);
   const hi = Math.ceil(max / step) * step;
@@ -128,7 +102,6 @@ export function barChart(options: BarChartOptions): string {
   const bottom = 300;
   const scale = valueScale(
     series.flatMap((s) => s.values),
-    options.log ?? false,
     PLOT_TOP,
     bottom,
   );
@@ -153,43 +126,4 @@ export function barChart(options: BarChartOptions): string {
   });
   parts.push(legend(series, bottom + 110));
   return svg(bottom + 110 + 18 * Math.ceil(series.length / 6), parts.join(""));
-}
-
-/** One polyline per series over the shared x values. */
-export function lineChart(options: LineChartOptions): string {
-  const { x, series } = options;
-  const bottom = 320;
-  const scale = valueScale(
-    series.flatMap((s) => s.values),
-    options.log ?? false,
-    PLOT_TOP,
-    bottom,
-  );
-  const xMax = Math.max(...x, 1);
-  const px = (value: number) => PLOT_LEFT + (value / xMax) * (WIDTH - PLOT_LEFT - PLOT_RIGHT);
-  const parts = [axis(scale, bottom, options.unit, options.title)];
-  for (const marker of options.markers ?? []) {
-    const mx = px(marker.x).toFixed(1);
-    parts.push(`<line x1="${mx}" x2="${mx}" y1="${PLOT_TOP}" y2="${bottom}" class="marker"/>`);
-    parts.push(
-      `<text x="${mx}" y="${PLOT_TOP - 4}" class="tick" text-anchor="middle">${escapeHtml(marker.label)}</text>`,
-    );
-  }
-  const xStep = niceStep(xMax / 6);
-  for (let value = 0; value <= xMax + xStep * 1e-9; value += xStep) {
-    parts.push(
-      `<text x="${px(value).toFixed(1)}" y="${bottom + 16}" class="tick" text-anchor="middle">${formatTick(value)}</text>`,
-    );
-  }
-  parts.push(
-    `<text x="${WIDTH - PLOT_RIGHT}" y="${bottom + 32}" class="unit" text-anchor="end">${escapeHtml(options.xUnit)}</text>`,
-  );
-  series.forEach((s, i) => {
-    const points = s.values.map((v, j) => `${px(x[j] ?? 0).toFixed(1)},${scale.y(v).toFixed(1)}`).join(" ");
-    parts.push(
-      `<polyline points="${points}" fill="none" stroke="${seriesColor(i)}" stroke-width="1.8"><title>${escapeHtml(s.name)}</title></polyline>`,
-    );
-  });
-  parts.push(legend(series, bottom + 56));
-  return svg(bottom + 56 + 18 * Math.ceil(series.length / 6), parts.join(""));
 }
