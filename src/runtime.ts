@@ -42,7 +42,8 @@ export interface RuntimeListener {
   /** Bound host and port (the real port when the config asked for 0). */
   host: string;
   port: number;
-  pool: string;
+  /** The default pool; undefined for an HTTP listener with routes only. */
+  pool: string | undefined;
 }
 
 export interface Runtime {
@@ -187,14 +188,15 @@ export async function startSwitchyard(
   };
 
   for (const listener of config.listeners) {
-    const balancer = balancers.get(listener.pool);
+    // Without a default pool (an http listener with routes), unmatched requests get 404.
+    const balancer = listener.pool === undefined ? undefined : balancers.get(listener.pool);
     const listen = parseListenAddress(listener.listen);
-    if (!balancer || !listen) {
+    if ((listener.pool !== undefined && !balancer) || !listen || (listener.protocol === "tcp" && !balancer)) {
       await stopAll(0);
       throw new Error(`listener "${listener.name}" is not valid; validate the config with parseConfig first`);
     }
     const proxy: Proxy =
-      listener.protocol === "tcp"
+      listener.protocol === "tcp" && balancer
         ? new TcpProxy({
             balancer,
             name: listener.name,
@@ -293,7 +295,7 @@ export async function startSwitchyard(
         protocol: listener.protocol,
         address: formatHostPort(listener.host, listener.port),
         pool: listener.pool,
-        algorithm: balancers.get(listener.pool)?.algorithm,
+        algorithm: listener.pool === undefined ? undefined : balancers.get(listener.pool)?.algorithm,
       },
       "listening",
     );
