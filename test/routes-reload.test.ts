@@ -116,9 +116,9 @@ describe("routes on reload", () => {
     expect(await get("/limited")).toMatch(/^429 /);
     // The request in flight finished on the route it started on.
     expect(await inFlight).toBe("200 api /slow");
-    expect(await routeStats(runtime)).toEqual([
-      { name: "new", pool: "api", requests: 1, rateLimited: 0 },
-      { name: "api", pool: "api", requests: 3, rateLimited: 0 },
+    expect(await routeStats(runtime)).toMatchObject([
+      { name: "new", pool: "api", match: "/fresh", requests: 1, rateLimited: 0 },
+      { name: "api", pool: "api", match: "/v2/*", requests: 3, rateLimited: 0 },
       { name: "limited", pool: "api", requests: 4, rateLimited: 2 },
       { name: "default", pool: "main", requests: 2, rateLimited: 0 },
     ]);

@@ -46,7 +46,7 @@ import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from ".
 import { RateLimiter, type RateLimitOptions } from "./rate-limit/rate-limiter.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 import { NO_ROUTE_MESSAGE, NoRoute } from "./routes/no-route.js";
-import { Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
+import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import { Route, type RouteOptions, type RouteSettings } from "./routes/route.js";
 import type { RoutedRequest } from "./routes/route-match.js";
 import type { TlsCertificates } from "./tls-certificates.js";
@@ -403,6 +403,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     const routes = this.#routes.map(({ route }) => ({
       name: route.name,
       pool: route.pool,
+      match: route.matchText,
+      redirect: route.redirect === undefined ? undefined : describeRedirect(route.redirect),
       requests: route.requests,
       rateLimited: route.rateLimited,
     }));
