@@ -233,7 +233,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   #connections = new Set<ClientConnection>();
   /** Set when every request is redirected to https instead of proxied. */
   #redirectToHttps: RedirectTarget | undefined;
-  /** The routes in order, the default route (named "default", when there is a default pool) last; replaced whole by setRoutes. */
+  /**
+   * The routes in order, the default route (named "default", when there is a
+   * default pool) last; replaced whole by setRoutes, never edited in place.
+   */
   #routes: readonly RouteEntry[];
   #transports = new Map<Balancer, PoolTransport>();
   /** The transport to a pool, made on first use. */
@@ -350,7 +353,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       return found;
     };
     this.#listenerLimit = reuseLimiter(undefined, options.rateLimit, this.name);
-    this.#routes = this.#buildRoutes(options.routes ?? [], this.#listenerLimit, []);
+    this.#routes = this.#buildRoutes(options.routes ?? [], this.#listenerLimit, new Map());
     this.h2c = options.h2c === true;
     if (this.h2c && options.http2 === false) throw invalidOption("h2c needs http2, which is false", {});
     // Offered by ALPN on TLS; on a plain listener only to clients with prior knowledge (h2c).
@@ -419,11 +422,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
    * SY_ERR_INVALID_OPTIONS, and changes nothing, when a route is invalid.
    */
   setRoutes(routes: readonly RouteOptions[], rateLimit: RateLimitOptions | undefined): void {
-    const previous = this.#routes;
+    const previous = new Map(this.#routes.map(({ route }) => [route.name, route]));
     const listenerLimit = reuseLimiter(this.#listenerLimit, rateLimit, this.name);
     const next = this.#buildRoutes(routes, listenerLimit, previous);
     for (const { route } of next) {
-      const old = previous.find((entry) => entry.route.name === route.name)?.route;
+      const old = previous.get(route.name);
       if (old === undefined) continue;
       route.requests = old.requests;
       route.rateLimited = old.rateLimited;
@@ -548,16 +551,17 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   /**
    * The route table: `routes` in order, then the default route when there is
-   * a default pool. Routes' own rate limiters of `previous` whose settings are
-   * unchanged are reused, so clients keep their quota across a reload.
+   * a default pool. Routes' own rate limiters of the `previous` routes (by
+   * name) whose settings are unchanged are reused, so clients keep their
+   * quota across a reload.
    */
   #buildRoutes(
     routes: readonly RouteOptions[],
     listenerLimit: RateLimiter | undefined,
-    previous: readonly RouteEntry[],
+    previous: ReadonlyMap<string, Route>,
   ): RouteEntry[] {
     const own = (options: RouteOptions, limit: RateLimitOptions) => {
-      const old = previous.find((entry) => entry.route.name === options.name)?.route.rateLimit;
+      const old = previous.get(options.name)?.rateLimit;
       // A route that inherited the listener's limit had no buckets of its own to keep.
       return reuseLimiter(old === this.#listenerLimit ? undefined : old, limit, options.name);
     };
