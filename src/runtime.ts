@@ -22,7 +22,7 @@ import {
   watchConfig,
 } from "./config/reload.js";
 import { ReloadStats } from "./config/reload-stats.js";
-import type { SwitchyardConfig } from "./config/schema.js";
+import type { ListenerConfig, SwitchyardConfig } from "./config/schema.js";
 import { parseListenAddress } from "./config/schema.js";
 import type { AdminConfigStore } from "./config/store-writes.js";
 import { formatHostPort } from "./core/address.js";
@@ -32,6 +32,7 @@ import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
 import type { ListenerMetricsSource } from "./prometheus/exporter.js";
 import { HttpProxy } from "./proxy/http-proxy.js";
+import type { RouteOptions } from "./proxy/routes/route.js";
 import { TcpProxy } from "./proxy/tcp-proxy.js";
 import { type CertificateFiles, TlsCertificates } from "./proxy/tls-certificates.js";
 
@@ -41,7 +42,8 @@ export interface RuntimeListener {
   /** Bound host and port (the real port when the config asked for 0). */
   host: string;
   port: number;
-  pool: string;
+  /** The default pool; undefined for an HTTP listener with routes only. */
+  pool: string | undefined;
 }
 
 export interface Runtime {
@@ -58,7 +60,8 @@ export interface Runtime {
   /**
    * Applies a new validated config in place, without restarting listeners:
    * backends added, removed with drain (not awaited; see `drained`),
-   * re-weighted, enabled or disabled, algorithms switched. Changes that need a
+   * re-weighted, enabled or disabled, algorithms switched, HTTP listeners'
+   * routes and rate limits replaced. Changes that need a
    * restart are reported and logged at warn; the rest is still applied.
    */
   reload(next: SwitchyardConfig): ReloadResult;
@@ -135,6 +138,8 @@ export async function startSwitchyard(
   }
 
   const started: Proxy[] = [];
+  /** HTTP listeners by name, for reloading their routes. */
+  const httpProxies = new Map<string, HttpProxy>();
   const listeners: RuntimeListener[] = [];
   const metricsSources: ListenerMetricsSource[] = [];
   const accessLog = config.log.access?.enabled
@@ -183,14 +188,15 @@ export async function startSwitchyard(
   };
 
   for (const listener of config.listeners) {
-    const balancer = balancers.get(listener.pool);
+    // Without a default pool (an http listener with routes), unmatched requests get 404.
+    const balancer = listener.pool === undefined ? undefined : balancers.get(listener.pool);
     const listen = parseListenAddress(listener.listen);
-    if (!balancer || !listen) {
+    if ((listener.pool !== undefined && !balancer) || !listen || (listener.protocol === "tcp" && !balancer)) {
       await stopAll(0);
       throw new Error(`listener "${listener.name}" is not valid; validate the config with parseConfig first`);
     }
     const proxy: Proxy =
-      listener.protocol === "tcp"
+      listener.protocol === "tcp" && balancer
         ? new TcpProxy({
             balancer,
             name: listener.name,
@@ -227,13 +233,11 @@ export async function startSwitchyard(
             redirectToHttps: listener.redirectToHttps === true ? {} : listener.redirectToHttps,
             pool: listener.pool,
             rateLimit: listener.rateLimit,
-            routes: listener.routes?.map((route) => ({
-              ...route,
-              balancer: route.pool === undefined ? undefined : balancers.get(route.pool),
-            })),
+            routes: routeOptions(listener.routes, balancers),
             accessLog,
             logger,
           });
+    if (proxy instanceof HttpProxy) httpProxies.set(listener.name, proxy);
     const bound = await bind(proxy, listener.name, listen);
     metricsSources.push({
       name: listener.name,
@@ -291,7 +295,7 @@ export async function startSwitchyard(
         protocol: listener.protocol,
         address: formatHostPort(listener.host, listener.port),
         pool: listener.pool,
-        algorithm: balancers.get(listener.pool)?.algorithm,
+        algorithm: listener.pool === undefined ? undefined : balancers.get(listener.pool)?.algorithm,
       },
       "listening",
     );
@@ -314,7 +318,20 @@ export async function startSwitchyard(
       const reloadLogger = logger.child({ component: "reload" });
       const plan = diffConfig(current, next);
       const applied = applyReloadPlan(balancers, plan, { logger: reloadLogger });
-      current = effectiveConfig(current, next);
+      const routed = plan.listeners.filter((change) => {
+        try {
+          httpProxies
+            .get(change.listener)
+            ?.setRoutes(routeOptions(change.routes, balancers), change.rateLimit);
+          return true;
+        } catch (error) {
+          applied.errors.push(
+            `listener "${change.listener}": routes not applied: ${(error as Error).message}`,
+          );
+          return false;
+        }
+      });
+      current = effectiveConfig(current, next, routed);
       reloads.recordApplied();
       const summary = describePlan(plan);
       reloadLogger.info({ changes: summary }, `config reloaded: ${summary}`);
@@ -353,6 +370,17 @@ export async function startFromConfigStore(
     await store.close();
     throw error;
   }
+}
+
+/** A listener's configured routes with their pools' balancers, as the HTTP proxy takes them. */
+function routeOptions(
+  routes: ListenerConfig["routes"],
+  balancers: ReadonlyMap<string, Balancer>,
+): RouteOptions[] {
+  return (routes ?? []).map((route) => ({
+    ...route,
+    balancer: route.pool === undefined ? undefined : balancers.get(route.pool),
+  }));
 }
 
 function describeListenFailure(error: unknown): string {

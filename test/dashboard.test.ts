@@ -1,10 +1,10 @@
 /**
  * The dashboard in a real browser: the bundle built by the build script,
  * real backends behind a running Switchyard (two pools, admin API with a
- * token), Debian's Chromium driven headless by playwright-core. Traffic goes
- * through the proxy while the test reads the page, switches the algorithm,
- * disables a backend, runs a load test and changes pool from the UI, checking
- * each change on the server. Any console error or page error fails the test.
+ * token, routes on one listener), Debian's Chromium driven headless by
+ * playwright-core. Traffic goes through the proxy while the test reads the
+ * page and its routes, switches the algorithm, disables a backend, runs a
+ * load test and changes pool from the UI, checking each change on the server. Any console error or page error fails the test.
  * The screenshot lands in test-artifacts/dashboard.png.
  */
 
@@ -69,7 +69,15 @@ beforeAll(async () => {
   runtime = await startSwitchyard(
     parseConfig({
       listeners: [
-        { name: "web", listen: `${LOCALHOST}:0`, pool: "web" },
+        {
+          name: "web",
+          listen: `${LOCALHOST}:0`,
+          pool: "web",
+          routes: [
+            { name: "health", match: { path: "/healthz", methods: ["GET"] }, pool: "api" },
+            { name: "moved", match: { pathPrefix: "/old" }, redirect: { path: "/new", status: 301 } },
+          ],
+        },
         { name: "api", listen: `${LOCALHOST}:0`, pool: "api" },
       ],
       pools: {
@@ -131,6 +139,16 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator(".chart-canvas canvas").count()).toBe(2);
     await expect.poll(() => page.locator("table.backends tbody tr").count()).toBe(3);
     expect(await page.locator(".decisions > li").count()).toBeGreaterThan(0);
+
+    // The web listener's routes in order, with what they match, where they go and what they took.
+    const routes = page.getByRole("list", { name: "Routes of listener web" }).locator("li");
+    await expect
+      .poll(() => routes.allTextContents())
+      .toEqual([
+        "healthGET /healthz→ pool api0 requests",
+        "moved/old/*redirect 301 → /new0 requests",
+        expect.stringMatching(/^defaultevery request→ pool web[1-9][\d,]* requests$/),
+      ]);
 
     // Switch the algorithm from the UI; the server follows.
     await page.getByLabel("Switch to").selectOption("least-connections");

@@ -29,8 +29,8 @@ import { closeServer, LOCALHOST } from "./helpers/servers.js";
 
 /** Cases sent at once. */
 const BATCH = 32;
-/** A client connection is done when nothing arrived for this long (the proxy keeps it alive). */
-const CLIENT_IDLE_MS = 400;
+/** A client connection is done when nothing arrived for this long (the proxy keeps it alive; a loaded box answers slowly). */
+const CLIENT_IDLE_MS = 1_000;
 /** Longest a case may take, should the proxy keep sending. */
 const CLIENT_MAX_MS = 5_000;
 

@@ -869,7 +869,7 @@ describe("HttpProxy retries", () => {
         },
       ],
       // The request with two Host headers was refused before any route saw it.
-      routes: [{ name: "default", requests: 6, rateLimited: 0 }],
+      routes: [{ name: "default", match: "", requests: 6, rateLimited: 0 }],
     });
   });
 

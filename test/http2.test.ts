@@ -313,8 +313,8 @@ describe("HTTP/2 from clients", () => {
     expect(apiReply.headers.host).toBe("api.test");
     expect((JSON.parse(toWeb.body.toString()) as EchoReply).name).toBe("web");
     expect(proxy.stats().routes).toEqual([
-      { name: "api", pool: "api", requests: 1, rateLimited: 0 },
-      { name: "default", pool: undefined, requests: 1, rateLimited: 0 },
+      { name: "api", pool: "api", match: "api.test", requests: 1, rateLimited: 0 },
+      { name: "default", pool: undefined, match: "", requests: 1, rateLimited: 0 },
     ]);
   });
 

@@ -7,6 +7,7 @@
  * timeout is the route's. The route is named in stats, /metrics, the access
  * log and explain; config mistakes name the route.
  */
+import http2 from "node:http2";
 import net from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -19,6 +20,7 @@ import {
   startEchoServer,
   startServer,
   type TestServer,
+  waitFor,
 } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -235,6 +237,65 @@ describe("listener routes", () => {
     });
     expect(answer).toMatch(/^HTTP\/1\.1 101 /);
     expect(seen).toBe("/feed live");
+  });
+
+  it("answers 404 SY_ERR_NO_ROUTE on a listener without a default pool, over HTTP/1.1 and HTTP/2, counted and logged", async () => {
+    const api = await echo("api");
+    const lines: Record<string, unknown>[] = [];
+    const runtime = await start(
+      {
+        admin: { listen: "127.0.0.1:0" },
+        log: { access: { enabled: true } },
+        listeners: [
+          {
+            name: "edge",
+            listen: "127.0.0.1:0",
+            h2c: true,
+            routes: [{ name: "api", match: { pathPrefix: "/api" }, pool: "api" }],
+          },
+        ],
+        pools: { api: { backends: [{ address: api.address }] } },
+      },
+      lines,
+    );
+    const port = runtime.listeners[0]?.port ?? 0;
+    expect((await get(port, "/api/x")).reply?.name).toBe("api");
+    const missed = await request({ port, path: "/other" });
+    expect(missed.status).toBe(404);
+    expect(missed.headers["x-switchyard-error"]).toBe("SY_ERR_NO_ROUTE");
+    expect(JSON.parse(missed.text)).toMatchObject({ error: "SY_ERR_NO_ROUTE" });
+
+    const session = http2.connect(`http://${LOCALHOST}:${port}`);
+    const h2 = await new Promise<{ status: unknown; code: unknown }>((resolve, reject) => {
+      const stream = session.request({ ":path": "/else" });
+      stream.on("response", (headers) =>
+        resolve({ status: headers[":status"], code: headers["x-switchyard-error"] }),
+      );
+      stream.on("error", reject);
+      stream.resume();
+    });
+    session.close();
+    expect(h2).toEqual({ status: 404, code: "SY_ERR_NO_ROUTE" });
+
+    const stats = (await adminJson(runtime, "/api/stats")) as {
+      listeners: { edge: { errors: Record<string, number>; statusClasses: Record<string, number> } };
+    };
+    expect(stats.listeners.edge.errors).toEqual({ SY_ERR_NO_ROUTE: 2 });
+    expect(stats.listeners.edge.statusClasses["4xx"]).toBe(2);
+    const metrics = await adminText(runtime, "/metrics");
+    expect(metrics).toContain(
+      'switchyard_listener_errors_total{listener="edge",pool="",code="SY_ERR_NO_ROUTE"} 2',
+    );
+    await waitFor(() => lines.filter((line) => line.code === "SY_ERR_NO_ROUTE").length === 2, 2_000);
+    expect(lines.find((line) => line.path === "/other")).toMatchObject({ status: 404, msg: "access" });
+
+    // Only an http listener with routes may go without a pool.
+    expect(() =>
+      parseConfig({
+        listeners: [{ name: "edge", listen: "127.0.0.1:0" }],
+        pools: { api: { backends: [{ address: "127.0.0.1:9002" }] } },
+      }),
+    ).toThrow(/listeners\[0\]\.pool: missing; expected a pool: only an http listener with routes/);
   });
 
   it("names the route in config errors: unknown pool, duplicate or reserved name, unreachable, pool and redirect", () => {

@@ -114,10 +114,17 @@ export async function validateCommand(options: ValidateOptions): Promise<void> {
     `ok: ${plural(counts.listeners, "listener")}, ${plural(counts.pools, "pool")}, ${plural(counts.backends, "backend")}`,
   ];
   for (const listener of config.listeners) {
+    const target = `${listener.protocol} on ${listener.listen}`;
+    if (listener.pool === undefined) {
+      lines.push(
+        `  listener ${listener.name}: ${target} → ${plural(listener.routes?.length ?? 0, "route")}, else 404`,
+      );
+      continue;
+    }
     const pool = config.pools[listener.pool];
     const algorithm = pool ? algorithmName(pool.algorithm) : "?";
     lines.push(
-      `  listener ${listener.name}: ${listener.protocol} on ${listener.listen} → pool ${listener.pool} (${algorithm}, ${plural(pool?.backends.length ?? 0, "backend")})`,
+      `  listener ${listener.name}: ${target} → pool ${listener.pool} (${algorithm}, ${plural(pool?.backends.length ?? 0, "backend")})`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -111,6 +111,31 @@ describe("diffConfig", () => {
   });
 });
 
+describe("diffConfig on listeners", () => {
+  const listener = (extra: Record<string, unknown>) => ({
+    listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "main", ...extra }],
+  });
+  const route = { name: "api", match: { pathPrefix: "/api" }, pool: "main" };
+
+  it("plans route and rate-limit changes in place, and the rest of the listener as a restart", () => {
+    const running = config(base, listener({ routes: [route] }));
+    const next = config(
+      base,
+      listener({ routes: [{ ...route, stripPrefix: "/api" }], rateLimit: { rate: 5 }, maxRetries: 1 }),
+    );
+    const plan = diffConfig(running, next);
+    expect(plan.listeners).toMatchObject([{ listener: "web", changed: ["routes", "rateLimit"] }]);
+    expect(plan.needsRestart).toEqual(['listener "web" changed']);
+    expect(describePlan(plan)).toBe('listener "web": routes and rateLimit changed');
+    const effective = effectiveConfig(running, next, plan.listeners);
+    expect(effective.listeners[0]?.routes?.[0]?.stripPrefix).toBe("/api");
+    expect(effective.listeners[0]?.rateLimit?.rate).toBe(5);
+    expect(effective.listeners[0]?.maxRetries).toBe(3);
+    // Not applied (the runtime refused it): the running routes stay.
+    expect(effectiveConfig(running, next).listeners[0]?.routes?.[0]?.stripPrefix).toBeUndefined();
+  });
+});
+
 describe("applyReloadPlan", () => {
   it("calls the pool and balancer and collects errors without stopping", async () => {
     const calls: string[] = [];

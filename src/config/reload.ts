@@ -1,17 +1,18 @@
 /**
  * Hot reload planning: `diffConfig(running, next)` compares two validated
  * configs and returns what can be applied in place (per pool: backends to
- * add, to remove with drain, weight and enabled changes, an algorithm switch)
- * and what cannot (listeners, pools added or removed, health checks and other
- * pool or global settings), which is reported as "needs restart". The plan is
- * pure data; `Runtime.reload` applies it.
+ * add, to remove with drain, weight and enabled changes, an algorithm switch;
+ * per listener: its routes and rate limit) and what cannot (other listener
+ * settings, pools added or removed, health checks and other pool or global
+ * settings), which is reported as "needs restart". The plan is pure data;
+ * `Runtime.reload` applies it.
  */
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { type AlgorithmSpec, resolveAlgorithm } from "../algorithms/registry.js";
 import type { ReloadStats } from "./reload-stats.js";
-import type { BackendConfig, PoolConfig, SwitchyardConfig } from "./schema.js";
+import type { BackendConfig, ListenerConfig, PoolConfig, SwitchyardConfig } from "./schema.js";
 
 export interface WeightChange {
   id: string;
@@ -32,9 +33,20 @@ export interface PoolReloadPlan {
   algorithm?: AlgorithmSpec;
 }
 
+/** A listener whose routes or rate limit change in place; both are given as they will be. */
+export interface ListenerReloadPlan {
+  listener: string;
+  /** The keys that changed, for the log. */
+  changed: ("routes" | "rateLimit")[];
+  routes: ListenerConfig["routes"];
+  rateLimit: ListenerConfig["rateLimit"];
+}
+
 export interface ReloadPlan {
   /** Pools present in both configs with at least one in-place change. */
   pools: PoolReloadPlan[];
+  /** Listeners present in both configs whose routes or rate limit change. */
+  listeners: ListenerReloadPlan[];
   /** Human-readable changes that only a restart applies; they are not applied. */
   needsRestart: string[];
 }
@@ -56,6 +68,7 @@ export function normalizeAlgorithm(spec: AlgorithmSpec): Record<string, unknown>
 
 const IN_PLACE_POOL_KEYS = new Set(["algorithm", "backends"]);
 const IN_PLACE_BACKEND_KEYS = new Set(["weight", "enabled"]);
+const IN_PLACE_LISTENER_KEYS = ["routes", "rateLimit"] as const;
 
 /** What it takes to go from `running` to `next`. Neither config is modified. */
 export function diffConfig(running: SwitchyardConfig, next: SwitchyardConfig): ReloadPlan {
@@ -69,7 +82,7 @@ export function diffConfig(running: SwitchyardConfig, next: SwitchyardConfig): R
     const b = (next as Record<string, unknown>)[key];
     if (!isDeepStrictEqual(a, b)) needsRestart.push(`${key} changed`);
   }
-  diffListeners(running, next, needsRestart);
+  const listeners = diffListeners(running, next, needsRestart);
 
   for (const name of Object.keys(running.pools)) {
     if (!(name in next.pools)) needsRestart.push(`pool "${name}" removed`);
@@ -83,18 +96,46 @@ export function diffConfig(running: SwitchyardConfig, next: SwitchyardConfig): R
     const plan = diffPool(name, runningPool, nextPool, needsRestart);
     if (!isEmptyPoolPlan(plan)) pools.push(plan);
   }
-  return { pools, needsRestart };
+  return { pools, listeners, needsRestart };
 }
 
-function diffListeners(running: SwitchyardConfig, next: SwitchyardConfig, needsRestart: string[]): void {
+function diffListeners(
+  running: SwitchyardConfig,
+  next: SwitchyardConfig,
+  needsRestart: string[],
+): ListenerReloadPlan[] {
+  const plans: ListenerReloadPlan[] = [];
   const before = new Map(running.listeners.map((listener) => [listener.name, listener]));
   const after = new Map(next.listeners.map((listener) => [listener.name, listener]));
   for (const name of before.keys()) if (!after.has(name)) needsRestart.push(`listener "${name}" removed`);
   for (const [name, listener] of after) {
     const old = before.get(name);
-    if (!old) needsRestart.push(`listener "${name}" added`);
-    else if (!isDeepStrictEqual(old, listener)) needsRestart.push(`listener "${name}" changed`);
+    if (!old) {
+      needsRestart.push(`listener "${name}" added`);
+      continue;
+    }
+    if (!isDeepStrictEqual(withoutInPlaceKeys(old), withoutInPlaceKeys(listener)))
+      needsRestart.push(`listener "${name}" changed`);
+    const changed = IN_PLACE_LISTENER_KEYS.filter((key) => !isDeepStrictEqual(old[key], listener[key]));
+    if (changed.length === 0) continue;
+    // The running proxy has balancers only for the running pools; a new pool waits for a restart.
+    const unknown = (listener.routes ?? []).find(
+      (route) => route.pool !== undefined && !(route.pool in running.pools),
+    );
+    if (unknown !== undefined) {
+      needsRestart.push(
+        `listener "${name}": routes not applied: route "${unknown.name}" names pool "${unknown.pool}", which is not running (a pool added by reload needs a restart)`,
+      );
+      continue;
+    }
+    plans.push({ listener: name, changed, routes: listener.routes, rateLimit: listener.rateLimit });
   }
+  return plans;
+}
+
+function withoutInPlaceKeys(listener: ListenerConfig): Partial<ListenerConfig> {
+  const { routes: _routes, rateLimit: _rateLimit, ...rest } = listener;
+  return rest;
 }
 
 function diffPool(
@@ -159,24 +200,28 @@ function isEmptyPoolPlan(plan: PoolReloadPlan): boolean {
 
 /** True when the plan changes nothing and needs no restart. */
 export function isEmptyPlan(plan: ReloadPlan): boolean {
-  return plan.pools.length === 0 && plan.needsRestart.length === 0;
+  return plan.pools.length === 0 && plan.listeners.length === 0 && plan.needsRestart.length === 0;
 }
 
-/** One line per applied kind of change, e.g. `pool "web": +1 backend (b3), -1 (b1), weight b2 1→3, algorithm → p2c`. */
+/**
+ * One line for the applied changes, e.g. `pool "main": added b3; weight b2 1→3; listener "web": routes changed`.
+ */
 export function describePlan(plan: ReloadPlan): string {
-  if (plan.pools.length === 0) return "no in-place changes";
-  return plan.pools
-    .map((pool) => {
-      const parts: string[] = [];
-      if (pool.add.length > 0) parts.push(`added ${pool.add.map(backendId).join(", ")}`);
-      if (pool.remove.length > 0) parts.push(`removed (draining) ${pool.remove.join(", ")}`);
-      for (const change of pool.weights) parts.push(`weight ${change.id} ${change.from}→${change.to}`);
-      if (pool.enable.length > 0) parts.push(`enabled ${pool.enable.join(", ")}`);
-      if (pool.disable.length > 0) parts.push(`disabled ${pool.disable.join(", ")}`);
-      if (pool.algorithm !== undefined) parts.push(`algorithm → ${algorithmLabel(pool.algorithm)}`);
-      return `pool "${pool.pool}": ${parts.join("; ")}`;
-    })
-    .join("; ");
+  if (plan.pools.length === 0 && plan.listeners.length === 0) return "no in-place changes";
+  const pools = plan.pools.map((pool) => {
+    const parts: string[] = [];
+    if (pool.add.length > 0) parts.push(`added ${pool.add.map(backendId).join(", ")}`);
+    if (pool.remove.length > 0) parts.push(`removed (draining) ${pool.remove.join(", ")}`);
+    for (const change of pool.weights) parts.push(`weight ${change.id} ${change.from}→${change.to}`);
+    if (pool.enable.length > 0) parts.push(`enabled ${pool.enable.join(", ")}`);
+    if (pool.disable.length > 0) parts.push(`disabled ${pool.disable.join(", ")}`);
+    if (pool.algorithm !== undefined) parts.push(`algorithm → ${algorithmLabel(pool.algorithm)}`);
+    return `pool "${pool.pool}": ${parts.join("; ")}`;
+  });
+  const listeners = plan.listeners.map(
+    (listener) => `listener "${listener.listener}": ${listener.changed.join(" and ")} changed`,
+  );
+  return [...pools, ...listeners].join("; ");
 }
 
 function algorithmLabel(spec: AlgorithmSpec): string {
@@ -184,11 +229,16 @@ function algorithmLabel(spec: AlgorithmSpec): string {
 }
 
 /**
- * The config that is actually running after `plan` was applied to `running`:
- * `next`'s in-place parts (algorithm, backend membership, weight, enabled) of
- * existing pools, and `running`'s everything else.
+ * The config that is actually running after a reload to `next`: `next`'s
+ * in-place parts (algorithm, backend membership, weight, enabled) of existing
+ * pools, the routes and rate limits of the `applied` listeners, and
+ * `running`'s everything else.
  */
-export function effectiveConfig(running: SwitchyardConfig, next: SwitchyardConfig): SwitchyardConfig {
+export function effectiveConfig(
+  running: SwitchyardConfig,
+  next: SwitchyardConfig,
+  applied: readonly ListenerReloadPlan[] = [],
+): SwitchyardConfig {
   const pools: SwitchyardConfig["pools"] = {};
   for (const [name, runningPool] of Object.entries(running.pools)) {
     const nextPool = next.pools[name];
@@ -203,7 +253,11 @@ export function effectiveConfig(running: SwitchyardConfig, next: SwitchyardConfi
     });
     pools[name] = { ...runningPool, algorithm: nextPool.algorithm, backends };
   }
-  return { ...running, pools };
+  const listeners = running.listeners.map((listener) => {
+    const change = applied.find((plan) => plan.listener === listener.name);
+    return change ? { ...listener, routes: change.routes, rateLimit: change.rateLimit } : listener;
+  });
+  return { ...running, pools, listeners };
 }
 
 /** What `Runtime.reload` did. */

@@ -386,7 +386,10 @@ export const listenerSchema = z.strictObject({
   listen: listenString().describe('"host:port" or "[v6]:port" to listen on; port 0 lets the OS choose'),
   pool: z
     .string({ error: "expected the name of a pool defined under pools" })
-    .describe("the pool, by its name under pools, that serves the requests no route takes"),
+    .optional()
+    .describe(
+      "the pool, by its name under pools, that serves the requests no route takes; without it (an http listener with routes) they get 404 SY_ERR_NO_ROUTE",
+    ),
   routes: z
     .array(routeSchema)
     .optional()
@@ -631,6 +634,15 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
         });
       };
       knownPool(listener.pool, ["listeners", index, "pool"]);
+      const routed = Array.isArray(listener.routes) && listener.routes.length > 0;
+      if (listener.pool === undefined && (!routed || listener.protocol === "tcp")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "pool"],
+          message:
+            "expected a pool: only an http listener with routes may go without one (its unmatched requests get 404)",
+        });
+      }
       if (Array.isArray(listener.routes)) {
         if (listener.protocol === "tcp") {
           ctx.addIssue({

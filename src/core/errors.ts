@@ -20,6 +20,8 @@ export const ErrorCodes = {
   QUEUE_TIMEOUT: "SY_ERR_QUEUE_TIMEOUT",
   /** The request's rate-limit bucket was empty (429 with Retry-After). */
   RATE_LIMITED: "SY_ERR_RATE_LIMITED",
+  /** No route of a listener without a default pool took the request (404). */
+  NO_ROUTE: "SY_ERR_NO_ROUTE",
   BAD_REQUEST: "SY_ERR_BAD_REQUEST",
   HEADERS_TOO_LARGE: "SY_ERR_HEADERS_TOO_LARGE",
   URI_TOO_LONG: "SY_ERR_URI_TOO_LONG",

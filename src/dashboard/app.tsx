@@ -1,9 +1,10 @@
 /**
  * The dashboard page: a header (pool, live status, admin token), the
  * selected pool's headline figures and charts, its backends with their
- * controls, the algorithm switcher, the load-test launcher and the recent
- * decisions. Every figure comes from the live snapshot; every control is one
- * admin write whose outcome shows in the notice bar.
+ * controls, the algorithm switcher, the load-test launcher, the listeners'
+ * routes and the recent decisions. Every figure comes from the live
+ * snapshot; every control is one admin write whose outcome shows in the
+ * notice bar.
  */
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type uPlot from "uplot";
@@ -18,6 +19,7 @@ import { NameSelect } from "./fields.js";
 import { formatMs, formatNumber, formatUptime } from "./format.js";
 import { type Connection, useLive } from "./live.js";
 import { LoadTestPanel } from "./load-test-panel.js";
+import { RoutesPanel } from "./routes-panel.js";
 import { SummaryCards } from "./summary-cards.js";
 import { TimeChart } from "./time-chart.js";
 import { storeToken, takeToken } from "./token.js";
@@ -134,6 +136,7 @@ export function App() {
               />
               <LoadTestPanel latest={snapshot.loadTest} act={act} />
             </div>
+            <RoutesPanel listeners={snapshot.listeners} />
             <DecisionsPanel decisions={pool.recentDecisions} />
           </>
         )}

@@ -42,7 +42,8 @@ import { type EmitSummary, SnapshotSummary } from "./snapshot-summary.js";
 /** A proxy listener as the exporter reads it. */
 export interface ListenerMetricsSource {
   name: string;
-  pool: string;
+  /** The default pool; undefined for an HTTP listener with routes only (its `pool` label is then empty). */
+  pool: string | undefined;
   protocol: "http" | "tcp";
   /** HTTP listeners: the proxy's counters (`HttpProxy.stats()`). */
   stats?: () => HttpProxyStats;
@@ -342,7 +343,7 @@ function takeScrape(sources: MetricsSources): Scrape {
   }
   const listeners = (sources.listeners?.() ?? []).map((source) => ({
     listener: source.name,
-    pool: source.pool,
+    pool: source.pool ?? "",
     protocol: source.protocol,
     stats: source.stats?.(),
     connections: source.connections?.(),

@@ -20,6 +20,7 @@
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import tls from "node:tls";
+import { isDeepStrictEqual } from "node:util";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -44,7 +45,8 @@ import {
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import { RateLimiter, type RateLimitOptions } from "./rate-limit/rate-limiter.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
-import { Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
+import { NO_ROUTE_MESSAGE, NoRoute } from "./routes/no-route.js";
+import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import { Route, type RouteOptions, type RouteSettings } from "./routes/route.js";
 import type { RoutedRequest } from "./routes/route-match.js";
 import type { TlsCertificates } from "./tls-certificates.js";
@@ -66,7 +68,8 @@ export interface ProxyTimeouts {
 }
 
 export interface HttpProxyOptions {
-  balancer: Balancer;
+  /** The default pool's balancer, for requests no route takes; without it they get 404 SY_ERR_NO_ROUTE. */
+  balancer?: Balancer;
   /** Listening host; default 127.0.0.1. */
   host?: string;
   /** Listening port; default 0 (chosen by the OS, read back from `listen()`). */
@@ -153,6 +156,7 @@ export interface HttpProxyOptions {
   /**
    * Routes tried in order before the default (`balancer`): the first whose
    * match holds takes the request (see routes/route.ts). Names must be unique.
+   * `setRoutes` replaces them (and `rateLimit`) while the listener runs.
    */
   routes?: readonly RouteOptions[];
   /**
@@ -201,8 +205,8 @@ interface RouteEntry {
 export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost, Http2Host {
   readonly name: string;
   readonly timeouts: Readonly<ProxyTimeouts>;
-  /** The default pool's balancer: requests no route takes go there. */
-  readonly balancer: Balancer;
+  /** The default pool's balancer: requests no route takes go there; none: they get 404. */
+  readonly balancer: Balancer | undefined;
   /** @internal */
   readonly retryBufferBytes: number;
   /** @internal */
@@ -229,9 +233,19 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   #connections = new Set<ClientConnection>();
   /** Set when every request is redirected to https instead of proxied. */
   #redirectToHttps: RedirectTarget | undefined;
-  /** The routes in order, the default route (named "default") last. */
-  #routes: RouteEntry[];
+  /**
+   * The routes in order, the default route (named "default", when there is a
+   * default pool) last; replaced whole by setRoutes, never edited in place.
+   */
+  #routes: readonly RouteEntry[];
   #transports = new Map<Balancer, PoolTransport>();
+  /** The transport to a pool, made on first use. */
+  readonly #transport: (balancer: Balancer) => PoolTransport;
+  /** The listener's own retry settings, which its routes inherit. */
+  readonly #retries: Omit<RouteSettings, "rateLimit">;
+  readonly #defaultPool: string | undefined;
+  /** The listener's rate limiter, which routes without their own share. */
+  #listenerLimit: RateLimiter | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #address: { host: string; port: number } | undefined;
   #inFlight = 0;
@@ -266,11 +280,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     });
     this.headTimeoutMs = this.timeouts.requestHeadMs;
     this.idleTimeoutMs = this.timeouts.idleMs;
-    const listenerSettings = {
+    this.#retries = {
       maxRetries: maxRetries(options.maxRetries ?? DEFAULT_MAX_RETRIES),
       retryStatuses: retryStatuses(options.retryOn?.statuses),
-      rateLimit: options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit, this.name),
     };
+    this.#defaultPool = options.pool;
     this.retryBufferBytes = options.retryBufferBytes ?? DEFAULT_RETRY_BUFFER_BYTES;
     if (
       !Number.isInteger(this.retryBufferBytes) ||
@@ -319,7 +333,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       options.websocketIdleMs,
       DEFAULT_WEBSOCKET_IDLE_MS,
     );
-    const transport = (balancer: Balancer): PoolTransport => {
+    this.#transport = (balancer: Balancer): PoolTransport => {
       let found = this.#transports.get(balancer);
       if (found === undefined) {
         found = {
@@ -328,7 +342,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
             balancer,
             connectTimeoutMs: this.timeouts.connectMs,
             idleTimeoutMs: websocketIdleMs,
-            maxRetries: listenerSettings.maxRetries,
+            maxRetries: this.#retries.maxRetries,
             drainTimeoutMs,
             logger: this.logger,
             onTunnelClosed: () => this.#checkDrained(),
@@ -338,20 +352,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       }
       return found;
     };
-    this.#routes = [
-      ...(options.routes ?? []).map((route) => this.#route(route, listenerSettings, transport)),
-      this.#route(
-        { name: "default", balancer: this.balancer, pool: options.pool },
-        listenerSettings,
-        transport,
-      ),
-    ];
-    const names = new Set<string>();
-    for (const { route } of this.#routes) {
-      if (names.has(route.name))
-        throw invalidOption(`route names must be unique; "${route.name}" repeats`, {});
-      names.add(route.name);
-    }
+    this.#listenerLimit = reuseLimiter(undefined, options.rateLimit, this.name);
+    this.#routes = this.#buildRoutes(options.routes ?? [], this.#listenerLimit, new Map());
     this.h2c = options.h2c === true;
     if (this.h2c && options.http2 === false) throw invalidOption("h2c needs http2, which is false", {});
     // Offered by ALPN on TLS; on a plain listener only to clients with prior knowledge (h2c).
@@ -404,10 +406,33 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     const routes = this.#routes.map(({ route }) => ({
       name: route.name,
       pool: route.pool,
+      match: route.matchText,
+      redirect: route.redirect === undefined ? undefined : describeRedirect(route.redirect),
       requests: route.requests,
       rateLimited: route.rateLimited,
     }));
     return this.counters.snapshot(this.inFlight, backends, routes);
+  }
+
+  /**
+   * Replaces the routes and the listener's rate limit at once (a config
+   * reload): requests already taken finish on the route they started on, new
+   * ones use the new table. Kept route names keep their counters; a limit
+   * whose settings did not change keeps its buckets. Throws
+   * SY_ERR_INVALID_OPTIONS, and changes nothing, when a route is invalid.
+   */
+  setRoutes(routes: readonly RouteOptions[], rateLimit: RateLimitOptions | undefined): void {
+    const previous = new Map(this.#routes.map(({ route }) => [route.name, route]));
+    const listenerLimit = reuseLimiter(this.#listenerLimit, rateLimit, this.name);
+    const next = this.#buildRoutes(routes, listenerLimit, previous);
+    for (const { route } of next) {
+      const old = previous.get(route.name);
+      if (old === undefined) continue;
+      route.requests = old.requests;
+      route.rateLimited = old.rateLimited;
+    }
+    this.#routes = next;
+    this.#listenerLimit = listenerLimit;
   }
 
   /** WebSocket tunnels open to `backend`. */
@@ -441,7 +466,9 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     this.#inFlight++;
     if (this.#redirectToHttps !== undefined)
       return new Redirect(this, request, connection, this.#redirectToHttps);
-    const { route, transport } = this.#match(request);
+    const entry = this.#match(request);
+    if (entry === undefined) return new NoRoute(this, request, connection);
+    const { route, transport } = entry;
     route.requests++;
     if (transport === undefined)
       return new Redirect(this, request, connection, route.redirect as RedirectTarget);
@@ -461,7 +488,14 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       replyAndClose(socket, rawErrorResponse(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down"));
       return;
     }
-    const { route, transport } = this.#match(request);
+    const entry = this.#match(request);
+    if (entry === undefined) {
+      this._refused(404, ErrorCodes.NO_ROUTE, false);
+      socket.on("error", ignoreError);
+      replyAndClose(socket, rawErrorResponse(404, ErrorCodes.NO_ROUTE, NO_ROUTE_MESSAGE));
+      return;
+    }
+    const { route, transport } = entry;
     route.requests++;
     const limit = route.rateLimit;
     if (
@@ -509,18 +543,46 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     (this.#http2 as Http2Sessions).accept(socket);
   }
 
-  /** The first route whose match holds; the default route matches everything. */
-  #match(request: RoutedRequest): RouteEntry {
-    const routes = this.#routes;
-    for (let i = 0; i < routes.length - 1; i++)
-      if ((routes[i] as RouteEntry).route.matches(request)) return routes[i] as RouteEntry;
-    return routes[routes.length - 1] as RouteEntry;
+  /** The first route whose match holds (the default route matches everything); undefined: none. */
+  #match(request: RoutedRequest): RouteEntry | undefined {
+    for (const entry of this.#routes) if (entry.route.matches(request)) return entry;
+    return undefined;
+  }
+
+  /**
+   * The route table: `routes` in order, then the default route when there is
+   * a default pool. Routes' own rate limiters of the `previous` routes (by
+   * name) whose settings are unchanged are reused, so clients keep their
+   * quota across a reload.
+   */
+  #buildRoutes(
+    routes: readonly RouteOptions[],
+    listenerLimit: RateLimiter | undefined,
+    previous: ReadonlyMap<string, Route>,
+  ): RouteEntry[] {
+    const own = (options: RouteOptions, limit: RateLimitOptions) => {
+      const old = previous.get(options.name)?.rateLimit;
+      // A route that inherited the listener's limit had no buckets of its own to keep.
+      return reuseLimiter(old === this.#listenerLimit ? undefined : old, limit, options.name);
+    };
+    const all =
+      this.balancer === undefined
+        ? routes
+        : [...routes, { name: "default", balancer: this.balancer, pool: this.#defaultPool }];
+    const table = all.map((options) => this.#route(options, listenerLimit, own));
+    const names = new Set<string>();
+    for (const { route } of table) {
+      if (names.has(route.name))
+        throw invalidOption(`route names must be unique; "${route.name}" repeats`, {});
+      names.add(route.name);
+    }
+    return table;
   }
 
   #route(
     options: RouteOptions,
-    listener: RouteSettings,
-    transport: (balancer: Balancer) => PoolTransport,
+    listenerLimit: RateLimiter | undefined,
+    own: (options: RouteOptions, limit: RateLimitOptions) => RateLimiter,
   ): RouteEntry {
     if ((options.balancer === undefined) === (options.redirect === undefined)) {
       throw invalidOption(`route "${options.name}" needs either a balancer or a redirect`, {
@@ -533,6 +595,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
         route: options.name,
       });
     }
+    const listener = this.#retries;
     const route = new Route(options, {
       maxRetries: options.maxRetries === undefined ? listener.maxRetries : maxRetries(options.maxRetries),
       retryStatuses:
@@ -542,10 +605,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
         options.redirect !== undefined || options.rateLimit === false
           ? undefined
           : options.rateLimit === undefined
-            ? listener.rateLimit
-            : new RateLimiter(options.rateLimit, options.name),
+            ? listenerLimit
+            : own(options, options.rateLimit),
     });
-    return { route, transport: options.balancer === undefined ? undefined : transport(options.balancer) };
+    return {
+      route,
+      transport: options.balancer === undefined ? undefined : this.#transport(options.balancer),
+    };
   }
 
   #onConnection = (socket: net.Socket): void => {
@@ -636,6 +702,27 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 }
 
 function ignoreError(): void {}
+
+/** `previous` when it was built from the same settings (its buckets carry on), else a new limiter. */
+function reuseLimiter(
+  previous: RateLimiter | undefined,
+  options: RateLimitOptions,
+  name: string,
+): RateLimiter;
+function reuseLimiter(
+  previous: RateLimiter | undefined,
+  options: RateLimitOptions | undefined,
+  name: string,
+): RateLimiter | undefined;
+function reuseLimiter(
+  previous: RateLimiter | undefined,
+  options: RateLimitOptions | undefined,
+  name: string,
+): RateLimiter | undefined {
+  if (options === undefined) return undefined;
+  if (previous !== undefined && isDeepStrictEqual(previous.options, options)) return previous;
+  return new RateLimiter(options, name);
+}
 
 const NO_USAGE: Readonly<UpstreamUsage> = Object.freeze({
   queued: 0,

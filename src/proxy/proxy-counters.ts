@@ -23,6 +23,10 @@ export interface RouteStats {
   name: string;
   /** Its pool's name; undefined for a redirect route (or an unnamed default pool). */
   pool: string | undefined;
+  /** What it matches, in short (`GET api.example.com /v1/*`); "" for every request. */
+  match: string;
+  /** A redirect route's target, in short (`301 → https://example.com/new`). */
+  redirect: string | undefined;
   requests: number;
   /** Requests (and upgrades) answered 429 by the route's rate limit; counted in `requests` too. */
   rateLimited: number;

@@ -38,6 +38,8 @@ const MAX_PERIOD_MS = 3_600_000;
 const MAX_KEYS = 10_000_000;
 
 export class RateLimiter {
+  /** The settings it was made from, to tell whether a reload changed them. */
+  readonly options: Readonly<RateLimitOptions>;
   /** Quota headers on admitted responses too. */
   readonly headers: boolean;
   readonly #buckets: TokenBuckets;
@@ -48,6 +50,7 @@ export class RateLimiter {
 
   /** `name`: the policy's name in the headers (the listener's or route's). Throws SY_ERR_INVALID_OPTIONS. */
   constructor(options: RateLimitOptions, name: string, now: () => number = () => performance.now()) {
+    this.options = options;
     const rate = whole("rate", options.rate, 1, MAX_RATE);
     const periodMs = options.periodMs ?? DEFAULT_RATE_LIMIT_PERIOD_MS;
     if (!Number.isInteger(periodMs / 1000) || periodMs < 1000 || periodMs > MAX_PERIOD_MS) {

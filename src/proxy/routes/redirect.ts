@@ -59,6 +59,14 @@ export function redirectLocation(
   return `${scheme}://${authority}${path}`;
 }
 
+/** `target` in one short line for people: `301 → https://login.test/form`; parts kept from the request are left out. */
+export function describeRedirect(target: RedirectTarget): string {
+  const authority = (target.host ?? "") + (target.port === undefined ? "" : `:${target.port}`);
+  const scheme =
+    target.scheme === undefined ? "" : authority === "" ? `${target.scheme}:` : `${target.scheme}://`;
+  return `${target.status ?? 302} → ${scheme}${authority}${target.path ?? ""}`;
+}
+
 export class Redirect implements ResponseOwner {
   readonly #host: RedirectHost;
   readonly #request: ProxyRequest;

@@ -62,6 +62,22 @@ export function compileRouteMatch(spec: RouteMatchSpec = {}): RouteMatcher {
   return (request) => tests.every((test) => test(request));
 }
 
+/**
+ * `spec` in one short line for people (the dashboard):
+ * `GET,POST api.example.com /v1/* x-canary=1 ?debug=1`; "" when it matches every request.
+ */
+export function describeRouteMatch(spec: RouteMatchSpec = {}): string {
+  const parts: string[] = [];
+  if (spec.methods !== undefined) parts.push(spec.methods.join(","));
+  if (spec.host !== undefined) parts.push(typeof spec.host === "string" ? spec.host : spec.host.join(","));
+  if (spec.path !== undefined) parts.push(spec.path);
+  if (spec.pathPrefix !== undefined) parts.push(`${spec.pathPrefix.replace(/\/$/, "")}/*`);
+  if (spec.pathRegex !== undefined) parts.push(`~${spec.pathRegex}`);
+  for (const [name, value] of Object.entries(spec.headers ?? {})) parts.push(`${name}=${value}`);
+  for (const [name, value] of Object.entries(spec.query ?? {})) parts.push(`?${name}=${value}`);
+  return parts.join(" ");
+}
+
 /** True when `spec` sets no condition, so the route takes every request. */
 export function matchesEverything(spec: RouteMatchSpec | undefined): boolean {
   return spec === undefined || Object.values(spec).every((value) => value === undefined);

@@ -8,7 +8,12 @@
 import type { Balancer } from "../../balancer/balancer.js";
 import type { RateLimiter, RateLimitOptions } from "../rate-limit/rate-limiter.js";
 import type { RedirectTarget } from "./redirect.js";
-import { compileRouteMatch, type RouteMatcher, type RouteMatchSpec } from "./route-match.js";
+import {
+  compileRouteMatch,
+  describeRouteMatch,
+  type RouteMatcher,
+  type RouteMatchSpec,
+} from "./route-match.js";
 
 export interface HeaderEdits {
   /** Fields replaced (or added) with these values. */
@@ -56,6 +61,8 @@ export class Route {
   readonly name: string;
   readonly pool: string | undefined;
   readonly matches: RouteMatcher;
+  /** What it matches, for people; "" for every request. */
+  readonly matchText: string;
   readonly balancer: Balancer | undefined;
   readonly redirect: RedirectTarget | undefined;
   readonly maxRetries: number;
@@ -75,6 +82,7 @@ export class Route {
     this.name = options.name;
     this.pool = options.pool;
     this.matches = compileRouteMatch(options.match);
+    this.matchText = describeRouteMatch(options.match);
     this.balancer = options.balancer;
     this.redirect = options.redirect;
     this.maxRetries = settings.maxRetries;
