@@ -7,6 +7,7 @@
  * that goes away mid-run leaves the calls to the other.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,8 +51,8 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A gRPC server named `name` on 127.0.0.1, port chosen by the system. */
-async function startGrpcServer(name: string): Promise<{ server: grpc.Server; address: string }> {
+/** A gRPC server named `name` on 127.0.0.1, port chosen by the system; over TLS with the site certificate when `tls`. */
+async function startGrpcServer(name: string, tls = false): Promise<{ server: grpc.Server; address: string }> {
   const server = new grpc.Server();
   server.addService(Echo.service, {
     Say(call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) {
@@ -73,8 +74,10 @@ async function startGrpcServer(name: string): Promise<{ server: grpc.Server; add
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${LOCALHOST}:0`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+    server.bindAsync(
+      `${LOCALHOST}:0`,
+      tls ? serverCredentials() : grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
     ),
   );
   let stopped = false;
@@ -88,15 +91,22 @@ async function startGrpcServer(name: string): Promise<{ server: grpc.Server; add
         shutdown();
       })(server.forceShutdown.bind(server)),
     }),
-    address: `http://${LOCALHOST}:${port}`,
+    address: `${tls ? "https" : "http"}://${LOCALHOST}:${port}`,
   };
 }
 
-/** A proxy to `backends` speaking h2 to them, h2c (or TLS) to clients. */
+function serverCredentials(): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(null, [
+    { cert_chain: readFileSync(site.cert), private_key: readFileSync(site.key) },
+  ]);
+}
+
+/** A proxy to `backends` speaking h2 to them (TLS ones checked against the site certificate), h2c (or TLS) to clients. */
 async function startProxy(backends: readonly string[], tls = false): Promise<number> {
   const balancer = createBalancer({
     backends: backends.map((address) => ({ address })),
     backendProtocol: "h2",
+    backendTls: { ca: site.cert, serverName: "localhost" },
   });
   const proxy = new HttpProxy(
     tls ? { balancer, tls: { certificates: await TlsCertificates.load([site]) } } : { balancer, h2c: true },
@@ -135,6 +145,13 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
     }
   });
 
+  it("reaches https:// backends over TLS with ALPN h2", async () => {
+    const [a, b] = await Promise.all([startGrpcServer("a", true), startGrpcServer("b", true)]);
+    const echo = client(await startProxy([a.address, b.address]));
+    const replies = await Promise.all(Array.from({ length: 4 }, (_, i) => say(echo, `secure ${i}`)));
+    expect(replies.map((reply) => reply.server).sort()).toEqual(["a", "a", "b", "b"]);
+  });
+
   it("relays a server-streaming call whole", async () => {
     const a = await startGrpcServer("a");
     const echo = client(await startProxy([a.address]));
@@ -170,6 +187,29 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
     );
     expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(error?.details).toBe("refused by a");
+  });
+
+  it("turns a Trailers-Only answer into a head and trailers carrying its status", async () => {
+    const a = await startGrpcServer("a");
+    const port = await startProxy([a.address]);
+    const session = http2.connect(`http://${LOCALHOST}:${port}`);
+    cleanups.push(async () => session.close());
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/switchyard.test.Echo/Say",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    // One length-prefixed message: Note { text: "fail" }.
+    stream.end(Buffer.from([0, 0, 0, 0, 6, 0x0a, 4, ...Buffer.from("fail")]));
+    const [head, trailers] = await Promise.all([
+      new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("response", resolve)),
+      new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("trailers", resolve)),
+      new Promise((resolve) => stream.on("end", resolve).resume()),
+    ]);
+    expect(head[":status"]).toBe(200);
+    expect(head["grpc-status"]).toBeUndefined();
+    expect(trailers).toMatchObject({ "grpc-status": "9", "grpc-message": "refused%20by%20a" });
   });
 
   it("sends calls to the other backend once one has gone away", async () => {

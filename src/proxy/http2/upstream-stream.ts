@@ -220,11 +220,12 @@ export class UpstreamStream implements Waiting {
   };
 
   #onEnd = (): void => {
-    if (this.ended || this.#status === 0) return;
+    const stream = this.#stream as http2.ClientHttp2Stream;
+    // Node ends the readable side of a reset stream too: that is a failure, for #onClose.
+    if (this.ended || this.#status === 0 || (stream.rstCode ?? NGHTTP2_NO_ERROR) !== NGHTTP2_NO_ERROR) return;
     this.ended = true;
     this.#detachBody();
     // The backend answered before the whole body was sent: stop sending (RFC 9113 §8.1).
-    const stream = this.#stream as http2.ClientHttp2Stream;
     if (!stream.writableFinished && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
     this.handler.onComplete(this.#trailers);
   };
