@@ -15,10 +15,13 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
+import { Backend } from "../src/core/backend.js";
+import { defaultUpstreamTls } from "../src/core/upstream-tls.js";
+import { GrpcHealthCheck } from "../src/health/grpc-check.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
-import { LOCALHOST } from "./helpers/servers.js";
+import { closedPort, LOCALHOST, waitFor } from "./helpers/servers.js";
 
 interface Note {
   text?: string;
@@ -35,12 +38,15 @@ interface EchoClient extends grpc.Client {
   Gather(callback: Callback): grpc.ClientWritableStream<Note>;
 }
 
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const proto = grpc.loadPackageDefinition(
-  protoLoader.loadSync(join(dirname(fileURLToPath(import.meta.url)), "fixtures", "echo.proto")),
+  protoLoader.loadSync([join(fixtures, "echo.proto"), join(fixtures, "health.proto")]),
 ) as unknown as {
   switchyard: { test: { Echo: grpc.ServiceClientConstructor } };
+  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
 };
 const Echo = proto.switchyard.test.Echo;
+const Health = proto.grpc.health.v1.Health;
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-grpc-"));
 const site = makeSelfSigned(dir, "site", "localhost", ["localhost"]);
@@ -51,9 +57,32 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A gRPC server named `name` on 127.0.0.1, port chosen by the system; over TLS with the site certificate when `tls`. */
-async function startGrpcServer(name: string, tls = false): Promise<{ server: grpc.Server; address: string }> {
+interface GrpcBackend {
+  server: grpc.Server;
+  address: string;
+  /** What its grpc.health.v1 service answers, by service name ("" for the server). */
+  health: Map<string, string>;
+}
+
+/**
+ * A gRPC server named `name` on 127.0.0.1, port chosen by the system, over
+ * TLS with the site certificate when `tls`, with the Echo service and a
+ * health service that knows "" and "echo" (both SERVING until changed).
+ */
+async function startGrpcServer(name: string, tls = false): Promise<GrpcBackend> {
   const server = new grpc.Server();
+  const health = new Map([
+    ["", "SERVING"],
+    ["echo", "SERVING"],
+  ]);
+  server.addService(Health.service, {
+    Check(call: grpc.ServerUnaryCall<{ service?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
+      // proto3 leaves an empty service out of the message.
+      const status = health.get(call.request.service ?? "");
+      if (status === undefined) callback({ code: grpc.status.NOT_FOUND, details: "unknown service" });
+      else callback(null, { status });
+    },
+  });
   server.addService(Echo.service, {
     Say(call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) {
       if (call.request.text === "fail") {
@@ -92,6 +121,7 @@ async function startGrpcServer(name: string, tls = false): Promise<{ server: grp
       })(server.forceShutdown.bind(server)),
     }),
     address: `${tls ? "https" : "http"}://${LOCALHOST}:${port}`,
+    health,
   };
 }
 
@@ -220,5 +250,47 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
     b.server.forceShutdown();
     const after = await Promise.all(Array.from({ length: 6 }, () => say(echo, "y")));
     expect(after.map((reply) => reply.server)).toEqual(Array(6).fill("a"));
+  });
+});
+
+describe("gRPC health checks (type grpc)", () => {
+  it("passes on SERVING only, and fails on any other answer, an error status or no answer", async () => {
+    const a = await startGrpcServer("a");
+    const backend = new Backend({ address: a.address });
+    a.health.set("echo", "NOT_SERVING");
+    const checks = new Map<string, GrpcHealthCheck>();
+    const check = (service: string | undefined, target = backend) => {
+      let made = checks.get(service ?? "");
+      if (made === undefined) {
+        made = new GrpcHealthCheck(service, defaultUpstreamTls());
+        checks.set(service ?? "", made);
+        cleanups.push(() => made?.close());
+      }
+      return made.check(target, AbortSignal.timeout(2_000));
+    };
+    await expect(check(undefined)).resolves.toEqual({ ok: true, detail: "SERVING" });
+    await expect(check("echo")).resolves.toEqual({ ok: false, detail: "NOT_SERVING" });
+    await expect(check("nothing")).resolves.toEqual({ ok: false, detail: "grpc-status 5: unknown service" });
+    const gone = new Backend({ address: `http://${LOCALHOST}:${await closedPort()}` });
+    await expect(check(undefined, gone)).rejects.toThrow();
+  });
+
+  it("takes a backend out of the pool while its service is not serving, over TLS too", async () => {
+    for (const tls of [false, true]) {
+      const a = await startGrpcServer("a", tls);
+      const balancer = createBalancer({
+        backends: [{ address: a.address }],
+        backendProtocol: "h2",
+        backendTls: { ca: site.cert, serverName: "localhost" },
+        healthCheck: { type: "grpc", service: "echo", intervalMs: 20, rise: 1, fall: 1, jitter: 0 },
+      }).start();
+      cleanups.push(() => balancer.stop());
+      const backend = balancer.pool.backends[0] as Backend;
+      await waitFor(() => backend.state === "healthy");
+      a.health.set("echo", "NOT_SERVING");
+      await waitFor(() => backend.state === "unhealthy");
+      a.health.set("echo", "SERVING");
+      await waitFor(() => backend.state === "healthy");
+    }
   });
 });
