@@ -121,6 +121,7 @@ export async function startSwitchyard(
       panic: poolConfig.panic,
       affinity: poolConfig.affinity,
       backendTls: poolConfig.backendTls,
+      backendProtocol: poolConfig.backendProtocol,
       logger: logger.child({ pool: name }),
       metrics: { explain: config.log.decisions },
     });

@@ -14,6 +14,16 @@ describe("README", () => {
     expect(config.pools.web?.healthCheck).toMatchObject({ path: "/health", rise: 2, fall: 3 });
   });
 
+  it("shows a gRPC pool that validates", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### gRPC and HTTP/2 backends"));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const config = parseConfig(parse(example as string));
+    expect(config.listeners[0]).toMatchObject({ pool: "grpc", h2c: true });
+    expect(config.pools.grpc).toMatchObject({ backendProtocol: "h2", healthCheck: { type: "grpc" } });
+  });
+
   it("shows the ALPHA1/BETA1 balancer's config.py as a valid file", async () => {
     const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("## Coming from the TCP balancer (ALPHA1/BETA1)"));

@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import { Affinity, type AffinityOptions } from "../affinity/affinity.js";
 import { type AlgorithmEnv, type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
-import type { Backend, BackendSpec } from "../core/backend.js";
+import type { Backend, BackendProtocol, BackendSpec } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -109,6 +109,11 @@ export interface BalancerOptions {
    */
   backendTls?: UpstreamTlsSettings;
   /**
+   * How the proxy speaks HTTP to the pool's backends: `http1` (default) or
+   * `h2` (HTTP/2 streams on shared connections; needed for gRPC).
+   */
+  backendProtocol?: BackendProtocol;
+  /**
    * How load probes reach the backends (read by `prequal`); default HTTP
    * (`HttpProbes`), closed by `stop()`. The simulator passes its own.
    */
@@ -123,6 +128,8 @@ export class Balancer implements AttemptHost {
   readonly env: Required<AlgorithmEnv>;
   /** How connections to `https://` backends are made (see core/upstream-tls.ts). */
   readonly backendTls: UpstreamTls;
+  /** How the proxy speaks HTTP to the backends. */
+  readonly backendProtocol: BackendProtocol;
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
   #breakers: BreakerSet | undefined;
@@ -147,6 +154,7 @@ export class Balancer implements AttemptHost {
     this.pool = options.pool ?? new Pool(options.backends);
     this.backendTls =
       options.backendTls === undefined ? defaultUpstreamTls() : loadUpstreamTls(options.backendTls);
+    this.backendProtocol = options.backendProtocol ?? "http1";
     this.env = {
       random: options.random ?? Math.random,
       now: options.now ?? (() => performance.now()),

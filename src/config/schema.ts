@@ -14,6 +14,7 @@ import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
 import { parseAddress } from "../core/address.js";
+import { BACKEND_PROTOCOLS } from "../core/backend.js";
 import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
 import { cidrSchema } from "../geo/geo-options.js";
@@ -206,6 +207,12 @@ export const poolSchema = z.strictObject({
     .optional()
     .describe(
       "how the proxy and health checks speak TLS to this pool's https:// backends; system roots and full verification when absent",
+    ),
+  backendProtocol: z
+    .enum(BACKEND_PROTOCOLS)
+    .default("http1")
+    .describe(
+      "how the proxy speaks HTTP to the backends: http1, or h2 (HTTP/2: ALPN h2 to https:// backends, h2c to http:// ones; needed for gRPC)",
     ),
 });
 

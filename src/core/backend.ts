@@ -22,6 +22,14 @@ export const BACKEND_STATES: readonly BackendState[] = [
   "draining",
 ];
 
+/**
+ * How the proxy speaks HTTP to a pool's backends: `http1`, or `h2` (HTTP/2:
+ * ALPN h2 to an `https://` backend, h2c with prior knowledge to an `http://`
+ * one), which gRPC backends need.
+ */
+export const BACKEND_PROTOCOLS = ["http1", "h2"] as const;
+export type BackendProtocol = (typeof BACKEND_PROTOCOLS)[number];
+
 /** States whose backends take traffic (when enabled and their circuit is not open). */
 export function servesTraffic(state: BackendState): boolean {
   return state === "healthy" || state === "degraded" || state === "unknown";

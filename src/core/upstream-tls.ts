@@ -78,11 +78,13 @@ export function loadUpstreamTls(settings: UpstreamTlsSettings): UpstreamTls {
  * `tls.connect` options for one backend; undefined for a plain (non-`https://`)
  * one. SNI carries `serverName`, else the host when it is a name (RFC 6066
  * forbids an IP address there); node checks the certificate against the SNI
- * name, or against the IP dialled.
+ * name, or against the IP dialled. ALPN offers `alpn` alone: `http/1.1`, or
+ * `h2` for an HTTP/2 backend.
  */
 export function tlsConnectOptions(
   backend: { host: string; port: number; tls: boolean },
   upstream: UpstreamTls,
+  alpn: "http/1.1" | "h2" = "http/1.1",
 ): tls.ConnectionOptions | undefined {
   if (!backend.tls) return undefined;
   const { host, port } = backend;
@@ -93,7 +95,7 @@ export function tlsConnectOptions(
     servername,
     secureContext: upstream.secureContext,
     rejectUnauthorized: upstream.verify,
-    ALPNProtocols: ["http/1.1"],
+    ALPNProtocols: [alpn],
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Builds the active check a pool's settings ask for: HTTP, TCP connect, a
- * command, or the library user's own function. Kept apart from the
+ * gRPC health call, a command, or the library user's own function. Kept apart from the
  * interface (check.ts) so the check kinds import the interface without a
  * cycle through the factory.
  */
@@ -9,13 +9,14 @@ import type { UpstreamTls } from "../core/upstream-tls.js";
 import type { HealthCheck } from "./check.js";
 import { CommandHealthCheck } from "./command-check.js";
 import { CustomFunctionCheck } from "./custom-check.js";
+import { GrpcHealthCheck } from "./grpc-check.js";
 import type { CustomHealthCheck, HealthCheckSettings } from "./health-options.js";
 import { HttpHealthCheck } from "./http-check.js";
 import { TcpHealthCheck } from "./tcp-check.js";
 
 /**
  * Builds the check `settings` describe; a custom function wins over `type`.
- * HTTP and TCP checks reach `https://` backends over TLS with `backendTls`.
+ * HTTP, TCP and gRPC checks reach `https://` backends over TLS with `backendTls`.
  */
 export function createHealthCheck(
   settings: HealthCheckSettings,
@@ -28,6 +29,8 @@ export function createHealthCheck(
       return new HttpHealthCheck(settings, backendTls);
     case "tcp":
       return new TcpHealthCheck(backendTls);
+    case "grpc":
+      return new GrpcHealthCheck(settings.service, backendTls);
     case "command":
       if (settings.command === undefined) {
         throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, 'a "command" health check needs a command', {

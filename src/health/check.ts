@@ -1,5 +1,5 @@
 /**
- * The one interface every active check kind implements (HTTP, TCP connect,
+ * The one interface every active check kind implements (HTTP, TCP connect, gRPC,
  * command, custom function); check-factory.ts builds the configured one. A
  * check answers one question for one backend — does it pass right now? —
  * and leaves counting, thresholds and scheduling to the checker.
@@ -13,7 +13,7 @@ export interface CheckOutcome {
 }
 
 export interface HealthCheck {
-  /** `http`, `tcp`, `command` or `custom`. */
+  /** `http`, `tcp`, `grpc`, `command` or `custom`. */
   readonly kind: string;
   /**
    * Checks `backend` once. `signal` aborts at the timeout or when checking

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import { durationMs } from "../core/duration.js";
 
-export const HEALTH_CHECK_TYPES = ["http", "tcp", "command"] as const;
+export const HEALTH_CHECK_TYPES = ["http", "tcp", "grpc", "command"] as const;
 export const HEALTH_CHECK_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 const wholeNumber = (min: number, max: number) => {
@@ -92,7 +92,10 @@ export const checkHeadersSchema = z
 
 export const healthCheckSchema = z
   .strictObject({
-    type: z.enum(HEALTH_CHECK_TYPES).default("http").describe("http request, tcp connect, or a command"),
+    type: z
+      .enum(HEALTH_CHECK_TYPES)
+      .default("http")
+      .describe("http request, tcp connect, grpc health call (grpc.health.v1), or a command"),
     path: z
       .string({ error: 'expected a request path starting with "/"' })
       .regex(/^\//, { error: 'expected a request path starting with "/"' })
@@ -105,6 +108,10 @@ export const healthCheckSchema = z
     headers: checkHeadersSchema.optional().describe("request headers sent with each HTTP check"),
     body: z.string().min(1).optional().describe("substring the response body must contain"),
     command: z.string().min(1).optional().describe("shell command (type command); exit 0 means healthy"),
+    service: z
+      .string()
+      .optional()
+      .describe("service a grpc check asks about; absent or empty asks about the server as a whole"),
     timeoutMs: durationMs(1, 600_000).default(2_000).describe("a check slower than this fails"),
     intervalMs: durationMs(1, 3_600_000).default(5_000).describe("time between checks of a backend"),
     maxIntervalMs: durationMs(1, 3_600_000)
@@ -135,6 +142,13 @@ export const healthCheckSchema = z
         code: "custom",
         path: ["headers"],
         message: 'expected no headers unless type is "http"',
+      });
+    }
+    if (options.type !== "grpc" && options.service !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["service"],
+        message: 'expected no service unless type is "grpc"',
       });
     }
     if (options.type !== "command" && options.command !== undefined) {

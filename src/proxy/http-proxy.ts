@@ -337,7 +337,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       let found = this.#transports.get(balancer);
       if (found === undefined) {
         found = {
-          upstreams: new UpstreamPools(balancer.pool, { ...upstreamOptions, tls: balancer.backendTls }),
+          upstreams: new UpstreamPools(balancer.pool, {
+            ...upstreamOptions,
+            tls: balancer.backendTls,
+            protocol: balancer.backendProtocol,
+          }),
           websockets: new WebSocketProxy({
             balancer,
             connectTimeoutMs: this.timeouts.connectMs,

@@ -65,6 +65,14 @@ const QUEUE_TIMED_OUT: Failure = {
   retry: "always",
   blame: false,
 };
+const STREAM_REFUSED: Failure = {
+  status: 502,
+  code: ErrorCodes.UPSTREAM_CONNECT,
+  message: "the backend refused the request before processing it",
+  retry: "always",
+  // A backend going away (GOAWAY) or at its stream limit refuses streams without failing.
+  blame: false,
+};
 const POOL_CLOSED: Failure = {
   status: 502,
   code: ErrorCodes.UPSTREAM_CONNECT,
@@ -88,6 +96,8 @@ export function classify(error: Error & { code?: string }): Failure {
       return QUEUE_TIMED_OUT;
     case UpstreamErrorCodes.CLOSED:
       return POOL_CLOSED;
+    case UpstreamErrorCodes.REFUSED:
+      return STREAM_REFUSED;
     default:
       return UPSTREAM_RESET;
   }

@@ -1,33 +1,49 @@
 /**
- * The proxy's connection pools to its backends: one `ConnectionPool`
- * (http1/connection-pool.ts: keep-alive, maxConnections, wait queue) per
- * backend origin, created on the first request to it, so a backend that never
+ * The proxy's connection pools to its backends: one per backend origin, a
+ * `ConnectionPool` (http1/connection-pool.ts: keep-alive, maxConnections,
+ * wait queue) or, for a pool whose `backendProtocol` is `h2`, a `SessionPool`
+ * (http2/session-pool.ts: streams on shared HTTP/2 sessions), either created on the first request to it, so a backend that never
  * gets traffic costs nothing. A pool closes (gracefully: requests in flight
  * finish) when the last backend with its origin leaves the balancer's pool,
  * and all pools close with the proxy. A request still sent to a backend that
  * left (a retry chosen just before the removal) gets a one-off pool that
  * closes behind it, so a removed origin never keeps connections open.
  */
-import type { Backend } from "../core/backend.js";
+import type { Backend, BackendProtocol } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
 import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
 import type { Logger } from "../observability/logger.js";
 import { ConnectionPool, type ConnectionPoolOptions } from "./http1/connection-pool.js";
 import type { UpstreamHandler, UpstreamRequest } from "./http1/upstream-handler.js";
+import { SessionPool } from "./http2/session-pool.js";
 
 export interface UpstreamPoolOptions extends Omit<ConnectionPoolOptions, "tls"> {
   logger: Logger;
   /** TLS settings for `https://` backends (the balancer's `backendTls`). */
   tls: UpstreamTls;
+  /** Default http1. */
+  protocol?: BackendProtocol;
+}
+
+/** What both kinds of per-origin pool offer. */
+interface OriginPool {
+  readonly queued: number;
+  readonly open: number;
+  readonly idle: number;
+  readonly bytesWritten: number;
+  readonly bytesRead: number;
+  dispatch(request: UpstreamRequest, handler: UpstreamHandler): void;
+  close(): Promise<void>;
+  destroy(): void;
 }
 
 /** A backend's connection pool right now. */
 export interface UpstreamUsage {
-  /** Requests waiting for a connection (all `maxConnections` busy). */
+  /** Requests waiting for a connection (all `maxConnections` busy; for HTTP/2, every stream too). */
   queued: number;
-  /** Connections open: connecting, carrying a request, or idle. */
+  /** Connections open: connecting, carrying a request, or idle (HTTP/2: sessions). */
   openConnections: number;
-  /** Open connections waiting for a request. */
+  /** Open connections waiting for a request (HTTP/2: sessions with no stream). */
   idleConnections: number;
   /** Bytes sent to the backend (request heads and bodies, retries and hedges included) since its pool opened. */
   requestBytes: number;
@@ -37,7 +53,7 @@ export interface UpstreamUsage {
 
 export class UpstreamPools {
   #options: UpstreamPoolOptions;
-  #pools = new Map<string, ConnectionPool>();
+  #pools = new Map<string, OriginPool>();
   #members: Pool;
   #closed = false;
   #onRemoved = (backend: Backend) => this.#release(backend);
@@ -107,7 +123,7 @@ export class UpstreamPools {
     for (const pool of pools) pool.destroy();
   }
 
-  #create(backend: Backend): ConnectionPool {
+  #create(backend: Backend): OriginPool {
     const pool = this.#build(backend);
     // After close, a late caller gets a closed pool: its dispatch fails cleanly instead of leaking sockets.
     if (this.#closed) void pool.close();
@@ -115,8 +131,13 @@ export class UpstreamPools {
     return pool;
   }
 
-  #build(backend: Backend): ConnectionPool {
-    const { tls, ...options } = this.#options;
+  #build(backend: Backend): OriginPool {
+    const { tls, protocol, ...options } = this.#options;
+    if (protocol === "h2")
+      return new SessionPool(backend.host, backend.port, {
+        ...options,
+        tls: tlsConnectOptions(backend, tls, "h2"),
+      });
     return new ConnectionPool(backend.host, backend.port, {
       ...options,
       tls: tlsConnectOptions(backend, tls),

@@ -11,18 +11,15 @@
  * connections wrote and read, the closed ones included, read at a scrape
  * from the sockets' own counters (nothing counted per chunk).
  */
+
+import { WaitQueue } from "../wait-queue.js";
 import {
   type ConnectionAttempt,
   type ConnectionOwner,
   UpstreamConnection,
   type UpstreamConnectionOptions,
 } from "./upstream-connection.js";
-import {
-  UpstreamError,
-  UpstreamErrorCodes,
-  type UpstreamHandler,
-  type UpstreamRequest,
-} from "./upstream-handler.js";
+import { poolClosedError, type UpstreamHandler, type UpstreamRequest } from "./upstream-handler.js";
 
 export interface ConnectionPoolOptions extends Omit<UpstreamConnectionOptions, "host" | "port"> {
   /** Most connections open at once; 0 for no limit. */
@@ -59,7 +56,7 @@ export class ConnectionPool implements ConnectionOwner {
   readonly #port: number;
   readonly #options: Readonly<ConnectionPoolOptions>;
   readonly #idle: UpstreamConnection[] = [];
-  readonly #queue: PoolAttempt[] = [];
+  readonly #queue: WaitQueue<PoolAttempt>;
   /** Every open connection, for destroy(). */
   readonly #all = new Set<UpstreamConnection>();
   /** Connections open (connecting, busy or idle). */
@@ -74,6 +71,10 @@ export class ConnectionPool implements ConnectionOwner {
     this.#host = host;
     this.#port = port;
     this.#options = options;
+    this.#queue = new WaitQueue(options.queueTimeoutMs, (attempt, error) => {
+      this.#end(attempt, error);
+      this.#settle();
+    });
   }
 
   /** Connections open now. */
@@ -111,23 +112,20 @@ export class ConnectionPool implements ConnectionOwner {
     handler.onConnect(attempt.abort);
     if (attempt.ended) return;
     if (this.#closing) {
-      this.#end(
-        attempt,
-        new UpstreamError(UpstreamErrorCodes.CLOSED, "the backend's connection pool is closed"),
-      );
+      this.#end(attempt, poolClosedError());
       return;
     }
     const idle = this.#idle.pop();
     if (idle !== undefined) idle.send(attempt);
     else if (this.#options.maxConnections === 0 || this.#open < this.#options.maxConnections)
       this.#connect().send(attempt);
-    else this.#enqueue(attempt);
+    else this.#queue.push(attempt);
   }
 
   /** Lets requests in flight and queued finish, closes idle connections; resolves when none is open. */
   close(): Promise<void> {
     this.#closing = true;
-    for (const connection of this.#idle.splice(0)) connection.destroy(closedError());
+    for (const connection of this.#idle.splice(0)) connection.destroy(poolClosedError());
     if (this.#open === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.#onSettled = resolve;
@@ -137,8 +135,8 @@ export class ConnectionPool implements ConnectionOwner {
   /** Fails queued requests and closes every connection now. */
   destroy(): void {
     this.#closing = true;
-    const error = closedError();
-    for (const attempt of this.#queue.splice(0)) this.#end(attempt, error);
+    const error = poolClosedError();
+    for (const attempt of this.#queue.takeAll()) this.#end(attempt, error);
     this.#idle.length = 0;
     for (const connection of [...this.#all]) connection.destroy(error);
   }
@@ -147,9 +145,9 @@ export class ConnectionPool implements ConnectionOwner {
 
   /** @internal */
   released(connection: UpstreamConnection): void {
-    const next = this.#nextQueued();
+    const next = this.#queue.shift();
     if (next !== undefined) connection.send(next);
-    else if (this.#closing) connection.destroy(closedError());
+    else if (this.#closing) connection.destroy(poolClosedError());
     else this.#idle.push(connection);
   }
 
@@ -162,14 +160,13 @@ export class ConnectionPool implements ConnectionOwner {
     const at = this.#idle.indexOf(connection);
     if (at >= 0) this.#idle.splice(at, 1);
     // A slot freed: the oldest waiter gets a new connection.
-    if (this.#queue.length > 0 && !this.#closing) this.#connect().send(this.#nextQueued() as PoolAttempt);
+    if (this.#queue.length > 0 && !this.#closing) this.#connect().send(this.#queue.shift() as PoolAttempt);
     this.#settle();
   }
 
   /** @internal A queued attempt was aborted. */
   _dequeue(attempt: PoolAttempt, error: Error): void {
-    const at = this.#queue.indexOf(attempt);
-    if (at >= 0) this.#queue.splice(at, 1);
+    this.#queue.remove(attempt);
     this.#end(attempt, error);
     this.#settle();
   }
@@ -183,36 +180,12 @@ export class ConnectionPool implements ConnectionOwner {
     return connection;
   }
 
-  #enqueue(attempt: PoolAttempt): void {
-    this.#queue.push(attempt);
-    attempt.timer = setTimeout(() => {
-      this._dequeue(
-        attempt,
-        new UpstreamError(
-          UpstreamErrorCodes.QUEUE_TIMEOUT,
-          `every connection to the backend stayed busy for ${this.#options.queueTimeoutMs} ms`,
-        ),
-      );
-    }, this.#options.queueTimeoutMs);
-  }
-
-  #nextQueued(): PoolAttempt | undefined {
-    const attempt = this.#queue.shift();
-    if (attempt !== undefined) clearTimeout(attempt.timer);
-    return attempt;
-  }
-
   #end(attempt: PoolAttempt, error: Error): void {
     attempt.ended = true;
-    clearTimeout(attempt.timer);
     attempt.handler.onError(error);
   }
 
   #settle(): void {
     if (this.#onSettled !== undefined && this.#open === 0 && this.#queue.length === 0) this.#onSettled();
   }
-}
-
-function closedError(): UpstreamError {
-  return new UpstreamError(UpstreamErrorCodes.CLOSED, "the backend's connection pool is closed");
 }

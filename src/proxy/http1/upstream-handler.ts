@@ -54,6 +54,11 @@ export const UpstreamErrorCodes = {
   PROTOCOL: "SY_UPSTREAM_MALFORMED_RESPONSE",
   /** Every connection to the backend stayed busy for the queue timeout: the request never left. */
   QUEUE_TIMEOUT: "SY_UPSTREAM_QUEUE_TIMEOUT",
+  /**
+   * An HTTP/2 backend refused the stream before processing it (REFUSED_STREAM,
+   * or a GOAWAY below its id): the request never reached the application.
+   */
+  REFUSED: "SY_UPSTREAM_STREAM_REFUSED",
   /** The pool was closed (proxy shutting down, backend removed) before the request was sent. */
   CLOSED: "SY_UPSTREAM_POOL_CLOSED",
 } as const;
@@ -68,4 +73,9 @@ export class UpstreamError extends Error {
     this.name = "UpstreamError";
     this.code = code;
   }
+}
+
+/** The error of a request sent to a pool that is closing or closed: it never left. */
+export function poolClosedError(): UpstreamError {
+  return new UpstreamError(UpstreamErrorCodes.CLOSED, "the backend's connection pool is closed");
 }

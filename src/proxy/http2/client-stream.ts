@@ -24,6 +24,7 @@ import {
 } from "../client-side.js";
 import { sendErrorResponse } from "../error-responses.js";
 import type { BodyReader } from "../http1/client-request.js";
+import { toHttp2Headers } from "./http2-headers.js";
 import { Http2Request } from "./http2-request.js";
 
 /** Who answers the stream's request (the listener). */
@@ -33,17 +34,6 @@ export interface ClientStreamHost {
 }
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
-
-/** Fields HTTP/2 forbids in a message (RFC 9113 §8.2.2); node refuses to send them. */
-const CONNECTION_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "http2-settings",
-]);
 
 export class ClientStream implements ResponseWriter, BodyReader {
   readonly #stream: http2.ServerHttp2Stream;
@@ -183,25 +173,6 @@ export class ClientStream implements ResponseWriter, BodyReader {
     }
     this.#responseEnded();
   }
-}
-
-/**
- * Adds a flat `[name, value, ...]` list to an HTTP/2 header object: names
- * lower-cased, connection-specific fields dropped, Set-Cookie kept as a list
- * and other repeated fields joined with ", ".
- */
-function toHttp2Headers(list: readonly string[], out: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
-  for (let i = 0; i < list.length; i += 2) {
-    const name = (list[i] as string).toLowerCase();
-    if (CONNECTION_SPECIFIC.has(name)) continue;
-    const value = list[i + 1] as string;
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else if (name === "set-cookie") out[name] = [seen as string, value];
-    else out[name] = `${seen as string}, ${value}`;
-  }
-  return out;
 }
 
 function ignoreError(): void {}
