@@ -162,6 +162,11 @@ export async function runProxyBench() {
         targets.push({ key: "haproxy", port: haproxy.port, pid: haproxy.handle.pid, handle: haproxy.handle });
       }
     }
+    /** Starts a Node target script (in lib/) on the proxy core and adds it to the targets. */
+    const addNodeTarget = async (key, script, args, extra = {}) => {
+      const t = await startNodeTarget(key, `./lib/${script}`, [String(backend.port), ...args], proxyCpu);
+      targets.push({ key, port: t.port, pid: t.handle.pid, handle: t.handle, node: true, ...extra });
+    };
     if (wanted.includes("switchyard")) {
       if (!existsSync(HTTP_PROXY_DIST)) {
         notes.push(
@@ -169,71 +174,20 @@ export async function runProxyBench() {
         );
       } else {
         try {
-          const t = await startNodeTarget(
-            "switchyard",
-            "./lib/switchyard-proxy.js",
-            [String(backend.port)],
-            proxyCpu,
-          );
-          targets.push({ key: "switchyard", port: t.port, pid: t.handle.pid, handle: t.handle, node: true });
-          if (wanted.includes("switchyard-bare")) {
-            // The same proxy recording nothing: the throughput ratio is the cost of metrics.
-            const bare = await startNodeTarget(
-              "switchyard-bare",
-              "./lib/switchyard-proxy.js",
-              [String(backend.port), "no-metrics"],
-              proxyCpu,
-            );
-            targets.push({
-              key: "switchyard-bare",
-              port: bare.port,
-              pid: bare.handle.pid,
-              handle: bare.handle,
-              node: true,
-            });
-          }
+          await addNodeTarget("switchyard", "switchyard-proxy.js", []);
+          // The same proxy recording nothing: the throughput ratio is the cost of metrics.
+          if (wanted.includes("switchyard-bare"))
+            await addNodeTarget("switchyard-bare", "switchyard-proxy.js", ["no-metrics"]);
         } catch (error) {
           notes.push(`Switchyard HttpProxy skipped: failed to start: ${error.message.split("\n")[0]}`);
         }
       }
     }
     // Raw TCP: the TcpProxy against a bare Node pipe, the same HTTP load passing through both.
-    if (wanted.includes("switchyard-tcp") && existsSync(HTTP_PROXY_DIST)) {
-      const t = await startNodeTarget(
-        "switchyard-tcp",
-        "./lib/switchyard-proxy.js",
-        [String(backend.port), "tcp"],
-        proxyCpu,
-      );
-      targets.push({
-        key: "switchyard-tcp",
-        port: t.port,
-        pid: t.handle.pid,
-        handle: t.handle,
-        node: true,
-        tcp: true,
-      });
-    }
-    if (wanted.includes("bare-pipe")) {
-      const t = await startNodeTarget("bare-pipe", "./lib/bare-pipe.js", [String(backend.port)], proxyCpu);
-      targets.push({
-        key: "bare-pipe",
-        port: t.port,
-        pid: t.handle.pid,
-        handle: t.handle,
-        node: true,
-        tcp: true,
-      });
-    }
-    if (wanted.includes("reference")) {
-      const t = await startNodeTarget(
-        "reference",
-        "./lib/reference-proxy.js",
-        [String(backend.port)],
-        proxyCpu,
-      );
-      targets.push({ key: "reference", port: t.port, pid: t.handle.pid, handle: t.handle, node: true });
-    }
+    if (wanted.includes("switchyard-tcp") && existsSync(HTTP_PROXY_DIST))
+      await addNodeTarget("switchyard-tcp", "switchyard-proxy.js", ["tcp"], { tcp: true });
+    if (wanted.includes("bare-pipe")) await addNodeTarget("bare-pipe", "bare-pipe.js", [], { tcp: true });
+    if (wanted.includes("reference")) await addNodeTarget("reference", "reference-proxy.js", []);
 
     // Every target must answer 200 "ok\n" before it is measured.
     for (const target of [...targets]) {
