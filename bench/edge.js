@@ -23,11 +23,11 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CERTIFICATE_KIND, makeBenchCertificate } from "./lib/certificate.js";
+import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
 import { request, startChild, startNodeScript, stopAll, TASKSET, waitReady } from "./lib/children.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureH2load, h2loadVersion, runH2load } from "./lib/h2load.js";
@@ -42,7 +42,7 @@ import {
   waitBeforeRun,
 } from "./lib/measure.js";
 import { cpuSeconds, reapedChildrenCpuSeconds } from "./lib/proc.js";
-import { fixed, kilo, markdownTable, ratio } from "./lib/stats.js";
+import { fixed, kilo, markdownTable, ratio, withUnit } from "./lib/stats.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const RESULTS_FILE = here("./results/edge-latest.md");
@@ -61,30 +61,6 @@ const TITLES = {
   handshake: "New TLS handshakes (one GET per connection, no resumption)",
   h2: "HTTP/2 over TLS (h2load)",
 };
-
-/** A number with its unit, or "—" alone. */
-function withUnit(value, digits, unit) {
-  return Number.isFinite(value) ? `${fixed(value, digits)}${unit}` : "—";
-}
-
-/** One HTTPS GET / on a fresh connection, the certificate not verified (it is self-signed). */
-function getOnce(port) {
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      { host: "127.0.0.1", port, path: "/", agent: false, rejectUnauthorized: false, timeout: 5_000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode, body }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-  });
-}
 
 export async function runEdgeBench() {
   const durationSec = envInt("BENCH_DURATION", 10);
@@ -176,15 +152,7 @@ export async function runEdgeBench() {
         }
       }
     }
-    for (const target of [...targets]) {
-      try {
-        const { status, body } = await getOnce(target.port);
-        if (status !== 200 || body !== "ok\n") throw new Error(`answered ${status} ${JSON.stringify(body)}`);
-      } catch (error) {
-        notes.push(`${LABELS[target.key]} skipped: check request failed: ${error.message}`);
-        targets.splice(targets.indexOf(target), 1);
-      }
-    }
+    await dropTargetsNotAnsweringOk(targets, LABELS, notes, { tls: true });
     if (sections.includes("h2")) {
       const missing = ensureH2load(log);
       if (missing) {

@@ -23,11 +23,11 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
 import { request, startChild, startNodeScript, stopAll, TASKSET, waitReady } from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
 import { envInt, envList } from "./lib/env.js";
@@ -43,7 +43,7 @@ import {
   waitBeforeRun,
 } from "./lib/measure.js";
 import { cpuSeconds } from "./lib/proc.js";
-import { fixed, kilo, markdownTable, median, ratio } from "./lib/stats.js";
+import { fixed, kilo, markdownTable, median, ratio, withUnit } from "./lib/stats.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const RESULTS_DIR = here("./results/");
@@ -68,11 +68,6 @@ function slope(points, key) {
   return den === 0 ? Number.NaN : num / den;
 }
 
-/** A number with its unit, or "—" alone. */
-function withUnit(value, digits, unit) {
-  return Number.isFinite(value) ? `${fixed(value, digits)}${unit}` : "—";
-}
-
 const LABELS = {
   direct: "direct to the backend",
   haproxy: "HAProxy http (nbthread 1)",
@@ -82,21 +77,6 @@ const LABELS = {
   "switchyard-tcp": "Switchyard TcpProxy (raw TCP)",
   "bare-pipe": "bare Node net pipe (raw TCP)",
 };
-
-function getOnce(port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-  });
-}
 
 function startNodeTarget(name, script, args, cpu) {
   return startNodeScript(name, here(script), args, cpu);
@@ -189,16 +169,7 @@ export async function runProxyBench() {
     if (wanted.includes("bare-pipe")) await addNodeTarget("bare-pipe", "bare-pipe.js", [], { tcp: true });
     if (wanted.includes("reference")) await addNodeTarget("reference", "reference-proxy.js", []);
 
-    // Every target must answer 200 "ok\n" before it is measured.
-    for (const target of [...targets]) {
-      try {
-        const { status, body } = await getOnce(target.port);
-        if (status !== 200 || body !== "ok\n") throw new Error(`answered ${status} ${JSON.stringify(body)}`);
-      } catch (error) {
-        notes.push(`${LABELS[target.key]} skipped: check request failed: ${error.message}`);
-        targets.splice(targets.indexOf(target), 1);
-      }
-    }
+    await dropTargetsNotAnsweringOk(targets, LABELS, notes);
 
     const runOnce = async (target, seconds) => {
       await waitBeforeRun(proxyCpu, quietWaitSec, quietWaits, log);

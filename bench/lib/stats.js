@@ -37,3 +37,8 @@ export function markdownTable(headers, rows) {
   for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
   return lines.join("\n");
 }
+
+/** A number with its unit, or "—" alone. */
+export function withUnit(value, digits, unit) {
+  return Number.isFinite(value) ? `${fixed(value, digits)}${unit}` : "—";
+}
