@@ -145,15 +145,13 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
-    const limit = this.#route.rateLimit;
-    if (limit !== undefined) {
-      if (!limit.admit(clientIp, req.headers, this.#route.name)) {
-        this.#route.rateLimited++;
-        this.#reply(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, false, limit.refusalHeaders());
-        return;
-      }
-      if (limit.headers) this.#quota = limit.quotaHeaders();
+    const refused = this.#route.refusal(clientIp, req.headers);
+    if (refused !== undefined) {
+      this.#reply(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, false, refused);
+      return;
     }
+    const limit = this.#route.rateLimit;
+    if (limit?.headers) this.#quota = limit.quotaHeaders();
     const proto = req.socket.encrypted === true ? "https" : "http";
     const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     this.#route.editRequest(head.headers);

@@ -501,18 +501,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     }
     const { route, transport } = entry;
     route.requests++;
-    const limit = route.rateLimit;
-    if (
-      limit !== undefined &&
-      !limit.admit(clientAddress(socket.remoteAddress), request.headers, route.name)
-    ) {
-      route.rateLimited++;
+    const refused = route.refusal(clientAddress(socket.remoteAddress), request.headers);
+    if (refused !== undefined) {
       this._refused(429, ErrorCodes.RATE_LIMITED, false);
       socket.on("error", ignoreError);
-      replyAndClose(
-        socket,
-        rawErrorResponse(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, limit.refusalHeaders()),
-      );
+      replyAndClose(socket, rawErrorResponse(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, refused));
       return;
     }
     if (transport === undefined) {

@@ -95,6 +95,18 @@ export class Route {
     this.#response = compileEdits(options.responseHeaders);
   }
 
+  /**
+   * Takes a token from the route's rate limit for a request (a proxied one or
+   * a WebSocket upgrade): undefined when it is admitted, else the 429's header
+   * fields, the refusal counted.
+   */
+  refusal(clientIp: string | undefined, headers: Parameters<RateLimiter["admit"]>[1]): string[] | undefined {
+    const limit = this.rateLimit;
+    if (limit === undefined || limit.admit(clientIp, headers, this.name)) return undefined;
+    this.rateLimited++;
+    return limit.refusalHeaders();
+  }
+
   /** The target sent to the backend: `url` with the route's prefix stripped and added. */
   upstreamPath(url: string): string {
     let path = url;
