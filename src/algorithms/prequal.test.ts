@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import type { ProbeReply, ProbeTransport } from "../core/probe.js";
+import type { ProbeMiss, ProbeReply, ProbeTransport } from "../core/probe.js";
 import { seededRandom } from "../core/random.js";
 import type { AlgorithmEnv } from "./definition.js";
 import { type PrequalSelector, prequal } from "./prequal.js";
@@ -13,26 +13,29 @@ const create = (env: AlgorithmEnv, options: Record<string, unknown> = {}) =>
 runSelectorSuite("prequal", { create: (env) => create(env), weighted: false });
 
 /** A transport that holds probes until the test answers them. */
-function heldProbes() {
-  const sent: { backend: Backend; path: string; done: (reply: ProbeReply | undefined) => void }[] = [];
+function heldProbes(maxInFlight?: number) {
+  const sent: { backend: Backend; path: string; done: (reply: ProbeReply | ProbeMiss) => void }[] = [];
   const transport: ProbeTransport = {
     probe: (backend, request, done) => sent.push({ backend, path: request.path, done }),
+    maxInFlight,
   };
-  /** Answers every probe sent so far from `replies` (by backend id; missing: no reply). */
-  const answer = (replies: Record<string, ProbeReply>) => {
-    for (const { backend, done } of sent.splice(0)) done(replies[backend.id]);
+  /** Answers every probe sent so far from `replies` (by backend id; missing: `miss`). */
+  const answer = (replies: Record<string, ProbeReply>, miss: ProbeMiss = "unsupported") => {
+    for (const { backend, done } of sent.splice(0)) done(replies[backend.id] ?? miss);
   };
   return { transport, sent, answer };
 }
 
-function setup(options: Record<string, unknown> = {}, backends = 4) {
+function setup(options: Record<string, unknown> = {}, backends = 4, maxInFlight?: number) {
   let now = 0;
-  const probes = heldProbes();
+  const probes = heldProbes(maxInFlight);
   const env: AlgorithmEnv = { random: seededRandom(3), now: () => now, probes: probes.transport };
   const pool = makePool(backends);
   const selector = follow(pool, create(env, options)) as PrequalSelector;
   return { ...probes, selector, backends: pool.backends, advance: (ms: number) => (now += ms) };
 }
+
+const reply: ProbeReply = { rif: 1, latencyMs: 5 };
 
 describe("prequal", () => {
   it("sends probesPerRequest probes to distinct backends with each request, on the probe path", () => {
@@ -43,10 +46,80 @@ describe("prequal", () => {
     expect(sent.every((probe) => probe.path === "/load")).toBe(true);
   });
 
+  it("without a transport limit, sends every probe owed", () => {
+    const { selector, sent } = setup({ probesPerRequest: 4 });
+    selector.pick({}, []);
+    selector.pick({}, []);
+    expect(sent).toHaveLength(8);
+  });
+
+  it("weighs backends without a probe by its own view: the leftover slow probe does not win by default", () => {
+    const { selector, answer, backends } = setup({ probesPerRequest: 4, maxReuse: 1 }, 2);
+    const [fast, slow] = backends as [Backend, Backend];
+    selector.pick({}, []);
+    answer({ b0: { rif: 0, latencyMs: 10 }, b1: { rif: 0, latencyMs: 50 } });
+    fast.recordLatency(10);
+    // The fast probe wins and is used up; the slow backend's probe is all the pool holds.
+    expect(selector.pick({}, [])).toBe(fast);
+    expect(selector.pool.probes().map((probe) => probe.backend)).toEqual([slow]);
+    // The fast backend, seen here at 10 ms with nothing in flight, competes and wins.
+    expect(selector.pick({}, [])).toBe(fast);
+    expect(selector.describe(fast)).toMatch(/no probe in the pool, as seen here/);
+  });
+
   it("sends a fractional rate in whole probes: 0.5 is one every other request", () => {
-    const { selector, sent } = setup({ probesPerRequest: 0.5 });
-    for (let i = 0; i < 10; i++) selector.pick({}, []);
-    expect(sent).toHaveLength(5);
+    const { selector, sent, answer } = setup({ probesPerRequest: 0.5 });
+    let total = 0;
+    for (let i = 0; i < 10; i++) {
+      selector.pick({}, []);
+      total += sent.length;
+      answer({ b0: reply, b1: reply, b2: reply, b3: reply });
+    }
+    expect(total).toBe(5);
+  });
+
+  it("keeps no more probes on the wire per backend than the transport carries at once", () => {
+    const { selector, sent, answer } = setup({ probesPerRequest: 4 }, 4, 1);
+    selector.pick({}, []);
+    selector.pick({}, []);
+    expect(sent).toHaveLength(4);
+    answer({ b0: reply, b1: reply, b2: reply, b3: reply });
+    selector.pick({}, []);
+    expect(sent).toHaveLength(4);
+    expect(selector.metrics()).toMatchObject({ probesSent: 8, probesMissed: 0 });
+  });
+
+  it("backs off a backend that does not answer in time, doubling from the probe timeout, until it answers", () => {
+    const { selector, sent, answer, backends, advance } = setup(
+      {
+        probesPerRequest: 1,
+        probeTimeoutMs: 100,
+        fallbackMs: 10_000,
+      },
+      1,
+    );
+    const [b0] = backends as [Backend];
+    const probed = () => {
+      selector.pick({}, []);
+      const count = sent.length;
+      answer({}, "unanswered");
+      return count;
+    };
+    expect(probed()).toBe(1); // missed: answered locally for 100 ms
+    advance(99);
+    expect(probed()).toBe(0);
+    advance(1);
+    expect(probed()).toBe(1); // second miss in a row: 200 ms
+    advance(199);
+    expect(probed()).toBe(0);
+    advance(1);
+    selector.pick({}, []);
+    expect(sent).toHaveLength(1);
+    answer({ b0: reply });
+    expect(selector.pool.probes().find((probe) => probe.backend === b0)).toMatchObject({ rif: 1 });
+    // The reply cleared the count: the next probe goes out at once.
+    expect(probed()).toBe(1);
+    expect(selector.metrics()).toMatchObject({ probesSent: 4, probesMissed: 3 });
   });
 
   it("does not probe again for a failover pick", () => {
@@ -126,13 +199,13 @@ describe("prequal", () => {
     expect(hedging.latencies.samples).toBe(1);
   });
 
-  it("picks by two random choices on in-flight while no probe is usable", () => {
+  it("judges two random backends by its own view while no probe is usable: the less loaded wins", () => {
     const { selector, backends } = setup({ probesPerRequest: 1 });
     const [b0] = backends as [Backend];
     b0.inFlight = 100;
     const picks = Array.from({ length: 200 }, () => selector.pick({}, []));
     expect(picks).not.toContain(undefined);
     expect(picks.filter((backend) => backend === b0).length).toBeLessThan(60);
-    expect(selector.describe(picks[0] as Backend)).toMatch(/no usable probe/);
+    expect(selector.describe(picks[0] as Backend)).toMatch(/no probe in the pool, as seen here/);
   });
 });

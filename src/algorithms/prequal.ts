@@ -5,9 +5,14 @@
  * ready backends, off the request path; each reply (requests in flight and
  * estimated latency) joins a small pool with an age limit and a reuse limit
  * (probe-pool.ts), and a request goes by the hot-cold rule over that pool.
- * A backend that cannot answer probes (no endpoint, unreachable, too slow)
- * is answered for, for `fallbackMs`, by what this balancer observes of it:
- * its in-flight count and latency average. With no probe transport at all
+ * No more probes go to a backend at a time than the transport carries at
+ * once, so probes never queue behind probes. At each pick two random
+ * backends without a probe in the pool compete too, judged by what this
+ * balancer sees of them, so a pool whose good probes were used up does not
+ * hand every request to the one probe nobody wanted. A backend that cannot answer probes is answered for by what this
+ * balancer observes of it (its in-flight count and latency average): for
+ * `fallbackMs` when it has no probe endpoint, for a backoff that doubles
+ * with each miss in a row when it did not answer in time. With no probe transport at all
  * every probe is answered that way. No usable probe: two random choices by
  * in-flight. With `hedge`, slow idempotent requests are also hedged on the
  * next candidate, as ALPHA1 does (hedge-policy.ts): not part of the paper,
@@ -21,15 +26,19 @@ import type { RequestContext } from "../core/context.js";
 import { isCancelled, type Outcome } from "../core/outcome.js";
 import {
   DEFAULT_PROBE_PATH,
+  type ProbeMiss,
   type ProbeReply,
   type ProbeRequest,
   type ProbeTransport,
 } from "../core/probe.js";
-import type { Selector } from "../core/selector.js";
+import { isEligible, type Selector } from "../core/selector.js";
 import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 import { HedgePolicy, hedgeOptions } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
 import { type Probe, ProbePool } from "./probe-pool.js";
+
+/** Backends without a probe judged by local view at each pick (two: the power of two choices). */
+const LOCAL_CHOICES = 2;
 
 export const prequalOptions = z.strictObject({
   probesPerRequest: z
@@ -70,7 +79,9 @@ export const prequalOptions = z.strictObject({
     .number()
     .nonnegative()
     .default(10_000)
-    .describe("after a missed probe, the backend's probes are answered from local observation this long, ms"),
+    .describe(
+      "a backend without a probe endpoint is answered for from local observation this long, ms (also the cap on the backoff after unanswered probes)",
+    ),
 });
 
 export type PrequalOptions = z.output<typeof prequalOptions>;
@@ -87,16 +98,19 @@ export class PrequalSelector implements Selector {
   #now: () => number;
   #ready: Backend[] = [];
   #readySet = new Set<Backend>();
-  /** Until when a backend's probes are answered locally, after it missed one. */
-  #observedUntil = new WeakMap<Backend, number>();
+  /** Probes on the wire per backend, kept within the transport's `maxInFlight`. */
+  #probing = new WeakMap<Backend, number>();
+  /** Until when a backend's probes are answered locally, and its misses in a row, after a miss. */
+  #missedBy = new WeakMap<Backend, { until: number; inARow: number }>();
   /** Probes owed: `probesPerRequest` per request, sent in whole numbers. */
   #credit = 0;
   /** Probes sent through the transport, and those that got no reply. */
   #sent = 0;
   #missed = 0;
   #fallback: PowerOfTwoChoicesSelector;
-  /** The probe behind the last pick (undefined: the fallback chose), for `describe`. */
+  /** The probe behind the last pick (undefined: the fallback chose), and whether it was a local view, for `describe`. */
   #last: Probe | undefined;
+  #lastLocal = false;
 
   constructor(options: PrequalOptions, env: AlgorithmEnv) {
     this.#options = options;
@@ -121,8 +135,10 @@ export class PrequalSelector implements Selector {
       this.hedging?.countRequest();
       this.#sendProbes();
     }
-    const probe = this.pool.pick(tried);
+    const local = this.#localView(tried);
+    const probe = this.pool.pick(tried, local);
     this.#last = probe;
+    this.#lastLocal = probe !== undefined && local.includes(probe);
     return probe?.backend ?? this.#fallback.pick(ctx, tried);
   }
 
@@ -139,7 +155,7 @@ export class PrequalSelector implements Selector {
     const probe = this.#last;
     if (probe?.backend !== backend)
       return `no usable probe: less loaded of two random choices (in flight ${backend.inFlight})`;
-    const figures = `RIF ${probe.rif - 1} before this request, latency ${Math.round(probe.latencyMs * 1000) / 1000} ms`;
+    const figures = `${this.#lastLocal ? "no probe in the pool, as seen here: " : ""}RIF ${probe.rif - 1} before this request, latency ${Math.round(probe.latencyMs * 1000) / 1000} ms`;
     return this.pool.lastRule === "cold"
       ? `lowest latency among cold probes (${figures})`
       : `every probe hot: lowest requests in flight (${figures})`;
@@ -148,6 +164,28 @@ export class PrequalSelector implements Selector {
   /** Probes in the pool, sent over the transport, and missed (answered locally instead). */
   metrics(): { pool: number; probesSent: number; probesMissed: number } {
     return { pool: this.pool.size, probesSent: this.#sent, probesMissed: this.#missed };
+  }
+
+  /**
+   * Up to `LOCAL_CHOICES` random eligible backends without a probe in the
+   * pool, as this balancer sees them. They compete with the probes, so a
+   * pool whose good probes were used up does not send every request to the
+   * one probe nobody wanted (the slow backend's, typically).
+   */
+  #localView(tried: readonly Backend[]): Probe[] {
+    const ready = this.#ready;
+    const local: Probe[] = [];
+    for (let draw = 0; draw < 2 * LOCAL_CHOICES && local.length < LOCAL_CHOICES && ready.length > 0; draw++) {
+      const backend = ready[Math.floor(this.#random() * ready.length)] as Backend;
+      if (
+        !isEligible(backend, tried) ||
+        this.pool.has(backend) ||
+        local.some((view) => view.backend === backend)
+      )
+        continue;
+      local.push({ backend, ...observed(backend), at: this.#now(), uses: 0 });
+    }
+    return local;
   }
 
   /** Sends the probes this request owes to distinct random ready backends. */
@@ -168,19 +206,41 @@ export class PrequalSelector implements Selector {
 
   #probe(backend: Backend): void {
     const transport = this.#transport;
-    if (!transport || this.#now() < (this.#observedUntil.get(backend) ?? Number.NEGATIVE_INFINITY)) {
+    if (!transport || this.#now() < (this.#missedBy.get(backend)?.until ?? Number.NEGATIVE_INFINITY)) {
       this.pool.add(backend, observed(backend));
       return;
     }
+    const onTheWire = this.#probing.get(backend) ?? 0;
+    if (onTheWire >= (transport.maxInFlight ?? Number.POSITIVE_INFINITY)) return;
+    this.#probing.set(backend, onTheWire + 1);
     this.#sent++;
     transport.probe(backend, this.#request, (reply) => {
-      if (!reply) {
-        this.#missed++;
-        this.#observedUntil.set(backend, this.#now() + this.#options.fallbackMs);
-      }
+      this.#probing.set(backend, (this.#probing.get(backend) ?? 1) - 1);
+      if (typeof reply === "string") this.#missed++;
+      this.#noteMiss(backend, reply);
       if (!this.#readySet.has(backend)) return;
-      this.pool.add(backend, reply ?? observed(backend));
+      this.pool.add(backend, typeof reply === "string" ? observed(backend) : reply);
     });
+  }
+
+  /**
+   * A backend without a probe endpoint is answered for locally for
+   * `fallbackMs`; one that did not answer in time, for a probe timeout
+   * doubled with each miss in a row up to `fallbackMs` (a busy moment is no
+   * reason to stop asking for long). A reply clears the count.
+   */
+  #noteMiss(backend: Backend, reply: ProbeReply | ProbeMiss): void {
+    if (typeof reply !== "string") {
+      this.#missedBy.delete(backend);
+      return;
+    }
+    const inARow = (this.#missedBy.get(backend)?.inARow ?? 0) + 1;
+    const { fallbackMs, probeTimeoutMs } = this.#options;
+    const backoffMs =
+      reply === "unsupported"
+        ? fallbackMs
+        : Math.min(fallbackMs, probeTimeoutMs * 2 ** Math.min(inARow - 1, 30));
+    this.#missedBy.set(backend, { until: this.#now() + backoffMs, inARow });
   }
 }
 

@@ -74,6 +74,26 @@ describe("probe pool: the hot-cold rule", () => {
     expect(pool.pick(backends.slice(0, 2))).toBeUndefined();
   });
 
+  it("judges local views alongside the probes, in the RIF quantile too, and does not keep them", () => {
+    const { pool, fill, backends } = setup();
+    // One probe left, b0: slow and cold on its own.
+    fill([[2, 50]]);
+    const local = (backend: Backend, rif: number, latencyMs: number) => ({
+      backend,
+      rif,
+      latencyMs,
+      at: 0,
+      uses: 0,
+    });
+    // b1 seen here: 3 in flight at 10 ms. Among RIFs {2, 3} the quantile is 2.84, so b1 is hot and b0 wins.
+    expect(pool.pick([], [local(backends[1] as Backend, 3, 10)])?.backend.id).toBe("b0");
+    // b0 now at RIF 3; with b2 at RIF 1 the three RIFs put the threshold at 3: all cold, b2 is fastest.
+    expect(
+      pool.pick([], [local(backends[1] as Backend, 3, 10), local(backends[2] as Backend, 1, 8)])?.backend.id,
+    ).toBe("b2");
+    expect(pool.probes().map((probe) => probe.backend.id)).toEqual(["b0"]);
+  });
+
   it("counts the request it places on the probe (RIF + 1)", () => {
     const { pool, fill } = setup();
     fill([

@@ -78,15 +78,19 @@ export class ProbePool {
     this.#probes = this.#probes.filter((probe) => keep(probe.backend));
   }
 
-  /** The hot-cold choice among probes of eligible backends, counted as used; undefined when none. */
-  pick(tried: readonly Backend[]): Probe | undefined {
+  /**
+   * The hot-cold choice among the probes of eligible backends and `local`
+   * (this balancer's own view of backends without a probe, judged alongside
+   * but not kept), counted as used; undefined when there is none.
+   */
+  pick(tried: readonly Backend[], local: readonly Probe[] = []): Probe | undefined {
     this.#expire();
     const probes = this.#probes;
-    const threshold = this.#rifThreshold();
+    const threshold = this.#rifThreshold(local);
     let cold: Probe | undefined;
     let hot: Probe | undefined;
-    for (const probe of probes) {
-      if (!isEligible(probe.backend, tried)) continue;
+    const consider = (probe: Probe) => {
+      if (!isEligible(probe.backend, tried)) return;
       if (probe.rif <= threshold) {
         if (
           !cold ||
@@ -97,13 +101,21 @@ export class ProbePool {
       } else if (!hot || probe.rif < hot.rif || (probe.rif === hot.rif && probe.latencyMs < hot.latencyMs)) {
         hot = probe;
       }
-    }
-    const chosen = cold ?? hot;
+    };
+    for (const probe of probes) consider(probe);
+    for (const probe of local) consider(probe);
+    const chosen: Probe | undefined = cold ?? hot;
     if (!chosen) return undefined;
     this.#lastRule = cold ? "cold" : "hot";
     chosen.rif++;
-    if (++chosen.uses >= this.options.maxReuse) probes.splice(probes.indexOf(chosen), 1);
+    const index = probes.indexOf(chosen);
+    if (++chosen.uses >= this.options.maxReuse && index >= 0) probes.splice(index, 1);
     return chosen;
+  }
+
+  /** Whether the pool holds a live probe of `backend`. */
+  has(backend: Backend): boolean {
+    return this.probes().some((probe) => probe.backend === backend);
   }
 
   #expire(): void {
@@ -114,13 +126,15 @@ export class ProbePool {
     if (stale > 0) probes.splice(0, stale);
   }
 
-  /** The `rifQuantile` of the pool's RIFs, interpolated between ranks. */
-  #rifThreshold(): number {
+  /** The `rifQuantile` of the RIFs of the pool and `local`, interpolated between ranks. */
+  #rifThreshold(local: readonly Probe[]): number {
     const probes = this.#probes;
-    const count = probes.length;
+    const count = probes.length + local.length;
     if (count === 0) return 0;
+    if (this.#rifs.length < count) this.#rifs = new Float64Array(count);
     const rifs = this.#rifs.subarray(0, count);
-    for (let i = 0; i < count; i++) rifs[i] = (probes[i] as Probe).rif;
+    for (let i = 0; i < probes.length; i++) rifs[i] = (probes[i] as Probe).rif;
+    for (let i = 0; i < local.length; i++) rifs[probes.length + i] = (local[i] as Probe).rif;
     rifs.sort();
     const position = this.options.rifQuantile * (count - 1);
     const below = Math.floor(position);

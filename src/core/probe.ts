@@ -24,12 +24,24 @@ export interface ProbeRequest {
 }
 
 /**
+ * A probe that brought no reply: `unanswered` when the backend could not be
+ * reached in time (it may answer the next one), `unsupported` when it
+ * answered something that is not a probe reply (it has no probe endpoint).
+ */
+export type ProbeMiss = "unanswered" | "unsupported";
+
+/**
  * Sends probes. `probe` returns at once and calls `done` exactly once, later
- * or synchronously, with the reply or undefined when the backend did not
- * answer one (unreachable, timed out, no probe endpoint).
+ * or synchronously, with the reply or the kind of miss.
  */
 export interface ProbeTransport {
-  probe(backend: Backend, request: ProbeRequest, done: (reply: ProbeReply | undefined) => void): void;
+  probe(backend: Backend, request: ProbeRequest, done: (reply: ProbeReply | ProbeMiss) => void): void;
+  /**
+   * Probes it carries to one backend at a time; a balancer sends no more
+   * (one more would wait in the transport's queue and arrive stale, or time
+   * out). Default unlimited.
+   */
+  readonly maxInFlight?: number;
   /** Releases connections kept for probing. */
   close?(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * its seed.
  */
 import type { Backend } from "../core/backend.js";
-import type { ProbeReply, ProbeRequest, ProbeTransport } from "../core/probe.js";
+import type { ProbeMiss, ProbeReply, ProbeRequest, ProbeTransport } from "../core/probe.js";
 import type { SimBackend } from "./sim-backend.js";
 
 /** Default probe round trip, ms: a small request inside one datacenter. */
@@ -19,7 +19,7 @@ export class SimProbes implements ProbeTransport {
   #schedule: (at: number, id: number) => void;
   #now: () => number;
   #simOf: (backend: Backend) => SimBackend;
-  #pending = new Map<number, { sim: SimBackend; done: (reply: ProbeReply | undefined) => void }>();
+  #pending = new Map<number, { sim: SimBackend; done: (reply: ProbeReply | ProbeMiss) => void }>();
   #nextId = 0;
 
   /**
@@ -38,7 +38,7 @@ export class SimProbes implements ProbeTransport {
     this.#simOf = options.simOf;
   }
 
-  probe(backend: Backend, _request: ProbeRequest, done: (reply: ProbeReply | undefined) => void): void {
+  probe(backend: Backend, _request: ProbeRequest, done: (reply: ProbeReply | ProbeMiss) => void): void {
     const id = this.#nextId++;
     this.#pending.set(id, { sim: this.#simOf(backend), done });
     this.#schedule(this.#now() + this.#delayMs, id);
@@ -50,6 +50,6 @@ export class SimProbes implements ProbeTransport {
     if (!pending) return;
     this.#pending.delete(id);
     const { sim, done } = pending;
-    done(sim.failing > 0 ? undefined : { rif: sim.rif, latencyMs: sim.latency.estimate(sim.rif) });
+    done(sim.failing > 0 ? "unanswered" : { rif: sim.rif, latencyMs: sim.latency.estimate(sim.rif) });
   }
 }
