@@ -13,7 +13,7 @@ const demoBackend = useDemoBackends();
 afterEach(() => killLaunched());
 
 /** GET without keep-alive, so shutdown never waits on an idle connection. */
-function get(url: string): Promise<{ status: number; body: string }> {
+function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolvePromise, reject) => {
     const request = http.get(url, { agent: false, headers: { connection: "close" } }, (response) => {
       let body = "";
@@ -21,7 +21,9 @@ function get(url: string): Promise<{ status: number; body: string }> {
       response.on("data", (chunk: string) => {
         body += chunk;
       });
-      response.on("end", () => resolvePromise({ status: response.statusCode ?? 0, body }));
+      response.on("end", () =>
+        resolvePromise({ status: response.statusCode ?? 0, body, headers: response.headers }),
+      );
     });
     request.setTimeout(STEP_TIMEOUT_MS, () => request.destroy(new Error("request timed out")));
     request.on("error", reject);
@@ -247,6 +249,23 @@ describe("switchyard proxy", () => {
     expect(await proxy.exit()).toBe(0);
     const accessLines = proxy.stdout().split("\n").filter(logLine("access"));
     expect(accessLines).toHaveLength(2);
+  });
+
+  it("proxies from the DWCP geo balancer's loadbalancer.yaml, servers given with --backend", async () => {
+    const file = await dir.file(
+      "loadbalancer.yaml",
+      "load_balancer:\n  algorithm: least-connections\n  session_affinity: { enabled: true, ttl: 30m }\n  failover: { max_retries: 2 }\n",
+    );
+    const backend = await demoBackend("dwcp");
+    const proxy = launch(["proxy", "-c", file, "--listen", "127.0.0.1:0", "--backend", backend]);
+    const listening = JSON.parse(await proxy.line(logLine("listening"))) as Record<string, unknown>;
+    expect(listening).toMatchObject({ listener: "main", pool: "main", algorithm: "least-connections" });
+    const response = await get(`http://${listening.address}/`);
+    expect(JSON.parse(response.body)).toMatchObject({ backend: "dwcp" });
+    // session_affinity became a cookie, as DWCP's sessions stick.
+    expect(String(response.headers["set-cookie"])).toMatch(/Max-Age=1800/);
+    proxy.process.kill("SIGTERM");
+    expect(await proxy.exit()).toBe(0);
   });
 
   it("names the listener and address when the port is taken, with exit 1", async () => {

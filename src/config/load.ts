@@ -12,6 +12,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { fromDwcpForm, isDwcpForm } from "./dwcp-form.js";
 import { applySwarmGuardEnvAliases, SWARMGUARD_ENV_ALIASES, swarmGuardEnvFlags } from "./env-aliases.js";
 import { type VariablesAt, variablesBehind } from "./env-origin.js";
 import { type ConfigIssue, formatConfigIssues, type PathSegment, toConfigIssues, valueAt } from "./errors.js";
@@ -330,7 +331,8 @@ const ENV_NAMES = ENV_OVERRIDES.map((variable) => variable.name);
 /** File < environment < flags, not yet validated (a config store may still add pools). */
 export async function resolveRawConfig(options: ResolveOptions): Promise<RawConfig> {
   const source = options.file === undefined ? undefined : await readConfigSource(options.file);
-  const file: unknown = source?.data ?? {};
+  const data: unknown = source?.data ?? {};
+  const file: unknown = isDwcpForm(data) ? fromDwcpForm(data) : data;
   const { env, flags } = options;
   let raw = env ? applyEnvOverrides(file, env) : file;
   if (flags) raw = applyFlagOverrides(raw, flags);
