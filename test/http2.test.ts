@@ -213,6 +213,36 @@ describe("HTTP/2 from clients", () => {
     expect(reply.trailers?.["x-checksum"]).toBe("1000000");
   });
 
+  it("forwards a client's request trailers to the backend as chunked trailers", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () =>
+          res.end(
+            JSON.stringify({
+              framing: req.headers["transfer-encoding"],
+              body: Buffer.concat(chunks).toString(),
+              trailers: req.trailers,
+            }),
+          ),
+        );
+      }),
+    );
+    const { port } = await startProxy([backend]);
+    const session = connect(port);
+    const head = { ":method": "POST", ":path": "/signed" };
+    const signed = await h2request(session, head, "payload", { "x-checksum": "sha256=abc", "x-parts": "1" });
+    expect(JSON.parse(signed.body.toString())).toEqual({
+      framing: "chunked",
+      body: "payload",
+      trailers: { "x-checksum": "sha256=abc", "x-parts": "1" },
+    });
+    // Trailers right after the head, no body between.
+    const bare = await h2request(session, head, undefined, { "x-checksum": "none" });
+    expect(JSON.parse(bare.body.toString())).toMatchObject({ body: "", trailers: { "x-checksum": "none" } });
+  });
+
   it("relays a large response with backpressure, and a client reset mid-response cancels the backend request", async () => {
     let backendSawClose = false;
     const backend = await track(
