@@ -6,13 +6,11 @@
  * and its message reach the client as they left the server, and a backend
  * that goes away mid-run leaves the calls to the other.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { Backend } from "../src/core/backend.js";
@@ -21,114 +19,29 @@ import { GrpcHealthCheck } from "../src/health/grpc-check.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
+import {
+  type Cleanups,
+  type EchoClient,
+  echoClient,
+  type Note,
+  say,
+  sayFailure,
+  startGrpcServer,
+} from "./helpers/grpc.js";
 import { closedPort, LOCALHOST, waitFor } from "./helpers/servers.js";
-
-interface Note {
-  text?: string;
-  server?: string;
-  count?: number;
-}
-
-type Callback = (error: grpc.ServiceError | null, reply?: Note) => void;
-
-interface EchoClient extends grpc.Client {
-  Say(note: Note, callback: Callback): grpc.ClientUnaryCall;
-  Say(note: Note, metadata: grpc.Metadata, callback: Callback): grpc.ClientUnaryCall;
-  Repeat(note: Note): grpc.ClientReadableStream<Note>;
-  Gather(callback: Callback): grpc.ClientWritableStream<Note>;
-}
-
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const proto = grpc.loadPackageDefinition(
-  protoLoader.loadSync([join(fixtures, "echo.proto"), join(fixtures, "health.proto")]),
-) as unknown as {
-  switchyard: { test: { Echo: grpc.ServiceClientConstructor } };
-  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-};
-const Echo = proto.switchyard.test.Echo;
-const Health = proto.grpc.health.v1.Health;
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-grpc-"));
 const site = makeSelfSigned(dir, "site", "localhost", ["localhost"]);
-const cleanups: (() => Promise<unknown> | undefined)[] = [];
+const cleanups: Cleanups = [];
 
 afterEach(async () => {
   for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface GrpcBackend {
-  server: grpc.Server;
-  address: string;
-  /** What its grpc.health.v1 service answers, by service name ("" for the server). */
-  health: Map<string, string>;
-}
-
-/**
- * A gRPC server named `name` on 127.0.0.1, port chosen by the system, over
- * TLS with the site certificate when `tls`, with the Echo service and a
- * health service that knows "" and "echo" (both SERVING until changed).
- */
-async function startGrpcServer(name: string, tls = false): Promise<GrpcBackend> {
-  const server = new grpc.Server();
-  const health = new Map([
-    ["", "SERVING"],
-    ["echo", "SERVING"],
-  ]);
-  server.addService(Health.service, {
-    Check(call: grpc.ServerUnaryCall<{ service?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      // proto3 leaves an empty service out of the message.
-      const status = health.get(call.request.service ?? "");
-      if (status === undefined) callback({ code: grpc.status.NOT_FOUND, details: "unknown service" });
-      else callback(null, { status });
-    },
-  });
-  server.addService(Echo.service, {
-    Say(call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) {
-      if (call.request.text === "fail") {
-        callback({ code: grpc.status.FAILED_PRECONDITION, details: `refused by ${name}` });
-        return;
-      }
-      callback(null, { text: call.request.text, server: name });
-    },
-    Repeat(call: grpc.ServerWritableStream<Note, Note>) {
-      for (let i = 1; i <= (call.request.count ?? 0); i++)
-        call.write({ text: call.request.text, server: name, count: i });
-      call.end();
-    },
-    Gather(call: grpc.ServerReadableStream<Note, Note>, callback: grpc.sendUnaryData<Note>) {
-      const texts: string[] = [];
-      call.on("data", (note: Note) => texts.push(note.text ?? ""));
-      call.on("end", () => callback(null, { text: texts.join(","), server: name, count: texts.length }));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `${LOCALHOST}:0`,
-      tls ? serverCredentials() : grpc.ServerCredentials.createInsecure(),
-      (error, bound) => (error ? reject(error) : resolve(bound)),
-    ),
-  );
-  let stopped = false;
-  cleanups.push(() =>
-    stopped ? undefined : new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  );
-  return {
-    server: Object.assign(server, {
-      forceShutdown: ((shutdown) => () => {
-        stopped = true;
-        shutdown();
-      })(server.forceShutdown.bind(server)),
-    }),
-    address: `${tls ? "https" : "http"}://${LOCALHOST}:${port}`,
-    health,
-  };
-}
-
-function serverCredentials(): grpc.ServerCredentials {
-  return grpc.ServerCredentials.createSsl(null, [
-    { cert_chain: readFileSync(site.cert), private_key: readFileSync(site.key) },
-  ]);
+/** A gRPC server named `name`, over TLS with the site certificate when `tls`. */
+function grpcServer(name: string, tls = false) {
+  return startGrpcServer(name, cleanups, tls ? site : undefined);
 }
 
 /** A proxy to `backends` speaking h2 to them (TLS ones checked against the site certificate), h2c (or TLS) to clients. */
@@ -147,24 +60,12 @@ async function startProxy(backends: readonly string[], tls = false): Promise<num
 }
 
 function client(port: number, tls = false): EchoClient {
-  const credentials = tls
-    ? grpc.credentials.createSsl(readFileSync(site.cert))
-    : grpc.credentials.createInsecure();
-  const options = tls ? { "grpc.ssl_target_name_override": "localhost" } : {};
-  const made = new Echo(`${LOCALHOST}:${port}`, credentials, options) as unknown as EchoClient;
-  cleanups.push(async () => made.close());
-  return made;
-}
-
-function say(echo: EchoClient, text: string): Promise<Note> {
-  return new Promise((resolve, reject) =>
-    echo.Say({ text }, (error, reply) => (error ? reject(error) : resolve(reply as Note))),
-  );
+  return echoClient(port, cleanups, tls ? site.cert : undefined);
 }
 
 describe("gRPC through the proxy (backendProtocol: h2)", () => {
   it("balances unary calls over both backends, over h2c and over TLS", async () => {
-    const [a, b] = await Promise.all([startGrpcServer("a"), startGrpcServer("b")]);
+    const [a, b] = await Promise.all([grpcServer("a"), grpcServer("b")]);
     for (const tls of [false, true]) {
       const echo = client(await startProxy([a.address, b.address], tls), tls);
       const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => say(echo, `hello ${i}`)));
@@ -176,14 +77,14 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
   });
 
   it("reaches https:// backends over TLS with ALPN h2", async () => {
-    const [a, b] = await Promise.all([startGrpcServer("a", true), startGrpcServer("b", true)]);
+    const [a, b] = await Promise.all([grpcServer("a", true), grpcServer("b", true)]);
     const echo = client(await startProxy([a.address, b.address]));
     const replies = await Promise.all(Array.from({ length: 4 }, (_, i) => say(echo, `secure ${i}`)));
     expect(replies.map((reply) => reply.server).sort()).toEqual(["a", "a", "b", "b"]);
   });
 
   it("relays a server-streaming call whole", async () => {
-    const a = await startGrpcServer("a");
+    const a = await grpcServer("a");
     const echo = client(await startProxy([a.address]));
     const notes: Note[] = [];
     const call = echo.Repeat({ text: "tick", count: 50 });
@@ -197,7 +98,7 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
   });
 
   it("relays a client-streaming call whole", async () => {
-    const a = await startGrpcServer("a");
+    const a = await grpcServer("a");
     const echo = client(await startProxy([a.address]));
     const reply = await new Promise<Note>((resolve, reject) => {
       const call = echo.Gather((error, note) => (error ? reject(error) : resolve(note as Note)));
@@ -209,18 +110,15 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
   });
 
   it("passes a gRPC error status and its message to the client", async () => {
-    const a = await startGrpcServer("a");
+    const a = await grpcServer("a");
     const echo = client(await startProxy([a.address]));
-    const error = await say(echo, "fail").then(
-      () => undefined,
-      (caught: grpc.ServiceError) => caught,
-    );
-    expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(error?.details).toBe("refused by a");
+    const error = await sayFailure(echo, "fail");
+    expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(error.details).toBe("refused by a");
   });
 
   it("turns a Trailers-Only answer into a head and trailers carrying its status", async () => {
-    const a = await startGrpcServer("a");
+    const a = await grpcServer("a");
     const port = await startProxy([a.address]);
     const session = http2.connect(`http://${LOCALHOST}:${port}`);
     cleanups.push(async () => session.close());
@@ -243,7 +141,7 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
   });
 
   it("sends calls to the other backend once one has gone away", async () => {
-    const [a, b] = await Promise.all([startGrpcServer("a"), startGrpcServer("b")]);
+    const [a, b] = await Promise.all([grpcServer("a"), grpcServer("b")]);
     const echo = client(await startProxy([a.address, b.address]));
     const before = await Promise.all(Array.from({ length: 4 }, () => say(echo, "x")));
     expect(new Set(before.map((reply) => reply.server))).toEqual(new Set(["a", "b"]));
@@ -255,7 +153,7 @@ describe("gRPC through the proxy (backendProtocol: h2)", () => {
 
 describe("gRPC health checks (type grpc)", () => {
   it("passes on SERVING only, and fails on any other answer, an error status or no answer", async () => {
-    const a = await startGrpcServer("a");
+    const a = await grpcServer("a");
     const backend = new Backend({ address: a.address });
     a.health.set("echo", "NOT_SERVING");
     const checks = new Map<string, GrpcHealthCheck>();
@@ -277,7 +175,7 @@ describe("gRPC health checks (type grpc)", () => {
 
   it("takes a backend out of the pool while its service is not serving, over TLS too", async () => {
     for (const tls of [false, true]) {
-      const a = await startGrpcServer("a", tls);
+      const a = await grpcServer("a", tls);
       const balancer = createBalancer({
         backends: [{ address: a.address }],
         backendProtocol: "h2",

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { h2request } from "./helpers/http2-client.js";
 import { LOCALHOST, request } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<unknown> | undefined)[] = [];
@@ -103,6 +104,38 @@ describe("HTTP/2 backends", () => {
     });
     expect(seen.headers.host).toBeUndefined();
     expect(seen.headers.connection).toBeUndefined();
+  });
+
+  it("forwards an HTTP/2 client's request trailers on the backend's stream, also with a replayed body", async () => {
+    let calls = 0;
+    const answer = (stream: http2.ServerHttp2Stream): void => {
+      calls++;
+      // The first attempt is reset before any answer; a GET goes to the other backend, with its kept body.
+      if (calls === 1) {
+        stream.destroy(new Error("backend failure"));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let trailers: http2.IncomingHttpHeaders = {};
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("trailers", (received) => {
+        trailers = received;
+      });
+      stream.on("end", () => {
+        stream.respond({ ":status": 200 });
+        stream.end(JSON.stringify({ body: Buffer.concat(chunks).toString(), trailers }));
+      });
+    };
+    const port = await startProxy([await startH2Backend(answer), await startH2Backend(answer)], {
+      h2c: true,
+    });
+    const session = http2.connect(`http://${LOCALHOST}:${port}`);
+    session.on("error", () => {});
+    cleanups.push(async () => session.destroy());
+    const trailers = { "x-checksum": "sha256=abc" };
+    const reply = await h2request(session, { ":method": "GET", ":path": "/signed" }, "payload", trailers);
+    expect(calls).toBe(2);
+    expect(JSON.parse(reply.body.toString())).toEqual({ body: "payload", trailers });
   });
 
   it("opens another session when the backend's stream limit is reached", async () => {

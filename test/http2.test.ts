@@ -22,6 +22,7 @@ import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { startSwitchyard } from "../src/runtime.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
 import { parseExposition } from "./helpers/exposition.js";
+import { type H2Response, h2request } from "./helpers/http2-client.js";
 import {
   type EchoReply,
   LOCALHOST,
@@ -71,39 +72,6 @@ function connect(port: number, plain = false): http2.ClientHttp2Session {
   session.on("error", () => {});
   cleanups.push(async () => session.destroy());
   return session;
-}
-
-interface H2Response {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  trailers: http2.IncomingHttpHeaders | undefined;
-  body: Buffer;
-}
-
-function h2request(
-  session: http2.ClientHttp2Session,
-  headers: http2.OutgoingHttpHeaders,
-  body?: Buffer,
-): Promise<H2Response> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(headers, { endStream: body === undefined });
-    const chunks: Buffer[] = [];
-    let head: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders | undefined;
-    stream.on("response", (received) => {
-      head = received;
-    });
-    stream.on("trailers", (received) => {
-      trailers = received;
-    });
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", reject);
-    stream.on("end", () =>
-      resolve({ status: Number(head[":status"]), headers: head, trailers, body: Buffer.concat(chunks) }),
-    );
-    stream.setTimeout(10_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
-    if (body !== undefined) stream.end(body);
-  });
 }
 
 /** Runs curl asynchronously (the proxy answering it runs in this process) and gives its output and exit code. */
@@ -243,6 +211,36 @@ describe("HTTP/2 from clients", () => {
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe("got 1000000 bytes over chunked");
     expect(reply.trailers?.["x-checksum"]).toBe("1000000");
+  });
+
+  it("forwards a client's request trailers to the backend as chunked trailers", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () =>
+          res.end(
+            JSON.stringify({
+              framing: req.headers["transfer-encoding"],
+              body: Buffer.concat(chunks).toString(),
+              trailers: req.trailers,
+            }),
+          ),
+        );
+      }),
+    );
+    const { port } = await startProxy([backend]);
+    const session = connect(port);
+    const head = { ":method": "POST", ":path": "/signed" };
+    const signed = await h2request(session, head, "payload", { "x-checksum": "sha256=abc", "x-parts": "1" });
+    expect(JSON.parse(signed.body.toString())).toEqual({
+      framing: "chunked",
+      body: "payload",
+      trailers: { "x-checksum": "sha256=abc", "x-parts": "1" },
+    });
+    // Trailers right after the head, no body between.
+    const bare = await h2request(session, head, undefined, { "x-checksum": "none" });
+    expect(JSON.parse(bare.body.toString())).toMatchObject({ body: "", trailers: { "x-checksum": "none" } });
   });
 
   it("relays a large response with backpressure, and a client reset mid-response cancels the backend request", async () => {

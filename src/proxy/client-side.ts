@@ -51,6 +51,8 @@ export interface ResponseWriter extends ErrorResponseWriter {
   write(chunk: Buffer): boolean;
   /** Ends the response, with trailer fields (a flat list) when there are any. */
   end(trailers: readonly string[] | null): void;
+  /** Whether trailer fields given to `end` reach the client (HTTP/2, or a chunked HTTP/1.1 body). */
+  readonly endsWithTrailers: boolean;
   /** The response cannot be completed: cut it. */
   destroy(): void;
   /** The request body will not be read: don't keep the client's transport waiting for it. */

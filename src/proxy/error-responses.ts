@@ -2,7 +2,10 @@
  * The wire format of every error the proxy answers itself, in one place: a
  * short JSON body `{ error, message }` plus the `x-switchyard-error` header
  * carrying the same code (see core/errors.ts). `sendErrorResponse` writes it
- * through the client connection (the HTTP exchange); `rawErrorResponse`
+ * through the client connection or stream (the HTTP exchange); to a gRPC
+ * request (grpc-status.ts) it answers as gRPC does instead: status 200 and
+ * a head alone (Trailers-Only) carrying `grpc-status`, `grpc-message` (the
+ * code and the message) and `x-switchyard-error`. `rawErrorResponse`
  * builds a complete `Connection: close` HTTP/1.1 response as bytes for a
  * socket with no response in progress (requests the parser refused, refused
  * WebSocket upgrades), and `replyAndClose` writes such bytes and closes.
@@ -11,6 +14,18 @@ import { STATUS_CODES } from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import type { ErrorCode } from "../core/errors.js";
+import { encodeGrpcMessage, grpcKind, grpcStatusFor } from "./grpc-status.js";
+import type { HeaderObject } from "./http1/client-request.js";
+
+/** An error the proxy answers itself. */
+export interface ProxyError {
+  readonly status: number;
+  readonly code: ErrorCode;
+  /** For people: the JSON body's `message`, and `grpc-message` after the code. */
+  readonly message: string;
+  /** What a gRPC client gets; default the status `status` stands for (grpc-status.ts). */
+  readonly grpcStatus?: number;
+}
 
 /** The JSON body of every error the proxy answers itself: `{ error, message }`. */
 export function errorBody(code: ErrorCode, message: string): Buffer {
@@ -58,18 +73,45 @@ export interface ErrorResponseWriter {
   end(trailers: null): void;
 }
 
+/** The fields telling a gRPC client about `error`: `grpc-status`, `grpc-message`, `x-switchyard-error`. */
+export function grpcErrorFields(error: ProxyError): string[] {
+  return [
+    "grpc-status",
+    String(error.grpcStatus ?? grpcStatusFor(error.status)),
+    "grpc-message",
+    encodeGrpcMessage(`${error.code}: ${error.message}`),
+    "x-switchyard-error",
+    error.code,
+  ];
+}
+
 /**
- * Writes a complete error response through `res`, whose head must not be sent
- * yet, with `headers` (a flat list) besides its own. Keep-alive is the caller's decision.
+ * Writes a complete error response for `request` through `res`, whose head
+ * must not be sent yet, with `headers` (a flat list) besides its own, and
+ * gives the status it sent: `error.status`, or 200 to a gRPC request.
+ * Keep-alive is the caller's decision.
  */
 export function sendErrorResponse(
   res: ErrorResponseWriter,
-  status: number,
-  code: ErrorCode,
-  message: string,
+  request: { readonly headers: HeaderObject },
+  error: ProxyError,
   headers: readonly string[] = [],
-): void {
-  const body = errorBody(code, message);
+): number {
+  if (grpcKind(request.headers) !== undefined) {
+    // Trailers-Only: the declared empty body ends an HTTP/2 stream with the head.
+    res.writeHead(200, undefined, [
+      ...headers,
+      "content-type",
+      request.headers["content-type"] as string,
+      "content-length",
+      "0",
+      ...grpcErrorFields(error),
+    ]);
+    res.end(null);
+    return 200;
+  }
+  const { status, code } = error;
+  const body = errorBody(code, error.message);
   res.writeHead(status, undefined, [
     ...headers,
     "content-type",
@@ -81,4 +123,5 @@ export function sendErrorResponse(
   ]);
   res.write(body);
   res.end(null);
+  return status;
 }

@@ -13,7 +13,10 @@
  * budget allows it; otherwise the client gets a coded error: 502/503/504 for
  * backend trouble, 500 SY_ERR_INTERNAL for an unexpected exception while
  * choosing a backend; 429 SY_ERR_RATE_LIMITED, before any backend is chosen,
- * when the route's rate limit refuses the request. A response whose status is listed in
+ * when the route's rate limit refuses the request. A gRPC client gets those
+ * errors as gRPC statuses (error-responses.ts), and a gRPC response that
+ * fails after its head ends with a failed status in its trailers rather than
+ * a reset. A response whose status is listed in
  * `retryOn.statuses` counts as a failed attempt too (idempotent requests
  * only): its body is read and dropped (or the connection cut when it is
  * large) and the request goes to the next candidate; with no candidate or
@@ -29,7 +32,7 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
-import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import type { Outcome } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
 import type { AccessLog } from "../observability/access-log.js";
@@ -40,13 +43,14 @@ import {
   type ResponseOwner,
   type ResponseWriter,
 } from "./client-side.js";
-import { sendErrorResponse } from "./error-responses.js";
+import { grpcErrorFields, type ProxyError, sendErrorResponse } from "./error-responses.js";
 import {
   buildResponseHeaders,
   buildUpstreamHeaders,
   clientAddress,
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
+import { grpcKind } from "./grpc-status.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
@@ -85,6 +89,23 @@ const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
 const DROP_READ_LIMIT = 64 * 1024;
 
 export const RATE_LIMITED_MESSAGE = "too many requests; retry after the Retry-After delay";
+
+const SHUTTING_DOWN: ProxyError = {
+  status: 503,
+  code: ErrorCodes.SHUTTING_DOWN,
+  message: "the proxy is shutting down",
+};
+const RATE_LIMITED: ProxyError = {
+  status: 429,
+  code: ErrorCodes.RATE_LIMITED,
+  message: RATE_LIMITED_MESSAGE,
+};
+const NO_BACKEND: ProxyError = { status: 503, code: ErrorCodes.NO_BACKEND, message: "no ready backend" };
+const SELECTION_FAILED: ProxyError = {
+  status: 500,
+  code: ErrorCodes.INTERNAL,
+  message: "backend selection failed",
+};
 
 /**
  * One proxied request: context, decision, attempts, and the upstream handler
@@ -141,13 +162,13 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const req = this.#req;
     host.counters.requests++;
     if (host.closing) {
-      this.#reply(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down", true);
+      this.#reply(SHUTTING_DOWN, true);
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
     const refused = this.#route.refusal(clientIp, req.headers);
     if (refused !== undefined) {
-      this.#reply(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, false, refused);
+      this.#reply(RATE_LIMITED, false, refused);
       return;
     }
     const limit = this.#route.rateLimit;
@@ -167,13 +188,13 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       this.#decision = this.#balancer.select(ctx);
     } catch (error) {
       if (isSwitchyardError(error, ErrorCodes.NO_BACKEND)) {
-        this.#reply(503, ErrorCodes.NO_BACKEND, "no ready backend", false);
+        this.#reply(NO_BACKEND, false);
       } else {
         host.logger.error(
           { err: error, code: ErrorCodes.INTERNAL, method: req.method, url: req.url },
           "backend selection failed",
         );
-        this.#reply(500, ErrorCodes.INTERNAL, "backend selection failed", false);
+        this.#reply(SELECTION_FAILED, false);
       }
       return;
     }
@@ -301,12 +322,16 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     this.#finish(failure.blame ? { error: failure.code, latencyMs } : {});
     const log = this.#host.logger;
     if (this.#status !== 0) {
-      // The response head is out: the only honest signal left is a cut connection.
       this.#done = true;
       this.#code = failure.code;
       this.#host.counters.error(failure.code);
       log.warn({ backend: decision.backend.id, err: error }, "upstream failed mid-response");
-      this.#res.destroy();
+      // The response head is out: a gRPC call can still end with a failed status in its
+      // trailers; for anything else the only honest signal left is a cut connection.
+      const res = this.#res;
+      if (this.#status === 200 && res.endsWithTrailers && grpcKind(this.#req.headers) === "grpc")
+        res.end(grpcErrorFields(failure));
+      else res.destroy();
       return;
     }
     if (this.#mayRetry(failure.retry) && this.#budgetAllows()) {
@@ -325,7 +350,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       { backend: decision.backend.id, method: this.#req.method, url: this.#req.url, err: error },
       "upstream attempt failed",
     );
-    this.#reply(failure.status, failure.code, failure.message, false);
+    this.#reply(failure, false);
   }
 
   // hedge race (RaceOwner) -------------------------------------------------
@@ -445,19 +470,18 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     this.#decision?.finish(outcome);
   }
 
-  /** Answers the client with a proxy error (JSON body, `x-switchyard-error`, `headers` besides). */
-  #reply(status: number, code: ErrorCode, message: string, close: boolean, headers?: string[]): void {
+  /** Answers the client with a proxy error (error-responses.ts), `headers` besides. */
+  #reply(error: ProxyError, close: boolean, headers?: string[]): void {
     this.#done = true;
-    this.#code = code;
+    this.#code = error.code;
     const res = this.#res;
-    this.#host.counters.error(code);
+    this.#host.counters.error(error.code);
     if (res.headersSent) {
       res.destroy();
       return;
     }
     // An unread request body would have to be drained first; close instead.
     if (close || !this.#req.complete) res.closeAfterResponse();
-    this.#host.counters.response(status);
-    sendErrorResponse(res, status, code, message, headers);
+    this.#host.counters.response(sendErrorResponse(res, this.#req, error, headers));
   }
 }

@@ -1,22 +1,22 @@
 /**
  * What a failed upstream attempt means. `classify` maps the upstream
  * connection's error codes (http1/upstream-handler.ts) to a Failure: the status and code the client gets
- * when nothing else can be done, whether the request may be sent again
+ * when nothing else can be done (and the gRPC status, where the HTTP one
+ * says too little: grpc-status.ts), whether the request may be sent again
  * (`always`: it provably never reached the backend; `idempotent`: only for
  * methods RFC 9110 calls idempotent; `never`), and whether the backend is
  * blamed in the attempt's outcome.
  */
-import { type ErrorCode, ErrorCodes } from "../core/errors.js";
+import { ErrorCodes } from "../core/errors.js";
+import type { ProxyError } from "./error-responses.js";
+import { GrpcStatus } from "./grpc-status.js";
 import { UpstreamErrorCodes } from "./http1/upstream-handler.js";
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: safe to send again after a reset. */
 export const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /** Why an attempt failed, and what that allows. */
-export interface Failure {
-  status: number;
-  code: ErrorCode;
-  message: string;
+export interface Failure extends ProxyError {
   /** `always`: the request provably never reached the backend; `idempotent`: retry idempotent methods only. */
   retry: "always" | "idempotent" | "never";
   /** Whether the failure is held against the backend in the outcome. */
@@ -34,6 +34,8 @@ const CONNECT_TIMED_OUT: Failure = {
   status: 504,
   code: ErrorCodes.UPSTREAM_TIMEOUT,
   message: "connecting to the backend timed out",
+  // The request never reached a backend: worth a retry, unlike a deadline.
+  grpcStatus: GrpcStatus.UNAVAILABLE,
   retry: "always",
   blame: true,
 };

@@ -222,6 +222,10 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     this.#responseEnded();
   }
 
+  get endsWithTrailers(): boolean {
+    return this.#framing === CHUNKED;
+  }
+
   /** Cuts the connection: the response cannot be completed. */
   destroy(): void {
     this.socket.destroy();

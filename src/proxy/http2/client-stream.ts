@@ -5,13 +5,16 @@
  * connection-specific fields HTTP/2 forbids dropped (a route's header edits
  * could add them); the body as DATA frames under the stream's flow control
  * (`write` answers false until 'drain'); trailers as the closing HEADERS
- * frame, or an empty DATA frame that ends the stream when there are none.
- * The request body is pushed into the request's body stream, the HTTP/2
- * stream paused while that is full. A response that ends before the request
- * body did reads the rest and drops it, as HTTP/1.1 does. A stream that
- * closes before its response ended means the client left: the owner hears
- * it (which aborts the backend attempt), and a reset the client sent is
- * reported to the session's rapid-reset guard.
+ * frame, or an empty DATA frame that ends the stream when there are none; a
+ * head that declares an empty body (`content-length: 0`, as a gRPC
+ * Trailers-Only error does) ends the stream itself. The request body is
+ * pushed into the request's body stream, the HTTP/2 stream paused while that
+ * is full, and the trailer fields that may follow it are kept on the
+ * request, where the backend attempt reads them once the body has ended. A
+ * response that ends before the request body did reads the rest and drops
+ * it, as HTTP/1.1 does. A stream that closes before its response ended means
+ * the client left: the owner hears it (which aborts the backend attempt),
+ * and a reset the client sent is reported to the session's rapid-reset guard.
  */
 import http2 from "node:http2";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
@@ -22,9 +25,9 @@ import {
   type ResponseOwner,
   type ResponseWriter,
 } from "../client-side.js";
-import { sendErrorResponse } from "../error-responses.js";
+import { type ProxyError, sendErrorResponse } from "../error-responses.js";
 import type { BodyReader } from "../http1/client-request.js";
-import { toHttp2Headers } from "./http2-headers.js";
+import { fromHttp2Headers, toHttp2Headers } from "./http2-headers.js";
 import { Http2Request } from "./http2-request.js";
 
 /** Who answers the stream's request (the listener). */
@@ -34,6 +37,12 @@ export interface ClientStreamHost {
 }
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+const BAD_PATH: ProxyError = {
+  status: 400,
+  code: ErrorCodes.BAD_REQUEST,
+  message: "the :path must start with /",
+};
 
 export class ClientStream implements ResponseWriter, BodyReader {
   readonly #stream: http2.ServerHttp2Stream;
@@ -68,6 +77,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
     stream.on("wantTrailers", () => stream.sendTrailers(this.#trailers));
     if (hasBody) {
       stream.on("data", (chunk: Buffer) => this.#bodyData(chunk));
+      stream.on("trailers", (trailers: http2.IncomingHttpHeaders) => this.#bodyTrailers(trailers));
       stream.on("end", () => this.#bodyEnd());
       // An upload stalled this long is reset (HTTP/1.1 answers it 408); one held back by a slow backend waits.
       stream.setTimeout(idleTimeoutMs);
@@ -83,8 +93,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
     const request = this.#request;
     if (!request.url.startsWith("/")) {
       // CONNECT and asterisk-form targets have nothing to route on.
-      host._refused(400, ErrorCodes.BAD_REQUEST, true);
-      sendErrorResponse(this, 400, ErrorCodes.BAD_REQUEST, "the :path must start with /");
+      host._refused(sendErrorResponse(this, request, BAD_PATH), ErrorCodes.BAD_REQUEST, true);
       return;
     }
     const owner = host._accept(request, this);
@@ -102,9 +111,11 @@ export class ClientStream implements ResponseWriter, BodyReader {
 
   writeHead(status: number, _reason: string | undefined, headers: readonly string[]): void {
     this.#status = status;
-    this.#noBody = this.#request.method === "HEAD" || status === 204 || status === 304;
-    if (this.#gone()) return;
     const out = toHttp2Headers(headers, { ":status": status });
+    // A declared empty body has no room for trailers either, as over HTTP/1.1.
+    this.#noBody =
+      this.#request.method === "HEAD" || status === 204 || status === 304 || out["content-length"] === "0";
+    if (this.#gone()) return;
     this.#stream.respond(out, { endStream: this.#noBody, waitForTrailers: !this.#noBody });
   }
 
@@ -121,6 +132,10 @@ export class ClientStream implements ResponseWriter, BodyReader {
       this.#stream.end();
     }
     this.#responseEnded();
+  }
+
+  get endsWithTrailers(): boolean {
+    return this.#status !== 0 && !this.#noBody && !this.#over;
   }
 
   /** Resets the stream: the response cannot be completed. */
@@ -145,6 +160,20 @@ export class ClientStream implements ResponseWriter, BodyReader {
   #bodyData(chunk: Buffer): void {
     if (this.#discarding) return;
     if (!(this.#request.body as NonNullable<Http2Request["body"]>).push(chunk)) this.#stream.pause();
+  }
+
+  /**
+   * The trailer fields after the body. nghttp2 has refused pseudo and
+   * connection-specific ones; Content-Length is dropped, framing being the
+   * backend connection's (and a chunked trailer may not carry it).
+   */
+  #bodyTrailers(trailers: http2.IncomingHttpHeaders): void {
+    const list = fromHttp2Headers(trailers);
+    const fields: string[] = [];
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] !== "content-length") fields.push(list[i] as string, list[i + 1] as string);
+    }
+    if (fields.length > 0) this.#request.trailers = fields;
   }
 
   #bodyEnd(): void {

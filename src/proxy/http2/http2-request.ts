@@ -25,8 +25,8 @@ export class Http2Request implements ProxyRequest {
   readonly socket: ClientSocket;
   readonly protocol = "HTTP/2";
   complete: boolean;
-  /** HTTP/2 request trailers are not forwarded (HTTP/1.1 backends get the body alone). */
-  readonly trailers = undefined;
+  /** The trailer fields that followed the body, set by the stream when they arrived. */
+  trailers: readonly string[] | undefined = undefined;
   #headers: HeaderObject | undefined = undefined;
 
   /** `raw`: the stream's header list as received; `reader` is undefined when the HEADERS frame ended the stream. */

@@ -6,10 +6,11 @@
 import { performance } from "node:perf_hooks";
 import { ErrorCodes } from "../../core/errors.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "../client-side.js";
-import { sendErrorResponse } from "../error-responses.js";
+import { type ProxyError, sendErrorResponse } from "../error-responses.js";
 import type { ExchangeHost } from "../exchange.js";
 
 export const NO_ROUTE_MESSAGE = "no route of this listener matches the request";
+const NO_ROUTE: ProxyError = { status: 404, code: ErrorCodes.NO_ROUTE, message: NO_ROUTE_MESSAGE };
 
 export class NoRoute implements ResponseOwner {
   readonly #host: ExchangeHost;
@@ -27,10 +28,9 @@ export class NoRoute implements ResponseOwner {
     const counters = this.#host.counters;
     counters.requests++;
     counters.error(ErrorCodes.NO_ROUTE);
-    counters.response(404);
     // The body is not wanted; closing beats reading an upload only to drop it.
     if (!this.#request.complete) this.#connection.closeAfterResponse();
-    sendErrorResponse(this.#connection, 404, ErrorCodes.NO_ROUTE, NO_ROUTE_MESSAGE);
+    counters.response(sendErrorResponse(this.#connection, this.#request, NO_ROUTE));
   }
 
   clientClosed(): void {

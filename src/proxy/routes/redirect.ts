@@ -10,7 +10,7 @@
  */
 import { ErrorCodes } from "../../core/errors.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "../client-side.js";
-import { sendErrorResponse } from "../error-responses.js";
+import { type ProxyError, sendErrorResponse } from "../error-responses.js";
 import type { ProxyCounters } from "../proxy-counters.js";
 import { withoutPort } from "./route-match.js";
 
@@ -33,6 +33,11 @@ export interface RedirectHost {
 }
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443 };
+const NO_HOST: ProxyError = {
+  status: 400,
+  code: ErrorCodes.BAD_REQUEST,
+  message: "a redirect needs a Host header",
+};
 
 /** The Location for `request` under `target`; undefined when there is no host to send it to. */
 export function redirectLocation(
@@ -90,8 +95,7 @@ export class Redirect implements ResponseOwner {
     const location = redirectLocation(this.#target, this.#request, encrypted);
     if (location === undefined) {
       counters.error(ErrorCodes.BAD_REQUEST);
-      counters.response(400);
-      sendErrorResponse(connection, 400, ErrorCodes.BAD_REQUEST, "a redirect needs a Host header");
+      counters.response(sendErrorResponse(connection, this.#request, NO_HOST));
       return;
     }
     const status = this.#target.status ?? 302;
