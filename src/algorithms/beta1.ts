@@ -33,6 +33,9 @@
  * table of `trackedKeys`; two, so a hot key's replicas and a key back home
  * after one redirect count as warm), keys remembered, warm-up progress,
  * bounded-load redirects, hot keys and picks per backend.
+ *
+ * Over 400 lines because the key table, the warm-up and the bounded-load
+ * redirect share the per-key slots that make picks allocation-free.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";

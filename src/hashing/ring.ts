@@ -37,6 +37,9 @@
  * predicate accepts (visiting each member once) and the nearest of those
  * wins. So failover goes exactly where the key would go if the rejected
  * members left the ring, and gives up after every member has been seen.
+ *
+ * Over 400 lines because placement, lookup and the failover walk share the
+ * sorted point arrays and must agree on them exactly.
  */
 import { type HashFunction, mixSigned } from "./hash-functions.js";
 

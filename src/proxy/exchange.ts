@@ -26,6 +26,10 @@
  * twice runs its first attempt through a `HedgeRace` (hedge.ts), which may
  * add a second attempt after the policy's delay and hands the exchange the
  * attempt that answers first; other requests never touch it.
+ *
+ * Over 400 lines because the attempt loop (pick, send, classify the outcome,
+ * retry or answer) is one decision read top to bottom; its parts that stand
+ * alone already live apart (hedge.ts, request-body.ts, upstream-failures.ts).
  */
 import { performance } from "node:perf_hooks";
 import type { Balancer } from "../balancer/balancer.js";

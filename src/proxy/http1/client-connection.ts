@@ -16,6 +16,10 @@
  * timer per connection: a started head must arrive within `headTimeoutMs`
  * (408), an idle keep-alive connection is closed after `idleTimeoutMs`, and
  * so is an upload that stalls that long while nothing holds it back (408).
+ *
+ * One file, over 400 lines, on purpose: it is one state machine (head, body,
+ * waiting for the answer, lingering) whose transitions share the same fields;
+ * split, each part would reach into the others' state.
  */
 import { STATUS_CODES } from "node:http";
 import type net from "node:net";

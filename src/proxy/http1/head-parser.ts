@@ -11,6 +11,10 @@
  * disagree on where a message ends. What node:http's llhttp refuses is
  * refused here too (the method list is node's); the differential tests in
  * head-parser.oracle.test.ts hold the two side by side.
+ *
+ * One file, over 400 lines, on purpose: the scan over a head's lines and every
+ * refusal it can make must be read together to see that no input is both
+ * accepted here and read differently by a backend.
  */
 import { METHODS } from "node:http";
 import { ErrorCodes } from "../../core/errors.js";

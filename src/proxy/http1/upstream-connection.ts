@@ -17,6 +17,10 @@
  * One socket timer covers each phase in turn: connect (and the TLS handshake
  * to an `https://` backend), waiting for the response head, gaps in the
  * response body, and keep-alive idleness.
+ *
+ * One file, over 400 lines, on purpose: one connection's state machine (the
+ * phases above share one socket, one timer and the framing fields), read as a
+ * whole to see when a connection may be reused.
  */
 import type net from "node:net";
 import type { Readable } from "node:stream";
