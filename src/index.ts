@@ -63,6 +63,7 @@ export {
   type ScenarioDefinition,
   type SimulationResult,
 } from "./lab/index.js";
+export { ProbeResponder } from "./load/probe-responder.js";
 export type { Logger } from "./observability/logger.js";
 export {
   DEFAULT_PROXY_TIMEOUTS,

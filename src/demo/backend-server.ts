@@ -19,8 +19,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { LatencyByRif } from "../core/latency-by-rif.js";
-import { DEFAULT_PROBE_PATH, type ProbeReply } from "../core/probe.js";
+import type { ProbeReply } from "../core/probe.js";
+import { ProbeResponder } from "../load/probe-responder.js";
 
 export interface DemoBackendOptions {
   name: string;
@@ -60,9 +60,8 @@ export class DemoBackend {
   #inService = 0;
   /** Requests waiting for a free slot, oldest first. */
   #waiting: (() => void)[] = [];
-  /** Requests received and not yet answered (in service and waiting). */
-  #rif = 0;
-  #latency = new LatencyByRif();
+  /** Requests received and not yet answered (in service and waiting), for load probes. */
+  #probes = new ProbeResponder();
 
   constructor(options: DemoBackendOptions) {
     if (!options.name) {
@@ -113,7 +112,7 @@ export class DemoBackend {
 
   /** What a load probe is answered: requests in flight and the latency estimate at that many. */
   probe(): ProbeReply {
-    return { rif: this.#rif, latencyMs: this.#latency.estimate(this.#rif) };
+    return this.#probes.reply();
   }
 
   /** Stops listening and drops open connections, delayed answers and waiting requests. */
@@ -150,10 +149,7 @@ export class DemoBackend {
       this.#control(req, res, url.searchParams);
       return;
     }
-    if (url.pathname === DEFAULT_PROBE_PATH) {
-      send(res, 200, this.probe());
-      return;
-    }
+    if (this.#probes.answer(req, res)) return;
     const delayText = url.searchParams.get("delay");
     const ownDelay = delayText === null ? undefined : validateDelay(parseNumber(delayText));
     if (typeof ownDelay === "string") {
@@ -165,7 +161,7 @@ export class DemoBackend {
       return;
     }
     const requests = ++this.#requests;
-    this.#track(res);
+    this.#probes.track(res);
     const fail = this.#errorRate > 0 && this.#random() < this.#errorRate;
     const reply = () => {
       if (fail) {
@@ -197,16 +193,6 @@ export class DemoBackend {
         this.#pending.delete(timer);
         release();
       });
-    });
-  }
-
-  /** Counts `res` in flight until it closes; an answered one files its latency under the RIF it arrived at. */
-  #track(res: http.ServerResponse): void {
-    const arrivedAt = performance.now();
-    const rifAtArrival = this.#rif++;
-    res.on("close", () => {
-      this.#rif--;
-      if (res.writableFinished) this.#latency.observe(rifAtArrival, performance.now() - arrivedAt);
     });
   }
 
