@@ -19,7 +19,6 @@ import {
   diffConfig,
   effectiveConfig,
   type ReloadResult,
-  watchConfig,
 } from "./config/reload.js";
 import { ReloadStats } from "./config/reload-stats.js";
 import type { ListenerConfig, SwitchyardConfig } from "./config/schema.js";
@@ -28,6 +27,7 @@ import type { AdminConfigStore } from "./config/store-writes.js";
 import { formatHostPort } from "./core/address.js";
 import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
+import { watchFile } from "./core/watch-file.js";
 import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
 import type { ListenerMetricsSource } from "./prometheus/exporter.js";
@@ -183,7 +183,7 @@ export async function startSwitchyard(
       );
     // One SIGHUP reload per listener; file changes reload on their own.
     [...new Set(files.flatMap((pair) => [pair.cert, pair.key]))].forEach((file, i) => {
-      unwatch.push(watchConfig(file, reload, tlsLogger, { what: `TLS file ${file}`, sighup: i === 0 }));
+      unwatch.push(watchFile(file, reload, tlsLogger, { what: `TLS file ${file}`, sighup: i === 0 }));
     });
     return certificates;
   };

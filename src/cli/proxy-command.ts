@@ -19,8 +19,9 @@ import {
   resolveRawConfig,
   summarizeConfig,
 } from "../config/load.js";
-import { reloadFromFile, watchConfig } from "../config/reload.js";
+import { reloadFromFile } from "../config/reload.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { watchFile } from "../core/watch-file.js";
 import { createLogger } from "../observability/create-logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
 import { plural } from "./text-format.js";
@@ -97,7 +98,9 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
   const stopWatching =
     options.config === undefined
       ? undefined
-      : watchConfig(options.config, () => reloadFromFile(runtime, store.resolve, logger), logger);
+      : watchFile(options.config, () => reloadFromFile(runtime, store.resolve, logger), logger, {
+          what: "the config file",
+        });
   const signal = await stopSignal;
   stopWatching?.();
   await store.close();

@@ -13,17 +13,17 @@ import { z } from "zod";
 import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
-import { parseAddress } from "../core/address.js";
 import { BACKEND_PROTOCOLS } from "../core/backend.js";
+import { backendSpecSchema } from "../core/backend-schema.js";
 import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
+import { numberIn } from "../core/numbers.js";
 import { cidrSchema } from "../geo/geo-options.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { LOG_FORMATS } from "../observability/log-format.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
-import { numberIn } from "./numbers.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const PROTOCOLS = ["http", "tcp"] as const;
@@ -64,23 +64,6 @@ const listenString = () =>
       });
     }
   });
-
-const backendAddress = () =>
-  z
-    .string({ error: 'expected a backend address "host:port", "http://host:port" or "https://host:port"' })
-    .superRefine((value, ctx) => {
-      try {
-        parseAddress(value);
-      } catch (error) {
-        const reason = error instanceof Error ? error.message.replace(/^invalid address "[^"]*": /, "") : "";
-        ctx.addIssue({
-          code: "custom",
-          message: reason.startsWith("expected")
-            ? reason
-            : `expected a backend address "host:port", "http://host:port" or "https://host:port" (${reason})`,
-        });
-      }
-    });
 
 /** `"p2c"` or `{ name: "p2c", ...options }`; checked against the algorithm registry. */
 export const algorithmSchema = z
@@ -132,24 +115,7 @@ function algorithmOptionKeys(algorithm: string): (path: readonly PathSegment[]) 
 
 const pemFile = (what: string) => z.string({ error: `expected the path of a PEM ${what} file` }).min(1);
 
-export const backendSchema = z.strictObject({
-  id: z.string().min(1).optional().describe("the backend's id, unique within the pool; default its address"),
-  address: backendAddress().describe('where the backend listens: "host:port" or "http://host:port"'),
-  weight: numberIn(0, 10_000)
-    .default(1)
-    .describe("relative share of traffic, for the algorithms that weigh backends"),
-  region: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("region name, for the geographical algorithm and per-region counters"),
-  latitude: numberIn(-90, 90).optional().describe("latitude in degrees, for the geo algorithms"),
-  longitude: numberIn(-180, 180).optional().describe("longitude in degrees, for the geo algorithms"),
-  labels: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe("free-form key/value labels kept with the backend"),
-  enabled: z.boolean().default(true).describe("false: the backend takes no traffic until enabled again"),
+export const backendSchema = backendSpecSchema.extend({
   agent: agentTargetSchema
     .optional()
     .describe("the monitoring agent reporting this backend's CPU, memory and network (SwarmGuard)"),
