@@ -18,6 +18,7 @@ import { backendSpecSchema } from "../core/backend-schema.js";
 import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
 import { numberIn } from "../core/numbers.js";
+import { discoverySchema } from "../discovery/discovery-options.js";
 import { cidrSchema } from "../geo/geo-options.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
@@ -125,7 +126,15 @@ export const poolSchema = z.strictObject({
   algorithm: algorithmSchema
     .default("round-robin")
     .describe("the algorithm: a name, or an object with its name and options (see Algorithm options)"),
-  backends: z.array(backendSchema).min(1).describe("the pool's backends (at least one)"),
+  backends: z
+    .array(backendSchema)
+    .default([])
+    .describe("the pool's static backends: at least one, unless discovery finds them"),
+  discovery: discoverySchema
+    .optional()
+    .describe(
+      "backends found in DNS (A/AAAA or SRV records, followed on their TTL) or a JSON file (followed as it is edited), beside the static ones",
+    ),
   healthCheck: healthCheckSchema.optional().describe("active health checks; none when absent"),
   outlierDetection: outlierDetectionSetting
     .optional()
@@ -700,7 +709,15 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
   }
 
   for (const [poolName, pool] of Object.entries(pools)) {
-    if (!isRecord(pool) || !Array.isArray(pool.backends)) continue;
+    if (!isRecord(pool)) continue;
+    if ((pool.backends === undefined || isEmptyArray(pool.backends)) && pool.discovery === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pools", poolName, "backends"],
+        message: "expected at least one backend, or a discovery source (dns or file) to find them",
+      });
+    }
+    if (!Array.isArray(pool.backends)) continue;
     const ids = new Map<string, number>();
     pool.backends.forEach((backend: unknown, index) => {
       if (!isRecord(backend)) return;
@@ -769,6 +786,10 @@ function checkRoutes(routes: unknown[], at: PathSegment[], ctx: z.core.$Refineme
     if (route.match === undefined || (isRecord(route.match) && Object.keys(route.match).length === 0))
       catchAll = index;
   });
+}
+
+function isEmptyArray(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
