@@ -9,3 +9,9 @@ export type { Balancer, BalancerStats } from "./balancer/balancer.js";
 export * from "./client/index.js";
 export type { BackendSpec } from "./core/backend.js";
 export { ErrorCodes, isSwitchyardError, SwitchyardError } from "./core/errors.js";
+export type {
+  DiscoveryOptions,
+  DnsDiscoveryOptions,
+  FileDiscoveryOptions,
+} from "./discovery/discovery-options.js";
+export type { DiscoveryStats } from "./discovery/refresh-status.js";

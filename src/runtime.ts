@@ -1,6 +1,7 @@
 /**
  * The running proxy assembled from a validated config: one pool and balancer
- * per configured pool (its health checks running until close), one HTTP or
+ * per configured pool (its health checks and discovery running until close,
+ * listeners bound after discovery's first answer), one HTTP or
  * TCP proxy per listener, and the admin API when `admin` is configured.
  * Start is all or nothing: if any listener cannot
  * bind, the ones already listening are closed and the error names the
@@ -19,7 +20,6 @@ import {
   diffConfig,
   effectiveConfig,
   type ReloadResult,
-  watchConfig,
 } from "./config/reload.js";
 import { ReloadStats } from "./config/reload-stats.js";
 import type { ListenerConfig, SwitchyardConfig } from "./config/schema.js";
@@ -28,6 +28,8 @@ import type { AdminConfigStore } from "./config/store-writes.js";
 import { formatHostPort } from "./core/address.js";
 import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
+import { watchFile } from "./core/watch-file.js";
+import { Discovery } from "./discovery/discovery.js";
 import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
 import type { ListenerMetricsSource } from "./prometheus/exporter.js";
@@ -50,6 +52,8 @@ export interface Runtime {
   readonly config: SwitchyardConfig;
   /** Pool name → its balancer (read stats, switch algorithms, manage backends through `.pool`). */
   readonly balancers: Map<string, Balancer>;
+  /** Pool name → its discovery (a source only when the pool has `discovery`; `stats()` tells how it goes). */
+  readonly discoveries: Map<string, Discovery>;
   /** Pool name → its agent poller and metrics store, for pools whose backends have agents. */
   readonly agents: Map<string, PoolAgents>;
   readonly listeners: RuntimeListener[];
@@ -60,8 +64,8 @@ export interface Runtime {
   /**
    * Applies a new validated config in place, without restarting listeners:
    * backends added, removed with drain (not awaited; see `drained`),
-   * re-weighted, enabled or disabled, algorithms switched, HTTP listeners'
-   * routes and rate limits replaced. Changes that need a
+   * re-weighted, enabled or disabled, algorithms switched, discovery sources
+   * replaced, HTTP listeners' routes and rate limits replaced. Changes that need a
    * restart are reported and logged at warn; the rest is still applied.
    */
   reload(next: SwitchyardConfig): ReloadResult;
@@ -109,6 +113,7 @@ export async function startSwitchyard(
   const logger = options.logger ?? silentLogger;
   const balancers = new Map<string, Balancer>();
   const agents = new Map<string, PoolAgents>();
+  const discoveries = new Map<string, Discovery>();
   // Every pool is built before any starts, so a bad one (an unreadable backend CA) leaves nothing running.
   const built = Object.entries(config.pools).map(([name, poolConfig]) => {
     const balancer = createBalancer({
@@ -125,10 +130,16 @@ export async function startSwitchyard(
       logger: logger.child({ pool: name }),
       metrics: { explain: config.log.decisions },
     });
-    return { name, poolConfig, balancer };
+    const discovery = new Discovery(
+      balancer.pool,
+      poolConfig.discovery,
+      logger.child({ pool: name, component: "discovery" }),
+    );
+    return { name, poolConfig, balancer, discovery };
   });
-  for (const { name, poolConfig, balancer } of built) {
+  for (const { name, poolConfig, balancer, discovery } of built) {
     balancers.set(name, balancer.start());
+    discoveries.set(name, discovery);
     const poolAgents = startPoolAgents(
       balancer.pool,
       balancer.env.metricsStore,
@@ -137,6 +148,8 @@ export async function startSwitchyard(
     );
     if (poolAgents) agents.set(name, poolAgents);
   }
+  // Listeners open on discovered backends rather than an empty pool (a failed first lookup is only logged).
+  await Promise.all([...discoveries.values()].map((discovery) => discovery.start()));
 
   const started: Proxy[] = [];
   /** HTTP listeners by name, for reloading their routes. */
@@ -148,6 +161,7 @@ export async function startSwitchyard(
     : undefined;
   const stopAll = async (graceMs: number) => {
     for (const stop of unwatch.splice(0)) stop();
+    for (const discovery of discoveries.values()) discovery.stop();
     await Promise.allSettled(started.map((proxy) => proxy.close(graceMs)));
     await Promise.allSettled([...balancers.values()].map((balancer) => balancer.stop()));
     await Promise.allSettled([...agents.values()].map((poolAgents) => poolAgents.stop()));
@@ -183,7 +197,7 @@ export async function startSwitchyard(
       );
     // One SIGHUP reload per listener; file changes reload on their own.
     [...new Set(files.flatMap((pair) => [pair.cert, pair.key]))].forEach((file, i) => {
-      unwatch.push(watchConfig(file, reload, tlsLogger, { what: `TLS file ${file}`, sighup: i === 0 }));
+      unwatch.push(watchFile(file, reload, tlsLogger, { what: `TLS file ${file}`, sighup: i === 0 }));
     });
     return certificates;
   };
@@ -307,6 +321,7 @@ export async function startSwitchyard(
       return current;
     },
     balancers,
+    discoveries,
     agents,
     listeners,
     admin,
@@ -319,6 +334,15 @@ export async function startSwitchyard(
       const reloadLogger = logger.child({ component: "reload" });
       const plan = diffConfig(current, next);
       const applied = applyReloadPlan(balancers, plan, { logger: reloadLogger });
+      for (const { pool, discovery } of plan.pools) {
+        if (discovery === undefined) continue;
+        discoveries
+          .get(pool)
+          ?.update(discovery.to)
+          .catch((error: Error) =>
+            reloadLogger.warn({ pool }, `pool "${pool}": discovery: ${error.message}`),
+          );
+      }
       const routed = plan.listeners.filter((change) => {
         try {
           httpProxies

@@ -1,17 +1,17 @@
 /**
  * DNS discovery against a real DNS server (dns2) on 127.0.0.1: the test
  * changes the records it serves, and the pool, and the traffic through the
- * client dispatcher, follow on the records' TTL. The name resolves to
- * 127.0.0.1 (A) and ::1 (AAAA), each served by its own backend on the same
- * port.
+ * client dispatcher, follow on the records' TTL. A/AAAA: the name resolves
+ * to 127.0.0.1 and ::1, each served by its own backend on the same port.
+ * SRV: targets, ports, weights and priorities come from the records.
  */
-import type { AddressInfo } from "node:net";
-import dns2 from "dns2";
 import { fetch } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import { Pool } from "../src/core/pool.js";
-import { DnsDiscovery } from "../src/discovery/dns-discovery.js";
+import { Discovery } from "../src/discovery/discovery.js";
+import type { DnsDiscoveryOptions } from "../src/discovery/discovery-options.js";
+import { startDns, type TestDns, type ZoneName } from "./helpers/dns.js";
 import { closeServer, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -20,118 +20,166 @@ afterEach(async () => {
   for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 
-interface Records {
-  a: string[];
-  aaaa: string[];
-  ttl: number;
+async function dnsServer(zone: Record<string, ZoneName>, ttl = 1): Promise<TestDns> {
+  const dns = await startDns(zone, ttl);
+  cleanups.push(() => dns.close());
+  return dns;
 }
 
-/** A DNS server on 127.0.0.1 answering `name` from `records`, which the test may change. */
-async function startDns(name: string, records: Records): Promise<string> {
-  const { Packet } = dns2;
-  const server = dns2.createServer({
-    udp: true,
-    handle: (request, send) => {
-      const response = Packet.createResponseFromRequest(request);
-      const question = request.questions[0];
-      if (question?.name === name) {
-        const v6 = question.type === Packet.TYPE.AAAA;
-        for (const address of v6 ? records.aaaa : records.a) {
-          const record = {
-            name,
-            type: v6 ? Packet.TYPE.AAAA : Packet.TYPE.A,
-            class: Packet.CLASS.IN,
-            ttl: records.ttl,
-            address,
-          };
-          // dns2's types ask for a packet class; its encoder takes plain records (its README does this).
-          response.answers.push(record as unknown as (typeof response.answers)[number]);
-        }
-      }
-      send(response);
-    },
-  });
-  await server.listen({ udp: { port: 0, address: "127.0.0.1" } });
+/** A discovery feeding a new pool, started (first lookup done). */
+async function follow(dns: DnsDiscoveryOptions): Promise<{ pool: Pool; discovery: Discovery }> {
+  const pool = new Pool();
+  const discovery = new Discovery(pool, { dns: { minTtlMs: 100, ...dns } });
+  cleanups.push(() => discovery.stop());
+  await discovery.start();
+  return { pool, discovery };
+}
+
+const members = (pool: Pool) => pool.backends.map((backend) => `${backend.id} w${backend.weight}`);
+
+async function backend(text: string): Promise<TestServer> {
+  const server = await startServer((_req, res) => res.end(text));
   cleanups.push(() => server.close());
-  const { port } = server.addresses().udp as AddressInfo;
-  return `127.0.0.1:${port}`;
+  return server;
 }
 
 /** Two backends on one port: one on 127.0.0.1, one on ::1. */
-async function dualStackBackends(): Promise<{ v4: TestServer; v6: TestServer; port: number }> {
-  const v4 = await startServer((_req, res) => res.end("v4"));
-  cleanups.push(() => v4.close());
-  const v6 = await startServer((_req, res) => res.end("v6"));
-  cleanups.push(() => v6.close());
+async function dualStackBackends(): Promise<{ port: number }> {
+  const v4 = await backend("v4");
+  const v6 = await backend("v6");
   await closeServer(v6.server);
   await new Promise<void>((resolve) => v6.server.listen(v4.port, "::1", resolve));
-  return { v4, v6, port: v4.port };
+  return { port: v4.port };
 }
 
-describe("DNS discovery", () => {
+/** The distinct answers `count` requests through the dispatcher get, sorted. */
+async function answers(dispatcher: BalancedDispatcher, url: string, count: number): Promise<string[]> {
+  const seen = new Set<string>();
+  for (let i = 0; i < count; i++) seen.add(await (await fetch(url, { dispatcher })).text());
+  return [...seen].sort();
+}
+
+describe("DNS discovery: A and AAAA", () => {
   it("adds and drains backends as A/AAAA records change, on their TTL", async () => {
-    const records: Records = { a: ["127.0.0.1"], aaaa: [], ttl: 1 };
-    const server = await startDns("orders.test", records);
-    const pool = new Pool();
-    const discovery = new DnsDiscovery(pool, {
-      hostname: "orders.test",
-      port: 8080,
-      servers: [server],
-      minTtlMs: 100,
-    });
-    cleanups.push(() => discovery.stop());
-    await discovery.start();
+    const dns = await dnsServer({ "orders.test": { a: ["127.0.0.1"] } });
+    const { pool, discovery } = await follow({ hostname: "orders.test", port: 8080, servers: [dns.server] });
     expect(pool.backends.map((b) => b.id)).toEqual(["127.0.0.1:8080"]);
 
-    records.aaaa = ["::1"];
+    dns.zone["orders.test"] = { a: ["127.0.0.1"], aaaa: ["::1"] };
     await waitFor(() => pool.size === 2, 3000);
     expect(pool.backends.map((b) => b.id)).toEqual(["127.0.0.1:8080", "[::1]:8080"]);
 
-    records.a = [];
+    dns.zone["orders.test"] = { aaaa: ["::1"] };
     await waitFor(() => pool.size === 1, 3000);
     expect(pool.backends.map((b) => b.id)).toEqual(["[::1]:8080"]);
-    expect(discovery.failures).toBe(0);
+    expect(discovery.stats()).toMatchObject({
+      source: "dns",
+      target: "orders.test",
+      failures: 0,
+      backends: 1,
+    });
   });
 
-  it("keeps the backends when the DNS server stops answering", async () => {
-    const records: Records = { a: ["127.0.0.1"], aaaa: [], ttl: 0 };
-    const server = await startDns("orders.test", records);
-    const pool = new Pool();
-    const discovery = new DnsDiscovery(pool, {
+  it("keeps the backends when the DNS server stops answering, and reports it", async () => {
+    const dns = await dnsServer({ "orders.test": { a: ["127.0.0.1"] } }, 0);
+    const { pool, discovery } = await follow({
       hostname: "orders.test",
       port: 8080,
-      servers: [server],
+      servers: [dns.server],
       minTtlMs: 50,
       retryMs: 50,
       timeoutMs: 100,
     });
-    cleanups.push(() => discovery.stop());
-    await discovery.start();
-    await cleanups.splice(0, 1)[0]?.(); // the DNS server goes away
-    await waitFor(() => discovery.failures > 0, 3000);
+    await dns.close();
+    await waitFor(() => (discovery.stats()?.failures ?? 0) > 0, 3000);
     expect(pool.backends.map((b) => b.id)).toEqual(["127.0.0.1:8080"]);
+    expect(discovery.stats()?.lastError).toMatch(/ETIMEOUT|ECONNREFUSED/);
   });
 
   it("sends the dispatcher's traffic where the records point", async () => {
     const { port } = await dualStackBackends();
-    const records: Records = { a: ["127.0.0.1"], aaaa: [], ttl: 1 };
-    const server = await startDns("orders.test", records);
+    const dns = await dnsServer({ "orders.test": { a: ["127.0.0.1"] } });
     const dispatcher = new BalancedDispatcher({
-      services: { orders: { dns: { hostname: "orders.test", port, servers: [server], minTtlMs: 100 } } },
+      services: {
+        orders: {
+          discovery: { dns: { hostname: "orders.test", port, servers: [dns.server], minTtlMs: 100 } },
+        },
+      },
     });
     cleanups.push(() => dispatcher.destroy());
     await dispatcher.ready();
-    const answers = async (count: number) => {
-      const seen = new Set<string>();
-      for (let i = 0; i < count; i++) seen.add(await (await fetch("http://orders/", { dispatcher })).text());
-      return [...seen].sort();
+    const pool = dispatcher.service("orders").balancer.pool;
+    expect(await answers(dispatcher, "http://orders/", 4)).toEqual(["v4"]);
+    dns.zone["orders.test"] = { a: ["127.0.0.1"], aaaa: ["::1"] };
+    await waitFor(() => pool.size === 2, 3000);
+    expect(await answers(dispatcher, "http://orders/", 4)).toEqual(["v4", "v6"]);
+    dns.zone["orders.test"] = { aaaa: ["::1"] };
+    await waitFor(() => pool.size === 1, 3000);
+    expect(await answers(dispatcher, "http://orders/", 4)).toEqual(["v6"]);
+  });
+});
+
+describe("DNS discovery: SRV", () => {
+  it("follows the records: targets on their ports, weights, the lowest priority, changes on the TTL", async () => {
+    const a = { target: "a.orders.test", port: 8001, priority: 10, weight: 3 };
+    const b = { target: "b.orders.test", port: 8002, priority: 10, weight: 1 };
+    const c = { target: "c.orders.test", port: 8003, priority: 20, weight: 5 };
+    const dns = await dnsServer({
+      "_http._tcp.orders.test": { srv: [a, b, c] },
+      "a.orders.test": { a: ["127.0.0.1"] },
+      "b.orders.test": { a: ["127.0.0.2"], aaaa: ["::1"] },
+      "c.orders.test": { a: ["127.0.0.3"] },
+    });
+    const { pool, discovery } = await follow({ srv: "_http._tcp.orders.test", servers: [dns.server] });
+    // Priority 20 is the fallback: not in the pool while priority 10 has addresses.
+    expect(members(pool)).toEqual(["127.0.0.1:8001 w3", "127.0.0.2:8002 w1", "[::1]:8002 w1"]);
+
+    dns.zone["_http._tcp.orders.test"] = { srv: [{ ...a, weight: 6 }, c] };
+    await waitFor(() => pool.size === 1, 3000);
+    expect(members(pool)).toEqual(["127.0.0.1:8001 w6"]);
+
+    // The priority 10 target leaves DNS (NXDOMAIN): the priority 20 one takes over.
+    delete dns.zone["a.orders.test"];
+    await waitFor(() => pool.get("127.0.0.3:8003") !== undefined && pool.size === 1, 3000);
+    expect(members(pool)).toEqual(["127.0.0.3:8003 w5"]);
+
+    dns.zone["_http._tcp.orders.test"] = {};
+    await waitFor(() => pool.size === 0, 3000);
+    expect(discovery.stats()).toMatchObject({ target: "_http._tcp.orders.test", failures: 0, backends: 0 });
+  });
+
+  it("sends the dispatcher's traffic to the SRV targets' ports", async () => {
+    const one = await backend("one");
+    const two = await backend("two");
+    const dns = await dnsServer({
+      "_http._tcp.orders.test": { srv: [{ target: "one.orders.test", port: one.port }] },
+      "one.orders.test": { a: ["127.0.0.1"] },
+      "two.orders.test": { a: ["127.0.0.1"] },
+    });
+    const dispatcher = new BalancedDispatcher({
+      services: {
+        orders: {
+          discovery: { dns: { srv: "_http._tcp.orders.test", servers: [dns.server], minTtlMs: 100 } },
+        },
+      },
+    });
+    cleanups.push(() => dispatcher.destroy());
+    await dispatcher.ready();
+    expect(await answers(dispatcher, "http://orders/", 4)).toEqual(["one"]);
+    dns.zone["_http._tcp.orders.test"] = {
+      srv: [
+        { target: "one.orders.test", port: one.port },
+        { target: "two.orders.test", port: two.port },
+      ],
     };
-    expect(await answers(4)).toEqual(["v4"]);
-    records.aaaa = ["::1"];
     await waitFor(() => dispatcher.service("orders").balancer.pool.size === 2, 3000);
-    expect(await answers(4)).toEqual(["v4", "v6"]);
-    records.a = [];
-    await waitFor(() => dispatcher.service("orders").balancer.pool.size === 1, 3000);
-    expect(await answers(4)).toEqual(["v6"]);
+    expect(await answers(dispatcher, "http://orders/", 4)).toEqual(["one", "two"]);
+  });
+
+  it("refuses options that name no record to follow", () => {
+    expect(() => new Discovery(new Pool(), { dns: { srv: "_http._tcp.x", port: 80 } })).toThrow(
+      /discovery\.dns\.port: expected no port with srv/,
+    );
+    expect(() => new Discovery(new Pool(), { dns: { hostname: "x" } })).toThrow(/discovery\.dns\.port/);
   });
 });

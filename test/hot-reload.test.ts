@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig, resolveConfig } from "../src/config/load.js";
-import { reloadFromFile, watchConfig } from "../src/config/reload.js";
+import { reloadFromFile } from "../src/config/reload.js";
 import { ReloadStats } from "../src/config/reload-stats.js";
 import type { SwitchyardConfig } from "../src/config/schema.js";
+import { watchFile } from "../src/core/watch-file.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { request, startEchoServer, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
@@ -168,7 +169,7 @@ describe("hot reload", () => {
     const runtime = await start(await resolve());
     const port = runtime.listeners[0]?.port ?? 0;
     const { lines, logger } = capture();
-    const stop = watchConfig(file, () => reloadFromFile(runtime, resolve, logger), logger, {
+    const stop = watchFile(file, () => reloadFromFile(runtime, resolve, logger), logger, {
       debounceMs: 50,
     });
     cleanups.push(stop);
@@ -234,7 +235,7 @@ describe("hot reload", () => {
     const runtime = await start(await resolve());
     const { logger } = capture();
     cleanups.push(
-      watchConfig(file, () => reloadFromFile(runtime, resolve, logger), logger, { debounceMs: 50 }),
+      watchFile(file, () => reloadFromFile(runtime, resolve, logger), logger, { debounceMs: 50 }),
     );
 
     // An update: the new version in place, the symlink swapped, the old version removed.

@@ -24,6 +24,19 @@ describe("README", () => {
     expect(config.pools.grpc).toMatchObject({ backendProtocol: "h2", healthCheck: { type: "grpc" } });
   });
 
+  it("shows discovery pools that validate", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Discovery"));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const listeners = [{ name: "web", listen: "127.0.0.1:0", pool: "orders" }];
+    const config = parseConfig({ listeners, ...parse(example as string) });
+    expect(config.pools.orders?.discovery?.dns).toMatchObject({ hostname: "orders.internal", port: 8080 });
+    expect(config.pools.payments?.discovery?.dns).toMatchObject({ srv: "_http._tcp.payments.internal" });
+    expect(config.pools.search?.discovery?.file?.path).toBe("/etc/switchyard/search.json");
+    expect(config.pools.search?.backends).toHaveLength(1);
+  });
+
   it("shows the ALPHA1/BETA1 balancer's config.py as a valid file", async () => {
     const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("## Coming from the TCP balancer (ALPHA1/BETA1)"));

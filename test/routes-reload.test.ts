@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveConfig } from "../src/config/load.js";
-import { type ReloadResult, reloadFromFile, watchConfig } from "../src/config/reload.js";
+import { type ReloadResult, reloadFromFile } from "../src/config/reload.js";
+import { watchFile } from "../src/core/watch-file.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
@@ -93,7 +94,7 @@ describe("routes on reload", () => {
     const errors: string[] = [];
     const logger = { info: () => {}, warn: () => {}, error: (_: object, msg: string) => errors.push(msg) };
     let reloaded: ReloadResult | undefined;
-    const stop = watchConfig(
+    const stop = watchFile(
       file,
       async () => {
         reloaded = await reloadFromFile(runtime, resolve, logger);

@@ -19,8 +19,10 @@ import {
   resolveRawConfig,
   summarizeConfig,
 } from "../config/load.js";
-import { reloadFromFile, watchConfig } from "../config/reload.js";
+import { reloadFromFile } from "../config/reload.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { watchFile } from "../core/watch-file.js";
+import { describeDiscovery } from "../discovery/discovery-options.js";
 import { createLogger } from "../observability/create-logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
 import { plural } from "./text-format.js";
@@ -97,7 +99,9 @@ export async function proxyCommand(options: ProxyOptions): Promise<void> {
   const stopWatching =
     options.config === undefined
       ? undefined
-      : watchConfig(options.config, () => reloadFromFile(runtime, store.resolve, logger), logger);
+      : watchFile(options.config, () => reloadFromFile(runtime, store.resolve, logger), logger, {
+          what: "the config file",
+        });
   const signal = await stopSignal;
   stopWatching?.();
   await store.close();
@@ -123,8 +127,9 @@ export async function validateCommand(options: ValidateOptions): Promise<void> {
     }
     const pool = config.pools[listener.pool];
     const algorithm = pool ? algorithmName(pool.algorithm) : "?";
+    const discovered = pool?.discovery === undefined ? "" : ` + ${describeDiscovery(pool.discovery)}`;
     lines.push(
-      `  listener ${listener.name}: ${target} → pool ${listener.pool} (${algorithm}, ${plural(pool?.backends.length ?? 0, "backend")})`,
+      `  listener ${listener.name}: ${target} → pool ${listener.pool} (${algorithm}, ${plural(pool?.backends.length ?? 0, "backend")}${discovered})`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -56,7 +56,7 @@ export class BalancedDispatcher extends Dispatcher {
     return service;
   }
 
-  /** Settles when every service's DNS discovery has done its first lookup. */
+  /** Settles when every service's discovery has done its first lookup or read. */
   async ready(): Promise<void> {
     await Promise.all([...this.#services.values()].map((service) => service.ready));
   }

@@ -11,7 +11,8 @@ import { type Balancer, type BalancerOptions, createBalancer } from "../balancer
 import type { BackendSpec } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { DnsDiscovery, type DnsDiscoveryOptions } from "../discovery/dns-discovery.js";
+import { Discovery } from "../discovery/discovery.js";
+import type { DiscoveryOptions } from "../discovery/discovery-options.js";
 import { RetryBudget, type RetryBudgetOptions } from "../proxy/retry-budget.js";
 import { type BackendPoolOptions, BackendPools } from "./backend-pools.js";
 import { BalancedRequest, type RequestHost } from "./balanced-request.js";
@@ -28,8 +29,12 @@ export interface ServiceOptions extends Omit<BalancerOptions, "backends" | "algo
   algorithm?: KnownAlgorithmSpec;
   /** Backends: `host:port`, `http://host:port`, or specs with weights, regions and labels. */
   backends?: readonly (BackendSpec | string)[];
-  /** Backends from a name's A/AAAA records, re-resolved on their TTL (beside any `backends`). */
-  dns?: DnsDiscoveryOptions;
+  /**
+   * Backends from DNS (`{ dns: { hostname, port } }` for A/AAAA records,
+   * `{ dns: { srv } }` for SRV records, re-resolved on their TTL) or a JSON
+   * file (`{ file: { path } }`, followed as it is edited), beside any `backends`.
+   */
+  discovery?: DiscoveryOptions;
   /**
    * Other backends one request may move to when an attempt fails before any
    * response (connect errors; resets of idempotent requests); default 2.
@@ -52,14 +57,15 @@ export class ServiceClient implements RequestHost {
   readonly pools: BackendPools;
   readonly budget: RetryBudget | undefined;
   readonly maxRetries: number;
-  /** The DNS discovery feeding the pool, when `dns` is given. */
-  readonly discovery: DnsDiscovery | undefined;
+  /** The discovery feeding the pool, when `discovery` is given (its `stats()` tell how it goes). */
+  readonly discovery: Discovery | undefined;
   /** Settles once discovery's first lookup is done (at once without discovery). */
   readonly ready: Promise<void>;
   readonly #affinityKey: ServiceOptions["affinityKey"];
 
   constructor(name: string, options: ServiceOptions) {
-    const { backends, dns, maxRetries, retryBudget, poolOptions, affinityKey, ...balancerOptions } = options;
+    const { backends, discovery, maxRetries, retryBudget, poolOptions, affinityKey, ...balancerOptions } =
+      options;
     const maxRetriesValue = maxRetries ?? DEFAULT_MAX_RETRIES;
     if (!Number.isInteger(maxRetriesValue) || maxRetriesValue < 0 || maxRetriesValue > 10) {
       throw new SwitchyardError(
@@ -74,13 +80,15 @@ export class ServiceClient implements RequestHost {
     this.name = name;
     this.maxRetries = maxRetriesValue;
     this.#affinityKey = affinityKey;
-    this.balancer = createBalancer({
+    const balancer = createBalancer({
       ...balancerOptions,
       backends: backends?.map((backend) => (typeof backend === "string" ? { address: backend } : backend)),
-    }).start();
+    });
+    // Built before the balancer starts its checks, so bad discovery options leave nothing running.
+    this.discovery = discovery === undefined ? undefined : new Discovery(balancer.pool, discovery);
+    this.balancer = balancer.start();
     this.pools = new BackendPools(this.balancer.pool, poolOptions ?? {}, this.balancer.backendTls);
     this.budget = retryBudget === false ? undefined : new RetryBudget(retryBudget, this.balancer.env.now);
-    this.discovery = dns === undefined ? undefined : new DnsDiscovery(this.balancer.pool, dns);
     this.ready = this.discovery?.start() ?? Promise.resolve();
   }
 

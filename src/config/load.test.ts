@@ -408,7 +408,9 @@ describe("validation messages", () => {
       pools: { web: { backends: [] } },
     });
     expect(error.message).toContain('listeners[0].listen: missing; expected a listen address "host:port"');
-    expect(error.message).toContain("pools.web.backends: expected at least 1 item, found []");
+    expect(error.message).toContain(
+      "pools.web.backends: expected at least one backend, or a discovery source (dns or file) to find them, found []",
+    );
   });
 
   it("reports every problem at once with a count", () => {

@@ -57,6 +57,23 @@ describe("diffConfig", () => {
     expect(describePlan(plan)).toContain("removed (draining) a");
   });
 
+  it("plans a discovery change in place, comparing parsed options (defaults filled)", () => {
+    const dns = { dns: { srv: "_http._tcp.orders.internal" } };
+    const withDns = config({ ...base, discovery: dns });
+    expect(
+      isEmptyPlan(
+        diffConfig(withDns, config({ ...base, discovery: { dns: { ...dns.dns, retryMs: "5s" } } })),
+      ),
+    ).toBe(true);
+    const toFile = diffConfig(withDns, config({ ...base, discovery: { file: { path: "backends.json" } } }));
+    expect(toFile.needsRestart).toEqual([]);
+    expect(describePlan(toFile)).toBe('pool "main": discovery → file backends.json');
+    const off = diffConfig(withDns, config(base));
+    expect(off.pools[0]?.discovery).toEqual({ to: undefined });
+    expect(describePlan(off)).toBe('pool "main": discovery → off');
+    expect(effectiveConfig(withDns, config(base)).pools.main).not.toHaveProperty("discovery");
+  });
+
   it("compares normalized algorithm specs", () => {
     const same = diffConfig(config(base), config({ ...base, algorithm: { name: "round-robin" } }));
     expect(same.pools).toEqual([]);

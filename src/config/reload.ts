@@ -1,16 +1,17 @@
 /**
  * Hot reload planning: `diffConfig(running, next)` compares two validated
  * configs and returns what can be applied in place (per pool: backends to
- * add, to remove with drain, weight and enabled changes, an algorithm switch;
+ * add, to remove with drain, weight and enabled changes, an algorithm switch,
+ * a new discovery source;
  * per listener: its routes and rate limit) and what cannot (other listener
  * settings, pools added or removed, health checks and other pool or global
  * settings), which is reported as "needs restart". The plan is pure data;
  * `Runtime.reload` applies it.
  */
-import { type FSWatcher, watch } from "node:fs";
-import { basename, dirname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { type AlgorithmSpec, resolveAlgorithm } from "../algorithms/registry.js";
+import type { WatchLogger } from "../core/watch-file.js";
+import { type DiscoveryConfig, describeDiscovery } from "../discovery/discovery-options.js";
 import type { ReloadStats } from "./reload-stats.js";
 import type { BackendConfig, ListenerConfig, PoolConfig, SwitchyardConfig } from "./schema.js";
 
@@ -31,6 +32,8 @@ export interface PoolReloadPlan {
   disable: string[];
   /** The new algorithm spec, when it differs (after normalization) from the running one. */
   algorithm?: AlgorithmSpec;
+  /** The new discovery source (undefined: none), when it differs from the running one. */
+  discovery?: { to: DiscoveryConfig | undefined };
 }
 
 /** A listener whose routes or rate limit change in place; both are given as they will be. */
@@ -66,7 +69,7 @@ export function normalizeAlgorithm(spec: AlgorithmSpec): Record<string, unknown>
   }
 }
 
-const IN_PLACE_POOL_KEYS = new Set(["algorithm", "backends"]);
+const IN_PLACE_POOL_KEYS = new Set(["algorithm", "backends", "discovery"]);
 const IN_PLACE_BACKEND_KEYS = new Set(["weight", "enabled"]);
 const IN_PLACE_LISTENER_KEYS = ["routes", "rateLimit"] as const;
 
@@ -157,6 +160,7 @@ function diffPool(
   if (!isDeepStrictEqual(normalizeAlgorithm(running.algorithm), normalizeAlgorithm(next.algorithm))) {
     plan.algorithm = next.algorithm;
   }
+  if (!isDeepStrictEqual(running.discovery, next.discovery)) plan.discovery = { to: next.discovery };
 
   const before = new Map(running.backends.map((backend) => [backendId(backend), backend]));
   const after = new Map(next.backends.map((backend) => [backendId(backend), backend]));
@@ -194,7 +198,8 @@ function isEmptyPoolPlan(plan: PoolReloadPlan): boolean {
     plan.weights.length === 0 &&
     plan.enable.length === 0 &&
     plan.disable.length === 0 &&
-    plan.algorithm === undefined
+    plan.algorithm === undefined &&
+    plan.discovery === undefined
   );
 }
 
@@ -216,6 +221,10 @@ export function describePlan(plan: ReloadPlan): string {
     if (pool.enable.length > 0) parts.push(`enabled ${pool.enable.join(", ")}`);
     if (pool.disable.length > 0) parts.push(`disabled ${pool.disable.join(", ")}`);
     if (pool.algorithm !== undefined) parts.push(`algorithm → ${algorithmLabel(pool.algorithm)}`);
+    if (pool.discovery !== undefined) {
+      const to = pool.discovery.to;
+      parts.push(`discovery → ${to === undefined ? "off" : describeDiscovery(to)}`);
+    }
     return `pool "${pool.pool}": ${parts.join("; ")}`;
   });
   const listeners = plan.listeners.map(
@@ -230,7 +239,7 @@ function algorithmLabel(spec: AlgorithmSpec): string {
 
 /**
  * The config that is actually running after a reload to `next`: `next`'s
- * in-place parts (algorithm, backend membership, weight, enabled) of existing
+ * in-place parts (algorithm, discovery, backend membership, weight, enabled) of existing
  * pools, the routes and rate limits of the `applied` listeners, and
  * `running`'s everything else.
  */
@@ -251,7 +260,9 @@ export function effectiveConfig(
       const old = before.get(backendId(backend));
       return old ? { ...old, weight: backend.weight, enabled: backend.enabled } : backend;
     });
-    pools[name] = { ...runningPool, algorithm: nextPool.algorithm, backends };
+    const { discovery: _running, ...kept } = runningPool;
+    const discovery = nextPool.discovery === undefined ? {} : { discovery: nextPool.discovery };
+    pools[name] = { ...kept, algorithm: nextPool.algorithm, backends, ...discovery };
   }
   const listeners = running.listeners.map((listener) => {
     const change = applied.find((plan) => plan.listener === listener.name);
@@ -362,94 +373,6 @@ export function applyReloadPlan(
     needsRestart: plan.needsRestart,
     errors,
     drained: Promise.all(drains).then(() => undefined),
-  };
-}
-
-/** Debounce for file-change events: editors write a file in several steps. */
-export const RELOAD_DEBOUNCE_MS = 200;
-
-interface WatchLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/**
- * Calls `onChange` (debounced) when `file` changes, and on SIGHUP unless
- * `sighup` is false (several files behind one reload take the signal once);
- * `what` names the file in the log.
- * The directory is watched too, so a file replaced by an editor's rename (or
- * deleted and re-created) is picked up and the file watcher is re-armed.
- * Returns a function that stops watching.
- */
-export function watchConfig(
-  file: string,
-  onChange: () => unknown,
-  logger: WatchLogger,
-  { debounceMs = RELOAD_DEBOUNCE_MS, what = "the config file", sighup = true } = {},
-): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let fileWatcher: FSWatcher | undefined;
-  let dirWatcher: FSWatcher | undefined;
-  let stopped = false;
-  // Reloads run one at a time, in order.
-  let queue: Promise<unknown> = Promise.resolve();
-  const run = () => {
-    queue = queue.then(onChange).catch(() => undefined);
-  };
-  const trigger = () => {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (!stopped) run();
-    }, debounceMs);
-  };
-  const armFile = () => {
-    fileWatcher?.close();
-    fileWatcher = undefined;
-    try {
-      fileWatcher = watch(file, (event) => {
-        if (event === "rename") setTimeout(armFile, 20);
-        trigger();
-      });
-      fileWatcher.on("error", () => {
-        fileWatcher?.close();
-        fileWatcher = undefined;
-      });
-    } catch {
-      // The file is gone for now (mid-replace); the directory watcher re-arms it.
-    }
-  };
-  armFile();
-  try {
-    const name = basename(file);
-    dirWatcher = watch(dirname(file), (_event, changed) => {
-      if (changed !== null && changed.toString() !== name) return;
-      if (!fileWatcher) armFile();
-      trigger();
-    });
-    dirWatcher.on("error", () => undefined);
-  } catch (error) {
-    logger.warn(
-      { error: (error as Error).message },
-      `cannot watch the directory of ${what}; file replacement may be missed`,
-    );
-  }
-  const onHup = () => {
-    logger.info({ file }, `SIGHUP: re-reading ${what}`);
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    run();
-  };
-  if (sighup) process.on("SIGHUP", onHup);
-  logger.info({ file, debounceMs }, `watching ${what} for changes${sighup ? " (SIGHUP also reloads)" : ""}`);
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    fileWatcher?.close();
-    dirWatcher?.close();
-    process.off("SIGHUP", onHup);
   };
 }
 

@@ -13,17 +13,18 @@ import { z } from "zod";
 import { affinitySchema } from "../affinity/affinity.js";
 import { agentsSchema, agentTargetSchema } from "../agent/agent-options.js";
 import { algorithmNames, listAlgorithms, resolveAlgorithm } from "../algorithms/registry.js";
-import { parseAddress } from "../core/address.js";
 import { BACKEND_PROTOCOLS } from "../core/backend.js";
+import { backendSpecSchema } from "../core/backend-schema.js";
 import { durationMs } from "../core/duration.js";
 import { isSwitchyardError } from "../core/errors.js";
+import { numberIn } from "../core/numbers.js";
+import { discoverySchema } from "../discovery/discovery-options.js";
 import { cidrSchema } from "../geo/geo-options.js";
 import { circuitBreakerSetting } from "../health/circuit-breaker.js";
 import { healthCheckSchema, outlierDetectionSetting, slowStartSchema } from "../health/health-options.js";
 import { LOG_FORMATS } from "../observability/log-format.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import { closest, issuesFromNested, type PathSegment } from "./errors.js";
-import { numberIn } from "./numbers.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const PROTOCOLS = ["http", "tcp"] as const;
@@ -64,23 +65,6 @@ const listenString = () =>
       });
     }
   });
-
-const backendAddress = () =>
-  z
-    .string({ error: 'expected a backend address "host:port", "http://host:port" or "https://host:port"' })
-    .superRefine((value, ctx) => {
-      try {
-        parseAddress(value);
-      } catch (error) {
-        const reason = error instanceof Error ? error.message.replace(/^invalid address "[^"]*": /, "") : "";
-        ctx.addIssue({
-          code: "custom",
-          message: reason.startsWith("expected")
-            ? reason
-            : `expected a backend address "host:port", "http://host:port" or "https://host:port" (${reason})`,
-        });
-      }
-    });
 
 /** `"p2c"` or `{ name: "p2c", ...options }`; checked against the algorithm registry. */
 export const algorithmSchema = z
@@ -132,24 +116,7 @@ function algorithmOptionKeys(algorithm: string): (path: readonly PathSegment[]) 
 
 const pemFile = (what: string) => z.string({ error: `expected the path of a PEM ${what} file` }).min(1);
 
-export const backendSchema = z.strictObject({
-  id: z.string().min(1).optional().describe("the backend's id, unique within the pool; default its address"),
-  address: backendAddress().describe('where the backend listens: "host:port" or "http://host:port"'),
-  weight: numberIn(0, 10_000)
-    .default(1)
-    .describe("relative share of traffic, for the algorithms that weigh backends"),
-  region: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("region name, for the geographical algorithm and per-region counters"),
-  latitude: numberIn(-90, 90).optional().describe("latitude in degrees, for the geo algorithms"),
-  longitude: numberIn(-180, 180).optional().describe("longitude in degrees, for the geo algorithms"),
-  labels: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe("free-form key/value labels kept with the backend"),
-  enabled: z.boolean().default(true).describe("false: the backend takes no traffic until enabled again"),
+export const backendSchema = backendSpecSchema.extend({
   agent: agentTargetSchema
     .optional()
     .describe("the monitoring agent reporting this backend's CPU, memory and network (SwarmGuard)"),
@@ -159,7 +126,15 @@ export const poolSchema = z.strictObject({
   algorithm: algorithmSchema
     .default("round-robin")
     .describe("the algorithm: a name, or an object with its name and options (see Algorithm options)"),
-  backends: z.array(backendSchema).min(1).describe("the pool's backends (at least one)"),
+  backends: z
+    .array(backendSchema)
+    .default([])
+    .describe("the pool's static backends: at least one, unless discovery finds them"),
+  discovery: discoverySchema
+    .optional()
+    .describe(
+      "backends found in DNS (A/AAAA or SRV records, followed on their TTL) or a JSON file (followed as it is edited), beside the static ones",
+    ),
   healthCheck: healthCheckSchema.optional().describe("active health checks; none when absent"),
   outlierDetection: outlierDetectionSetting
     .optional()
@@ -734,7 +709,15 @@ function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
   }
 
   for (const [poolName, pool] of Object.entries(pools)) {
-    if (!isRecord(pool) || !Array.isArray(pool.backends)) continue;
+    if (!isRecord(pool)) continue;
+    if ((pool.backends === undefined || isEmptyArray(pool.backends)) && pool.discovery === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pools", poolName, "backends"],
+        message: "expected at least one backend, or a discovery source (dns or file) to find them",
+      });
+    }
+    if (!Array.isArray(pool.backends)) continue;
     const ids = new Map<string, number>();
     pool.backends.forEach((backend: unknown, index) => {
       if (!isRecord(backend)) return;
@@ -803,6 +786,10 @@ function checkRoutes(routes: unknown[], at: PathSegment[], ctx: z.core.$Refineme
     if (route.match === undefined || (isRecord(route.match) && Object.keys(route.match).length === 0))
       catchAll = index;
   });
+}
+
+function isEmptyArray(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
