@@ -2,7 +2,7 @@
  * Runs once before any test file: builds the package (the CLI, cluster and
  * agent tests run the compiled `bin/switchyard.js`) and installs the Debian
  * packages the browser, etcd, TLS and metrics tests drive (Chromium,
- * etcd-server, openssl, curl, prometheus for promtool) when they are
+ * etcd-server, openssl, curl, prometheus for promtool, nghttp2-client for h2load) when they are
  * missing, so a fresh Debian machine needs nothing beyond `npm install && npm
  * test`. Installing takes root on Debian; anywhere else the run stops at once
  * with one line naming the packages to install. Doing both here, not in each
@@ -20,6 +20,8 @@ export const DEBIAN_TOOLS = {
   curl: "/usr/bin/curl",
   // promtool checks a real /metrics scrape and the alert rules in deploy/.
   prometheus: "/usr/bin/promtool",
+  // h2load is a real HTTP/2 load client against the proxy's h2 and h2c listeners.
+  "nghttp2-client": "/usr/bin/h2load",
 } as const;
 
 export default function setup(): void {

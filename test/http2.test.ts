@@ -1,6 +1,6 @@
 /**
- * HTTP/2 from clients on the HTTP listener, with real clients: curl over TLS
- * (ALPN h2) and with prior knowledge (h2c), and node:http2 sessions carrying
+ * HTTP/2 from clients on the HTTP listener, with real clients: curl and
+ * h2load over TLS (ALPN h2) and with prior knowledge (h2c), and node:http2 sessions carrying
  * many streams at once, request bodies, trailers, routes by :authority, a
  * rapid-reset loop the proxy cuts off, and a graceful close. Backends stay
  * HTTP/1.1; certificates are made by openssl at test time.
@@ -32,6 +32,7 @@ import {
   type TestServer,
   waitFor,
 } from "./helpers/servers.js";
+import { runTool } from "./helpers/tools.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-http2-"));
 const cleanups: (() => Promise<unknown> | undefined)[] = [];
@@ -118,6 +119,25 @@ describe("HTTP/2 from clients", () => {
     });
     expect(viaHttp1).toMatch(/^1\.1 \{/);
     expect(viaHttp1).toContain('"url":"/one"');
+  });
+
+  it("serves h2load over TLS and over h2c: every request succeeds, spread over the pool", async () => {
+    const backends = [await track(startEchoServer("h2load-a")), await track(startEchoServer("h2load-b"))];
+    const secure = await startProxy(backends);
+    const plain = await startProxy(backends, { plain: true, h2c: true });
+    const runs = [`https://${LOCALHOST}:${secure.port}/load`, `http://${LOCALHOST}:${plain.port}/load`];
+    for (const url of runs) {
+      // 4 connections with up to 16 streams each, 1000 requests; h2load speaks h2 by ALPN or prior knowledge.
+      const { code, stdout } = await runTool("/usr/bin/h2load", ["-n", "1000", "-c", "4", "-m", "16", url]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/Application protocol: h2c?\n/);
+      expect(stdout).toMatch(
+        /requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed, 0 errored/,
+      );
+      expect(stdout).toMatch(/status codes: 1000 2xx, 0 3xx, 0 4xx, 0 5xx/);
+    }
+    // Round-robin over two backends: each took half of the 2000.
+    expect(backends.map((backend) => backend.requests)).toEqual([1000, 1000]);
   });
 
   it("applies the listener's rate limit to HTTP/2 streams: 429 with Retry-After past the burst", async () => {
