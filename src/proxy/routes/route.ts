@@ -49,7 +49,7 @@ export interface RouteOptions {
   rateLimit?: RateLimitOptions | false;
 }
 
-/** The route's settings resolved and checked by the listener (its own, else the listener's). */
+/** The route's settings resolved and checked by its route table (its own, else the listener's). */
 export interface RouteSettings {
   maxRetries: number;
   retryStatuses: ReadonlySet<number> | undefined;
