@@ -347,7 +347,11 @@ export async function startSwitchyard(
         try {
           httpProxies
             .get(change.listener)
-            ?.setRoutes(routeOptions(change.routes, balancers), change.rateLimit);
+            ?.setRoutes(
+              routeOptions(change.routes, balancers),
+              change.rateLimit,
+              defaultPool(change.pool, balancers),
+            );
           return true;
         } catch (error) {
           applied.errors.push(
@@ -406,6 +410,15 @@ function routeOptions(
     ...route,
     balancer: route.pool === undefined ? undefined : balancers.get(route.pool),
   }));
+}
+
+/** A listener's default pool as the proxy takes it; null: none. */
+function defaultPool(
+  pool: string | undefined,
+  balancers: ReadonlyMap<string, Balancer>,
+): { balancer: Balancer; pool: string } | null {
+  const balancer = pool === undefined ? undefined : balancers.get(pool);
+  return balancer === undefined || pool === undefined ? null : { balancer, pool };
 }
 
 function describeListenFailure(error: unknown): string {

@@ -3,7 +3,8 @@
  * new requests follow the new table while a request in flight finishes on
  * the route it started on, a kept route keeps its counters and an unchanged
  * limit its buckets, a route to a pool that is not running is refused with
- * the running table kept, and other listener changes still need a restart.
+ * the running table kept, the default pool moves in place, and other
+ * listener changes still need a restart.
  */
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -172,5 +173,58 @@ describe("routes on reload", () => {
     expect(moved?.needsRestart).toEqual(['listener "web" changed']);
     expect(errors).toEqual([]);
     expect(runtime.config.listeners[0]?.listen).toBe("127.0.0.1:0");
+  }, 20_000);
+
+  it("moves a listener's default pool in place, to another running pool or to none (404)", async () => {
+    const blue = await backend("blue");
+    const green = await backend("green");
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-default-pool-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, "switchyard.json");
+    const write = (pool: string | undefined, routes: unknown[] = []) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          listeners: [
+            { name: "web", listen: "127.0.0.1:0", ...(pool === undefined ? {} : { pool }), routes },
+          ],
+          pools: {
+            blue: { backends: [{ address: blue.address }] },
+            green: { backends: [{ address: green.address }] },
+          },
+        }),
+      );
+    await write("blue");
+    const resolve = () => resolveConfig({ file });
+    const runtime = await startSwitchyard(await resolve());
+    cleanups.push(() => runtime.close(1_000));
+    const port = runtime.listeners[0]?.port ?? 0;
+    const get = async (path: string) => {
+      const response = await request({ port, path });
+      return `${response.status} ${response.text}`;
+    };
+    const logger = { info: () => {}, warn: () => {}, error: () => {} };
+    const reload = (pool: string | undefined, routes?: unknown[]) =>
+      reloadFromFile(
+        runtime,
+        async () => {
+          await write(pool, routes);
+          return resolve();
+        },
+        logger,
+      );
+
+    expect(await get("/x")).toBe("200 blue /x");
+    const toGreen = await reload("green");
+    expect(toGreen?.summary).toBe('listener "web": pool changed');
+    expect(toGreen?.needsRestart).toEqual([]);
+    expect(await get("/x")).toBe("200 green /x");
+    expect(runtime.config.listeners[0]?.pool).toBe("green");
+
+    // No default pool: what no route takes gets 404; the routes still work.
+    const toNone = await reload(undefined, [{ name: "b", match: { pathPrefix: "/b" }, pool: "blue" }]);
+    expect(toNone?.summary).toBe('listener "web": routes and pool changed');
+    expect(await get("/b/1")).toBe("200 blue /b/1");
+    expect(await get("/x")).toMatch(/^404 .*SY_ERR_NO_ROUTE/);
   }, 20_000);
 });

@@ -151,6 +151,30 @@ describe("diffConfig on listeners", () => {
     // Not applied (the runtime refused it): the running routes stay.
     expect(effectiveConfig(running, next).listeners[0]?.routes?.[0]?.stripPrefix).toBeUndefined();
   });
+
+  it("moves an HTTP listener's default pool in place, but not to a pool that is not running, nor a TCP listener's", () => {
+    const two = { main: base, spare: { backends: [{ address: "127.0.0.1:3000" }] } };
+    const http = (pool: string) =>
+      parseConfig({ listeners: [{ name: "web", listen: "127.0.0.1:0", pool }], pools: two });
+    const moved = diffConfig(http("main"), http("spare"));
+    expect(moved.listeners).toMatchObject([{ listener: "web", changed: ["pool"], pool: "spare" }]);
+    expect(moved.needsRestart).toEqual([]);
+    expect(effectiveConfig(http("main"), http("spare"), moved.listeners).listeners[0]?.pool).toBe("spare");
+
+    const added = parseConfig({
+      listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "fresh" }],
+      pools: { ...two, fresh: { backends: [{ address: "127.0.0.1:4000" }] } },
+    });
+    expect(diffConfig(http("main"), added).needsRestart).toContain(
+      'listener "web": routes not applied: its default pool names pool "fresh", which is not running (a pool added by reload needs a restart)',
+    );
+
+    const tcp = (pool: string) =>
+      parseConfig({ listeners: [{ name: "db", protocol: "tcp", listen: "127.0.0.1:0", pool }], pools: two });
+    const tcpPlan = diffConfig(tcp("main"), tcp("spare"));
+    expect(tcpPlan.listeners).toEqual([]);
+    expect(tcpPlan.needsRestart).toEqual(['listener "db" changed']);
+  });
 });
 
 describe("applyReloadPlan", () => {

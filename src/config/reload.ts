@@ -40,9 +40,11 @@ export interface PoolReloadPlan {
 export interface ListenerReloadPlan {
   listener: string;
   /** The keys that changed, for the log. */
-  changed: ("routes" | "rateLimit")[];
+  changed: ("routes" | "rateLimit" | "pool")[];
   routes: ListenerConfig["routes"];
   rateLimit: ListenerConfig["rateLimit"];
+  /** The default pool (undefined: none, requests no route takes get 404). */
+  pool: ListenerConfig["pool"];
 }
 
 export interface ReloadPlan {
@@ -71,7 +73,8 @@ export function normalizeAlgorithm(spec: AlgorithmSpec): Record<string, unknown>
 
 const IN_PLACE_POOL_KEYS = new Set(["algorithm", "backends", "discovery"]);
 const IN_PLACE_BACKEND_KEYS = new Set(["weight", "enabled"]);
-const IN_PLACE_LISTENER_KEYS = ["routes", "rateLimit"] as const;
+/** What an HTTP listener changes in place; a TCP listener's pool needs a restart. */
+const IN_PLACE_LISTENER_KEYS = ["routes", "rateLimit", "pool"] as const;
 
 /** What it takes to go from `running` to `next`. Neither config is modified. */
 export function diffConfig(running: SwitchyardConfig, next: SwitchyardConfig): ReloadPlan {
@@ -120,25 +123,35 @@ function diffListeners(
     if (!isDeepStrictEqual(withoutInPlaceKeys(old), withoutInPlaceKeys(listener)))
       needsRestart.push(`listener "${name}" changed`);
     const changed = IN_PLACE_LISTENER_KEYS.filter((key) => !isDeepStrictEqual(old[key], listener[key]));
-    if (changed.length === 0) continue;
+    if (changed.length === 0 || listener.protocol !== "http") continue;
     // The running proxy has balancers only for the running pools; a new pool waits for a restart.
-    const unknown = (listener.routes ?? []).find(
-      (route) => route.pool !== undefined && !(route.pool in running.pools),
-    );
+    const pools = [
+      ...(listener.pool === undefined ? [] : [{ what: "its default pool", pool: listener.pool }]),
+      ...(listener.routes ?? []).flatMap((route) =>
+        route.pool === undefined ? [] : [{ what: `route "${route.name}"`, pool: route.pool }],
+      ),
+    ];
+    const unknown = pools.find(({ pool }) => !(pool in running.pools));
     if (unknown !== undefined) {
       needsRestart.push(
-        `listener "${name}": routes not applied: route "${unknown.name}" names pool "${unknown.pool}", which is not running (a pool added by reload needs a restart)`,
+        `listener "${name}": routes not applied: ${unknown.what} names pool "${unknown.pool}", which is not running (a pool added by reload needs a restart)`,
       );
       continue;
     }
-    plans.push({ listener: name, changed, routes: listener.routes, rateLimit: listener.rateLimit });
+    plans.push({
+      listener: name,
+      changed,
+      routes: listener.routes,
+      rateLimit: listener.rateLimit,
+      pool: listener.pool,
+    });
   }
   return plans;
 }
 
 function withoutInPlaceKeys(listener: ListenerConfig): Partial<ListenerConfig> {
-  const { routes: _routes, rateLimit: _rateLimit, ...rest } = listener;
-  return rest;
+  const { routes: _routes, rateLimit: _rateLimit, pool, ...rest } = listener;
+  return listener.protocol === "http" ? rest : { ...rest, pool };
 }
 
 function diffPool(
@@ -266,7 +279,9 @@ export function effectiveConfig(
   }
   const listeners = running.listeners.map((listener) => {
     const change = applied.find((plan) => plan.listener === listener.name);
-    return change ? { ...listener, routes: change.routes, rateLimit: change.rateLimit } : listener;
+    return change
+      ? { ...listener, routes: change.routes, rateLimit: change.rateLimit, pool: change.pool }
+      : listener;
   });
   return { ...running, pools, listeners };
 }

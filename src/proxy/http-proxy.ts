@@ -61,8 +61,6 @@ const DESTROY_SETTLE_MS = 1_000;
 export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost, Http2Host {
   readonly name: string;
   readonly timeouts: Readonly<ProxyTimeouts>;
-  /** The default pool's balancer: requests no route takes go there; none: they get 404. */
-  readonly balancer: Balancer | undefined;
   /** @internal */
   readonly retryBufferBytes: number;
   /** @internal */
@@ -98,7 +96,6 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   constructor(options: HttpProxyOptions) {
     const settings = httpProxySettings(options);
     this.#settings = settings;
-    this.balancer = options.balancer;
     this.name = settings.name;
     this.timeouts = settings.timeouts;
     this.headTimeoutMs = settings.timeouts.requestHeadMs;
@@ -149,6 +146,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     return this.#address;
   }
 
+  /** The default pool's balancer: requests no route takes go there; none: they get 404. */
+  get balancer(): Balancer | undefined {
+    return this.#routes.defaultPool?.balancer;
+  }
+
   /** Requests being proxied plus WebSocket tunnels open. */
   get inFlight(): number {
     return this.#inFlight + this.#transports.tunnels;
@@ -182,13 +184,18 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   /**
    * Replaces the routes and the listener's rate limit at once (a config
-   * reload): requests already taken finish on the route they started on, new
-   * ones use the new table. Kept route names keep their counters; a limit
+   * reload), and the default pool when `defaultPool` is given (null: none, so
+   * requests no route takes get 404): requests already taken finish on the
+   * route they started on, new ones use the new table. Kept route names keep their counters; a limit
    * whose settings did not change keeps its buckets. Throws
    * SY_ERR_INVALID_OPTIONS, and changes nothing, when a route is invalid.
    */
-  setRoutes(routes: readonly RouteOptions[], rateLimit: RateLimitOptions | undefined): void {
-    this.#routes = this.#routes.reload(routes, rateLimit);
+  setRoutes(
+    routes: readonly RouteOptions[],
+    rateLimit: RateLimitOptions | undefined,
+    defaultPool?: { balancer: Balancer; pool: string | undefined } | null,
+  ): void {
+    this.#routes = this.#routes.reload(routes, rateLimit, defaultPool);
   }
 
   /** WebSocket tunnels open to `backend`. */

@@ -85,9 +85,24 @@ export class RouteTable<Transport> {
     }
   }
 
-  /** The table that replaces this one on a reload; throws, changing nothing, when a route is invalid. */
-  reload(routes: readonly RouteOptions[], rateLimit: RateLimitOptions | undefined): RouteTable<Transport> {
-    return new RouteTable(this.#context, routes, rateLimit, this);
+  /** The default pool, whose route takes what the others do not; undefined: none. */
+  get defaultPool(): RouteTableContext<Transport>["defaultPool"] {
+    return this.#context.defaultPool;
+  }
+
+  /**
+   * The table that replaces this one on a reload, with `defaultPool` in place
+   * of the current one when given (null: none); throws, changing nothing,
+   * when a route is invalid.
+   */
+  reload(
+    routes: readonly RouteOptions[],
+    rateLimit: RateLimitOptions | undefined,
+    defaultPool?: RouteTableContext<Transport>["defaultPool"] | null,
+  ): RouteTable<Transport> {
+    const context =
+      defaultPool === undefined ? this.#context : { ...this.#context, defaultPool: defaultPool ?? undefined };
+    return new RouteTable(context, routes, rateLimit, this);
   }
 
   /** The first route whose match holds (the default route matches everything); undefined: none. */
