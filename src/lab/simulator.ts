@@ -41,6 +41,9 @@
  * - Load probes (Prequal): answered `probeDelayMs` after they are sent, from
  *   the backend's requests in service and waiting and its recent latency at
  *   that many (sim-probes.ts).
+ * - Monitoring agents, when `agents` is given: every poll interval each
+ *   reports its backend's CPU, memory and network over the interval into the
+ *   pool's metrics store (sim-agents.ts), as long as requests are open.
  *
  * Events live in a typed-array heap and requests in a typed-array table, so the
  * loop allocates only what the balancer API itself does (a Decision and an
@@ -67,6 +70,7 @@ import type { LabEvent, SimulationResult } from "./metrics.js";
 import { CONNECTING, ORPHAN, QUEUED, RequestTable, SERVING } from "./request-table.js";
 import { RunRecorder } from "./run-recorder.js";
 import { arrivalRateRps, type EpisodeSpec, type ScenarioDefinition } from "./scenarios.js";
+import { type AgentsConfig, SimAgents } from "./sim-agents.js";
 import { SimBackend } from "./sim-backend.js";
 import { DEFAULT_PROBE_DELAY_MS, SimProbes } from "./sim-probes.js";
 
@@ -83,6 +87,8 @@ export interface SimulationConfig {
   timelineBuckets?: number;
   /** Round trip of a load probe, ms; default 0.5. */
   probeDelayMs?: number;
+  /** Runs a monitoring agent per backend feeding the pool's metrics store; default none. */
+  agents?: AgentsConfig;
 }
 
 /** Failovers per request, as the proxy (DESIGN: at most 3 retries). */
@@ -100,6 +106,7 @@ const JOIN = 5;
 const MARK_UP = 6;
 const HEDGE = 7;
 const PROBE_REPLY = 8;
+const AGENT_REPORT = 9;
 
 interface Episode {
   spec: EpisodeSpec;
@@ -111,6 +118,8 @@ export class Simulation {
   /** The simulation clock, ms: the balancer's `now`. */
   time = 0;
   readonly balancer: Balancer;
+  /** The monitoring agents, when `config.agents` asks for them. */
+  readonly agents: SimAgents | undefined;
 
   #queue = new EventQueue();
   #requests = new RequestTable();
@@ -170,12 +179,14 @@ export class Simulation {
       schedule: (at, id) => this.#queue.push(at, PROBE_REPLY, id, 0),
       simOf: (backend) => this.#simOf(backend),
     });
+    if (config.agents) this.agents = new SimAgents(config.agents, this.#backends, () => this.time);
     this.balancer = createBalancer({
       backends: initial.map((sim) => sim.poolSpec),
       algorithm: config.algorithm,
       random: this.#random.balancer,
       now: () => this.time,
       probes: this.#probes,
+      metricsStore: this.agents?.store,
     });
     for (const sim of initial) this.#attach(sim, this.balancer.pool.require(sim.spec.id));
     this.#hedging = this.balancer.hedging;
@@ -194,6 +205,7 @@ export class Simulation {
       queue.push(episode.spec.to * this.#durationMs, EPISODE_END, i, 0);
     });
     queue.push(this.#nextGap(), ARRIVAL, 0, 0);
+    if (this.agents) queue.push(this.agents.pollIntervalMs, AGENT_REPORT, 0, 0);
     while (queue.pop()) {
       this.time = queue.time;
       switch (queue.kind) {
@@ -224,6 +236,9 @@ export class Simulation {
         case PROBE_REPLY:
           this.#probes.deliver(queue.a);
           break;
+        case AGENT_REPORT:
+          this.#agentReport(this.agents as SimAgents);
+          break;
       }
     }
     void this.balancer.stop();
@@ -239,6 +254,7 @@ export class Simulation {
     const key = this.#keys.sample(this.#random.keys());
     const size = this.#random.sizes();
     if (++this.#arrived < this.config.requests) this.#queue.push(t + this.#nextGap(), ARRIVAL, 0, 0);
+    else this.agents?.arrivalsEnded(t);
     let decision: Decision;
     try {
       decision = this.balancer.select(this.#contexts[key] as RequestContext);
@@ -319,7 +335,7 @@ export class Simulation {
 
   #startService(slot: number, sim: SimBackend): void {
     const requests = this.#requests;
-    sim.busy++;
+    sim.setBusy(sim.busy + 1, this.time);
     requests.state[slot] = SERVING;
     const fresh =
       sim.spec.variability === "backend" &&
@@ -334,7 +350,7 @@ export class Simulation {
     const state = requests.state[slot];
     if ((state !== SERVING && state !== ORPHAN) || requests.token[slot] !== token) return;
     const sim = this.#backends[requests.backend[slot] as number] as SimBackend;
-    sim.busy--;
+    sim.setBusy(sim.busy - 1, this.time);
     sim.latency.observe(
       requests.rifAtArrival[slot] as number,
       this.time - (requests.attemptStart[slot] as number),
@@ -450,7 +466,7 @@ export class Simulation {
         requests.release(slot);
       }
     }
-    sim.busy = 0;
+    sim.setBusy(0, this.time);
     for (const slot of victims) {
       requests.token[slot] = (requests.token[slot] as number) + 1;
       this.#attemptFailed(slot, sim, "connection reset");
@@ -492,6 +508,13 @@ export class Simulation {
     const sim = this.#byBackend.get(backend);
     if (!sim) throw new Error(`balancer chose backend "${backend.id}" unknown to the simulation`);
     return sim;
+  }
+
+  /** The agents report; the next report is due while requests are still open. */
+  #agentReport(agents: SimAgents): void {
+    agents.report(this.time);
+    if (this.#recorder.settled < this.config.requests)
+      this.#queue.push(this.time + agents.pollIntervalMs, AGENT_REPORT, 0, 0);
   }
 
   #event(sim: SimBackend, kind: LabEvent["kind"]): void {
