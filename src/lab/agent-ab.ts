@@ -3,22 +3,10 @@
  * load (the `uneven-load` scenario) behind the real routing engine, with a
  * simulated monitoring agent per backend feeding the pool's
  * `BackendMetricsStore`, so `metrics`, `hybrid` and `resource-aware` run for
- * real through `select()` and `finish()`.
- *
- * Model:
- * - Poisson arrivals at the scenario's rate; each backend serves `capacity`
- *   requests at once (more wait FIFO); a request's service time is drawn from
- *   the backend's distribution, which already carries the stretch of its
- *   background load (`1 / (1 - load)`).
- * - CPU: a backend's CPU is `backgroundLoad` busy with other work; its
- *   requests use the rest in proportion to the busy slots. So its utilisation
- *   over an interval is `load + (1 - load) · busySlotTime / (capacity · interval)`.
- * - Agents: every `pollIntervalMs` (1 s, as in SwarmGuard) of simulated time each
- *   agent reports the CPU utilisation over the interval just ended, memory
- *   (a base of 30% plus 10% at full request load) and network (responses of
- *   `responseBytes` per completion), written to the store at that instant.
- *   The store's clock is the simulation clock and its TTL the stale limit, so
- *   the algorithms read these figures exactly as they would the poller's.
+ * real through `select()` and `finish()`. It is a `Simulation` with agents on
+ * (the server model, the event loop and the agents' CPU model are the
+ * simulator's: simulator.ts, sim-agents.ts); this file picks the defaults and
+ * derives SwarmGuard's figures from the run.
  *
  * Load variance, SwarmGuard's criterion: the coefficient of variation (population
  * standard deviation / mean, in percent) of the backends' mean CPU utilisation
@@ -29,14 +17,10 @@
  * in `select()`, metric reads included).
  */
 import type { AlgorithmSpec } from "../algorithms/registry.js";
-import { createBalancer } from "../balancer/balancer.js";
-import type { Backend } from "../core/backend.js";
-import type { Decision } from "../core/decision.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
-import { exponentialQuantile, keyContext, randomStreams, ServiceTime } from "./distributions.js";
-import { EventQueue } from "./event-queue.js";
-import { loadSpread, quantilesInPlace, round3 } from "./metrics.js";
-import { arrivalRateRps, getScenario, type ScenarioDefinition } from "./scenarios.js";
+import { loadSpread, round3 } from "./metrics.js";
+import { getScenario, type ScenarioDefinition } from "./scenarios.js";
+import type { SimAgents } from "./sim-agents.js";
+import { Simulation } from "./simulator.js";
 
 export interface AgentAbOptions {
   /** Default the built-in `uneven-load`. */
@@ -89,186 +73,50 @@ export interface AgentAbResult {
   cacheHitRate: number;
 }
 
-// Event kinds.
-const ARRIVAL = 0;
-const COMPLETE = 1;
-const REPORT = 2;
-
-interface SimServer {
-  id: string;
-  backend: Backend;
-  capacity: number;
-  load: number;
-  service: ServiceTime;
-  busy: number;
-  queue: number[];
-  queueHead: number;
-  lastChange: number;
-  /** Busy slot-ms since the last report, and over the arrival window. */
-  busyWindow: number;
-  busyTotal: number;
-  completedWindow: number;
-  routed: number;
-  backlogAtEnd: number;
-}
-
 /** Runs the A/B for one algorithm. */
 export function runAgentAb(options: AgentAbOptions): AgentAbResult {
   const scenario = options.scenario ?? getScenario("uneven-load");
   const requests = options.requests ?? 20_000;
-  const seed = options.seed ?? 1;
-  const pollMs = options.pollIntervalMs ?? 1000;
-  const responseBytes = options.responseBytes ?? 16 * 1024;
-  if (!(Number.isInteger(requests) && requests > 0))
-    throw new RangeError("requests must be a positive integer");
-
-  let time = 0;
-  const random = randomStreams(seed);
-  const store = new BackendMetricsStore({ ttlMs: options.ttlMs ?? 2000, now: () => time });
-  const balancer = createBalancer({
-    backends: scenario.backends.map((spec, i) => ({
-      id: spec.id,
-      address: `10.0.0.${i + 1}:8080`,
-      weight: spec.weight ?? 1,
-    })),
+  const simulation = new Simulation({
+    scenario,
     algorithm: options.algorithm,
-    random: random.balancer,
-    now: () => time,
-    metricsStore: store,
-  });
-  const servers: SimServer[] = scenario.backends.map((spec) => ({
-    id: spec.id,
-    backend: balancer.pool.require(spec.id),
-    capacity: spec.capacity,
-    load: spec.backgroundLoad ?? 0,
-    service: new ServiceTime(spec.service),
-    busy: 0,
-    queue: [],
-    queueHead: 0,
-    lastChange: 0,
-    busyWindow: 0,
-    busyTotal: 0,
-    completedWindow: 0,
-    routed: 0,
-    backlogAtEnd: 0,
-  }));
-  const byBackend = new Map(servers.map((server, i) => [server.backend, i]));
-  const meanGapMs = 1000 / arrivalRateRps(scenario);
-  const contexts = Array.from({ length: 64 }, (_, key) => keyContext(key));
-
-  const decisions: (Decision | undefined)[] = [];
-  const arrivals: number[] = [];
-  const sizes: number[] = [];
-  const latencies = new Float64Array(requests);
-  let arrived = 0;
-  let completed = 0;
-  let arrivalsEnd = Number.POSITIVE_INFINITY;
-
-  const queue = new EventQueue();
-  /** Accrues busy slot-time up to `now` (the arrival window bounds the total). */
-  const accrue = (server: SimServer, now: number) => {
-    const dt = now - server.lastChange;
-    server.busyWindow += server.busy * dt;
-    const totalEnd = Math.min(now, arrivalsEnd);
-    if (totalEnd > server.lastChange) server.busyTotal += server.busy * (totalEnd - server.lastChange);
-    server.lastChange = now;
-  };
-  const start = (server: SimServer, index: number, slot: number) => {
-    accrue(server, time);
-    server.busy++;
-    queue.push(time + server.service.quantile(sizes[slot] as number), COMPLETE, index, slot);
-  };
-
-  queue.push(exponentialQuantile(random.arrivals(), meanGapMs), ARRIVAL, 0, 0);
-  queue.push(pollMs, REPORT, 0, 0);
-  while (queue.pop()) {
-    time = queue.time;
-    if (queue.kind === ARRIVAL) {
-      const slot = arrived++;
-      if (arrived < requests)
-        queue.push(time + exponentialQuantile(random.arrivals(), meanGapMs), ARRIVAL, 0, 0);
-      else {
-        arrivalsEnd = time;
-        for (const server of servers) server.backlogAtEnd = server.queue.length - server.queueHead;
-      }
-      const decision = balancer.select(contexts[slot % contexts.length] as (typeof contexts)[number]);
-      decisions[slot] = decision;
-      arrivals[slot] = time;
-      sizes[slot] = random.sizes();
-      const index = byBackend.get(decision.backend) as number;
-      const server = servers[index] as SimServer;
-      server.routed++;
-      if (server.busy < server.capacity) start(server, index, slot);
-      else server.queue.push(slot);
-    } else if (queue.kind === COMPLETE) {
-      const index = queue.a;
-      const slot = queue.b;
-      const server = servers[index] as SimServer;
-      accrue(server, time);
-      server.busy--;
-      server.completedWindow++;
-      const latencyMs = time - (arrivals[slot] as number);
-      latencies[completed++] = latencyMs;
-      (decisions[slot] as Decision).finish({ status: 200, latencyMs });
-      decisions[slot] = undefined;
-      if (server.queueHead < server.queue.length) {
-        start(server, index, server.queue[server.queueHead++] as number);
-        if (server.queueHead > 1024 && server.queueHead * 2 > server.queue.length) {
-          server.queue.splice(0, server.queueHead);
-          server.queueHead = 0;
-        }
-      }
-    } else {
-      // Every agent reports the interval just ended.
-      for (const server of servers) {
-        accrue(server, time);
-        const busyFraction = server.busyWindow / (server.capacity * pollMs);
-        store.write(
-          server.id,
-          {
-            cpu: 100 * (server.load + (1 - server.load) * busyFraction),
-            memory: 30 + 10 * busyFraction,
-            network: (server.completedWindow * responseBytes * 1000) / pollMs,
-          },
-          time,
-        );
-        server.busyWindow = 0;
-        server.completedWindow = 0;
-      }
-      if (completed < requests) queue.push(time + pollMs, REPORT, 0, 0);
-    }
-  }
-
-  const durationMs = arrivalsEnd;
-  const backends = servers.map((server) => ({
-    id: server.id,
-    backgroundPercent: round3(server.load * 100),
-    requests: server.routed,
-    share: round3(server.routed / requests),
-    cpuPercent: round3(
-      100 * (server.load + ((1 - server.load) * server.busyTotal) / (server.capacity * durationMs)),
-    ),
-    backlogAtEnd: server.backlogAtEnd,
-  }));
-  const cpu = backends.map((backend) => backend.cpuPercent);
-  const stats = balancer.stats();
-  const cache = store.stats();
-  const [p50, p99] = quantilesInPlace(latencies.subarray(0, completed), [0.5, 0.99]);
-  let latencySum = 0;
-  for (let i = 0; i < completed; i++) latencySum += latencies[i] as number;
-  void balancer.stop();
-  return {
-    scenario: scenario.name,
-    algorithm:
-      options.label ?? (typeof options.algorithm === "string" ? options.algorithm : options.algorithm.name),
-    seed,
+    label: options.label,
     requests,
-    durationMs: Math.round(durationMs),
+    seed: options.seed ?? 1,
+    agents: {
+      pollIntervalMs: options.pollIntervalMs,
+      ttlMs: options.ttlMs,
+      responseBytes: options.responseBytes,
+    },
+  });
+  const run = simulation.run();
+  const agents = simulation.agents as SimAgents;
+  const window = agents.arrivalWindow;
+  if (!window) throw new Error("the simulation ended before its last arrival");
+  const backends = scenario.backends.map((spec, i) => {
+    const routed = run.backends[i]?.routed ?? 0;
+    return {
+      id: spec.id,
+      backgroundPercent: round3((spec.backgroundLoad ?? 0) * 100),
+      requests: routed,
+      share: round3(routed / requests),
+      cpuPercent: round3(window.backends[i]?.cpuPercent ?? 0),
+      backlogAtEnd: window.backends[i]?.backlog ?? 0,
+    };
+  });
+  const cpu = backends.map((backend) => backend.cpuPercent);
+  const cache = agents.store.stats();
+  return {
+    scenario: run.scenario,
+    algorithm: run.algorithm,
+    seed: run.seed,
+    requests,
+    durationMs: Math.round(window.endMs),
     backends,
     loadVariancePercent: round3(loadSpread(cpu).cv * 100),
     loadSpreadPoints: round3(Math.max(...cpu) - Math.min(...cpu)),
-    latencyMs: { mean: round3(latencySum / completed), p50: round3(p50 ?? 0), p99: round3(p99 ?? 0) },
-    meanDecisionNs: stats.meanSelectionNs,
+    latencyMs: { mean: run.latency.mean, p50: run.latency.p50, p99: run.latency.p99 },
+    meanDecisionNs: simulation.balancer.stats().meanSelectionNs,
     fallbacks: cache.fallbacks,
     cacheHitRate: round3(cache.hitRate),
   };

@@ -57,6 +57,11 @@ export class RunRecorder {
     this.#keyAfterAt = new Float64Array(keyCount).fill(-1);
   }
 
+  /** Requests answered or failed for the client so far. */
+  get settled(): number {
+    return this.#succeeded + this.#failed;
+  }
+
   /** A request that arrived at `arrival` was answered at `now` by backend `backendIndex`. */
   success(arrival: number, now: number, key: number, backendIndex: number): void {
     this.#latencies[this.#succeeded] = now - arrival;

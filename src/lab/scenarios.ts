@@ -6,7 +6,7 @@
  * request count. The built-in set covers the situations the lab is for:
  * equal backends, one slow backend, a backend degrading, a backend dying and
  * returning, hot keys, scale-out, heavy-tailed backend-side service times,
- * and uneven background load (SwarmGuard's A/B, run with agents by `agent-ab.ts`).
+ * and uneven background load (SwarmGuard's A/B: `agent-ab.ts` runs it with the simulator's agents on).
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { ServiceTime, type ServiceTimeSpec } from "./distributions.js";
@@ -31,9 +31,9 @@ export interface SimBackendSpec {
   variability?: "request" | "backend";
   /**
    * Share of the backend's CPU taken by work other than its requests
-   * (neighbours, batch jobs), in [0, 1). Informational for the generic
-   * simulator, whose `service` already carries the slow-down; the agent A/B
-   * (`agent-ab.ts`) adds it to the CPU figures its simulated agents report.
+   * (neighbours, batch jobs), in [0, 1). `service` already carries the
+   * slow-down; the simulated agents, when a run has them (sim-agents.ts),
+   * add it to the CPU figures they report.
    */
   backgroundLoad?: number;
 }

@@ -2,8 +2,8 @@
  * One simulated backend: its capacity and service-time distribution, what is
  * in service and waiting, the episode state (slow-down factor, failing), the
  * passive-detection counter, its latency estimate for load probes, and what the run measures about it (attempts per
- * load window, alive intervals, served and failed counts). The pool `Backend`
- * it stands for is attached when it joins the pool.
+ * load window, alive intervals, served and failed counts, busy slot-time for the agents' CPU
+ * figures). The pool `Backend` it stands for is attached when it joins the pool.
  */
 import type { Backend, BackendSpec } from "../core/backend.js";
 import { LatencyByRif } from "../core/latency-by-rif.js";
@@ -22,8 +22,6 @@ export class SimBackend {
   readonly queue = new IntFifo();
   /** The pool's backend, once joined. */
   backend: Backend | undefined;
-  /** Requests in service (at most `spec.capacity`). */
-  busy = 0;
   /** The backend's own latency estimate by requests in flight, reported to load probes. */
   readonly latency = new LatencyByRif();
   /** Product of the slow-down episodes in force. */
@@ -44,6 +42,10 @@ export class SimBackend {
   /** Every dispatch time, when asked for. */
   readonly routing: number[] | undefined;
   #aliveSince = -1;
+  #busy = 0;
+  /** Busy slot-ms up to `#busySince`. */
+  #busySlotMs = 0;
+  #busySince = 0;
   #durationMs: number;
   #windowMs: number;
 
@@ -60,6 +62,23 @@ export class SimBackend {
   get poolSpec(): BackendSpec {
     const n = this.index + 1;
     return { id: this.spec.id, address: `10.0.${n >>> 8}.${n & 255}:8080`, weight: this.spec.weight ?? 1 };
+  }
+
+  /** Requests in service (at most `spec.capacity`). */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** Sets the requests in service at `now`, accruing the busy slot-time before the change. */
+  setBusy(busy: number, now: number): void {
+    this.#busySlotMs = this.busySlotMs(now);
+    this.#busySince = now;
+    this.#busy = busy;
+  }
+
+  /** Requests in service × ms, summed from the start of the run to `now`. */
+  busySlotMs(now: number): number {
+    return this.#busySlotMs + this.#busy * (now - this.#busySince);
   }
 
   /** Requests here now, in service and waiting. */
