@@ -13,6 +13,10 @@
  *
  *   npm run build && node bench/live-ab.js [--backends 4] [--concurrency 4]
  *     [--delay 10] [--load 0.7] [--duration 20] [--only name,name]
+ *     [--switchyard '["p2c", {"name": "prequal", "probesPerRequest": 1}]']
+ *
+ * `--switchyard` replaces the Switchyard algorithms compared (names or specs
+ * with options, as the config takes them).
  *
  * Writes bench/results/live-ab-latest.md (p50/p99/p99.9, errors, each
  * backend's share) and live-ab-latest.html (the same as charts).
@@ -39,6 +43,7 @@ const { values: args } = parseArgs({
     load: { type: "string", default: "0.7" },
     duration: { type: "string", default: "20" },
     only: { type: "string" },
+    switchyard: { type: "string" },
   },
 });
 const BACKENDS = Number(args.backends);
@@ -60,8 +65,18 @@ const CASES = [
   { name: "drifting", delays: slowLast.map(() => DELAY_MS), driftAt: 0.5 },
 ];
 
+/** `p2c`, or `prequal probesPerRequest=1` for a spec with options. */
+const specLabel = (spec) =>
+  typeof spec === "string"
+    ? spec
+    : [
+        spec.name,
+        ...Object.entries(spec).flatMap(([key, value]) =>
+          key === "name" ? [] : [`${key}=${JSON.stringify(value)}`],
+        ),
+      ].join(" ");
 const switchyard = (algorithm) => ({
-  name: `switchyard ${algorithm}`,
+  name: `switchyard ${specLabel(algorithm)}`,
   start: (ports) =>
     startNodeScript(
       `switchyard ${algorithm}`,
@@ -86,7 +101,10 @@ const TARGETS = [
     needs: ensureNginx,
     start: (ports) => startNginx({ upstreamPorts: ports, balance: "least_conn;", cpu: PROXY_CPU }),
   },
-  ...["round-robin", "p2c", "peak-ewma", "alpha1", "prequal"].map(switchyard),
+  ...(args.switchyard
+    ? JSON.parse(args.switchyard)
+    : ["round-robin", "p2c", "peak-ewma", "alpha1", "prequal"]
+  ).map(switchyard),
 ].filter((target) => !args.only || args.only.split(",").some((name) => target.name.includes(name.trim())));
 
 /** Turns backend `port` slow through its /control, as the drifting case does half-way. */

@@ -32,7 +32,9 @@ function setup(options: Record<string, unknown> = {}, backends = 4, maxInFlight?
   const env: AlgorithmEnv = { random: seededRandom(3), now: () => now, probes: probes.transport };
   const pool = makePool(backends);
   const selector = follow(pool, create(env, options)) as PrequalSelector;
-  return { ...probes, selector, backends: pool.backends, advance: (ms: number) => (now += ms) };
+  // Each backend's first probe went out as it turned up; held apart, so the tests count from the first request.
+  const startup = probes.sent.splice(0);
+  return { ...probes, startup, selector, backends: pool.backends, advance: (ms: number) => (now += ms) };
 }
 
 const reply: ProbeReply = { rif: 1, latencyMs: 5 };
@@ -79,14 +81,15 @@ describe("prequal", () => {
   });
 
   it("keeps no more probes on the wire per backend than the transport carries at once", () => {
-    const { selector, sent, answer } = setup({ probesPerRequest: 4 }, 4, 1);
+    const { selector, sent, answer, startup } = setup({ probesPerRequest: 4 }, 4, 1);
+    for (const { done } of startup) done(reply);
     selector.pick({}, []);
     selector.pick({}, []);
     expect(sent).toHaveLength(4);
     answer({ b0: reply, b1: reply, b2: reply, b3: reply });
     selector.pick({}, []);
     expect(sent).toHaveLength(4);
-    expect(selector.metrics()).toMatchObject({ probesSent: 8, probesMissed: 0 });
+    expect(selector.metrics()).toMatchObject({ probesSent: 12, probesMissed: 0 });
   });
 
   it("backs off a backend that does not answer in time, doubling from the probe timeout, until it answers", () => {
@@ -119,7 +122,8 @@ describe("prequal", () => {
     expect(selector.pool.probes().find((probe) => probe.backend === b0)).toMatchObject({ rif: 1 });
     // The reply cleared the count: the next probe goes out at once.
     expect(probed()).toBe(1);
-    expect(selector.metrics()).toMatchObject({ probesSent: 4, probesMissed: 3 });
+    // Five sent: the first when b0 turned up, then four.
+    expect(selector.metrics()).toMatchObject({ probesSent: 5, probesMissed: 3 });
   });
 
   it("does not probe again for a failover pick", () => {
@@ -199,13 +203,13 @@ describe("prequal", () => {
     expect(hedging.latencies.samples).toBe(1);
   });
 
-  it("judges two random backends by its own view while no probe is usable: the less loaded wins", () => {
+  it("judges the backends by its own view while no probe is usable: the loaded one is hot", () => {
     const { selector, backends } = setup({ probesPerRequest: 1 });
     const [b0] = backends as [Backend];
     b0.inFlight = 100;
     const picks = Array.from({ length: 200 }, () => selector.pick({}, []));
     expect(picks).not.toContain(undefined);
     expect(picks.filter((backend) => backend === b0).length).toBeLessThan(60);
-    expect(selector.describe(picks[0] as Backend)).toMatch(/no probe in the pool, as seen here/);
+    expect(selector.describe(picks.at(-1) as Backend)).toMatch(/no probe in the pool, as seen here/);
   });
 });

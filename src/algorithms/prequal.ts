@@ -37,7 +37,7 @@ import { HedgePolicy, hedgeOptions } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
 import { type Probe, ProbePool } from "./probe-pool.js";
 
-/** Backends without a probe judged by local view at each pick (two: the power of two choices). */
+/** Backends without a probe judged by local view at each pick in a large pool (two: the power of two choices). */
 const LOCAL_CHOICES = 2;
 
 export const prequalOptions = z.strictObject({
@@ -98,6 +98,8 @@ export class PrequalSelector implements Selector {
   #now: () => number;
   #ready: Backend[] = [];
   #readySet = new Set<Backend>();
+  /** Backends probed once already (the first probe goes when a backend first turns up ready). */
+  #seen = new WeakSet<Backend>();
   /** Probes on the wire per backend, kept within the transport's `maxInFlight`. */
   #probing = new WeakMap<Backend, number>();
   /** Until when a backend's probes are answered locally, and its misses in a row, after a miss. */
@@ -128,6 +130,13 @@ export class PrequalSelector implements Selector {
     this.#readySet = new Set(this.#ready);
     this.pool.retain((backend) => this.#readySet.has(backend));
     this.#fallback.rebuild(backends);
+    // A backend seen for the first time is probed at once: the pool starts with real replies, and
+    // the transport's connections are open before the first requests need probes.
+    for (const backend of this.#ready) {
+      if (this.#seen.has(backend)) continue;
+      this.#seen.add(backend);
+      this.#probe(backend);
+    }
   }
 
   pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
@@ -167,24 +176,31 @@ export class PrequalSelector implements Selector {
   }
 
   /**
-   * Up to `LOCAL_CHOICES` random eligible backends without a probe in the
-   * pool, as this balancer sees them. They compete with the probes, so a
-   * pool whose good probes were used up does not send every request to the
-   * one probe nobody wanted (the slow backend's, typically).
+   * Eligible backends without a probe in the pool, as this balancer sees
+   * them: all of them while the pool could hold one probe each (`poolSize`
+   * or fewer ready), else `LOCAL_CHOICES` random ones. They compete with the
+   * probes, so a pool whose good probes were used up does not send every
+   * request to the one probe nobody wanted (the slow backend's, typically),
+   * and the hot threshold is taken over the whole pool of backends, not two.
    */
   #localView(tried: readonly Backend[]): Probe[] {
     const ready = this.#ready;
     const local: Probe[] = [];
-    for (let draw = 0; draw < 2 * LOCAL_CHOICES && local.length < LOCAL_CHOICES && ready.length > 0; draw++) {
-      const backend = ready[Math.floor(this.#random() * ready.length)] as Backend;
+    const add = (backend: Backend) => {
       if (
         !isEligible(backend, tried) ||
         this.pool.has(backend) ||
         local.some((view) => view.backend === backend)
       )
-        continue;
+        return;
       local.push({ backend, ...observed(backend), at: this.#now(), uses: 0 });
+    };
+    if (ready.length <= this.#options.poolSize) {
+      for (const backend of ready) add(backend);
+      return local;
     }
+    for (let draw = 0; draw < 2 * LOCAL_CHOICES && local.length < LOCAL_CHOICES; draw++)
+      add(ready[Math.floor(this.#random() * ready.length)] as Backend);
     return local;
   }
 

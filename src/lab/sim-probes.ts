@@ -19,7 +19,7 @@ export class SimProbes implements ProbeTransport {
   #schedule: (at: number, id: number) => void;
   #now: () => number;
   #simOf: (backend: Backend) => SimBackend;
-  #pending = new Map<number, { sim: SimBackend; done: (reply: ProbeReply | ProbeMiss) => void }>();
+  #pending = new Map<number, { backend: Backend; done: (reply: ProbeReply | ProbeMiss) => void }>();
   #nextId = 0;
 
   /**
@@ -40,7 +40,8 @@ export class SimProbes implements ProbeTransport {
 
   probe(backend: Backend, _request: ProbeRequest, done: (reply: ProbeReply | ProbeMiss) => void): void {
     const id = this.#nextId++;
-    this.#pending.set(id, { sim: this.#simOf(backend), done });
+    // The simulated backend is looked up on delivery: a balancer probes backends as they join, before the run maps them.
+    this.#pending.set(id, { backend, done });
     this.#schedule(this.#now() + this.#delayMs, id);
   }
 
@@ -49,7 +50,8 @@ export class SimProbes implements ProbeTransport {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
-    const { sim, done } = pending;
+    const { backend, done } = pending;
+    const sim = this.#simOf(backend);
     done(sim.failing > 0 ? "unanswered" : { rif: sim.rif, latencyMs: sim.latency.estimate(sim.rif) });
   }
 }
