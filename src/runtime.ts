@@ -12,7 +12,7 @@
 import { AdminServer } from "./admin/admin-server.js";
 import type { AgentPollerStats } from "./agent/poller.js";
 import { type PoolAgents, startPoolAgents } from "./agent/pool-agents.js";
-import { type Balancer, createBalancer } from "./balancer/balancer.js";
+import { Balancer } from "./balancer/balancer.js";
 import type { ConfigStore } from "./config/config-store.js";
 import {
   applyReloadPlan,
@@ -116,7 +116,7 @@ export async function startSwitchyard(
   const discoveries = new Map<string, Discovery>();
   // Every pool is built before any starts, so a bad one (an unreadable backend CA) leaves nothing running.
   const built = Object.entries(config.pools).map(([name, poolConfig]) => {
-    const balancer = createBalancer({
+    const balancer = new Balancer({
       pool: new Pool(poolConfig.backends),
       algorithm: poolConfig.algorithm,
       healthCheck: poolConfig.healthCheck,

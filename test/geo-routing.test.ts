@@ -9,7 +9,11 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { geographical } from "../src/algorithms/geographical.js";
-import { type AlgorithmDefinition, registerAlgorithm } from "../src/algorithms/registry.js";
+import {
+  type AlgorithmDefinition,
+  type KnownAlgorithmSpec,
+  registerAlgorithm,
+} from "../src/algorithms/registry.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import type { Selector } from "../src/core/selector.js";
 import type { GeoOptions } from "../src/geo/geo-options.js";
@@ -42,6 +46,13 @@ const SITES = {
   virginia: { region: "us-east", latitude: 39.0438, longitude: -77.4874 },
 } as const;
 
+// The test's own algorithm, declared as a library user declares theirs, so its name type-checks.
+declare module "../src/algorithms/registry.js" {
+  interface RegisteredAlgorithms {
+    "geographical-observed": true;
+  }
+}
+
 const TRUSTED: GeoOptions = { trustedProxies: ["127.0.0.1", "::1"], database: false };
 
 interface Fleet {
@@ -51,7 +62,7 @@ interface Fleet {
 }
 
 /** Backends eu-west a, b; eu-central c; us-east d; a proxy in front using `algorithm`. */
-async function startFleet(algorithm: Record<string, unknown> & { name: string }): Promise<Fleet> {
+async function startFleet(algorithm: KnownAlgorithmSpec): Promise<Fleet> {
   const layout = { a: SITES.dublin, b: SITES.dublin, c: SITES.frankfurt, d: SITES.virginia };
   const servers: Record<string, TestServer> = {};
   for (const name of Object.keys(layout)) {

@@ -13,7 +13,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type BalancerOptions, createBalancer } from "../src/balancer/balancer.js";
+import { type CheckedBalancerOptions, createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import {
   type Cleanups,
@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 /** A pool speaking h2 to `addresses`, without the breaker and outlier detection (each failure stays visible). */
-function h2Pool(addresses: readonly string[], options: Partial<BalancerOptions> = {}) {
+function h2Pool(addresses: readonly string[], options: Partial<CheckedBalancerOptions> = {}) {
   return createBalancer({
     backends: addresses.map((address) => ({ address })),
     backendProtocol: "h2",

@@ -10,7 +10,7 @@
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AlgorithmSpec } from "../src/algorithms/registry.js";
+import type { KnownAlgorithmSpec } from "../src/algorithms/registry.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
@@ -21,7 +21,7 @@ afterEach(async () => {
   for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 
-const ALPHA1: AlgorithmSpec = { name: "alpha1", hedge: { minDelayMs: 20, quantile: 0.5 } };
+const ALPHA1: KnownAlgorithmSpec = { name: "alpha1", hedge: { minDelayMs: 20, quantile: 0.5 } };
 /** Enough fast requests for the hedge policy's 100 samples and a full budget (5 tokens). */
 const WARM_UP = 120;
 
@@ -82,7 +82,7 @@ async function startControlled(name: string): Promise<ControlledBackend> {
 
 async function startProxy(
   backends: ControlledBackend[],
-  algorithm: AlgorithmSpec = ALPHA1,
+  algorithm: KnownAlgorithmSpec = ALPHA1,
   options: Partial<HttpProxyOptions> = {},
 ): Promise<{ proxy: HttpProxy; balancer: Balancer; port: number; agent: http.Agent }> {
   const balancer = createBalancer({

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HEDGE_CANCELLED } from "../core/outcome.js";
 import { seededRandom } from "../core/random.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
-import { createBalancer } from "./balancer.js";
+import { Balancer, createBalancer } from "./balancer.js";
 
 const three = [
   { id: "a", address: "127.0.0.1:9001" },
@@ -11,6 +11,18 @@ const three = [
 ];
 
 describe("Balancer", () => {
+  it("checks the algorithm's name when the program builds (createBalancer) and when it runs (any name)", () => {
+    const backends = [{ address: "127.0.0.1:1" }];
+    // @ts-expect-error a typo in a literal algorithm name does not build (tsc --noEmit runs in npm test)
+    expect(() => createBalancer({ backends, algorithm: "round-robbin" })).toThrow(
+      /unknown algorithm "round-robbin"/,
+    );
+    expect(createBalancer({ backends, algorithm: { name: "p2c" } }).algorithm).toBe("power-of-two-choices");
+    // A name from a config file is a plain string: Balancer takes it and checks it on construction.
+    const fromConfig: string = "round-robbin";
+    expect(() => new Balancer({ backends, algorithm: fromConfig })).toThrow(/unknown algorithm/);
+  });
+
   it("selects with round-robin by default and reports the decision", () => {
     const balancer = createBalancer({ backends: three });
     const decision = balancer.select({ method: "GET", path: "/" });

@@ -10,7 +10,12 @@
  */
 import { performance } from "node:perf_hooks";
 import { Affinity, type AffinityOptions } from "../affinity/affinity.js";
-import { type AlgorithmEnv, type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import {
+  type AlgorithmEnv,
+  type AlgorithmSpec,
+  createSelector,
+  type KnownAlgorithmSpec,
+} from "../algorithms/registry.js";
 import type { Backend, BackendProtocol, BackendSpec } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "../core/decision.js";
@@ -393,7 +398,16 @@ export class Balancer implements AttemptHost {
   }
 }
 
-/** Creates a balancer (the library's entry point). */
-export function createBalancer(options: BalancerOptions = {}): Balancer {
+/** `BalancerOptions` with the algorithm's name checked at compile time: a typo does not build. */
+export interface CheckedBalancerOptions extends Omit<BalancerOptions, "algorithm"> {
+  algorithm?: KnownAlgorithmSpec;
+}
+
+/**
+ * Creates a balancer (the library's entry point). Code whose algorithm comes
+ * from outside the program (a config file, a flag) builds `new Balancer()`,
+ * which checks the name when it runs.
+ */
+export function createBalancer(options: CheckedBalancerOptions = {}): Balancer {
   return new Balancer(options);
 }

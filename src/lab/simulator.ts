@@ -36,7 +36,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { AlgorithmSpec } from "../algorithms/registry.js";
-import { type Balancer, createBalancer } from "../balancer/balancer.js";
+import { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import {
@@ -157,7 +157,7 @@ export class Simulation {
       simOf: (backend) => this.#simOf(backend),
     });
     if (config.agents) this.agents = new SimAgents(config.agents, this.#backends, () => this.time);
-    this.balancer = createBalancer({
+    this.balancer = new Balancer({
       backends: initial.map((sim) => sim.poolSpec),
       algorithm: config.algorithm,
       random: this.#random.balancer,

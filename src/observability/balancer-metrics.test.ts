@@ -6,11 +6,11 @@
  */
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { type BalancerOptions, createBalancer } from "../balancer/balancer.js";
+import { type CheckedBalancerOptions, createBalancer } from "../balancer/balancer.js";
 import type { Decision } from "../core/decision.js";
 import { coefficientOfVariation } from "./balancer-metrics.js";
 
-function balancerAt(clock: { now: number }, options: BalancerOptions = {}) {
+function balancerAt(clock: { now: number }, options: CheckedBalancerOptions = {}) {
   return createBalancer({
     backends: [
       { id: "a", address: "127.0.0.1:41001", region: "eu" },
