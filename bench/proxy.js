@@ -314,6 +314,35 @@ export async function runProxyBench() {
       }),
     );
   };
+  // Paired ratios: each round runs every target back to back, so a round's ratio compares runs
+  // minutes apart at most, and the median of those ratios is steadier than the ratio of medians
+  // when the box itself speeds up and slows down between rounds.
+  const pairedTable = () => {
+    const byTargetKey = Object.fromEntries(targets.map((t) => [t.key, t]));
+    const perRound = (t, reference, field, invert = false) => {
+      const other = byTargetKey[reference];
+      if (!other || t.key === reference) return undefined;
+      return t.runs.map((r, i) => {
+        const o = other.runs[i];
+        return o ? (invert ? o[field] / r[field] : r[field] / o[field]) : Number.NaN;
+      });
+    };
+    const cell = (values) =>
+      values === undefined
+        ? "—"
+        : `${fixed(median(values.filter(Number.isFinite)), 2)} (${values.map((v) => fixed(v, 2)).join(", ")})`;
+    return markdownTable(
+      ["target", "req/s vs HAProxy", "req/s vs minimal Node proxy", "p99 vs HAProxy"],
+      targets
+        .filter((t) => t.key !== "direct" && t.key !== "haproxy")
+        .map((t) => [
+          LABELS[t.key],
+          cell(perRound(t, "haproxy", "rps")),
+          cell(perRound(t, "reference", "rps")),
+          cell(perRound(t, "haproxy", "p99")),
+        ]),
+    );
+  };
   const byKey = Object.fromEntries(targets.map((t) => [t.key, summary(t)]));
   const quietByKey = Object.fromEntries(targets.map((t) => [t.key, summary(t, true)]));
   const table = resultTable(byKey, true);
@@ -380,7 +409,7 @@ export async function runProxyBench() {
         summary.frames.map((f) => [`${fixed(f.share * 100, 1)}%`, `\`${f.name}\``]),
       )}\n`;
   }
-  const report = `# HTTP proxy benchmark (bench/proxy.js)\n\n## All rounds (median)\n\n${table}\n\n## Quiet rounds only (others ≤ ${OTHERS_LIMIT * 100}% on both cores; median)\n\n${quietTable}\n\n## Memory per idle client connection\n\n${memoryTable}\n\n${context.join("\n")}\n${profileText}`;
+  const report = `# HTTP proxy benchmark (bench/proxy.js)\n\n## All rounds (median)\n\n${table}\n\n## Paired ratios (median of each round's ratio, the rounds in brackets)\n\n${pairedTable()}\n\n## Quiet rounds only (others ≤ ${OTHERS_LIMIT * 100}% on both cores; median)\n\n${quietTable}\n\n## Memory per idle client connection\n\n${memoryTable}\n\n${context.join("\n")}\n${profileText}`;
   console.log(`\n${report}`);
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFile(path.join(RESULTS_DIR, "latest.md"), report);
