@@ -5,13 +5,18 @@
  * services chosen by origin, a backend killed under load (no failed
  * idempotent request), undici issue #4839 (both upstreams down, one comes
  * back: traffic reaches it within a second), POST not resent after a reset,
- * and hedging around a slow backend.
+ * and hedging: forced onto a slow backend, and ALPHA1 routing around one.
  */
 import type http from "node:http";
 import { Writable } from "node:stream";
 import { fetch, getGlobalDispatcher, request, setGlobalDispatcher, stream } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
+import { HedgePolicy, hedgeOptions, MIN_SAMPLES } from "../src/algorithms/hedge-policy.js";
+import { registerAlgorithm } from "../src/algorithms/registry.js";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
+import type { Backend } from "../src/core/backend.js";
+import { isCancelled } from "../src/core/outcome.js";
+import { isEligible } from "../src/core/selector.js";
 import { closedPort, LOCALHOST, startEchoServer, startServer, type TestServer } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -39,6 +44,37 @@ async function delayedBackend(name: string, delayMs: () => number): Promise<Test
   cleanups.push(() => server.close());
   return server;
 }
+
+// Always the first ready backend, hedged on the next one: every request meets the slow backend first.
+declare module "../src/algorithms/registry.js" {
+  interface RegisteredAlgorithms {
+    "first-hedged": true;
+  }
+}
+registerAlgorithm({
+  name: "first-hedged",
+  summary: "test only: the first ready backend, hedged on the next",
+  options: hedgeOptions,
+  create: (options) => {
+    const hedging = new HedgePolicy(options);
+    let backends: readonly Backend[] = [];
+    return {
+      name: "first-hedged",
+      hedging,
+      rebuild: (all) => {
+        backends = all;
+      },
+      pick: (_ctx, tried) => {
+        if (tried.length === 0) hedging.countRequest();
+        return backends.find((backend) => isEligible(backend, tried));
+      },
+      observe: (_backend, outcome) => {
+        if (!isCancelled(outcome)) hedging.observe(outcome);
+      },
+      describe: () => "the first ready backend",
+    };
+  },
+});
 
 describe("BalancedDispatcher", () => {
   it("spreads fetch requests evenly over three backends", async () => {
@@ -204,6 +240,40 @@ describe("BalancedDispatcher", () => {
     expect(dispatcher.stats().orders?.failovers).toBe(before);
   });
 
+  it("hedges every request that meets a slow backend, answering from the next one", async () => {
+    let slow = false;
+    const a = await delayedBackend("a", () => (slow ? 400 : 1));
+    const b = await delayedBackend("b", () => 1);
+    const dispatcher = track(
+      new BalancedDispatcher({
+        services: {
+          orders: {
+            backends: [a.address, b.address],
+            algorithm: { name: "first-hedged", minDelayMs: 20, quantile: 0.5, budget: 1 },
+          },
+        },
+      }),
+    );
+    const get = async () => {
+      const started = performance.now();
+      const response = await fetch("http://orders/", { dispatcher });
+      await response.text();
+      return { ms: performance.now() - started, backend: response.headers.get("x-backend") };
+    };
+    // Fast answers teach the policy its hedge delay (it hedges after MIN_SAMPLES answers).
+    for (let i = 0; i < MIN_SAMPLES + 10; i++) expect((await get()).backend).toBe("a");
+    slow = true;
+    const [sentToA, sentToB] = [a.requests, b.requests];
+    const hedged = dispatcher.stats().orders?.hedges ?? 0;
+    const timings = [];
+    for (let i = 0; i < 10; i++) timings.push(await get());
+    // Each went to `a` first (400 ms now) and was answered by its hedge on `b`, well before.
+    expect(a.requests - sentToA).toBe(10);
+    expect(b.requests - sentToB).toBe(10);
+    expect(timings.every((t) => t.backend === "b" && t.ms < 300)).toBe(true);
+    expect((dispatcher.stats().orders?.hedges ?? 0) - hedged).toBe(10);
+  });
+
   it("hedges around a slow backend (ALPHA1)", async () => {
     let slow = false;
     const a = await delayedBackend("a", () => (slow ? 400 : 1));
@@ -233,7 +303,8 @@ describe("BalancedDispatcher", () => {
     // Without hedging a request sent to `a` takes 400 ms; the hedge answers from `b` in tens of ms.
     // (ALPHA1 soon stops choosing `a` at all; the budget of 0.2 covers the requests before that.)
     expect(timings.filter((t) => t.backend === "a" || t.ms >= 390)).toEqual([]);
-    // Every request the slow `a` got was hedged (how many it gets depends on ALPHA1's sampling).
+    // Every request the slow `a` got was hedged (how many it gets depends on ALPHA1's sampling, and may
+    // be none: the test below forces every request onto the slow backend).
     expect((dispatcher.stats().orders?.hedges ?? 0) - hedged).toBeGreaterThanOrEqual(a.requests - sentToA);
   });
 });
