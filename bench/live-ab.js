@@ -12,7 +12,7 @@
  * backends and the load generator to CPU 1. Not part of `npm test`.
  *
  *   npm run build && node bench/live-ab.js [--backends 4] [--concurrency 4]
- *     [--delay 10] [--load 0.7] [--duration 20] [--only name,name]
+ *     [--delay 10] [--load 0.7] [--duration 20] [--warmup 3] [--only name,name]
  *     [--switchyard '["p2c", {"name": "prequal", "probesPerRequest": 1}]']
  *
  * `--switchyard` replaces the Switchyard algorithms compared (names or specs
@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     delay: { type: "string", default: "10" },
     load: { type: "string", default: "0.7" },
     duration: { type: "string", default: "20" },
+    warmup: { type: "string", default: "3" },
     only: { type: "string" },
     switchyard: { type: "string" },
   },
@@ -51,6 +52,7 @@ const CONCURRENCY = Number(args.concurrency);
 const DELAY_MS = Number(args.delay);
 const SLOW_MS = 5 * DELAY_MS;
 const DURATION_MS = Number(args.duration) * 1000;
+const WARMUP_MS = Number(args.warmup) * 1000;
 const twoCores = os.cpus().length >= 2;
 const PROXY_CPU = twoCores ? 0 : undefined;
 const LOAD_CPU = twoCores ? 1 : undefined;
@@ -128,6 +130,14 @@ async function runOne(testCase, target, load) {
   const { ports } = backends.ready;
   const proxy = await target.start(ports);
   try {
+    // The same load first, not measured: JIT, connection pools and what the algorithms learn settle,
+    // as a proxy that has been up a while has them (a cold Node proxy's first second is its slowest).
+    if (WARMUP_MS > 0)
+      await request(
+        load.handle,
+        { type: "run", port: proxy.port, rate: RATE, durationMs: WARMUP_MS },
+        WARMUP_MS + 60_000,
+      );
     const drift =
       testCase.driftAt === undefined
         ? undefined
@@ -155,7 +165,7 @@ async function main() {
     return !missing;
   });
   log(
-    `${BACKENDS} backends x ${CONCURRENCY} workers, ${DELAY_MS} ms (slow ${SLOW_MS} ms); ${fixed(RATE, 0)} req/s open loop (${args.load} of ${fixed(CAPACITY_RPS, 0)}); ${DURATION_MS / 1000} s per run`,
+    `${BACKENDS} backends x ${CONCURRENCY} workers, ${DELAY_MS} ms (slow ${SLOW_MS} ms); ${fixed(RATE, 0)} req/s open loop (${args.load} of ${fixed(CAPACITY_RPS, 0)}); ${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s of warm-up`,
   );
   const load = await startNodeScript("load", here("./lib/ab-load.js"), [], LOAD_CPU);
   const results = [];
@@ -201,7 +211,7 @@ async function writeReports(results, skipped) {
     "# Live A/B",
     "",
     `${BACKENDS} demo backends x ${CONCURRENCY} workers at ${DELAY_MS} ms (the last at ${SLOW_MS} ms: throughout in heterogeneous, from half-way in drifting); ` +
-      `${fixed(RATE, 0)} req/s open loop for ${DURATION_MS / 1000} s; HAProxy ${ensureHaproxy(() => {}) ? "—" : haproxyVersion()}, NGINX ${ensureNginx(() => {}) ? "—" : nginxVersion()}, Node ${process.version}, ${os.cpus().length} CPUs.`,
+      `${fixed(RATE, 0)} req/s open loop for ${DURATION_MS / 1000} s, measured after ${WARMUP_MS / 1000} s of the same load; HAProxy ${ensureHaproxy(() => {}) ? "—" : haproxyVersion()}, NGINX ${ensureNginx(() => {}) ? "—" : nginxVersion()}, Node ${process.version}, ${os.cpus().length} CPUs.`,
     "Latency in ms from when each request was due; shares are b0 / b1 / ... (the last is the slow one).",
     "",
   ];
