@@ -12,7 +12,7 @@ import { Writable } from "node:stream";
 import { fetch, getGlobalDispatcher, request, setGlobalDispatcher, stream } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { HedgePolicy, hedgeOptions, MIN_SAMPLES } from "../src/algorithms/hedge-policy.js";
-import { registerAlgorithm } from "../src/algorithms/registry.js";
+import { type KnownAlgorithmSpec, registerAlgorithm } from "../src/algorithms/registry.js";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import type { Backend } from "../src/core/backend.js";
 import { isCancelled } from "../src/core/outcome.js";
@@ -43,6 +43,34 @@ async function delayedBackend(name: string, delayMs: () => number): Promise<Test
   });
   cleanups.push(() => server.close());
   return server;
+}
+
+/**
+ * Backends `a` and `b` answering in 1 ms, behind service `orders` balanced by `algorithm`;
+ * `slowDown()` makes `a` take 400 ms; `get()` fetches once and says who answered, how fast.
+ */
+async function hedgingPair(algorithm: KnownAlgorithmSpec) {
+  let slow = false;
+  const a = await delayedBackend("a", () => (slow ? 400 : 1));
+  const b = await delayedBackend("b", () => 1);
+  const dispatcher = track(
+    new BalancedDispatcher({ services: { orders: { backends: [a.address, b.address], algorithm } } }),
+  );
+  const get = async () => {
+    const started = performance.now();
+    const response = await fetch("http://orders/", { dispatcher });
+    await response.text();
+    return { ms: performance.now() - started, backend: response.headers.get("x-backend") };
+  };
+  return {
+    a,
+    b,
+    dispatcher,
+    get,
+    slowDown: () => {
+      slow = true;
+    },
+  };
 }
 
 // Always the first ready backend, hedged on the next one: every request meets the slow backend first.
@@ -241,28 +269,15 @@ describe("BalancedDispatcher", () => {
   });
 
   it("hedges every request that meets a slow backend, answering from the next one", async () => {
-    let slow = false;
-    const a = await delayedBackend("a", () => (slow ? 400 : 1));
-    const b = await delayedBackend("b", () => 1);
-    const dispatcher = track(
-      new BalancedDispatcher({
-        services: {
-          orders: {
-            backends: [a.address, b.address],
-            algorithm: { name: "first-hedged", minDelayMs: 20, quantile: 0.5, budget: 1 },
-          },
-        },
-      }),
-    );
-    const get = async () => {
-      const started = performance.now();
-      const response = await fetch("http://orders/", { dispatcher });
-      await response.text();
-      return { ms: performance.now() - started, backend: response.headers.get("x-backend") };
-    };
+    const { a, b, dispatcher, get, slowDown } = await hedgingPair({
+      name: "first-hedged",
+      minDelayMs: 20,
+      quantile: 0.5,
+      budget: 1,
+    });
     // Fast answers teach the policy its hedge delay (it hedges after MIN_SAMPLES answers).
     for (let i = 0; i < MIN_SAMPLES + 10; i++) expect((await get()).backend).toBe("a");
-    slow = true;
+    slowDown();
     const [sentToA, sentToB] = [a.requests, b.requests];
     const hedged = dispatcher.stats().orders?.hedges ?? 0;
     const timings = [];
@@ -275,27 +290,12 @@ describe("BalancedDispatcher", () => {
   });
 
   it("hedges around a slow backend (ALPHA1)", async () => {
-    let slow = false;
-    const a = await delayedBackend("a", () => (slow ? 400 : 1));
-    const b = await delayedBackend("b", () => 1);
-    const dispatcher = track(
-      new BalancedDispatcher({
-        services: {
-          orders: {
-            backends: [a.address, b.address],
-            algorithm: { name: "alpha1", hedge: { minDelayMs: 20, quantile: 0.5, budget: 0.2 } },
-          },
-        },
-      }),
-    );
-    const get = async () => {
-      const started = performance.now();
-      const response = await fetch("http://orders/", { dispatcher });
-      await response.text();
-      return { ms: performance.now() - started, backend: response.headers.get("x-backend") };
-    };
+    const { a, dispatcher, get, slowDown } = await hedgingPair({
+      name: "alpha1",
+      hedge: { minDelayMs: 20, quantile: 0.5, budget: 0.2 },
+    });
     for (let i = 0; i < 120; i++) await get();
-    slow = true;
+    slowDown();
     const sentToA = a.requests;
     const hedged = dispatcher.stats().orders?.hedges ?? 0;
     const timings = [];
@@ -304,7 +304,7 @@ describe("BalancedDispatcher", () => {
     // (ALPHA1 soon stops choosing `a` at all; the budget of 0.2 covers the requests before that.)
     expect(timings.filter((t) => t.backend === "a" || t.ms >= 390)).toEqual([]);
     // Every request the slow `a` got was hedged (how many it gets depends on ALPHA1's sampling, and may
-    // be none: the test below forces every request onto the slow backend).
+    // be none: the test above forces every request onto the slow backend).
     expect((dispatcher.stats().orders?.hedges ?? 0) - hedged).toBeGreaterThanOrEqual(a.requests - sentToA);
   });
 });
