@@ -32,6 +32,18 @@ async function backend(name: string, delayMs = 0): Promise<TestServer> {
   return server;
 }
 
+/** A runtime started from `resolve()`, closed after the test; `get` answers "status body". */
+async function startFrom(resolve: () => ReturnType<typeof resolveConfig>) {
+  const runtime = await startSwitchyard(await resolve());
+  cleanups.push(() => runtime.close(1_000));
+  const port = runtime.listeners[0]?.port ?? 0;
+  const get = async (path: string) => {
+    const response = await request({ port, path });
+    return `${response.status} ${response.text}`;
+  };
+  return { runtime, get };
+}
+
 interface RouteStat {
   name: string;
   requests: number;
@@ -74,13 +86,7 @@ describe("routes on reload", () => {
     };
     await write(config([apiRoute, limited, old]));
     const resolve = () => resolveConfig({ file });
-    const runtime = await startSwitchyard(await resolve());
-    cleanups.push(() => runtime.close(1_000));
-    const port = runtime.listeners[0]?.port ?? 0;
-    const get = async (path: string) => {
-      const response = await request({ port, path });
-      return `${response.status} ${response.text}`;
-    };
+    const { runtime, get } = await startFrom(resolve);
 
     expect(await get("/api/users")).toBe("200 api /users");
     expect(await get("/old/x")).toBe("200 api /old/x");
@@ -196,13 +202,7 @@ describe("routes on reload", () => {
       );
     await write("blue");
     const resolve = () => resolveConfig({ file });
-    const runtime = await startSwitchyard(await resolve());
-    cleanups.push(() => runtime.close(1_000));
-    const port = runtime.listeners[0]?.port ?? 0;
-    const get = async (path: string) => {
-      const response = await request({ port, path });
-      return `${response.status} ${response.text}`;
-    };
+    const { runtime, get } = await startFrom(resolve);
     const logger = { info: () => {}, warn: () => {}, error: () => {} };
     const reload = (pool: string | undefined, routes?: unknown[]) =>
       reloadFromFile(
