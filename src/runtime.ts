@@ -7,6 +7,9 @@
  * bind, the ones already listening are closed and the error names the
  * listener and its address. Close is graceful and idempotent: every listener
  * stops accepting and finishes its work in flight within the grace period.
+ *
+ * Over 400 lines because it is the one place where every component is built
+ * and wired, and where a reload reaches them; each piece it wires has its own file.
  */
 
 import { AdminServer } from "./admin/admin-server.js";

@@ -7,6 +7,10 @@
  * selector) joins one observer list. The selector is rebuilt from each new
  * pool snapshot and replaced whole on `setAlgorithm`, so requests in flight
  * finish against the same backend objects and nothing is dropped.
+ *
+ * Just over 400 lines: it is the library's face (options, select, report,
+ * setAlgorithm, stats, explain); the parts with a job of their own already live
+ * beside it (admission.ts, session-binding.ts, attempt-observers.ts, counters.ts, stats.ts).
  */
 import { performance } from "node:perf_hooks";
 import { Affinity, type AffinityOptions } from "../affinity/affinity.js";

@@ -7,6 +7,9 @@
  * settings, pools added or removed, health checks and other pool or global
  * settings), which is reported as "needs restart". The plan is pure data;
  * `Runtime.reload` applies it.
+ *
+ * Just over 400 lines: the diff, the applied plan and the effective config must
+ * agree on which keys change in place, so they are read together.
  */
 import { isDeepStrictEqual } from "node:util";
 import { type AlgorithmSpec, resolveAlgorithm } from "../algorithms/registry.js";
