@@ -3,7 +3,7 @@
  * configs and returns what can be applied in place (per pool: backends to
  * add, to remove with drain, weight and enabled changes, an algorithm switch,
  * a new discovery source;
- * per listener: its routes and rate limit) and what cannot (other listener
+ * per HTTP listener: its routes, rate limit and default pool) and what cannot (other listener
  * settings, pools added or removed, health checks and other pool or global
  * settings), which is reported as "needs restart". The plan is pure data;
  * `Runtime.reload` applies it.
