@@ -6,14 +6,16 @@
  * estimated latency) joins a small pool with an age limit and a reuse limit
  * (probe-pool.ts), and a request goes by the hot-cold rule over that pool.
  * No more probes go to a backend at a time than the transport carries at
- * once, so probes never queue behind probes. At each pick two random
- * backends without a probe in the pool compete too, judged by what this
- * balancer sees of them, so a pool whose good probes were used up does not
- * hand every request to the one probe nobody wanted. A backend that cannot answer probes is answered for by what this
- * balancer observes of it (its in-flight count and latency average): for
- * `fallbackMs` when it has no probe endpoint, for a backoff that doubles
- * with each miss in a row when it did not answer in time. With no probe transport at all
- * every probe is answered that way. No usable probe: two random choices by
+ * once, so probes never queue behind probes, and each backend is probed as
+ * soon as it turns up ready. Backends without a probe in the pool compete
+ * too, judged by what this balancer sees of them (all of them up to
+ * `poolSize` ready backends, two at random beyond), so a pool whose good
+ * probes were used up does not hand every request to the one probe nobody
+ * wanted. A backend that cannot answer probes is answered for that way: for
+ * `fallbackMs` when it has no probe endpoint, for a backoff that doubles with
+ * each miss in a row when it did not answer in time. With no probe transport
+ * at all every probe is answered that way. Nothing eligible among those (a
+ * large pool whose random draws missed): two random choices by
  * in-flight. With `hedge`, slow idempotent requests are also hedged on the
  * next candidate, as ALPHA1 does (hedge-policy.ts): not part of the paper,
  * but the only cure for a tail that comes from service times themselves,
