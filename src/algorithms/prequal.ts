@@ -187,11 +187,12 @@ export class PrequalSelector implements Selector {
    */
   #localView(tried: readonly Backend[]): Probe[] {
     const ready = this.#ready;
+    const probes = this.pool.probes();
     const local: Probe[] = [];
     const add = (backend: Backend) => {
       if (
         !isEligible(backend, tried) ||
-        this.pool.has(backend) ||
+        probes.some((probe) => probe.backend === backend) ||
         local.some((view) => view.backend === backend)
       )
         return;

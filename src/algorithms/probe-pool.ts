@@ -113,11 +113,6 @@ export class ProbePool {
     return chosen;
   }
 
-  /** Whether the pool holds a live probe of `backend`. */
-  has(backend: Backend): boolean {
-    return this.probes().some((probe) => probe.backend === backend);
-  }
-
   #expire(): void {
     const oldest = this.#now() - this.options.maxAgeMs;
     const probes = this.#probes;
