@@ -7,6 +7,7 @@
  * be Unix seconds or milliseconds. A body that is not such a report is an
  * error; a single malformed entry is dropped and counted, the rest are used.
  */
+import { isRecord } from "../core/is-record.js";
 import type { AgentEntry } from "./match.js";
 import { BYTES_PER_MEGABIT } from "./sampler.js";
 
@@ -99,8 +100,4 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
   const record: Record<string, string> = {};
   for (const [key, item] of Object.entries(value)) if (typeof item === "string") record[key] = item;
   return record;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -8,6 +8,7 @@
  * The etcd client loads only for the etcd provider.
  */
 import { z } from "zod";
+import { isRecord } from "../core/is-record.js";
 import type { Logger } from "../observability/logger.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import type { FollowTarget } from "./etcd/etcd-config-store.js";
@@ -66,8 +67,4 @@ export async function openConfigStore(resolveRaw: () => Promise<RawConfig>): Pro
 export function withStoredPools(raw: unknown, pools: Record<string, RawPool>): unknown {
   if (!isRecord(raw)) return raw;
   return { ...raw, pools: { ...(isRecord(raw.pools) ? raw.pools : {}), ...pools } };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

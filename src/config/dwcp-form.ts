@@ -14,6 +14,7 @@
  * Switchyard's own and pass through.
  */
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { isRecord } from "../core/is-record.js";
 
 /** Name of the pool and listener the DWCP form becomes (as with `--backend` alone). */
 const NAME = "main";
@@ -117,8 +118,4 @@ function defined(fields: Section): Section {
 
 function dwcpError(message: string): SwitchyardError {
   return new SwitchyardError(ErrorCodes.CONFIG, `DWCP config (load_balancer): ${message}`);
-}
-
-function isRecord(value: unknown): value is Section {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

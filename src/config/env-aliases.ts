@@ -23,6 +23,7 @@
  */
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { isRecord } from "../core/is-record.js";
 import { parseListenAddress } from "./schema.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -272,8 +273,4 @@ function invalid(name: string, value: string, expected: string): SwitchyardError
       value,
     },
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

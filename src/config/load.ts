@@ -12,6 +12,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { findAlgorithm } from "../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { isRecord } from "../core/is-record.js";
 import { fromDwcpForm, isDwcpForm } from "./dwcp-form.js";
 import { applySwarmGuardEnvAliases, SWARMGUARD_ENV_ALIASES, swarmGuardEnvFlags } from "./env-aliases.js";
 import { type VariablesAt, variablesBehind } from "./env-origin.js";
@@ -387,8 +388,4 @@ function sameAlgorithm(a: string, b: string): boolean {
 
 function splitList(text: string): string[] {
   return text.split(/[\s,]+/).filter((item) => item !== "");
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -10,6 +10,7 @@
  * turns raw pools into keys and back, reporting every malformed key or value.
  */
 import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
+import { isRecord } from "../../core/is-record.js";
 import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../../core/nesting.js";
 
 /** A raw pool as in a config file: settings plus `backends`. */
@@ -135,8 +136,4 @@ export function poolsFromEntries(prefix: string, entries: readonly StoredEntry[]
     );
   }
   return pools;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { z } from "zod";
+import { isRecord } from "../../core/is-record.js";
 import { closest, type PathSegment } from "../errors.js";
 import { parseListenAddress } from "./fields.js";
 
@@ -219,8 +220,4 @@ function checkRoutes(routes: unknown[], at: PathSegment[], ctx: z.core.$Refineme
 
 function isEmptyArray(value: unknown): boolean {
   return Array.isArray(value) && value.length === 0;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
