@@ -33,6 +33,7 @@ import { ErrorCodes, SwitchyardError } from "./core/errors.js";
 import { Pool } from "./core/pool.js";
 import { watchFile } from "./core/watch-file.js";
 import { Discovery } from "./discovery/discovery.js";
+import type { DiscoveryStats } from "./discovery/refresh-status.js";
 import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
 import type { ListenerMetricsSource } from "./prometheus/exporter.js";
@@ -298,6 +299,14 @@ export async function startSwitchyard(
       agents: () => {
         const stats: Record<string, AgentPollerStats> = {};
         for (const [name, poolAgents] of agents) stats[name] = poolAgents.poller.stats();
+        return stats;
+      },
+      discovery: () => {
+        const stats: Record<string, DiscoveryStats> = {};
+        for (const [name, discovery] of discoveries) {
+          const source = discovery.stats();
+          if (source) stats[name] = source;
+        }
         return stats;
       },
       configStore: options.configStore,

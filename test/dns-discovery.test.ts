@@ -90,10 +90,16 @@ describe("DNS discovery: A and AAAA", () => {
       retryMs: 50,
       timeoutMs: 100,
     });
+    const answered = discovery.stats()?.lastSuccessAt ?? 0;
     await dns.close();
     await waitFor(() => (discovery.stats()?.failures ?? 0) > 0, 3000);
     expect(pool.backends.map((b) => b.id)).toEqual(["127.0.0.1:8080"]);
-    expect(discovery.stats()?.lastError).toMatch(/ETIMEOUT|ECONNREFUSED/);
+    const stats = discovery.stats();
+    expect(stats).toMatchObject({ source: "dns", target: "orders.test", backends: 1 });
+    expect(stats?.lastError).toMatch(/ETIMEOUT|ECONNREFUSED/);
+    expect(stats?.consecutiveFailures).toBeGreaterThan(0);
+    expect(stats?.lastSuccessAt).toBeGreaterThanOrEqual(answered);
+    expect(stats?.lastErrorAt).toBeGreaterThanOrEqual(stats?.lastSuccessAt ?? Number.NaN);
   });
 
   it("sends the dispatcher's traffic where the records point", async () => {
@@ -116,6 +122,17 @@ describe("DNS discovery: A and AAAA", () => {
     dns.zone["orders.test"] = { aaaa: ["::1"] };
     await waitFor(() => pool.size === 1, 3000);
     expect(await answers(dispatcher, "http://orders/", 4)).toEqual(["v6"]);
+    // The dispatcher's stats carry each service's discovery state beside its balancer's.
+    const { orders } = dispatcher.stats();
+    expect(orders?.backends.map((b) => b.id)).toEqual([`[::1]:${port}`]);
+    expect(orders?.discovery).toMatchObject({
+      source: "dns",
+      target: "orders.test",
+      failures: 0,
+      lastError: null,
+      backends: 1,
+    });
+    expect(orders?.discovery?.refreshes).toBeGreaterThanOrEqual(3);
   });
 });
 

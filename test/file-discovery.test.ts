@@ -15,6 +15,7 @@ import { parseConfig, resolveConfig } from "../src/config/load.js";
 import { Pool } from "../src/core/pool.js";
 import { Discovery } from "../src/discovery/discovery.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
+import { parseExposition } from "./helpers/exposition.js";
 import { useTempDir } from "./helpers/fixtures.js";
 import { request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
@@ -91,7 +92,10 @@ describe("file discovery", () => {
 
     await writeFile(file, JSON.stringify(["10.0.0.2:80"]));
     await waitFor(() => pool.get("10.0.0.2:80") !== undefined && pool.size === 1, 5_000);
-    expect(discovery.stats()?.lastError).toBeUndefined();
+    // Recovered: no failure since the last success; the last error stays, with its time.
+    const recovered = discovery.stats();
+    expect(recovered).toMatchObject({ consecutiveFailures: 0, lastError: "no such file" });
+    expect(recovered?.lastSuccessAt).toBeGreaterThanOrEqual(recovered?.lastErrorAt ?? Number.NaN);
     expect(
       lines.some((line) => line.msg.endsWith("answering again after failures; backends follow it")),
     ).toBe(true);
@@ -174,6 +178,83 @@ pools:
       failures: 0,
       backends: 1,
     });
+  });
+
+  it("shows each source's state in /api/stats and /metrics: refreshes, backends, last success, a bad file's error", async () => {
+    const one = await backend("one");
+    const list = await dir.file("status-backends.json", JSON.stringify([one.address]));
+    const startedAt = Date.now();
+    const runtime = await startSwitchyard(
+      parseConfig({
+        listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "web" }],
+        pools: {
+          web: { discovery: { file: { path: list, intervalMs: 100 } } },
+          fixed: { backends: [{ address: one.address }] },
+        },
+        admin: { listen: "127.0.0.1:0" },
+      }),
+    );
+    cleanups.push(() => runtime.close(1_000));
+    const admin = runtime.admin?.port ?? 0;
+    const stats = async () => {
+      const reply = await request({ port: admin, path: "/api/stats" });
+      expect(reply.status).toBe(200);
+      return JSON.parse(reply.text).pools as Record<string, { discovery?: Record<string, unknown> }>;
+    };
+    const scrape = async () => {
+      const reply = await request({ port: admin, path: "/metrics" });
+      expect(reply.status).toBe(200);
+      return parseExposition(reply.text);
+    };
+    const labels = { pool: "web", source: "file" };
+
+    const healthy = await stats();
+    expect(healthy.fixed?.discovery).toBeUndefined();
+    expect(healthy.web?.discovery).toMatchObject({
+      source: "file",
+      target: list,
+      failures: 0,
+      consecutiveFailures: 0,
+      lastErrorAt: null,
+      lastError: null,
+      backends: 1,
+    });
+    const lastSuccessAt = healthy.web?.discovery?.lastSuccessAt as number;
+    expect(lastSuccessAt).toBeGreaterThanOrEqual(startedAt);
+    expect(lastSuccessAt).toBeLessThanOrEqual(Date.now());
+    let metrics = await scrape();
+    expect(
+      metrics.value("switchyard_discovery_refreshes_total", { ...labels, result: "ok" }),
+    ).toBeGreaterThan(0);
+    expect(metrics.value("switchyard_discovery_refreshes_total", { ...labels, result: "error" })).toBe(0);
+    expect(metrics.value("switchyard_discovery_backends", labels)).toBe(1);
+    expect(
+      metrics.value("switchyard_discovery_last_success_timestamp_seconds", labels),
+    ).toBeGreaterThanOrEqual(lastSuccessAt / 1000);
+    expect(metrics.all("switchyard_discovery_backends", { pool: "fixed" })).toEqual([]);
+
+    // The file turns invalid: errors are counted, the last good backends stay.
+    const failedAt = Date.now();
+    await writeFile(list, "[not json");
+    await waitFor(() => (runtime.discoveries.get("web")?.stats()?.failures ?? 0) >= 2, 5_000);
+    const failing = (await stats()).web?.discovery;
+    expect(failing).toMatchObject({
+      source: "file",
+      backends: 1,
+      lastError: expect.stringMatching(/^invalid JSON: /),
+    });
+    expect(failing?.consecutiveFailures).toBeGreaterThanOrEqual(2);
+    expect(failing?.lastErrorAt).toBeGreaterThanOrEqual(failedAt);
+    expect(failing?.lastSuccessAt).toBeLessThan(failing?.lastErrorAt as number);
+    expect(runtime.balancers.get("web")?.pool.backends.map((b) => b.id)).toEqual([one.address]);
+    metrics = await scrape();
+    expect(
+      metrics.value("switchyard_discovery_refreshes_total", { ...labels, result: "error" }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(metrics.value("switchyard_discovery_backends", labels)).toBe(1);
+    expect(metrics.value("switchyard_discovery_last_success_timestamp_seconds", labels)).toBe(
+      (failing?.lastSuccessAt as number) / 1000,
+    );
   });
 
   it("swaps the source on reload: the new list's backends join, the old ones drain, static ones stay", async () => {

@@ -3,8 +3,8 @@
  * (listener, two backends, admin API with process metrics) after traffic, a
  * config reload applied and one rejected. `promtool check metrics` must find
  * nothing to report, the latency histograms must add up to the requests
- * sent, and the instance families (build info, reloads, bytes) must say what
- * happened.
+ * sent, and the instance families (build info, reloads, bytes, discovery)
+ * must say what happened.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/load.js";
@@ -13,10 +13,12 @@ import { packageVersion } from "../src/core/version.js";
 import { silentLogger } from "../src/observability/logger.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { parseExposition, readHistogram } from "./helpers/exposition.js";
+import { useTempDir } from "./helpers/fixtures.js";
 import { request, startEchoServer, type TestServer } from "./helpers/servers.js";
 import { runTool } from "./helpers/tools.js";
 
 const REQUESTS = 25;
+const dir = useTempDir("switchyard-promtool-");
 
 let runtime: Runtime | undefined;
 const backends: TestServer[] = [];
@@ -29,10 +31,13 @@ afterEach(async () => {
 
 async function start(): Promise<Runtime> {
   backends.push(await startEchoServer("a"), await startEchoServer("b"));
+  // A pool fed by discovery, so its families are checked too.
+  const listed = await dir.file("listed.json", JSON.stringify([backends[0]?.address]));
   const config = parseConfig({
     listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "web" }],
     pools: {
       web: { backends: backends.map((backend, index) => ({ id: `b${index}`, address: backend.address })) },
+      listed: { discovery: { file: { path: listed } } },
     },
     admin: { listen: "127.0.0.1:0" },
   });
@@ -96,5 +101,10 @@ describe("a real /metrics scrape", () => {
     expect(metrics.value("switchyard_listener_requests_total", { listener: "web", pool: "web" })).toBe(
       REQUESTS,
     );
+    const discovered = { pool: "listed", source: "file" };
+    expect(
+      metrics.value("switchyard_discovery_refreshes_total", { ...discovered, result: "ok" }),
+    ).toBeGreaterThan(0);
+    expect(metrics.value("switchyard_discovery_backends", discovered)).toBe(1);
   });
 });

@@ -16,6 +16,7 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { ReloadStats } from "../config/reload-stats.js";
 import type { AdminConfigStore } from "../config/store-writes.js";
 import { listenOn } from "../core/listen.js";
+import type { DiscoveryStats } from "../discovery/refresh-status.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
 import type { AdminContext, AdminHandler, Readiness } from "./admin-context.js";
@@ -70,6 +71,8 @@ export interface AdminServerOptions {
   processMetrics?: boolean;
   /** Pool name → its agent poller's stats, served by `/api/agents` and exported on `/metrics`. */
   agents?: () => Readonly<Record<string, AgentPollerStats>>;
+  /** Pool name → its discovery source's stats, served in `/api/stats` and exported on `/metrics`. */
+  discovery?: () => Readonly<Record<string, DiscoveryStats>>;
   /** Bound addresses of the HTTP listeners, targets of `POST /api/load-test` (the first is the default). */
   loadTargets?: () => readonly LoadTarget[];
   /** Where the built dashboard is (index.html, app.js, app.css); default dist/dashboard in this package. */
@@ -126,12 +129,13 @@ export class AdminServer {
         balancers: options.balancers,
         listeners,
         agents: options.agents,
+        discovery: options.discovery,
         configStore: store && (() => store.status()),
         reloads: options.reloads,
       },
       { processMetrics: options.processMetrics },
     );
-    const observability = { exporter, listeners, agents: options.agents };
+    const observability = { exporter, listeners, agents: options.agents, discovery: options.discovery };
     addReadRoutes(this.#router, observability);
     if (options.configStore) addStoreWriteRoutes(this.#router, options.configStore);
     else addWriteRoutes(this.#router);

@@ -46,9 +46,10 @@ export function liveSnapshot(
 ): LiveSnapshot {
   const { uptimeSeconds, version } = status(context);
   const pools: Record<string, LivePool> = {};
+  const discovery = observability.discovery?.() ?? {};
   for (const [name, balancer] of context.balancers) {
     pools[name] = {
-      ...poolStats(balancer),
+      ...poolStats(balancer, discovery[name]),
       recentDecisions: explain(balancer, LIVE_DECISIONS).decisions,
       algorithmMetrics: balancer.algorithmMetrics() ?? null,
     };

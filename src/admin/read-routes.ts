@@ -1,7 +1,8 @@
 /**
  * The admin API's reads: liveness and readiness, status, the redacted
  * config, servers, stats (with latency percentiles, rates and load spread
- * from each balancer's metrics, and the listeners' counters), recent
+ * from each balancer's metrics, each discovery source's state, and the
+ * listeners' counters), recent
  * decisions explained, Prometheus text, the algorithm catalogue, and the
  * monitoring-agent pollers (`/api/agents`). Reads need no token.
  */
@@ -10,6 +11,7 @@ import { describeOptions, listAlgorithms } from "../algorithms/registry.js";
 import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import { packageVersion } from "../core/version.js";
+import type { DiscoveryStats } from "../discovery/refresh-status.js";
 import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metrics.js";
 import type { ExplainedDecision } from "../observability/decision-ring.js";
 import type { ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
@@ -28,6 +30,8 @@ export interface ObservabilityReads {
    * that poll monitoring agents; absent when the host runs no pollers.
    */
   agents?: () => Readonly<Record<string, unknown>>;
+  /** Pool name → its discovery source's stats, for pools with a discovery source. */
+  discovery?: () => Readonly<Record<string, DiscoveryStats>>;
 }
 
 const MAX_EXPLAIN_LIMIT = 10_000;
@@ -56,13 +60,16 @@ export function addReadRoutes(router: Router<AdminHandler>, observability: Obser
     .add("GET", "/api/servers", (request, context) => ({
       body: { pools: perPool(request, context, (balancer) => balancer.stats().backends) },
     }))
-    .add("GET", "/api/stats", (request, context) => ({
-      body: {
-        pools: perPool(request, context, poolStats),
-        listeners: listenerStats(observability),
-        ...storeStatus(context),
-      },
-    }))
+    .add("GET", "/api/stats", (request, context) => {
+      const discovery = observability.discovery?.() ?? {};
+      return {
+        body: {
+          pools: perPool(request, context, (balancer, name) => poolStats(balancer, discovery[name])),
+          listeners: listenerStats(observability),
+          ...storeStatus(context),
+        },
+      };
+    })
     .add("GET", "/api/explain", (request, context) => {
       const { pool, limit } = parseInput(explainQuery, queryObject(request.query), "query");
       const target = pool === undefined ? undefined : resolvePool(context.balancers, pool);
@@ -128,7 +135,11 @@ export type BackendStats = BalancerStats["backends"][number] &
 
 /** A pool in `/api/stats`: its balancer stats plus, when metrics are on, its recorded figures. */
 export type PoolStats = Omit<BalancerStats, "backends"> &
-  Partial<Omit<PoolMetrics, "backends" | "latencyBuckets">> & { backends: BackendStats[] };
+  Partial<Omit<PoolMetrics, "backends" | "latencyBuckets">> & {
+    backends: BackendStats[];
+    /** The pool's discovery source, when it has one. */
+    discovery?: DiscoveryStats;
+  };
 
 /** A pool in `/api/explain`. */
 export interface PoolExplain {
@@ -205,13 +216,13 @@ function agentStats(balancer: Balancer, stats: unknown): Record<string, unknown>
  * `balancer.stats()` with the recorded figures merged in: per pool the
  * decision and response latency (count, mean, max over the lifetime;
  * p50/p95/p99 over the last 10–20 s), requests per second over 1/10/60 s,
- * load spread and per-region counts; per backend its outcome classes,
- * latency and recent requests.
+ * load spread and per-region counts, and its discovery source's state when
+ * it has one; per backend its outcome classes, latency and recent requests.
  */
-export function poolStats(balancer: Balancer): PoolStats {
-  const stats = balancer.stats();
+export function poolStats(balancer: Balancer, discovery?: DiscoveryStats): PoolStats {
+  const stats = { ...balancer.stats(), ...(discovery === undefined ? {} : { discovery }) };
   const metrics = balancer.metrics?.snapshot();
-  if (!metrics) return { ...stats };
+  if (!metrics) return stats;
   const byId = new Map(metrics.backends.map((backend) => [backend.id, backend]));
   // The fixed latency buckets are for /metrics; the JSON carries quantiles.
   const { backends: _recorded, latencyBuckets: _buckets, ...pool } = metrics;

@@ -12,9 +12,8 @@
  * and `compose` (interceptors), and with Node's built-in fetch.
  */
 import { Dispatcher } from "undici";
-import type { BalancerStats } from "../balancer/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { ServiceClient, type ServiceOptions } from "./service-client.js";
+import { ServiceClient, type ServiceOptions, type ServiceStats } from "./service-client.js";
 
 export interface BalancedDispatcherOptions {
   /** Services by the host their requests name: `{ orders: {...} }` serves `http://orders/...`. */
@@ -61,10 +60,10 @@ export class BalancedDispatcher extends Dispatcher {
     await Promise.all([...this.#services.values()].map((service) => service.ready));
   }
 
-  /** Each service's balancer stats, by service name. */
-  stats(): Record<string, BalancerStats> {
-    const stats: Record<string, BalancerStats> = {};
-    for (const service of this.#services.values()) stats[service.name] = service.balancer.stats();
+  /** Each service's balancer stats, and its discovery source's state when it has one, by service name. */
+  stats(): Record<string, ServiceStats> {
+    const stats: Record<string, ServiceStats> = {};
+    for (const service of this.#services.values()) stats[service.name] = service.stats();
     return stats;
   }
 

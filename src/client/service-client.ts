@@ -7,12 +7,18 @@
  */
 import type { Dispatcher } from "undici";
 import type { KnownAlgorithmSpec } from "../algorithms/registry.js";
-import { type Balancer, type BalancerOptions, createBalancer } from "../balancer/balancer.js";
+import {
+  type Balancer,
+  type BalancerOptions,
+  type BalancerStats,
+  createBalancer,
+} from "../balancer/balancer.js";
 import type { BackendSpec } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { Discovery } from "../discovery/discovery.js";
 import type { DiscoveryOptions } from "../discovery/discovery-options.js";
+import type { DiscoveryStats } from "../discovery/refresh-status.js";
 import { RetryBudget, type RetryBudgetOptions } from "../proxy/retry-budget.js";
 import { type BackendPoolOptions, BackendPools } from "./backend-pools.js";
 import { BalancedRequest, type RequestHost } from "./balanced-request.js";
@@ -50,6 +56,9 @@ export interface ServiceOptions extends Omit<BalancerOptions, "backends" | "algo
   /** The request's affinity key (becomes `ctx.sessionId`), e.g. a user id header. */
   affinityKey?: (opts: Dispatcher.DispatchOptions) => string | undefined;
 }
+
+/** A service's balancer stats, with its discovery source's state when it has one. */
+export type ServiceStats = BalancerStats & { discovery?: DiscoveryStats };
 
 export class ServiceClient implements RequestHost {
   readonly name: string;
@@ -105,6 +114,11 @@ export class ServiceClient implements RequestHost {
     }
     request.start(decision);
     return true;
+  }
+
+  stats(): ServiceStats {
+    const discovery = this.discovery?.stats();
+    return { ...this.balancer.stats(), ...(discovery === undefined ? {} : { discovery }) };
   }
 
   /** Stops health checks and closes the backends' pools, letting requests in flight finish. */

@@ -78,6 +78,30 @@ describe("mergeWorkerStats", () => {
     });
   });
 
+  it("shows the first worker's discovery state whole, its backends and times not added up", () => {
+    const discovery = (refreshes: number, lastSuccessAt: number) => ({
+      pools: {
+        main: {
+          requests: 1,
+          discovery: { source: "dns", target: "orders.internal", refreshes, lastSuccessAt, backends: 3 },
+        },
+      },
+    });
+    const merged = mergeWorkerStats([discovery(4, 1_000), discovery(5, 2_000)]) as ReturnType<
+      typeof discovery
+    >;
+    expect(merged.pools.main).toEqual({
+      requests: 2,
+      discovery: {
+        source: "dns",
+        target: "orders.internal",
+        refreshes: 4,
+        lastSuccessAt: 1_000,
+        backends: 3,
+      },
+    });
+  });
+
   it("merges the TCP balancer's /api/performance: counts add up, the success rate is recomputed", () => {
     const performance = (total: number, failed: number, avg: number) => ({
       total_requests: total,

@@ -33,6 +33,8 @@ const BY_KEY: Readonly<Record<string, Combine>> = {
   capacity: "first",
   /** What an algorithm reports (β, γ, cache hit rate): each worker's own; the first worker's is shown. */
   algorithmMetrics: "first",
+  /** A pool's discovery source: every worker runs its own; the first worker's state is shown whole. */
+  discovery: "first",
   /** The config store's revision: the oldest one a worker runs. */
   revision: "min",
 };

@@ -28,7 +28,8 @@ export class DnsDiscovery {
     this.#members = members;
     this.#resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
     if (options.servers) this.#resolver.setServers([...options.servers]);
-    this.#status = new RefreshStatus(`dns ${options.srv ?? options.hostname}`, logger);
+    const target = options.srv ?? options.hostname ?? "";
+    this.#status = new RefreshStatus("dns", target, `dns ${target}`, logger);
   }
 
   /** Resolves now and keeps following the records until `stop()`; resolves after the first lookup. */
@@ -66,9 +67,7 @@ export class DnsDiscovery {
   }
 
   stats(): DiscoveryStats {
-    const { refreshes, failures, lastError } = this.#status;
-    const target = this.options.srv ?? this.options.hostname ?? "";
-    return { source: "dns", target, refreshes, failures, lastError, backends: this.#members.size };
+    return this.#status.stats(this.#members.size);
   }
 
   #lookup(): Promise<DnsAnswer> {

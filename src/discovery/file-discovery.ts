@@ -29,7 +29,7 @@ export class FileDiscovery {
     this.options = Object.freeze({ ...options });
     this.#members = members;
     this.#logger = logger;
-    this.#status = new RefreshStatus(`backends file ${options.path}`, logger);
+    this.#status = new RefreshStatus("file", options.path, `backends file ${options.path}`, logger);
   }
 
   /** Reads the file and keeps following it until `stop()`; resolves after the first read. */
@@ -59,15 +59,7 @@ export class FileDiscovery {
   }
 
   stats(): DiscoveryStats {
-    const { refreshes, failures, lastError } = this.#status;
-    return {
-      source: "file",
-      target: this.options.path,
-      refreshes,
-      failures,
-      lastError,
-      backends: this.#members.size,
-    };
+    return this.#status.stats(this.#members.size);
   }
 
   async #read(): Promise<void> {

@@ -1,51 +1,85 @@
 /**
- * How a discovery source's refreshes go: counts for stats and tests, and the
- * log. A failure is logged when its message differs from the last one (a
- * source retried every few seconds must not fill the log with the same
- * line), and the first success after failures is logged as the recovery.
+ * How a discovery source's refreshes go: counts and times for stats and
+ * metrics, and the log. A failure is logged when it starts a run of
+ * failures or its message differs from the last one (a source retried every
+ * few seconds must not fill the log with the same line), and the first
+ * success after failures is logged as the recovery. The last error stays
+ * reported after a recovery, with its time, as the agent poller's does.
  */
 import type { WatchLogger } from "../core/watch-file.js";
 
+export type DiscoverySource = "dns" | "file";
+
 /** A discovery source's state, as stats report it. */
 export interface DiscoveryStats {
-  source: "dns" | "file";
+  source: DiscoverySource;
   /** What is followed: the DNS name or the file's path. */
   target: string;
   /** Refreshes that succeeded (a lookup answered, the file read and valid). */
   refreshes: number;
   failures: number;
-  /** The last failure's message, until a refresh succeeds. */
-  lastError: string | undefined;
+  /** Failures since the last success: above 0 while the source is failing. */
+  consecutiveFailures: number;
+  /** Unix ms; null before the first success. */
+  lastSuccessAt: number | null;
+  lastErrorAt: number | null;
+  /** The last failure's message, kept after a recovery (compare lastErrorAt with lastSuccessAt). */
+  lastError: string | null;
   /** Backends in the pool that this source added. */
   backends: number;
 }
 
 export class RefreshStatus {
   readonly #logger: WatchLogger;
+  readonly #source: DiscoverySource;
+  readonly #target: string;
   /** Names the source in the log, e.g. `dns orders.internal`. */
   readonly label: string;
-  refreshes = 0;
-  failures = 0;
-  lastError: string | undefined;
+  #refreshes = 0;
+  #failures = 0;
+  #consecutiveFailures = 0;
+  #lastSuccessAt: number | null = null;
+  #lastErrorAt: number | null = null;
+  #lastError: string | null = null;
 
-  constructor(label: string, logger: WatchLogger) {
+  constructor(source: DiscoverySource, target: string, label: string, logger: WatchLogger) {
+    this.#source = source;
+    this.#target = target;
     this.label = label;
     this.#logger = logger;
   }
 
   succeeded(): void {
-    this.refreshes++;
-    if (this.lastError === undefined) return;
+    this.#refreshes++;
+    this.#lastSuccessAt = Date.now();
+    if (this.#consecutiveFailures === 0) return;
+    this.#consecutiveFailures = 0;
     this.#logger.info({}, `${this.label}: answering again after failures; backends follow it`);
-    this.lastError = undefined;
   }
 
   failed(error: unknown): void {
-    this.failures++;
+    this.#failures++;
+    this.#consecutiveFailures++;
+    this.#lastErrorAt = Date.now();
     const message = error instanceof Error ? error.message : String(error);
-    if (message !== this.lastError) {
+    if (this.#consecutiveFailures === 1 || message !== this.#lastError) {
       this.#logger.error({ error: message }, `${this.label}: ${message}; keeping the backends as they are`);
     }
-    this.lastError = message;
+    this.#lastError = message;
+  }
+
+  /** The stats, with `backends` the number the source has in the pool now. */
+  stats(backends: number): DiscoveryStats {
+    return {
+      source: this.#source,
+      target: this.#target,
+      refreshes: this.#refreshes,
+      failures: this.#failures,
+      consecutiveFailures: this.#consecutiveFailures,
+      lastSuccessAt: this.#lastSuccessAt,
+      lastErrorAt: this.#lastErrorAt,
+      lastError: this.#lastError,
+      backends,
+    };
   }
 }

@@ -3,11 +3,12 @@
  * registry is the exporter's own (never prom-client's global one) and holds
  * no state of its own: each metric's `collect()` reads the figures taken once
  * at the start of the scrape — `balancer.stats()`, `balancer.metrics
- * .snapshot()`, each listener's counters, the agent pollers' stats and the
- * config reloads — so the hot path never touches prom-client. The backend and
- * pool counters and gauges are defined here; latency-metrics.ts,
- * listener-metrics.ts, agent-metrics.ts, config-store-metrics.ts and
- * instance-metrics.ts define theirs. Every name starts with `switchyard_`.
+ * .snapshot()`, each listener's counters, the agent pollers' and discovery
+ * sources' stats and the config reloads — so the hot path never touches
+ * prom-client. The backend and pool counters and gauges are defined here;
+ * latency-metrics.ts, listener-metrics.ts, agent-metrics.ts,
+ * discovery-metrics.ts, config-store-metrics.ts and instance-metrics.ts
+ * define theirs. Every name starts with `switchyard_`.
  * Rates come from the `_total` counters (`rate()`). All metric collects run
  * synchronously inside one `registry.metrics()` call, so concurrent scrapes
  * cannot mix their figures. Process and Node metrics (prom-client's defaults,
@@ -27,10 +28,12 @@ import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import type { ReloadStats } from "../config/reload-stats.js";
 import { BACKEND_STATES } from "../core/backend.js";
+import type { DiscoveryStats } from "../discovery/refresh-status.js";
 import { type PoolMetrics, STATUS_CLASSES } from "../observability/balancer-metrics.js";
 import type { HttpProxyStats } from "../proxy/proxy-counters.js";
 import { defineAgentMetrics } from "./agent-metrics.js";
 import { defineConfigStoreMetrics } from "./config-store-metrics.js";
+import { defineDiscoveryMetrics } from "./discovery-metrics.js";
 import { defineInstanceMetrics } from "./instance-metrics.js";
 import { defineLatencyMetrics } from "./latency-metrics.js";
 import { defineListenerMetrics, type ListenerScrape } from "./listener-metrics.js";
@@ -58,6 +61,8 @@ export interface MetricsSources {
   listeners?: () => readonly ListenerMetricsSource[];
   /** Pool name → its monitoring-agent poller's stats, for pools that poll agents. */
   agents?: () => Readonly<Record<string, AgentPollerStats>>;
+  /** Pool name → its discovery source's stats, for pools with a discovery source. */
+  discovery?: () => Readonly<Record<string, DiscoveryStats>>;
   /** The shared config store's state, when the pools live in etcd. */
   configStore?: () => ConfigStoreStatus;
   /** How config reloads went, when a runtime reloads its config. */
@@ -79,6 +84,7 @@ interface Scrape {
   pools: PoolScrape[];
   listeners: ListenerScrape[];
   agents: [pool: string, stats: AgentPollerStats][];
+  discovery: [pool: string, stats: DiscoveryStats][];
   configStore: ConfigStoreStatus | undefined;
   reloads: ReloadStats | undefined;
 }
@@ -99,7 +105,14 @@ const POOL_COUNTERS = [
 export class PrometheusExporter {
   readonly registry = new Registry();
   #sources: MetricsSources;
-  #scrape: Scrape = { pools: [], listeners: [], agents: [], configStore: undefined, reloads: undefined };
+  #scrape: Scrape = {
+    pools: [],
+    listeners: [],
+    agents: [],
+    discovery: [],
+    configStore: undefined,
+    reloads: undefined,
+  };
 
   #process: boolean;
 
@@ -286,6 +299,7 @@ export class PrometheusExporter {
     defineLatencyMetrics(families, () => this.#scrape.pools);
     defineListenerMetrics(families, () => this.#scrape.listeners);
     defineAgentMetrics(families, () => this.#scrape.agents);
+    defineDiscoveryMetrics(families, () => this.#scrape.discovery);
     defineConfigStoreMetrics(families, () => this.#scrape.configStore);
     defineInstanceMetrics(families, () => this.#scrape.reloads);
   }
@@ -352,6 +366,7 @@ function takeScrape(sources: MetricsSources): Scrape {
     pools,
     listeners,
     agents: Object.entries(sources.agents?.() ?? {}),
+    discovery: Object.entries(sources.discovery?.() ?? {}),
     configStore: sources.configStore?.(),
     reloads: sources.reloads?.(),
   };
