@@ -8,12 +8,12 @@
  */
 import type { Etcd3 } from "etcd3";
 import { stringify } from "yaml";
-import { DEFAULT_STORE_PREFIX, isEtcdEndpoint, storePrefixSchema } from "../config/config-store-schema.js";
-import type { StoreLocation } from "../config/etcd/etcd-pools.js";
-import type { RawPool } from "../config/etcd/pool-keys.js";
 import { parseConfig, resolveRawConfig } from "../config/load.js";
 import type { SwitchyardConfig } from "../config/schema.js";
 import { ErrorCodes } from "../core/errors.js";
+import { DEFAULT_STORE_PREFIX, isEtcdEndpoint, storePrefixSchema } from "../discovery/etcd-location.js";
+import type { RawPool } from "../discovery/etcd-pool-keys.js";
+import type { StoreLocation } from "../discovery/etcd-pool-reads.js";
 import { UsageError } from "./arguments.js";
 import { plural } from "./text-format.js";
 
@@ -59,7 +59,7 @@ export async function configGetCommand(
 ): Promise<void> {
   const config = options.config === undefined ? undefined : await fileConfig(options.config);
   const location = storeLocation(options, config);
-  const { readStoredPools } = await import("../config/etcd/etcd-pools.js");
+  const { readStoredPools } = await import("../discovery/etcd-pool-reads.js");
   const stored = await withClient(location, (client) => readStoredPools(client, location));
   if (options.json) {
     const { endpoints, prefix } = location;
@@ -112,7 +112,7 @@ function storeLocation(flags: ConfigStoreFlags, config: SwitchyardConfig | undef
 
 /** Runs `action` with a client that is closed afterwards, so the command exits. */
 async function withClient<T>(location: StoreLocation, action: (client: Etcd3) => Promise<T>): Promise<T> {
-  const { createEtcdClient } = await import("../config/etcd/etcd-client.js");
+  const { createEtcdClient } = await import("../discovery/etcd-client.js");
   const client = createEtcdClient(location);
   try {
     return await action(client);

@@ -8,28 +8,9 @@
  */
 import { z } from "zod";
 import { durationMs } from "../core/duration.js";
+import { DEFAULT_STORE_PREFIX, etcdEndpointsSchema, storePrefixSchema } from "../discovery/etcd-location.js";
 
 export const CONFIG_STORE_PROVIDERS = ["file", "etcd"] as const;
-export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
-export const DEFAULT_STORE_PREFIX = "/switchyard/";
-
-const ETCD_ENDPOINT_EXPECTED = 'expected an etcd client URL "http://host:port" or "https://host:port"';
-
-/** True for `http(s)://host:port` with nothing after the port. */
-export function isEtcdEndpoint(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return /^https?:$/.test(url.protocol) && url.hostname !== "" && /^\/?$/.test(url.pathname + url.search);
-  } catch {
-    return false;
-  }
-}
-
-export const storePrefixSchema = z
-  .string({ error: 'expected a key prefix such as "/switchyard/"' })
-  .regex(/^\S*\/$/, {
-    error: 'expected a key prefix without spaces that ends in "/", such as "/switchyard/"',
-  });
 
 /** Where the pools live: the config file (default), or etcd, shared by every instance on the same prefix. */
 export const configStoreSchema = z.strictObject({
@@ -37,13 +18,7 @@ export const configStoreSchema = z.strictObject({
     .enum(CONFIG_STORE_PROVIDERS)
     .default("file")
     .describe("file: the pools come from this file; etcd: from etcd, shared by every instance on the prefix"),
-  endpoints: z
-    .array(
-      z.string({ error: ETCD_ENDPOINT_EXPECTED }).refine(isEtcdEndpoint, { error: ETCD_ENDPOINT_EXPECTED }),
-    )
-    .min(1, { error: "expected at least one etcd endpoint" })
-    .default([DEFAULT_ETCD_ENDPOINT])
-    .describe('etcd client URLs "http(s)://host:port"'),
+  endpoints: etcdEndpointsSchema(),
   prefix: storePrefixSchema
     .default(DEFAULT_STORE_PREFIX)
     .describe('key prefix of the pools in etcd, ending in "/"'),

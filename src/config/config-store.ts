@@ -9,10 +9,10 @@
  */
 import { z } from "zod";
 import { isRecord } from "../core/is-record.js";
+import type { RawPool } from "../discovery/etcd-pool-keys.js";
 import type { Logger } from "../observability/logger.js";
 import { configStoreSchema } from "./config-store-schema.js";
 import type { FollowTarget } from "./etcd/etcd-config-store.js";
-import type { RawPool } from "./etcd/pool-keys.js";
 import { parseAgainst, parseConfig, type RawConfig } from "./load.js";
 import type { SwitchyardConfig } from "./schema.js";
 import type { AdminConfigStore } from "./store-writes.js";

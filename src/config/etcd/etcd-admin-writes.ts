@@ -11,11 +11,12 @@
 import type { Etcd3 } from "etcd3";
 import type { AlgorithmSpec } from "../../algorithms/registry.js";
 import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
+import { type RawPool, rawBackendId } from "../../discovery/etcd-pool-keys.js";
+import type { StoreLocation } from "../../discovery/etcd-pool-reads.js";
 import type { BackendConfig, SwitchyardConfig } from "../schema.js";
 import type { AdminConfigStore, StoreWrite } from "../store-writes.js";
-import { changePool, type StoreLocation } from "./etcd-pools.js";
+import { changePool } from "./etcd-pools.js";
 import type { BuildConfig, ConfigStoreStatus, EtcdPoolSync } from "./etcd-sync.js";
-import { type RawPool, rawBackendId } from "./pool-keys.js";
 
 export interface AdminWritesOptions extends StoreLocation {
   /** How long a write waits for this instance to apply it. */

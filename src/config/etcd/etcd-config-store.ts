@@ -5,15 +5,15 @@
  * (etcd-sync.ts), and admin writes that go to etcd (etcd-admin-writes.ts).
  */
 import type { Etcd3 } from "etcd3";
+import { createEtcdClient } from "../../discovery/etcd-client.js";
+import type { RawPool } from "../../discovery/etcd-pool-keys.js";
+import { readStoredPools, type StoredPools } from "../../discovery/etcd-pool-reads.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ConfigStoreConfig } from "../config-store-schema.js";
 import type { SwitchyardConfig } from "../schema.js";
 import type { AdminConfigStore } from "../store-writes.js";
 import { EtcdAdminWrites } from "./etcd-admin-writes.js";
-import { createEtcdClient } from "./etcd-client.js";
-import { readStoredPools, type StoredPools } from "./etcd-pools.js";
 import { type BuildConfig, EtcdPoolSync, type SyncTarget } from "./etcd-sync.js";
-import type { RawPool } from "./pool-keys.js";
 
 /** What the store follows: the runtime, whose config it reads for pools etcd does not hold yet. */
 export interface FollowTarget extends SyncTarget {

@@ -1,29 +1,25 @@
 /**
- * Keeps a running proxy's pools in step with etcd. A watch on `P pools/`
- * signals changes; after a short debounce the whole prefix is read again
- * and, if it differs from what runs, merged over the config file, validated
- * and applied with the runtime's own `reload` (the hot-reload path). An
- * invalid change is logged once and rejected; the running config stays.
- *
- * Reading everything instead of replaying events keeps one code path for
- * start, changes and reconnects. etcd3's watcher resumes from the revision
- * after the last one it saw when its stream comes back, and each reconnect
- * also triggers a full read, so changes made while etcd was unreachable from
- * here arrive, even if the watch's old revision was compacted meanwhile.
- * Losing etcd never stops routing: the last applied pools keep running, and
- * `status()` says since when the store has been unreachable.
+ * Keeps a running proxy's pools in step with etcd. `P pools/` is followed
+ * (discovery/etcd-follower.ts: a watch, a debounce, a full read on each
+ * change and reconnect); each read that differs from what runs is merged
+ * over the config file, validated and applied with the runtime's own
+ * `reload` (the hot-reload path). An invalid change is logged once and
+ * rejected; the running config stays. Losing etcd never stops routing: the
+ * last applied pools keep running, and `status()` says since when the store
+ * has been unreachable.
  */
 
 import { isDeepStrictEqual } from "node:util";
-import { type Etcd3, EtcdWatchStreamEnded, type Watcher } from "etcd3";
+import type { Etcd3 } from "etcd3";
 import { isSwitchyardError, SwitchyardError } from "../../core/errors.js";
+import { describeEtcdError } from "../../discovery/etcd-client.js";
+import { EtcdPrefixFollower } from "../../discovery/etcd-follower.js";
+import { poolsPrefix, type RawPool } from "../../discovery/etcd-pool-keys.js";
+import { readStoredPools, type StoredPools, type StoreLocation } from "../../discovery/etcd-pool-reads.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ReloadResult } from "../reload.js";
 import type { ReloadStats } from "../reload-stats.js";
 import type { SwitchyardConfig } from "../schema.js";
-import { describeEtcdError } from "./etcd-client.js";
-import { readStoredPools, type StoredPools, type StoreLocation } from "./etcd-pools.js";
-import { poolsPrefix, type RawPool } from "./pool-keys.js";
 
 /** What the sync applies changes to (a `Runtime`), counting the changes it rejects. */
 export interface SyncTarget {
@@ -61,10 +57,6 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-/** Delay before re-reading after a failed read while the watch is up, and before re-creating a cancelled watch. */
-const RETRY_MS = 1_000;
-const CANCEL_TIMEOUT_MS = 1_000;
-
 export class EtcdPoolSync {
   readonly #client: Etcd3;
   readonly #options: SyncOptions;
@@ -72,15 +64,11 @@ export class EtcdPoolSync {
   #applied: StoredPools;
   #target: SyncTarget | undefined;
   #logger: Logger | undefined;
-  #watcher: Watcher | undefined;
+  #follower: EtcdPrefixFollower | undefined;
   #state: ConfigStoreStatus["state"] = "connected";
   #since = new Date();
   #lastError: ConfigStoreStatus["lastError"] = null;
   #rejected: ConfigStoreStatus["rejected"] = null;
-  #timer: NodeJS.Timeout | undefined;
-  #due = 0;
-  #running = false;
-  #again = false;
   #waiters = new Set<Waiter>();
   #closed = false;
 
@@ -101,7 +89,27 @@ export class EtcdPoolSync {
   start(target: SyncTarget, logger: Logger): void {
     this.#target = target;
     this.#logger = logger.child({ component: "config-store" });
-    this.#watch(this.#applied.revision + 1);
+    this.#follower = new EtcdPrefixFollower(
+      this.#client,
+      {
+        prefix: poolsPrefix(this.#options.prefix),
+        debounceMs: this.#options.debounceMs,
+        startRevision: this.#applied.revision + 1,
+      },
+      {
+        read: () =>
+          this.#resync().catch((error: unknown) =>
+            this.#logger?.error({ err: error }, "reading the pools from etcd failed"),
+          ),
+        connected: () => this.#onConnected(),
+        disconnected: (error) => this.#onDisconnected(error),
+        cancelled: (error) => {
+          this.#noteError(error);
+          this.#logger?.warn({ error: describeEtcdError(error) }, "etcd cancelled the watch; watching again");
+        },
+      },
+    );
+    this.#follower.start();
     this.#logger.info(
       { endpoints: this.#options.endpoints, prefix: this.#options.prefix, revision: this.#applied.revision },
       "following the pools in etcd",
@@ -112,16 +120,8 @@ export class EtcdPoolSync {
    * Reads and applies the store within `delayMs` (default the debounce), so
    * a burst of changes is applied once. A read already due sooner stays.
    */
-  refresh(delayMs = this.#options.debounceMs): void {
-    if (this.#closed) return;
-    const due = Date.now() + delayMs;
-    if (this.#timer && this.#due <= due) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#due = due;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#run();
-    }, delayMs);
+  refresh(delayMs?: number): void {
+    this.#follower?.refresh(delayMs);
   }
 
   /**
@@ -163,46 +163,12 @@ export class EtcdPoolSync {
   /** Stops watching; waiting writes resolve as not applied. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
     for (const waiter of this.#waiters) {
       clearTimeout(waiter.timer);
       waiter.resolve(false);
     }
     this.#waiters.clear();
-    await this.#stopWatch();
-  }
-
-  #watch(startRevision?: number): void {
-    let builder = this.#client.watch().prefix(poolsPrefix(this.#options.prefix));
-    if (startRevision !== undefined) builder = builder.startRevision(String(startRevision));
-    // `watcher()` rather than `create()`: the handlers must be on before the first connect or failure.
-    const watcher = builder.watcher();
-    this.#watcher = watcher;
-    watcher.on("connected", () => this.#onConnected());
-    watcher.on("disconnected", (error) => this.#onDisconnected(error));
-    watcher.on("data", (response) => {
-      if (response.events.length > 0) this.refresh();
-    });
-    watcher.on("error", (error) => {
-      // etcd cancelled the watch (e.g. its revision was compacted): watch anew from now and read everything.
-      this.#noteError(error);
-      this.#logger?.warn({ error: describeEtcdError(error) }, "etcd cancelled the watch; watching again");
-      if (this.#watcher === watcher) this.#watcher = undefined;
-      setTimeout(() => {
-        if (!this.#closed && this.#watcher === undefined) this.#watch();
-      }, RETRY_MS);
-    });
-  }
-
-  async #stopWatch(): Promise<void> {
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    if (!watcher) return;
-    // A cancel waits for etcd's answer; etcd may be gone.
-    await Promise.race([
-      watcher.cancel().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, CANCEL_TIMEOUT_MS).unref()),
-    ]);
+    await this.#follower?.close();
   }
 
   #onConnected(): void {
@@ -215,17 +181,15 @@ export class EtcdPoolSync {
       this.#state = "connected";
       this.#since = new Date();
     }
-    this.refresh(0);
   }
 
-  #onDisconnected(error: Error): void {
-    // "Stream ended" follows the error that ended it, which says more.
-    if (!(error instanceof EtcdWatchStreamEnded)) this.#noteError(error);
+  #onDisconnected(error: Error | undefined): void {
+    if (error !== undefined) this.#noteError(error);
     if (this.#state === "disconnected") return;
     this.#state = "disconnected";
     this.#since = new Date();
     this.#logger?.warn(
-      { error: describeEtcdError(error), revision: this.#applied.revision },
+      { error: error && describeEtcdError(error), revision: this.#applied.revision },
       `lost etcd; routing continues with the pools of revision ${this.#applied.revision}`,
     );
   }
@@ -235,24 +199,6 @@ export class EtcdPoolSync {
       message: describeEtcdError(error, this.#options.requestTimeoutMs),
       at: new Date().toISOString(),
     };
-  }
-
-  /** Runs one resync at a time; a request during one runs another after it. */
-  #run(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    this.#resync()
-      .catch((error: unknown) => this.#logger?.error({ err: error }, "reading the pools from etcd failed"))
-      .finally(() => {
-        this.#running = false;
-        if (this.#again && !this.#closed) {
-          this.#again = false;
-          this.#run();
-        }
-      });
   }
 
   async #resync(): Promise<void> {
@@ -265,8 +211,7 @@ export class EtcdPoolSync {
         return;
       }
       this.#noteError(error);
-      // While the watch is down its reconnect triggers the next read; while it is up, retry.
-      if (this.#state === "connected") this.refresh(RETRY_MS);
+      this.#follower?.retryLater();
       return;
     }
     if (this.#closed || stored.revision <= this.#applied.revision) return;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { backendKey, poolEntries, poolKey, poolsFromEntries } from "./pool-keys.js";
+import { backendKey, poolEntries, poolKey, poolsFromEntries } from "./etcd-pool-keys.js";
 
 const PREFIX = "/switchyard/";
 

@@ -8,7 +8,7 @@
  * writes fail fast while etcd is down (and for up to 5 s after it returns).
  */
 import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from "etcd3";
-import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 
 export interface EtcdClientOptions {
   endpoints: readonly string[];

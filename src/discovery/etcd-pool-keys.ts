@@ -9,9 +9,9 @@
  * schema validates them when an instance merges them over its file. This file
  * turns raw pools into keys and back, reporting every malformed key or value.
  */
-import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
-import { isRecord } from "../../core/is-record.js";
-import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../../core/nesting.js";
+import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { isRecord } from "../core/is-record.js";
+import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../core/nesting.js";
 
 /** A raw pool as in a config file: settings plus `backends`. */
 export type RawPool = Record<string, unknown>;
