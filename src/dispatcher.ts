@@ -12,6 +12,7 @@ export { ErrorCodes, isSwitchyardError, SwitchyardError } from "./core/errors.js
 export type {
   DiscoveryOptions,
   DnsDiscoveryOptions,
+  EtcdDiscoveryOptions,
   FileDiscoveryOptions,
 } from "./discovery/discovery-options.js";
 export type { DiscoveryStats } from "./discovery/refresh-status.js";

@@ -22,6 +22,7 @@ export { Discovery } from "./discovery/discovery.js";
 export type {
   DiscoveryOptions,
   DnsDiscoveryOptions,
+  EtcdDiscoveryOptions,
   FileDiscoveryOptions,
 } from "./discovery/discovery-options.js";
 export type { DiscoveryStats } from "./discovery/refresh-status.js";

@@ -2,8 +2,9 @@
  * The light entry points: `switchyard-lb/engine` and `switchyard-lb/dispatcher`,
  * imported by package name from the built package in a child process whose
  * resolve hook lists every npm package loaded (ESM has no require cache to
- * read). Neither may load pino, prom-client, maxmind, yaml or etcd3; the
- * root entry, which loads yaml and prom-client, shows the hook sees them.
+ * read). Neither may load pino, prom-client, maxmind, yaml or etcd3 (etcd3
+ * only once etcd discovery is used); the root entry, which loads yaml and
+ * prom-client, shows the hook sees them.
  */
 import { execFile } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
@@ -49,5 +50,18 @@ describe("light entry points", () => {
     );
     expect(loaded.filter((name) => HEAVY.includes(name))).toEqual([]);
     expect(loaded).toContain("undici");
+  });
+
+  it("switchyard-lb/dispatcher loads etcd3 once a service follows a pool in etcd", async () => {
+    const loaded = await packagesLoaded(
+      "switchyard-lb/dispatcher",
+      `const d = new m.BalancedDispatcher({ services: { orders: { discovery: { etcd: {
+         endpoints: ["http://127.0.0.1:1"], pool: "orders", requestTimeoutMs: 500 } } } } });
+       await d.ready();
+       if (d.stats().orders.discovery.failures === 0) throw new Error("no failed read");
+       await d.close();`,
+    );
+    expect(loaded).toContain("etcd3");
+    expect(loaded.filter((name) => HEAVY.includes(name) && name !== "etcd3")).toEqual([]);
   });
 });

@@ -37,8 +37,10 @@ export interface ServiceOptions extends Omit<BalancerOptions, "backends" | "algo
   backends?: readonly (BackendSpec | string)[];
   /**
    * Backends from DNS (`{ dns: { hostname, port } }` for A/AAAA records,
-   * `{ dns: { srv } }` for SRV records, re-resolved on their TTL) or a JSON
-   * file (`{ file: { path } }`, followed as it is edited), beside any `backends`.
+   * `{ dns: { srv } }` for SRV records, re-resolved on their TTL), a JSON
+   * file (`{ file: { path } }`, followed as it is edited) or a pool in etcd
+   * (`{ etcd: { endpoints, pool } }`, followed with a watch; etcd3 loads only
+   * then), beside any `backends`.
    */
   discovery?: DiscoveryOptions;
   /**

@@ -409,7 +409,7 @@ describe("validation messages", () => {
     });
     expect(error.message).toContain('listeners[0].listen: missing; expected a listen address "host:port"');
     expect(error.message).toContain(
-      "pools.web.backends: expected at least one backend, or a discovery source (dns or file) to find them, found []",
+      "pools.web.backends: expected at least one backend, or a discovery source (dns, file or etcd) to find them, found []",
     );
   });
 

@@ -2,7 +2,8 @@
  * The backends file of file discovery: a JSON array whose items are
  * `"host:port"` strings or backend objects as a pool's `backends` take them
  * (`address`, `id`, `weight`, `region`, `latitude`, `longitude`, `labels`,
- * `enabled`), ids unique. JSON only, so the client entry point needs no YAML
+ * `enabled`), ids unique. etcd discovery checks a pool's stored backends by
+ * the same rules. JSON only, so the client entry point needs no YAML
  * parser; tools that generate such files (consul-template, confd, a
  * Kubernetes operator) write JSON as readily.
  *
@@ -19,12 +20,13 @@ const fileSchema = z.array(
   { error: 'expected a JSON array of backends ("host:port" or { "address": ... })' },
 );
 
+const fail = (problem: string) => new SwitchyardError(ErrorCodes.CONFIG, problem);
+
 /**
  * The backends `text` lists; throws SY_ERR_CONFIG with every problem on one
  * line (the caller names the file).
  */
 export function parseBackendsFile(text: string): BackendSpec[] {
-  const fail = (problem: string) => new SwitchyardError(ErrorCodes.CONFIG, problem);
   if (jsonNestingExceededAt(text) >= 0) {
     throw fail(`lists and objects nested deeper than ${MAX_NESTING_DEPTH} levels`);
   }
@@ -34,6 +36,14 @@ export function parseBackendsFile(text: string): BackendSpec[] {
   } catch (error) {
     throw fail(`invalid JSON: ${(error as Error).message}`);
   }
+  return parseBackendList(data);
+}
+
+/**
+ * Backends from parsed JSON (the file's, or a pool's backends in etcd) by
+ * the file's rules; throws SY_ERR_CONFIG with every problem on one line.
+ */
+export function parseBackendList(data: unknown): BackendSpec[] {
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
     throw fail(parsed.error.issues.map((issue) => `${pathText(issue.path)}${issue.message}`).join("; "));

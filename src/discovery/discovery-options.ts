@@ -1,19 +1,23 @@
 /**
  * Where a pool's backends come from besides its static list: DNS (a name's
  * A/AAAA records with a port, or an SRV name whose records carry targets,
- * ports and weights) or a JSON file. One zod schema for the config file
+ * ports and weights), a JSON file, or a pool's backends in etcd (as the
+ * config store keeps them). One zod schema for the config file
  * (`pools.<name>.discovery`) and the client (`services.<name>.discovery`),
  * so both accept and reject the same things; parsing is idempotent.
  *
  *   discovery: { dns: { hostname: orders.internal, port: 8080 } }
  *   discovery: { dns: { srv: _http._tcp.orders.internal } }
  *   discovery: { file: { path: /etc/switchyard/orders.json } }
+ *   discovery: { etcd: { endpoints: [http://10.0.0.5:2379], pool: orders } }
  */
 import { isIP } from "node:net";
 import { z } from "zod";
 import { durationMs } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { numberIn } from "../core/numbers.js";
+import { DEFAULT_STORE_PREFIX, etcdEndpointsSchema, storePrefixSchema } from "./etcd-location.js";
+import { poolKey } from "./etcd-pool-keys.js";
 
 export const DNS_FAMILIES = ["A", "AAAA"] as const;
 
@@ -108,30 +112,58 @@ export const fileDiscoverySchema = z.strictObject({
   drainTimeoutMs: drainTimeoutMs(),
 });
 
+const POOL_NAME_EXPECTED = 'expected a pool name (no "/")';
+
+export const etcdDiscoverySchema = z.strictObject({
+  endpoints: etcdEndpointsSchema(),
+  prefix: storePrefixSchema
+    .default(DEFAULT_STORE_PREFIX)
+    .describe('key prefix the pools are stored under, ending in "/" (as configStore.prefix)'),
+  pool: z
+    .string({ error: POOL_NAME_EXPECTED })
+    .regex(/^[^/]+$/, { error: POOL_NAME_EXPECTED })
+    .describe(
+      "the pool whose backends are followed: the keys PREFIX pools/POOL/backends/*, as switchyard config push and the admin API of instances on configStore etcd write them",
+    ),
+  requestTimeoutMs: durationMs(1, 60_000).default(2_000).describe("deadline of each etcd read"),
+  debounceMs: durationMs(0, 10_000).default(50).describe("changes arriving within this window are read once"),
+  drainTimeoutMs: drainTimeoutMs(),
+});
+
+const SOURCES = ["dns", "file", "etcd"] as const;
+
 export const discoverySchema = z
   .strictObject({
     dns: dnsDiscoverySchema
       .optional()
       .describe("backends from DNS: A/AAAA records of hostname, or SRV records"),
     file: fileDiscoverySchema.optional().describe("backends from a JSON file, followed as it is edited"),
+    etcd: etcdDiscoverySchema
+      .optional()
+      .describe("backends of a pool stored in etcd (as configStore etcd keeps pools), followed with a watch"),
   })
-  .refine((discovery) => (discovery.dns === undefined) !== (discovery.file === undefined), {
-    error: "expected one source: dns or file",
+  .refine((discovery) => SOURCES.filter((source) => discovery[source] !== undefined).length === 1, {
+    error: "expected one source: dns, file or etcd",
   });
 
 export type DnsDiscoveryOptions = z.input<typeof dnsDiscoverySchema>;
 export type FileDiscoveryOptions = z.input<typeof fileDiscoverySchema>;
-/** One source of backends: `{ dns: {...} }` or `{ file: {...} }`. */
-export type DiscoveryOptions = { dns: DnsDiscoveryOptions } | { file: FileDiscoveryOptions };
+export type EtcdDiscoveryOptions = z.input<typeof etcdDiscoverySchema>;
+/** One source of backends: `{ dns: {...} }`, `{ file: {...} }` or `{ etcd: {...} }`. */
+export type DiscoveryOptions =
+  | { dns: DnsDiscoveryOptions }
+  | { file: FileDiscoveryOptions }
+  | { etcd: EtcdDiscoveryOptions };
 export type DiscoveryConfig = z.output<typeof discoverySchema>;
 export type DnsDiscoveryConfig = z.output<typeof dnsDiscoverySchema>;
 export type FileDiscoveryConfig = z.output<typeof fileDiscoverySchema>;
+export type EtcdDiscoveryConfig = z.output<typeof etcdDiscoverySchema>;
 
-/** The source in a few words, for logs and summaries: `dns NAME` or `file PATH`. */
+/** The source in a few words, for logs and summaries: `dns NAME`, `file PATH` or `etcd PREFIXpools/POOL`. */
 export function describeDiscovery(discovery: DiscoveryConfig): string {
-  return discovery.dns !== undefined
-    ? `dns ${discovery.dns.srv ?? discovery.dns.hostname}`
-    : `file ${discovery.file?.path}`;
+  if (discovery.dns !== undefined) return `dns ${discovery.dns.srv ?? discovery.dns.hostname}`;
+  if (discovery.etcd !== undefined) return `etcd ${poolKey(discovery.etcd.prefix, discovery.etcd.pool)}`;
+  return `file ${discovery.file?.path}`;
 }
 
 /** Validates discovery options; throws SY_ERR_INVALID_OPTIONS naming each bad field. */

@@ -1,5 +1,5 @@
 /**
- * A pool's discovery: one source (DNS or a file) feeding the pool, which can
+ * A pool's discovery: one source (DNS, a file or etcd) feeding the pool, which can
  * be swapped while it runs (a config reload). The backends the old source
  * added stay owned across the swap, so the new source's first answer adds
  * what is new and drains what it no longer lists; turning discovery off
@@ -13,15 +13,18 @@ import type { WatchLogger } from "../core/watch-file.js";
 import { DiscoveredBackends } from "./discovered-backends.js";
 import { type DiscoveryConfig, type DiscoveryOptions, parseDiscoveryOptions } from "./discovery-options.js";
 import { DnsDiscovery } from "./dns-discovery.js";
+import { EtcdDiscovery } from "./etcd-discovery.js";
 import { FileDiscovery } from "./file-discovery.js";
 import type { DiscoveryStats } from "./refresh-status.js";
+
+type Source = DnsDiscovery | FileDiscovery | EtcdDiscovery;
 
 const quiet: WatchLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
 export class Discovery {
   readonly #members: DiscoveredBackends;
   readonly #logger: WatchLogger;
-  #source: DnsDiscovery | FileDiscovery | undefined;
+  #source: Source | undefined;
 
   /** `options` undefined: no source until `update` gives one. Throws SY_ERR_INVALID_OPTIONS. */
   constructor(
@@ -58,11 +61,12 @@ export class Discovery {
     return this.#source?.stats();
   }
 
-  #create(options: DiscoveryOptions | DiscoveryConfig | undefined): DnsDiscovery | FileDiscovery | undefined {
+  #create(options: DiscoveryOptions | DiscoveryConfig | undefined): Source | undefined {
     if (options === undefined) return undefined;
-    const { dns, file } = parseDiscoveryOptions(options);
+    const { dns, file, etcd } = parseDiscoveryOptions(options);
     if (dns !== undefined) return new DnsDiscovery(this.#members, dns, this.#logger);
     if (file !== undefined) return new FileDiscovery(this.#members, file, this.#logger);
+    if (etcd !== undefined) return new EtcdDiscovery(this.#members, etcd, this.#logger);
     return undefined;
   }
 }

@@ -8,14 +8,14 @@
  */
 import type { WatchLogger } from "../core/watch-file.js";
 
-export type DiscoverySource = "dns" | "file";
+export type DiscoverySource = "dns" | "file" | "etcd";
 
 /** A discovery source's state, as stats report it. */
 export interface DiscoveryStats {
   source: DiscoverySource;
-  /** What is followed: the DNS name or the file's path. */
+  /** What is followed: the DNS name, the file's path, or the pool's key in etcd. */
   target: string;
-  /** Refreshes that succeeded (a lookup answered, the file read and valid). */
+  /** Refreshes that succeeded (a lookup answered, the file or the pool read and valid). */
   refreshes: number;
   failures: number;
   /** Failures since the last success: above 0 while the source is failing. */

@@ -144,7 +144,7 @@ export function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
       ctx.addIssue({
         code: "custom",
         path: ["pools", poolName, "backends"],
-        message: "expected at least one backend, or a discovery source (dns or file) to find them",
+        message: "expected at least one backend, or a discovery source (dns, file or etcd) to find them",
       });
     }
     if (!Array.isArray(pool.backends)) continue;
