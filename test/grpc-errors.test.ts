@@ -13,66 +13,26 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CheckedBalancerOptions, createBalancer } from "../src/balancer/balancer.js";
-import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import type { HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import {
   type Cleanups,
   type EchoClient,
   echoClient,
+  h2Pool,
   type Note,
+  noteFrame,
+  rawSay,
   say,
   sayFailure,
+  startGrpcProxy,
   startGrpcServer,
 } from "./helpers/grpc.js";
-import { type H2Response, h2request } from "./helpers/http2-client.js";
 import { closedPort, LOCALHOST, request } from "./helpers/servers.js";
 
 const cleanups: Cleanups = [];
 afterEach(async () => {
   for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
-
-/** A pool speaking h2 to `addresses`, without the breaker and outlier detection (each failure stays visible). */
-function h2Pool(addresses: readonly string[], options: Partial<CheckedBalancerOptions> = {}) {
-  return createBalancer({
-    backends: addresses.map((address) => ({ address })),
-    backendProtocol: "h2",
-    circuitBreaker: false,
-    outlierDetection: false,
-    ...options,
-  });
-}
-
-/** An h2c proxy with `options`, closed after the test. */
-async function startProxy(options: HttpProxyOptions): Promise<{ proxy: HttpProxy; port: number }> {
-  const proxy = new HttpProxy({ h2c: true, ...options });
-  const { port } = await proxy.listen();
-  cleanups.push(() => proxy.close(200));
-  return { proxy, port };
-}
-
-/** One length-prefixed gRPC message: Note { text }. */
-function noteFrame(text: string): Buffer {
-  const note = Buffer.from([0x0a, text.length, ...Buffer.from(text)]);
-  const frame = Buffer.alloc(5 + note.length);
-  frame.writeUInt32BE(note.length, 1);
-  note.copy(frame, 5);
-  return frame;
-}
-
-/** A Say call sent by hand over node:http2 with `contentType`. */
-function rawSay(port: number, contentType: string): Promise<H2Response> {
-  const session = http2.connect(`http://${LOCALHOST}:${port}`);
-  session.on("error", () => {});
-  cleanups.push(async () => session.destroy());
-  const head = {
-    ":method": "POST",
-    ":path": "/switchyard.test.Echo/Say",
-    "content-type": contentType,
-    te: "trailers",
-  };
-  return h2request(session, head, noteFrame("hello"));
-}
 
 /**
  * An h2c backend that answers every call with a gRPC head and one message
@@ -99,6 +59,11 @@ function repeat(echo: EchoClient): Promise<{ notes: Note[]; status: grpc.StatusO
   call.on("data", (note: Note) => notes.push(note));
   call.on("error", () => {});
   return new Promise((resolve) => call.on("status", (status) => resolve({ notes, status })));
+}
+
+/** An h2c proxy with `options`, closed after the test. */
+function startProxy(options: HttpProxyOptions) {
+  return startGrpcProxy(options, cleanups);
 }
 
 describe("proxy errors to gRPC clients", () => {
@@ -157,7 +122,7 @@ describe("proxy errors to gRPC clients", () => {
     const { proxy, port } = await startProxy({
       balancer: h2Pool([], { backends: [{ address: `http://${LOCALHOST}:1`, enabled: false }] }),
     });
-    const h2 = await rawSay(port, "application/grpc+proto");
+    const h2 = await rawSay(port, cleanups, { "content-type": "application/grpc+proto" });
     expect(h2.endedWithHead).toBe(true);
     expect(h2.trailers).toBeUndefined();
     expect(h2.headers).toMatchObject({
@@ -182,7 +147,7 @@ describe("proxy errors to gRPC clients", () => {
       "grpc-status": "14",
     });
 
-    const json = await rawSay(port, "application/json");
+    const json = await rawSay(port, cleanups, { "content-type": "application/json" });
     expect(json.status).toBe(503);
     expect(JSON.parse(json.body.toString())).toMatchObject({ error: "SY_ERR_NO_BACKEND" });
     expect(proxy.stats()).toMatchObject({
@@ -203,7 +168,9 @@ describe("proxy errors to gRPC clients", () => {
     expect(status.details).toMatch(/^SY_ERR_UPSTREAM_RESET: /);
 
     // Any other response cut midway is still cut: the client's stream is reset.
-    const plain = await rawSay(port, "application/json").catch((error: Error) => error);
+    const plain = await rawSay(port, cleanups, { "content-type": "application/json" }).catch(
+      (error: Error) => error,
+    );
     expect(plain).toBeInstanceOf(Error);
     expect(String(plain)).toMatch(/NGHTTP2_INTERNAL_ERROR/);
   });

@@ -11,6 +11,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -314,6 +315,36 @@ describe("HTTP/2 from clients", () => {
     await new Promise((resolve) => stream.once("close", resolve));
     expect(stream.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
     await waitFor(() => proxy.stats().inFlight === 0);
+  });
+
+  it("resets a stream whose client stops reading for timeouts.idleMs, even once the backend has finished", async () => {
+    // More than the stream's 64 KiB window, little enough for the proxy to read it all from the backend.
+    const backend = await track(startServer((_req, res) => res.end(Buffer.alloc(100_000))));
+    const { proxy, port } = await startProxy([backend], { timeouts: { idleMs: 300 } });
+    const stream = connect(port).request({ ":path": "/unread" });
+    stream.on("error", () => {});
+    // Never read: no WINDOW_UPDATE, so the rest of the response waits in the proxy.
+    stream.pause();
+    await new Promise((resolve) => stream.once("close", resolve));
+    expect(stream.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    await waitFor(() => proxy.stats().inFlight === 0);
+  });
+
+  it("closes a session idle for timeouts.idleMs with GOAWAY, but not while a stream waits for its backend", async () => {
+    const backend = await track(startServer((_req, res) => setTimeout(() => res.end("late"), 700)));
+    const { port } = await startProxy([backend], { timeouts: { idleMs: 300 } });
+    const session = connect(port);
+    let goawayAt = 0;
+    session.on("goaway", () => {
+      goawayAt ||= performance.now();
+    });
+    const closed = new Promise<void>((resolve) => session.on("close", () => resolve()));
+    const reply = await h2request(session, { ":path": "/late" });
+    const answeredAt = performance.now();
+    expect(reply.body.toString()).toBe("late");
+    expect(goawayAt).toBe(0);
+    await closed;
+    expect(goawayAt - answeredAt).toBeGreaterThan(200);
   });
 
   it("routes by :authority", async () => {

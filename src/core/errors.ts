@@ -14,6 +14,8 @@ export const ErrorCodes = {
   UPSTREAM_CONNECT: "SY_ERR_UPSTREAM_CONNECT",
   UPSTREAM_RESET: "SY_ERR_UPSTREAM_RESET",
   UPSTREAM_TIMEOUT: "SY_ERR_UPSTREAM_TIMEOUT",
+  /** A gRPC call's deadline (its client's `grpc-timeout`) passed before its response ended. */
+  DEADLINE_EXCEEDED: "SY_ERR_DEADLINE_EXCEEDED",
   /** The backend's response could not be framed (malformed head, bad chunking). */
   UPSTREAM_PROTOCOL: "SY_ERR_UPSTREAM_PROTOCOL",
   /** Every connection to the backend was busy for the whole queue timeout. */

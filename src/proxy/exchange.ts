@@ -26,6 +26,10 @@
  * twice runs its first attempt through a `HedgeRace` (hedge.ts), which may
  * add a second attempt after the policy's delay and hands the exchange the
  * attempt that answers first; other requests never touch it.
+ * A gRPC call that carries `grpc-timeout` has a deadline for the whole call,
+ * retries and hedges included (grpc-timeout.ts): each attempt tells its
+ * backend the time left, and once it passes the attempt is cancelled and
+ * the client gets DEADLINE_EXCEEDED (in the trailers when the head is out).
  *
  * Over 400 lines because the attempt loop (pick, send, classify the outcome,
  * retry or answer) is one decision read top to bottom; its parts that stand
@@ -54,7 +58,8 @@ import {
   clientAddress,
   type UpstreamRequestHead,
 } from "./forwarded-headers.js";
-import { grpcKind } from "./grpc-status.js";
+import { GrpcStatus, grpcKind } from "./grpc-status.js";
+import { takeGrpcTimeout } from "./grpc-timeout.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
@@ -84,6 +89,8 @@ export interface ExchangeHost {
 
 /** The abort reason the exchange gives its attempt when the client went away. */
 const CLIENT_CLOSED = new Error("the client closed the connection");
+/** The abort reason the exchange gives its attempt when the gRPC call's deadline passed. */
+const DEADLINE_REACHED = new Error("the call's deadline passed");
 /** The abort reason when a response dropped for a retry is too large to read to its end. */
 const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
 /**
@@ -105,6 +112,14 @@ const RATE_LIMITED: ProxyError = {
   message: RATE_LIMITED_MESSAGE,
 };
 const NO_BACKEND: ProxyError = { status: 503, code: ErrorCodes.NO_BACKEND, message: "no ready backend" };
+const DEADLINE_PASSED: ProxyError = {
+  status: 504,
+  code: ErrorCodes.DEADLINE_EXCEEDED,
+  message: "the call's deadline (grpc-timeout) passed",
+  grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
+};
+/** The longest delay a node timer holds; a later deadline is passed on but not timed here. */
+const MAX_TIMER_MS = 2_147_483_647;
 const SELECTION_FAILED: ProxyError = {
   status: 500,
   code: ErrorCodes.INTERNAL,
@@ -145,6 +160,9 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   #race: HedgeRace | undefined = undefined;
   /** Rate-limit quota fields for the response, when the route's limit sends them on admitted requests. */
   #quota: string[] | undefined = undefined;
+  /** A gRPC call's deadline (`performance.now()` time), from its `grpc-timeout`; undefined when none. */
+  #deadline: number | undefined = undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     host: ExchangeHost,
@@ -181,6 +199,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     this.#route.editRequest(head.headers);
     this.#head = head;
+    if (grpcKind(req.headers) !== undefined && !this.#startDeadline(head.headers)) return;
     const ctx: RequestContext = {
       clientIp,
       method: req.method,
@@ -210,6 +229,10 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
 
   /** The response ended, or the client went away. */
   clientClosed(): void {
+    if (this.#deadlineTimer !== undefined) {
+      clearTimeout(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+    }
     this.#host._released();
     const log = this.#host.accessLog;
     if (log?.take()) {
@@ -327,15 +350,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const log = this.#host.logger;
     if (this.#status !== 0) {
       this.#done = true;
-      this.#code = failure.code;
-      this.#host.counters.error(failure.code);
       log.warn({ backend: decision.backend.id, err: error }, "upstream failed mid-response");
-      // The response head is out: a gRPC call can still end with a failed status in its
-      // trailers; for anything else the only honest signal left is a cut connection.
-      const res = this.#res;
-      if (this.#status === 200 && res.endsWithTrailers && grpcKind(this.#req.headers) === "grpc")
-        res.end(grpcErrorFields(failure));
-      else res.destroy();
+      this.#cut(failure);
       return;
     }
     if (this.#mayRetry(failure.retry) && this.#budgetAllows()) {
@@ -379,6 +395,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
         body: body === undefined ? null : hedge ? (body.whole() as Buffer) : body.forAttempt(),
         trailers: req,
         headersTimeoutMs: this.#route.headersTimeoutMs,
+        deadline: this.#deadline,
       },
       handler,
     );
@@ -392,7 +409,55 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     this.#abort = abort;
   }
 
+  /**
+   * @internal The call's deadline passed before its response ended: the
+   * attempts are cancelled (an HTTP/2 backend gets RST_STREAM CANCEL) without
+   * holding it against the backend, whose client chose the deadline, and the
+   * client gets DEADLINE_EXCEEDED.
+   */
+  _deadlinePassed(): void {
+    this.#deadlineTimer = undefined;
+    if (this.#done) return;
+    this.#done = true;
+    const race = this.#race;
+    this.#race = undefined;
+    if (race !== undefined) {
+      race.cancel();
+    } else {
+      const abort = this.#abort;
+      this.#abort = undefined;
+      abort?.(DEADLINE_REACHED);
+      this.#finish(this.#status !== 0 ? { status: this.#status } : {});
+    }
+    this.#host.logger.debug(
+      { backend: this.#decision?.backend.id, method: this.#req.method, url: this.#req.url },
+      "the call's deadline passed",
+    );
+    if (this.#status === 0) this.#reply(DEADLINE_PASSED, false);
+    else this.#cut(DEADLINE_PASSED);
+  }
+
   // ------------------------------------------------------------------------
+
+  /**
+   * A gRPC call's `grpc-timeout` (taken out of the upstream `headers`; each
+   * attempt sends the time left) becomes its deadline, counted from its head's
+   * arrival: one timer for the whole call, retries and hedges included. False
+   * when it has passed already, and the call is answered.
+   */
+  #startDeadline(headers: string[]): boolean {
+    const timeoutMs = takeGrpcTimeout(headers);
+    if (timeoutMs === undefined) return true;
+    const deadline = this.#receivedAt + timeoutMs;
+    const leftMs = deadline - performance.now();
+    if (leftMs <= 0) {
+      this.#reply(DEADLINE_PASSED, false);
+      return false;
+    }
+    this.#deadline = deadline;
+    if (leftMs <= MAX_TIMER_MS) this.#deadlineTimer = setTimeout(onDeadline, leftMs, this);
+    return true;
+  }
 
   /**
    * Runs the first attempt in a hedge race when the policy allows this
@@ -435,8 +500,9 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     return true;
   }
 
-  /** Sends the attempt opened for a dropped response, unless the client left meanwhile. */
+  /** Sends the attempt opened for a dropped response, unless the client left or the deadline passed meanwhile. */
   #sendRetry(): void {
+    if (this.#done) return;
     if (this.#clientGone) {
       this.#done = true;
       this.#finish({});
@@ -474,6 +540,19 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     this.#decision?.finish(outcome);
   }
 
+  /**
+   * Ends a response whose head is out with `error`: a gRPC call with a failed
+   * status in its trailers; anything else can only be cut.
+   */
+  #cut(error: ProxyError): void {
+    this.#code = error.code;
+    this.#host.counters.error(error.code);
+    const res = this.#res;
+    if (this.#status === 200 && res.endsWithTrailers && grpcKind(this.#req.headers) === "grpc")
+      res.end(grpcErrorFields(error));
+    else res.destroy();
+  }
+
   /** Answers the client with a proxy error (error-responses.ts), `headers` besides. */
   #reply(error: ProxyError, close: boolean, headers?: string[]): void {
     this.#done = true;
@@ -488,4 +567,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     if (close || !this.#req.complete) res.closeAfterResponse();
     this.#host.counters.response(sendErrorResponse(res, this.#req, error, headers));
   }
+}
+
+function onDeadline(exchange: Exchange): void {
+  exchange._deadlinePassed();
 }

@@ -13,7 +13,8 @@
  * the policy hears who won (`settled`). An attempt that fails while its twin
  * is still open just ends (its outcome is reported); the last one left fails
  * through the exchange, whose usual failover and coded answers apply. A
- * client that goes away cancels both. Every path clears the timer.
+ * client that goes away, or a gRPC deadline that passes, cancels both.
+ * Every path clears the timer.
  *
  * Each attempt is its own small undici handler (`RaceAttempt`) that forwards
  * to the exchange once it carries the request and drops everything once it
@@ -145,7 +146,10 @@ export class HedgeRace {
     this.owner._send(this.#first.decision.backend, this.#first, false);
   }
 
-  /** The client went away: both attempts are stopped; the first is reported as the exchange would, the hedge as cancelled. */
+  /**
+   * The client went away or the call's deadline passed: both attempts are
+   * stopped; the first is reported as the exchange would, the hedge as cancelled.
+   */
   cancel(): void {
     this.#clearTimer();
     const first = this.#first;

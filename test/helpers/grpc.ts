@@ -2,14 +2,20 @@
  * gRPC on both ends of the proxy with @grpc/grpc-js, for the gRPC tests: the
  * Echo service of fixtures/echo.proto (and grpc.health.v1) served on
  * 127.0.0.1 with an OS-chosen port, over TLS when given a certificate, and
- * an Echo client. Servers and clients go on the test's cleanup list.
+ * an Echo client; an h2c proxy to a pool speaking h2, and a Say call sent by
+ * hand over node:http2 for what a gRPC client cannot send or show. Servers,
+ * proxies and clients go on the test's cleanup list.
  */
 import { readFileSync } from "node:fs";
+import http2 from "node:http2";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { type CheckedBalancerOptions, createBalancer } from "../../src/balancer/balancer.js";
+import { HttpProxy, type HttpProxyOptions } from "../../src/proxy/http-proxy.js";
 import type { CertificateFiles } from "../../src/proxy/tls-certificates.js";
+import { type H2Response, h2request } from "./http2-client.js";
 import { LOCALHOST } from "./servers.js";
 
 /** What a test registers to run after it, last first. */
@@ -25,6 +31,7 @@ type Callback = (error: grpc.ServiceError | null, reply?: Note) => void;
 
 export interface EchoClient extends grpc.Client {
   Say(note: Note, callback: Callback): grpc.ClientUnaryCall;
+  Say(note: Note, options: grpc.CallOptions, callback: Callback): grpc.ClientUnaryCall;
   Repeat(note: Note): grpc.ClientReadableStream<Note>;
   Gather(callback: Callback): grpc.ClientWritableStream<Note>;
 }
@@ -44,6 +51,8 @@ export interface GrpcBackend {
   address: string;
   /** What its grpc.health.v1 service answers, by service name ("" for the server). */
   health: Map<string, string>;
+  /** The deadline of each Say call it got, as grpc-js read it from grpc-timeout (epoch ms; Infinity: none). */
+  deadlines: number[];
 }
 
 /** How long Say takes to answer "slow" (unless the call is cancelled first). */
@@ -73,8 +82,11 @@ export async function startGrpcServer(
       else callback(null, { status });
     },
   });
+  const deadlines: number[] = [];
   server.addService(Echo.service, {
     Say(call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) {
+      const deadline = call.getDeadline();
+      deadlines.push(deadline instanceof Date ? deadline.getTime() : deadline);
       const text = call.request.text;
       if (text === "fail") {
         callback({ code: grpc.status.FAILED_PRECONDITION, details: `refused by ${name}` });
@@ -120,6 +132,7 @@ export async function startGrpcServer(
     }),
     address: `${certificate === undefined ? "http" : "https"}://${LOCALHOST}:${port}`,
     health,
+    deadlines,
   };
 }
 
@@ -145,4 +158,54 @@ export async function sayFailure(echo: EchoClient, text: string): Promise<grpc.S
   const reply = await say(echo, text).catch((error: grpc.ServiceError) => error);
   if (reply instanceof Error) return reply as grpc.ServiceError;
   throw new Error(`the call succeeded: ${JSON.stringify(reply)}`);
+}
+
+/** A pool speaking h2 to `addresses`, without the breaker and outlier detection (each failure stays visible). */
+export function h2Pool(addresses: readonly string[], options: Partial<CheckedBalancerOptions> = {}) {
+  return createBalancer({
+    backends: addresses.map((address) => ({ address })),
+    backendProtocol: "h2",
+    circuitBreaker: false,
+    outlierDetection: false,
+    ...options,
+  });
+}
+
+/** An h2c proxy with `options`. */
+export async function startGrpcProxy(
+  options: HttpProxyOptions,
+  cleanups: Cleanups,
+): Promise<{ proxy: HttpProxy; port: number }> {
+  const proxy = new HttpProxy({ h2c: true, ...options });
+  const { port } = await proxy.listen();
+  cleanups.push(() => proxy.close(200));
+  return { proxy, port };
+}
+
+/** One length-prefixed gRPC message: Note { text }. */
+export function noteFrame(text: string): Buffer {
+  const note = Buffer.from([0x0a, text.length, ...Buffer.from(text)]);
+  const frame = Buffer.alloc(5 + note.length);
+  frame.writeUInt32BE(note.length, 1);
+  note.copy(frame, 5);
+  return frame;
+}
+
+/** A Say call ("hello") sent by hand over node:http2, with `fields` besides (content-type default application/grpc). */
+export function rawSay(
+  port: number,
+  cleanups: Cleanups,
+  fields: http2.OutgoingHttpHeaders = {},
+): Promise<H2Response> {
+  const session = http2.connect(`http://${LOCALHOST}:${port}`);
+  session.on("error", () => {});
+  cleanups.push(async () => session.destroy());
+  const head = {
+    ":method": "POST",
+    ":path": "/switchyard.test.Echo/Say",
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...fields,
+  };
+  return h2request(session, head, noteFrame("hello"));
 }

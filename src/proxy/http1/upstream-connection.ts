@@ -1,6 +1,7 @@
 /**
  * One keep-alive HTTP/1.1 connection to a backend, carrying one request at a
- * time. It writes the request head in one string and the body as it comes
+ * time. It writes the request head in one string (with the time a gRPC call
+ * has left as `grpc-timeout`, when it has a deadline) and the body as it comes
  * (a Buffer with Content-Length; a stream as it is, or chunked when no length
  * was declared, ending with the client's trailer fields when it sent some;
  * a kept body that had trailers is sent chunked again), parses the response with the strict head parser, and hands
@@ -27,6 +28,7 @@ import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
 import { dialBackend } from "../../core/upstream-tls.js";
+import { grpcTimeoutUntil } from "../grpc-timeout.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
 import {
   BODY_CHUNKED,
@@ -186,6 +188,7 @@ export class UpstreamConnection implements ChunkSink {
       text += `${name}: ${headers[i + 1] as string}\r\n`;
     }
     if (!hasHost) text += `host: ${formatHostPort(this.#options.host, this.#options.port)}\r\n`;
+    if (request.deadline !== undefined) text += `grpc-timeout: ${grpcTimeoutUntil(request.deadline)}\r\n`;
     if (body === null) {
       socket.write(`${text}\r\n`, "latin1");
       this.#requestSent = true;

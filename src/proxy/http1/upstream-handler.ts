@@ -26,6 +26,11 @@ export interface UpstreamRequest {
   trailers?: { readonly trailers: readonly string[] | undefined } | undefined;
   /** How long the backend may take to send the response head, in ms; default the connection's. */
   headersTimeoutMs?: number | undefined;
+  /**
+   * A gRPC call's deadline (a `performance.now()` time): the request carries
+   * the time left when it is sent as `grpc-timeout`. Undefined: no deadline.
+   */
+  deadline?: number | undefined;
 }
 
 export interface UpstreamHandler {

@@ -15,6 +15,13 @@
  * it, as HTTP/1.1 does. A stream that closes before its response ended means
  * the client left: the owner hears it (which aborts the backend attempt),
  * and a reset the client sent is reported to the session's rapid-reset guard.
+ *
+ * While the proxy waits on the client, a stream without a frame either way
+ * for `idleTimeoutMs` is reset (as an HTTP/1.1 connection is closed): an
+ * upload that stalls (unless the backend holds it back), and a response the
+ * client stops reading, even one the backend has finished, whose bytes would
+ * otherwise wait in the stream forever. While it waits on the backend, the
+ * backend's own timers (headersMs, idleMs) govern.
  */
 import http2 from "node:http2";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
@@ -58,6 +65,9 @@ export class ClientStream implements ResponseWriter, BodyReader {
   #over = false;
   /** The response ended before the request body: what is left of it is dropped. */
   #discarding = false;
+  readonly #idleTimeoutMs: number;
+  /** The stream's inactivity timer is set: the proxy waits on the client. */
+  #timed = false;
 
   constructor(
     stream: http2.ServerHttp2Stream,
@@ -69,6 +79,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
   ) {
     this.#stream = stream;
     this.#onClientReset = onClientReset;
+    this.#idleTimeoutMs = idleTimeoutMs;
     const hasBody = (flags & NGHTTP2_FLAG_END_STREAM) === 0;
     this.#request = new Http2Request(rawHeaders, socket, hasBody ? this : undefined);
     stream.on("error", ignoreError);
@@ -79,12 +90,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
       stream.on("data", (chunk: Buffer) => this.#bodyData(chunk));
       stream.on("trailers", (trailers: http2.IncomingHttpHeaders) => this.#bodyTrailers(trailers));
       stream.on("end", () => this.#bodyEnd());
-      // An upload stalled this long is reset (HTTP/1.1 answers it 408); one held back by a slow backend waits.
-      stream.setTimeout(idleTimeoutMs);
-      stream.on("timeout", () => {
-        if (stream.isPaused()) stream.setTimeout(idleTimeoutMs);
-        else this.destroy();
-      });
+      this.#waitForClient();
     }
   }
 
@@ -121,7 +127,9 @@ export class ClientStream implements ResponseWriter, BodyReader {
 
   write(chunk: Buffer): boolean {
     if (this.#noBody || chunk.length === 0 || this.#gone()) return true;
-    return this.#stream.write(chunk);
+    if (this.#stream.write(chunk)) return true;
+    this.#waitForClient();
+    return false;
   }
 
   end(trailers: readonly string[] | null): void {
@@ -130,6 +138,7 @@ export class ClientStream implements ResponseWriter, BodyReader {
     if (!this.#noBody && !this.#gone()) {
       if (trailers !== null) this.#trailers = toHttp2Headers(trailers, {});
       this.#stream.end();
+      if (this.#stream.writableLength > 0) this.#waitForClient();
     }
     this.#responseEnded();
   }
@@ -177,10 +186,33 @@ export class ClientStream implements ResponseWriter, BodyReader {
   }
 
   #bodyEnd(): void {
-    this.#stream.setTimeout(0);
     this.#request.complete = true;
     if (!this.#discarding) this.#request.body?.push(null);
   }
+
+  /** Sets the stream's inactivity timer, unless it is set. */
+  #waitForClient(): void {
+    if (this.#timed) return;
+    this.#timed = true;
+    this.#stream.setTimeout(this.#idleTimeoutMs, this.#onTimeout);
+  }
+
+  /**
+   * No frame either way for `idleTimeoutMs`. The stream is reset when the
+   * client owes it something: body bytes (an upload the backend does not
+   * hold back) or reading what it was sent. Otherwise the timer waits again
+   * (an upload held back) or stops (only the backend is awaited).
+   */
+  #onTimeout = (): void => {
+    const stream = this.#stream;
+    const uploading = !this.#request.complete;
+    if ((uploading && !stream.isPaused()) || stream.writableLength > 0) {
+      this.destroy();
+      return;
+    }
+    this.#timed = uploading;
+    stream.setTimeout(uploading ? this.#idleTimeoutMs : 0, this.#onTimeout);
+  };
 
   #responseEnded(): void {
     const owner = this.#owner;

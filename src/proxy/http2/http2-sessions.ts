@@ -5,9 +5,11 @@
  * speak HTTP/2: TLS ones that chose `h2` by ALPN, and plain ones that open
  * with the HTTP/2 preface (h2c with prior knowledge). Every session gets the
  * listener's limits as its SETTINGS (concurrent streams, header list size,
- * initial window), is closed gracefully after `idleTimeoutMs` without a
- * frame (a stalled upload that long is reset), and has a rapid-reset guard (reset-guard.ts) that cuts it off with
- * GOAWAY ENHANCE_YOUR_CALM. Each stream becomes a ClientStream answered by
+ * initial window), is closed gracefully (GOAWAY) after `idleTimeoutMs`
+ * without a frame and without a stream open (a stream is timed on its own,
+ * client-stream.ts, as an HTTP/1.1 connection waiting for its response is
+ * not idle), and has a rapid-reset guard (reset-guard.ts) that cuts it off
+ * with GOAWAY ENHANCE_YOUR_CALM. Each stream becomes a ClientStream answered by
  * the listener (an Exchange, like an HTTP/1.1 request). `close()` sends
  * GOAWAY to every session so streams under way finish and no new ones start;
  * `destroy()` ends what is left.
@@ -104,7 +106,15 @@ export class Http2Sessions {
     this.#sessions.add(session);
     session.on("close", () => this.#sessions.delete(session));
     session.on("error", (error) => host.logger.debug({ err: error }, "HTTP/2 session failed"));
-    session.setTimeout(host.idleTimeoutMs, () => session.close());
+    let openStreams = 0;
+    const onStreamClosed = (): void => {
+      openStreams--;
+    };
+    // Node's session timer starts again at the next frame, such as the last stream's end.
+    session.setTimeout(host.idleTimeoutMs);
+    session.on("timeout", () => {
+      if (openStreams === 0) session.close();
+    });
     // Read now: the session's socket is unreachable once it closed, and the access log wants it later.
     const socket = { remoteAddress: session.socket.remoteAddress, encrypted: session.encrypted };
     const { maxResets, windowMs } = this.#limits.rapidReset;
@@ -128,6 +138,8 @@ export class Http2Sessions {
       rawHeaders: string[],
     ): void => {
       host.counters.http2Requests++;
+      openStreams++;
+      stream.once("close", onStreamClosed);
       new ClientStream(stream, flags, rawHeaders, socket, host.idleTimeoutMs, onClientReset).start(host);
     };
     session.on("stream", onStream);

@@ -3,7 +3,8 @@
  * stream. The head becomes `:method`, `:path`, `:scheme` (the backend's) and
  * `:authority` (the Host field, else the backend's address), the fields
  * HTTP/2 forbids dropped, plus `te: trailers`: the proxy relays trailers, and
- * gRPC servers require it. The body is written under the stream's flow
+ * gRPC servers require it; a call with a deadline gets the time it has left
+ * as `grpc-timeout`. The body is written under the stream's flow
  * control and ends with the client's trailer fields when it had some. The
  * response comes back through the handler: head, body (the stream paused
  * while the handler is full), then trailers as a flat list, so `grpc-status`
@@ -23,6 +24,7 @@
 import { STATUS_CODES } from "node:http";
 import http2 from "node:http2";
 import type { Readable } from "node:stream";
+import { grpcTimeoutUntil } from "../grpc-timeout.js";
 import {
   UpstreamError,
   UpstreamErrorCodes,
@@ -150,6 +152,7 @@ export class UpstreamStream implements Waiting {
     toHttp2Headers(list, head);
     delete head.host;
     head.te = "trailers";
+    if (request.deadline !== undefined) head["grpc-timeout"] = grpcTimeoutUntil(request.deadline);
     return head;
   }
 
