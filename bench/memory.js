@@ -8,15 +8,17 @@
  *   3. stalled readers: 10 clients ask for a 1 GiB response (the backend writes
  *      it as fast as allowed), read 1 MB and stop reading: RSS must grow
  *      < 32 MB over the next 10 s (backpressure holds).
- * Targets: Switchyard's HttpProxy and, for comparison, the minimal node:http →
- * undici proxy of bench/proxy.js. Every scenario starts a fresh proxy process
+ * Targets: Switchyard's HttpProxy, the same with V8's young generation capped
+ * (the flag in lib/node-flags.js: the default young generation alone is 32 MB
+ * once load has grown it) and, for comparison, the minimal node:http → undici
+ * proxy of bench/proxy.js. Every scenario starts a fresh proxy process
  * per target (so each starts from the same state), pinned to CPU 0; the
  * backend and autocannon share CPU 1; the upload and stalled clients run in
  * this process. Writes bench/results/memory.md.
  *
  * Env: BENCH_MEMORY_LOAD_S (20), BENCH_MEMORY_SETTLE_S (10),
  * BENCH_MEMORY_UPLOAD_MB (500), BENCH_MEMORY_STALL_S (10), BENCH_CONNECTIONS (64),
- * BENCH_TARGETS (switchyard,reference).
+ * BENCH_TARGETS (switchyard,switchyard-young-capped,reference).
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -37,6 +39,7 @@ import {
 } from "./lib/children.js";
 import { envInt, envList } from "./lib/env.js";
 import { rssBytes } from "./lib/idle-connections.js";
+import { YOUNG_GENERATION_CAP } from "./lib/node-flags.js";
 import { fixed, markdownTable, ratio } from "./lib/stats.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
@@ -50,13 +53,18 @@ const STALL_READ_BYTES = 1 * MB;
 
 const TARGETS = {
   switchyard: { label: "Switchyard HttpProxy", script: "./lib/switchyard-proxy.js" },
+  "switchyard-young-capped": {
+    label: `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP}`,
+    script: "./lib/switchyard-proxy.js",
+    nodeFlags: [YOUNG_GENERATION_CAP],
+  },
   reference: { label: "minimal Node proxy (node:http → undici Pool)", script: "./lib/reference-proxy.js" },
 };
 
 const mb = (bytes) => `${fixed(bytes / MB, 1)} MB`;
 
-function startNode(name, script, args, cpu) {
-  return startNodeScript(name, here(script), args, cpu);
+function startNode(name, script, args, cpu, nodeFlags) {
+  return startNodeScript(name, here(script), args, cpu, nodeFlags);
 }
 
 /** Samples `pid`'s RSS every `everyMs` until `stop()` is called; `peak` is the highest seen. */
@@ -153,8 +161,14 @@ function stallingClient(port, bytes, readBytes) {
   });
 }
 
+/** Resident bytes of the target's young generation, read without a GC. */
+async function youngGeneration(target) {
+  return (await request(target.handle, { type: "memory" })).youngGeneration;
+}
+
 async function afterLoad(target, ctx) {
   const startRss = await rssBytes(target.pid);
+  const startYoung = await youngGeneration(target);
   const sampler = sampleRss(target.pid, 250);
   const run = await request(
     ctx.load,
@@ -169,12 +183,15 @@ async function afterLoad(target, ctx) {
   const peakRss = await sampler.stop();
   await sleep(ctx.settleSec * 1000);
   const afterRss = await rssBytes(target.pid);
+  const afterYoung = await youngGeneration(target);
   // Then a forced full GC: tells garbage V8 has not collected from memory it keeps (heap, malloc).
   const gc = await request(target.handle, { type: "memory", gc: true });
   return {
     startRss,
     peakRss,
     afterRss,
+    startYoung,
+    afterYoung,
     gcRss: await rssBytes(target.pid),
     heapUsed: gc.heapUsed,
     rps: run.rps,
@@ -239,11 +256,13 @@ export async function runMemoryBench() {
       ? "proxy under test pinned to CPU 0; backend and autocannon pinned to CPU 1; upload and stalled clients in the orchestrator, unpinned"
       : "no pinning";
   const notes = [];
-  if (wanted.includes("switchyard") && !existsSync(here("../dist/proxy/http-proxy.js"))) {
-    notes.push(
-      "Switchyard HttpProxy skipped: dist/proxy/http-proxy.js does not exist (run `npm run build`).",
-    );
-    wanted.splice(wanted.indexOf("switchyard"), 1);
+  if (!existsSync(here("../dist/proxy/http-proxy.js"))) {
+    for (const key of wanted.filter((k) => k.startsWith("switchyard"))) {
+      notes.push(
+        `${TARGETS[key].label} skipped: dist/proxy/http-proxy.js does not exist (run \`npm run build\`).`,
+      );
+      wanted.splice(wanted.indexOf(key), 1);
+    }
   }
   console.log(
     `memory bench: load ${ctx.loadSec} s × ${ctx.connections} connections then ${ctx.settleSec} s idle; upload ${mb(ctx.uploadBytes)}; ${STALL_CLIENTS} stalled readers for ${ctx.stallSec} s; ${pinning}`,
@@ -262,7 +281,13 @@ export async function runMemoryBench() {
   const results = Object.fromEntries(wanted.map((key) => [key, {}]));
   for (const scenario of SCENARIOS) {
     for (const key of wanted) {
-      const proxy = await startNode(key, TARGETS[key].script, [String(backend.port)], proxyCpu);
+      const proxy = await startNode(
+        key,
+        TARGETS[key].script,
+        [String(backend.port)],
+        proxyCpu,
+        TARGETS[key].nodeFlags,
+      );
       try {
         await getOk(proxy.port);
         await sleep(1_000);
@@ -290,6 +315,7 @@ export async function runMemoryBench() {
       `RSS ${ctx.settleSec} s after`,
       "after / start",
       "target ≤ 1.10",
+      "young generation start → after",
       "RSS after gc()",
       "heap used after gc()",
       "req/s",
@@ -302,6 +328,7 @@ export async function runMemoryBench() {
       mb(r.afterRss),
       ratio(r.afterRss, r.startRss),
       verdict(r.afterRss <= r.startRss * 1.1),
+      `${mb(r.startYoung)} → ${mb(r.afterYoung)}`,
       mb(r.gcRss),
       mb(r.heapUsed),
       fixed(r.rps, 0),

@@ -17,7 +17,7 @@
  * BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (default 64),
  * BENCH_IDLE_CONNECTIONS (default 9000), BENCH_QUIET_WAIT (s a run may wait for
  * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
- * direct,haproxy,switchyard,switchyard-bare,reference,switchyard-tcp,bare-pipe), BENCH_PROFILE=1 (after the measured
+ * direct,haproxy,switchyard,switchyard-bare,switchyard-young-capped,reference,switchyard-tcp,bare-pipe,bare-responder), BENCH_PROFILE=1 (after the measured
  * rounds, one extra run per Node proxy under the V8 CPU profiler; top frames
  * and time per area go into the report, profiles into $TMPDIR/switchyard-bench-profiles/).
  */
@@ -42,6 +42,7 @@ import {
   summarizeRuns,
   waitBeforeRun,
 } from "./lib/measure.js";
+import { YOUNG_GENERATION_CAP } from "./lib/node-flags.js";
 import { cpuSeconds } from "./lib/proc.js";
 import { fixed, kilo, markdownTable, median, ratio, withUnit } from "./lib/stats.js";
 
@@ -73,13 +74,15 @@ const LABELS = {
   haproxy: "HAProxy http (nbthread 1)",
   switchyard: "Switchyard HttpProxy",
   "switchyard-bare": "Switchyard HttpProxy, metrics off",
+  "switchyard-young-capped": `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP}`,
   reference: "minimal Node proxy (node:http → undici Pool)",
   "switchyard-tcp": "Switchyard TcpProxy (raw TCP)",
   "bare-pipe": "bare Node net pipe (raw TCP)",
+  "bare-responder": "bare Node net server answering itself (the floor; memory only)",
 };
 
-function startNodeTarget(name, script, args, cpu) {
-  return startNodeScript(name, here(script), args, cpu);
+function startNodeTarget(name, script, args, cpu, nodeFlags) {
+  return startNodeScript(name, here(script), args, cpu, nodeFlags);
 }
 
 export async function runProxyBench() {
@@ -93,9 +96,11 @@ export async function runProxyBench() {
     "haproxy",
     "switchyard",
     "switchyard-bare",
+    "switchyard-young-capped",
     "reference",
     "switchyard-tcp",
     "bare-pipe",
+    "bare-responder",
   ]);
   const profile = process.env.BENCH_PROFILE === "1";
   const twoCores = os.cpus().length >= 2;
@@ -117,6 +122,7 @@ export async function runProxyBench() {
     `proxy bench: ${durationSec} s × ${rounds} rounds, warm-up ${warmupSec} s, ${connections} connections; ${pinning}`,
   );
   const targets = [];
+  let memoryTargets = [];
   let haproxy;
   let haproxyVersionText;
   try {
@@ -143,8 +149,14 @@ export async function runProxyBench() {
       }
     }
     /** Starts a Node target script (in lib/) on the proxy core and adds it to the targets. */
-    const addNodeTarget = async (key, script, args, extra = {}) => {
-      const t = await startNodeTarget(key, `./lib/${script}`, [String(backend.port), ...args], proxyCpu);
+    const addNodeTarget = async (key, script, args, extra = {}, nodeFlags = []) => {
+      const t = await startNodeTarget(
+        key,
+        `./lib/${script}`,
+        [String(backend.port), ...args],
+        proxyCpu,
+        nodeFlags,
+      );
       targets.push({ key, port: t.port, pid: t.handle.pid, handle: t.handle, node: true, ...extra });
     };
     if (wanted.includes("switchyard")) {
@@ -158,6 +170,11 @@ export async function runProxyBench() {
           // The same proxy recording nothing: the throughput ratio is the cost of metrics.
           if (wanted.includes("switchyard-bare"))
             await addNodeTarget("switchyard-bare", "switchyard-proxy.js", ["no-metrics"]);
+          // The same proxy with a smaller young generation: what bounding memory costs in throughput.
+          if (wanted.includes("switchyard-young-capped"))
+            await addNodeTarget("switchyard-young-capped", "switchyard-proxy.js", [], {}, [
+              YOUNG_GENERATION_CAP,
+            ]);
         } catch (error) {
           notes.push(`Switchyard HttpProxy skipped: failed to start: ${error.message.split("\n")[0]}`);
         }
@@ -223,17 +240,27 @@ export async function runProxyBench() {
       }
     }
 
-    // Memory per idle client connection, on the warmed proxies.
-    for (const target of targets) {
-      // A tunnel holds an upstream connection per client: not the per-client cost measured here.
-      if (target.key === "direct" || target.tcp) continue;
+    // Memory per idle client connection, on the warmed proxies, then on the floor (started last
+    // so it does not share the core during the throughput runs).
+    memoryTargets = targets.filter((t) => t.key !== "direct" && !t.tcp);
+    if (wanted.includes("bare-responder")) {
+      const floor = await startNodeTarget("bare-responder", "./lib/bare-responder.js", [], proxyCpu);
+      memoryTargets.push({
+        key: "bare-responder",
+        port: floor.port,
+        pid: floor.handle.pid,
+        handle: floor.handle,
+        node: true,
+      });
+    }
+    // A tunnel holds an upstream connection per client: not the per-client cost measured here.
+    for (const target of memoryTargets) {
       const settle = async () => {
         if (target.node) await request(target.handle, { type: "memory", gc: true });
         await sleep(300);
-        const heap = target.node
-          ? (await request(target.handle, { type: "memory", gc: true })).heapUsed
-          : NaN;
-        return { rss: await rssBytes(target.pid), heap };
+        const memory = target.node ? await request(target.handle, { type: "memory", gc: true }) : undefined;
+        const rss = await rssBytes(target.pid);
+        return { rss, heap: memory?.heapUsed ?? Number.NaN, rssOld: rss - (memory?.youngGeneration ?? 0) };
       };
       try {
         // A staircase of IDLE_STEPS steps; the per-connection cost is the least-squares slope
@@ -254,11 +281,14 @@ export async function runProxyBench() {
         target.memory = {
           open,
           rssPerConn: slope(points, "rss"),
+          rssOldPerConn: slope(points, "rssOld"),
           heapPerConn: target.node ? slope(points, "heap") : Number.NaN,
         };
         log(
           `  idle connections ${LABELS[target.key]}: ${open}/${idleCount} held, RSS +${fixed(target.memory.rssPerConn / 1024, 2)} KB/conn` +
-            (target.node ? `, heap +${fixed(target.memory.heapPerConn / 1024, 2)} KB/conn` : ""),
+            (target.node
+              ? `, young generation excluded +${fixed(target.memory.rssOldPerConn / 1024, 2)} KB/conn, heap +${fixed(target.memory.heapPerConn / 1024, 2)} KB/conn`
+              : ""),
         );
         await sleep(1_000);
       } catch (error) {
@@ -347,21 +377,33 @@ export async function runProxyBench() {
   const quietByKey = Object.fromEntries(targets.map((t) => [t.key, summary(t, true)]));
   const table = resultTable(byKey, true);
   const quietTable = resultTable(quietByKey, false);
-  const memoryRows = targets
+  const memoryRows = memoryTargets
     .filter((t) => t.memory)
     .map((t) => [
       LABELS[t.key],
       `${t.memory.open}/${idleCount}`,
       `${fixed(t.memory.rssPerConn / 1024, 2)} KB`,
+      t.node ? `${fixed(t.memory.rssOldPerConn / 1024, 2)} KB` : "—",
       t.node ? `${fixed(t.memory.heapPerConn / 1024, 2)} KB` : "—",
     ]);
   const memoryTable = markdownTable(
-    ["target", "idle keep-alive connections held", "RSS per connection", "JS heap per connection"],
+    [
+      "target",
+      "idle keep-alive connections held",
+      "RSS per connection",
+      "RSS per connection, young generation excluded",
+      "JS heap per connection",
+    ],
     memoryRows,
   );
   if (byKey.switchyard && byKey["switchyard-bare"]) {
     notes.push(
       `metrics cost: Switchyard with metrics reaches ${ratio(byKey.switchyard.rps, byKey["switchyard-bare"].rps)}× the throughput of the same proxy with metrics off (goal ≥ 0.95)`,
+    );
+  }
+  if (byKey.switchyard && byKey["switchyard-young-capped"]) {
+    notes.push(
+      `young generation cap: Switchyard with ${YOUNG_GENERATION_CAP} reaches ${ratio(byKey["switchyard-young-capped"].rps, byKey.switchyard.rps)}× the throughput of the default at ${ratio(byKey.switchyard.cpuUs, byKey["switchyard-young-capped"].cpuUs)}× its CPU cost per request (default's µs/req ÷ the capped one's)`,
     );
   }
   if (byKey["switchyard-tcp"] && byKey["bare-pipe"]) {
@@ -389,7 +431,7 @@ export async function runProxyBench() {
     "- reference proxy: node:http server → undici 7 Pool (pipelining 1), streaming both ways, hop-by-hop headers dropped",
     `- "target CPU" = CPU time of the process under test / wall time (100% = the one pinned core is saturated); autocannon used ${fixed(median(loadShares) * 100, 0)}% of its core (median), so targets near that ceiling are load-generator bound`,
     "- \"CPU-cost ratio to HAProxy\" = HAProxy's CPU µs per request ÷ the target's: the throughput ratio to expect if both saturated their core (an estimate that holds when the load generator, not the proxy, is the bottleneck)",
-    `- memory: up to ${idleCount} keep-alive connections opened in ${IDLE_STEPS} steps, each served one request then left idle; per connection = least-squares slope of RSS (from /proc) and of JS heap after gc() over the connections held at each step`,
+    `- memory: up to ${idleCount} keep-alive connections opened in ${IDLE_STEPS} steps, each served one request then left idle; per connection = least-squares slope of RSS (from /proc) and of JS heap after gc() over the connections held at each step. "Young generation excluded" subtracts the resident size of V8's new space before the slope: V8 grows that buffer from about 2 to 32 MB under allocation (opening thousands of connections is such a burst) and a full gc() shrinks it again, so the raw slope charges a one-time, bounded growth to each connection; the floor row is a bare Node server holding the same sockets`,
     `- "others on CPU 0 / 1" = busy time of each core not spent by our processes on it (the target on CPU 0; backend and autocannon on CPU 1), from /proc/stat: other work on the box. A run above ${OTHERS_LIMIT * 100}% on either core is contended (marked *)`,
     ...notes.map((note) => `- note: ${note}`),
   ];

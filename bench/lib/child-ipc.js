@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import v8 from "node:v8";
 
 /**
  * The child side of bench IPC: report readiness, answer `gc`/`memory`
@@ -25,6 +26,17 @@ async function stopProfile(file) {
   profiler.disconnect();
   profiler = undefined;
   await writeFile(file, JSON.stringify(profile));
+}
+
+/**
+ * Resident bytes of V8's young generation (the new space). V8 grows it from
+ * about 2 MB to 32 MB under allocation and a full gc() may shrink it again:
+ * a bounded buffer whose size follows the allocation rate, not what is held.
+ */
+function youngGenerationBytes() {
+  return (
+    v8.getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.physical_space_size ?? 0
+  );
 }
 
 /** Bound on any bench child's life, in ms (a bench run is far shorter). */
@@ -58,7 +70,12 @@ export function serveParent({ onStop = async () => {}, handlers = {} } = {}) {
           globalThis.gc();
           globalThis.gc();
         }
-        send({ id: message.id, type: "memory", ...process.memoryUsage() });
+        send({
+          id: message.id,
+          type: "memory",
+          ...process.memoryUsage(),
+          youngGeneration: youngGenerationBytes(),
+        });
       } else if (message.type === "profile-start") {
         await startProfile();
         send({ id: message.id, type: "profile-start" });

@@ -116,12 +116,15 @@ export function waitReady(handle, timeoutMs = 15_000) {
 }
 
 /** Sends `message` with a fresh id and resolves with the reply carrying that id. */
-/** Starts a Node bench script (absolute path) with --expose-gc, pinned to `cpu`; resolves once it is ready. */
-export async function startNodeScript(name, script, args, cpu) {
+/**
+ * Starts a Node bench script (absolute path) with --expose-gc and `nodeFlags`,
+ * pinned to `cpu`; resolves once it is ready.
+ */
+export async function startNodeScript(name, script, args, cpu, nodeFlags = []) {
   const handle = startChild({
     name,
     command: process.execPath,
-    args: ["--expose-gc", script, ...args],
+    args: ["--expose-gc", ...nodeFlags, script, ...args],
     cpu,
     ipc: true,
   });
