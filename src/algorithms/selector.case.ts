@@ -111,6 +111,35 @@ export function runSelectorSuite(name: string, options: SelectorSuiteOptions): v
       );
     });
 
+    it("returns only a backend accept takes, and one whenever it takes any", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({ ready: fc.boolean(), refused: fc.boolean() }), {
+            minLength: 1,
+            maxLength: 12,
+          }),
+          fc.integer(),
+          (specs, seed) => {
+            const pool = makePool(specs.length);
+            specs.forEach((spec, i) => {
+              if (!spec.ready) pool.setState(`b${i}`, "unhealthy");
+            });
+            const selector = follow(pool, options.create(testEnv(seed)));
+            // Refused by the caller's rule alone (a breaker out of probe slots): ready, never tried.
+            const refused = new Set(pool.backends.filter((_, i) => specs[i]?.refused));
+            const accept = (backend: Backend) => backend.ready && !refused.has(backend);
+            const anyAccepted = pool.backends.some(accept);
+            for (let i = 0; i < 30; i++) {
+              const backend = selector.pick({}, accept);
+              if (anyAccepted) expect(backend && accept(backend)).toBe(true);
+              else expect(backend).toBeUndefined();
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+
     it("walks every ready backend exactly once as candidates are tried", () => {
       fc.assert(
         fc.property(
