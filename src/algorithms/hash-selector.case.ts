@@ -63,10 +63,11 @@ export function runHashSelectorSuite(name: string, options: HashSelectorSuiteOpt
       const selector = follow(pool, options.create());
       for (const ctx of contexts.slice(0, 200)) {
         const tried: Backend[] = [];
+        const accept = acceptUntried(tried);
         for (
-          let backend = selector.pick(ctx, acceptUntried(tried), tried);
+          let backend = selector.pick(ctx, accept, tried);
           backend;
-          backend = selector.pick(ctx, acceptUntried(tried), tried)
+          backend = selector.pick(ctx, accept, tried)
         ) {
           expect(tried).not.toContain(backend);
           tried.push(backend);
