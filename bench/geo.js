@@ -149,7 +149,7 @@ function timeBatches(fn, batches) {
 }
 
 async function decisionJob({ algorithm, mode, batches }) {
-  const { createSelector, Pool } = await import("../dist/index.js");
+  const { acceptReady, createSelector, Pool } = await import("../dist/index.js");
   const geo =
     algorithm === "least-connections"
       ? undefined
@@ -163,7 +163,6 @@ async function decisionJob({ algorithm, mode, batches }) {
   const ctxs = contexts(mode);
   const outcome = { status: 200, latencyMs: 1.5 };
   const ring = new Array(WINDOW).fill(undefined);
-  const tried = Object.freeze([]);
   let slot = 0;
   let c = 0;
   // A balancer's loop around each pick: close the attempt opened 64 picks ago, pick, open.
@@ -175,7 +174,7 @@ async function decisionJob({ algorithm, mode, batches }) {
         selector.loadChanged?.(old);
         selector.observe?.(old, outcome);
       }
-      const backend = selector.pick(ctxs[c], tried);
+      const backend = selector.pick(ctxs[c], acceptReady);
       c = c + 1 === ctxs.length ? 0 : c + 1;
       if (backend === undefined) throw new Error("pick returned no backend");
       backend.inFlight++;

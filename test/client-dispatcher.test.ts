@@ -16,7 +16,6 @@ import { type KnownAlgorithmSpec, registerAlgorithm } from "../src/algorithms/re
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import type { Backend } from "../src/core/backend.js";
 import { isCancelled } from "../src/core/outcome.js";
-import { isEligible } from "../src/core/selector.js";
 import { closedPort, LOCALHOST, startEchoServer, startServer, type TestServer } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -92,9 +91,9 @@ registerAlgorithm({
       rebuild: (all) => {
         backends = all;
       },
-      pick: (_ctx, tried) => {
-        if (tried.length === 0) hedging.countRequest();
-        return backends.find((backend) => isEligible(backend, tried));
+      pick: (_ctx, accept, tried) => {
+        if (tried === undefined || tried.length === 0) hedging.countRequest();
+        return backends.find(accept);
       },
       observe: (_backend, outcome) => {
         if (!isCancelled(outcome)) hedging.observe(outcome);

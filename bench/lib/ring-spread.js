@@ -4,7 +4,7 @@
  * ≤ 3 MB), measured through the real selector. Each key is a header value on
  * one reused request context, so a million lookups allocate no contexts.
  */
-import { createSelector, Pool } from "../../dist/index.js";
+import { acceptReady, createSelector, Pool } from "../../dist/index.js";
 
 /** A selector for `spec` following `count` backends of weight 1. */
 function ringSelector(spec, count) {
@@ -25,10 +25,9 @@ export function ringSpread(spec, backendCount = 100, keys = 1_000_000) {
   const counts = new Map(backends.map((backend) => [backend, 0]));
   const headers = { "x-key": "" };
   const ctx = { headers };
-  const tried = Object.freeze([]);
   for (let i = 0; i < keys; i++) {
     headers["x-key"] = `key-${i}`;
-    const backend = selector.pick(ctx, tried);
+    const backend = selector.pick(ctx, acceptReady);
     counts.set(backend, counts.get(backend) + 1);
   }
   const values = [...counts.values()];

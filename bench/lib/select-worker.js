@@ -22,7 +22,7 @@
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createBalancer, createSelector, Pool, seededRandom } from "../../dist/index.js";
+import { acceptReady, createBalancer, createSelector, Pool, seededRandom } from "../../dist/index.js";
 
 const WINDOW = 64;
 const CONTEXTS = 1024; // power of two
@@ -84,7 +84,7 @@ function pickState(algorithm, size) {
     ring: new Array(WINDOW).fill(undefined),
     ctxs: contexts(),
     outcomes: outcomes(),
-    tried: Object.freeze([]),
+    accept: acceptReady,
     recorded: [],
     slot: 0,
     ctx: 0,
@@ -103,7 +103,7 @@ function close(selector, backend, outcome) {
 
 /** The measured loop: close the attempt leaving the window, pick, open. */
 function pickLoop(state, count) {
-  const { selector, ring, ctxs, tried, outcomes } = state;
+  const { selector, ring, ctxs, accept, outcomes } = state;
   let slot = state.slot;
   let c = state.ctx;
   for (let i = 0; i < count; i++) {
@@ -111,7 +111,7 @@ function pickLoop(state, count) {
     if (old !== undefined) close(selector, old, outcomes[slot & (OUTCOMES - 1)]);
     const ctx = ctxs[c];
     c = (c + 1) & (CONTEXTS - 1);
-    const backend = selector.pick(ctx, tried);
+    const backend = selector.pick(ctx, accept);
     if (backend === undefined) throw new Error("pick returned no backend");
     backend.inFlight++;
     if (selector.loadChanged !== undefined) selector.loadChanged(backend);
@@ -124,7 +124,7 @@ function pickLoop(state, count) {
 
 /** Same as pickLoop, but keeps `count` picks for the replay loop. */
 function recordLoop(state, count) {
-  const { selector, ring, ctxs, tried, outcomes } = state;
+  const { selector, ring, ctxs, accept, outcomes } = state;
   const recorded = new Array(count).fill(undefined);
   state.recorded = recorded;
   state.replay = 0;
@@ -135,7 +135,7 @@ function recordLoop(state, count) {
     if (old !== undefined) close(selector, old, outcomes[slot & (OUTCOMES - 1)]);
     const ctx = ctxs[c];
     c = (c + 1) & (CONTEXTS - 1);
-    const backend = selector.pick(ctx, tried);
+    const backend = selector.pick(ctx, accept);
     if (backend === undefined) throw new Error("pick returned no backend");
     recorded[i] = backend;
     backend.inFlight++;

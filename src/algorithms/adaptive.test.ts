@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import type { SelectorEnv } from "../core/selector.js";
+import { acceptReady, type SelectorEnv } from "../core/selector.js";
 import { AdaptiveSelector, adaptive } from "./adaptive.js";
 import { follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
@@ -28,7 +28,7 @@ describe("adaptive", () => {
     expect(selector.performance(a)).toBeCloseTo(0.1);
     pool.setState("b1", "degraded");
     expect(selector.performance(b)).toBeCloseTo(1);
-    expect(selector.pick({}, [])).toBe(b);
+    expect(selector.pick({}, acceptReady)).toBe(b);
   });
 
   it("forgets history after the reset interval", () => {
@@ -36,7 +36,7 @@ describe("adaptive", () => {
     selector.observe(a, { error: "ECONNRESET" });
     expect(selector.performance(a)).toBeCloseTo(0.1);
     advance(1000);
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     expect(selector.performance(a)).toBeCloseTo(1.1);
   });
 });

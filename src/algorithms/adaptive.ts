@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import type { SelectorEnv } from "../core/selector.js";
+import type { Accept, SelectorEnv } from "../core/selector.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
 import type { AlgorithmDefinition } from "./definition.js";
@@ -60,13 +60,13 @@ export class AdaptiveSelector extends LeastLoadedSelector {
     return Math.max(SCORE_FLOOR, speed * penalty + bonus);
   }
 
-  override pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  override pick(ctx: RequestContext, accept: Accept): Backend | undefined {
     const now = this.#now();
     if (now >= this.#resetAt) {
       this.#window.clear();
       this.#resetAt = now + this.#options.resetIntervalMs;
     }
-    return super.pick(ctx, tried);
+    return super.pick(ctx, accept);
   }
 }
 

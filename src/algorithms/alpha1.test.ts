@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createBalancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { seededRandom } from "../core/random.js";
-import type { SelectorEnv } from "../core/selector.js";
+import { acceptReady, acceptUntried, type SelectorEnv } from "../core/selector.js";
 import { ADAPT_EVERY, type Alpha1Options, type Alpha1Selector, alpha1, HEDGE_CANCELLED } from "./alpha1.js";
 import { describeOptions } from "./registry.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
@@ -82,7 +82,7 @@ describe("alpha1: routing", () => {
         close(backend, { status: 200, latencyMs: 10 });
       }
     }
-    for (let i = 0; i < 200; i++) expect(selector.pick({}, [])).not.toBe(stalled);
+    for (let i = 0; i < 200; i++) expect(selector.pick({}, acceptReady)).not.toBe(stalled);
   });
 
   it("prefers a steady backend to an erratic one with the same mean latency (interference)", () => {
@@ -97,7 +97,7 @@ describe("alpha1: routing", () => {
     expect(selector.load.work(erratic)).toBeCloseTo(selector.load.work(steady), -1);
     expect(selector.load.interference(erratic)).toBeGreaterThan(3);
     expect(selector.score(erratic)).toBeGreaterThan(selector.score(steady));
-    expect(selector.pick({}, [])).toBe(steady);
+    expect(selector.pick({}, acceptReady)).toBe(steady);
   });
 
   it("does not count a cancelled hedge against its backend", () => {
@@ -162,9 +162,9 @@ describe("alpha1: hedging", () => {
   it("counts each request once (first picks only), and answers the caller's two questions", () => {
     const { selector, open, close } = setup(3);
     const tried: Backend[] = [];
-    const first = selector.pick({}, tried) as Backend;
+    const first = selector.pick({}, acceptUntried(tried), tried) as Backend;
     tried.push(first);
-    selector.pick({}, tried);
+    selector.pick({}, acceptUntried(tried), tried);
     expect(selector.hedging.stats().requests).toBe(1);
     expect(selector.hedgeAllowed({ method: "GET" })).toBe(true);
     expect(selector.hedgeAllowed({})).toBe(true);
@@ -173,7 +173,7 @@ describe("alpha1: hedging", () => {
     // Not enough samples (nor budget) yet.
     expect(selector.hedgeDelayMs()).toBeUndefined();
     for (let i = 0; i < 200; i++) {
-      selector.pick({}, []);
+      selector.pick({}, acceptReady);
       open(first);
       close(first, { status: 200, latencyMs: 1 + (i % 20) });
     }
@@ -185,9 +185,9 @@ describe("alpha1: hedging", () => {
     const { selector, open, close } = setup(3, {
       hedge: { enabled: false, quantile: 0.95, minDelayMs: 1, budget: 1 },
     });
-    const [a] = [selector.pick({}, []) as Backend];
+    const [a] = [selector.pick({}, acceptReady) as Backend];
     for (let i = 0; i < 500; i++) {
-      selector.pick({}, []);
+      selector.pick({}, acceptReady);
       open(a);
       close(a, { status: 200, latencyMs: 5 });
     }

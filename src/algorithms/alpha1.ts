@@ -35,7 +35,7 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
-import type { Selector, SelectorEnv } from "../core/selector.js";
+import { type Accept, NO_BACKENDS_TRIED, type Selector, type SelectorEnv } from "../core/selector.js";
 import { AdaptiveWeights, TailRiskLoad } from "../load/tail-risk.js";
 import type { AlgorithmDefinition } from "./definition.js";
 import { HEDGE_CANCELLED, HedgePolicy, type HedgeStats, hedgeOptions } from "./hedge-policy.js";
@@ -118,9 +118,9 @@ export class Alpha1Selector implements Selector {
     this.#p2c.rebuild(backends);
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept, tried = NO_BACKENDS_TRIED): Backend | undefined {
     if (tried.length === 0) this.hedging.countRequest();
-    return this.#p2c.pick(ctx, tried);
+    return this.#p2c.pick(ctx, accept);
   }
 
   loadChanged(backend: Backend): void {

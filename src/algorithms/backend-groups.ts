@@ -2,7 +2,7 @@
  * The pieces both geo-aware selectors are built from: backends grouped by
  * site (identical coordinates) or by region (placed at the region's
  * centroid), each group with its own least-connections index, and the
- * nearest group that still has an eligible backend.
+ * nearest group that still has a backend the caller accepts.
  *
  * A group's pick is the least in flight per weight, ties to the least
  * recently picked (`LeastConnectionsSelector`: an indexed heap, O(1) to read,
@@ -14,6 +14,7 @@
 
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import type { Accept } from "../core/selector.js";
 import { GeoPoint } from "../geo/haversine.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { LeastConnectionsSelector } from "./least-connections.js";
@@ -36,9 +37,9 @@ export class BackendGroup {
     this.#index.rebuild(backends);
   }
 
-  /** The group's least-loaded eligible backend (marked as picked), or undefined. */
-  pick(tried: readonly Backend[]): Backend | undefined {
-    return this.#index.pick(NO_CONTEXT, tried);
+  /** The group's least-loaded accepted backend (marked as picked), or undefined. */
+  pick(accept: Accept): Backend | undefined {
+    return this.#index.pick(NO_CONTEXT, accept);
   }
 
   /** Re-sorts `backend` after its in-flight count changed. */
@@ -94,11 +95,11 @@ export function groupsByBackend(groups: Iterable<BackendGroup>): Map<Backend, Ba
   return byBackend;
 }
 
-/** Finds the nearest group (to an origin point) that has an eligible backend. */
+/** Finds the nearest group (to an origin point) that has an accepted backend. */
 export class NearestGroupPicker {
   /** The groups that have a point, in build order. */
   readonly groups: readonly BackendGroup[];
-  /** Index of the nearest group on the last `pick`, eligible or not; -1 when none. */
+  /** Index of the nearest group on the last `pick`, with an accepted backend or not; -1 when none. */
   nearestGroup = -1;
   /** Unit vectors, x y z per group. */
   readonly #xyz: Float64Array;
@@ -123,10 +124,10 @@ export class NearestGroupPicker {
   }
 
   /**
-   * The least-loaded eligible backend of the nearest group that has one
+   * The least-loaded accepted backend of the nearest group that has one
    * (skipping `exclude`); groups at exactly the same distance compete on load.
    */
-  pick(origin: GeoPoint, tried: readonly Backend[], exclude?: BackendGroup): Backend | undefined {
+  pick(origin: GeoPoint, accept: Accept, exclude?: BackendGroup): Backend | undefined {
     const groups = this.groups;
     const count = groups.length;
     const xyz = this.#xyz;
@@ -152,17 +153,17 @@ export class NearestGroupPicker {
     this.nearestGroup = nearest;
     if (nearestDot === Number.NEGATIVE_INFINITY) return undefined;
     if (ties === 1) {
-      const backend = (groups[nearest] as BackendGroup).pick(tried);
+      const backend = (groups[nearest] as BackendGroup).pick(accept);
       if (backend) return backend;
     }
-    return this.#byDistance(tried);
+    return this.#byDistance(accept);
   }
 
   /**
    * The slow path (nearest group exhausted, or a tie): groups in order of
    * distance; among groups at one distance, the least loaded candidate.
    */
-  #byDistance(tried: readonly Backend[]): Backend | undefined {
+  #byDistance(accept: Accept): Backend | undefined {
     const order = this.#order;
     const dots = this.#dots;
     for (let i = 0; i < order.length; i++) order[i] = i;
@@ -175,7 +176,7 @@ export class NearestGroupPicker {
       const dot = dots[index] as number;
       // Excluded groups sort last; past the best candidate's distance nothing can win.
       if (dot === Number.NEGATIVE_INFINITY || (best && dot < bestDot)) break;
-      const backend = (this.groups[index] as BackendGroup).pick(tried);
+      const backend = (this.groups[index] as BackendGroup).pick(accept);
       if (!backend) continue;
       const load = inFlightPerWeight(backend);
       if (!best || load < bestLoad) {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import type { SelectorEnv } from "../core/selector.js";
+import { acceptReady, acceptUntried, type SelectorEnv } from "../core/selector.js";
 import { mixSigned, signedHashFunctions } from "../hashing/hash-functions.js";
 import { rendezvousMemberHash, rendezvousScore } from "../hashing/rendezvous.js";
 import { Beta1Selector, beta1, beta1Options } from "./beta1.js";
@@ -28,7 +28,7 @@ runHashSelectorSuite("beta1 (idle)", { create: () => create(), context, exact: t
 
 /** Opens an attempt on the picked backend the way the balancer does. */
 function place(selector: Beta1Selector, key: string, tried: readonly Backend[] = []): Backend {
-  const backend = selector.pick(context(key), tried) as Backend;
+  const backend = selector.pick(context(key), acceptUntried(tried), tried) as Backend;
   backend.inFlight++;
   selector.loadChanged(backend);
   return backend;
@@ -121,9 +121,9 @@ describe("beta1", () => {
         const key = `key-${k}`;
         const expected = rendezvousOrder(pool.backends, key);
         const tried: Backend[] = [];
-        for (let backend = selector.pick(context(key), tried); backend; ) {
+        for (let backend = selector.pick(context(key), acceptUntried(tried), tried); backend; ) {
           tried.push(backend);
-          backend = selector.pick(context(key), tried);
+          backend = selector.pick(context(key), acceptUntried(tried), tried);
         }
         expect(tried.map((backend) => backend.id)).toEqual(expected);
       }
@@ -159,7 +159,9 @@ describe("beta1", () => {
             });
             const tried = pool.backends.filter((_, i) => step.tried[i]);
             const key = `k${step.key}`;
-            expect(selector.pick(context(key), tried)?.id).toBe(expectedPick(pool.backends, key, tried));
+            expect(selector.pick(context(key), acceptUntried(tried), tried)?.id).toBe(
+              expectedPick(pool.backends, key, tried),
+            );
             if (down) pool.setState(down.id, "healthy");
           }
         },
@@ -208,12 +210,12 @@ describe("beta1", () => {
   it("redirects a loaded key to its next rendezvous backend and counts it", () => {
     const pool = makePool(4);
     const selector = track(pool, create(testEnv(), { hotKeyShare: 1 }));
-    const home = selector.pick(context("k"), []) as Backend;
-    const second = selector.pick(context("k"), [home]) as Backend;
+    const home = selector.pick(context("k"), acceptReady) as Backend;
+    const second = selector.pick(context("k"), acceptUntried([home]), [home]) as Backend;
     home.inFlight = 3;
     selector.loadChanged(home);
     // 3 in flight over 4 backends: bound ceil(1.25 × 4 / 4) = 2, the home is full.
-    expect(selector.pick(context("k"), [])).toBe(second);
+    expect(selector.pick(context("k"), acceptReady)).toBe(second);
     expect(selector.metrics().boundedLoadRedirects).toBe(1);
     expect(selector.describe(second)).toMatch(/bounded-load redirect/);
   });
@@ -226,7 +228,7 @@ describe("beta1", () => {
     b1.inFlight = 21;
     b2.inFlight = 19;
     for (const backend of pool.backends) selector.loadChanged(backend);
-    expect(selector.pick(context("any"), [b0])).toBe(b2);
+    expect(selector.pick(context("any"), acceptUntried([b0]), [b0])).toBe(b2);
     expect(selector.describe(b2)).toMatch(/least loaded/);
   });
 
@@ -287,7 +289,7 @@ describe("beta1", () => {
     expect(selector.metrics().warmingUp).toEqual([{ id: "late", progress: 0.5 }]);
     expect(selector.describe(added)).toMatch(/warming up, 50%/);
     env.time = 1_100;
-    selector.pick(context("x"), []);
+    selector.pick(context("x"), acceptReady);
     expect(selector.metrics().warmingUp).toEqual([]);
   });
 
@@ -355,7 +357,7 @@ describe("beta1", () => {
   it("does not track keyless requests", () => {
     const pool = makePool(4);
     const selector = follow(pool, beta1.create(beta1Options.parse({}), testEnv()));
-    for (let i = 0; i < 100; i++) selector.pick({}, []);
+    for (let i = 0; i < 100; i++) selector.pick({}, acceptReady);
     const metrics = (selector as Beta1Selector).metrics();
     expect(metrics.cacheLookups).toBe(0);
     expect(metrics.cachedKeys).toBe(0);
@@ -380,7 +382,7 @@ describe("beta1", () => {
     expect(selector.name).toBe("beta1");
     const pool = makePool(3);
     follow(pool, selector);
-    const backend = selector.pick({ clientIp: "192.0.2.7" }, []) as Backend;
+    const backend = selector.pick({ clientIp: "192.0.2.7" }, acceptReady) as Backend;
     expect(selector.describe(backend)).toMatch(
       /hash of client IP \(xxhash\), highest rendezvous score .*\(0 in flight, bound for the next request 1 at epsilon 0.25\)/,
     );

@@ -41,7 +41,13 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { durationMs } from "../core/duration.js";
-import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
+import {
+  type Accept,
+  acceptReady,
+  NO_BACKENDS_TRIED,
+  type Selector,
+  type SelectorEnv,
+} from "../core/selector.js";
 import { type HashFunction, signedHashFunctions } from "../hashing/hash-functions.js";
 import { clientIpKey, KeyHasher, keyExtractor } from "../hashing/hash-key.js";
 import { LastServedTable } from "../hashing/last-served.js";
@@ -146,7 +152,8 @@ export class Beta1Selector implements Selector {
   readonly #candidates: Int32Array;
   #candidateCount = 0;
   #preferred = -1;
-  #tried: readonly Backend[] = NONE;
+  /** The current pick's `accept`, read by the ranking filters (made once, so a scan allocates nothing). */
+  #accept: Accept = acceptReady;
   #spreadTurn = 0;
   #lookups = 0;
   #hits = 0;
@@ -155,7 +162,7 @@ export class Beta1Selector implements Selector {
   #lastBackend: Backend | undefined;
   #lastReason: Reason = Reason.Home;
   readonly #filter: RankingFilter = {
-    eligible: (i) => isEligible(this.#backends[i] as Backend, this.#tried),
+    eligible: (i) => this.#accept(this.#backends[i] as Backend),
     preferred: (i) => this.#underBound(i),
   };
   /**
@@ -165,7 +172,7 @@ export class Beta1Selector implements Selector {
    */
   readonly #memoFilter: RankingFilter = {
     eligible: () => true,
-    preferred: (i) => isEligible(this.#backends[i] as Backend, this.#tried) && this.#underBound(i),
+    preferred: (i) => this.#accept(this.#backends[i] as Backend) && this.#underBound(i),
   };
 
   constructor(settings: Beta1Settings, env: SelectorEnv) {
@@ -215,7 +222,7 @@ export class Beta1Selector implements Selector {
     if (this.#lastBackend && !this.#totals.has(this.#lastBackend)) this.#lastBackend = undefined;
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept, tried = NO_BACKENDS_TRIED): Backend | undefined {
     const ranking = this.#ranking;
     if (ranking.size === 0) return undefined;
     const keyHash = this.#hasher.point(ctx);
@@ -227,7 +234,7 @@ export class Beta1Selector implements Selector {
     let hot = false;
     if (keyed) hot = first ? this.#popularity.record(keyHash, ctx) : this.#popularity.isHot(keyHash);
     const replicas = hot ? this.#settings.hotKeyReplicas : 1;
-    if (!(keyed && this.#fromMemo(keyHash, tried, replicas))) this.#fromScan(keyHash, tried, replicas);
+    if (!(keyed && this.#fromMemo(keyHash, accept, replicas))) this.#fromScan(keyHash, accept, replicas);
     const count = this.#candidateCount;
     if (count === 0) return undefined;
 
@@ -245,7 +252,7 @@ export class Beta1Selector implements Selector {
       reason = Reason.Redirect;
     }
     if (chosen < 0) {
-      chosen = this.#leastLoaded(tried);
+      chosen = this.#leastLoaded(accept);
       reason = Reason.LeastLoaded;
     }
     if (reason >= Reason.Redirect) this.#redirects++;
@@ -332,14 +339,13 @@ export class Beta1Selector implements Selector {
    * miss); false when the memo's first members are not enough to decide (all
    * tried, unready or full, and more members beyond them).
    */
-  #fromMemo(keyHash: number, tried: readonly Backend[], replicas: number): boolean {
+  #fromMemo(keyHash: number, accept: Accept, replicas: number): boolean {
     const memo = this.#rankings;
     let entry = memo.find(keyHash);
     let fresh = false;
     if (entry < 0) {
-      this.#tried = tried;
+      this.#accept = accept;
       this.#ranking.scan(keyHash, memo.depth, this.#memoFilter, true);
-      this.#tried = NONE;
       entry = memo.store(keyHash, this.#ranking);
       fresh = true;
     }
@@ -349,7 +355,7 @@ export class Beta1Selector implements Selector {
     let preferred = -1;
     for (let rank = 0; rank < stored && (count < replicas || preferred < 0); rank++) {
       const i = memo.memberOf(entry, rank);
-      if (!isEligible(this.#backends[i] as Backend, tried)) continue;
+      if (!accept(this.#backends[i] as Backend)) continue;
       if (count < replicas) candidates[count++] = i;
       if (preferred < 0 && this.#underBound(i)) preferred = i;
     }
@@ -363,12 +369,11 @@ export class Beta1Selector implements Selector {
     return true;
   }
 
-  /** Fills the candidates with a full rendezvous pass over the eligible members. */
-  #fromScan(keyHash: number, tried: readonly Backend[], replicas: number): void {
+  /** Fills the candidates with a full rendezvous pass over the accepted members. */
+  #fromScan(keyHash: number, accept: Accept, replicas: number): void {
     const ranking = this.#ranking;
-    this.#tried = tried;
+    this.#accept = accept;
     const count = ranking.scan(keyHash, replicas, this.#filter, true);
-    this.#tried = NONE;
     for (let rank = 0; rank < count; rank++) this.#candidates[rank] = ranking.at(rank);
     this.#candidateCount = count;
     this.#preferred = ranking.preferred;
@@ -397,13 +402,13 @@ export class Beta1Selector implements Selector {
     return best;
   }
 
-  #leastLoaded(tried: readonly Backend[]): number {
+  #leastLoaded(accept: Accept): number {
     const backends = this.#backends;
     let best = -1;
     let bestLoad = Number.POSITIVE_INFINITY;
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i] as Backend;
-      if (!isEligible(backend, tried)) continue;
+      if (!accept(backend)) continue;
       const load = inFlightPerWeight(backend);
       if (best < 0 || load < bestLoad) {
         best = i;

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { BoundedLoadSelector, boundedLoadConsistentHash, loadBound } from "./bounded-load.js";
 import { ConsistentHashSelector } from "./consistent-hash.js";
 import { keyContexts, runHashSelectorSuite, track } from "./hash-selector.case.js";
@@ -16,7 +17,7 @@ runHashSelectorSuite("bounded-load-consistent-hash (idle)", { create: () => crea
 
 /** Opens an attempt on the picked backend the way the balancer does. */
 function place(selector: BoundedLoadSelector, key: string): Backend {
-  const backend = selector.pick(context(key), []) as Backend;
+  const backend = selector.pick(context(key), acceptReady) as Backend;
   backend.inFlight++;
   selector.loadChanged(backend);
   return backend;
@@ -40,7 +41,7 @@ describe("bounded-load-consistent-hash", () => {
       new ConsistentHashSelector({ hashKey, hashFunction: "xxhash", virtualNodes: 150 }),
     );
     for (const ctx of keyContexts({ create, context, exact: true }, 2_000)) {
-      expect(bounded.pick(ctx, [])).toBe(ring.pick(ctx, []));
+      expect(bounded.pick(ctx, acceptReady)).toBe(ring.pick(ctx, acceptReady));
     }
   });
 
@@ -85,7 +86,7 @@ describe("bounded-load-consistent-hash", () => {
             }
             const bound = (backend: Backend) =>
               loadBound(totalInFlight(pool.backends), backend.weight, totalWeight, 0.25);
-            const backend = selector.pick(context(key < 8 ? "hot" : `k${key}`), []) as Backend;
+            const backend = selector.pick(context(key < 8 ? "hot" : `k${key}`), acceptReady) as Backend;
             expect(backend.inFlight + 1).toBeLessThanOrEqual(bound(backend));
             backend.inFlight++;
             selector.loadChanged(backend);
@@ -100,7 +101,7 @@ describe("bounded-load-consistent-hash", () => {
   it("spills a hot key to the next backends on the ring instead of overloading its own", () => {
     const pool = makePool(8);
     const selector = track(pool, create());
-    const home = selector.pick(context("hot"), []) as Backend;
+    const home = selector.pick(context("hot"), acceptReady) as Backend;
     for (let i = 0; i < 80; i++) place(selector, "hot");
     // The home backend stays full: 80 in flight over 8 backends, bound ceil(1.25 × 10) = 13.
     expect(home.inFlight).toBe(13);
@@ -140,7 +141,7 @@ describe("bounded-load-consistent-hash", () => {
     b1.inFlight = 20;
     b2.inFlight = 20;
     for (const backend of pool.backends) selector.loadChanged(backend);
-    expect(selector.pick(context("any"), [b0])).toBeDefined();
+    expect(selector.pick(context("any"), acceptUntried([b0]))).toBeDefined();
   });
 
   it("explains the bound and parses its options", () => {
@@ -158,7 +159,7 @@ describe("bounded-load-consistent-hash", () => {
       pool,
       boundedLoadConsistentHash.create({ ...boundedLoadConsistentHash.options.parse({}) }, testEnv()),
     );
-    const backend = selector.pick({ clientIp: "192.0.2.9" }, []) as Backend;
+    const backend = selector.pick({ clientIp: "192.0.2.9" }, acceptReady) as Backend;
     expect(selector.describe(backend)).toMatch(
       /hash of client IP .*under the load bound \(0 in flight, bound for the next request 1 at epsilon 0.25\)/,
     );

@@ -12,14 +12,14 @@
  *
  * Load comes from the balancer's `loadChanged` calls: the selector keeps the
  * in-flight total of ready positive-weight backends up to date in O(1), so a
- * pick is a ring lookup plus a check. If every untried ready backend is at
- * its bound (possible once some are tried), the bound is dropped for that
+ * pick is a ring lookup plus a check. If every backend the caller accepts is
+ * at its bound (possible once some are tried), the bound is dropped for that
  * pick rather than refusing the request.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import { signedHashFunctions } from "../hashing/hash-functions.js";
 import { KeyHasher } from "../hashing/hash-key.js";
 import { HashRing } from "../hashing/ring.js";
@@ -78,8 +78,8 @@ export class BoundedLoadSelector implements Selector {
   #totalInFlight = 0;
   #totalWeight = 0;
   /** Made once, so the ring walk allocates nothing. */
-  readonly #underBound = (backend: Backend, tried: readonly Backend[]): boolean =>
-    isEligible(backend, tried) && backend.inFlight < this.bound(backend);
+  readonly #underBound = (backend: Backend, accept: Accept): boolean =>
+    accept(backend) && backend.inFlight < this.bound(backend);
 
   constructor(settings: BoundedLoadSettings) {
     this.#settings = settings;
@@ -105,11 +105,11 @@ export class BoundedLoadSelector implements Selector {
     });
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept): Backend | undefined {
     const ring = this.#ring;
     if (ring.size === 0) return undefined;
     const position = this.#hasher.point(ctx);
-    return ring.find(position, this.#underBound, tried) ?? ring.find(position, isEligible, tried);
+    return ring.find(position, this.#underBound, accept) ?? ring.find(position, accept, undefined);
   }
 
   loadChanged(backend: Backend): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady } from "../core/selector.js";
 import { ConsistentHashSelector, consistentHash } from "./consistent-hash.js";
 import { keyContexts, keyShares, runHashSelectorSuite, track } from "./hash-selector.case.js";
 import { follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
@@ -24,8 +25,8 @@ describe("consistent-hash", () => {
       probes: 3,
     });
     const selector = follow(makePool(4), consistentHash.create(options, testEnv()));
-    const a = selector.pick({ clientIp: "198.51.100.7" }, []);
-    expect(selector.pick({ clientIp: "198.51.100.7" }, [])).toBe(a);
+    const a = selector.pick({ clientIp: "198.51.100.7" }, acceptReady);
+    expect(selector.pick({ clientIp: "198.51.100.7" }, acceptReady)).toBe(a);
     expect(selector.describe(a as never)).toMatch(
       /hash of client IP \(xxhash\).*from 3 probes \(150 of 600 points\)/,
     );
@@ -41,7 +42,7 @@ describe("consistent-hash", () => {
     const owners = new Set<string | undefined>();
     for (let i = 0; i < 40; i++) {
       const path = `/objects/${i}`;
-      const picks = clients.map((clientIp) => selector.pick({ clientIp, path }, [])?.id);
+      const picks = clients.map((clientIp) => selector.pick({ clientIp, path }, acceptReady)?.id);
       expect(new Set(picks).size).toBe(1);
       owners.add(picks[0]);
     }
@@ -92,10 +93,10 @@ describe("consistent-hash", () => {
       }),
     );
     for (let i = 0; i < 50; i++) {
-      const expected = byCookie.pick({ cookies: { sid: `s${i}` } }, []);
-      expect(byQuery.pick({ path: `/x?a=1&sid=s${i}` }, [])).toBe(expected);
-      expect(byPath.pick({ path: `s${i}?ignored=1` }, [])).toBe(expected);
-      expect(byFunction.pick({ sessionId: `s${i}` }, [])).toBe(expected);
+      const expected = byCookie.pick({ cookies: { sid: `s${i}` } }, acceptReady);
+      expect(byQuery.pick({ path: `/x?a=1&sid=s${i}` }, acceptReady)).toBe(expected);
+      expect(byPath.pick({ path: `s${i}?ignored=1` }, acceptReady)).toBe(expected);
+      expect(byFunction.pick({ sessionId: `s${i}` }, acceptReady)).toBe(expected);
     }
   });
 
@@ -105,11 +106,11 @@ describe("consistent-hash", () => {
     const byIp = follow(pool, consistentHash.create(consistentHash.options.parse({}), testEnv()));
     for (let i = 0; i < 50; i++) {
       const ip = `10.0.0.${i}`;
-      const backend = byHeader.pick({ clientIp: ip, headers: {} }, []);
-      expect(backend).toBe(byIp.pick({ clientIp: ip }, []));
+      const backend = byHeader.pick({ clientIp: ip, headers: {} }, acceptReady);
+      expect(backend).toBe(byIp.pick({ clientIp: ip }, acceptReady));
     }
     expect(byHeader.describe(pool.backends[0] as never)).toMatch(/no header "x-key", hash of client IP/);
-    const keyless = new Set(Array.from({ length: 200 }, () => byHeader.pick({}, [])?.id));
+    const keyless = new Set(Array.from({ length: 200 }, () => byHeader.pick({}, acceptReady)?.id));
     expect(keyless.size).toBe(16);
     expect(byHeader.describe(pool.backends[0] as never)).toMatch(/no key, rotating position/);
   });

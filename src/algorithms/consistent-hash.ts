@@ -24,7 +24,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import {
   type HashFunctionName,
   hashFunctionNameSchema,
@@ -110,9 +110,9 @@ export class ConsistentHashSelector implements Selector {
     this.#ring.sync(backends);
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept): Backend | undefined {
     if (this.#ring.size === 0) return undefined;
-    return this.#ring.find(this.#hasher.point(ctx), isEligible, tried);
+    return this.#ring.find(this.#hasher.point(ctx), accept, undefined);
   }
 
   describe(backend: Backend): string {

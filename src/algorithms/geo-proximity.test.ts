@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { Pool } from "../core/pool.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { GeoResolver } from "../geo/client-location.js";
 import { CITIES, client, PROXY_IP, SITES, sitePool, TRUSTED_PROXIES } from "../geo/geo.case.js";
 import { haversineKm } from "../geo/haversine.js";
@@ -16,7 +17,11 @@ runSelectorSuite("geo-proximity", { create, weighted: true });
 
 function walk(selector: GeoProximitySelector, ctx: ReturnType<typeof client>): string[] {
   const tried: Backend[] = [];
-  for (let backend = selector.pick(ctx, tried); backend; backend = selector.pick(ctx, tried))
+  for (
+    let backend = selector.pick(ctx, acceptUntried(tried), tried);
+    backend;
+    backend = selector.pick(ctx, acceptUntried(tried), tried)
+  )
     tried.push(backend);
   return tried.map((backend) => backend.id);
 }
@@ -26,13 +31,14 @@ describe("geo-proximity", () => {
 
   it("picks the backend nearest the client", () => {
     const selector = follow(pool(), create()) as GeoProximitySelector;
-    const site = (at: readonly [number, number]) => selector.pick(client({ at }), [])?.id.split("-")[0];
+    const site = (at: readonly [number, number]) =>
+      selector.pick(client({ at }), acceptReady)?.id.split("-")[0];
     expect(site(CITIES.london)).toBe("dublin");
     expect(site(CITIES.paris)).toBe("frankfurt");
     expect(site(CITIES.newYork)).toBe("virginia");
     expect(site(CITIES.sanFrancisco)).toBe("oregon");
     expect(site(CITIES.sydney)).toBe("tokyo");
-    expect(selector.describe(selector.pick(client({ at: CITIES.london }), []) as Backend)).toMatch(
+    expect(selector.describe(selector.pick(client({ at: CITIES.london }), acceptReady) as Backend)).toMatch(
       /^nearest ready backend, \d+ km from the client/,
     );
   });
@@ -43,11 +49,11 @@ describe("geo-proximity", () => {
     const [a, b] = [p.require("dublin-0"), p.require("dublin-1")];
     a.inFlight = 3;
     selector.loadChanged?.(a);
-    expect(selector.pick(client({ at: CITIES.london }), [])).toBe(b);
+    expect(selector.pick(client({ at: CITIES.london }), acceptReady)).toBe(b);
     a.inFlight = 0;
     selector.loadChanged?.(a);
     const ids = new Set(
-      Array.from({ length: 10 }, () => selector.pick(client({ at: CITIES.london }), [])?.id),
+      Array.from({ length: 10 }, () => selector.pick(client({ at: CITIES.london }), acceptReady)?.id),
     );
     expect(ids).toEqual(new Set(["dublin-0", "dublin-1"]));
   });
@@ -73,7 +79,7 @@ describe("geo-proximity", () => {
     p.setState("dublin-0", "unhealthy");
     p.disable("dublin-1");
     for (let i = 0; i < 5; i++)
-      expect(selector.pick(client({ at: CITIES.london }), [])?.region).toBe("eu-central");
+      expect(selector.pick(client({ at: CITIES.london }), acceptReady)?.region).toBe("eu-central");
     walk(selector, client({ at: CITIES.london }));
     expect(selector.regionStats()).toMatchObject({
       "eu-west": { requests: 0, failovers: 6 },
@@ -83,8 +89,8 @@ describe("geo-proximity", () => {
 
   it("places a client known only by region at that region's centroid", () => {
     const selector = follow(pool(), create());
-    expect(selector.pick(client({ region: "us-west" }), [])?.id).toBe("oregon-0");
-    expect(selector.pick(client({ region: "ap-northeast" }), [])?.id).toBe("tokyo-0");
+    expect(selector.pick(client({ region: "us-west" }), acceptReady)?.id).toBe("oregon-0");
+    expect(selector.pick(client({ region: "ap-northeast" }), acceptReady)?.id).toBe("tokyo-0");
   });
 
   it("falls back to least in flight for clients without a location", () => {
@@ -94,7 +100,7 @@ describe("geo-proximity", () => {
     p.require("tokyo-0").inFlight = 0;
     for (const backend of p.backends) selector.loadChanged?.(backend);
     const unknown = [{}, { clientIp: "203.0.113.1" }, client({ region: "mars" }), { clientIp: PROXY_IP }];
-    for (const ctx of unknown) expect(selector.pick(ctx, [])?.id).toBe("tokyo-0");
+    for (const ctx of unknown) expect(selector.pick(ctx, acceptReady)?.id).toBe("tokyo-0");
     expect(selector.describe(p.require("tokyo-0"))).toMatch(/client location unknown; least in flight/);
   });
 
@@ -106,7 +112,9 @@ describe("geo-proximity", () => {
     const selector = follow(p, create()) as GeoProximitySelector;
     expect(walk(selector, client({ at: CITIES.sydney }))[0]).toBe("dublin-0");
     p.setState("dublin-0", "unhealthy");
-    expect(["nowhere", "bad-coords"]).toContain(selector.pick(client({ at: CITIES.sydney }), [])?.id);
+    expect(["nowhere", "bad-coords"]).toContain(
+      selector.pick(client({ at: CITIES.sydney }), acceptReady)?.id,
+    );
   });
 
   it("always picks a ready backend at the least distance, then the least load", () => {
@@ -138,7 +146,7 @@ describe("geo-proximity", () => {
           });
           const selector = follow(p, new GeoProximitySelector(resolver));
           for (const backend of p.backends) selector.loadChanged?.(backend);
-          const picked = selector.pick(client({ at: [latitude, longitude] }), []);
+          const picked = selector.pick(client({ at: [latitude, longitude] }), acceptReady);
           const ready = p.backends.filter((backend) => backend.ready);
           if (ready.length === 0) {
             expect(picked).toBeUndefined();

@@ -18,6 +18,7 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { type Accept, NO_BACKENDS_TRIED } from "../core/selector.js";
 import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
 import { type GeoPoint, haversineKm } from "../geo/haversine.js";
@@ -49,19 +50,19 @@ export class GeoProximitySelector extends GeoSelector {
     this.groupOf = groupsByBackend(this.#sites.groups);
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept, tried = NO_BACKENDS_TRIED): Backend | undefined {
     const location = this.locate(ctx);
     const named = location.region === undefined ? undefined : this.#regions.get(location.region);
     const origin = location.point ?? named?.point;
     let backend: Backend | undefined;
     let home = named?.region;
     if (origin) {
-      backend = this.#sites.pick(origin, tried);
+      backend = this.#sites.pick(origin, accept);
       home ??= this.#sites.groups[this.#sites.nearestGroup]?.region;
     }
     this.#lastOrigin = origin;
     this.#lastReason = backend ? NEAREST : origin ? FALLBACK : NO_LOCATION;
-    backend ??= this.anywhere.pick(ctx, tried);
+    backend ??= this.anywhere.pick(ctx, accept);
     if (backend) this.stats.record(backend, home, tried);
     return backend;
   }

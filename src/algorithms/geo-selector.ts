@@ -8,7 +8,7 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
-import type { Selector, SelectorFallback } from "../core/selector.js";
+import type { Accept, Selector, SelectorFallback } from "../core/selector.js";
 import { type ClientLocation, type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
 import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
@@ -33,7 +33,7 @@ export abstract class GeoSelector implements Selector, RegionStatsSource {
   }
 
   abstract rebuild(backends: readonly Backend[]): void;
-  abstract pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined;
+  abstract pick(ctx: RequestContext, accept: Accept, tried?: readonly Backend[]): Backend | undefined;
   abstract describe(backend: Backend): string;
 
   /** The client's location, counting the clients geography cannot place. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { GeoResolver } from "../geo/client-location.js";
 import { CITIES, client, sitePool, TRUSTED_PROXIES } from "../geo/geo.case.js";
 import { GeographicalSelector, geographical } from "./geographical.js";
@@ -21,7 +22,11 @@ function regionPool() {
 
 function walk(selector: GeographicalSelector, ctx: RequestContext): string[] {
   const tried: Backend[] = [];
-  for (let backend = selector.pick(ctx, tried); backend; backend = selector.pick(ctx, tried))
+  for (
+    let backend = selector.pick(ctx, acceptUntried(tried), tried);
+    backend;
+    backend = selector.pick(ctx, acceptUntried(tried), tried)
+  )
     tried.push(backend);
   return tried.map((backend) => backend.id);
 }
@@ -33,8 +38,10 @@ describe("geographical", () => {
   it("keeps a client in its own region, even when another is nearer its coordinates", () => {
     const selector = follow(regionPool(), create()) as GeographicalSelector;
     const fromTokyo = client({ region: "us-east", at: [35.68, 139.65] });
-    for (let i = 0; i < 20; i++) expect(selector.pick(fromTokyo, [])?.region).toBe("us-east");
-    expect(selector.describe(selector.pick(fromTokyo, []) as Backend)).toMatch(/^client's region us-east/);
+    for (let i = 0; i < 20; i++) expect(selector.pick(fromTokyo, acceptReady)?.region).toBe("us-east");
+    expect(selector.describe(selector.pick(fromTokyo, acceptReady) as Backend)).toMatch(
+      /^client's region us-east/,
+    );
   });
 
   it("balances by least in flight inside the region", () => {
@@ -42,11 +49,11 @@ describe("geographical", () => {
     const selector = follow(pool, create());
     pool.require("dublin-0").inFlight = 2;
     selector.loadChanged?.(pool.require("dublin-0"));
-    expect(selector.pick(client({ region: "eu-west" }), [])?.id).toBe("dublin-1");
+    expect(selector.pick(client({ region: "eu-west" }), acceptReady)?.id).toBe("dublin-1");
     pool.require("dublin-0").inFlight = 0;
     selector.loadChanged?.(pool.require("dublin-0"));
     const ids = new Set(
-      Array.from({ length: 10 }, () => selector.pick(client({ region: "eu-west" }), [])?.id),
+      Array.from({ length: 10 }, () => selector.pick(client({ region: "eu-west" }), acceptReady)?.id),
     );
     expect(ids).toEqual(new Set(["dublin-0", "dublin-1"]));
   });
@@ -57,13 +64,13 @@ describe("geographical", () => {
     pool.setState("dublin-0", "unhealthy");
     pool.setState("dublin-1", "draining");
     for (let i = 0; i < 10; i++)
-      expect(selector.pick(client({ region: "eu-west" }), [])?.region).toBe("eu-central");
+      expect(selector.pick(client({ region: "eu-west" }), acceptReady)?.region).toBe("eu-central");
     expect(selector.describe(pool.require("frankfurt-0"))).toMatch(
       /nearest region .* client's region eu-west: eu-central/,
     );
     expect(selector.regionStats()["eu-west"]).toEqual({ requests: 0, failovers: 10 });
     pool.setState("dublin-0", "healthy");
-    expect(selector.pick(client({ region: "eu-west" }), [])?.id).toBe("dublin-0");
+    expect(selector.pick(client({ region: "eu-west" }), acceptReady)?.id).toBe("dublin-0");
     expect(selector.regionStats()["eu-west"]).toEqual({ requests: 1, failovers: 10 });
   });
 
@@ -86,9 +93,11 @@ describe("geographical", () => {
 
   it("sends a client whose region has no backends to the region nearest its coordinates", () => {
     const selector = follow(regionPool(), create()) as GeographicalSelector;
-    expect(selector.pick(client({ region: "ap-south", at: CITIES.mumbai }), [])?.region).toBe("eu-central");
-    expect(selector.pick(client({ at: CITIES.newYork }), [])?.region).toBe("us-east");
-    expect(selector.pick(client({ at: CITIES.london }), [])?.region).toBe("eu-west");
+    expect(selector.pick(client({ region: "ap-south", at: CITIES.mumbai }), acceptReady)?.region).toBe(
+      "eu-central",
+    );
+    expect(selector.pick(client({ at: CITIES.newYork }), acceptReady)?.region).toBe("us-east");
+    expect(selector.pick(client({ at: CITIES.london }), acceptReady)?.region).toBe("eu-west");
     expect(selector.regionStats()["ap-south"]).toBeUndefined();
   });
 
@@ -97,11 +106,11 @@ describe("geographical", () => {
     const selector = follow(pool, create()) as GeographicalSelector;
     for (const id of ["dublin-0", "dublin-1", "frankfurt-0", "frankfurt-1", "virginia-0", "virginia-1"])
       pool.disable(id);
-    expect(["lab-0", "loose"]).toContain(selector.pick(client({ region: "eu-west" }), [])?.id);
+    expect(["lab-0", "loose"]).toContain(selector.pick(client({ region: "eu-west" }), acceptReady)?.id);
     expect(selector.describe(pool.require("loose"))).toMatch(
       /no ready backend near eu-west; least in flight/,
     );
-    expect(selector.pick(client({ region: "lab" }), [])?.id).toBe("lab-0");
+    expect(selector.pick(client({ region: "lab" }), acceptReady)?.id).toBe("lab-0");
   });
 
   it("treats clients without a location as least in flight over the pool", () => {
@@ -110,8 +119,8 @@ describe("geographical", () => {
     for (const backend of pool.backends) backend.inFlight = 3;
     pool.require("virginia-1").inFlight = 1;
     for (const backend of pool.backends) selector.loadChanged?.(backend);
-    expect(selector.pick({}, [])?.id).toBe("virginia-1");
-    expect(selector.pick({ clientIp: "198.51.100.4" }, [])?.id).toBe("virginia-1");
+    expect(selector.pick({}, acceptReady)?.id).toBe("virginia-1");
+    expect(selector.pick({ clientIp: "198.51.100.4" }, acceptReady)?.id).toBe("virginia-1");
     expect(selector.describe(pool.require("virginia-1"))).toMatch(/client region unknown/);
   });
 
@@ -125,6 +134,6 @@ describe("geographical", () => {
     });
     const selector = geographical.create(options, testEnv()) as GeographicalSelector;
     follow(regionPool(), selector);
-    expect(selector.pick({ clientIp: "192.0.2.77" }, [])?.region).toBe("us-east");
+    expect(selector.pick({ clientIp: "192.0.2.77" }, acceptReady)?.region).toBe("us-east");
   });
 });

@@ -15,6 +15,7 @@
 import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { type Accept, NO_BACKENDS_TRIED } from "../core/selector.js";
 import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
 import { type BackendGroup, groupByRegion, groupsByBackend, NearestGroupPicker } from "./backend-groups.js";
@@ -39,17 +40,17 @@ export class GeographicalSelector extends GeoSelector {
     this.groupOf = groupsByBackend(this.#regions.values());
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept, tried = NO_BACKENDS_TRIED): Backend | undefined {
     const location = this.locate(ctx);
     const home = location.region === undefined ? undefined : this.#regions.get(location.region);
-    let backend = home?.pick(tried);
+    let backend = home?.pick(accept);
     let reason = SAME_REGION;
     if (!backend) {
       const origin = location.point ?? home?.point;
-      if (origin) backend = this.#nearest.pick(origin, tried, home);
+      if (origin) backend = this.#nearest.pick(origin, accept, home);
       reason = NEAREST_REGION;
       if (!backend) {
-        backend = this.anywhere.pick(ctx, tried);
+        backend = this.anywhere.pick(ctx, accept);
         reason = ANY;
       }
     }

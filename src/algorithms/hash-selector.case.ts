@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Pool } from "../core/pool.js";
-import type { Selector } from "../core/selector.js";
+import { acceptReady, acceptUntried, type Selector } from "../core/selector.js";
 import { follow, makePool } from "./selector.case.js";
 
 export interface HashSelectorSuiteOptions {
@@ -34,7 +34,7 @@ export function keyContexts(
 
 /** The backend id each context lands on (first pick, nothing tried). */
 export function assignment(selector: Selector, contexts: readonly RequestContext[]): (string | undefined)[] {
-  return contexts.map((ctx) => selector.pick(ctx, [])?.id);
+  return contexts.map((ctx) => selector.pick(ctx, acceptReady)?.id);
 }
 
 function sharesOf(ids: readonly (string | undefined)[]): Map<string, number> {
@@ -63,7 +63,12 @@ export function runHashSelectorSuite(name: string, options: HashSelectorSuiteOpt
       const selector = follow(pool, options.create());
       for (const ctx of contexts.slice(0, 200)) {
         const tried: Backend[] = [];
-        for (let backend = selector.pick(ctx, tried); backend; backend = selector.pick(ctx, tried)) {
+        const accept = acceptUntried(tried);
+        for (
+          let backend = selector.pick(ctx, accept, tried);
+          backend;
+          backend = selector.pick(ctx, accept, tried)
+        ) {
           expect(tried).not.toContain(backend);
           tried.push(backend);
         }
@@ -92,11 +97,11 @@ export function runHashSelectorSuite(name: string, options: HashSelectorSuiteOpt
       const pool = makePool(10);
       const selector = follow(pool, options.create());
       for (const ctx of contexts.slice(0, 300)) {
-        const first = selector.pick(ctx, []) as Backend;
-        const next = selector.pick(ctx, [first]);
+        const first = selector.pick(ctx, acceptReady) as Backend;
+        const next = selector.pick(ctx, acceptUntried([first]), [first]);
         const without = options.create();
         without.rebuild(pool.backends.filter((backend) => backend !== first));
-        expect(next?.id).toBe(without.pick(ctx, [])?.id);
+        expect(next?.id).toBe(without.pick(ctx, acceptReady)?.id);
       }
     });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady } from "../core/selector.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { type HybridSelector, hybrid } from "./hybrid.js";
 import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
@@ -42,7 +43,7 @@ describe("hybrid", () => {
     const [a, b] = pool.backends as [Backend, Backend];
     expect(selector.score(a)).toBe(10);
     expect(selector.score(b)).toBe(30);
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     expect(selector.score(a)).toBe(20);
   });
 
@@ -51,7 +52,7 @@ describe("hybrid", () => {
     // Load scores 10 and 35: worth two and a half leases.
     store.write("b0", { cpu: 20, memory: 0, network: 0 });
     store.write("b1", { cpu: 70, memory: 0, network: 0 });
-    const first = Array.from({ length: 4 }, () => selector.pick({}, [])?.id);
+    const first = Array.from({ length: 4 }, () => selector.pick({}, acceptReady)?.id);
     expect(first).toEqual(["b0", "b0", "b0", "b1"]);
     countPicks(selector, 1000);
     // All 1004 leases are live (no time passed): the idle backend holds two or three more.
@@ -70,7 +71,7 @@ describe("hybrid", () => {
     // Twenty requests: those on a finish at once, those on b hang.
     let onB = 0;
     for (let i = 0; i < 20; i++) {
-      const backend = selector.pick({}, []) as Backend;
+      const backend = selector.pick({}, acceptReady) as Backend;
       if (backend === a) selector.observe(a, { status: 200 });
       else onB++;
     }
@@ -82,7 +83,7 @@ describe("hybrid", () => {
   it("leases expire after leaseDurationMs", () => {
     const { pool, store, selector, set } = setup(1, { leaseDurationMs: 1000 });
     store.write("b0", { cpu: 10, memory: 0, network: 0 });
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     set(999);
     expect(selector.leases.count(pool.require("b0"))).toBe(1);
     set(1000);
@@ -91,15 +92,15 @@ describe("hybrid", () => {
 
   it("ranks by leases alone when metrics are missing and the fallback is none", () => {
     const { selector } = setup(3, {}, "none");
-    const ids = Array.from({ length: 6 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 6 }, () => selector.pick({}, acceptReady)?.id);
     expect(new Set(ids.slice(0, 3)).size).toBe(3);
     expect(selector.fallbacks).toBe(0);
   });
 
   it("falls back to round-robin (taking leases still) when metrics are missing", () => {
     const { pool, selector, store } = setup(2);
-    expect(selector.pick({}, [])?.id).toBe("b0");
-    expect(selector.pick({}, [])?.id).toBe("b1");
+    expect(selector.pick({}, acceptReady)?.id).toBe("b0");
+    expect(selector.pick({}, acceptReady)?.id).toBe("b1");
     expect(selector.fallbacks).toBe(2);
     expect(store.stats().fallbacks).toBe(2);
     expect(selector.leases.count(pool.require("b0"))).toBe(1);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady } from "../core/selector.js";
 import { ConsistentHashSelector } from "./consistent-hash.js";
 import { runHashSelectorSuite } from "./hash-selector.case.js";
 import { IpHashSelector, ipHash } from "./ip-hash.js";
@@ -23,7 +24,7 @@ describe("ip-hash", () => {
     );
     for (let i = 0; i < 100; i++) {
       const ctx = { clientIp: `203.0.113.${i}`, headers: { "x-key": "ignored" } };
-      expect(selector.pick(ctx, [])).toBe(ring.pick(ctx, []));
+      expect(selector.pick(ctx, acceptReady)).toBe(ring.pick(ctx, acceptReady));
     }
     expect(selector.name).toBe("ip-hash");
     expect(selector.describe(pool.backends[0] as never)).toMatch(/hash of client IP/);
@@ -32,15 +33,15 @@ describe("ip-hash", () => {
   it("treats an IPv4-mapped IPv6 address as its IPv4 address", () => {
     const selector = follow(makePool(12), create());
     for (let i = 0; i < 50; i++) {
-      expect(selector.pick({ clientIp: `::ffff:192.0.2.${i}` }, [])).toBe(
-        selector.pick({ clientIp: `192.0.2.${i}` }, []),
+      expect(selector.pick({ clientIp: `::ffff:192.0.2.${i}` }, acceptReady)).toBe(
+        selector.pick({ clientIp: `192.0.2.${i}` }, acceptReady),
       );
     }
   });
 
   it("rotates requests without a client IP instead of piling them on one backend", () => {
     const selector = follow(makePool(6), create());
-    const ids = new Set(Array.from({ length: 60 }, () => selector.pick({}, [])?.id));
+    const ids = new Set(Array.from({ length: 60 }, () => selector.pick({}, acceptReady)?.id));
     expect(ids.size).toBe(6);
     expect(selector.describe(makePool(1).backends[0] as never)).toMatch(/no key, rotating position/);
   });

@@ -14,7 +14,7 @@ import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { durationMs } from "../core/duration.js";
 import type { Outcome } from "../core/outcome.js";
-import type { Selector, SelectorEnv } from "../core/selector.js";
+import type { Accept, Selector, SelectorEnv } from "../core/selector.js";
 import { DEFAULT_LEASE_DURATION_MS, LeaseTable } from "../load/leases.js";
 import type { AlgorithmDefinition } from "./definition.js";
 import { leastLoaded } from "./least-loaded.js";
@@ -58,12 +58,12 @@ export class LeaseSelector implements Selector {
     this.leases.retain(backends);
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const backends = this.#backends;
     const count = backends.length;
     if (count === 0) return undefined;
     this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
-    const best = leastLoaded(backends, tried, this.#byLeases, this.#offset);
+    const best = leastLoaded(backends, accept, this.#byLeases, this.#offset);
     if (best) this.leases.acquire(best);
     return best;
   }

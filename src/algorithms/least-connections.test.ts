@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { LeastConnectionsSelector } from "./least-connections.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
 
@@ -14,10 +15,10 @@ describe("least-connections", () => {
     b1.inFlight = 1;
     b2.inFlight = 3;
     for (const backend of pool.backends) selector.loadChanged?.(backend);
-    expect(selector.pick({}, [])).toBe(b1);
+    expect(selector.pick({}, acceptReady)).toBe(b1);
     b1.inFlight = 9;
     selector.loadChanged?.(b1);
-    expect(selector.pick({}, [])).toBe(b2);
+    expect(selector.pick({}, acceptReady)).toBe(b2);
   });
 
   it("divides load by weight", () => {
@@ -30,12 +31,12 @@ describe("least-connections", () => {
     selector.loadChanged?.(light);
     selector.loadChanged?.(heavy);
     // (3+1)/4 = 1 beats (1+1)/1 = 2.
-    expect(selector.pick({}, [])).toBe(heavy);
+    expect(selector.pick({}, acceptReady)).toBe(heavy);
   });
 
   it("rotates among idle backends instead of piling onto one", () => {
     const selector = follow(makePool(3), new LeastConnectionsSelector());
-    const ids = Array.from({ length: 6 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 6 }, () => selector.pick({}, acceptReady)?.id);
     expect(new Set(ids.slice(0, 3))).toEqual(new Set(["b0", "b1", "b2"]));
     expect(ids.slice(3)).toEqual(ids.slice(0, 3));
   });
@@ -48,6 +49,6 @@ describe("least-connections", () => {
     b0.inFlight = 5;
     b2.inFlight = 2;
     for (const backend of pool.backends) selector.loadChanged?.(backend);
-    expect(selector.pick({}, [b1])).toBe(b2);
+    expect(selector.pick({}, acceptUntried([b1]), [b1])).toBe(b2);
   });
 });

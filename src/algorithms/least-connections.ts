@@ -5,11 +5,12 @@
  *
  * Backends sit in an indexed binary min-heap re-sorted when their in-flight
  * count changes (`loadChanged`), so the usual pick is the heap's top: O(1) to
- * read, O(log n) to update. A failover pick (top already tried) scans.
+ * read, O(log n) to update. A pick whose top the caller does not accept
+ * (a failover: the top was tried) scans.
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { type AlgorithmDefinition, noOptions } from "./definition.js";
 
@@ -43,9 +44,9 @@ export class LeastConnectionsSelector implements Selector {
     for (let i = (this.#heap.length >>> 1) - 1; i >= 0; i--) this.#down(i);
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const top = this.#heap[0];
-    const entry = top && isEligible(top.backend, tried) ? top : this.#scan(tried);
+    const entry = top && accept(top.backend) ? top : this.#scan(accept);
     if (!entry) return undefined;
     entry.lastPicked = ++this.#sequence;
     this.#down(entry.position);
@@ -65,11 +66,11 @@ export class LeastConnectionsSelector implements Selector {
     return `least in flight per weight (${backend.inFlight} in flight, weight ${backend.weight})`;
   }
 
-  /** Linear walk for the least-loaded eligible backend, used when the top is excluded. */
-  #scan(tried: readonly Backend[]): Entry | undefined {
+  /** Linear walk for the least-loaded accepted backend, used when the top is refused. */
+  #scan(accept: Accept): Entry | undefined {
     let best: Entry | undefined;
     for (const entry of this.#heap) {
-      if (isEligible(entry.backend, tried) && (!best || less(entry, best))) best = entry;
+      if (accept(entry.backend) && (!best || less(entry, best))) best = entry;
     }
     return best;
   }

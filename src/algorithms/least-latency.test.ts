@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { EwmaLatencyLoad } from "../load/ewma-latency.js";
 import { LeastLoadedSelector } from "./least-loaded.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
@@ -17,8 +18,8 @@ describe("least-latency", () => {
     selector.observe?.(a, { status: 200, latencyMs: 50 });
     selector.observe?.(b, { status: 200, latencyMs: 10 });
     selector.observe?.(c, { status: 200, latencyMs: 30 });
-    expect(selector.pick({}, [])).toBe(b);
-    expect(selector.pick({}, [b])).toBe(c);
+    expect(selector.pick({}, acceptReady)).toBe(b);
+    expect(selector.pick({}, acceptUntried([b]), [b])).toBe(c);
   });
 
   it("moves the estimate by alpha of each new sample", () => {
@@ -35,9 +36,9 @@ describe("least-latency", () => {
     const selector = follow(pool, create());
     const [a, b] = pool.backends as [Backend, Backend];
     selector.observe?.(a, { latencyMs: 5 });
-    expect(selector.pick({}, [])).toBe(b);
+    expect(selector.pick({}, acceptReady)).toBe(b);
     selector.observe?.(b, { error: "ECONNRESET" });
     expect(selector.score?.(b)).toBe(1000);
-    expect(selector.pick({}, [])).toBe(a);
+    expect(selector.pick({}, acceptReady)).toBe(a);
   });
 });

@@ -8,16 +8,16 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import type { LoadMetric } from "../load/load-metric.js";
 
 /**
- * The eligible backend of `backends` with the lowest `metric.load`, scanning
+ * The accepted backend of `backends` with the lowest `metric.load`, scanning
  * from index `start` so that equal loads go to the first one after it.
  */
 export function leastLoaded(
   backends: readonly Backend[],
-  tried: readonly Backend[],
+  accept: Accept,
   metric: Pick<LoadMetric, "load">,
   start: number,
 ): Backend | undefined {
@@ -26,7 +26,7 @@ export function leastLoaded(
   let bestLoad = Number.POSITIVE_INFINITY;
   for (let step = 0; step < count; step++) {
     const backend = backends[(start + step) % count] as Backend;
-    if (!isEligible(backend, tried)) continue;
+    if (!accept(backend)) continue;
     const load = metric.load(backend);
     if (!best || load < bestLoad) {
       best = backend;
@@ -51,12 +51,12 @@ export class LeastLoadedSelector implements Selector {
     this.#backends = backends;
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const backends = this.#backends;
     const count = backends.length;
     if (count === 0) return undefined;
     this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
-    return leastLoaded(backends, tried, this.#metric, this.#offset);
+    return leastLoaded(backends, accept, this.#metric, this.#offset);
   }
 
   observe(backend: Backend, outcome: Outcome): void {

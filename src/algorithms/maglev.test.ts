@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady } from "../core/selector.js";
 import { keyContexts, keyShares, runHashSelectorSuite, track } from "./hash-selector.case.js";
 import { MaglevSelector, maglev } from "./maglev.js";
 import { follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
@@ -23,8 +24,8 @@ describe("maglev", () => {
     expect(options).toEqual({ hashKey: { source: "client-ip" }, hashFunction: "xxhash", tableSize: 65537 });
     const pool = makePool(3);
     const selector = follow(pool, maglev.create(options, testEnv()));
-    const backend = selector.pick({ clientIp: "192.0.2.1" }, []);
-    expect(selector.pick({ clientIp: "192.0.2.1" }, [])).toBe(backend);
+    const backend = selector.pick({ clientIp: "192.0.2.1" }, acceptReady);
+    expect(selector.pick({ clientIp: "192.0.2.1" }, acceptReady)).toBe(backend);
     expect(selector.describe(backend as never)).toMatch(
       /hash of client IP \(xxhash\), Maglev table entry \(2184\d of 65537/,
     );

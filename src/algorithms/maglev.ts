@@ -10,13 +10,14 @@
  *
  * The table holds every positive-weight backend, ready or not, and is rebuilt
  * only when membership or weights change, so a health flap moves nothing. The
- * keys of an unready or tried backend go to re-hashed probes of the table,
- * each backend tried once, which spreads them over the pool by weight.
+ * keys of a backend the caller does not accept (unready, tried) go to
+ * re-hashed probes of the table, each backend tried once, which spreads them
+ * over the pool by weight.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import { type HashFunctionName, signedHashFunctions } from "../hashing/hash-functions.js";
 import { type HashKeyOption, KeyHasher } from "../hashing/hash-key.js";
 import { DEFAULT_TABLE_SIZE, isPrime, MaglevTable } from "../hashing/maglev.js";
@@ -64,9 +65,9 @@ export class MaglevSelector implements Selector {
     this.#table.sync(backends);
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept): Backend | undefined {
     if (this.#table.memberCount === 0) return undefined;
-    return this.#table.find(this.#hasher.point(ctx), isEligible, tried);
+    return this.#table.find(this.#hasher.point(ctx), accept, undefined);
   }
 
   describe(backend: Backend): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { type MetricsSelector, metrics, metricsScore } from "./metrics.js";
 import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
@@ -44,7 +45,7 @@ describe("metrics", () => {
       store.write("b0", { cpu: 80, memory: 10, network: 0 });
       store.write("b1", { cpu: 45, memory: 10, network: 0 });
       store.write("b2", { cpu: 60, memory: 10, network: 0 });
-      expect(selector.pick({}, [])?.id).toBe("b1");
+      expect(selector.pick({}, acceptReady)?.id).toBe("b1");
       if (!predict) {
         expect([...countPicks(selector, 50).entries()]).toEqual([["b1", 50]]);
         expect(selector.describe(pool.require("b1"))).toMatch(/^lowest load score 25.5 \(cpu 45%/);
@@ -85,7 +86,7 @@ describe("metrics", () => {
     store.write("b0", { cpu: 5, memory: 90, network: 0 });
     store.write("b1", { cpu: 95, memory: 10, network: 0 });
     time += 1;
-    expect(selector.pick({}, [])?.id).toBe("b1");
+    expect(selector.pick({}, acceptReady)?.id).toBe("b1");
   });
 
   it("walks candidates from least to most loaded as backends are tried", () => {
@@ -94,7 +95,11 @@ describe("metrics", () => {
     store.write("b1", { cpu: 10, memory: 0, network: 0 });
     store.write("b2", { cpu: 20, memory: 0, network: 0 });
     const tried: Backend[] = [];
-    for (let backend = selector.pick({}, tried); backend; backend = selector.pick({}, tried))
+    for (
+      let backend = selector.pick({}, acceptUntried(tried));
+      backend;
+      backend = selector.pick({}, acceptUntried(tried))
+    )
       tried.push(backend);
     expect(tried.map((backend) => backend.id)).toEqual(["b1", "b2", "b0"]);
   });
@@ -105,7 +110,11 @@ describe("metrics", () => {
     store.write("b1", { cpu: 60, memory: 0, network: 0 });
     // b2 has no metrics: mean score 20, between b0 (10) and b1 (30).
     const tried: Backend[] = [];
-    for (let backend = selector.pick({}, tried); backend; backend = selector.pick({}, tried))
+    for (
+      let backend = selector.pick({}, acceptUntried(tried));
+      backend;
+      backend = selector.pick({}, acceptUntried(tried))
+    )
       tried.push(backend);
     expect(tried.map((backend) => backend.id)).toEqual(["b0", "b2", "b1"]);
     expect(selector.fallbacks).toBe(0);
@@ -118,12 +127,12 @@ describe("metrics", () => {
     store.write("b1", { cpu: 5, memory: 0, network: 0 });
     store.write("b2", { cpu: 90, memory: 0, network: 0 });
     advance(2000);
-    expect(selector.pick({}, [])?.id).toBe("b1");
+    expect(selector.pick({}, acceptReady)?.id).toBe("b1");
     advance(1);
-    const ids = Array.from({ length: 6 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 6 }, () => selector.pick({}, acceptReady)?.id);
     expect(ids).toEqual(["b0", "b1", "b2", "b0", "b1", "b2"]);
     expect(selector.fallbacks).toBe(6);
-    expect(selector.describe(selector.pick({}, []) as Backend)).toMatch(/round-robin fallback/);
+    expect(selector.describe(selector.pick({}, acceptReady) as Backend)).toMatch(/round-robin fallback/);
     const stats = store.stats();
     expect(stats.fallbacks).toBe(7);
     expect(stats.lookups).toBe(8 * 3);
@@ -144,8 +153,8 @@ describe("metrics", () => {
     pool.setWeight("b0", 0);
     store.write("b0", { cpu: 0, memory: 0, network: 0 });
     store.write("b1", { cpu: 99, memory: 99, network: 0 });
-    expect(selector.pick({}, [])?.id).toBe("b1");
-    expect(selector.pick({}, [pool.require("b1")])?.id).toBe("b0");
+    expect(selector.pick({}, acceptReady)?.id).toBe("b1");
+    expect(selector.pick({}, acceptUntried([pool.require("b1")]))?.id).toBe("b0");
   });
 
   it("rejects bad options", () => {

@@ -26,7 +26,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector, type SelectorFallback } from "../core/selector.js";
+import type { Accept, Selector, SelectorFallback } from "../core/selector.js";
 import { BackendMetricsStore, type ResourceSample } from "../load/backend-metrics.js";
 import { RoutedSinceReport } from "../load/routed-since-report.js";
 import type { AlgorithmDefinition } from "./definition.js";
@@ -107,8 +107,8 @@ export abstract class ResourceScanSelector implements Selector {
     return 0;
   }
 
-  /** Runs before the scoring pass over the eligible backends (e.g. to find the busiest). */
-  protected beforeScan(_tried: readonly Backend[]): void {}
+  /** Runs before the scoring pass over the accepted backends (e.g. to find the busiest). */
+  protected beforeScan(_accept: Accept): void {}
 
   /** The chosen backend, before it is returned (lease acquisition). */
   protected picked(_backend: Backend): void {}
@@ -126,7 +126,7 @@ export abstract class ResourceScanSelector implements Selector {
     this.routedSinceReport?.reset(backends.length);
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const backends = this.backends;
     const count = backends.length;
     let eligible = 0;
@@ -137,7 +137,7 @@ export abstract class ResourceScanSelector implements Selector {
     routed?.beginScan();
     for (let i = 0; i < count; i++) {
       const backend = backends[i] as Backend;
-      if (!isEligible(backend, tried)) {
+      if (!accept(backend)) {
         this.#eligible[i] = 0;
         continue;
       }
@@ -168,7 +168,7 @@ export abstract class ResourceScanSelector implements Selector {
     }
     this.#lastFallback = false;
     const neutral = known === 0 ? 0 : sum / known;
-    this.beforeScan(tried);
+    this.beforeScan(accept);
     this.#offset = this.#offset + 1 >= count ? 0 : this.#offset + 1;
     let best = -1;
     let bestScore = Number.POSITIVE_INFINITY;

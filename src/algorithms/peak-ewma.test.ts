@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { seededRandom } from "../core/random.js";
-import type { SelectorEnv } from "../core/selector.js";
+import { acceptReady, type SelectorEnv } from "../core/selector.js";
 import { peakEwma } from "./peak-ewma.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
 
@@ -25,7 +25,7 @@ describe("peak-ewma", () => {
     selector.observe?.(b, { latencyMs: 10 });
     selector.observe?.(a, { latencyMs: 400 });
     expect(selector.score?.(a)).toBe(400);
-    for (let i = 0; i < 20; i++) expect(selector.pick({}, [])).toBe(b);
+    for (let i = 0; i < 20; i++) expect(selector.pick({}, acceptReady)).toBe(b);
   });
 
   it("decays toward faster samples with time, not at once", () => {
@@ -47,6 +47,6 @@ describe("peak-ewma", () => {
     a.inFlight = 3;
     expect(selector.score?.(a)).toBe(40);
     expect(selector.score?.(b)).toBe(20);
-    expect(selector.pick({}, [])).toBe(b);
+    expect(selector.pick({}, acceptReady)).toBe(b);
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import type { SelectorEnv } from "../core/selector.js";
+import { acceptReady, type SelectorEnv } from "../core/selector.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
 import { follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
@@ -40,7 +40,7 @@ describe("power-of-two-choices", () => {
           });
           const { env, draws } = recordingEnv(seed);
           const selector = follow(pool, new PowerOfTwoChoicesSelector(env));
-          const picked = selector.pick({}, []) as Backend;
+          const picked = selector.pick({}, acceptReady) as Backend;
           const count = pool.size;
           const i = Math.floor((draws[0] as number) * count);
           let j = Math.floor((draws[1] as number) * (count - 1));
@@ -61,7 +61,7 @@ describe("power-of-two-choices", () => {
     if (!busy) throw new Error("pool");
     busy.inFlight = 50;
     const selector = follow(pool, new PowerOfTwoChoicesSelector(testEnv(1)));
-    const picks = Array.from({ length: 400 }, () => selector.pick({}, []));
+    const picks = Array.from({ length: 400 }, () => selector.pick({}, acceptReady));
     expect(picks.filter((backend) => backend === busy)).toHaveLength(0);
   });
 });

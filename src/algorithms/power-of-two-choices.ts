@@ -10,7 +10,7 @@
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
-import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
+import type { Accept, Selector, SelectorEnv } from "../core/selector.js";
 import { inFlightLoad } from "../load/in-flight.js";
 import type { LoadMetric } from "../load/load-metric.js";
 import { type AlgorithmDefinition, noOptions } from "./definition.js";
@@ -32,7 +32,7 @@ export class PowerOfTwoChoicesSelector implements Selector {
     this.#ready = backends.filter((backend) => backend.ready);
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const ready = this.#ready;
     const count = ready.length;
     if (count === 0) return undefined;
@@ -41,13 +41,13 @@ export class PowerOfTwoChoicesSelector implements Selector {
     if (j >= i) j++;
     const a = ready[i] as Backend;
     const b = count > 1 ? (ready[j] as Backend) : a;
-    const aOk = isEligible(a, tried);
-    const bOk = isEligible(b, tried);
+    const aOk = accept(a);
+    const bOk = accept(b);
     if (aOk && bOk) return this.#metric.load(b) < this.#metric.load(a) ? b : a;
     if (aOk) return a;
     if (bOk) return b;
-    // Both draws excluded: the least-loaded eligible backend.
-    return leastLoaded(ready, tried, this.#metric, i);
+    // Both draws refused: the least-loaded accepted backend.
+    return leastLoaded(ready, accept, this.#metric, i);
   }
 
   observe(backend: Backend, outcome: Outcome): void {

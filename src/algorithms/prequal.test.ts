@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import type { ProbeMiss, ProbeReply, ProbeTransport } from "../core/probe.js";
 import { seededRandom } from "../core/random.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import type { AlgorithmEnv } from "./definition.js";
 import { type PrequalSelector, prequal } from "./prequal.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
@@ -42,7 +43,7 @@ const reply: ProbeReply = { rif: 1, latencyMs: 5 };
 describe("prequal", () => {
   it("sends probesPerRequest probes to distinct backends with each request, on the probe path", () => {
     const { selector, sent } = setup({ probesPerRequest: 3, probePath: "/load" });
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     expect(sent).toHaveLength(3);
     expect(new Set(sent.map((probe) => probe.backend)).size).toBe(3);
     expect(sent.every((probe) => probe.path === "/load")).toBe(true);
@@ -50,22 +51,22 @@ describe("prequal", () => {
 
   it("without a transport limit, sends every probe owed", () => {
     const { selector, sent } = setup({ probesPerRequest: 4 });
-    selector.pick({}, []);
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
+    selector.pick({}, acceptReady);
     expect(sent).toHaveLength(8);
   });
 
   it("weighs backends without a probe by its own view: the leftover slow probe does not win by default", () => {
     const { selector, answer, backends } = setup({ probesPerRequest: 4, maxReuse: 1 }, 2);
     const [fast, slow] = backends as [Backend, Backend];
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     answer({ b0: { rif: 0, latencyMs: 10 }, b1: { rif: 0, latencyMs: 50 } });
     fast.recordLatency(10);
     // The fast probe wins and is used up; the slow backend's probe is all the pool holds.
-    expect(selector.pick({}, [])).toBe(fast);
+    expect(selector.pick({}, acceptReady)).toBe(fast);
     expect(selector.pool.probes().map((probe) => probe.backend)).toEqual([slow]);
     // The fast backend, seen here at 10 ms with nothing in flight, competes and wins.
-    expect(selector.pick({}, [])).toBe(fast);
+    expect(selector.pick({}, acceptReady)).toBe(fast);
     expect(selector.describe(fast)).toMatch(/no probe in the pool, as seen here/);
   });
 
@@ -73,7 +74,7 @@ describe("prequal", () => {
     const { selector, sent, answer } = setup({ probesPerRequest: 0.5 });
     let total = 0;
     for (let i = 0; i < 10; i++) {
-      selector.pick({}, []);
+      selector.pick({}, acceptReady);
       total += sent.length;
       answer({ b0: reply, b1: reply, b2: reply, b3: reply });
     }
@@ -83,11 +84,11 @@ describe("prequal", () => {
   it("keeps no more probes on the wire per backend than the transport carries at once", () => {
     const { selector, sent, answer, startup } = setup({ probesPerRequest: 4 }, 4, 1);
     for (const { done } of startup) done(reply);
-    selector.pick({}, []);
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
+    selector.pick({}, acceptReady);
     expect(sent).toHaveLength(4);
     answer({ b0: reply, b1: reply, b2: reply, b3: reply });
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     expect(sent).toHaveLength(4);
     expect(selector.metrics()).toMatchObject({ probesSent: 12, probesMissed: 0 });
   });
@@ -103,7 +104,7 @@ describe("prequal", () => {
     );
     const [b0] = backends as [Backend];
     const probed = () => {
-      selector.pick({}, []);
+      selector.pick({}, acceptReady);
       const count = sent.length;
       answer({}, "unanswered");
       return count;
@@ -116,7 +117,7 @@ describe("prequal", () => {
     advance(199);
     expect(probed()).toBe(0);
     advance(1);
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     expect(sent).toHaveLength(1);
     answer({ b0: reply });
     expect(selector.pool.probes().find((probe) => probe.backend === b0)).toMatchObject({ rif: 1 });
@@ -128,15 +129,15 @@ describe("prequal", () => {
 
   it("does not probe again for a failover pick", () => {
     const { selector, sent, backends } = setup({ probesPerRequest: 1 });
-    const first = selector.pick({}, []) as Backend;
-    selector.pick({}, [first]);
+    const first = selector.pick({}, acceptReady) as Backend;
+    selector.pick({}, acceptUntried([first]), [first]);
     expect(sent).toHaveLength(1);
     expect(backends).toContain(first);
   });
 
   it("routes by the replies once they arrive: lowest latency among the cold", () => {
     const { selector, answer } = setup({ probesPerRequest: 4, maxReuse: 1 });
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     answer({
       b0: { rif: 2, latencyMs: 40 },
       b1: { rif: 3, latencyMs: 8 },
@@ -144,7 +145,7 @@ describe("prequal", () => {
       b3: { rif: 1, latencyMs: 20 },
     });
     // b2 is hot; of the rest b1 answers fastest.
-    expect(selector.pick({}, [])?.id).toBe("b1");
+    expect(selector.pick({}, acceptReady)?.id).toBe("b1");
     expect(selector.describe(selector.pool.probes()[0]?.backend as Backend)).toBeTypeOf("string");
   });
 
@@ -158,19 +159,19 @@ describe("prequal", () => {
     b0.inFlight = 0;
     b0.recordLatency(3);
     b1.inFlight = 2;
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     // Only b1..b3 answer; b0 has no endpoint.
     answer({ b1: { rif: 4, latencyMs: 9 }, b2: { rif: 5, latencyMs: 9 }, b3: { rif: 6, latencyMs: 9 } });
     const b0Probe = selector.pool.probes().find((probe) => probe.backend === b0);
     expect(b0Probe).toMatchObject({ rif: 0, latencyMs: 3 });
     // b0 (observed: nothing in flight, 3 ms) is the fastest cold backend.
-    expect(selector.pick({}, [])).toBe(b0);
+    expect(selector.pick({}, acceptReady)).toBe(b0);
     // Within fallbackMs b0 is answered locally: only the other three go on the wire.
     expect(sent.map((probe) => probe.backend)).toEqual(expect.arrayContaining([b1, b2, b3]));
     expect(sent).toHaveLength(3);
     answer({});
     advance(5000);
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     expect(sent.map((probe) => probe.backend)).toContain(b0);
   });
 
@@ -185,7 +186,7 @@ describe("prequal", () => {
         { probesPerRequest: 2 },
       ),
     ) as PrequalSelector;
-    selector.pick({}, []);
+    selector.pick({}, acceptReady);
     void pool.remove("b0");
     probes.answer({ b0: { rif: 0, latencyMs: 1 }, b1: { rif: 0, latencyMs: 5 } });
     expect(selector.pool.probes().map((probe) => probe.backend.id)).toEqual(["b1"]);
@@ -195,8 +196,8 @@ describe("prequal", () => {
     expect(setup().selector.hedging).toBeUndefined();
     const { selector, backends } = setup({ hedge: { quantile: 0.5 } });
     const hedging = selector.hedging as NonNullable<PrequalSelector["hedging"]>;
-    const first = selector.pick({}, []) as Backend;
-    selector.pick({}, [first]);
+    const first = selector.pick({}, acceptReady) as Backend;
+    selector.pick({}, acceptUntried([first]), [first]);
     selector.observe(first, { error: "hedge-cancelled" });
     selector.observe(backends[1] as Backend, { status: 200, latencyMs: 5 });
     expect(hedging.stats()).toMatchObject({ enabled: true, requests: 1 });
@@ -207,7 +208,7 @@ describe("prequal", () => {
     const { selector, backends } = setup({ probesPerRequest: 1 });
     const [b0] = backends as [Backend];
     b0.inFlight = 100;
-    const picks = Array.from({ length: 200 }, () => selector.pick({}, []));
+    const picks = Array.from({ length: 200 }, () => selector.pick({}, acceptReady));
     expect(picks).not.toContain(undefined);
     expect(picks.filter((backend) => backend === b0).length).toBeLessThan(60);
     expect(selector.describe(picks.at(-1) as Backend)).toMatch(/no probe in the pool, as seen here/);

@@ -33,7 +33,7 @@ import {
   type ProbeRequest,
   type ProbeTransport,
 } from "../core/probe.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import { type Accept, NO_BACKENDS_TRIED, type Selector } from "../core/selector.js";
 import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 import { HedgePolicy, hedgeOptions } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
@@ -141,16 +141,16 @@ export class PrequalSelector implements Selector {
     }
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept, tried = NO_BACKENDS_TRIED): Backend | undefined {
     if (tried.length === 0) {
       this.hedging?.countRequest();
       this.#sendProbes();
     }
-    const local = this.#localView(tried);
-    const probe = this.pool.pick(tried, local);
+    const local = this.#localView(accept);
+    const probe = this.pool.pick(accept, local);
     this.#last = probe;
     this.#lastLocal = probe !== undefined && local.includes(probe);
-    return probe?.backend ?? this.#fallback.pick(ctx, tried);
+    return probe?.backend ?? this.#fallback.pick(ctx, accept);
   }
 
   observe(_backend: Backend, outcome: Outcome): void {
@@ -178,20 +178,20 @@ export class PrequalSelector implements Selector {
   }
 
   /**
-   * Eligible backends without a probe in the pool, as this balancer sees
+   * Accepted backends without a probe in the pool, as this balancer sees
    * them: all of them while the pool could hold one probe each (`poolSize`
    * or fewer ready), else `LOCAL_CHOICES` random ones. They compete with the
    * probes, so a pool whose good probes were used up does not send every
    * request to the one probe nobody wanted (the slow backend's, typically),
    * and the hot threshold is taken over the whole pool of backends, not two.
    */
-  #localView(tried: readonly Backend[]): Probe[] {
+  #localView(accept: Accept): Probe[] {
     const ready = this.#ready;
     const probes = this.pool.probes();
     const local: Probe[] = [];
     const add = (backend: Backend) => {
       if (
-        !isEligible(backend, tried) ||
+        !accept(backend) ||
         probes.some((probe) => probe.backend === backend) ||
         local.some((view) => view.backend === backend)
       )

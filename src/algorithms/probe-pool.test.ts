@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady, acceptUntried } from "../core/selector.js";
 import { ProbePool, type ProbePoolOptions } from "./probe-pool.js";
 import { makePool } from "./selector.case.js";
 
@@ -29,7 +30,7 @@ describe("probe pool: the hot-cold rule", () => {
       [5, 15],
       [20, 1],
     ]);
-    expect(pool.pick([])?.backend.id).toBe("b2");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b2");
     expect(pool.lastRule).toBe("cold");
   });
 
@@ -40,7 +41,7 @@ describe("probe pool: the hot-cold rule", () => {
       [1, 10],
       [3, 10],
     ]);
-    expect(pool.pick([])?.backend.id).toBe("b1");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b1");
   });
 
   it("takes the lowest RIF when every candidate left is hot", () => {
@@ -60,7 +61,7 @@ describe("probe pool: the hot-cold rule", () => {
     ]);
     // The cold ones have been tried: b8 and b9 are hot, b9 has fewer in flight.
     const tried = backends.slice(0, 8);
-    expect(pool.pick(tried)?.backend.id).toBe("b9");
+    expect(pool.pick(acceptUntried(tried))?.backend.id).toBe("b9");
     expect(pool.lastRule).toBe("hot");
   });
 
@@ -70,8 +71,8 @@ describe("probe pool: the hot-cold rule", () => {
       [1, 1],
       [2, 2],
     ]);
-    expect(pool.pick([backends[0] as Backend])?.backend.id).toBe("b1");
-    expect(pool.pick(backends.slice(0, 2))).toBeUndefined();
+    expect(pool.pick(acceptUntried([backends[0] as Backend]))?.backend.id).toBe("b1");
+    expect(pool.pick(acceptUntried(backends.slice(0, 2)))).toBeUndefined();
   });
 
   it("judges local views alongside the probes, in the RIF quantile too, and does not keep them", () => {
@@ -86,10 +87,11 @@ describe("probe pool: the hot-cold rule", () => {
       uses: 0,
     });
     // b1 seen here: 3 in flight at 10 ms. Among RIFs {2, 3} the quantile is 2.84, so b1 is hot and b0 wins.
-    expect(pool.pick([], [local(backends[1] as Backend, 3, 10)])?.backend.id).toBe("b0");
+    expect(pool.pick(acceptReady, [local(backends[1] as Backend, 3, 10)])?.backend.id).toBe("b0");
     // b0 now at RIF 3; with b2 at RIF 1 the three RIFs put the threshold at 3: all cold, b2 is fastest.
     expect(
-      pool.pick([], [local(backends[1] as Backend, 3, 10), local(backends[2] as Backend, 1, 8)])?.backend.id,
+      pool.pick(acceptReady, [local(backends[1] as Backend, 3, 10), local(backends[2] as Backend, 1, 8)])
+        ?.backend.id,
     ).toBe("b2");
     expect(pool.probes().map((probe) => probe.backend.id)).toEqual(["b0"]);
   });
@@ -100,7 +102,7 @@ describe("probe pool: the hot-cold rule", () => {
       [0, 10],
       [1, 10],
     ]);
-    expect(pool.pick([])?.backend.id).toBe("b0");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b0");
     // b0 now at 1, tied with b1 on latency and RIF: the older probe (b0) stays first.
     expect(pool.probes().map((probe) => probe.rif)).toEqual([1, 1]);
   });
@@ -115,17 +117,17 @@ describe("probe pool: ageing, reuse and size", () => {
     advance(50);
     // b0's probe is 110 ms old: gone, so b1 wins despite its figures.
     expect(pool.probes().map((probe) => probe.backend.id)).toEqual(["b1"]);
-    expect(pool.pick([])?.backend.id).toBe("b1");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b1");
     advance(60);
-    expect(pool.pick([])).toBeUndefined();
+    expect(pool.pick(acceptReady)).toBeUndefined();
   });
 
   it("drops a probe once it has placed maxReuse requests", () => {
     const { pool, backends } = setup({ maxReuse: 2 });
     pool.add(backends[0] as Backend, { rif: 0, latencyMs: 1 });
-    expect(pool.pick([])?.backend.id).toBe("b0");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b0");
     expect(pool.size).toBe(1);
-    expect(pool.pick([])?.backend.id).toBe("b0");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b0");
     expect(pool.size).toBe(0);
   });
 
@@ -147,6 +149,6 @@ describe("probe pool: ageing, reuse and size", () => {
       [2, 2],
     ]);
     pool.retain((backend) => backend.id !== "b0");
-    expect(pool.pick([])?.backend.id).toBe("b1");
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b1");
   });
 });

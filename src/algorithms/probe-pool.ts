@@ -11,7 +11,7 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { ProbeReply } from "../core/probe.js";
-import { isEligible } from "../core/selector.js";
+import type { Accept } from "../core/selector.js";
 
 export interface ProbePoolOptions {
   /** Probes kept at most; the oldest goes first. */
@@ -79,18 +79,18 @@ export class ProbePool {
   }
 
   /**
-   * The hot-cold choice among the probes of eligible backends and `local`
+   * The hot-cold choice among the probes of accepted backends and `local`
    * (this balancer's own view of backends without a probe, judged alongside
    * but not kept), counted as used; undefined when there is none.
    */
-  pick(tried: readonly Backend[], local: readonly Probe[] = []): Probe | undefined {
+  pick(accept: Accept, local: readonly Probe[] = []): Probe | undefined {
     this.#expire();
     const probes = this.#probes;
     const threshold = this.#rifThreshold(local);
     let cold: Probe | undefined;
     let hot: Probe | undefined;
     const consider = (probe: Probe) => {
-      if (!isEligible(probe.backend, tried)) return;
+      if (!accept(probe.backend)) return;
       if (probe.rif <= threshold) {
         if (
           !cold ||

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady } from "../core/selector.js";
 import { RandomSelector } from "./random.js";
 import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
@@ -15,7 +16,7 @@ describe("random", () => {
   it("is deterministic for a given seed", () => {
     const run = () => {
       const selector = follow(makePool(5), new RandomSelector({ weighted: true }, testEnv(3)));
-      return Array.from({ length: 20 }, () => selector.pick({}, [])?.id);
+      return Array.from({ length: 20 }, () => selector.pick({}, acceptReady)?.id);
     };
     expect(run()).toEqual(run());
   });

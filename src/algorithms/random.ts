@@ -3,12 +3,13 @@
  * (prefix sums + binary search, O(log n)). Only ready backends are drawn from
  * (the selector is rebuilt when readiness changes), so a down backend's share
  * spreads over all the others rather than onto its neighbour; a draw that
- * lands on an already-tried backend walks forward to the next eligible one.
+ * lands on a backend the caller does not accept (already tried) walks forward
+ * to the next accepted one.
  */
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
+import type { Accept, Selector, SelectorEnv } from "../core/selector.js";
 import type { AlgorithmDefinition } from "./definition.js";
 
 const randomOptions = z.strictObject({
@@ -37,14 +38,14 @@ export class RandomSelector implements Selector {
     });
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const backends = this.#backends;
     const count = backends.length;
     if (count === 0) return undefined;
     const start = this.#draw();
     for (let step = 0; step < count; step++) {
       const backend = backends[(start + step) % count] as Backend;
-      if (isEligible(backend, tried)) return backend;
+      if (accept(backend)) return backend;
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady } from "../core/selector.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { type ResourceAwareSelector, resourceAware } from "./resource-aware.js";
 import { countPicks, follow, makePool, runSelectorSuite } from "./selector.case.js";
@@ -34,9 +35,9 @@ describe("resource-aware", () => {
     b.inFlight = 4;
     // b is now the busiest: connections 100% → +30.
     expect(selector.score(b)).toBeCloseTo(0.4 * 10 + 0.3 * 10 + 30);
-    expect(selector.pick({}, [])).toBe(a);
+    expect(selector.pick({}, acceptReady)).toBe(a);
     b.inFlight = 0;
-    expect(selector.pick({}, [])).toBe(b);
+    expect(selector.pick({}, acceptReady)).toBe(b);
   });
 
   it("keeps in-flight work on the less loaded backend in proportion, not all of it", () => {
@@ -56,7 +57,7 @@ describe("resource-aware", () => {
     pool.setState("b0", "degraded");
     expect(selector.health(a)).toBe(0.5);
     expect(selector.score(a) - selector.score(b)).toBeCloseTo(25);
-    expect(selector.pick({}, [])).toBe(b);
+    expect(selector.pick({}, acceptReady)).toBe(b);
     for (let i = 0; i < 10; i++) selector.observe(b, { status: i % 2 ? 200 : 503 });
     expect(selector.health(b)).toBe(0.5);
     expect(selector.describe(b)).toMatch(/health 0.5/);
@@ -64,7 +65,7 @@ describe("resource-aware", () => {
 
   it("falls back to round-robin without metrics and counts it", () => {
     const { store, selector } = setup(2);
-    const ids = Array.from({ length: 4 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 4 }, () => selector.pick({}, acceptReady)?.id);
     expect(ids).toEqual(["b0", "b1", "b0", "b1"]);
     expect(store.stats().fallbacks).toBe(4);
   });

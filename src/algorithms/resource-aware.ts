@@ -16,6 +16,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { Outcome } from "../core/outcome.js";
+import { type Accept, acceptReady } from "../core/selector.js";
 import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
 import type { AlgorithmDefinition } from "./definition.js";
@@ -78,8 +79,8 @@ export class ResourceAwareSelector extends ResourceScanSelector {
     return sample.cpu * this.#options.weights.cpu + sample.memory * this.#options.weights.memory;
   }
 
-  protected override beforeScan(tried: readonly Backend[]): void {
-    this.#busiest = this.#findBusiest(tried);
+  protected override beforeScan(accept: Accept): void {
+    this.#busiest = this.#findBusiest(accept);
   }
 
   protected override extra(backend: Backend): number {
@@ -90,7 +91,7 @@ export class ResourceAwareSelector extends ResourceScanSelector {
   }
 
   override score(backend: Backend): number {
-    this.#busiest = this.#findBusiest([]);
+    this.#busiest = this.#findBusiest(acceptReady);
     return super.score(backend);
   }
 
@@ -103,10 +104,10 @@ export class ResourceAwareSelector extends ResourceScanSelector {
     return `lowest resource score ${fixed(this.score(backend))} (${resources}, connections ${fixed(this.connections(backend))}%, health ${fixed(this.health(backend))})`;
   }
 
-  #findBusiest(tried: readonly Backend[]): number {
+  #findBusiest(accept: Accept): number {
     let busiest = 0;
     for (const backend of this.backends) {
-      if (!backend.ready || backend.weight === 0 || (tried.length > 0 && tried.includes(backend))) continue;
+      if (backend.weight === 0 || !accept(backend)) continue;
       const load = backend.inFlight / backend.weight;
       if (load > busiest) busiest = load;
     }

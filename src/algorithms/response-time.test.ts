@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
+import { acceptReady } from "../core/selector.js";
 import { responseTime } from "./response-time.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
 
@@ -15,10 +16,10 @@ describe("response-time", () => {
     const [a, b] = pool.backends as [Backend, Backend];
     for (const latencyMs of [100, 100, 100]) selector.observe?.(a, { status: 200, latencyMs });
     for (const latencyMs of [50, 50, 50]) selector.observe?.(b, { status: 200, latencyMs });
-    expect(selector.pick({}, [])).toBe(b);
+    expect(selector.pick({}, acceptReady)).toBe(b);
     // Three fast responses push a's slow ones out of its window entirely.
     for (const latencyMs of [10, 10, 10]) selector.observe?.(a, { status: 200, latencyMs });
     expect(selector.score?.(a)).toBe(10);
-    expect(selector.pick({}, [])).toBe(a);
+    expect(selector.pick({}, acceptReady)).toBe(a);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady } from "../core/selector.js";
 import { RoundRobinSelector } from "./round-robin.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
 
@@ -7,7 +8,7 @@ runSelectorSuite("round-robin", { create: () => new RoundRobinSelector(), weight
 describe("round-robin", () => {
   it("cycles through backends in order, ignoring weights", () => {
     const selector = follow(makePool(3, [5, 1, 1]), new RoundRobinSelector());
-    const ids = Array.from({ length: 7 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 7 }, () => selector.pick({}, acceptReady)?.id);
     expect(ids).toEqual(["b0", "b1", "b2", "b0", "b1", "b2", "b0"]);
   });
 
@@ -15,7 +16,7 @@ describe("round-robin", () => {
     const pool = makePool(3);
     const selector = follow(pool, new RoundRobinSelector());
     pool.disable("b1");
-    const ids = Array.from({ length: 4 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 4 }, () => selector.pick({}, acceptReady)?.id);
     expect(ids).toEqual(["b0", "b2", "b0", "b2"]);
   });
 });

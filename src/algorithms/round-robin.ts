@@ -1,11 +1,11 @@
 /**
  * Round-robin: each ready backend in turn, weights ignored. A cursor walks the
- * snapshot; unready or already-tried backends are stepped over, so the
- * rotation stays exact among the ready ones.
+ * snapshot; backends the caller does not accept (unready, already tried) are
+ * stepped over, so the rotation stays exact among the accepted ones.
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import { type AlgorithmDefinition, noOptions } from "./definition.js";
 
 export class RoundRobinSelector implements Selector {
@@ -18,14 +18,14 @@ export class RoundRobinSelector implements Selector {
     if (this.#cursor >= backends.length) this.#cursor = 0;
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const backends = this.#backends;
     const count = backends.length;
     for (let step = 0; step < count; step++) {
       const index = this.#cursor;
       this.#cursor = index + 1 === count ? 0 : index + 1;
       const backend = backends[index] as Backend;
-      if (isEligible(backend, tried)) return backend;
+      if (accept(backend)) return backend;
     }
     return undefined;
   }

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { Backend, BackendState } from "../core/backend.js";
 import { Pool } from "../core/pool.js";
 import { seededRandom } from "../core/random.js";
-import type { Selector, SelectorEnv } from "../core/selector.js";
+import { acceptReady, acceptUntried, type Selector, type SelectorEnv } from "../core/selector.js";
 
 export interface SelectorSuiteOptions {
   create: (env: SelectorEnv) => Selector;
@@ -54,7 +54,7 @@ export function countPicks(selector: Selector, n: number, concurrency = 12): Map
   };
   for (let i = 0; i < n; i++) {
     if (open.length === concurrency) settle(open.shift() as Backend, -1);
-    const backend = selector.pick({}, []);
+    const backend = selector.pick({}, acceptReady);
     if (!backend) break;
     settle(backend, +1);
     open.push(backend);
@@ -78,7 +78,7 @@ export function runSelectorSuite(name: string, options: SelectorSuiteOptions): v
   describe(`${name}: selector contract`, () => {
     it("returns nothing for an empty pool", () => {
       const selector = follow(new Pool(), options.create(testEnv()));
-      expect(selector.pick({}, [])).toBeUndefined();
+      expect(selector.pick({}, acceptReady)).toBeUndefined();
     });
 
     it("never picks an unready backend, and finds a ready one whenever one exists", () => {
@@ -101,8 +101,37 @@ export function runSelectorSuite(name: string, options: SelectorSuiteOptions): v
             const selector = follow(pool, options.create(testEnv(seed)));
             const anyReady = pool.backends.some((backend) => backend.ready);
             for (let i = 0; i < 30; i++) {
-              const backend = selector.pick({}, []);
+              const backend = selector.pick({}, acceptReady);
               if (anyReady) expect(backend?.ready).toBe(true);
+              else expect(backend).toBeUndefined();
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+
+    it("returns only a backend accept takes, and one whenever it takes any", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({ ready: fc.boolean(), refused: fc.boolean() }), {
+            minLength: 1,
+            maxLength: 12,
+          }),
+          fc.integer(),
+          (specs, seed) => {
+            const pool = makePool(specs.length);
+            specs.forEach((spec, i) => {
+              if (!spec.ready) pool.setState(`b${i}`, "unhealthy");
+            });
+            const selector = follow(pool, options.create(testEnv(seed)));
+            // Refused by the caller's rule alone (a breaker out of probe slots): ready, never tried.
+            const refused = new Set(pool.backends.filter((_, i) => specs[i]?.refused));
+            const accept = (backend: Backend) => backend.ready && !refused.has(backend);
+            const anyAccepted = pool.backends.some(accept);
+            for (let i = 0; i < 30; i++) {
+              const backend = selector.pick({}, accept);
+              if (anyAccepted) expect(backend && accept(backend)).toBe(true);
               else expect(backend).toBeUndefined();
             }
           },
@@ -122,7 +151,12 @@ export function runSelectorSuite(name: string, options: SelectorSuiteOptions): v
             if (down < n) pool.setState(`b${down}`, "unhealthy");
             const selector = follow(pool, options.create(testEnv(seed)));
             const tried: Backend[] = [];
-            for (let backend = selector.pick({}, tried); backend; backend = selector.pick({}, tried)) {
+            const accept = acceptUntried(tried);
+            for (
+              let backend = selector.pick({}, accept, tried);
+              backend;
+              backend = selector.pick({}, accept, tried)
+            ) {
               expect(tried).not.toContain(backend);
               tried.push(backend);
               if (tried.length > n) break;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { acceptReady } from "../core/selector.js";
 import { follow, makePool, runSelectorSuite } from "./selector.case.js";
 import { WeightedRoundRobinSelector } from "./weighted-round-robin.js";
 
@@ -6,7 +7,7 @@ runSelectorSuite("weighted-round-robin", { create: () => new WeightedRoundRobinS
 
 function cycle(weights: number[], picks: number): string[] {
   const selector = follow(makePool(weights.length, weights), new WeightedRoundRobinSelector());
-  return Array.from({ length: picks }, () => selector.pick({}, [])?.id ?? "none");
+  return Array.from({ length: picks }, () => selector.pick({}, acceptReady)?.id ?? "none");
 }
 
 describe("weighted-round-robin", () => {
@@ -35,7 +36,7 @@ describe("weighted-round-robin", () => {
     const pool = makePool(2, [1, 1]);
     const selector = follow(pool, new WeightedRoundRobinSelector());
     pool.setWeight("b0", 3);
-    const ids = Array.from({ length: 4 }, () => selector.pick({}, [])?.id);
+    const ids = Array.from({ length: 4 }, () => selector.pick({}, acceptReady)?.id);
     expect(ids.filter((id) => id === "b0")).toHaveLength(3);
   });
 });

@@ -13,7 +13,7 @@
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import { type AlgorithmDefinition, noOptions } from "./definition.js";
 
 const SCHEDULE_LIMIT = 1 << 20;
@@ -52,15 +52,15 @@ export class WeightedRoundRobinSelector implements Selector {
     }
   }
 
-  pick(_ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: RequestContext, accept: Accept): Backend | undefined {
     const schedule = this.#schedule;
-    if (!schedule) return this.#step(tried);
+    if (!schedule) return this.#step(accept);
     // One full cycle visits every positive-weight backend, so it bounds the walk.
     const length = schedule.length;
     for (let step = 0; step < length; step++) {
       const backend = schedule[this.#cursor] as Backend;
       this.#cursor = this.#cursor + 1 === length ? 0 : this.#cursor + 1;
-      if (isEligible(backend, tried)) return backend;
+      if (accept(backend)) return backend;
     }
     return undefined;
   }
@@ -70,18 +70,18 @@ export class WeightedRoundRobinSelector implements Selector {
   }
 
   /**
-   * One nginx smooth-WRR step. Stepping live (`tried` given), only eligible
+   * One nginx smooth-WRR step. Stepping live (`accept` given), only accepted
    * backends take part, as nginx leaves down peers out, so one step always
-   * lands on an eligible backend; building the schedule, all take part.
+   * lands on an accepted backend; building the schedule, all take part.
    */
-  #step(tried?: readonly Backend[]): Backend | undefined {
+  #step(accept?: Accept): Backend | undefined {
     const backends = this.#backends;
     const current = this.#current;
     let best = -1;
     let total = 0;
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i] as Backend;
-      if (tried && !isEligible(backend, tried)) continue;
+      if (accept && !accept(backend)) continue;
       const weight = this.weightOf(backend);
       total += weight;
       current[i] = (current[i] as number) + weight;

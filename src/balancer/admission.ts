@@ -1,14 +1,17 @@
 /**
- * Who may take a request besides the selector's say-so: a backend must be
- * ready (enabled and healthy, checked by selectors), admitted by its circuit
- * breaker (a half-open breaker rations its probes here) and, when nothing is
- * ready and panic mode is on, any enabled backend that is not draining is
- * taken in rotation rather than answering 503.
+ * Who may take a request: the rule every selector's pick is held to, and what
+ * happens when no backend passes it. A backend is accepted when it is ready
+ * (enabled, healthy, circuit not open), not yet tried by this request and
+ * admitted by its circuit breaker; the selector asks the rule about the
+ * candidates it weighs (Pingora's `select_with` accept), and only the backend
+ * it returns takes a half-open breaker's probe slot. When nothing is accepted
+ * and panic mode is on, any enabled backend that is not draining is taken in
+ * rotation rather than answering 503.
  */
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Pool } from "../core/pool.js";
-import type { Selector } from "../core/selector.js";
+import { type Accept, NO_BACKENDS_TRIED, type Selector } from "../core/selector.js";
 import type { BreakerSet } from "../health/breakers.js";
 
 export class Admission {
@@ -16,6 +19,15 @@ export class Admission {
   readonly #breakers: BreakerSet | undefined;
   readonly #panic: boolean;
   #panicCursor = 0;
+  /** The tried list of the pick under way, read by `#accept`. */
+  #tried: readonly Backend[] = NO_BACKENDS_TRIED;
+  /** Made once per balancer, so a pick allocates no predicate; side-effect free. */
+  readonly #accept: Accept = (backend) => {
+    if (!backend.ready) return false;
+    const tried = this.#tried;
+    if (tried.length !== 0 && tried.includes(backend)) return false;
+    return this.#breakers === undefined || this.#breakers.admits(backend);
+  };
   /** Requests routed in panic mode. */
   panicRouted = 0;
 
@@ -25,27 +37,24 @@ export class Admission {
     this.#panic = panic;
   }
 
-  /**
-   * The selector's pick, passed through the breakers: a half-open backend out
-   * of probe slots is skipped for the next candidate (rare, so the extra
-   * tried list is allocated only then).
-   */
+  /** The selector's most preferred accepted backend, committed to its breaker; undefined when none is accepted. */
   pick(selector: Selector, ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
-    const backend = selector.pick(ctx, tried);
-    if (!backend || !this.#breakers || this.#breakers.admit(backend)) return backend;
-    const skipped = [...tried, backend];
-    for (let next = selector.pick(ctx, skipped); next; next = selector.pick(ctx, skipped)) {
-      if (this.#breakers.admit(next)) return next;
-      skipped.push(next);
+    this.#tried = tried;
+    let backend: Backend | undefined;
+    try {
+      backend = selector.pick(ctx, this.#accept, tried);
+    } finally {
+      this.#tried = NO_BACKENDS_TRIED;
     }
-    return undefined;
+    if (backend !== undefined) this.#breakers?.commit(backend);
+    return backend;
   }
 
-  /** The backend with id `id` when it is in the pool, ready and admitted by its breaker. */
+  /** The backend with id `id` when it is in the pool and accepted (a session pin's first attempt). */
   admitById(id: string): Backend | undefined {
     const backend = this.#pool.get(id);
-    if (backend === undefined || !backend.ready) return undefined;
-    if (this.#breakers !== undefined && !this.#breakers.admit(backend)) return undefined;
+    if (backend === undefined || !this.#accept(backend)) return undefined;
+    this.#breakers?.commit(backend);
     return backend;
   }
 

@@ -27,7 +27,12 @@ import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
 import type { ProbeTransport } from "../core/probe.js";
-import type { HedgeController, Selector, SelectorFallback } from "../core/selector.js";
+import {
+  type HedgeController,
+  NO_BACKENDS_TRIED,
+  type Selector,
+  type SelectorFallback,
+} from "../core/selector.js";
 import {
   defaultUpstreamTls,
   loadUpstreamTls,
@@ -130,7 +135,6 @@ export interface BalancerOptions {
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
-const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
 
 export class Balancer implements AttemptHost {
   readonly pool: Pool;

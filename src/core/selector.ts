@@ -1,13 +1,16 @@
 /**
  * The one interface every algorithm implements (after Pingora's
- * `BackendSelection`): a selector is rebuilt from an immutable backend snapshot
- * whenever membership or weights change, and `pick` returns the most preferred
- * ready backend not yet tried. Calling `pick` again with the tried list grown
- * walks the candidates in preference order, so failover, retries and hedging are
- * "take the next one", never a second algorithm.
+ * `BackendSelection` and its `select_with(key, max_iterations, accept)`): a
+ * selector is rebuilt from an immutable backend snapshot whenever membership
+ * or weights change, and `pick` returns its most preferred backend that the
+ * caller's `accept` takes. Who may take a request (ready, not yet tried by
+ * this request, admitted by its circuit breaker) is the caller's rule, asked
+ * once per candidate; a selector only ranks. Failover, retries and hedging
+ * are the same pick with an `accept` that also refuses the backends tried,
+ * never a second algorithm.
  *
  * Hot-path rules: `pick` is synchronous, allocates nothing, and must never
- * return a backend that is not `ready` or is in `tried`.
+ * return a backend that `accept` did not take.
  */
 import type { Backend } from "./backend.js";
 import type { RequestContext } from "./context.js";
@@ -38,10 +41,13 @@ export interface Selector {
   /** Replaces the selector's view of the pool; called on every membership or weight change. */
   rebuild(backends: readonly Backend[]): void;
   /**
-   * The most preferred ready backend that is not in `tried`, or undefined when
-   * none is left. May advance internal state (a rotation cursor).
+   * The most preferred backend `accept` takes, or undefined when it takes
+   * none. May advance internal state (a rotation cursor). `tried` lists the
+   * backends this request went to already (none on its first attempt), for
+   * algorithms that count requests, failovers or cache hits; eligibility is
+   * `accept`'s alone, which already refuses them.
    */
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined;
+  pick(ctx: RequestContext, accept: Accept, tried?: readonly Backend[]): Backend | undefined;
   /** A backend's in-flight count changed (indexed load-aware selectors re-sort it). */
   loadChanged?(backend: Backend): void;
   /** An attempt finished; algorithms that learn from outcomes update here. */
@@ -68,7 +74,24 @@ export interface SelectorEnv {
   now: () => number;
 }
 
-/** True when `backend` may be picked: ready and not yet tried. */
-export function isEligible(backend: Backend, tried: readonly Backend[]): boolean {
-  return backend.ready && (tried.length === 0 || !tried.includes(backend));
+/**
+ * Whether `backend` may take the attempt being picked for. Callers make it
+ * once and keep it (the balancer's reads its per-pick state from the
+ * balancer), so a pick allocates nothing; it has no side effects, so a
+ * selector may ask about any number of candidates.
+ */
+export type Accept = (backend: Backend) => boolean;
+
+/** The `tried` of a first attempt. */
+export const NO_BACKENDS_TRIED: readonly Backend[] = Object.freeze([]);
+
+/** Accepts every ready backend: a first attempt with no other rule (a selector used on its own). */
+export const acceptReady: Accept = (backend) => backend.ready;
+
+/**
+ * Accepts the ready backends not in `tried`: a failover pick with no other
+ * rule. Makes a closure per call, so it is for callers off the hot path.
+ */
+export function acceptUntried(tried: readonly Backend[]): Accept {
+  return (backend) => backend.ready && !tried.includes(backend);
 }

@@ -31,7 +31,7 @@ const ANY = -2147483648;
 
 /** Which members count, asked only for members whose hash could place them in the result. */
 export interface RankingFilter {
-  /** May the member be ranked at all (ready, not tried)? */
+  /** May the member be ranked at all (the pick's `accept` takes it)? */
   eligible(index: number): boolean;
   /** Does an eligible member pass the stricter test (under its load bound)? */
   preferred(index: number): boolean;

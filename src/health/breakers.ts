@@ -1,11 +1,12 @@
 /**
  * The balancer's circuit breakers, one per backend, created on first use.
  * Outcomes feed them; their open/closed state is written into the pool
- * (`setCircuitOpen`), so selectors skip an open backend through the same
- * `ready` check as an unhealthy one. Half-open probes are rationed here at
- * selection time. Open breakers are re-checked by `tick()` (called on every
- * selection, a no-op while none is open), so no timer is needed and
- * simulated clocks work.
+ * (`setCircuitOpen`), so an open backend is refused through the same `ready`
+ * check as an unhealthy one. Half-open probes are rationed here at selection
+ * time in two steps: `admits` answers for any candidate a selector weighs,
+ * without side effects, and `commit` takes a probe slot for the one chosen.
+ * Open breakers are re-checked by `tick()` (called on every selection, a
+ * no-op while none is open), so no timer is needed and simulated clocks work.
  */
 import type { Backend } from "../core/backend.js";
 import { type AttemptObserver, isCancelled, isFailure, type Outcome } from "../core/outcome.js";
@@ -18,6 +19,8 @@ export class BreakerSet implements AttemptObserver {
   #now: () => number;
   #breakers = new Map<Backend, CircuitBreaker>();
   #open = new Set<Backend>();
+  /** Backends whose breaker is open or half-open: while there are none, `admits` needs no lookup. */
+  #unsettled = new Set<Backend>();
   #wakeAt = Number.POSITIVE_INFINITY;
   /** Times any breaker opened, for stats. */
   openings = 0;
@@ -29,13 +32,18 @@ export class BreakerSet implements AttemptObserver {
     pool.on("removed", (backend) => {
       this.#breakers.delete(backend);
       this.#open.delete(backend);
+      this.#unsettled.delete(backend);
     });
   }
 
-  /** Whether `backend` may take this request; takes a probe slot while half-open. */
-  admit(backend: Backend): boolean {
-    const breaker = this.#breakers.get(backend);
-    return breaker === undefined || breaker.tryAcquire();
+  /** Whether `backend` may take this request; takes nothing, so any number of candidates may be asked. */
+  admits(backend: Backend): boolean {
+    return this.#unsettled.size === 0 || (this.#breakers.get(backend)?.admits ?? true);
+  }
+
+  /** `backend` takes this request: a half-open breaker counts it against its probes. */
+  commit(backend: Backend): void {
+    if (this.#unsettled.size !== 0) this.#breakers.get(backend)?.tryAcquire();
   }
 
   /** An attempt ended: a failure or a success counts in the backend's window (cancelled hedges do not). */
@@ -68,6 +76,8 @@ export class BreakerSet implements AttemptObserver {
   }
 
   #changed(backend: Backend, state: BreakerState): void {
+    if (state === "closed") this.#unsettled.delete(backend);
+    else this.#unsettled.add(backend);
     if (state === "open") {
       this.openings++;
       this.#open.add(backend);

@@ -68,6 +68,20 @@ describe("CircuitBreaker", () => {
     expect(changes).toEqual(["closed->open", "open->half-open", "half-open->closed"]);
   });
 
+  it("answers admits without taking a probe slot or changing state", () => {
+    const { breaker, changes, advance } = setup({ halfOpenProbes: 1 });
+    for (let i = 0; i < 10; i++) breaker.record(false);
+    advance(30_000);
+    // Due to half-open, but only reading the state moves it there.
+    expect(breaker.admits).toBe(false);
+    expect(changes).toEqual(["closed->open"]);
+    expect(breaker.state).toBe("half-open");
+    for (let i = 0; i < 5; i++) expect(breaker.admits).toBe(true);
+    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.admits).toBe(false);
+    expect(breaker.tryAcquire()).toBe(false);
+  });
+
   it("re-opens on a failed probe and waits the full time again", () => {
     const { breaker, advance } = setup();
     for (let i = 0; i < 10; i++) breaker.record(false);

@@ -84,9 +84,13 @@ export class CircuitBreaker {
     return true;
   }
 
-  /** Whether a request would be let through, without taking a probe slot. */
+  /**
+   * Whether a request would be let through, without taking a probe slot and
+   * without any state change: an open breaker whose time is up stays refused
+   * until its state is next read (`state`, `tryAcquire`).
+   */
   get admits(): boolean {
-    const state = this.state;
+    const state = this.#state;
     return state === "closed" || (state === "half-open" && this.#probesSent < this.#options.halfOpenProbes);
   }
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { noOptions, registerAlgorithm } from "../algorithms/registry.js";
 import type { Backend } from "../core/backend.js";
-import { isEligible, type Selector } from "../core/selector.js";
+import type { Accept, Selector } from "../core/selector.js";
 import type { BackendMetrics, BackendMetricsStore } from "../load/backend-metrics.js";
 import { arrivalRateRps, getScenario } from "./scenarios.js";
 import { Simulation } from "./simulator.js";
@@ -39,11 +39,11 @@ class ReportWatcher implements Selector {
     this.#backends = backends;
   }
 
-  pick(_ctx: unknown, tried: readonly Backend[]): Backend | undefined {
+  pick(_ctx: unknown, accept: Accept): Backend | undefined {
     picks.push({ now: this.#now(), reports: new Map(scenarioIds.map((id) => [id, this.#store.peek(id)])) });
     for (let step = 0; step < this.#backends.length; step++) {
       const backend = this.#backends[this.#next++ % this.#backends.length] as Backend;
-      if (isEligible(backend, tried)) return backend;
+      if (accept(backend)) return backend;
     }
     return undefined;
   }

@@ -9,7 +9,7 @@ import { noOptions, registerAlgorithm } from "../algorithms/registry.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
-import { isEligible, type Selector, type SelectorEnv } from "../core/selector.js";
+import type { Accept, Selector, SelectorEnv } from "../core/selector.js";
 import { runScenario } from "./compare.js";
 
 const seenKeys: string[] = [];
@@ -31,7 +31,7 @@ class RecordingSelector implements Selector {
     this.#backends = backends;
   }
 
-  pick(ctx: RequestContext, tried: readonly Backend[]): Backend | undefined {
+  pick(ctx: RequestContext, accept: Accept): Backend | undefined {
     const key = ctx.headers?.["x-key"] as string;
     const n = Number(key.slice(1));
     const ip = `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -40,7 +40,7 @@ class RecordingSelector implements Selector {
     seenTimes.push(this.#env.now());
     for (let step = 0; step < this.#backends.length; step++) {
       const backend = this.#backends[this.#next++ % this.#backends.length] as Backend;
-      if (isEligible(backend, tried)) return backend;
+      if (accept(backend)) return backend;
     }
     return undefined;
   }
