@@ -1,9 +1,9 @@
 /**
- * Errors the admin API answers with, and the status each code maps to. Codes
- * are the core's (core/errors.ts), so an operator greps one string across API
- * bodies, the `x-switchyard-error` header and logs.
+ * Errors the admin API answers with. Codes and the status each maps to are
+ * the core's table (core/errors.ts), shared with the proxy, so an operator
+ * greps one string across API bodies, the `x-switchyard-error` header and logs.
  */
-import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { type ErrorCode, ErrorCodes, errorEntry, isSwitchyardError, statusFor } from "../core/errors.js";
 
 export const AdminErrorCodes = {
   /** A write arrived but no admin token is configured. */
@@ -22,7 +22,10 @@ export const AdminErrorCodes = {
 
 export type AdminErrorCode = ErrorCode;
 
-/** An error answered as `{ error: code, message, ...extra }` with `status`. */
+/**
+ * An error answered as `{ error: code, message, ...extra }` with `status`;
+ * the message and status default to the code's (core/errors.ts).
+ */
 export class AdminError extends Error {
   readonly status: number;
   readonly code: AdminErrorCode;
@@ -32,47 +35,47 @@ export class AdminError extends Error {
   readonly headers: Record<string, string> | undefined;
 
   constructor(
-    status: number,
     code: AdminErrorCode,
-    message: string,
-    options: { extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    message = errorEntry(code).message,
+    options: { extra?: Record<string, unknown>; headers?: Record<string, string>; status?: number } = {},
   ) {
     super(message);
     this.name = "AdminError";
-    this.status = status;
+    this.status = options.status ?? statusFor(code);
     this.code = code;
     this.extra = options.extra;
     this.headers = options.headers;
   }
 }
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  [ErrorCodes.BAD_REQUEST]: 400,
-  [ErrorCodes.CONFIG]: 400,
-  [ErrorCodes.UNKNOWN_ALGORITHM]: 400,
-  [ErrorCodes.INVALID_OPTIONS]: 400,
-  [ErrorCodes.INVALID_ADDRESS]: 400,
-  [ErrorCodes.UNKNOWN_BACKEND]: 404,
-  [ErrorCodes.DUPLICATE_BACKEND]: 409,
-  [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
-  [ErrorCodes.CONFIG_STORE]: 503,
-};
+/**
+ * The core errors an admin request may fail with (bad input, a conflict, the
+ * config store away); any other code reaching the API is a bug of ours.
+ */
+const EXPECTED_CODES: ReadonlySet<ErrorCode> = new Set([
+  ErrorCodes.BAD_REQUEST,
+  ErrorCodes.CONFIG,
+  ErrorCodes.UNKNOWN_ALGORITHM,
+  ErrorCodes.INVALID_OPTIONS,
+  ErrorCodes.INVALID_ADDRESS,
+  ErrorCodes.UNKNOWN_BACKEND,
+  ErrorCodes.DUPLICATE_BACKEND,
+  ErrorCodes.PAYLOAD_TOO_LARGE,
+  ErrorCodes.CONFIG_STORE,
+]);
 
 /**
- * Any thrown value as an AdminError: admin errors as they are, coded core
- * errors with their mapped status, anything else (a bug) as 500
+ * Any thrown value as an AdminError: admin errors as they are, expected core
+ * errors with their code's status, anything else (a bug) as 500
  * SY_ERR_INTERNAL without internal detail. `expected` tells the caller
  * whether to log it as a failure of ours.
  */
 export function toAdminError(error: unknown): { error: AdminError; expected: boolean } {
   if (error instanceof AdminError) return { error, expected: true };
-  if (isSwitchyardError(error)) {
-    const status = STATUS_BY_CODE[error.code];
-    if (status !== undefined)
-      return { error: new AdminError(status, error.code, error.message), expected: true };
-  }
+  if (isSwitchyardError(error) && EXPECTED_CODES.has(error.code))
+    return { error: new AdminError(error.code, error.message), expected: true };
   return {
-    error: new AdminError(500, ErrorCodes.INTERNAL, "internal error in the admin API; see the server log"),
+    error: new AdminError(ErrorCodes.INTERNAL, "internal error in the admin API; see the server log"),
     expected: false,
   };
 }

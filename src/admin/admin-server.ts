@@ -226,7 +226,7 @@ export class AdminServer {
       path = url.pathname;
       const match = this.#router.match(method, path);
       if (match.kind === "none") {
-        throw new AdminError(404, AdminErrorCodes.NOT_FOUND, `no admin API route ${method} ${path}`);
+        throw new AdminError(AdminErrorCodes.NOT_FOUND, `no admin API route ${method} ${path}`);
       }
       if (method === "OPTIONS") {
         const methods = match.kind === "found" ? [match.route.method] : match.methods;
@@ -236,7 +236,6 @@ export class AdminServer {
       if (match.kind === "method") {
         const allow = [...allowList(match.methods), "OPTIONS"];
         throw new AdminError(
-          405,
           AdminErrorCodes.METHOD_NOT_ALLOWED,
           `${method} is not allowed on ${path}; allowed: ${allow.join(", ")}`,
           { headers: { allow: allow.join(", ") } },

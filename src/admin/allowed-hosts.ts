@@ -40,7 +40,6 @@ export class AllowedHosts {
   check(header: string | undefined): void {
     if (this.allows(header)) return;
     throw new AdminError(
-      421,
       AdminErrorCodes.HOST_NOT_ALLOWED,
       `the admin API does not answer to Host "${header}": it answers localhost, IP addresses, ` +
         "its listen address and the names in admin.allowedHosts (a guard against DNS rebinding)",

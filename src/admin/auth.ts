@@ -15,7 +15,6 @@ const CHALLENGE = { "www-authenticate": 'Bearer realm="switchyard-admin"' };
 export function requireBearer(authorization: string | undefined, token: string | undefined): void {
   if (token === undefined || token === "") {
     throw new AdminError(
-      403,
       AdminErrorCodes.WRITES_DISABLED,
       "admin writes are disabled: no admin token is configured (set admin.token or SWITCHYARD_ADMIN_TOKEN)",
     );
@@ -23,7 +22,6 @@ export function requireBearer(authorization: string | undefined, token: string |
   const match = /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(authorization ?? "");
   if (!match) {
     throw new AdminError(
-      401,
       AdminErrorCodes.UNAUTHORIZED,
       "missing bearer token: send Authorization: Bearer TOKEN",
       {
@@ -32,7 +30,7 @@ export function requireBearer(authorization: string | undefined, token: string |
     );
   }
   if (!sameSecret(match[1] as string, token)) {
-    throw new AdminError(401, AdminErrorCodes.UNAUTHORIZED, "wrong bearer token", { headers: CHALLENGE });
+    throw new AdminError(AdminErrorCodes.UNAUTHORIZED, "wrong bearer token", { headers: CHALLENGE });
   }
 }
 

@@ -114,10 +114,9 @@ function findBackend(
   }
   if (found.length === 1) return found[0] as { pool: string; backend: Backend };
   if (found.length === 0) {
-    throw new AdminError(404, ErrorCodes.UNKNOWN_BACKEND, `no backend ${wanted} in ${poolsText(input.pool)}`);
+    throw new AdminError(ErrorCodes.UNKNOWN_BACKEND, `no backend ${wanted} in ${poolsText(input.pool)}`);
   }
   throw new AdminError(
-    400,
     ErrorCodes.BAD_REQUEST,
     `pool: backend ${wanted} is in several pools (${found.map((entry) => entry.pool).join(", ")}); say which with pool`,
   );

@@ -49,7 +49,7 @@ export function addDashboardRoutes(router: Router<AdminHandler>, directory: stri
           warned = true;
           logger.warn({ directory }, "dashboard not built: run npm run build");
         }
-        throw new AdminError(503, ErrorCodes.DASHBOARD_NOT_BUILT, "dashboard not built: run npm run build");
+        throw new AdminError(ErrorCodes.DASHBOARD_NOT_BUILT);
       }
     });
   }

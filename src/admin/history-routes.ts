@@ -56,7 +56,6 @@ export class HistoryRecorder {
     const pools = this.#history.toJSON();
     if (pool !== undefined && !(pool in pools)) {
       throw new AdminError(
-        404,
         ErrorCodes.UNKNOWN_POOL,
         `no pool named "${pool}"; pools: ${Object.keys(pools).join(", ")}`,
       );

@@ -102,7 +102,7 @@ export function parseInput<Schema extends z.ZodType>(
   if (result.success) return result.data;
   const issues = toConfigIssues(result.error.issues, value, (path) => configKeysAt(path, schema));
   const lines = issues.map((issue) => `${issue.path}: ${issue.message}`);
-  throw new AdminError(400, code(value), `invalid ${where}: ${lines.join("; ")}`, {
+  throw new AdminError(code(value), `invalid ${where}: ${lines.join("; ")}`, {
     extra: {
       issues: issues.map(({ path, kind, expected, found, message, suggestion }) => ({
         path,

@@ -52,7 +52,6 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   if (text.trim() === "") return undefined;
   if (jsonNestingExceededAt(text) >= 0) {
     throw new AdminError(
-      400,
       ErrorCodes.BAD_REQUEST,
       `request body nests lists and objects deeper than ${MAX_NESTING_DEPTH} levels`,
     );
@@ -61,7 +60,7 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
     return JSON.parse(text) as unknown;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new AdminError(400, ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${reason}`);
+    throw new AdminError(ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${reason}`);
   }
 }
 
@@ -100,7 +99,6 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 
 function tooLarge(limit: number): AdminError {
   return new AdminError(
-    413,
     ErrorCodes.PAYLOAD_TOO_LARGE,
     `request body is larger than ${limit / 1024} KiB; the admin API accepts at most ${limit} bytes`,
   );

@@ -157,7 +157,6 @@ export function addEventRoutes(router: Router<AdminHandler>, events: LiveEvents)
   router.add("GET", "/api/events", () => {
     if (events.full) {
       throw new AdminError(
-        503,
         ErrorCodes.TOO_MANY_STREAMS,
         `too many event streams open (at most ${events.maxStreams}); close a dashboard tab or retry later`,
         { headers: { "retry-after": String(RETRY_MS / 1000) } },

@@ -155,14 +155,9 @@ export class LoadTests {
   start: AdminHandler = (request) => {
     const input = parseInput(loadTestInput, request.body, "request body");
     if (this.#running) {
-      throw new AdminError(
-        409,
-        ErrorCodes.LOAD_TEST_RUNNING,
-        `load test ${this.#running.id} is still running`,
-        {
-          extra: { running: this.#running.id },
-        },
-      );
+      throw new AdminError(ErrorCodes.LOAD_TEST_RUNNING, `load test ${this.#running.id} is still running`, {
+        extra: { running: this.#running.id },
+      });
     }
     const target = this.#target(input.listener);
     const host = loopbackFor(target.host);
@@ -261,7 +256,6 @@ export class LoadTests {
     const run = this.#runs.get(request.params.id as string);
     if (!run) {
       throw new AdminError(
-        404,
         ErrorCodes.NOT_FOUND,
         `no load test ${request.params.id} (the last ${KEPT_LOAD_TESTS} are kept)`,
       );
@@ -276,17 +270,12 @@ export class LoadTests {
   #target(name: string | undefined): LoadTarget {
     const targets = this.#targets();
     if (targets.length === 0) {
-      throw new AdminError(
-        400,
-        ErrorCodes.BAD_REQUEST,
-        "listener: no HTTP listener is available for load tests",
-      );
+      throw new AdminError(ErrorCodes.BAD_REQUEST, "listener: no HTTP listener is available for load tests");
     }
     if (name === undefined) return targets[0] as LoadTarget;
     const found = targets.find((target) => target.name === name);
     if (!found) {
       throw new AdminError(
-        400,
         ErrorCodes.BAD_REQUEST,
         `invalid request body: listener: no HTTP listener "${name}"; expected one of ${targets.map((target) => `"${target.name}"`).join(", ")}`,
       );

@@ -30,7 +30,7 @@ export function resolvePool(
     return { name: onlyName, balancer };
   }
   if (balancers.size === 0) {
-    throw new AdminError(404, AdminErrorCodes.UNKNOWN_POOL, "there are no pools");
+    throw new AdminError(AdminErrorCodes.UNKNOWN_POOL, "there are no pools");
   }
   if (backendId !== undefined) {
     const holders = [...balancers].filter(([, balancer]) => balancer.pool.get(backendId) !== undefined);
@@ -39,16 +39,14 @@ export function resolvePool(
       return { name: holderName, balancer };
     }
     if (holders.length === 0) {
-      throw new AdminError(404, ErrorCodes.UNKNOWN_BACKEND, `no backend with id "${backendId}" in any pool`);
+      throw new AdminError(ErrorCodes.UNKNOWN_BACKEND, `no backend with id "${backendId}" in any pool`);
     }
     throw new AdminError(
-      400,
       ErrorCodes.BAD_REQUEST,
       `pool: backend "${backendId}" is in several pools (${holders.map(([holder]) => holder).join(", ")}); say which with pool`,
     );
   }
   throw new AdminError(
-    400,
     ErrorCodes.BAD_REQUEST,
     `pool: missing; expected one of the pools: ${names.join(", ")} (required when there are several)`,
   );
@@ -56,5 +54,5 @@ export function resolvePool(
 
 function unknownPool(name: string, names: readonly string[]): AdminError {
   const known = names.length === 0 ? "there are no pools" : `pools: ${names.join(", ")}`;
-  return new AdminError(404, AdminErrorCodes.UNKNOWN_POOL, `no pool named "${name}"; ${known}`);
+  return new AdminError(AdminErrorCodes.UNKNOWN_POOL, `no pool named "${name}"; ${known}`);
 }

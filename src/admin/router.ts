@@ -72,10 +72,6 @@ function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new AdminError(
-      400,
-      ErrorCodes.BAD_REQUEST,
-      `malformed percent-encoding in path segment "${segment}"`,
-    );
+    throw new AdminError(ErrorCodes.BAD_REQUEST, `malformed percent-encoding in path segment "${segment}"`);
   }
 }

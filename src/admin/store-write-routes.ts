@@ -55,7 +55,6 @@ export function addStoreWriteRoutes(router: Router<AdminHandler>, store: AdminCo
       const query = parseInput(deleteServerQuery, queryObject(request.query), "query");
       if (query.drain === false || query.timeoutMs !== undefined) {
         throw new AdminError(
-          400,
           ErrorCodes.BAD_REQUEST,
           "query: drain=false and timeoutMs are not available when the pools live in etcd; every instance drains the backend as a hot reload does",
         );

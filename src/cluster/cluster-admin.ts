@@ -97,10 +97,7 @@ export class ClusterAdmin {
     this.#history = new HistoryRecorder(() => this.#mergedPools(), this.#logger);
     this.#server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       this.#serve(req, res).catch((thrown: unknown) => {
-        const error =
-          thrown instanceof AdminError
-            ? thrown
-            : new AdminError(503, ErrorCodes.WORKER_UNAVAILABLE, "no worker answered; see the server log");
+        const error = thrown instanceof AdminError ? thrown : new AdminError(ErrorCodes.WORKER_UNAVAILABLE);
         if (!(thrown instanceof AdminError))
           this.#logger.warn({ err: thrown, path: req.url }, "admin request failed");
         if (res.headersSent) res.destroy();
@@ -142,7 +139,7 @@ export class ClusterAdmin {
     const read = method === "GET" || method === "HEAD";
     if (read && url.pathname === "/api/events") {
       if (this.#events.full) {
-        throw new AdminError(503, ErrorCodes.TOO_MANY_STREAMS, "too many event streams open; retry later");
+        throw new AdminError(ErrorCodes.TOO_MANY_STREAMS);
       }
       return sendEventStream(req, res, this.#events);
     }
@@ -327,7 +324,7 @@ export class ClusterAdmin {
   #first(): WorkerInfo {
     const [first] = this.#options.supervisor.workers;
     if (!first)
-      throw new AdminError(503, ErrorCodes.WORKER_UNAVAILABLE, "no worker is running; see the server log");
+      throw new AdminError(ErrorCodes.WORKER_UNAVAILABLE, "no worker is running; see the server log");
     return first;
   }
 
@@ -335,17 +332,16 @@ export class ClusterAdmin {
     const worker = this.#options.supervisor.workers.find((candidate) => String(candidate.index) === value);
     if (worker) return worker;
     const running = this.#options.supervisor.workers.map((candidate) => candidate.index).join(", ") || "none";
-    throw new AdminError(
-      404,
-      ErrorCodes.WORKER_UNAVAILABLE,
-      `no running worker ${value}; running: ${running}`,
-    );
+    // 404, not the code's 503: the request names a worker that is not there.
+    throw new AdminError(ErrorCodes.WORKER_UNAVAILABLE, `no running worker ${value}; running: ${running}`, {
+      status: 404,
+    });
   }
 }
 
 function workerUrl(worker: WorkerInfo, target: string): string {
   if (!worker.admin)
-    throw new AdminError(503, ErrorCodes.WORKER_UNAVAILABLE, `worker ${worker.index} has no admin API`);
+    throw new AdminError(ErrorCodes.WORKER_UNAVAILABLE, `worker ${worker.index} has no admin API`);
   return `http://127.0.0.1:${worker.admin.port}${target}`;
 }
 

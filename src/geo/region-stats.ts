@@ -18,8 +18,8 @@
  * per-backend latency in metrics.
  */
 import type { Backend } from "../core/backend.js";
+import { bucketIndex, WindowedHistogram, type WindowSummary } from "../core/log-histogram.js";
 import type { Outcome } from "../core/outcome.js";
-import { bucketIndex, WindowedHistogram, type WindowSummary } from "../observability/log-histogram.js";
 
 /** Length of a latency window, ms: quantiles cover the current and the previous one. */
 const LATENCY_WINDOW_MS = 10_000;

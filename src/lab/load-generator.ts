@@ -11,6 +11,7 @@
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { quantilesInPlace, round3 } from "./metrics.js";
 
 export const MAX_LOAD_DURATION_MS = 60_000;
 export const MAX_LOAD_RATE = 10_000;
@@ -44,7 +45,7 @@ export interface LoadOptions {
 }
 
 export interface LatencySummary {
-  /** Milliseconds, exact (from the sorted latencies of completed requests); 0 when none. */
+  /** Milliseconds, exact (nearest rank over the latencies of completed requests); 0 when none. */
   p50: number;
   p95: number;
   p99: number;
@@ -146,28 +147,23 @@ function validate(options: LoadOptions): Validated {
   };
 }
 
-/** Exact quantile (nearest rank) of an ascending array. */
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] as number;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
-
 export function summarizeLatencies(latencies: readonly number[]): LatencySummary {
   if (latencies.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
-  const sorted = [...latencies].sort((a, b) => a - b);
+  const values = Float64Array.from(latencies);
   let sum = 0;
-  for (const value of sorted) sum += value;
+  let max = 0;
+  for (const value of values) {
+    sum += value;
+    if (value > max) max = value;
+  }
+  // Exact (nearest rank), as the simulator reports them: a histogram would round.
+  const [p50, p95, p99] = quantilesInPlace(values, [0.5, 0.95, 0.99]) as [number, number, number];
   return {
-    p50: round3(quantile(sorted, 0.5)),
-    p95: round3(quantile(sorted, 0.95)),
-    p99: round3(quantile(sorted, 0.99)),
-    max: round3(sorted[sorted.length - 1] as number),
-    mean: round3(sum / sorted.length),
+    p50: round3(p50),
+    p95: round3(p95),
+    p99: round3(p99),
+    max: round3(max),
+    mean: round3(sum / values.length),
   };
 }
 

@@ -1,80 +1,58 @@
 /**
- * A latency distribution that forgets: log-spaced buckets (each 4% wider than
- * the one before, 10 µs to ~17 min), so a sample costs one logarithm and one
- * increment whatever the scale, and a quantile is one pass over ~500 counters
- * with interpolation inside the bucket (error under 4%). Every `halfLife`
- * samples all counts are halved, so the distribution describes recent traffic
- * (the last few thousand samples) rather than the whole run; HdrHistogram with
- * decay, minus the precision we do not need. ALPHA1 reads its p50/p95/p99 here
- * (hedge delay, adaptive β/γ).
+ * A latency distribution that forgets, in ms, on the core's log histogram
+ * (core/log-histogram.ts: within 1/32 of each value, here in µs, so 1 µs to
+ * 71 min). Samples fill windows of `halfLife` each and a quantile reads the
+ * current window with the one before it, so the distribution describes the
+ * last `halfLife` to 2 × `halfLife` samples rather than the whole run, as
+ * halving every count each `halfLife` samples would, with whole counts.
+ * ALPHA1 reads its p50/p95/p99 here (hedge delay, adaptive β/γ).
  */
+import { type LogHistogram, quantileOf, WindowedHistogram } from "../core/log-histogram.js";
 
-const MIN_MS = 0.01;
-const GROWTH = 1.04;
-const LOG_GROWTH = Math.log(GROWTH);
-const BUCKETS = Math.ceil(Math.log(1e6 / MIN_MS) / LOG_GROWTH) + 1;
+const MICROS_PER_MS = 1000;
 
 export class LatencyHistogram {
   readonly halfLife: number;
-  #counts = new Float64Array(BUCKETS);
-  #total = 0;
-  #samples = 0;
-  #sinceHalving = 0;
+  /** Windows numbered by samples / halfLife; the lifetime count is `samples`. */
+  readonly #windows = new WindowedHistogram();
 
-  /** @param halfLife samples after which older samples weigh half as much. */
+  /** @param halfLife samples per window: older samples are dropped after one to two of these. */
   constructor(halfLife = 1000) {
     if (!(Number.isInteger(halfLife) && halfLife > 0))
       throw new RangeError("halfLife must be a positive integer");
     this.halfLife = halfLife;
   }
 
-  /** Samples recorded since creation (not decayed). */
+  /** Samples recorded since creation (including forgotten ones). */
   get samples(): number {
-    return this.#samples;
+    return this.#windows.count;
   }
 
-  /** Decayed weight of the samples currently held. */
+  /** Samples the quantiles currently read: from `halfLife` to 2 × `halfLife` once warm. */
   get weight(): number {
-    return this.#total;
+    let weight = 0;
+    for (const window of this.#recent()) weight += window.count;
+    return weight;
   }
 
   record(latencyMs: number): void {
     if (!(latencyMs >= 0)) return;
-    const index =
-      latencyMs <= MIN_MS ? 0 : Math.min(BUCKETS - 1, Math.floor(Math.log(latencyMs / MIN_MS) / LOG_GROWTH));
-    this.#counts[index] = (this.#counts[index] as number) + 1;
-    this.#total++;
-    this.#samples++;
-    if (++this.#sinceHalving >= this.halfLife) this.#halve();
+    const windows = this.#windows;
+    windows.record(latencyMs * MICROS_PER_MS);
+    windows.rotate(this.#epoch());
   }
 
   /** The latency at quantile `q` in [0, 1] of the recent samples, ms; undefined before the first sample. */
   quantile(q: number): number | undefined {
-    if (this.#total === 0) return undefined;
-    const target = Math.min(1, Math.max(0, q)) * this.#total;
-    const counts = this.#counts;
-    let below = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      const count = counts[i] as number;
-      if (count > 0 && below + count >= target) {
-        const low = i === 0 ? 0 : MIN_MS * GROWTH ** i;
-        const high = MIN_MS * GROWTH ** (i + 1);
-        return low + (high - low) * ((target - below) / count);
-      }
-      below += count;
-    }
-    return MIN_MS * GROWTH ** BUCKETS;
+    const micros = quantileOf(this.#recent(), q);
+    return Number.isNaN(micros) ? undefined : micros / MICROS_PER_MS;
   }
 
-  #halve(): void {
-    this.#sinceHalving = 0;
-    const counts = this.#counts;
-    let total = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      const half = (counts[i] as number) / 2;
-      counts[i] = half;
-      total += half;
-    }
-    this.#total = total;
+  #epoch(): number {
+    return Math.floor(this.#windows.count / this.halfLife);
+  }
+
+  #recent(): LogHistogram[] {
+    return this.#windows.recent(this.#epoch());
   }
 }

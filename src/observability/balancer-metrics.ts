@@ -19,18 +19,18 @@
 import { performance } from "node:perf_hooks";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
-import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
-import type { Pool } from "../core/pool.js";
-import type { Selector } from "../core/selector.js";
-import { DecisionRing, type DecisionRingOptions, type ExplainedDecision } from "./decision-ring.js";
-import { LatencyBuckets, latencyBucket } from "./latency-buckets.js";
 import {
   bucketIndex,
   LogHistogram,
   summarize,
   WindowedHistogram,
   type WindowSummary,
-} from "./log-histogram.js";
+} from "../core/log-histogram.js";
+import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
+import type { Pool } from "../core/pool.js";
+import type { Selector } from "../core/selector.js";
+import { DecisionRing, type DecisionRingOptions, type ExplainedDecision } from "./decision-ring.js";
+import { LatencyBuckets, latencyBucket } from "./latency-buckets.js";
 import type { Logger } from "./logger.js";
 import { PerSecondCounter, type RateWindow } from "./rate-window.js";
 

@@ -6,8 +6,9 @@
  * look without PromQL), and the time to choose a backend as a summary (its
  * nanoseconds would fall below every latency bucket).
  */
+
+import type { HistogramSummary, WindowSummary } from "../core/log-histogram.js";
 import type { PoolMetrics } from "../observability/balancer-metrics.js";
-import type { HistogramSummary, WindowSummary } from "../observability/log-histogram.js";
 import type { MetricFamilies } from "./metric-families.js";
 import type { HistogramFigures } from "./snapshot-histogram.js";
 

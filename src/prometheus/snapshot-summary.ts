@@ -3,7 +3,7 @@
  * for the exporter (exporter.ts).
  */
 import { type MetricValueWithName, Summary } from "prom-client";
-import type { HistogramSummary } from "../observability/log-histogram.js";
+import type { HistogramSummary } from "../core/log-histogram.js";
 
 export type EmitSummary = (labels: Record<string, string>, summary: HistogramSummary) => void;
 

@@ -1,5 +1,6 @@
 /**
  * The wire format of every error the proxy answers itself, in one place: a
+ * status and default message from the code's row in core/errors.ts, a
  * short JSON body `{ error, message }` plus the `x-switchyard-error` header
  * carrying the same code (see core/errors.ts). `sendErrorResponse` writes it
  * through the client connection or stream (the HTTP exchange); to a gRPC
@@ -13,7 +14,7 @@
 import { STATUS_CODES } from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import type { ErrorCode } from "../core/errors.js";
+import { type ErrorCode, errorEntry } from "../core/errors.js";
 import { encodeGrpcMessage, grpcKind, grpcStatusFor } from "./grpc-status.js";
 import type { HeaderObject } from "./http1/client-request.js";
 
@@ -27,22 +28,23 @@ export interface ProxyError {
   readonly grpcStatus?: number;
 }
 
+/** The error `code` stands for: its status, and `message` or else its default one. */
+export function proxyError(code: ErrorCode, message = errorEntry(code).message): ProxyError {
+  return { status: errorEntry(code).status, code, message };
+}
+
 /** The JSON body of every error the proxy answers itself: `{ error, message }`. */
 export function errorBody(code: ErrorCode, message: string): Buffer {
   return Buffer.from(JSON.stringify({ error: code, message }));
 }
 
 /**
- * A complete `Connection: close` HTTP/1.1 error response, for writing straight
- * to a socket; `headers`: more fields, a flat `[name, value, ...]` list.
+ * A complete `Connection: close` HTTP/1.1 response for `error`, for writing
+ * straight to a socket; `headers`: more fields, a flat `[name, value, ...]` list.
  */
-export function rawErrorResponse(
-  status: number,
-  code: ErrorCode,
-  message: string,
-  headers: readonly string[] = [],
-): Buffer {
-  const body = errorBody(code, message);
+export function rawErrorResponse(error: ProxyError, headers: readonly string[] = []): Buffer {
+  const { status, code } = error;
+  const body = errorBody(code, error.message);
   let extra = "";
   for (let i = 0; i < headers.length; i += 2) extra += `${headers[i]}: ${headers[i + 1]}\r\n`;
   const head =

@@ -51,7 +51,7 @@ import {
   type ResponseOwner,
   type ResponseWriter,
 } from "./client-side.js";
-import { grpcErrorFields, type ProxyError, sendErrorResponse } from "./error-responses.js";
+import { grpcErrorFields, type ProxyError, proxyError, sendErrorResponse } from "./error-responses.js";
 import {
   buildResponseHeaders,
   buildUpstreamHeaders,
@@ -99,32 +99,16 @@ const RESPONSE_DROPPED = new Error("the response was dropped for a retry");
  */
 const DROP_READ_LIMIT = 64 * 1024;
 
-export const RATE_LIMITED_MESSAGE = "too many requests; retry after the Retry-After delay";
-
-const SHUTTING_DOWN: ProxyError = {
-  status: 503,
-  code: ErrorCodes.SHUTTING_DOWN,
-  message: "the proxy is shutting down",
-};
-const RATE_LIMITED: ProxyError = {
-  status: 429,
-  code: ErrorCodes.RATE_LIMITED,
-  message: RATE_LIMITED_MESSAGE,
-};
-const NO_BACKEND: ProxyError = { status: 503, code: ErrorCodes.NO_BACKEND, message: "no ready backend" };
+const SHUTTING_DOWN = proxyError(ErrorCodes.SHUTTING_DOWN);
+const RATE_LIMITED = proxyError(ErrorCodes.RATE_LIMITED);
+const NO_BACKEND = proxyError(ErrorCodes.NO_BACKEND);
 const DEADLINE_PASSED: ProxyError = {
-  status: 504,
-  code: ErrorCodes.DEADLINE_EXCEEDED,
-  message: "the call's deadline (grpc-timeout) passed",
+  ...proxyError(ErrorCodes.DEADLINE_EXCEEDED),
   grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
 };
 /** The longest delay a node timer holds; a later deadline is passed on but not timed here. */
 const MAX_TIMER_MS = 2_147_483_647;
-const SELECTION_FAILED: ProxyError = {
-  status: 500,
-  code: ErrorCodes.INTERNAL,
-  message: "backend selection failed",
-};
+const SELECTION_FAILED = proxyError(ErrorCodes.INTERNAL, "backend selection failed");
 
 /**
  * One proxied request: context, decision, attempts, and the upstream handler

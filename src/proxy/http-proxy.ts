@@ -29,8 +29,8 @@ import { listenOn } from "../core/listen.js";
 import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "./client-side.js";
-import { rawErrorResponse, replyAndClose } from "./error-responses.js";
-import { Exchange, type ExchangeHost, RATE_LIMITED_MESSAGE } from "./exchange.js";
+import { proxyError, rawErrorResponse, replyAndClose } from "./error-responses.js";
+import { Exchange, type ExchangeHost } from "./exchange.js";
 import { clientAddress } from "./forwarded-headers.js";
 import {
   type HttpProxyOptions,
@@ -46,7 +46,7 @@ import { type PoolTransport, PoolTransports } from "./pool-transports.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import type { RateLimitOptions } from "./rate-limit/rate-limiter.js";
 import { RetryBudget } from "./retry-budget.js";
-import { NO_ROUTE_MESSAGE, NoRoute } from "./routes/no-route.js";
+import { NoRoute } from "./routes/no-route.js";
 import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import type { RouteOptions } from "./routes/route.js";
 import { RouteTable } from "./routes/route-table.js";
@@ -246,23 +246,25 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   _upgrade(request: ClientRequest, socket: net.Socket, rest: Buffer): void {
     if (this.#closing) {
       socket.on("error", ignoreError);
-      replyAndClose(socket, rawErrorResponse(503, ErrorCodes.SHUTTING_DOWN, "the proxy is shutting down"));
+      replyAndClose(socket, rawErrorResponse(proxyError(ErrorCodes.SHUTTING_DOWN)));
       return;
     }
     const entry = this.#routes.match(request);
     if (entry === undefined) {
-      this._refused(404, ErrorCodes.NO_ROUTE, false);
+      const noRoute = proxyError(ErrorCodes.NO_ROUTE);
+      this._refused(noRoute.status, noRoute.code, false);
       socket.on("error", ignoreError);
-      replyAndClose(socket, rawErrorResponse(404, ErrorCodes.NO_ROUTE, NO_ROUTE_MESSAGE));
+      replyAndClose(socket, rawErrorResponse(noRoute));
       return;
     }
     const { route, transport } = entry;
     route.requests++;
     const refused = route.refusal(clientAddress(socket.remoteAddress), request.headers);
     if (refused !== undefined) {
-      this._refused(429, ErrorCodes.RATE_LIMITED, false);
+      const rateLimited = proxyError(ErrorCodes.RATE_LIMITED);
+      this._refused(rateLimited.status, rateLimited.code, false);
       socket.on("error", ignoreError);
-      replyAndClose(socket, rawErrorResponse(429, ErrorCodes.RATE_LIMITED, RATE_LIMITED_MESSAGE, refused));
+      replyAndClose(socket, rawErrorResponse(rateLimited, refused));
       return;
     }
     if (transport === undefined) {
@@ -270,9 +272,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       replyAndClose(
         socket,
         rawErrorResponse(
-          400,
-          ErrorCodes.BAD_REQUEST,
-          `route "${route.name}" redirects; it takes no upgrades`,
+          proxyError(ErrorCodes.BAD_REQUEST, `route "${route.name}" redirects; it takes no upgrades`),
         ),
       );
       return;

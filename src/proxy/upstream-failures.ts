@@ -1,14 +1,15 @@
 /**
  * What a failed upstream attempt means. `classify` maps the upstream
- * connection's error codes (http1/upstream-handler.ts) to a Failure: the status and code the client gets
- * when nothing else can be done (and the gRPC status, where the HTTP one
- * says too little: grpc-status.ts), whether the request may be sent again
+ * connection's error codes (http1/upstream-handler.ts) to a Failure: the
+ * code the client gets when nothing else can be done, with the code's status
+ * (core/errors.ts) and the gRPC status where the HTTP one says too little
+ * (grpc-status.ts), whether the request may be sent again
  * (`always`: it provably never reached the backend; `idempotent`: only for
  * methods RFC 9110 calls idempotent; `never`), and whether the backend is
  * blamed in the attempt's outcome.
  */
 import { ErrorCodes } from "../core/errors.js";
-import type { ProxyError } from "./error-responses.js";
+import { type ProxyError, proxyError } from "./error-responses.js";
 import { GrpcStatus } from "./grpc-status.js";
 import { UpstreamErrorCodes } from "./http1/upstream-handler.js";
 
@@ -24,61 +25,45 @@ export interface Failure extends ProxyError {
 }
 
 const CONNECT_FAILED: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_CONNECT,
-  message: "could not connect to a backend",
+  ...proxyError(ErrorCodes.UPSTREAM_CONNECT),
   retry: "always",
   blame: true,
 };
 const CONNECT_TIMED_OUT: Failure = {
-  status: 504,
-  code: ErrorCodes.UPSTREAM_TIMEOUT,
-  message: "connecting to the backend timed out",
+  ...proxyError(ErrorCodes.UPSTREAM_TIMEOUT, "connecting to the backend timed out"),
   // The request never reached a backend: worth a retry, unlike a deadline.
   grpcStatus: GrpcStatus.UNAVAILABLE,
   retry: "always",
   blame: true,
 };
 const RESPONSE_TIMED_OUT: Failure = {
-  status: 504,
-  code: ErrorCodes.UPSTREAM_TIMEOUT,
-  message: "the backend did not answer in time",
+  ...proxyError(ErrorCodes.UPSTREAM_TIMEOUT),
   retry: "never",
   blame: true,
 };
 const UPSTREAM_RESET: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_RESET,
-  message: "the backend closed the connection without a complete response",
+  ...proxyError(ErrorCodes.UPSTREAM_RESET),
   retry: "idempotent",
   blame: true,
 };
 const MALFORMED_RESPONSE: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_PROTOCOL,
-  message: "the backend sent a malformed response",
+  ...proxyError(ErrorCodes.UPSTREAM_PROTOCOL),
   retry: "idempotent",
   blame: true,
 };
 const QUEUE_TIMED_OUT: Failure = {
-  status: 503,
-  code: ErrorCodes.QUEUE_TIMEOUT,
-  message: "every connection to the backend stayed busy for the queue timeout",
+  ...proxyError(ErrorCodes.QUEUE_TIMEOUT),
   retry: "always",
   blame: false,
 };
 const STREAM_REFUSED: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_CONNECT,
-  message: "the backend refused the request before processing it",
+  ...proxyError(ErrorCodes.UPSTREAM_CONNECT, "the backend refused the request before processing it"),
   retry: "always",
   // A backend going away (GOAWAY) or at its stream limit refuses streams without failing.
   blame: false,
 };
 const POOL_CLOSED: Failure = {
-  status: 502,
-  code: ErrorCodes.UPSTREAM_CONNECT,
-  message: "the backend's connection pool is closed",
+  ...proxyError(ErrorCodes.UPSTREAM_CONNECT, "the backend's connection pool is closed"),
   retry: "always",
   blame: false,
 };

@@ -29,7 +29,7 @@ import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import { dialBackend, tlsConnectOptions } from "../core/upstream-tls.js";
 import type { Logger } from "../observability/logger.js";
 import { BackendTunnels } from "./backend-tunnels.js";
-import { rawErrorResponse, replyAndClose } from "./error-responses.js";
+import { proxyError, rawErrorResponse, replyAndClose } from "./error-responses.js";
 import { buildUpstreamHeaders, clientAddress } from "./forwarded-headers.js";
 
 export interface WebSocketProxyOptions {
@@ -118,7 +118,7 @@ export class WebSocketProxy {
     const proto = (client as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     const upstreamHead = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     if (upstreamHead.invalid !== undefined) {
-      replyAndClose(client, rawErrorResponse(400, ErrorCodes.BAD_REQUEST, upstreamHead.invalid));
+      replyAndClose(client, rawErrorResponse(proxyError(ErrorCodes.BAD_REQUEST, upstreamHead.invalid)));
       return;
     }
     const ctx: RequestContext = {
@@ -133,13 +133,13 @@ export class WebSocketProxy {
       decision = this.balancer.select(ctx);
     } catch (error) {
       if (isSwitchyardError(error, ErrorCodes.NO_BACKEND)) {
-        replyAndClose(client, rawErrorResponse(503, ErrorCodes.NO_BACKEND, "no ready backend"));
+        replyAndClose(client, rawErrorResponse(proxyError(ErrorCodes.NO_BACKEND)));
       } else {
         this.logger.error(
           { err: error, code: ErrorCodes.INTERNAL, method: req.method, url: req.url },
           "backend selection failed",
         );
-        replyAndClose(client, rawErrorResponse(500, ErrorCodes.INTERNAL, "backend selection failed"));
+        replyAndClose(client, rawErrorResponse(proxyError(ErrorCodes.INTERNAL, "backend selection failed")));
       }
       return;
     }
@@ -302,7 +302,7 @@ class Tunnel {
     }
     this.#state = "closed";
     const message = timedOut ? "connecting to the backend timed out" : "could not connect to any backend";
-    replyAndClose(this.#client, rawErrorResponse(timedOut ? 504 : 502, code, message));
+    replyAndClose(this.#client, rawErrorResponse(proxyError(code, message)));
     this.#owner._closed(this, undefined);
   };
 

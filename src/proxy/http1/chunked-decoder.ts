@@ -52,20 +52,20 @@ export interface ChunkLimits {
   maxExtensionBytes: number;
   /** Bytes of the trailer section; more is 431. */
   maxTrailerBytes: number;
-  /** Status for malformed input: 400 for client bodies, 502 for backend bodies. */
-  errorStatus: number;
+  /** Code for malformed input: BAD_REQUEST (400) for client bodies, UPSTREAM_PROTOCOL (502) for backend bodies. */
+  errorCode: typeof ErrorCodes.BAD_REQUEST | typeof ErrorCodes.UPSTREAM_PROTOCOL;
 }
 
 export const CLIENT_CHUNK_LIMITS: Readonly<ChunkLimits> = Object.freeze({
   maxExtensionBytes: 4_096,
   maxTrailerBytes: 16_384,
-  errorStatus: 400,
+  errorCode: ErrorCodes.BAD_REQUEST,
 });
 
 export const BACKEND_CHUNK_LIMITS: Readonly<ChunkLimits> = Object.freeze({
   maxExtensionBytes: 16_384,
   maxTrailerBytes: 65_536,
-  errorStatus: 502,
+  errorCode: ErrorCodes.UPSTREAM_PROTOCOL,
 });
 
 export class ChunkedDecoder {
@@ -124,7 +124,7 @@ export class ChunkedDecoder {
         case EXTENSION: {
           if (this.#extensionByte(buf[i] as number)) this.#state = SIZE_LF;
           else if (++this.#extensionBytes > this.#limits.maxExtensionBytes) {
-            throw new HttpParseError(413, ErrorCodes.PAYLOAD_TOO_LARGE, "chunk extensions are too large");
+            throw new HttpParseError(ErrorCodes.PAYLOAD_TOO_LARGE, "chunk extensions are too large");
           }
           i++;
           break;
@@ -212,7 +212,7 @@ export class ChunkedDecoder {
     const to = lf < 0 ? buf.length : lf + 1;
     this.#trailerText += buf.toString("latin1", from, to);
     if (this.#trailerText.length > this.#limits.maxTrailerBytes) {
-      throw new HttpParseError(431, ErrorCodes.HEADERS_TOO_LARGE, "the trailer section is too large");
+      throw new HttpParseError(ErrorCodes.HEADERS_TOO_LARGE, "the trailer section is too large");
     }
     if (lf < 0) return to;
     const text = this.#trailerText;
@@ -252,11 +252,10 @@ export class ChunkedDecoder {
   }
 
   #error(message: string): HttpParseError {
-    const status = this.#limits.errorStatus;
+    const code = this.#limits.errorCode;
     return new HttpParseError(
-      status,
-      status === 502 ? ErrorCodes.UPSTREAM_PROTOCOL : ErrorCodes.BAD_REQUEST,
-      status === 502 ? `invalid response from the backend: ${message}` : message,
+      code,
+      code === ErrorCodes.UPSTREAM_PROTOCOL ? `invalid response from the backend: ${message}` : message,
     );
   }
 }

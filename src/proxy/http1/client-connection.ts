@@ -31,7 +31,7 @@ import {
   type ResponseOwner,
   type ResponseWriter,
 } from "../client-side.js";
-import { rawErrorResponse } from "../error-responses.js";
+import { proxyError, rawErrorResponse } from "../error-responses.js";
 import { PREFACE_FULL, PREFACE_PARTIAL, prefaceMatch } from "../http2/preface.js";
 import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "./chunked-decoder.js";
 import { ClientRequest } from "./client-request.js";
@@ -79,11 +79,8 @@ const CRLF = Buffer.from("\r\n", "latin1");
 const COALESCE_BYTES = 16 * 1024;
 /** How long a closing connection keeps reading (and dropping) what the client still sends. */
 const LINGER_MS = 2_000;
-const REQUEST_TIMEOUT = rawErrorResponse(
-  408,
-  ErrorCodes.CLIENT_TIMEOUT,
-  "the request was not received in time",
-);
+const REQUEST_TIMEOUT = proxyError(ErrorCodes.CLIENT_TIMEOUT);
+const REQUEST_TIMEOUT_RESPONSE = rawErrorResponse(REQUEST_TIMEOUT);
 
 export class ClientConnection implements ChunkSink, ResponseWriter {
   readonly socket: net.Socket;
@@ -247,8 +244,8 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
       if (this.#pending === undefined) {
         if (waited >= this.#host.idleTimeoutMs) this.socket.destroy();
       } else if (waited >= this.#host.headTimeoutMs) {
-        this.socket.write(REQUEST_TIMEOUT);
-        this.#host._refused(408, ErrorCodes.CLIENT_TIMEOUT, true);
+        this.socket.write(REQUEST_TIMEOUT_RESPONSE);
+        this.#host._refused(REQUEST_TIMEOUT.status, REQUEST_TIMEOUT.code, true);
         this.#linger();
       }
     } else if (this.#state === BODY) {
@@ -257,7 +254,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
         this.#bodyActive = false;
         this.#waitingSince = now;
       } else if (waited >= this.#host.idleTimeoutMs) {
-        this.#refuse(new HttpParseError(408, ErrorCodes.CLIENT_TIMEOUT, "the request body stalled"));
+        this.#refuse(new HttpParseError(ErrorCodes.CLIENT_TIMEOUT, "the request body stalled"));
       }
     }
   }
@@ -463,10 +460,9 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     if (this.#state === LINGER) return;
     const parse = error instanceof HttpParseError ? error : undefined;
     if (this.#status === 0) {
-      const status = parse?.status ?? 400;
-      const code = parse?.code ?? ErrorCodes.BAD_REQUEST;
-      this.socket.write(rawErrorResponse(status, code, parse?.message ?? "malformed HTTP request"));
-      this.#host._refused(status, code, this.#owner === undefined);
+      const refusal = parse ?? proxyError(ErrorCodes.BAD_REQUEST);
+      this.socket.write(rawErrorResponse(refusal));
+      this.#host._refused(refusal.status, refusal.code, this.#owner === undefined);
     }
     this.#abandon();
     this.#linger();

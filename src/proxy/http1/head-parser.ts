@@ -118,20 +118,20 @@ export function parseRequestHead(
   if (sp1 <= 0 || sp2 < 0) throw badRequest("malformed request line");
   const method = line.slice(0, sp1);
   if (!KNOWN_METHODS.has(method)) {
-    // 501 only for what reads as an HTTP request line; anything else is not HTTP at all.
+    // 501 (not the code's 400) only for what reads as an HTTP request line; anything else is not HTTP at all.
     throw isToken(method) && line.startsWith("HTTP/", sp2 + 1)
-      ? new HttpParseError(501, ErrorCodes.BAD_REQUEST, `method ${method} is not supported`)
+      ? new HttpParseError(ErrorCodes.BAD_REQUEST, `method ${method} is not supported`, 501)
       : badRequest("malformed request line");
   }
   const rawTarget = line.slice(sp1 + 1, sp2);
   if (rawTarget.length > limits.maxTargetBytes) {
-    throw new HttpParseError(414, ErrorCodes.URI_TOO_LONG, "the request target is too long");
+    throw new HttpParseError(ErrorCodes.URI_TOO_LONG, "the request target is too long");
   }
   if (rawTarget.length === 0 || !isVisible(rawTarget)) throw badRequest("malformed request target");
   const minor = versionMinor(line, sp2 + 1);
   if (minor < 0) throw badRequest("unsupported HTTP version");
   if (method === "CONNECT") {
-    throw new HttpParseError(405, ErrorCodes.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
+    throw new HttpParseError(ErrorCodes.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
   }
   const fields = parseFields(text, lineEnd < 0 ? text.length : lineEnd + 2, limits.maxHeaders, true);
   const head: RequestHead = {
@@ -281,7 +281,7 @@ function parseFields(text: string, at: number, maxHeaders: number, request: bool
       if ((c < 32 && c !== 9) || c === 127) throw badRequest("invalid character in a header value");
     }
     if (headers.length >= maxHeaders * 2) {
-      throw new HttpParseError(431, ErrorCodes.HEADERS_TOO_LARGE, "too many header fields");
+      throw new HttpParseError(ErrorCodes.HEADERS_TOO_LARGE, "too many header fields");
     }
     const name = text.slice(pos, colon);
     const value = text.slice(valueStart, valueEnd);
@@ -377,7 +377,7 @@ function findHeadEnd(
   // buffer first grows past that: a request line must have ended by then.
   const lineLimit = maxTargetBytes + 32;
   if (scanned - start <= lineLimit && buf.length - start > lineLimit && buf.indexOf(LF, start) < 0) {
-    throw new HttpParseError(414, ErrorCodes.URI_TOO_LONG, "the request target is too long");
+    throw new HttpParseError(ErrorCodes.URI_TOO_LONG, "the request target is too long");
   }
   if (buf.length - start > maxHeadBytes) throw headTooLarge();
   return -1;
@@ -544,17 +544,13 @@ function isBlank(c: number): boolean {
 }
 
 function badRequest(message: string): HttpParseError {
-  return new HttpParseError(400, ErrorCodes.BAD_REQUEST, message);
+  return new HttpParseError(ErrorCodes.BAD_REQUEST, message);
 }
 
 function badResponse(message: string): HttpParseError {
-  return new HttpParseError(
-    502,
-    ErrorCodes.UPSTREAM_PROTOCOL,
-    `invalid response from the backend: ${message}`,
-  );
+  return new HttpParseError(ErrorCodes.UPSTREAM_PROTOCOL, `invalid response from the backend: ${message}`);
 }
 
 function headTooLarge(): HttpParseError {
-  return new HttpParseError(431, ErrorCodes.HEADERS_TOO_LARGE, "the request head is too large");
+  return new HttpParseError(ErrorCodes.HEADERS_TOO_LARGE);
 }

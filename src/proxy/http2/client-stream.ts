@@ -32,7 +32,7 @@ import {
   type ResponseOwner,
   type ResponseWriter,
 } from "../client-side.js";
-import { type ProxyError, sendErrorResponse } from "../error-responses.js";
+import { proxyError, sendErrorResponse } from "../error-responses.js";
 import type { BodyReader } from "../http1/client-request.js";
 import { fromHttp2Headers, toHttp2Headers } from "./http2-headers.js";
 import { Http2Request } from "./http2-request.js";
@@ -45,11 +45,7 @@ export interface ClientStreamHost {
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
-const BAD_PATH: ProxyError = {
-  status: 400,
-  code: ErrorCodes.BAD_REQUEST,
-  message: "the :path must start with /",
-};
+const BAD_PATH = proxyError(ErrorCodes.BAD_REQUEST, "the :path must start with /");
 
 export class ClientStream implements ResponseWriter, BodyReader {
   readonly #stream: http2.ServerHttp2Stream;

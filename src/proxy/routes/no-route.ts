@@ -6,11 +6,10 @@
 import { performance } from "node:perf_hooks";
 import { ErrorCodes } from "../../core/errors.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "../client-side.js";
-import { type ProxyError, sendErrorResponse } from "../error-responses.js";
+import { proxyError, sendErrorResponse } from "../error-responses.js";
 import type { ExchangeHost } from "../exchange.js";
 
-export const NO_ROUTE_MESSAGE = "no route of this listener matches the request";
-const NO_ROUTE: ProxyError = { status: 404, code: ErrorCodes.NO_ROUTE, message: NO_ROUTE_MESSAGE };
+const NO_ROUTE = proxyError(ErrorCodes.NO_ROUTE);
 
 export class NoRoute implements ResponseOwner {
   readonly #host: ExchangeHost;

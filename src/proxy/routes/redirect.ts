@@ -10,7 +10,7 @@
  */
 import { ErrorCodes } from "../../core/errors.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "../client-side.js";
-import { type ProxyError, sendErrorResponse } from "../error-responses.js";
+import { proxyError, sendErrorResponse } from "../error-responses.js";
 import type { ProxyCounters } from "../proxy-counters.js";
 import { withoutPort } from "./route-match.js";
 
@@ -33,11 +33,7 @@ export interface RedirectHost {
 }
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443 };
-const NO_HOST: ProxyError = {
-  status: 400,
-  code: ErrorCodes.BAD_REQUEST,
-  message: "a redirect needs a Host header",
-};
+const NO_HOST = proxyError(ErrorCodes.BAD_REQUEST, "a redirect needs a Host header");
 
 /** The Location for `request` under `target`; undefined when there is no host to send it to. */
 export function redirectLocation(

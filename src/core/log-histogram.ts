@@ -144,10 +144,11 @@ export interface WindowSummary extends HistogramSummary {
 
 /**
  * Recent quantiles and lifetime totals: values go to the histogram of the
- * current 10 s window (`rotate(epoch)` moves on; the window before it is
- * kept), and to a lifetime count, sum and max. `recent(epoch)` is the current
- * and previous windows, so quantiles cover the last 10–20 s, as a Prometheus
- * summary with a max age would.
+ * current window (`rotate(epoch)` moves on; the window before it is kept),
+ * and to a lifetime count, sum and max. `recent(epoch)` is the current and
+ * previous windows. The caller numbers the windows: 10 s epochs for the
+ * metrics, so quantiles cover the last 10–20 s as a Prometheus summary with a
+ * max age would; sample counts for load/latency-histogram.ts.
  */
 export class WindowedHistogram {
   count = 0;
