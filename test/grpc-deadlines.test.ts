@@ -126,8 +126,9 @@ describe("gRPC deadlines (grpc-timeout)", () => {
     const failed = (await call("slow", deadline)) as grpc.ServiceError;
     expect(failed.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(performance.now() - started).toBeLessThan(300 + 250);
-    // On open connections the backend's deadline is the client's, to the millisecond grpc-timeout counts in.
-    expect(a.deadlines[1]).toBeLessThanOrEqual(deadline + 5);
+    // On open connections the backend's deadline is the client's. grpc-timeout is relative, so the
+    // time the head spends between the client and the proxy (ms on a busy machine) is not seen.
+    expect(a.deadlines[1]).toBeLessThanOrEqual(deadline + 50);
   });
 
   it("drops a malformed grpc-timeout, which a gRPC server would refuse, and serves the call without a deadline", async () => {
