@@ -224,6 +224,8 @@ export async function startSwitchyard(
             connectTimeoutMs: listener.timeouts?.connectMs,
             idleTimeoutMs: listener.timeouts?.idleMs,
             drainTimeoutMs: listener.drainTimeoutMs,
+            maxRetries: listener.maxRetries,
+            retryBudget: listener.retryBudget,
             logger,
           })
         : new HttpProxy({

@@ -167,6 +167,45 @@ describe("TcpProxy", () => {
     await waitFor(() => balancer.pool.require("live").requests === 2);
   });
 
+  it("stops after maxRetries failed connects, as HTTP does, though a later candidate is alive", async () => {
+    const balancer = createBalancer({
+      algorithm: "round-robin",
+      backends: [
+        { id: "dead-1", address: await deadAddress() },
+        { id: "dead-2", address: await deadAddress() },
+        { id: "live", address: await startBackend(echo) },
+      ],
+    });
+    const { proxy, port } = await startProxy(balancer, { maxRetries: 1, retryBudget: false });
+    const client = connect(port);
+    const received = collect(client);
+    client.write("anyone?");
+    expect((await received).data).toBe("");
+    expect(balancer.stats().errors).toBe(2);
+    expect(balancer.pool.require("live").requests).toBe(0);
+    expect(proxy.attemptPolicy.retries).toBe(1);
+  });
+
+  it("holds failovers to the retry budget", async () => {
+    const balancer = createBalancer({
+      algorithm: "round-robin",
+      backends: [
+        { id: "dead", address: await deadAddress() },
+        { id: "live", address: await startBackend(echo) },
+      ],
+    });
+    // No reserve and no share: the budget never has room.
+    const { proxy, port } = await startProxy(balancer, {
+      retryBudget: { ratio: 0, minRetriesPerSecond: 0 },
+    });
+    const client = connect(port);
+    const received = collect(client);
+    client.write("anyone?");
+    expect((await received).data).toBe("");
+    expect(proxy.attemptPolicy.budgetRefusals).toBe(1);
+    expect(proxy.attemptPolicy.retries).toBe(0);
+  });
+
   it("closes the client when every backend is dead, and when the pool is empty", async () => {
     const balancer = createBalancer({
       backends: [{ address: await deadAddress() }, { address: await deadAddress() }],

@@ -161,13 +161,26 @@ describe("WebSocket pass-through", () => {
   it("fails over to the next backend when the first refuses the connection", async () => {
     const dead = await closedPort();
     const echo = await startWebSocketEcho();
-    const { balancer, port } = await startProxy([`${LOCALHOST}:${dead}`, echo.address]);
+    const { balancer, port, proxy } = await startProxy([`${LOCALHOST}:${dead}`, echo.address]);
     const client = await open(`ws://${LOCALHOST}:${port}/`);
     const reply = nextMessage(client);
     client.send("ping");
     expect((await reply).data).toBe("ping");
     expect(balancer.pool.backends[0]?.errors).toBe(1);
     expect(balancer.pool.backends[1]?.active).toBe(1);
+    // The listener's attempt policy counted the failover, as for an HTTP request.
+    expect(proxy.stats()).toMatchObject({ retries: 1, retryBudgetExhausted: 0 });
+  });
+
+  it("holds upgrade failovers to the listener's maxRetries and retry budget", async () => {
+    const dead = await closedPort();
+    const echo = await startWebSocketEcho();
+    const addresses = [`${LOCALHOST}:${dead}`, echo.address];
+    const noRetries = await startProxy(addresses, { maxRetries: 0 });
+    await expect(open(`ws://${LOCALHOST}:${noRetries.port}/`)).rejects.toThrow(/502/);
+    const noBudget = await startProxy(addresses, { retryBudget: { ratio: 0, minRetriesPerSecond: 0 } });
+    await expect(open(`ws://${LOCALHOST}:${noBudget.port}/`)).rejects.toThrow(/502/);
+    expect(noBudget.proxy.stats()).toMatchObject({ retries: 0, retryBudgetExhausted: 1 });
   });
 
   it("answers 502 when no backend accepts the connection and 503 when none is ready", async () => {

@@ -21,12 +21,12 @@ import type { IncomingHttpHeaders } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
+import type { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { HEDGE_CANCELLED } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
-import type { RetryBudget } from "../proxy/retry-budget.js";
 import { classifyAttemptError } from "./attempt-failures.js";
 import type { BackendPools } from "./backend-pools.js";
 import type { ControllerHandler } from "./handler-adapter.js";
@@ -35,8 +35,8 @@ import type { ControllerHandler } from "./handler-adapter.js";
 export interface RequestHost {
   readonly balancer: Balancer;
   readonly pools: BackendPools;
-  readonly budget: RetryBudget | undefined;
-  readonly maxRetries: number;
+  /** When a failed attempt goes to the next candidate: the service's retries and budget. */
+  readonly attemptPolicy: AttemptPolicy;
 }
 
 /** The abort reason of an attempt that lost its hedge race or whose caller went away. */
@@ -152,7 +152,7 @@ export class BalancedRequest implements Dispatcher.DispatchController {
       this.#fail(decision);
       return;
     }
-    this.#host.budget?.recordRequest();
+    this.#host.attemptPolicy.requestStarted();
     const hedging = this.#host.balancer.hedging;
     if (hedging !== undefined && this.#mayResend && hedging.allows(decision.ctx)) {
       const delayMs = hedging.delayMs();
@@ -266,18 +266,14 @@ export class BalancedRequest implements Dispatcher.DispatchController {
       return;
     }
     const retry =
-      failure.retry !== "never" &&
-      (failure.retry === "always" || this.#idempotent) &&
-      this.#mayResend &&
-      this.#retries < this.#host.maxRetries &&
-      (this.#host.budget?.allows() ?? true);
+      this.#mayResend && this.#host.attemptPolicy.allowsRetry(this.#retries, failure.retry, this.#idempotent);
     const backend: Backend | undefined = retry ? attempt.decision.next() : undefined;
     if (backend === undefined) {
       this.#fail(error);
       return;
     }
     this.#retries++;
-    this.#host.budget?.recordRetry();
+    this.#host.attemptPolicy.retried();
     this.#attempt = new Attempt(this, attempt.decision, false);
     this.#send(this.#attempt);
   }

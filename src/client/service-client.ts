@@ -7,19 +7,20 @@
  */
 import type { Dispatcher } from "undici";
 import type { KnownAlgorithmSpec } from "../algorithms/registry.js";
+import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import {
   type Balancer,
   type BalancerOptions,
   type BalancerStats,
   createBalancer,
 } from "../balancer/balancer.js";
+import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
 import type { BackendSpec } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { Discovery } from "../discovery/discovery.js";
 import type { DiscoveryOptions } from "../discovery/discovery-options.js";
 import type { DiscoveryStats } from "../discovery/refresh-status.js";
-import { RetryBudget, type RetryBudgetOptions } from "../proxy/retry-budget.js";
 import { type BackendPoolOptions, BackendPools } from "./backend-pools.js";
 import { BalancedRequest, type RequestHost } from "./balanced-request.js";
 import { controllerHandler } from "./handler-adapter.js";
@@ -66,8 +67,7 @@ export class ServiceClient implements RequestHost {
   readonly name: string;
   readonly balancer: Balancer;
   readonly pools: BackendPools;
-  readonly budget: RetryBudget | undefined;
-  readonly maxRetries: number;
+  readonly attemptPolicy: AttemptPolicy;
   /** The discovery feeding the pool, when `discovery` is given (its `stats()` tell how it goes). */
   readonly discovery: Discovery | undefined;
   /** Settles once discovery's first lookup is done (at once without discovery). */
@@ -89,7 +89,6 @@ export class ServiceClient implements RequestHost {
       );
     }
     this.name = name;
-    this.maxRetries = maxRetriesValue;
     this.#affinityKey = affinityKey;
     const balancer = createBalancer({
       ...balancerOptions,
@@ -99,7 +98,11 @@ export class ServiceClient implements RequestHost {
     this.discovery = discovery === undefined ? undefined : new Discovery(balancer.pool, discovery);
     this.balancer = balancer.start();
     this.pools = new BackendPools(this.balancer.pool, poolOptions ?? {}, this.balancer.backendTls);
-    this.budget = retryBudget === false ? undefined : new RetryBudget(retryBudget, this.balancer.env.now);
+    this.attemptPolicy = new AttemptPolicy({
+      maxRetries: maxRetriesValue,
+      retryBudget,
+      now: this.balancer.env.now,
+    });
     this.ready = this.discovery?.start() ?? Promise.resolve();
   }
 

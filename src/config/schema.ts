@@ -27,7 +27,7 @@ import { type backendSchema, poolSchema } from "./schema/pool.js";
 export { adminSchema, DEFAULT_ADMIN_LISTEN } from "./schema/admin.js";
 export { type ListenAddress, parseListenAddress } from "./schema/fields.js";
 export { objectKeys } from "./schema/keys.js";
-export { DEFAULT_MAX_RETRIES, listenerSchema, PROTOCOLS, timeoutsSchema } from "./schema/listener.js";
+export { listenerSchema, PROTOCOLS, timeoutsSchema } from "./schema/listener.js";
 export { LOG_LEVELS, logSchema } from "./schema/log.js";
 export { algorithmSchema, backendSchema, poolSchema } from "./schema/pool.js";
 export { rateLimitSchema, routeMatchSchema, routeSchema } from "./schema/route.js";

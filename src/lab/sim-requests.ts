@@ -30,6 +30,7 @@
  *   `variability: "backend"` a hedge (or failover) draws its own service
  *   time; otherwise it takes as long as the first try would.
  */
+import { AttemptPolicy, DEFAULT_MAX_RETRIES } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
@@ -44,8 +45,8 @@ import type { RunRecorder } from "./run-recorder.js";
 import type { SimBackend } from "./sim-backend.js";
 import { ATTEMPT_FAILED, COMPLETE, HEDGE } from "./sim-events.js";
 
-/** Failovers per request, as the proxy (DESIGN: at most 3 retries). */
-export const MAX_RETRIES = 3;
+/** Failovers per request, as the proxy's default (DESIGN: at most 3 retries). */
+export const MAX_RETRIES = DEFAULT_MAX_RETRIES;
 
 export interface SimRequestsOptions {
   /** Where attempts schedule their events. */
@@ -73,6 +74,8 @@ export class SimRequests {
   #backends: readonly SimBackend[];
   #simOf: (backend: Backend) => SimBackend;
   #failThreshold: number;
+  /** The proxy's attempt rule; no retry budget, so a scenario's failovers are all seen. */
+  #attemptPolicy = new AttemptPolicy({ maxRetries: MAX_RETRIES, retryBudget: false });
   /** The algorithm's hedging controls (`balancer.hedging`); undefined when it does not hedge. */
   #hedging: HedgeController | undefined;
 
@@ -256,9 +259,11 @@ export class SimRequests {
       requests.release(slot);
       return;
     }
-    if ((requests.retries[slot] as number) < MAX_RETRIES) {
+    // A simulated failure is a refused connect: the request never reached the backend.
+    if (this.#attemptPolicy.allowsRetry(requests.retries[slot] as number, "always", false)) {
       const next = decision.next();
       if (next) {
+        this.#attemptPolicy.retried();
         requests.retries[slot] = (requests.retries[slot] as number) + 1;
         this.#recorder.retries++;
         this.#dispatch(slot, this.#simOf(next));

@@ -36,6 +36,7 @@
  * alone already live apart (hedge.ts, request-body.ts, upstream-failures.ts).
  */
 import { performance } from "node:perf_hooks";
+import type { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
@@ -64,7 +65,6 @@ import { HedgeRace, type RaceOwner } from "./hedge.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { RequestBody } from "./request-body.js";
-import type { RetryBudget } from "./retry-budget.js";
 import type { Route } from "./routes/route.js";
 import { classify, type Failure, IDEMPOTENT_METHODS } from "./upstream-failures.js";
 import type { UpstreamPools } from "./upstream-pools.js";
@@ -73,8 +73,8 @@ import type { UpstreamPools } from "./upstream-pools.js";
 export interface ExchangeHost {
   /** Request bodies up to this many bytes are kept so a retry can resend them; 0 keeps none. */
   readonly retryBufferBytes: number;
-  /** Limits retries to a share of requests; undefined for no limit. */
-  readonly retryBudget: RetryBudget | undefined;
+  /** When a failed attempt may go to the next candidate (the listener's retries and budget). */
+  readonly attemptPolicy: AttemptPolicy;
   readonly counters: ProxyCounters;
   readonly logger: Logger;
   /** Listener name, for the access log. */
@@ -205,7 +205,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       }
       return;
     }
-    host.retryBudget?.recordRequest();
+    host.attemptPolicy.requestStarted();
     if (req.body !== undefined) this.#body = new RequestBody(req, host.retryBufferBytes);
     const hedging = this.#balancer.hedging;
     if (hedging === undefined || !this.#startRace(hedging, ctx)) this.#dispatch();
@@ -338,10 +338,10 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       this.#cut(failure);
       return;
     }
-    if (this.#mayRetry(failure.retry) && this.#budgetAllows()) {
+    if (this.#mayRetry(failure.retry)) {
       const next = decision.next();
       if (next !== undefined) {
-        this.#countRetry();
+        this.#host.attemptPolicy.retried();
         log.debug(
           { backend: decision.attempts.at(-2)?.id, next: next.id, err: error, attempt: this.#attempts },
           "retrying on the next candidate",
@@ -470,13 +470,13 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
    * returns true: the response is then dropped. False forwards it as it is.
    */
   #retryOnStatus(status: number): boolean {
-    if (!this.#mayRetry("idempotent") || !this.#budgetAllows()) return false;
+    if (!this.#mayRetry("idempotent")) return false;
     const decision = this.#decision as Decision;
     const failed = decision.backend;
     decision.finish({ status, latencyMs: performance.now() - this.#startedAt });
     const next = decision.next();
     if (next === undefined) return false;
-    this.#countRetry();
+    this.#host.attemptPolicy.retried();
     this.#host.logger.debug(
       { backend: failed.id, next: next.id, status, attempt: this.#attempts },
       "retrying on the next candidate after a retryOn status",
@@ -496,28 +496,19 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   }
 
   /**
-   * A failed attempt may go to the next candidate when attempts remain, the
-   * client's body can be sent again (nothing of it read yet, or all of it
-   * kept), and either the request never reached the backend or its method is
-   * idempotent.
+   * A failed attempt may go to the next candidate when the client's body can
+   * be sent again (nothing of it read yet, or all of it kept) and the
+   * listener's attempt policy allows it, with the route's retry limit.
    */
   #mayRetry(retry: Failure["retry"]): boolean {
-    if (retry === "never" || this.#attempts > this.#route.maxRetries) return false;
     if (this.#body !== undefined && !this.#body.replayable) return false;
-    return retry === "always" || IDEMPOTENT_METHODS.has(this.#req.method);
-  }
-
-  /** Whether the retry budget has room; a refusal is counted. */
-  #budgetAllows(): boolean {
-    const budget = this.#host.retryBudget;
-    if (budget === undefined || budget.allows()) return true;
-    this.#host.counters.retryBudgetExhausted++;
-    return false;
-  }
-
-  #countRetry(): void {
-    this.#host.retryBudget?.recordRetry();
-    this.#host.counters.retries++;
+    const idempotent = IDEMPOTENT_METHODS.has(this.#req.method);
+    return this.#host.attemptPolicy.allowsRetry(
+      this.#attempts - 1,
+      retry,
+      idempotent,
+      this.#route.maxRetries,
+    );
   }
 
   #finish(outcome: Outcome): void {

@@ -6,7 +6,9 @@
  * settings and timeout (routes/route-table.ts) are the same as the listener's.
  */
 
+import { checkMaxRetries, DEFAULT_MAX_RETRIES } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
+import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
@@ -14,7 +16,6 @@ import { DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "./http1/head-parser.js";
 import { DEFAULT_HTTP2_LIMITS, type Http2Limits, type Http2Options } from "./http2/http2-sessions.js";
 import type { RateLimitOptions } from "./rate-limit/rate-limiter.js";
-import type { RetryBudgetOptions } from "./retry-budget.js";
 import type { RedirectTarget } from "./routes/redirect.js";
 import type { RouteOptions, RouteSettings } from "./routes/route.js";
 import type { TlsCertificates } from "./tls-certificates.js";
@@ -142,7 +143,6 @@ export const DEFAULT_PROXY_TIMEOUTS: Readonly<ProxyTimeouts> = Object.freeze({
   idleMs: 60_000,
   requestHeadMs: 60_000,
 });
-export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_RETRY_BUFFER_BYTES = 65_536;
 export const DEFAULT_MAX_HEADER_SIZE = 16_384;
 
@@ -325,14 +325,6 @@ function http2Limits(options: Http2Options, maxHeaderSize: number): Http2Limits 
     }
   }
   return limits;
-}
-
-/** A listener's or a route's `maxRetries`, checked. */
-export function checkMaxRetries(value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 100) {
-    throw invalidOption("maxRetries must be an integer from 0 to 100", { maxRetries: value });
-  }
-  return value;
 }
 
 /** A listener's or a route's `retryOn.statuses`, checked, as a set; undefined when there are none. */

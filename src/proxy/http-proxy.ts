@@ -22,6 +22,7 @@
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import tls from "node:tls";
+import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -45,7 +46,6 @@ import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
 import type { RateLimitOptions } from "./rate-limit/rate-limiter.js";
-import { RetryBudget } from "./retry-budget.js";
 import { NoRoute } from "./routes/no-route.js";
 import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import type { RouteOptions } from "./routes/route.js";
@@ -64,7 +64,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   /** @internal */
   readonly retryBufferBytes: number;
   /** @internal */
-  readonly retryBudget: RetryBudget | undefined;
+  readonly attemptPolicy: AttemptPolicy;
   /** @internal */
   readonly counters = new ProxyCounters();
   /** @internal */
@@ -101,15 +101,17 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     this.headTimeoutMs = settings.timeouts.requestHeadMs;
     this.idleTimeoutMs = settings.timeouts.idleMs;
     this.retryBufferBytes = settings.retryBufferBytes;
-    this.retryBudget =
-      options.retryBudget === false
-        ? undefined
-        : new RetryBudget(options.retryBudget ?? {}, () => performance.now());
+    this.attemptPolicy = new AttemptPolicy({
+      maxRetries: settings.retries.maxRetries,
+      retryBudget: options.retryBudget,
+    });
     this.headLimits = settings.headLimits;
     this.h2c = settings.h2c;
     this.logger = (options.logger ?? silentLogger).child({ component: "http-proxy", listener: this.name });
     this.accessLog = options.accessLog;
-    this.#transports = new PoolTransports(settings, this.logger, () => this.#checkDrained());
+    this.#transports = new PoolTransports(settings, this.attemptPolicy, this.logger, () =>
+      this.#checkDrained(),
+    );
     const defaultPool =
       options.balancer === undefined ? undefined : { balancer: options.balancer, pool: options.pool };
     this.#routes = new RouteTable(
@@ -179,7 +181,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       requests: route.requests,
       rateLimited: route.rateLimited,
     }));
-    return this.counters.snapshot(this.inFlight, backends, routes);
+    return this.counters.snapshot(this.inFlight, this.attemptPolicy, backends, routes);
   }
 
   /**

@@ -5,6 +5,7 @@
  * balancer and is shared by every route to it, across reloads, until the
  * listener closes.
  */
+import type { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { Logger } from "../observability/logger.js";
@@ -20,12 +21,19 @@ export interface PoolTransport {
 
 export class PoolTransports {
   readonly #settings: HttpProxySettings;
+  readonly #attemptPolicy: AttemptPolicy;
   readonly #logger: Logger;
   readonly #onTunnelClosed: () => void;
   readonly #byBalancer = new Map<Balancer, PoolTransport>();
 
-  constructor(settings: HttpProxySettings, logger: Logger, onTunnelClosed: () => void) {
+  constructor(
+    settings: HttpProxySettings,
+    attemptPolicy: AttemptPolicy,
+    logger: Logger,
+    onTunnelClosed: () => void,
+  ) {
     this.#settings = settings;
+    this.#attemptPolicy = attemptPolicy;
     this.#logger = logger;
     this.#onTunnelClosed = onTunnelClosed;
   }
@@ -46,7 +54,7 @@ export class PoolTransports {
           balancer,
           connectTimeoutMs: settings.timeouts.connectMs,
           idleTimeoutMs: settings.websocketIdleMs,
-          maxRetries: settings.retries.maxRetries,
+          attemptPolicy: this.#attemptPolicy,
           drainTimeoutMs: settings.drainTimeoutMs,
           logger: this.#logger,
           onTunnelClosed: this.#onTunnelClosed,

@@ -8,6 +8,7 @@
  * read from the upstream pools at that moment. Plain numbers and one small map
  * keyed by the fixed error codes, so counting allocates nothing.
  */
+import type { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { ErrorCode } from "../core/errors.js";
 import type { UpstreamUsage } from "./upstream-pools.js";
 
@@ -65,8 +66,6 @@ export class ProxyCounters {
   requests = 0;
   http2Requests = 0;
   http2RapidResetCloses = 0;
-  retries = 0;
-  retryBudgetExhausted = 0;
   hedges = 0;
   hedgeWins = 0;
   hedgeTimers = 0;
@@ -84,14 +83,19 @@ export class ProxyCounters {
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
   }
 
-  snapshot(inFlight: number, backends: BackendUpstreamStats[], routes: RouteStats[]): HttpProxyStats {
+  snapshot(
+    inFlight: number,
+    attempts: AttemptPolicy,
+    backends: BackendUpstreamStats[],
+    routes: RouteStats[],
+  ): HttpProxyStats {
     const [c2 = 0, c3 = 0, c4 = 0, c5 = 0] = this.#classes;
     return {
       requests: this.requests,
       http2Requests: this.http2Requests,
       http2RapidResetCloses: this.http2RapidResetCloses,
-      retries: this.retries,
-      retryBudgetExhausted: this.retryBudgetExhausted,
+      retries: attempts.retries,
+      retryBudgetExhausted: attempts.budgetRefusals,
       hedges: this.hedges,
       hedgeWins: this.hedgeWins,
       hedgeTimers: this.hedgeTimers,

@@ -2,7 +2,8 @@
  * Raw TCP listener: each accepted connection becomes a tunnel to one backend.
  * The client socket is accepted paused, so its first bytes wait in the kernel
  * until the upstream connects; a connect failure or timeout moves to the
- * decision's next candidate. Once connected, both directions are piped
+ * decision's next candidate while the attempt policy allows (`maxRetries`,
+ * the retry budget: balancer/attempt-policy.ts, as for HTTP). Once connected, both directions are piped
  * (backpressure handled by `pipe`, nothing allocated per chunk), half-close is
  * forwarded (FIN from one side ends the other side's write half), and the pair
  * closes when both directions are done, on idle timeout, or on an error from
@@ -13,7 +14,9 @@
 
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
+import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -38,6 +41,10 @@ export interface TcpProxyOptions {
    * are closed, in ms; default 30000. A removed backend's tunnels close at once.
    */
   drainTimeoutMs?: number;
+  /** Further backends one connection may try after a failed connect; default 3. */
+  maxRetries?: number;
+  /** Caps those retries at a share of connections (as HTTP's), or false for no cap. */
+  retryBudget?: Partial<RetryBudgetOptions> | false;
   logger?: Logger;
 }
 
@@ -58,6 +65,8 @@ export class TcpProxy {
   readonly idleTimeoutMs: number;
   /** @internal */
   readonly logger: Logger;
+  /** @internal */
+  readonly attemptPolicy: AttemptPolicy;
   #host: string;
   #port: number;
   #server: net.Server;
@@ -79,6 +88,10 @@ export class TcpProxy {
       DEFAULT_TCP_CONNECT_TIMEOUT_MS,
     );
     this.idleTimeoutMs = positive("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_TCP_IDLE_TIMEOUT_MS);
+    this.attemptPolicy = new AttemptPolicy({
+      maxRetries: options.maxRetries,
+      retryBudget: options.retryBudget,
+    });
     if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535) {
       throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, "port must be an integer from 0 to 65535", {
         port: this.#port,
@@ -221,6 +234,7 @@ class Tunnel {
       return;
     }
     this.#decision = decision;
+    this.#proxy.attemptPolicy.requestStarted();
     this.#connect(decision.backend);
   }
 
@@ -334,16 +348,21 @@ class Tunnel {
     const failed = decision.backend;
     decision.finish({ error: reason, latencyMs: performance.now() - this.#attemptStarted });
     if (this.#clientClosed) return;
-    const next = decision.next();
+    const policy = this.#proxy.attemptPolicy;
+    // Nothing reached a backend yet, so any connection may go again.
+    const next = policy.allowsRetry(decision.attempts.length - 1, "always", false)
+      ? decision.next()
+      : undefined;
     if (!next) {
       this.#proxy.logger.warn(
         { backends: decision.attempts.map((backend) => backend.id), reason },
-        "every candidate backend failed; closing tcp connection",
+        "no further candidate backend (all failed, or retries spent); closing tcp connection",
       );
       this.#upstream = undefined;
       this.#client.destroy();
       return;
     }
+    policy.retried();
     this.#proxy.logger.debug({ failed: failed.id, next: next.id, reason }, "tcp connect failed; trying next");
     this.#connect(next);
   }

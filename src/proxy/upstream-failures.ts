@@ -8,6 +8,7 @@
  * methods RFC 9110 calls idempotent; `never`), and whether the backend is
  * blamed in the attempt's outcome.
  */
+import type { RetryCondition } from "../balancer/attempt-policy.js";
 import { ErrorCodes } from "../core/errors.js";
 import { type ProxyError, proxyError } from "./error-responses.js";
 import { GrpcStatus } from "./grpc-status.js";
@@ -19,7 +20,7 @@ export const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DEL
 /** Why an attempt failed, and what that allows. */
 export interface Failure extends ProxyError {
   /** `always`: the request provably never reached the backend; `idempotent`: retry idempotent methods only. */
-  retry: "always" | "idempotent" | "never";
+  retry: RetryCondition;
   /** Whether the failure is held against the backend in the outcome. */
   blame: boolean;
 }

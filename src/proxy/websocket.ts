@@ -21,6 +21,7 @@
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
+import type { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
@@ -38,8 +39,8 @@ export interface WebSocketProxyOptions {
   connectTimeoutMs: number;
   /** An open tunnel with no traffic in either direction for this long, in ms, is closed. */
   idleTimeoutMs: number;
-  /** Extra connect attempts on next candidates. */
-  maxRetries: number;
+  /** When a failed connect goes to the next candidate (the listener's, shared with its HTTP requests). */
+  attemptPolicy: AttemptPolicy;
   /** How long tunnels to a draining backend stay open, in ms. */
   drainTimeoutMs: number;
   logger: Logger;
@@ -73,7 +74,7 @@ export class WebSocketProxy {
   /** @internal */
   readonly idleTimeoutMs: number;
   /** @internal */
-  readonly maxRetries: number;
+  readonly attemptPolicy: AttemptPolicy;
   /** @internal */
   readonly logger: Logger;
   #tunnels = new Set<Tunnel>();
@@ -84,7 +85,7 @@ export class WebSocketProxy {
     this.balancer = options.balancer;
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.idleTimeoutMs = options.idleTimeoutMs;
-    this.maxRetries = options.maxRetries;
+    this.attemptPolicy = options.attemptPolicy;
     this.logger = options.logger;
     this.#onTunnelClosed = options.onTunnelClosed;
     this.#byBackend = new BackendTunnels(
@@ -201,6 +202,7 @@ class Tunnel {
 
   start(decision: Decision): void {
     this.#decision = decision;
+    this.#owner.attemptPolicy.requestStarted();
     this.#client.on("close", this.#onClientClose);
     if (this.#client.destroyed) {
       this.#onClientClose();
@@ -293,9 +295,11 @@ class Tunnel {
       { backend: decision.backend.id, err: error, attempt: this.#attempts },
       "websocket upstream connect failed",
     );
-    if (this.#attempts <= this.#owner.maxRetries) {
+    // A refused connect never reached the backend: any upgrade may go again.
+    if (this.#owner.attemptPolicy.allowsRetry(this.#attempts - 1, "always", false)) {
       const next = decision.next();
       if (next) {
+        this.#owner.attemptPolicy.retried();
         this.#connect(next);
         return;
       }

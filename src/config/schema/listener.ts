@@ -1,12 +1,12 @@
 /** A listener: its socket, pool and routes, timeouts, retries, connection limits, TLS and HTTP/2. */
 import { z } from "zod";
+import { DEFAULT_MAX_RETRIES } from "../../balancer/attempt-policy.js";
 import { durationMs } from "../../core/duration.js";
 import { numberIn } from "../../core/numbers.js";
 import { listenString, name, pemFile } from "./fields.js";
 import { rateLimitSchema, retryOnSchema, routeSchema } from "./route.js";
 
 export const PROTOCOLS = ["http", "tcp"] as const;
-export const DEFAULT_MAX_RETRIES = 3;
 
 export const timeoutsSchema = z.strictObject({
   connectMs: durationMs(1, 600_000).optional().describe("connecting to a backend; default 5s"),
@@ -83,7 +83,9 @@ export const listenerSchema = z.strictObject({
       }),
     ])
     .optional()
-    .describe("HTTP only: retries allowed as a share of requests over a window, or false for no limit"),
+    .describe(
+      "retries allowed as a share of requests (TCP: connections) over a window, or false for no limit",
+    ),
   drainTimeoutMs: durationMs(1, 2_147_483_647)
     .optional()
     .describe("WebSocket and TCP tunnels to a draining backend are closed after this long; default 30s"),

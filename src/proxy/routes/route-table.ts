@@ -9,14 +9,9 @@
  * its pool's transport from the listener; a redirect has none.
  */
 import { isDeepStrictEqual } from "node:util";
+import { checkMaxRetries } from "../../balancer/attempt-policy.js";
 import type { Balancer } from "../../balancer/balancer.js";
-import {
-  checkMaxRetries,
-  checkRetryStatuses,
-  invalidOption,
-  positiveMs,
-  type RetrySettings,
-} from "../http-proxy-options.js";
+import { checkRetryStatuses, invalidOption, positiveMs, type RetrySettings } from "../http-proxy-options.js";
 import { RateLimiter, type RateLimitOptions } from "../rate-limit/rate-limiter.js";
 import { Route, type RouteOptions } from "./route.js";
 import type { RoutedRequest } from "./route-match.js";
