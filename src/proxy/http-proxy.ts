@@ -50,6 +50,7 @@ import { NoRoute } from "./routes/no-route.js";
 import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import type { RouteOptions } from "./routes/route.js";
 import { RouteTable } from "./routes/route-table.js";
+import { sweepPeriod } from "./sweep-period.js";
 import type { UpstreamPools, UpstreamUsage } from "./upstream-pools.js";
 
 export { DEFAULT_PROXY_TIMEOUTS, type HttpProxyOptions, type ProxyTimeouts } from "./http-proxy-options.js";
@@ -137,7 +138,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       "http listener",
     ).then((address) => {
       this.#address = address;
-      this.#sweeper ??= setInterval(this.#sweep, sweepPeriod(this.timeouts));
+      this.#sweeper ??= setInterval(
+        this.#sweep,
+        sweepPeriod(Math.min(this.timeouts.idleMs, this.timeouts.requestHeadMs)),
+      );
       this.#sweeper.unref();
       return address;
     });
@@ -391,8 +395,3 @@ const NO_USAGE: Readonly<UpstreamUsage> = Object.freeze({
   requestBytes: 0,
   responseBytes: 0,
 });
-
-/** A quarter of the shortest client timeout, between 10 ms and 1 s: timeouts fire at most that late. */
-function sweepPeriod(timeouts: Readonly<ProxyTimeouts>): number {
-  return Math.min(1_000, Math.max(10, Math.floor(Math.min(timeouts.idleMs, timeouts.requestHeadMs) / 4)));
-}

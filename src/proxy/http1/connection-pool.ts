@@ -10,8 +10,16 @@
  * resolves; `destroy()` fails them at once. The pool totals the bytes its
  * connections wrote and read, the closed ones included, read at a scrape
  * from the sockets' own counters (nothing counted per chunk).
+ *
+ * One timer, running while a connection is open, sweeps every connection's
+ * timeouts (a timer per socket would cost a timer set-up per request phase).
+ * It sweeps a few times per shortest timeout in force: a request sent with a
+ * headers timeout shorter than the pool's makes it sweep more often, until no
+ * connection has needed that for a longer period.
  */
 
+import { performance } from "node:perf_hooks";
+import { sweepPeriod } from "../sweep-period.js";
 import { WaitQueue } from "../wait-queue.js";
 import {
   type ConnectionAttempt,
@@ -66,11 +74,24 @@ export class ConnectionPool implements ConnectionOwner {
   #closedRead = 0;
   #closing = false;
   #onSettled: (() => void) | undefined = undefined;
+  /** The shortest of the pool's own timeouts, in ms. */
+  readonly #shortestTimeoutMs: number;
+  /** Sweeps the connections' timeouts while one is open. */
+  #sweeper: NodeJS.Timeout | undefined = undefined;
+  #sweepPeriodMs = 0;
+  /** When a sweep last found the current period needed, or it was set (performance.now()). */
+  #periodNeededAt = 0;
 
   constructor(host: string, port: number, options: Readonly<ConnectionPoolOptions>) {
     this.#host = host;
     this.#port = port;
     this.#options = options;
+    this.#shortestTimeoutMs = Math.min(
+      options.connectTimeoutMs,
+      options.headersTimeoutMs,
+      options.bodyTimeoutMs,
+      options.idleTimeoutMs,
+    );
     this.#queue = new WaitQueue(options.queueTimeoutMs, (attempt, error) => {
       this.#end(attempt, error);
       this.#settle();
@@ -116,9 +137,9 @@ export class ConnectionPool implements ConnectionOwner {
       return;
     }
     const idle = this.#idle.pop();
-    if (idle !== undefined) idle.send(attempt);
+    if (idle !== undefined) this.#send(idle, attempt);
     else if (this.#options.maxConnections === 0 || this.#open < this.#options.maxConnections)
-      this.#connect().send(attempt);
+      this.#send(this.#connect(), attempt);
     else this.#queue.push(attempt);
   }
 
@@ -139,6 +160,7 @@ export class ConnectionPool implements ConnectionOwner {
     for (const attempt of this.#queue.takeAll()) this.#end(attempt, error);
     this.#idle.length = 0;
     for (const connection of [...this.#all]) connection.destroy(error);
+    this.#stopSweeping();
   }
 
   // ConnectionOwner --------------------------------------------------------
@@ -146,7 +168,7 @@ export class ConnectionPool implements ConnectionOwner {
   /** @internal */
   released(connection: UpstreamConnection): void {
     const next = this.#queue.shift();
-    if (next !== undefined) connection.send(next);
+    if (next !== undefined) this.#send(connection, next);
     else if (this.#closing) connection.destroy(poolClosedError());
     else this.#idle.push(connection);
   }
@@ -160,7 +182,9 @@ export class ConnectionPool implements ConnectionOwner {
     const at = this.#idle.indexOf(connection);
     if (at >= 0) this.#idle.splice(at, 1);
     // A slot freed: the oldest waiter gets a new connection.
-    if (this.#queue.length > 0 && !this.#closing) this.#connect().send(this.#queue.shift() as PoolAttempt);
+    if (this.#queue.length > 0 && !this.#closing)
+      this.#send(this.#connect(), this.#queue.shift() as PoolAttempt);
+    if (this.#open === 0) this.#stopSweeping();
     this.#settle();
   }
 
@@ -177,7 +201,46 @@ export class ConnectionPool implements ConnectionOwner {
     this.#open++;
     const connection = new UpstreamConnection({ ...this.#options, host: this.#host, port: this.#port }, this);
     this.#all.add(connection);
+    if (this.#sweeper === undefined) this.#sweepEvery(sweepPeriod(this.#shortestTimeoutMs));
     return connection;
+  }
+
+  #send(connection: UpstreamConnection, attempt: PoolAttempt): void {
+    const timeoutMs = attempt.request.headersTimeoutMs;
+    if (timeoutMs !== undefined && sweepPeriod(timeoutMs) < this.#sweepPeriodMs) {
+      this.#sweepEvery(sweepPeriod(timeoutMs));
+    }
+    connection.send(attempt);
+  }
+
+  #sweep = (): void => {
+    const now = performance.now();
+    let shortest = this.#shortestTimeoutMs;
+    for (const connection of this.#all) {
+      const timeoutMs = connection._sweep(now);
+      if (timeoutMs < shortest) shortest = timeoutMs;
+    }
+    // Stopped by what a timeout set off (a destroy()): stay stopped.
+    if (this.#sweeper === undefined) return;
+    // A longer period again once the shorter one has gone unneeded for that long.
+    const periodMs = sweepPeriod(shortest);
+    if (periodMs <= this.#sweepPeriodMs) this.#periodNeededAt = now;
+    else if (now - this.#periodNeededAt >= periodMs) this.#sweepEvery(periodMs);
+  };
+
+  #sweepEvery(periodMs: number): void {
+    clearInterval(this.#sweeper);
+    this.#sweepPeriodMs = periodMs;
+    this.#periodNeededAt = performance.now();
+    // Never what keeps the process alive: the sockets are.
+    this.#sweeper = setInterval(this.#sweep, periodMs);
+    this.#sweeper.unref();
+  }
+
+  #stopSweeping(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    this.#sweepPeriodMs = 0;
   }
 
   #end(attempt: PoolAttempt, error: Error): void {

@@ -15,15 +15,21 @@
  * closed instead of reused, since the backend's view of the request is
  * unknown. That is an answer, never a failure.
  *
- * One socket timer covers each phase in turn: connect (and the TLS handshake
- * to an `https://` backend), waiting for the response head, gaps in the
- * response body, and keep-alive idleness.
+ * Each phase in turn has its timeout: connect (and the TLS handshake to an
+ * `https://` backend), waiting for the response head, gaps in the response
+ * body, and keep-alive idleness. No socket timer: a phase keeps the time it
+ * began, and the pool's sweep (`_sweep`, a few times a second) applies the
+ * timeout; bytes read or body bytes written since the last sweep (a flag, no
+ * clock read per chunk) restart the phase's clock, as a socket timeout would
+ * be refreshed, so a long upload while the head is awaited never times out
+ * while it flows.
  *
  * One file, over 400 lines, on purpose: one connection's state machine (the
- * phases above share one socket, one timer and the framing fields), read as a
- * whole to see when a connection may be reused.
+ * phases above share one socket, one phase clock and the framing fields),
+ * read as a whole to see when a connection may be reused.
  */
 import type net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
@@ -109,21 +115,27 @@ export class UpstreamConnection implements ChunkSink {
   /** The connection must close after this response (early answer, stray bytes). */
   #spent = false;
   #paused = false;
+  /** The timeout of the phase in force, in ms. */
+  #timeoutMs: number;
+  /** When the phase began, or when the last sweep saw bytes move (performance.now()). */
+  #since: number;
+  /** Bytes were read, or body bytes written, since the last sweep. */
+  #active = false;
 
   constructor(options: UpstreamConnectionOptions, owner: ConnectionOwner) {
     this.#options = options;
     this.#owner = owner;
+    // The connect timeout covers the TLS handshake too.
+    this.#timeoutMs = options.connectTimeoutMs;
+    this.#since = performance.now();
     const { socket, ready } = dialBackend(options.host, options.port, options.tls);
     this.#socket = socket;
     reportWriteErrorsApart(socket, this.#onWriteError);
-    // The connect timeout covers the TLS handshake too.
-    socket.setTimeout(options.connectTimeoutMs);
     socket.on(ready, this.#onConnect);
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
-    socket.on("timeout", this.#onTimeout);
   }
 
   /** Whether the connection carries a request now. */
@@ -150,8 +162,24 @@ export class UpstreamConnection implements ChunkSink {
     this.#method = request.method;
     this.#requestSent = false;
     this.#spent = false;
-    if (this.#connected) this.#socket.setTimeout(request.headersTimeoutMs ?? this.#options.headersTimeoutMs);
+    if (this.#connected) this.#startPhase(request.headersTimeoutMs ?? this.#options.headersTimeoutMs);
     this.#writeRequest(request);
+  }
+
+  /**
+   * Applies the phase's timeout at `now` (the pool calls this for every
+   * connection, a few times a second) and returns that timeout, so the pool
+   * sweeps often enough for it. Bytes moving while connecting are only
+   * buffered writes: they do not count.
+   */
+  _sweep(now: number): number {
+    if (this.#active && this.#connected) {
+      this.#active = false;
+      this.#since = now;
+    } else if (now - this.#since >= this.#timeoutMs) {
+      this.#onTimeout();
+    }
+    return this.#timeoutMs;
   }
 
   /** Ends the current attempt with `error` (the handler's abort) and closes the connection. */
@@ -227,6 +255,7 @@ export class UpstreamConnection implements ChunkSink {
 
   #onBodyData = (chunk: Buffer): void => {
     const socket = this.#socket;
+    this.#active = true;
     let flushed: boolean;
     if (this.#bodyChunked) {
       socket.cork();
@@ -244,6 +273,7 @@ export class UpstreamConnection implements ChunkSink {
   };
 
   #onSocketDrain = (): void => {
+    this.#active = true;
     this.#body?.resume();
   };
 
@@ -277,6 +307,7 @@ export class UpstreamConnection implements ChunkSink {
   // response ---------------------------------------------------------------
 
   #onData = (chunk: Buffer): void => {
+    this.#active = true;
     if (this.#attempt === undefined) {
       // Bytes nobody asked for: the connection is out of step, so it goes.
       this.#socket.destroy();
@@ -319,7 +350,7 @@ export class UpstreamConnection implements ChunkSink {
     const attempt = this.#attempt as ConnectionAttempt;
     this.#head = head;
     if (!head.keepAlive) this.#spent = true;
-    this.#socket.setTimeout(this.#options.bodyTimeoutMs);
+    this.#startPhase(this.#options.bodyTimeoutMs);
     if (head.bodyKind === BODY_LENGTH) this.#remaining = head.contentLength;
     else if (head.bodyKind === BODY_CHUNKED) this.#chunks = new ChunkedDecoder(BACKEND_CHUNK_LIMITS);
     attempt.handler.onHeaders(head.status, head.headers, this.#resume, head.reason);
@@ -385,7 +416,7 @@ export class UpstreamConnection implements ChunkSink {
     if (this.#spent || (options.maxRequests > 0 && this.#requests >= options.maxRequests)) {
       this.#socket.destroy();
     } else {
-      this.#socket.setTimeout(options.idleTimeoutMs);
+      this.#startPhase(options.idleTimeoutMs);
       this.#owner.released(this);
     }
     attempt.handler.onComplete(trailers);
@@ -429,14 +460,20 @@ export class UpstreamConnection implements ChunkSink {
   #onConnect = (): void => {
     this.#connected = true;
     const attempt = this.#attempt;
-    this.#socket.setTimeout(
+    this.#startPhase(
       attempt === undefined
         ? this.#options.idleTimeoutMs
         : (attempt.request.headersTimeoutMs ?? this.#options.headersTimeoutMs),
     );
   };
 
-  #onTimeout = (): void => {
+  #startPhase(timeoutMs: number): void {
+    this.#timeoutMs = timeoutMs;
+    this.#since = performance.now();
+    this.#active = false;
+  }
+
+  #onTimeout(): void {
     if (this.#attempt === undefined) {
       this.#socket.destroy();
       return;
@@ -447,7 +484,7 @@ export class UpstreamConnection implements ChunkSink {
         ? UpstreamErrorCodes.HEADERS_TIMEOUT
         : UpstreamErrorCodes.BODY_TIMEOUT;
     this.#fail(new UpstreamError(code, TIMEOUT_MESSAGES[code] ?? "the backend timed out"));
-  };
+  }
 
   #onError = (error: NodeJS.ErrnoException): void => {
     if (this.#attempt === undefined) {
