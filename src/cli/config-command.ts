@@ -1,16 +1,20 @@
 /**
  * `switchyard config push` and `switchyard config get`: operators' access to
- * the pools stored in etcd. `push` validates a config file with the schema
- * the proxy uses, then writes each of its pools in one transaction (replacing
- * what is stored under that pool, leaving other pools alone); `get` prints
- * what is stored, as YAML (default) or JSON. etcd comes from `--etcd` or the
- * file's `configStore`; the etcd client loads only when a command runs.
+ * the pools and listeners' routes stored in etcd. `push` validates a config
+ * file with the schema the proxy uses, then writes each of its pools in one
+ * transaction (replacing what is stored under that pool, leaving other pools
+ * alone) and then each listener's route list (replacing it, or deleting it
+ * when the file gives that listener no routes; listeners not in the file are
+ * left alone); `get` prints what is stored, as YAML (default) or JSON. etcd
+ * comes from `--etcd` or the file's `configStore`; the etcd client loads
+ * only when a command runs.
  */
 import type { Etcd3 } from "etcd3";
 import { stringify } from "yaml";
 import { parseConfig, resolveRawConfig } from "../config/load.js";
 import type { SwitchyardConfig } from "../config/schema.js";
 import { ErrorCodes } from "../core/errors.js";
+import { isRecord } from "../core/is-record.js";
 import { DEFAULT_STORE_PREFIX, isEtcdEndpoint, storePrefixSchema } from "../discovery/etcd-location.js";
 import type { RawPool } from "../discovery/etcd-pool-keys.js";
 import type { StoreLocation } from "../discovery/etcd-pool-reads.js";
@@ -30,7 +34,11 @@ export interface ConfigGetOptions extends ConfigStoreFlags {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 2_000;
 
-/** Writes every pool of `options.config` to etcd; one line per pool. */
+/**
+ * Writes every pool of `options.config` to etcd, then every listener's routes
+ * (after the pools, so routes to a new pool arrive once it exists); one line
+ * per pool and per listener whose stored routes are written, kept or deleted.
+ */
 export async function configPushCommand(
   options: ConfigStoreFlags & { config: string },
   out: NodeJS.WritableStream = process.stdout,
@@ -39,7 +47,9 @@ export async function configPushCommand(
   const config = parseConfig(raw, { source });
   const location = storeLocation(options, config);
   const pools = (raw as { pools: Record<string, RawPool> }).pools;
+  const listeners = (raw as { listeners: unknown[] }).listeners.filter(isRecord);
   const { replacePool } = await import("../config/etcd/etcd-pools.js");
+  const { replaceRoutes } = await import("../config/etcd/etcd-routes.js");
   await withClient(location, async (client) => {
     for (const [name, pool] of Object.entries(pools)) {
       const { revision, changed } = await replacePool(client, location, name, pool);
@@ -49,29 +59,41 @@ export async function configPushCommand(
         `${what}: pool "${name}" (${backends}) at ${location.prefix}pools/${name}, revision ${revision}\n`,
       );
     }
+    for (const listener of listeners) {
+      const name = String(listener.name);
+      const routes =
+        Array.isArray(listener.routes) && listener.routes.length > 0 ? listener.routes : undefined;
+      const { revision, outcome } = await replaceRoutes(client, location, name, routes);
+      if (outcome === "absent") continue;
+      const count = routes === undefined ? "" : ` (${plural(routes.length, "route")})`;
+      out.write(
+        `${outcome}: routes of listener "${name}"${count} at ${location.prefix}listeners/${name}/routes, revision ${revision}\n`,
+      );
+    }
   });
 }
 
-/** Prints the pools stored under the prefix. */
+/** Prints the pools and listeners' routes stored under the prefix. */
 export async function configGetCommand(
   options: ConfigGetOptions,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
   const config = options.config === undefined ? undefined : await fileConfig(options.config);
   const location = storeLocation(options, config);
-  const { readStoredPools } = await import("../discovery/etcd-pool-reads.js");
-  const stored = await withClient(location, (client) => readStoredPools(client, location));
+  const { readStoredConfig } = await import("../config/etcd/etcd-store-reads.js");
+  const { pools, routes, revision } = await withClient(location, (client) =>
+    readStoredConfig(client, location),
+  );
   if (options.json) {
     const { endpoints, prefix } = location;
-    out.write(
-      `${JSON.stringify({ endpoints, prefix, revision: stored.revision, pools: stored.pools }, null, 2)}\n`,
-    );
+    out.write(`${JSON.stringify({ endpoints, prefix, revision, pools, routes }, null, 2)}\n`);
     return;
   }
   out.write(
-    `# pools in etcd at ${location.endpoints.join(", ")} under ${location.prefix}, revision ${stored.revision}\n`,
+    `# pools in etcd at ${location.endpoints.join(", ")} under ${location.prefix}, revision ${revision}\n`,
   );
-  out.write(stringify({ pools: stored.pools }));
+  // Routes per listener name, shown only when some are stored.
+  out.write(stringify(Object.keys(routes).length === 0 ? { pools } : { pools, routes }));
 }
 
 async function fileConfig(file: string): Promise<SwitchyardConfig> {

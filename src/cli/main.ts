@@ -3,7 +3,7 @@
  * `validate`, `algorithms`, `backend` (one demo backend), `demo` (demo
  * backends behind a proxy), `agent` (the monitoring agent), the `lab`
  * group (`lab simulate`) and the `config` group (`config push`, `config get`:
- * pools in etcd). This file
+ * pools and routes in etcd). This file
  * declares the commands and their flags, runs the program and reports
  * errors; each command's action lives in its own `*-command.ts`. Expected
  * failures print one line, `error SY_ERR_…: message`, and exit 2 for
@@ -174,12 +174,12 @@ export function buildProgram(): Command {
 
   const config = program
     .command("config")
-    .description("the pools shared through etcd (configStore.provider: etcd)");
+    .description("the pools and routes shared through etcd (configStore.provider: etcd)");
 
   config
     .command("push")
     .description(
-      "validate a config file and write each of its pools to etcd, replacing what is stored under it",
+      "validate a config file and write each of its pools and each listener's routes to etcd, replacing what is stored for them",
     )
     .addOption(configOption().makeOptionMandatory())
     .addOption(etcdOption())
@@ -188,7 +188,7 @@ export function buildProgram(): Command {
 
   config
     .command("get")
-    .description("print the pools stored in etcd (YAML, or JSON with --json)")
+    .description("print the pools and routes stored in etcd (YAML, or JSON with --json)")
     .addOption(
       new Option("-c, --config <file>", "read etcd's endpoints and prefix from this file's configStore"),
     )

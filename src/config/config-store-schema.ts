@@ -1,8 +1,9 @@
 /**
  * The `configStore` section: where the pools live. `file` (the default, also
  * when the section is absent) keeps them in the config file; `etcd` shares
- * them between instances under a key prefix (see config/etcd/). Listeners,
- * admin and log settings always stay in each instance's own file.
+ * them, and listeners' route lists, between instances under a key prefix
+ * (see config/etcd/). Listeners themselves, admin and log settings always
+ * stay in each instance's own file.
  *
  *   configStore: { provider: etcd, endpoints: [http://10.0.0.5:2379], prefix: /switchyard/ }
  */
@@ -12,16 +13,18 @@ import { DEFAULT_STORE_PREFIX, etcdEndpointsSchema, storePrefixSchema } from "..
 
 export const CONFIG_STORE_PROVIDERS = ["file", "etcd"] as const;
 
-/** Where the pools live: the config file (default), or etcd, shared by every instance on the same prefix. */
+/** Where the pools and routes live: the config file (default), or etcd, shared by every instance on the same prefix. */
 export const configStoreSchema = z.strictObject({
   provider: z
     .enum(CONFIG_STORE_PROVIDERS)
     .default("file")
-    .describe("file: the pools come from this file; etcd: from etcd, shared by every instance on the prefix"),
+    .describe(
+      "file: the pools come from this file; etcd: from etcd (with listeners' route lists), shared by every instance on the prefix",
+    ),
   endpoints: etcdEndpointsSchema(),
   prefix: storePrefixSchema
     .default(DEFAULT_STORE_PREFIX)
-    .describe('key prefix of the pools in etcd, ending in "/"'),
+    .describe('key prefix of the pools and routes in etcd, ending in "/"'),
   requestTimeoutMs: durationMs(1, 60_000).default(2_000).describe("deadline of each etcd read or write"),
   applyTimeoutMs: durationMs(1, 60_000)
     .default(2_000)

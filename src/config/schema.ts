@@ -44,7 +44,9 @@ export const configSchema = z
     admin: adminSchema.optional().describe("the admin API and dashboard; not started when absent"),
     configStore: configStoreSchema
       .optional()
-      .describe("where the pools live: this file when absent, or etcd shared by several instances"),
+      .describe(
+        "where the pools (and listeners' routes) live: this file when absent, or etcd shared by several instances",
+      ),
     log: logSchema.prefault({}).describe("logging"),
     shutdownGraceMs: durationMs(0, 3_600_000)
       .default(DEFAULT_SHUTDOWN_GRACE_MS)

@@ -7,8 +7,8 @@
  * at once, so changes made while etcd was unreachable from here arrive even
  * if the watch's old revision was compacted meanwhile; etcd cancelling the
  * watch starts a new one from now a second later. The config store follows
- * every pool this way (config/etcd/etcd-sync.ts), etcd discovery one pool's
- * backends (etcd-discovery.ts).
+ * every pool and route list this way (config/etcd/etcd-sync.ts), etcd
+ * discovery one pool's backends (etcd-discovery.ts).
  */
 import { type Etcd3, EtcdWatchStreamEnded, type Watcher } from "etcd3";
 

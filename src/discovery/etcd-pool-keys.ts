@@ -4,6 +4,9 @@
  *   P pools/NAME                → the pool's settings as JSON (algorithm, healthCheck, …; no backends)
  *   P pools/NAME/backends/ID    → one backend as JSON, ID percent-encoded
  *
+ * Beside them, `P listeners/NAME/routes` holds an HTTP listener's route list;
+ * only the config store reads it (config/etcd/etcd-route-keys.ts).
+ *
  * One key per backend, so instances writing different backends never touch
  * the same key. Values are written as the config file writes them; the
  * schema validates them when an instance merges them over its file. This file

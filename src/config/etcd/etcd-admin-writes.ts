@@ -92,8 +92,9 @@ export class EtcdAdminWrites implements AdminConfigStore {
   async #write(pool: string, change: (stored: RawPool) => RawPool): Promise<StoreWrite> {
     const { revision } = await changePool(this.#client, this.#options, pool, async (stored) => {
       const next = change(stored ?? this.#fromRunningConfig(pool));
-      // Validated against the file and the other pools as they run here.
-      await this.#build({ ...this.#sync.pools, [pool]: next });
+      // Validated against the file, the other pools and the routes as they run here.
+      const running = this.#sync.stored;
+      await this.#build({ ...running, pools: { ...running.pools, [pool]: next } });
       return next;
     });
     this.#sync.refresh(0);

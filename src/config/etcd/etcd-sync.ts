@@ -1,12 +1,13 @@
 /**
- * Keeps a running proxy's pools in step with etcd. `P pools/` is followed
+ * Keeps a running proxy's pools and listeners' routes in step with etcd. The
+ * prefix P, which holds both `P pools/` and `P listeners/`, is followed
  * (discovery/etcd-follower.ts: a watch, a debounce, a full read on each
  * change and reconnect); each read that differs from what runs is merged
  * over the config file, validated and applied with the runtime's own
  * `reload` (the hot-reload path). An invalid change is logged once and
  * rejected; the running config stays. Losing etcd never stops routing: the
- * last applied pools keep running, and `status()` says since when the store
- * has been unreachable.
+ * last applied pools and routes keep running, and `status()` says since
+ * when the store has been unreachable.
  */
 
 import { isDeepStrictEqual } from "node:util";
@@ -14,12 +15,12 @@ import type { Etcd3 } from "etcd3";
 import { isSwitchyardError, SwitchyardError } from "../../core/errors.js";
 import { describeEtcdError } from "../../discovery/etcd-client.js";
 import { EtcdPrefixFollower } from "../../discovery/etcd-follower.js";
-import { poolsPrefix, type RawPool } from "../../discovery/etcd-pool-keys.js";
-import { readStoredPools, type StoredPools, type StoreLocation } from "../../discovery/etcd-pool-reads.js";
+import type { StoreLocation } from "../../discovery/etcd-pool-reads.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ReloadResult } from "../reload.js";
 import type { ReloadStats } from "../reload-stats.js";
 import type { SwitchyardConfig } from "../schema.js";
+import { readStoredConfig, type StoredConfig, type StoredContent } from "./etcd-store-reads.js";
 
 /** What the sync applies changes to (a `Runtime`), counting the changes it rejects. */
 export interface SyncTarget {
@@ -32,8 +33,8 @@ export interface SyncOptions extends StoreLocation {
   debounceMs: number;
 }
 
-/** The merged, validated config for a set of stored pools (throws SY_ERR_CONFIG when invalid). */
-export type BuildConfig = (pools: Record<string, RawPool>) => Promise<SwitchyardConfig>;
+/** The merged, validated config for what the store holds (throws SY_ERR_CONFIG when invalid). */
+export type BuildConfig = (stored: StoredContent) => Promise<SwitchyardConfig>;
 
 export interface ConfigStoreStatus {
   provider: "etcd";
@@ -43,8 +44,10 @@ export interface ConfigStoreStatus {
   state: "connected" | "disconnected";
   /** When the current state began (ISO 8601). */
   since: string;
-  /** The etcd revision of the pools running here. */
+  /** The etcd revision of the pools and routes running here. */
   revision: number;
+  /** The listeners whose route list running here comes from etcd (it replaced the file's). */
+  storedRoutes: string[];
   lastError: { message: string; at: string } | null;
   /** The newest change rejected as invalid, while it is newer than what runs. */
   rejected: { revision: number; error: string; at: string } | null;
@@ -61,7 +64,7 @@ export class EtcdPoolSync {
   readonly #client: Etcd3;
   readonly #options: SyncOptions;
   readonly #build: BuildConfig;
-  #applied: StoredPools;
+  #applied: StoredConfig;
   #target: SyncTarget | undefined;
   #logger: Logger | undefined;
   #follower: EtcdPrefixFollower | undefined;
@@ -73,16 +76,16 @@ export class EtcdPoolSync {
   #closed = false;
 
   /** `initial` is what the runtime started with. */
-  constructor(client: Etcd3, options: SyncOptions, initial: StoredPools, build: BuildConfig) {
+  constructor(client: Etcd3, options: SyncOptions, initial: StoredConfig, build: BuildConfig) {
     this.#client = client;
     this.#options = options;
     this.#applied = initial;
     this.#build = build;
   }
 
-  /** The stored pools running here (the last applied read). */
-  get pools(): Record<string, RawPool> {
-    return this.#applied.pools;
+  /** The stored pools and routes running here (the last applied read). */
+  get stored(): StoredContent {
+    return { pools: this.#applied.pools, routes: this.#applied.routes };
   }
 
   /** Starts watching and applying changes to `target`. */
@@ -92,14 +95,15 @@ export class EtcdPoolSync {
     this.#follower = new EtcdPrefixFollower(
       this.#client,
       {
-        prefix: poolsPrefix(this.#options.prefix),
+        // One follower on the common prefix: one read at a time sees pools and routes together.
+        prefix: this.#options.prefix,
         debounceMs: this.#options.debounceMs,
         startRevision: this.#applied.revision + 1,
       },
       {
         read: () =>
           this.#resync().catch((error: unknown) =>
-            this.#logger?.error({ err: error }, "reading the pools from etcd failed"),
+            this.#logger?.error({ err: error }, "reading the config from etcd failed"),
           ),
         connected: () => this.#onConnected(),
         disconnected: (error) => this.#onDisconnected(error),
@@ -112,7 +116,7 @@ export class EtcdPoolSync {
     this.#follower.start();
     this.#logger.info(
       { endpoints: this.#options.endpoints, prefix: this.#options.prefix, revision: this.#applied.revision },
-      "following the pools in etcd",
+      "following the pools and routes in etcd",
     );
   }
 
@@ -155,6 +159,7 @@ export class EtcdPoolSync {
       state: this.#state,
       since: this.#since.toISOString(),
       revision: this.#applied.revision,
+      storedRoutes: Object.keys(this.#applied.routes),
       lastError: this.#lastError,
       rejected: this.#rejected,
     };
@@ -176,7 +181,7 @@ export class EtcdPoolSync {
       const seconds = ((Date.now() - this.#since.getTime()) / 1000).toFixed(1);
       this.#logger?.info(
         { downSeconds: Number(seconds) },
-        `etcd is back after ${seconds} s; reading the pools`,
+        `etcd is back after ${seconds} s; reading the pools and routes`,
       );
       this.#state = "connected";
       this.#since = new Date();
@@ -190,7 +195,7 @@ export class EtcdPoolSync {
     this.#since = new Date();
     this.#logger?.warn(
       { error: error && describeEtcdError(error), revision: this.#applied.revision },
-      `lost etcd; routing continues with the pools of revision ${this.#applied.revision}`,
+      `lost etcd; routing continues with the pools and routes of revision ${this.#applied.revision}`,
     );
   }
 
@@ -202,9 +207,9 @@ export class EtcdPoolSync {
   }
 
   async #resync(): Promise<void> {
-    let stored: StoredPools;
+    let stored: StoredConfig;
     try {
-      stored = await readStoredPools(this.#client, this.#options);
+      stored = await readStoredConfig(this.#client, this.#options);
     } catch (error) {
       if (isSwitchyardError(error, "SY_ERR_CONFIG")) {
         this.#reject(Number(error.details?.revision ?? this.#applied.revision), error);
@@ -216,7 +221,8 @@ export class EtcdPoolSync {
     }
     if (this.#closed || stored.revision <= this.#applied.revision) return;
     if (this.#rejected?.revision === stored.revision) return;
-    if (isDeepStrictEqual(stored.pools, this.#applied.pools)) {
+    const content: StoredContent = { pools: stored.pools, routes: stored.routes };
+    if (isDeepStrictEqual(content, this.stored)) {
       this.#applied = stored;
       this.#rejected = null;
       this.#settle(stored.revision);
@@ -224,7 +230,7 @@ export class EtcdPoolSync {
     }
     let next: SwitchyardConfig;
     try {
-      next = await this.#build(stored.pools);
+      next = await this.#build(content);
     } catch (error) {
       this.#reject(stored.revision, error);
       return;
@@ -232,7 +238,7 @@ export class EtcdPoolSync {
     if (this.#closed) return;
     this.#logger?.info(
       { revision: stored.revision },
-      `applying the pools of etcd revision ${stored.revision}`,
+      `applying the pools and routes of etcd revision ${stored.revision}`,
     );
     this.#target?.reload(next);
     this.#applied = stored;
