@@ -479,6 +479,50 @@ describe("client connections", () => {
     expect(proxy.stats().errors).toMatchObject({ SY_ERR_CLIENT_TIMEOUT: 1 });
   });
 
+  it("closes a client that stops reading its response for timeouts.idleMs, without blaming the backend", async () => {
+    let aborted = 0;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const backend = await track(
+      startServer((_req, res) => {
+        // 64 MiB, written as fast as the proxy takes it: far more than the socket buffers hold.
+        let left = 1024;
+        const pump = () => {
+          while (left > 0) {
+            left--;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+          res.end();
+        };
+        res.on("close", () => {
+          if (!res.writableFinished) aborted++;
+        });
+        pump();
+      }),
+    );
+    const { proxy, balancer, port } = await startProxy([backend.address], { timeouts: { idleMs: 300 } });
+    const socket = net.connect({ host: LOCALHOST, port });
+    socket.on("error", () => undefined);
+    socket.write("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+    // Reads the head's first bytes, then nothing more.
+    await new Promise((resolve) => socket.once("data", resolve));
+    socket.pause();
+    const started = performance.now();
+    // The proxy gives up on the client, which cancels the backend's response.
+    await waitFor(() => aborted === 1, 5_000);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    await waitFor(() => proxy.inFlight === 0, 1_000);
+    // Reading again, the client finds its connection reset, far short of the 64 MiB.
+    let received = 0;
+    socket.on("data", (data: Buffer) => {
+      received += data.length;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.on("close", resolve));
+    expect(received).toBeLessThan(64 * 1024 * 1024);
+    expect(balancer.pool.backends[0]?.errors).toBe(0);
+    expect(proxy.stats().errors).not.toHaveProperty("SY_ERR_UPSTREAM_TIMEOUT");
+  });
+
   it("takes a client that shuts its side as gone and cancels its backend attempt", async () => {
     let cancelled = 0;
     const backend = await track(

@@ -16,7 +16,7 @@ export const timeoutsSchema = z.strictObject({
   idleMs: durationMs(1, 86_400_000)
     .optional()
     .describe(
-      "HTTP: longest gap in a response body or a client's upload (408), and keep-alive idle time, default 60s; TCP: idle connection, default 5m",
+      "HTTP: longest gap in a response body, a client's upload (408) or a client's reading of its response (reset), and keep-alive idle time, default 60s; TCP: idle connection, default 5m",
     ),
   requestHeadMs: durationMs(1, 3_600_000)
     .optional()

@@ -15,7 +15,10 @@
  * reset. Timeouts, checked by the listener's sweep (`_sweep`) rather than a
  * timer per connection: a started head must arrive within `headTimeoutMs`
  * (408), an idle keep-alive connection is closed after `idleTimeoutMs`, and
- * so is an upload that stalls that long while nothing holds it back (408).
+ * so is an upload that stalls that long while nothing holds it back (408),
+ * and a client that reads nothing of its response for that long while the
+ * response waits on it (HAProxy's `timeout client`): the client is the one
+ * stalling, so the backend's attempt is cancelled, not failed.
  *
  * One file, over 400 lines, on purpose: it is one state machine (head, body,
  * waiting for the answer, lingering) whose transitions share the same fields;
@@ -107,6 +110,12 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   #waitingSince = performance.now();
   /** Body bytes arrived since the last sweep. */
   #bodyActive = false;
+  /** The client is not reading: the last response write filled its socket, no drain since. */
+  #writeBlocked = false;
+  /** The write side blocked anew or drained since the last sweep (the stall clock restarts). */
+  #writeMoved = false;
+  /** When the sweep last saw the write side move. */
+  #writeMovedAt = 0;
   #lingerTimer: NodeJS.Timeout | undefined = undefined;
   // The response being written.
   #status = 0;
@@ -176,6 +185,15 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   /** Writes body bytes; false when the client is slow to read (wait for `clientDrained`). */
   write(chunk: Buffer): boolean {
+    const flushed = this.#writeBody(chunk);
+    if (!flushed && !this.#writeBlocked) {
+      this.#writeBlocked = true;
+      this.#writeMoved = true;
+    }
+    return flushed;
+  }
+
+  #writeBody(chunk: Buffer): boolean {
     const socket = this.socket;
     const framing = this.#framing;
     if (framing === NO_BODY || chunk.length === 0 || this.#owner === undefined) return true;
@@ -239,6 +257,16 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   /** Applies the timeouts at `now` (the listener calls this for every connection, a few times a second). */
   _sweep(now: number): void {
+    if (this.#writeBlocked) {
+      if (this.#writeMoved) {
+        this.#writeMoved = false;
+        this.#writeMovedAt = now;
+      } else if (now - this.#writeMovedAt >= this.#host.idleTimeoutMs) {
+        // A reset, so the kernel drops what the client never read instead of holding it.
+        this.socket.resetAndDestroy();
+        return;
+      }
+    }
     const waited = now - this.#waitingSince;
     if (this.#state === HEAD) {
       if (this.#pending === undefined) {
@@ -522,6 +550,8 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   /** @internal The client read what was written. */
   _drained(): void {
+    this.#writeBlocked = false;
+    this.#writeMoved = true;
     this.#owner?.clientDrained();
   }
 

@@ -198,6 +198,40 @@ describe("ConnectionPool timeouts", () => {
     expect(stalled.error?.message).toBe("the backend's response stalled");
   });
 
+  it("does not time out a response paused for a slow client: the wait is the client's", async () => {
+    const port = await rawBackend((socket) => {
+      socket.on("data", () => {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello");
+        setTimeout(() => socket.write("world"), 50);
+      });
+    });
+    const target = pool(port, { bodyTimeoutMs: 150 });
+    const outcome = await new Promise<{ body: string; error: Error | undefined }>((resolve) => {
+      let body = "";
+      let resume: () => void = () => {};
+      target.dispatch(
+        { method: "GET", path: "/", headers: [], body: null },
+        {
+          onConnect: () => {},
+          onHeaders: (_status, _headers, resumeReading) => {
+            resume = resumeReading;
+            return true;
+          },
+          onData: (chunk) => {
+            body += chunk.toString("latin1");
+            // The first bytes fill the client: reading pauses for well over bodyTimeoutMs.
+            if (body === "hello") setTimeout(resume, 450);
+            return body !== "hello";
+          },
+          onComplete: () => resolve({ body, error: undefined }),
+          onError: (error) => resolve({ body, error }),
+        },
+      );
+    });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.body).toBe("helloworld");
+  });
+
   it("fails with CONNECT_TIMEOUT when the TLS handshake never ends", async () => {
     const port = await rawBackend((socket) => socket.resume());
     const outcome = await send(

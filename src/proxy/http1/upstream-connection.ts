@@ -173,7 +173,8 @@ export class UpstreamConnection implements ChunkSink {
    * buffered writes: they do not count.
    */
   _sweep(now: number): number {
-    if (this.#active && this.#connected) {
+    // Paused, the response waits on a client that reads slowly: the client's timeout, not the backend's.
+    if ((this.#active || this.#paused) && this.#connected) {
       this.#active = false;
       this.#since = now;
     } else if (now - this.#since >= this.#timeoutMs) {
