@@ -8,6 +8,7 @@
  * probes `/ready` on that admin port, and the Service targets named ports
  * the pods expose.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
@@ -93,6 +94,22 @@ describe("deploy/", () => {
     const port = adminPort(await readFile(join(ROOT, source), "utf8"));
     expect(runtime).toMatch(new RegExp(`^HEALTHCHECK .*http://127\\.0\\.0\\.1:${port}/ready`, "ms"));
     expect(runtime).toContain(`CMD ["proxy", "--config", "${target}"]`);
+  });
+
+  it("starts Node with the young-generation cap the memory bench measures, in the image and the unit", async () => {
+    const flags = await readFile(join(ROOT, "bench", "lib", "node-flags.js"), "utf8");
+    const cap = /YOUNG_GENERATION_CAP = "([^"]+)"/.exec(flags)?.[1] as string;
+    expect(cap).toMatch(/^--max-semi-space-size=\d+$/);
+    const setting = `NODE_OPTIONS=${cap}`;
+    expect(await readFile(join(DEPLOY, "Dockerfile"), "utf8")).toMatch(new RegExp(`^ENV ${setting}$`, "m"));
+    const unit = await readFile(join(DEPLOY, "systemd", "switchyard.service"), "utf8");
+    expect(unit).toMatch(new RegExp(`^Environment=${setting}$`, "m"));
+    // The flag must be one Node takes from NODE_OPTIONS: a child started with it runs.
+    const child = spawnSync(process.execPath, ["-e", "0"], {
+      env: { ...process.env, NODE_OPTIONS: cap },
+      encoding: "utf8",
+    });
+    expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 0, stderr: "" });
   });
 
   it("has Kubernetes manifests: readiness on /ready of the admin port, the ConfigMap mounted where it is read", async () => {

@@ -3,11 +3,11 @@
  * The client socket is accepted paused, so its first bytes wait in the kernel
  * until the upstream connects; a connect failure or timeout moves to the
  * decision's next candidate while the attempt policy allows (`maxRetries`,
- * the retry budget: balancer/attempt-policy.ts, as for HTTP). Once connected, both directions are piped
- * (backpressure handled by `pipe`, nothing allocated per chunk), half-close is
- * forwarded (FIN from one side ends the other side's write half), and the pair
- * closes when both directions are done, on idle timeout, or on an error from
- * either side. Tunnels are tracked per backend (backend-tunnels.ts): a backend
+ * the retry budget: balancer/attempt-policy.ts, as for HTTP). Once connected,
+ * both directions are piped (backpressure handled by `pipe`, nothing
+ * allocated per chunk), half-close is forwarded (FIN from one side ends the
+ * other side's write half), and the pair closes when both directions are
+ * done, on idle timeout, or on an error from either side. Tunnels are tracked per backend (backend-tunnels.ts): a backend
  * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
  * closed; a removed backend's tunnels are closed at once.
  */
