@@ -57,7 +57,7 @@ async function load(port: number, total: number, concurrency: number): Promise<s
 }
 
 function probeFigures(balancer: Balancer) {
-  return (balancer.algorithmMetrics() as ReturnType<PrequalSelector["metrics"]>) ?? {};
+  return (balancer.algorithmMetrics() as ReturnType<PrequalSelector["figures"]>) ?? {};
 }
 
 describe("prequal through the proxy", () => {

@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import type { Alpha1Stats } from "../algorithms/alpha1.js";
-import type { Beta1Metrics } from "../algorithms/beta1.js";
+import type { Beta1Figures } from "../algorithms/beta1.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { ErrorCodes } from "../core/errors.js";
@@ -198,7 +198,7 @@ export function algorithmGlobals(pools: Readonly<Record<string, { algorithm: str
 } {
   const entries = Object.values(pools);
   const alpha1 = entries.find((pool) => pool.algorithm === "alpha1")?.metrics as Alpha1Stats | undefined;
-  const beta1 = entries.find((pool) => pool.algorithm === "beta1")?.metrics as Beta1Metrics | undefined;
+  const beta1 = entries.find((pool) => pool.algorithm === "beta1")?.metrics as Beta1Figures | undefined;
   const requests = beta1 ? Object.values(beta1.distribution).reduce((sum, picks) => sum + picks, 0) : 0;
   return {
     ...(alpha1 && {

@@ -138,12 +138,12 @@ describe("alpha1: routing", () => {
       open(a);
       close(a, { status: 200, latencyMs: 10 });
     }
-    expect(selector.metrics()).toMatchObject({ beta: 1, gamma: 1, targetP99Ms: 50 });
+    expect(selector.figures()).toMatchObject({ beta: 1, gamma: 1, targetP99Ms: 50 });
     for (let i = 0; i < ADAPT_EVERY * 3; i++) {
       open(a);
       close(a, { status: 200, latencyMs: i % 10 === 0 ? 200 : 10 });
     }
-    const stats = selector.metrics();
+    const stats = selector.figures();
     expect(stats.p99Ms).toBeGreaterThan(50);
     expect(stats.beta).toBeGreaterThan(1);
     expect(stats.gamma).toBe(stats.beta);

@@ -166,7 +166,7 @@ export class Alpha1Selector implements Selector {
   }
 
   /** β, γ, the latency percentiles they adapt to, and the hedging counters (for the admin API). */
-  metrics(): Alpha1Stats {
+  figures(): Alpha1Stats {
     const { beta, gamma, targetP99Ms, referenceP99Ms } = this.load.weights;
     const latencies = this.hedging.latencies;
     return {

@@ -175,7 +175,7 @@ describe("beta1", () => {
     const selector = track(pool, create());
     const seen = drive(selector, keyStream(20_000, 2_000), 1);
     for (const ids of seen.values()) expect(ids.size).toBe(1);
-    expect(selector.metrics().boundedLoadRedirects).toBe(0);
+    expect(selector.figures().boundedLoadRedirects).toBe(0);
   });
 
   it("keeps every backend at or under ceil((1 + ε) × average) under concurrent placement", () => {
@@ -216,7 +216,7 @@ describe("beta1", () => {
     selector.loadChanged(home);
     // 3 in flight over 4 backends: bound ceil(1.25 × 4 / 4) = 2, the home is full.
     expect(selector.pick(context("k"), acceptReady)).toBe(second);
-    expect(selector.metrics().boundedLoadRedirects).toBe(1);
+    expect(selector.figures().boundedLoadRedirects).toBe(1);
     expect(selector.describe(second)).toMatch(/bounded-load redirect/);
   });
 
@@ -269,28 +269,28 @@ describe("beta1", () => {
       expect(shares[i]).toBeCloseTo(weight / (9 + weight), 2);
     });
     env.time = 15_000;
-    expect(selector.metrics().warmingUp).toEqual([]);
+    expect(selector.figures().warmingUp).toEqual([]);
   });
 
   it("reports warm-up progress per backend, and does not warm up the backends it started with", () => {
     const env = manualEnv();
     const pool = makePool(3);
     const selector = track(pool, create(env, { warmupMs: 1_000 }));
-    expect(selector.metrics().warmingUp).toEqual([]);
+    expect(selector.figures().warmingUp).toEqual([]);
     env.time = 100;
     const added = pool.add({ id: "late", address: "127.0.0.1:9998" });
     env.time = 350;
-    expect(selector.metrics().warmingUp).toEqual([{ id: "late", progress: 0.25 }]);
+    expect(selector.figures().warmingUp).toEqual([{ id: "late", progress: 0.25 }]);
     expect(selector.warmupProgress(added)).toBe(0.25);
     // A health flap rebuilds the selector but does not restart the ramp.
     pool.setState("late", "unhealthy");
     pool.setState("late", "healthy");
     env.time = 600;
-    expect(selector.metrics().warmingUp).toEqual([{ id: "late", progress: 0.5 }]);
+    expect(selector.figures().warmingUp).toEqual([{ id: "late", progress: 0.5 }]);
     expect(selector.describe(added)).toMatch(/warming up, 50%/);
     env.time = 1_100;
     selector.pick(context("x"), acceptReady);
-    expect(selector.metrics().warmingUp).toEqual([]);
+    expect(selector.figures().warmingUp).toEqual([]);
   });
 
   it("spreads a hot key over its top two rendezvous backends while cold keys stay pinned", () => {
@@ -301,7 +301,7 @@ describe("beta1", () => {
     const hotIds = seen.get("hot") as Set<string>;
     expect([...hotIds].sort()).toEqual(rendezvousOrder(pool.backends, "hot").slice(0, 2).sort());
     for (const [key, ids] of seen) if (key !== "hot") expect(ids.size).toBe(1);
-    const metrics = selector.metrics();
+    const metrics = selector.figures();
     expect(metrics.hotKeys[0]?.key).toBe("hot");
     expect(metrics.hotKeys[0]?.share).toBeGreaterThan(0.25);
     expect(metrics.hotKeyRequests).toBeGreaterThan(0.29 * keys.length);
@@ -337,7 +337,7 @@ describe("beta1", () => {
       const pool = makePool(8);
       const selector = track(pool, create());
       drive(selector, keyStream(50_000, 1_000, 0, 5), concurrency);
-      const metrics = selector.metrics();
+      const metrics = selector.figures();
       expect(metrics.cacheHitRate).toBeGreaterThan(0.9);
       expect(metrics.cacheLookups).toBe(50_000);
       expect(metrics.cachedKeys).toBe(1_000);
@@ -350,15 +350,15 @@ describe("beta1", () => {
     const pool = makePool(4);
     const selector = track(pool, create(testEnv(), { trackedKeys: 500 }));
     drive(selector, keyStream(20_000, 10_000, 0, 6), 1);
-    expect(selector.metrics().cachedKeys).toBeLessThanOrEqual(500);
-    expect(selector.metrics().cachedKeys).toBeGreaterThan(400);
+    expect(selector.figures().cachedKeys).toBeLessThanOrEqual(500);
+    expect(selector.figures().cachedKeys).toBeGreaterThan(400);
   });
 
   it("does not track keyless requests", () => {
     const pool = makePool(4);
     const selector = follow(pool, beta1.create(beta1Options.parse({}), testEnv()));
     for (let i = 0; i < 100; i++) selector.pick({}, acceptReady);
-    const metrics = (selector as Beta1Selector).metrics();
+    const metrics = (selector as Beta1Selector).figures();
     expect(metrics.cacheLookups).toBe(0);
     expect(metrics.cachedKeys).toBe(0);
     expect(Object.values(metrics.distribution).reduce((a, b) => a + b, 0)).toBe(100);

@@ -28,7 +28,7 @@
  * only for new keys, or when tries, readiness or load exhaust the memoized
  * candidates. Nothing is allocated per pick.
  *
- * Metrics (`metrics()`): cache hit rate, counted when the chosen backend is
+ * Figures (`figures()`): cache hit rate, counted when the chosen backend is
  * one of the last two distinct backends that served the key (a fixed-size
  * table of `trackedKeys`; two, so a hot key's replicas and a key back home
  * after one redirect count as warm), keys remembered, warm-up progress,
@@ -103,7 +103,7 @@ export const beta1Options = z.strictObject({
 
 export type Beta1Settings = z.output<typeof beta1Options>;
 
-export interface Beta1Metrics {
+export interface Beta1Figures {
   /** Share of keyed first attempts sent to one of the last two backends that served the key. */
   cacheHitRate: number;
   cacheLookups: number;
@@ -295,7 +295,7 @@ export class Beta1Selector implements Selector {
     return this.#warmup.progress(backend.id, this.#env.now());
   }
 
-  metrics(): Beta1Metrics {
+  figures(): Beta1Figures {
     const distribution: Record<string, number> = {};
     this.#backends.forEach((backend, i) => {
       distribution[backend.id] = this.#picks[i] ?? 0;

@@ -90,7 +90,7 @@ describe("prequal", () => {
     answer({ b0: reply, b1: reply, b2: reply, b3: reply });
     selector.pick({}, acceptReady);
     expect(sent).toHaveLength(4);
-    expect(selector.metrics()).toMatchObject({ probesSent: 12, probesMissed: 0 });
+    expect(selector.figures()).toMatchObject({ probesSent: 12, probesMissed: 0 });
   });
 
   it("backs off a backend that does not answer in time, doubling from the probe timeout, until it answers", () => {
@@ -124,7 +124,7 @@ describe("prequal", () => {
     // The reply cleared the count: the next probe goes out at once.
     expect(probed()).toBe(1);
     // Five sent: the first when b0 turned up, then four.
-    expect(selector.metrics()).toMatchObject({ probesSent: 5, probesMissed: 3 });
+    expect(selector.figures()).toMatchObject({ probesSent: 5, probesMissed: 3 });
   });
 
   it("does not probe again for a failover pick", () => {

@@ -173,7 +173,7 @@ export class PrequalSelector implements Selector {
   }
 
   /** Probes in the pool, sent over the transport, and missed (answered locally instead). */
-  metrics(): { pool: number; probesSent: number; probesMissed: number } {
+  figures(): { pool: number; probesSent: number; probesMissed: number } {
     return { pool: this.pool.size, probesSent: this.#sent, probesMissed: this.#missed };
   }
 

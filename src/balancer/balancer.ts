@@ -234,7 +234,7 @@ export class Balancer implements AttemptHost {
 
   /** The current algorithm's own figures, when it keeps any (shown by the admin API). */
   algorithmMetrics(): object | undefined {
-    return this.#selector.metrics?.();
+    return this.#selector.figures?.();
   }
 
   /** What the balancer records (percentiles, rates, recent decisions); undefined with `metrics: false`. */

@@ -54,8 +54,12 @@ export interface Selector {
   observe?(backend: Backend, outcome: Outcome): void;
   /** The backend's current score, lower is better; shown when a decision is explained. */
   score?(backend: Backend): number;
-  /** Algorithm-specific figures (BETA1's cache hit rate, ALPHA1's beta/gamma), for the admin API. */
-  metrics?(): object;
+  /**
+   * Algorithm-specific figures (BETA1's cache hit rate, ALPHA1's beta/gamma),
+   * for the admin API. Not "metrics": that word is kept for what the balancer
+   * records and exports (observability/, prometheus/).
+   */
+  figures?(): object;
   /** Requests and failovers per client region, and latency per serving region, for geo-aware algorithms. */
   regionStats?(): object;
   /** For algorithms that need inputs a pool may lack (agent metrics, client locations): how often they did. */

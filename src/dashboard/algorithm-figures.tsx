@@ -5,7 +5,7 @@
  * bounded-load redirects; any other algorithm's figures as plain key/values.
  */
 import type { Alpha1Stats } from "../algorithms/alpha1.js";
-import type { Beta1Metrics } from "../algorithms/beta1.js";
+import type { Beta1Figures } from "../algorithms/beta1.js";
 import { formatMs, formatNumber, NONE } from "./format.js";
 
 type Row = [label: string, value: string];
@@ -19,7 +19,7 @@ export function AlgorithmFigures({ algorithm, metrics }: { algorithm: string; me
     algorithm === "alpha1"
       ? alpha1Rows(metrics as Alpha1Stats)
       : algorithm === "beta1"
-        ? beta1Rows(metrics as Beta1Metrics)
+        ? beta1Rows(metrics as Beta1Figures)
         : genericRows(metrics);
   return (
     <dl class="algorithm-figures" data-testid="algorithm-figures">
@@ -47,7 +47,7 @@ function alpha1Rows(stats: Alpha1Stats): Row[] {
   ];
 }
 
-function beta1Rows(metrics: Beta1Metrics): Row[] {
+function beta1Rows(metrics: Beta1Figures): Row[] {
   const warming = metrics.warmingUp;
   return [
     ["cache hit rate", metrics.cacheLookups > 0 ? percent(metrics.cacheHitRate) : NONE],
