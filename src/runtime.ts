@@ -34,6 +34,7 @@ import { Pool } from "./core/pool.js";
 import { watchFile } from "./core/watch-file.js";
 import { Discovery } from "./discovery/discovery.js";
 import type { DiscoveryStats } from "./discovery/refresh-status.js";
+import { GeoResolvers } from "./geo/geo-resolvers.js";
 import { AccessLog } from "./observability/access-log.js";
 import { type Logger, silentLogger } from "./observability/logger.js";
 import type { ListenerMetricsSource } from "./prometheus/exporter.js";
@@ -118,6 +119,8 @@ export async function startSwitchyard(
   const balancers = new Map<string, Balancer>();
   const agents = new Map<string, PoolAgents>();
   const discoveries = new Map<string, Discovery>();
+  // One set for every pool: pools with the same geo options share a warm resolver.
+  const geoResolvers = new GeoResolvers();
   // Every pool is built before any starts, so a bad one (an unreadable backend CA) leaves nothing running.
   const built = Object.entries(config.pools).map(([name, poolConfig]) => {
     const balancer = new Balancer({
@@ -133,6 +136,7 @@ export async function startSwitchyard(
       backendProtocol: poolConfig.backendProtocol,
       logger: logger.child({ pool: name }),
       metrics: { explain: config.log.decisions },
+      geoResolvers,
     });
     const discovery = new Discovery(
       balancer.pool,

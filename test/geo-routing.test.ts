@@ -15,10 +15,12 @@ import {
   registerAlgorithm,
 } from "../src/algorithms/registry.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
+import { parseConfig } from "../src/config/load.js";
 import type { Selector } from "../src/core/selector.js";
 import type { GeoOptions } from "../src/geo/geo-options.js";
 import type { RegionStatsSource } from "../src/geo/region-stats.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
+import { startSwitchyard } from "../src/runtime.js";
 import { request, startEchoServer, type TestServer } from "./helpers/servers.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -151,5 +153,28 @@ describe("geo routing through the proxy", () => {
     expect(new Set(await served(port, 6, { "x-client-geo": "51.5074,-0.1278" }))).toEqual(
       new Set(["a", "b"]),
     );
+  });
+});
+
+describe("geo resolvers in the runtime", () => {
+  it("gives pools with the same geo options one warm resolver", async () => {
+    const geo: GeoOptions = { database: false, cidrRegions: [{ cidr: "10.0.0.0/8", region: "eu" }] };
+    const pool = (port: number) => ({
+      algorithm: { name: "geographical", geo },
+      backends: [{ address: `127.0.0.1:${port}`, region: "eu" }],
+    });
+    const runtime = await startSwitchyard(
+      parseConfig({
+        listeners: [{ name: "web", listen: "127.0.0.1:0", pool: "one" }],
+        pools: { one: pool(1), two: pool(2) },
+      }),
+    );
+    cleanups.push(() => runtime.close(1_000));
+    const one = runtime.balancers.get("one");
+    const two = runtime.balancers.get("two");
+    expect(one?.env.geoResolvers).toBe(two?.env.geoResolvers);
+    one?.select({ clientIp: "10.1.2.3" });
+    two?.select({ clientIp: "10.1.2.3" });
+    expect(one?.env.geoResolvers.get(geo).cacheStats()).toMatchObject({ hits: 1, misses: 1 });
   });
 });

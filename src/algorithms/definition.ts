@@ -2,12 +2,13 @@
  * What an algorithm is to the registry: a name, an options schema and a
  * factory, and the environment its selectors are built with (the injected
  * clock and randomness, plus the state some algorithms read that no backend
- * carries, such as the monitoring agents' figures, or the transport of
- * load probes).
+ * carries, such as the monitoring agents' figures, the transport of load
+ * probes, or the shared client-location resolvers).
  */
 import { z } from "zod";
 import type { ProbeTransport } from "../core/probe.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
+import type { GeoResolvers } from "../geo/geo-resolvers.js";
 import type { BackendMetricsStore } from "../load/backend-metrics.js";
 
 /** What a selector is built with; the balancer gives every algorithm the same one. */
@@ -24,6 +25,12 @@ export interface AlgorithmEnv extends SelectorEnv {
    * from what it observes (in flight and latency per backend).
    */
   probes?: ProbeTransport;
+  /**
+   * Client-location resolvers by geo options (`geographical`, `geo-proximity`):
+   * selectors with the same options share one, and its warm cache. The runtime
+   * gives all its pools one set. Absent, each selector builds its own resolver.
+   */
+  geoResolvers?: GeoResolvers;
 }
 
 export interface AlgorithmDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {

@@ -19,7 +19,6 @@ import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { type Accept, NO_BACKENDS_TRIED } from "../core/selector.js";
-import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
 import { type GeoPoint, haversineKm } from "../geo/haversine.js";
 import {
@@ -30,7 +29,7 @@ import {
   NearestGroupPicker,
 } from "./backend-groups.js";
 import type { AlgorithmDefinition } from "./definition.js";
-import { GeoSelector } from "./geo-selector.js";
+import { GeoSelector, geoResolverFor } from "./geo-selector.js";
 
 const NEAREST = 0;
 const FALLBACK = 1;
@@ -93,5 +92,5 @@ export const geoProximity: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
     "Nearest ready backend to the client (haversine; header, CIDR map or GeoIP); ties by least in flight.",
   reference: "DWCP (geo proximity, haversine, GeoIP)",
   options: geoAlgorithmOptions,
-  create: (options, env) => new GeoProximitySelector(sharedGeoResolver(options.geo), env.now),
+  create: (options, env) => new GeoProximitySelector(geoResolverFor(options.geo, env), env.now),
 };

@@ -9,11 +9,21 @@ import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Outcome } from "../core/outcome.js";
 import type { Accept, Selector, SelectorFallback } from "../core/selector.js";
-import { type ClientLocation, type GeoResolver, sharedGeoResolver } from "../geo/client-location.js";
+import { type ClientLocation, GeoResolver } from "../geo/client-location.js";
+import type { GeoOptions } from "../geo/geo-options.js";
 import { type RegionCounters, RegionStats, type RegionStatsSource } from "../geo/region-stats.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import type { BackendGroup } from "./backend-groups.js";
+import type { AlgorithmEnv } from "./definition.js";
 import { LeastConnectionsSelector } from "./least-connections.js";
+
+/**
+ * The resolver a geo selector reads: the environment's shared one for these
+ * options (a warm cache across rebuilds and pools), else one of its own.
+ */
+export function geoResolverFor(options: GeoOptions | undefined, env: AlgorithmEnv): GeoResolver {
+  return env.geoResolvers?.get(options) ?? new GeoResolver(options);
+}
 
 export abstract class GeoSelector implements Selector, RegionStatsSource {
   abstract readonly name: string;
@@ -27,7 +37,7 @@ export abstract class GeoSelector implements Selector, RegionStatsSource {
   #unlocated = 0;
 
   /** `now`: monotonic ms (the selector env's clock), for the per-region latency windows. */
-  constructor(resolver: GeoResolver = sharedGeoResolver(), now?: () => number) {
+  constructor(resolver: GeoResolver, now?: () => number) {
     this.resolver = resolver;
     this.stats = new RegionStats(now);
   }

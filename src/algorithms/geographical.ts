@@ -16,11 +16,10 @@ import type { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { type Accept, NO_BACKENDS_TRIED } from "../core/selector.js";
-import { sharedGeoResolver } from "../geo/client-location.js";
 import { geoAlgorithmOptions } from "../geo/geo-options.js";
 import { type BackendGroup, groupByRegion, groupsByBackend, NearestGroupPicker } from "./backend-groups.js";
 import type { AlgorithmDefinition } from "./definition.js";
-import { GeoSelector } from "./geo-selector.js";
+import { GeoSelector, geoResolverFor } from "./geo-selector.js";
 
 const SAME_REGION = 0;
 const NEAREST_REGION = 1;
@@ -79,5 +78,5 @@ export const geographical: AlgorithmDefinition<z.output<typeof geoAlgorithmOptio
   summary: "Client's region first (least in flight), then the nearest region with a ready backend, then any.",
   reference: "Datapunk (geographical, same-region first); DWCP (region failover)",
   options: geoAlgorithmOptions,
-  create: (options, env) => new GeographicalSelector(sharedGeoResolver(options.geo), env.now),
+  create: (options, env) => new GeographicalSelector(geoResolverFor(options.geo, env), env.now),
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HEDGE_CANCELLED } from "../core/outcome.js";
 import { seededRandom } from "../core/random.js";
+import { GeoResolvers } from "../geo/geo-resolvers.js";
 import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { Balancer, createBalancer } from "./balancer.js";
 
@@ -142,6 +143,26 @@ describe("Balancer", () => {
     expect(two.select({}).explain().reason).toMatch(/cpu 2%/);
     one.setAlgorithm("hybrid");
     expect(one.select({}).explain().reason).toMatch(/cpu 1%/);
+  });
+
+  it("shares client-location resolvers only with balancers given the same set", () => {
+    const geo = { database: false as const, cidrRegions: [{ cidr: "10.0.0.0/8", region: "eu" }] };
+    const algorithm = { name: "geographical" as const, geo };
+    const backends = [{ id: "eu", address: "127.0.0.1:1", region: "eu" }];
+    const geoResolvers = new GeoResolvers();
+    const one = createBalancer({ backends, algorithm, geoResolvers });
+    const two = createBalancer({ backends, algorithm, geoResolvers });
+    const apart = createBalancer({ backends, algorithm });
+    const shared = geoResolvers.get(geo);
+    expect(one.select({ clientIp: "10.1.2.3" }).backend.id).toBe("eu");
+    expect(shared.cacheStats()).toMatchObject({ hits: 0, misses: 1 });
+    // The second pool finds the first one's lookup already cached.
+    two.select({ clientIp: "10.1.2.3" });
+    expect(shared.cacheStats()).toMatchObject({ hits: 1, misses: 1 });
+    apart.select({ clientIp: "10.1.2.3" });
+    expect(shared.cacheStats()).toMatchObject({ hits: 1, misses: 1 });
+    expect(apart.env.geoResolvers.get(geo)).not.toBe(shared);
+    expect(apart.env.geoResolvers.get(geo).cacheStats()).toMatchObject({ hits: 0, misses: 1 });
   });
 
   it("exposes the algorithm's own metrics when it keeps any", () => {

@@ -39,6 +39,7 @@ import {
   type UpstreamTls,
   type UpstreamTlsSettings,
 } from "../core/upstream-tls.js";
+import { GeoResolvers } from "../geo/geo-resolvers.js";
 import { BreakerSet } from "../health/breakers.js";
 import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
 import { type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
@@ -132,6 +133,12 @@ export interface BalancerOptions {
    * (`HttpProbes`), closed by `stop()`. The simulator passes its own.
    */
   probes?: ProbeTransport;
+  /**
+   * Client-location resolvers for the geo algorithms, by their geo options;
+   * default a set of the balancer's own. The runtime passes one set to all
+   * its pools, so pools with the same geo options share a warm resolver.
+   */
+  geoResolvers?: GeoResolvers;
 }
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
@@ -173,6 +180,7 @@ export class Balancer implements AttemptHost {
       now: options.now ?? (() => performance.now()),
       metricsStore: options.metricsStore ?? new BackendMetricsStore(),
       probes: options.probes ?? new HttpProbes(this.backendTls),
+      geoResolvers: options.geoResolvers ?? new GeoResolvers(),
     };
     if (!this.backendTls.verify)
       (options.logger ?? silentLogger).warn(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isSwitchyardError } from "../core/errors.js";
-import { GeoResolver, sharedGeoResolver, UNKNOWN_LOCATION } from "./client-location.js";
+import { GeoResolver, UNKNOWN_LOCATION } from "./client-location.js";
 
 const TRUSTED = ["10.0.0.0/8", "::1"];
 
@@ -169,12 +169,6 @@ describe("GeoResolver: cache", () => {
     expect(resolver.lookupIp("8.8.8.8").country).toBe("US");
     expect(resolver.lookupIp("8.8.8.8").country).toBe("US");
     expect(resolver.cacheStats()).toMatchObject({ size: 0, hits: 0, misses: 2 });
-  });
-
-  it("shares one resolver per distinct options", () => {
-    const options = { database: false as const, countryRegions: { US: "us-east" } };
-    expect(sharedGeoResolver(options)).toBe(sharedGeoResolver({ ...options }));
-    expect(sharedGeoResolver(options)).not.toBe(sharedGeoResolver({ database: false }));
   });
 });
 

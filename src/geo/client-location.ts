@@ -228,31 +228,3 @@ function makeLocation(
   }
   return Object.freeze(location);
 }
-
-const shared = new Map<string, GeoResolver>();
-const SHARED_RESOLVERS = 8;
-
-/**
- * A resolver for `options`, shared by every selector built with the same
- * options (so a rebuilt or switched selector keeps the warm cache), and
- * replaced when the database file changed on disk. Bounded: the least
- * recently built are dropped.
- */
-export function sharedGeoResolver(options: GeoOptions = {}): GeoResolver {
-  const resolved = parseGeoOptions(options);
-  const key = JSON.stringify(resolved);
-  const existing = shared.get(key);
-  if (
-    existing &&
-    existing.database === (resolved.database === false ? undefined : openGeoIpDatabase(resolved.database))
-  ) {
-    shared.delete(key);
-    shared.set(key, existing);
-    return existing;
-  }
-  const resolver = new GeoResolver(resolved);
-  shared.delete(key);
-  if (shared.size >= SHARED_RESOLVERS) shared.delete(shared.keys().next().value as string);
-  shared.set(key, resolver);
-  return resolver;
-}

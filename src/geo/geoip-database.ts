@@ -4,7 +4,10 @@
  * built from config without `await` and every lookup after that is a pure
  * in-memory tree walk. Opened databases are shared, keyed by path and
  * checked against the file's size and modification time, so a config reload
- * reuses an unchanged file and picks up a replaced one.
+ * reuses an unchanged file and picks up a replaced one. That cache stays
+ * module-level on purpose: it is a read cache of a file, shared by config
+ * validation and every resolver, and holds no state an algorithm decides on
+ * (the resolvers themselves come through `AlgorithmEnv.geoResolvers`).
  *
  * Two record layouts are understood: MaxMind's GeoIP2/GeoLite2 (`country.iso_code`,
  * `continent.code`, `location.latitude`) and ip-location-db's flat one
