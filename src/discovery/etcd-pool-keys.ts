@@ -89,18 +89,8 @@ export function poolsFromEntries(prefix: string, entries: readonly StoredEntry[]
       problems.push(`${key}: not a pool key (expected ${root}NAME or ${root}NAME${BACKENDS}ID)`);
       continue;
     }
-    // Checked before parsing: what walks the value later (zod, comparisons) would overflow the stack.
-    if (jsonNestingExceededAt(value) !== -1) {
-      problems.push(`${key}: nests lists and objects deeper than ${MAX_NESTING_DEPTH} levels`);
-      continue;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch (error) {
-      problems.push(`${key}: not JSON (${(error as Error).message})`);
-      continue;
-    }
+    const parsed = parseStoredJson(key, value, problems);
+    if (parsed === UNREADABLE) continue;
     if (!isRecord(parsed)) {
       problems.push(`${key}: expected a JSON object, found ${JSON.stringify(parsed).slice(0, 60)}`);
       continue;
@@ -130,13 +120,38 @@ export function poolsFromEntries(prefix: string, entries: readonly StoredEntry[]
     }
     (poolOf(name).backends as unknown[]).push(parsed);
   }
-  if (problems.length > 0) {
-    const lines = problems.map((problem) => `  - ${problem}`);
-    throw new SwitchyardError(
-      ErrorCodes.CONFIG,
-      `invalid pools in etcd under ${root} (${problems.length} ${problems.length === 1 ? "problem" : "problems"}):\n${lines.join("\n")}`,
-      { problems },
-    );
-  }
+  throwStoredProblems("pools", root, problems);
   return pools;
+}
+
+/** What `parseStoredJson` returns for a value it could not read (the reason went to `problems`). */
+export const UNREADABLE = Symbol("unreadable stored value");
+
+/**
+ * A stored value's JSON, or UNREADABLE with the reason pushed to `problems`:
+ * nested too deep (checked before parsing: what walks the value later, zod or
+ * comparisons, would overflow the stack) or not JSON.
+ */
+export function parseStoredJson(key: string, value: string, problems: string[]): unknown {
+  if (jsonNestingExceededAt(value) !== -1) {
+    problems.push(`${key}: nests lists and objects deeper than ${MAX_NESTING_DEPTH} levels`);
+    return UNREADABLE;
+  }
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    problems.push(`${key}: not JSON (${(error as Error).message})`);
+    return UNREADABLE;
+  }
+}
+
+/** Throws SY_ERR_CONFIG listing every problem found reading `what` (pools, routes) under `root`. */
+export function throwStoredProblems(what: string, root: string, problems: string[]): void {
+  if (problems.length === 0) return;
+  const lines = problems.map((problem) => `  - ${problem}`);
+  throw new SwitchyardError(
+    ErrorCodes.CONFIG,
+    `invalid ${what} in etcd under ${root} (${problems.length} ${problems.length === 1 ? "problem" : "problems"}):\n${lines.join("\n")}`,
+    { problems },
+  );
 }

@@ -12,9 +12,12 @@
  * merges them over its file. This file names the keys and turns stored
  * entries back into route lists, reporting every malformed key or value.
  */
-import { ErrorCodes, SwitchyardError } from "../../core/errors.js";
-import { jsonNestingExceededAt, MAX_NESTING_DEPTH } from "../../core/nesting.js";
-import type { StoredEntry } from "../../discovery/etcd-pool-keys.js";
+import {
+  parseStoredJson,
+  type StoredEntry,
+  throwStoredProblems,
+  UNREADABLE,
+} from "../../discovery/etcd-pool-keys.js";
 import { name as listenerName } from "../schema/fields.js";
 
 /** Listener name → its raw route list, as stored. */
@@ -48,18 +51,8 @@ export function routesFromEntries(prefix: string, entries: readonly StoredEntry[
       );
       continue;
     }
-    // Checked before parsing: what walks the value later (zod, comparisons) would overflow the stack.
-    if (jsonNestingExceededAt(value) !== -1) {
-      problems.push(`${key}: nests lists and objects deeper than ${MAX_NESTING_DEPTH} levels`);
-      continue;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch (error) {
-      problems.push(`${key}: not JSON (${(error as Error).message})`);
-      continue;
-    }
+    const parsed = parseStoredJson(key, value, problems);
+    if (parsed === UNREADABLE) continue;
     if (!Array.isArray(parsed)) {
       problems.push(
         `${key}: expected a JSON array of routes, found ${String(JSON.stringify(parsed)).slice(0, 60)}`,
@@ -68,13 +61,6 @@ export function routesFromEntries(prefix: string, entries: readonly StoredEntry[
     }
     routes[name] = parsed;
   }
-  if (problems.length > 0) {
-    const lines = problems.map((problem) => `  - ${problem}`);
-    throw new SwitchyardError(
-      ErrorCodes.CONFIG,
-      `invalid routes in etcd under ${root} (${problems.length} ${problems.length === 1 ? "problem" : "problems"}):\n${lines.join("\n")}`,
-      { problems },
-    );
-  }
+  throwStoredProblems("routes", root, problems);
   return routes;
 }
