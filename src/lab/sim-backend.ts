@@ -23,7 +23,7 @@ export class SimBackend {
   /** The pool's backend, once joined. */
   backend: Backend | undefined;
   /** The backend's own latency estimate by requests in flight, reported to load probes. */
-  readonly latency: LatencyByRif;
+  readonly latency = new LatencyByRif();
   /** Product of the slow-down episodes in force. */
   slowFactor = 1;
   /** Failure episodes in force; the backend refuses attempts while above 0. */
@@ -49,15 +49,8 @@ export class SimBackend {
   #durationMs: number;
   #windowMs: number;
 
-  constructor(
-    index: number,
-    spec: SimBackendSpec,
-    durationMs: number,
-    recordRouting: boolean,
-    now: () => number,
-  ) {
+  constructor(index: number, spec: SimBackendSpec, durationMs: number, recordRouting: boolean) {
     this.index = index;
-    this.latency = new LatencyByRif(now);
     this.spec = spec;
     this.service = new ServiceTime(spec.service);
     this.#durationMs = durationMs;

@@ -139,7 +139,7 @@ export class Simulation {
       windows.after * this.#durationMs,
     );
     this.#backends = scenario.backends.map(
-      (spec, i) => new SimBackend(i, spec, this.#durationMs, config.recordRouting === true, () => this.time),
+      (spec, i) => new SimBackend(i, spec, this.#durationMs, config.recordRouting === true),
     );
     const byId = new Map(this.#backends.map((backend) => [backend.spec.id, backend]));
     this.#episodes = (scenario.episodes ?? []).map((spec) => {
