@@ -11,12 +11,13 @@
  */
 import type { Etcd3 } from "etcd3";
 import { stringify } from "yaml";
+import { routesKey } from "../config/etcd/etcd-route-keys.js";
 import { parseConfig, resolveRawConfig } from "../config/load.js";
 import type { SwitchyardConfig } from "../config/schema.js";
 import { ErrorCodes } from "../core/errors.js";
 import { isRecord } from "../core/is-record.js";
 import { DEFAULT_STORE_PREFIX, isEtcdEndpoint, storePrefixSchema } from "../discovery/etcd-location.js";
-import type { RawPool } from "../discovery/etcd-pool-keys.js";
+import { poolKey, type RawPool } from "../discovery/etcd-pool-keys.js";
 import type { StoreLocation } from "../discovery/etcd-pool-reads.js";
 import { UsageError } from "./arguments.js";
 import { plural } from "./text-format.js";
@@ -56,7 +57,7 @@ export async function configPushCommand(
       const backends = plural(Array.isArray(pool.backends) ? pool.backends.length : 0, "backend");
       const what = changed ? "pushed" : "unchanged";
       out.write(
-        `${what}: pool "${name}" (${backends}) at ${location.prefix}pools/${name}, revision ${revision}\n`,
+        `${what}: pool "${name}" (${backends}) at ${poolKey(location.prefix, name)}, revision ${revision}\n`,
       );
     }
     for (const listener of listeners) {
@@ -67,7 +68,7 @@ export async function configPushCommand(
       if (outcome === "absent") continue;
       const count = routes === undefined ? "" : ` (${plural(routes.length, "route")})`;
       out.write(
-        `${outcome}: routes of listener "${name}"${count} at ${location.prefix}listeners/${name}/routes, revision ${revision}\n`,
+        `${outcome}: routes of listener "${name}"${count} at ${routesKey(location.prefix, name)}, revision ${revision}\n`,
       );
     }
   });

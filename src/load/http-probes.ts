@@ -9,6 +9,7 @@
  */
 import { Agent } from "undici";
 import type { Backend } from "../core/backend.js";
+import { parseJsonOrUndefined } from "../core/parse-json.js";
 import {
   type ProbeMiss,
   type ProbeReply,
@@ -49,7 +50,7 @@ export class HttpProbes implements ProbeTransport {
           return "unsupported";
         }
         const text = await response.body.text();
-        return (text.length <= BODY_LIMIT && toProbeReply(parseJson(text))) || "unsupported";
+        return (text.length <= BODY_LIMIT && toProbeReply(parseJsonOrUndefined(text))) || "unsupported";
       })
       .then(done, () => done("unanswered"));
   }
@@ -68,13 +69,5 @@ export class HttpProbes implements ProbeTransport {
     const agent = this.#agent;
     this.#agent = undefined;
     await agent?.destroy();
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { Etcd3 } from "etcd3";
+import { parseJsonOrUndefined } from "../../core/parse-json.js";
 import { toStoreError } from "../../discovery/etcd-client.js";
 import type { StoreLocation } from "../../discovery/etcd-pool-reads.js";
 import { routesKey } from "./etcd-route-keys.js";
@@ -37,17 +38,9 @@ export async function replaceRoutes(
     const deleted = await client.delete().key(key).exec().catch(failed);
     return { revision: Number(deleted.header.revision), outcome: "deleted" };
   }
-  if (stored !== undefined && isDeepStrictEqual(parseOrUndefined(stored), routes)) {
+  if (stored !== undefined && isDeepStrictEqual(parseJsonOrUndefined(stored), routes)) {
     return { revision, outcome: "unchanged" };
   }
   const put = await client.put(key).value(JSON.stringify(routes)).exec().catch(failed);
   return { revision: Number(put.header.revision), outcome: "pushed" };
-}
-
-function parseOrUndefined(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch {
-    return undefined;
-  }
 }
