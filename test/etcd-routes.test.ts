@@ -11,16 +11,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configGetCommand, configPushCommand } from "../src/cli/config-command.js";
-import { type ConfigStore, openConfigStore } from "../src/config/config-store.js";
 import { routesKey } from "../src/config/etcd/etcd-route-keys.js";
-import { resolveRawConfig } from "../src/config/load.js";
 import { createEtcdClient } from "../src/discovery/etcd-client.js";
-import { type Runtime, startFromConfigStore } from "../src/runtime.js";
 import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
 import { request, startEchoServer, type TestServer } from "./helpers/servers.js";
+import { type StoreInstance, startStoreInstance } from "./helpers/store-instance.js";
 
 let etcd: TestEtcd;
 let dir: string;
@@ -39,10 +36,7 @@ afterEach(async () => {
   if (!etcd.running) await etcd.start();
 }, 30_000);
 
-interface Instance {
-  runtime: Runtime;
-  store: ConfigStore;
-  logs: { level: number; msg: string }[];
+interface Instance extends Omit<StoreInstance, "port" | "adminPort"> {
   /** The backend that answers `path` with `host`. */
   route(host: string, path: string): Promise<string>;
   /** The config store's status as `/api/stats` serves it. */
@@ -82,20 +76,9 @@ async function configFile(name: string, prefix: string, servers: Backends, route
 }
 
 async function instance(file: string): Promise<Instance> {
-  const logs: Instance["logs"] = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
-  const store = await openConfigStore(() => resolveRawConfig({ file }));
-  const { runtime } = await startFromConfigStore(store, () => logger);
-  cleanups.push(async () => {
-    await store.close();
-    await runtime.close(500);
-  });
-  const port = runtime.listeners[0]?.port ?? 0;
-  const adminPort = runtime.admin?.port ?? 0;
+  const { port, adminPort, ...started } = await startStoreInstance(file, cleanups);
   return {
-    runtime,
-    store,
-    logs,
+    ...started,
     async route(host, path) {
       const reply = await request({ port, path, headers: { host } });
       expect(reply.status).toBe(200);

@@ -8,16 +8,13 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ConfigStore, openConfigStore } from "../src/config/config-store.js";
 import { replacePool } from "../src/config/etcd/etcd-pools.js";
-import { resolveRawConfig } from "../src/config/load.js";
 import { createEtcdClient } from "../src/discovery/etcd-client.js";
 import { backendKey } from "../src/discovery/etcd-pool-keys.js";
-import { type Runtime, startFromConfigStore } from "../src/runtime.js";
 import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
 import { request, startEchoServer, type TestServer, waitFor } from "./helpers/servers.js";
+import { type StoreInstance, startStoreInstance } from "./helpers/store-instance.js";
 
 const TOKEN = "etcd-test-token";
 let etcd: TestEtcd;
@@ -37,10 +34,7 @@ afterEach(async () => {
   if (!etcd.running) await etcd.start();
 });
 
-interface Instance {
-  runtime: Runtime;
-  store: ConfigStore;
-  logs: { level: number; msg: string }[];
+interface Instance extends Omit<StoreInstance, "port" | "adminPort"> {
   /** One request through the proxy; resolves with the backend that answered. */
   get(): Promise<string>;
   admin(
@@ -73,20 +67,9 @@ async function instance(name: string, prefix: string, backends: TestServer[]): P
       configStore: { provider: "etcd", endpoints: [etcd.url], prefix, debounceMs: 20 },
     }),
   );
-  const logs: Instance["logs"] = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
-  const store = await openConfigStore(() => resolveRawConfig({ file }));
-  const { runtime } = await startFromConfigStore(store, () => logger);
-  cleanups.push(async () => {
-    await store.close();
-    await runtime.close(500);
-  });
-  const port = runtime.listeners[0]?.port ?? 0;
-  const adminPort = runtime.admin?.port ?? 0;
+  const { port, adminPort, ...started } = await startStoreInstance(file, cleanups);
   return {
-    runtime,
-    store,
-    logs,
+    ...started,
     async get() {
       const reply = await request({ port });
       expect(reply.status).toBe(200);
