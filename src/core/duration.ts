@@ -10,6 +10,9 @@ import { z } from "zod";
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
 
+/** The longest delay a Node timer holds: anything above 2^31-1 ms fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** A duration string; JSON Schema readers (the config reference) recognise duration fields by it. */
 export const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
 

@@ -41,6 +41,7 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
+import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import type { Outcome } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
@@ -106,8 +107,6 @@ const DEADLINE_PASSED: ProxyError = {
   ...proxyError(ErrorCodes.DEADLINE_EXCEEDED),
   grpcStatus: GrpcStatus.DEADLINE_EXCEEDED,
 };
-/** The longest delay a node timer holds; a later deadline is passed on but not timed here. */
-const MAX_TIMER_MS = 2_147_483_647;
 const SELECTION_FAILED = proxyError(ErrorCodes.INTERNAL, "backend selection failed");
 
 /**
@@ -439,6 +438,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       return false;
     }
     this.#deadline = deadline;
+    // A later deadline is passed on to the backend but not timed here.
     if (leftMs <= MAX_TIMER_MS) this.#deadlineTimer = setTimeout(onDeadline, leftMs, this);
     return true;
   }

@@ -9,6 +9,7 @@
 import { checkMaxRetries, DEFAULT_MAX_RETRIES } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
+import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
@@ -155,8 +156,6 @@ export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
  */
 const UPSTREAM_IDLE_MS = 4_000;
 
-/** Node timers treat anything above 2^31-1 ms as 1 ms, which would close every tunnel at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** Largest request body kept for retries: 64 MiB (the copy lives as long as its request). */
 const MAX_RETRY_BUFFER_BYTES = 64 * 1024 * 1024;
 

@@ -19,6 +19,7 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
+import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
@@ -52,8 +53,6 @@ export const DEFAULT_TCP_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_TCP_GRACE_MS = 10_000;
 const DESTROY_SETTLE_MS = 1_000;
-/** Node timers treat anything above 2^31-1 ms as 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export class TcpProxy {
   readonly name: string;
