@@ -150,7 +150,7 @@ export async function startSwitchyard(
     discoveries.set(name, discovery);
     const poolAgents = startPoolAgents(
       balancer.pool,
-      balancer.env.metricsStore,
+      balancer.env.resourceReports,
       poolConfig,
       logger.child({ pool: name }),
     );

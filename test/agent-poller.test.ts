@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentPoller } from "../src/agent/poller.js";
 import { Pool } from "../src/core/pool.js";
-import { BackendMetricsStore } from "../src/load/backend-metrics.js";
+import { ResourceReportStore } from "../src/load/resource-reports.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const servers: TestServer[] = [];
@@ -33,7 +33,7 @@ function setup(
   options: { timeoutMs?: number; maxBodyBytes?: number } = {},
 ) {
   const pool = new Pool(Object.keys(targets).map((id, i) => ({ id, address: `127.0.0.1:${1000 + i}` })));
-  const store = new BackendMetricsStore();
+  const store = new ResourceReportStore();
   store.follow(pool);
   const poller = new AgentPoller({ pool, store, targets, ...options });
   pollers.push(poller);

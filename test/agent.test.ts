@@ -12,7 +12,7 @@ import { AgentPoller } from "../src/agent/poller.js";
 import type { ContainersReport } from "../src/agent/sampler.js";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { Pool } from "../src/core/pool.js";
-import { BackendMetricsStore } from "../src/load/backend-metrics.js";
+import { ResourceReportStore } from "../src/load/resource-reports.js";
 import { killLaunched, launch, logLine, run } from "./helpers/cli.js";
 import { closedPort, request } from "./helpers/servers.js";
 
@@ -112,7 +112,7 @@ describe("switchyard agent --processes", () => {
       { id: "busy", address: "127.0.0.1:1" },
       { id: "idle", address: "127.0.0.1:2" },
     ]);
-    const store = new BackendMetricsStore();
+    const store = new ResourceReportStore();
     store.follow(pool);
     const url = `http://127.0.0.1:${port}`;
     const poller = new AgentPoller({
@@ -124,7 +124,7 @@ describe("switchyard agent --processes", () => {
     await poller.stop();
     expect(poller.stats().agents[0]).toMatchObject({ successes: 1, entries: 2, unmatched: [] });
     expect(store.read("busy")?.cpu).toBeGreaterThan(20);
-    const balancer = createBalancer({ pool, algorithm: "metrics", metricsStore: store });
+    const balancer = createBalancer({ pool, algorithm: "metrics", resourceReports: store });
     expect(balancer.select({}).backend.id).toBe("idle");
 
     // A process that exits is dropped, never an error.

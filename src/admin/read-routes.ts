@@ -12,7 +12,7 @@ import type { Balancer, BalancerStats } from "../balancer/balancer.js";
 import type { ConfigStoreStatus } from "../config/etcd/etcd-sync.js";
 import { packageVersion } from "../core/version.js";
 import type { DiscoveryStats } from "../discovery/refresh-status.js";
-import type { BackendMetrics, PoolMetrics } from "../observability/balancer-metrics.js";
+import type { PoolMetrics, ResourceReport } from "../observability/balancer-metrics.js";
 import type { ExplainedDecision } from "../observability/decision-ring.js";
 import type { ListenerMetricsSource, PrometheusExporter } from "../prometheus/exporter.js";
 import type { AdminContext, AdminHandler, AdminRequest, Readiness } from "./admin-context.js";
@@ -131,7 +131,7 @@ export function checkReadiness(context: AdminContext): Readiness {
 
 /** A backend in `/api/stats`: its balancer stats plus, when metrics are on, its recorded figures. */
 export type BackendStats = BalancerStats["backends"][number] &
-  Partial<Pick<BackendMetrics, "statusClasses" | "latencyMs" | "recentRequests">>;
+  Partial<Pick<ResourceReport, "statusClasses" | "latencyMs" | "recentRequests">>;
 
 /** A pool in `/api/stats`: its balancer stats plus, when metrics are on, its recorded figures. */
 export type PoolStats = Omit<BalancerStats, "backends"> &

@@ -106,7 +106,7 @@ describe("Affinity options", () => {
     ]);
 
     const issued = one.select({});
-    const cookie = cookieIn(one.affinityCookie(issued));
+    const cookie = cookieIn(issued.session?.cookie(issued.backend));
     issued.finish({});
     // The same start (this process) honours it everywhere; a configured secret does not.
     const again = two.select({ cookies: { sy_affinity: cookie } });
@@ -133,7 +133,7 @@ describe("Balancer with affinity", () => {
     });
     const first = balancer.select({});
     first.finish({});
-    const issued = balancer.affinityCookie(first);
+    const issued = first.session?.cookie(first.backend);
     expect(issued).toMatch(/^sy_affinity=[^;]+; Path=\/; Max-Age=100; HttpOnly; SameSite=Lax$/);
     let jar = cookieIn(issued);
     const ctx = (): RequestContext => ({ cookies: { sy_affinity: jar } });
@@ -141,14 +141,14 @@ describe("Balancer with affinity", () => {
     for (let i = 0; i < 20; i++) {
       const decision = balancer.select(ctx());
       expect(decision.backend.id).toBe(pinnedTo);
-      expect(balancer.affinityCookie(decision)).toBeUndefined();
+      expect(decision.session?.cookie(decision.backend)).toBeUndefined();
       expect(decision.explain().reason).toMatch(/^affinity \(cookie\)/);
       decision.finish({});
     }
     advance(10_001);
     const renewed = balancer.select(ctx());
     expect(renewed.backend.id).toBe(pinnedTo);
-    const renewal = cookieIn(balancer.affinityCookie(renewed));
+    const renewal = cookieIn(renewed.session?.cookie(renewed.backend));
     expect(renewal).not.toBe(jar);
     jar = renewal; // the client keeps the newest cookie, as a browser does
     renewed.finish({});
@@ -156,7 +156,7 @@ describe("Balancer with affinity", () => {
     balancer.pool.setState(pinnedTo, "unhealthy");
     const moved = balancer.select(ctx());
     expect(moved.backend.id).not.toBe(pinnedTo);
-    const reissued = balancer.affinityCookie(moved);
+    const reissued = moved.session?.cookie(moved.backend);
     expect(openAffinityCookie(KEY, cookieIn(reissued), now())?.backendId).toBe(moved.backend.id);
     moved.finish({});
     const stats = balancer.stats();
@@ -175,7 +175,7 @@ describe("Balancer with affinity", () => {
     const pick = (clientIp: string): string => {
       const decision = balancer.select({ clientIp });
       decision.finish({});
-      expect(balancer.affinityCookie(decision)).toBeUndefined();
+      expect(decision.session?.cookie(decision.backend)).toBeUndefined();
       return decision.backend.id;
     };
     const one = pick("10.0.0.1");
@@ -223,7 +223,7 @@ describe("Balancer with affinity", () => {
     const first = decision.backend.id;
     const next = decision.next();
     expect(next?.id).toBeDefined();
-    const cookie = balancer.affinityCookie(decision);
+    const cookie = decision.session?.cookie(decision.backend);
     decision.finish({});
     expect(openAffinityCookie(KEY, cookieIn(cookie), Date.now())?.backendId).toBe(next?.id);
     expect(next?.id).not.toBe(first);

@@ -14,7 +14,7 @@
  */
 import { z } from "zod";
 import { durationMs } from "../core/duration.js";
-import { DEFAULT_METRICS_TTL_MS } from "../load/backend-metrics.js";
+import { DEFAULT_REPORT_TTL_MS } from "../load/resource-reports.js";
 import { compileMatch } from "./match.js";
 
 export const AGENT_FALLBACKS = ["round-robin", "none"] as const;
@@ -63,12 +63,12 @@ export const agentsSchema = z.strictObject({
   pollIntervalMs: durationMs(50, 3_600_000).default(1000).describe("how often every agent is queried"),
   timeoutMs: durationMs(1, 600_000).default(500).describe("how long one query may take"),
   cacheTtlMs: durationMs(1, 86_400_000)
-    .default(DEFAULT_METRICS_TTL_MS)
+    .default(DEFAULT_REPORT_TTL_MS)
     .describe("stale limit: older figures count as missing"),
   fallback: z
     .enum(AGENT_FALLBACKS, { error: 'expected "round-robin" or "none"' })
     .default("round-robin")
-    .describe("with no fresh metrics at all: round-robin (counted), or none (missing figures count as 0)"),
+    .describe("with no fresh reports at all: round-robin (counted), or none (missing figures count as 0)"),
 });
 
 export type AgentTarget = z.output<typeof agentTargetSchema>;

@@ -9,7 +9,7 @@
  * Without `match`, every entry of the agent counts (one backend per node).
  * Several matching entries (replicas behind one address) are averaged.
  */
-import type { ResourceSample } from "../load/backend-metrics.js";
+import type { ResourceSample } from "../load/resource-reports.js";
 
 /** One entry of an agent's report, normalised by the poller. */
 export interface AgentEntry {

@@ -19,7 +19,7 @@ import { performance } from "node:perf_hooks";
 import { Agent as Dispatcher, request } from "undici";
 import type { Backend } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
-import type { BackendMetricsStore, MetricsStoreStats } from "../load/backend-metrics.js";
+import type { ResourceReportStats, ResourceReportStore } from "../load/resource-reports.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type AgentRequestTarget, splitAgentCredentials } from "./agent-credentials.js";
 import { type AgentTarget, agentEndpoint } from "./agent-options.js";
@@ -28,7 +28,7 @@ import { type AgentEntry, combine, compileMatch, type EntryMatcher } from "./mat
 
 export interface AgentPollerOptions {
   pool: Pool;
-  store: BackendMetricsStore;
+  store: ResourceReportStore;
   /** The agent of each backend id (the config's `backends[].agent`). */
   targets?: Readonly<Record<string, AgentTarget>> | ReadonlyMap<string, AgentTarget>;
   /** Default 1000 ms. */
@@ -72,7 +72,7 @@ export interface AgentPollerStats {
   timeoutMs: number;
   agents: AgentStats[];
   /** The pool's metrics store: hit rate (fresh reads / reads), fallbacks, latest figures. */
-  cache: MetricsStoreStats;
+  cache: ResourceReportStats;
 }
 
 interface ResolvedTarget {
@@ -92,7 +92,7 @@ export class AgentPoller {
   readonly pollIntervalMs: number;
   readonly timeoutMs: number;
   #pool: Pool;
-  #store: BackendMetricsStore;
+  #store: ResourceReportStore;
   #targets = new Map<string, ResolvedTarget>();
   #agents = new Map<string, AgentState>();
   #maxBodyBytes: number;

@@ -6,7 +6,7 @@
  * the metrics-driven algorithms there fall back as configured.
  */
 import type { Pool } from "../core/pool.js";
-import type { BackendMetricsStore } from "../load/backend-metrics.js";
+import type { ResourceReportStore } from "../load/resource-reports.js";
 import type { Logger } from "../observability/logger.js";
 import { type AgentsOptions, type AgentTarget, agentsSchema } from "./agent-options.js";
 import { AgentPoller } from "./poller.js";
@@ -18,7 +18,7 @@ export interface PoolAgentsConfig {
 }
 
 export interface PoolAgents {
-  store: BackendMetricsStore;
+  store: ResourceReportStore;
   poller: AgentPoller;
   /** Stops polling and stops following the pool. */
   stop(): Promise<void>;
@@ -31,7 +31,7 @@ export interface PoolAgents {
  */
 export function startPoolAgents(
   pool: Pool,
-  store: BackendMetricsStore,
+  store: ResourceReportStore,
   config: PoolAgentsConfig,
   logger: Logger,
 ): PoolAgents | undefined {

@@ -15,11 +15,11 @@ import { lease } from "./lease.js";
 import { leastConnections } from "./least-connections.js";
 import { leastLatency } from "./least-latency.js";
 import { maglev } from "./maglev.js";
-import { metrics } from "./metrics.js";
 import { peakEwma } from "./peak-ewma.js";
 import { powerOfTwoChoices } from "./power-of-two-choices.js";
 import { prequal } from "./prequal.js";
 import { random } from "./random.js";
+import { reportedLoad } from "./reported-load.js";
 import { resourceAware } from "./resource-aware.js";
 import { responseTime } from "./response-time.js";
 import { roundRobin } from "./round-robin.js";
@@ -44,7 +44,7 @@ export const BUILTIN_ALGORITHMS: readonly AlgorithmDefinition[] = [
   maglev,
   ipHash,
   beta1,
-  metrics,
+  reportedLoad,
   lease,
   hybrid,
   resourceAware,

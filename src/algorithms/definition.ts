@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { ProbeTransport } from "../core/probe.js";
 import type { Selector, SelectorEnv } from "../core/selector.js";
 import type { GeoResolvers } from "../geo/geo-resolvers.js";
-import type { BackendMetricsStore } from "../load/backend-metrics.js";
+import type { ResourceReportStore } from "../load/resource-reports.js";
 
 /** What a selector is built with; the balancer gives every algorithm the same one. */
 export interface AlgorithmEnv extends SelectorEnv {
@@ -18,7 +18,7 @@ export interface AlgorithmEnv extends SelectorEnv {
    * metrics-driven algorithms (`metrics`, `hybrid`, `resource-aware`).
    * Absent, they have no figures and fall back as configured.
    */
-  metricsStore?: BackendMetricsStore;
+  resourceReports?: ResourceReportStore;
   /**
    * How load probes reach the backends (`prequal`): HTTP in a balancer, the
    * simulation's events in the lab. Absent, `prequal` answers its own probes

@@ -1,28 +1,28 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { acceptReady } from "../core/selector.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
+import { ResourceReportStore } from "../load/resource-reports.js";
 import { type HybridSelector, hybrid } from "./hybrid.js";
 import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
-const sameFigures = new BackendMetricsStore({ ttlMs: Number.MAX_SAFE_INTEGER });
+const sameFigures = new ResourceReportStore({ ttlMs: Number.MAX_SAFE_INTEGER });
 for (let i = 0; i < 16; i++) sameFigures.write(`b${i}`, { cpu: 30, memory: 20, network: 0 });
 
 runSelectorSuite("hybrid", {
-  create: (env) => hybrid.create(hybrid.options.parse({}), { ...env, metricsStore: sameFigures }),
+  create: (env) => hybrid.create(hybrid.options.parse({}), { ...env, resourceReports: sameFigures }),
   weighted: true,
 });
 
 function setup(count: number, options: Record<string, unknown> = {}, fallback?: "round-robin" | "none") {
   let time = 0;
-  const store = new BackendMetricsStore({ now: () => time, fallback });
+  const store = new ResourceReportStore({ now: () => time, fallback });
   const pool = makePool(count);
   const selector = follow(
     pool,
     hybrid.create(hybrid.options.parse(options), {
       random: testEnv().random,
       now: () => time,
-      metricsStore: store,
+      resourceReports: store,
     }),
   ) as HybridSelector;
   return {

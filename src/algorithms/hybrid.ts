@@ -13,22 +13,22 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { Outcome } from "../core/outcome.js";
-import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { LeaseTable } from "../load/leases.js";
+import type { ResourceReportStore, ResourceSample } from "../load/resource-reports.js";
 import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 import { leaseDurationSchema, leasesPerWeight, releaseOnFinishSchema } from "./lease.js";
 import {
   describeSample,
   fixed,
-  type MetricWeights,
-  metricsScore,
-  metricWeightsSchema,
+  type LoadWeights,
+  loadScore,
+  loadWeightsSchema,
   netCapacitySchema,
   ResourceScanSelector,
-} from "./metrics.js";
+} from "./reported-load.js";
 
 const hybridOptions = z.strictObject({
-  weights: metricWeightsSchema,
+  weights: loadWeightsSchema,
   netCapacityBytesPerSec: netCapacitySchema,
   leaseWeight: z
     .number()
@@ -43,12 +43,12 @@ const hybridOptions = z.strictObject({
 export class HybridSelector extends ResourceScanSelector {
   readonly name = "hybrid";
   readonly leases: LeaseTable;
-  #weights: MetricWeights;
+  #weights: LoadWeights;
   #netCapacity: number;
   #leaseWeight: number;
 
   constructor(options: z.output<typeof hybridOptions>, env: AlgorithmEnv) {
-    super(env.metricsStore);
+    super(env.resourceReports);
     this.#weights = options.weights;
     this.#netCapacity = options.netCapacityBytesPerSec;
     this.#leaseWeight = options.leaseWeight;
@@ -69,7 +69,7 @@ export class HybridSelector extends ResourceScanSelector {
   }
 
   protected utilisation(sample: ResourceSample): number {
-    return metricsScore(sample, this.#weights, this.#netCapacity);
+    return loadScore(sample, this.#weights, this.#netCapacity);
   }
 
   protected override extra(backend: Backend): number {
@@ -80,7 +80,7 @@ export class HybridSelector extends ResourceScanSelector {
     this.leases.acquire(backend);
   }
 
-  protected explainScore(backend: Backend, store: BackendMetricsStore): string {
+  protected explainScore(backend: Backend, store: ResourceReportStore): string {
     return `lowest leases·${this.#leaseWeight} + load score: ${fixed(this.score(backend))} (${this.leases.count(backend)} leases; ${describeSample(backend, store, this.#netCapacity)})`;
   }
 }

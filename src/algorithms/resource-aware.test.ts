@@ -1,24 +1,24 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { acceptReady } from "../core/selector.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
+import { ResourceReportStore } from "../load/resource-reports.js";
 import { type ResourceAwareSelector, resourceAware } from "./resource-aware.js";
 import { countPicks, follow, makePool, runSelectorSuite } from "./selector.case.js";
 
-const sameFigures = new BackendMetricsStore({ ttlMs: Number.MAX_SAFE_INTEGER });
+const sameFigures = new ResourceReportStore({ ttlMs: Number.MAX_SAFE_INTEGER });
 for (let i = 0; i < 16; i++) sameFigures.write(`b${i}`, { cpu: 30, memory: 20, network: 0 });
 
-const create = (options: Record<string, unknown> = {}, metricsStore: BackendMetricsStore = sameFigures) =>
+const create = (options: Record<string, unknown> = {}, resourceReports: ResourceReportStore = sameFigures) =>
   resourceAware.create(resourceAware.options.parse(options), {
     random: Math.random,
     now: () => 0,
-    metricsStore,
+    resourceReports,
   }) as ResourceAwareSelector;
 
 runSelectorSuite("resource-aware", { create: () => create(), weighted: true });
 
 function setup(count: number) {
-  const store = new BackendMetricsStore({ now: () => 0 });
+  const store = new ResourceReportStore({ now: () => 0 });
   const pool = makePool(count);
   const selector = create({}, store);
   follow(pool, selector);

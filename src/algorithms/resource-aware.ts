@@ -17,10 +17,10 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { Outcome } from "../core/outcome.js";
 import { type Accept, acceptReady } from "../core/selector.js";
-import type { BackendMetricsStore, ResourceSample } from "../load/backend-metrics.js";
 import { OutcomeWindow } from "../load/outcome-window.js";
+import type { ResourceReportStore, ResourceSample } from "../load/resource-reports.js";
 import type { AlgorithmDefinition } from "./definition.js";
-import { fixed, ResourceScanSelector } from "./metrics.js";
+import { fixed, ResourceScanSelector } from "./reported-load.js";
 
 const weight = (fallback: number, what: string) =>
   z.number().min(0).max(1000).default(fallback).describe(`weight of ${what}`);
@@ -53,7 +53,7 @@ export class ResourceAwareSelector extends ResourceScanSelector {
   /** Highest in-flight per weight among the ready backends, set before each scan. */
   #busiest = 0;
 
-  constructor(options: ResourceAwareOptions, store?: BackendMetricsStore) {
+  constructor(options: ResourceAwareOptions, store?: ResourceReportStore) {
     super(store);
     this.#options = options;
     this.#outcomes = new OutcomeWindow(options.window);
@@ -95,12 +95,12 @@ export class ResourceAwareSelector extends ResourceScanSelector {
     return super.score(backend);
   }
 
-  protected explainScore(backend: Backend, store: BackendMetricsStore): string {
+  protected explainScore(backend: Backend, store: ResourceReportStore): string {
     const sample = store.peek(backend.id);
     const resources =
       sample && store.isFresh(sample)
         ? `cpu ${fixed(sample.cpu)}%, memory ${fixed(sample.memory)}%`
-        : "no fresh metrics, cpu and memory scored as the pool mean";
+        : "no fresh reports, cpu and memory scored as the pool mean";
     return `lowest resource score ${fixed(this.score(backend))} (${resources}, connections ${fixed(this.connections(backend))}%, health ${fixed(this.health(backend))})`;
   }
 
@@ -121,5 +121,5 @@ export const resourceAware: AlgorithmDefinition<ResourceAwareOptions> = {
   summary: "Lowest 0.4·cpu + 0.3·memory + 0.3·connections, penalised by poor health.",
   reference: "Datapunk (ResourceAwareStrategy)",
   options: resourceAwareOptions,
-  create: (options, env) => new ResourceAwareSelector(options, env.metricsStore),
+  create: (options, env) => new ResourceAwareSelector(options, env.resourceReports),
 };

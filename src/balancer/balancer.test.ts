@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HEDGE_CANCELLED } from "../core/outcome.js";
 import { seededRandom } from "../core/random.js";
 import { GeoResolvers } from "../geo/geo-resolvers.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
+import { ResourceReportStore } from "../load/resource-reports.js";
 import { Balancer, createBalancer } from "./balancer.js";
 
 const three = [
@@ -129,15 +129,15 @@ describe("Balancer", () => {
 
   it("gives its algorithms its own metrics store, so pools sharing backend ids stay apart", () => {
     const one = createBalancer({ backends: [{ id: "web", address: "127.0.0.1:1" }], algorithm: "metrics" });
-    const store = new BackendMetricsStore();
+    const store = new ResourceReportStore();
     const two = createBalancer({
       backends: [{ id: "web", address: "127.0.0.1:2" }],
       algorithm: "metrics",
-      metricsStore: store,
+      resourceReports: store,
     });
-    expect(two.env.metricsStore).toBe(store);
-    expect(one.env.metricsStore).not.toBe(store);
-    one.env.metricsStore.write("web", { cpu: 1, memory: 0, network: 0 });
+    expect(two.env.resourceReports).toBe(store);
+    expect(one.env.resourceReports).not.toBe(store);
+    one.env.resourceReports.write("web", { cpu: 1, memory: 0, network: 0 });
     store.write("web", { cpu: 2, memory: 0, network: 0 });
     expect(one.select({}).explain().reason).toMatch(/cpu 1%/);
     expect(two.select({}).explain().reason).toMatch(/cpu 2%/);

@@ -1,145 +1,48 @@
 /**
  * The balancer ties a pool to a selector: `select(ctx)` picks a backend and
  * opens an attempt, `report(decision, outcome)` closes it. Everything else is
- * delegated: admission (breakers, panic) to admission.ts, session pins to
- * session-binding.ts, counting to counters.ts, `stats()` to stats.ts, and
- * every consumer of attempts (counters, metrics, breakers, health, the
- * selector) joins one observer list. The selector is rebuilt from each new
- * pool snapshot and replaced whole on `setAlgorithm`, so requests in flight
- * finish against the same backend objects and nothing is dropped.
- *
- * Just over 400 lines: it is the library's face (options, select, report,
- * setAlgorithm, stats, explain); the parts with a job of their own already live
- * beside it (admission.ts, session-binding.ts, attempt-observers.ts, counters.ts, stats.ts).
+ * delegated: the options to balancer-options.ts, admission (breakers, panic)
+ * to admission.ts, session affinity to affinity-stage.ts (a stage before and
+ * after the pick, whose binding rides on the decision), counting to
+ * counters.ts, `stats()` to stats.ts, and every consumer of attempts
+ * (counters, metrics, breakers, health, the selector) joins one observer
+ * list. The selector is rebuilt from each new pool snapshot and replaced
+ * whole on `setAlgorithm`, so requests in flight finish against the same
+ * backend objects and nothing is dropped.
  */
 import { performance } from "node:perf_hooks";
-import { Affinity, type AffinityOptions } from "../affinity/affinity.js";
-import {
-  type AlgorithmEnv,
-  type AlgorithmSpec,
-  createSelector,
-  type KnownAlgorithmSpec,
-} from "../algorithms/registry.js";
-import type { Backend, BackendProtocol, BackendSpec } from "../core/backend.js";
+import { Affinity } from "../affinity/affinity.js";
+import { type AlgorithmEnv, type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
+import type { Backend, BackendProtocol } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { AttemptObserver, Outcome } from "../core/outcome.js";
 import { Pool } from "../core/pool.js";
-import type { ProbeTransport } from "../core/probe.js";
 import {
   type HedgeController,
   NO_BACKENDS_TRIED,
   type Selector,
   type SelectorFallback,
 } from "../core/selector.js";
-import {
-  defaultUpstreamTls,
-  loadUpstreamTls,
-  type UpstreamTls,
-  type UpstreamTlsSettings,
-} from "../core/upstream-tls.js";
+import { defaultUpstreamTls, loadUpstreamTls, type UpstreamTls } from "../core/upstream-tls.js";
 import { GeoResolvers } from "../geo/geo-resolvers.js";
 import { BreakerSet } from "../health/breakers.js";
-import { type CircuitBreakerOptions, circuitBreakerOptions } from "../health/circuit-breaker.js";
+import { circuitBreakerOptions } from "../health/circuit-breaker.js";
 import { type HealthChangeListener, HealthMonitor } from "../health/health-monitor.js";
-import type {
-  HealthCheckOptions,
-  OutlierDetectionOptions,
-  SlowStartOptions,
-} from "../health/health-options.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
 import { HttpProbes } from "../load/http-probes.js";
-import { BalancerMetrics, type BalancerMetricsOptions } from "../observability/balancer-metrics.js";
-import { type Logger, silentLogger } from "../observability/logger.js";
+import { ResourceReportStore } from "../load/resource-reports.js";
+import { BalancerMetrics } from "../observability/balancer-metrics.js";
+import { silentLogger } from "../observability/logger.js";
 import { Admission } from "./admission.js";
+import { AffinityStage } from "./affinity-stage.js";
 import { AttemptObservers } from "./attempt-observers.js";
+import type { BalancerOptions, CheckedBalancerOptions } from "./balancer-options.js";
 import { BalancerCounters } from "./counters.js";
-import { SessionBinding } from "./session-binding.js";
 import { type BalancerStats, balancerStats } from "./stats.js";
 
+export type { BalancerOptions, CheckedBalancerOptions } from "./balancer-options.js";
 export type { BalancerStats } from "./stats.js";
-
-export interface BalancerOptions {
-  /** Backends to start with (ignored when `pool` is given). */
-  backends?: readonly BackendSpec[];
-  /** An existing pool to balance over. */
-  pool?: Pool;
-  /** Algorithm name or `{ name, ...options }`; default round-robin. */
-  algorithm?: AlgorithmSpec;
-  /** Random source in [0, 1); default Math.random. Inject a seeded one for determinism. */
-  random?: () => number;
-  /** Millisecond clock; default performance.now. */
-  now?: () => number;
-  /**
-   * Per-backend circuit breaker settings, or false to disable. Defaults: opens
-   * at 50% errors over 10 s with at least 20 requests, stays open 30 s, then
-   * lets 3 probes through.
-   */
-  circuitBreaker?: Partial<CircuitBreakerOptions> | false;
-  /**
-   * Panic mode: when no backend is ready, route anyway to enabled backends that
-   * are not draining (their checks may be wrong; a 503 is certain). Default
-   * false: answer SY_ERR_NO_BACKEND at once.
-   */
-  panic?: boolean;
-  /**
-   * Active health checks (http, tcp, command, or a `check` function), run
-   * between `start()` and `stop()`. Defaults: GET /health every 5 s ±10%,
-   * 200-399 passes, 2 s timeout, rise 2, fall 3. Off when absent.
-   */
-  healthCheck?: HealthCheckOptions;
-  /**
-   * Passive outlier detection from live outcomes, or false to disable.
-   * Defaults: 5 consecutive failures eject for 30 s × times ejected (at most
-   * 300 s), never more than 50% of the pool at once.
-   */
-  outlierDetection?: OutlierDetectionOptions | false;
-  /** Weight ramp for added or recovered backends; default `{ durationMs: 0 }` (off). */
-  slowStart?: SlowStartOptions;
-  /** Where health changes are logged; default silent. At debug, every routing decision is logged. */
-  logger?: Logger;
-  /**
-   * Recording for `metrics` (latency histograms, rates, recent decisions), or
-   * false to record nothing (the bench's baseline). Default on.
-   */
-  metrics?: BalancerMetricsOptions | false;
-  /**
-   * Session affinity (cookie, client IP or header; `ctx.sessionId` always
-   * counts as a key). Off when absent. See src/affinity/affinity.ts.
-   */
-  affinity?: AffinityOptions;
-  /** Wall clock in epoch ms for affinity expiries (cookies carry absolute times); default Date.now. */
-  wallClock?: () => number;
-  /**
-   * Agent-reported CPU, memory and network figures of the pool's backends,
-   * read by the metrics-driven algorithms; default an empty store of the
-   * balancer's own (write to `balancer.env.metricsStore`).
-   */
-  metricsStore?: BackendMetricsStore;
-  /**
-   * TLS settings for the pool's `https://` backends (CA, server name, client
-   * certificate, `insecureSkipVerify`), shared by the proxy's connections and
-   * the health checks. Default: the system's roots, full verification.
-   */
-  backendTls?: UpstreamTlsSettings;
-  /**
-   * How the proxy speaks HTTP to the pool's backends: `http1` (default) or
-   * `h2` (HTTP/2 streams on shared connections; needed for gRPC).
-   */
-  backendProtocol?: BackendProtocol;
-  /**
-   * How load probes reach the backends (read by `prequal`); default HTTP
-   * (`HttpProbes`), closed by `stop()`. The simulator passes its own.
-   */
-  probes?: ProbeTransport;
-  /**
-   * Client-location resolvers for the geo algorithms, by their geo options;
-   * default a set of the balancer's own. The runtime passes one set to all
-   * its pools, so pools with the same geo options share a warm resolver.
-   */
-  geoResolvers?: GeoResolvers;
-}
 
 const POOL_REBUILD_EVENTS = ["changed", "state-changed", "enabled-changed", "circuit-changed"] as const;
 
@@ -158,7 +61,7 @@ export class Balancer implements AttemptHost {
   #counters = new BalancerCounters();
   #observers = new AttemptObservers();
   #metrics: BalancerMetrics | undefined;
-  #sessions: SessionBinding | undefined;
+  #sessions: AffinityStage | undefined;
   /** The selector's place in the observer list; follows setAlgorithm. */
   #selectorObserver: AttemptObserver = {
     opened: (backend) => this.#selector.loadChanged?.(backend),
@@ -178,7 +81,7 @@ export class Balancer implements AttemptHost {
     this.env = {
       random: options.random ?? Math.random,
       now: options.now ?? (() => performance.now()),
-      metricsStore: options.metricsStore ?? new BackendMetricsStore(),
+      resourceReports: options.resourceReports ?? new ResourceReportStore(),
       probes: options.probes ?? new HttpProbes(this.backendTls),
       geoResolvers: options.geoResolvers ?? new GeoResolvers(),
     };
@@ -195,7 +98,7 @@ export class Balancer implements AttemptHost {
           "cookie affinity without a secret: its cookies are signed with a random one for this start, so other instances and restarts will not honour them until affinity.secret is set",
         );
       }
-      this.#sessions = new SessionBinding(affinity);
+      this.#sessions = new AffinityStage(affinity);
     }
     if (options.circuitBreaker !== false) {
       const breakerOptions = circuitBreakerOptions.parse(options.circuitBreaker ?? {});
@@ -291,22 +194,12 @@ export class Balancer implements AttemptHost {
     }
     this.#counters.decisions++;
     this.#counters.selectionNsTotal += selectionNs;
-    const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs, started);
-    if (lookup !== undefined) this.#sessions?.bind(ctx, lookup, backend, pinned !== undefined);
+    const session = lookup && this.#sessions?.bind(lookup, backend, pinned !== undefined);
+    const decision = new Decision(this, ctx, this.#selector.name, backend, selectionNs, started, session);
     // Before the attempt opens, so kept scores and the debug log show the pool as the pick saw it.
     this.#metrics?.decided(decision, started);
     this.#observers.opened(backend);
     return decision;
-  }
-
-  /**
-   * The Set-Cookie header value the response to `decision` must carry, if any
-   * (cookie affinity: a new pin, a migration or a sliding renewal). Call it
-   * when the response head is written: when the request failed over to
-   * another backend, the session is re-pinned to the backend that answered.
-   */
-  affinityCookie(decision: Decision): string | undefined {
-    return this.#sessions?.cookie(decision);
   }
 
   /** Closes the decision's current attempt with its outcome. */
@@ -383,7 +276,7 @@ export class Balancer implements AttemptHost {
 
   /** @internal AttemptHost */
   reason(decision: Decision): string {
-    return this.#sessions?.pinReason(decision) ?? this.#selector.describe(decision.backend);
+    return decision.session?.reason(decision.backend) ?? this.#selector.describe(decision.backend);
   }
 
   /** @internal AttemptHost */
@@ -412,11 +305,6 @@ export class Balancer implements AttemptHost {
     selector.rebuild(this.pool.backends);
     return selector;
   }
-}
-
-/** `BalancerOptions` with the algorithm's name checked at compile time: a typo does not build. */
-export interface CheckedBalancerOptions extends Omit<BalancerOptions, "algorithm"> {
-  algorithm?: KnownAlgorithmSpec;
 }
 
 /**

@@ -49,7 +49,7 @@ export const SWARMGUARD_ENV_ALIASES: readonly { name: string; description: strin
   { name: "NETWORK_WEIGHT", description: "SwarmGuard: weights.network of metrics and hybrid" },
   {
     name: "CACHE_TTL",
-    description: "SwarmGuard: agents.cacheTtlMs in seconds (stale limit of agent metrics)",
+    description: "SwarmGuard: agents.cacheTtlMs in seconds (stale limit of agent reports)",
   },
   {
     name: "FALLBACK_ENABLED",

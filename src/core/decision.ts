@@ -29,6 +29,21 @@ export interface AttemptHost {
   explain(decision: Decision): DecisionExplanation;
 }
 
+/**
+ * The session a request was bound to by session affinity (cookie, client IP or
+ * header), carried by its decision so the proxy asks it directly.
+ */
+export interface SessionPin {
+  /**
+   * The Set-Cookie value the response from `backend` must carry, if any (a new
+   * pin, a migration or a sliding renewal); when the request failed over, the
+   * session is re-pinned to `backend`, the one that answered.
+   */
+  cookie(backend: Backend): string | undefined;
+  /** Why the request went to `backend`, when the session pin decided it. */
+  reason(backend: Backend): string | undefined;
+}
+
 export interface CandidateScore {
   id: string;
   score: number | undefined;
@@ -51,6 +66,8 @@ export class Decision {
   readonly selectionNs: number;
   /** When the request's first backend was chosen (performance clock, ms): failover times count from here. */
   readonly startedAt: number;
+  /** The session affinity bound the request to, when affinity is on; hedges share it. */
+  readonly session: SessionPin | undefined;
   #host: AttemptHost;
   #backend: Backend;
   #tried: Backend[] | undefined;
@@ -63,8 +80,10 @@ export class Decision {
     backend: Backend,
     selectionNs: number,
     startedAt: number,
+    session?: SessionPin,
     tried?: Backend[],
   ) {
+    this.session = session;
     this.#tried = tried;
     this.#host = host;
     this.ctx = ctx;
@@ -117,7 +136,16 @@ export class Decision {
     const backend = this.#host.pickNext(this.ctx, this.#tried, true, this.startedAt);
     if (!backend) return undefined;
     this.#tried.push(backend);
-    return new Decision(this.#host, this.ctx, this.algorithm, backend, 0, this.startedAt, this.#tried);
+    return new Decision(
+      this.#host,
+      this.ctx,
+      this.algorithm,
+      backend,
+      0,
+      this.startedAt,
+      this.session,
+      this.#tried,
+    );
   }
 
   /** Lazily yields the chosen backend, then each next candidate. */

@@ -31,7 +31,7 @@ export interface HedgeController {
 /** Picks an algorithm made without the input it is built on, and what it did instead. */
 export interface SelectorFallback {
   picks: number;
-  /** Why, and what the picks were made by: "no fresh agent metrics: round-robin". */
+  /** Why, and what the picks were made by: "no fresh agent reports: round-robin". */
   reason: string;
 }
 
@@ -62,7 +62,7 @@ export interface Selector {
   figures?(): object;
   /** Requests and failovers per client region, and latency per serving region, for geo-aware algorithms. */
   regionStats?(): object;
-  /** For algorithms that need inputs a pool may lack (agent metrics, client locations): how often they did. */
+  /** For algorithms that need inputs a pool may lack (agent reports, client locations): how often they did. */
   fallback?(): SelectorFallback;
   /** Present when the algorithm hedges slow requests (ALPHA1). */
   readonly hedging?: HedgeController;

@@ -2,7 +2,7 @@
  * SwarmGuard's A/B with agents, simulated: backends with uneven background CPU
  * load (the `uneven-load` scenario) behind the real routing engine, with a
  * simulated monitoring agent per backend feeding the pool's
- * `BackendMetricsStore`, so `metrics`, `hybrid` and `resource-aware` run for
+ * `ResourceReportStore`, so `metrics`, `hybrid` and `resource-aware` run for
  * real through `select()` and `finish()`. It is a `Simulation` with agents on
  * (the server model, the event loop and the agents' CPU model are the
  * simulator's: simulator.ts, sim-agents.ts); this file picks the defaults and
@@ -17,7 +17,7 @@
  * in `select()`, metric reads included).
  */
 import type { AlgorithmSpec } from "../algorithms/registry.js";
-import { loadSpread, round3 } from "./metrics.js";
+import { loadSpread, round3 } from "./run-results.js";
 import { getScenario, type ScenarioDefinition } from "./scenarios.js";
 import type { SimAgents } from "./sim-agents.js";
 import { Simulation } from "./simulator.js";
@@ -67,7 +67,7 @@ export interface AgentAbResult {
   latencyMs: { mean: number; p50: number; p99: number };
   /** Mean wall-clock time of one `select()`, ns. */
   meanDecisionNs: number;
-  /** Picks made by the round-robin fallback (no fresh metrics). */
+  /** Picks made by the round-robin fallback (no fresh reports). */
   fallbacks: number;
   /** Fresh metric reads / reads. */
   cacheHitRate: number;

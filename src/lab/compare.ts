@@ -5,7 +5,7 @@
  * registry, so algorithms added later are compared without touching the lab.
  */
 import { type AlgorithmSpec, findAlgorithm, listAlgorithms } from "../algorithms/registry.js";
-import type { SimulationResult } from "./metrics.js";
+import type { SimulationResult } from "./run-results.js";
 import { getScenario, type ScenarioDefinition, validateScenario } from "./scenarios.js";
 import { simulate } from "./simulator.js";
 

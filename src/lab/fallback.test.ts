@@ -14,7 +14,7 @@ describe("simulation fallbacks", () => {
     const fallbacks = Object.fromEntries(
       results.filter((r) => r.fallback).map((r) => [r.algorithm, r.fallback]),
     );
-    const metrics = { picks: 400, reason: expect.stringMatching(/agent metrics: round-robin$/) };
+    const metrics = { picks: 400, reason: expect.stringMatching(/agent reports: round-robin$/) };
     const geo = { picks: 400, reason: expect.stringMatching(/^client location unknown.*least in flight$/) };
     expect(fallbacks).toEqual({
       metrics,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { runScenario } from "./compare.js";
-import type { SimulationResult } from "./metrics.js";
+import type { SimulationResult } from "./run-results.js";
 import { getScenario, listScenarios } from "./scenarios.js";
 import { Simulation } from "./simulator.js";
 

@@ -9,8 +9,8 @@
  * still has every number.
  */
 import type { ReportChart } from "./chart-data.js";
-import type { SimulationResult } from "./metrics.js";
 import type { ReportAssets } from "./report-assets.js";
+import type { SimulationResult } from "./run-results.js";
 import { barChart, escapeHtml } from "./svg-chart.js";
 import { formatMs, groupByScenario } from "./table.js";
 

@@ -19,14 +19,14 @@ export {
 } from "./compare.js";
 export { KeySampler, normalQuantile, ServiceTime, type ServiceTimeSpec } from "./distributions.js";
 export { renderHtmlReport } from "./html-report.js";
+export { loadReportAssets, type ReportAssets } from "./report-assets.js";
 export type {
   BackendResult,
   LabEvent,
   LatencySummary,
   LatencyTimeline,
   SimulationResult,
-} from "./metrics.js";
-export { loadReportAssets, type ReportAssets } from "./report-assets.js";
+} from "./run-results.js";
 export {
   arrivalRateRps,
   type EpisodeSpec,

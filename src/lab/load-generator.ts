@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { quantilesInPlace, round3 } from "./metrics.js";
+import { quantilesInPlace, round3 } from "./run-results.js";
 
 export const MAX_LOAD_DURATION_MS = 60_000;
 export const MAX_LOAD_RATE = 10_000;

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ReportChart } from "./chart-data.js";
 import { algorithmLabel, compareAlgorithms, parseAlgorithmList } from "./compare.js";
 import { renderHtmlReport } from "./html-report.js";
-import type { SimulationResult } from "./metrics.js";
 import { loadReportAssets } from "./report-assets.js";
+import type { SimulationResult } from "./run-results.js";
 import { runLabSimulate } from "./simulate-command.js";
 import { formatTable } from "./table.js";
 
@@ -118,7 +118,7 @@ describe("renderHtmlReport", () => {
     const html = renderHtmlReport(results, await loadReportAssets());
     const note = html.slice(html.indexOf('<div class="fallbacks'), html.indexOf("<table>"));
     expect(note).toContain(
-      "<li><b>metrics</b>: no ready backend had fresh agent metrics: round-robin (2000 picks)</li>",
+      "<li><b>metrics</b>: no ready backend had fresh agent reports: round-robin (2000 picks)</li>",
     );
     expect(note).toMatch(
       /<li><b>geographical<\/b>: client location unknown .*least in flight \(2000 picks\)/,

@@ -12,7 +12,7 @@ import {
   type SimulationResult,
   summarizeLatency,
   windowedLoadSpread,
-} from "./metrics.js";
+} from "./run-results.js";
 import type { SimBackend } from "./sim-backend.js";
 
 export interface RunDescription {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { listAlgorithms } from "../algorithms/registry.js";
 import { runScenario } from "./compare.js";
-import type { SimulationResult } from "./metrics.js";
+import type { SimulationResult } from "./run-results.js";
 import { listScenarios, validateScenario } from "./scenarios.js";
 
 function eventAt(result: SimulationResult, kind: string, backend: string): number | undefined {

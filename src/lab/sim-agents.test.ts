@@ -10,14 +10,14 @@ import { describe, expect, it } from "vitest";
 import { noOptions, registerAlgorithm } from "../algorithms/registry.js";
 import type { Backend } from "../core/backend.js";
 import type { Accept, Selector } from "../core/selector.js";
-import type { BackendMetrics, BackendMetricsStore } from "../load/backend-metrics.js";
+import type { ResourceReport, ResourceReportStore } from "../load/resource-reports.js";
 import { arrivalRateRps, getScenario } from "./scenarios.js";
 import { Simulation } from "./simulator.js";
 
 interface Pick {
   now: number;
   /** Latest report per backend id at the pick. */
-  reports: Map<string, BackendMetrics | undefined>;
+  reports: Map<string, ResourceReport | undefined>;
 }
 
 const picks: Pick[] = [];
@@ -28,9 +28,9 @@ class ReportWatcher implements Selector {
   #backends: readonly Backend[] = [];
   #next = 0;
   #now: () => number;
-  #store: BackendMetricsStore;
+  #store: ResourceReportStore;
 
-  constructor(now: () => number, store: BackendMetricsStore) {
+  constructor(now: () => number, store: ResourceReportStore) {
     this.#now = now;
     this.#store = store;
   }
@@ -57,7 +57,7 @@ registerAlgorithm({
   name: "lab-test-agent-watcher",
   summary: "notes the agents' latest reports at each pick",
   options: noOptions,
-  create: (_options, env) => new ReportWatcher(env.now, env.metricsStore as BackendMetricsStore),
+  create: (_options, env) => new ReportWatcher(env.now, env.resourceReports as ResourceReportStore),
 });
 
 /** Runs `scenarioName` with agents polled every `pollIntervalMs`; returns the run and its expected arrival window, ms. */

@@ -2,7 +2,7 @@
  * Monitoring agents in the simulator (SwarmGuard's, one per backend): every
  * `pollIntervalMs` of simulated time (an AGENT_REPORT event of the simulation)
  * each agent reports the interval just ended into the pool's
- * `BackendMetricsStore`, whose clock is the simulation clock and whose TTL is
+ * `ResourceReportStore`, whose clock is the simulation clock and whose TTL is
  * the stale limit, so `metrics`, `hybrid` and `resource-aware` read these
  * figures exactly as they would the poller's. A backend not yet in the pool
  * or in a failure episode sends no report.
@@ -19,7 +19,7 @@
  * (until the last request arrives): each backend's mean CPU over it and the
  * requests still waiting at its end.
  */
-import { BackendMetricsStore } from "../load/backend-metrics.js";
+import { ResourceReportStore } from "../load/resource-reports.js";
 import type { SimBackend } from "./sim-backend.js";
 
 export interface AgentsConfig {
@@ -44,7 +44,7 @@ export interface ArrivalWindowLoad {
 }
 
 export class SimAgents {
-  readonly store: BackendMetricsStore;
+  readonly store: ResourceReportStore;
   readonly pollIntervalMs: number;
   /** Set when the last request arrives. */
   arrivalWindow: ArrivalWindowLoad | undefined;
@@ -58,7 +58,7 @@ export class SimAgents {
     this.pollIntervalMs = config.pollIntervalMs ?? 1000;
     if (!(this.pollIntervalMs > 0)) throw new RangeError("agents.pollIntervalMs must be positive");
     this.#responseBytes = config.responseBytes ?? 16 * 1024;
-    this.store = new BackendMetricsStore({ ttlMs: config.ttlMs ?? 2000, now });
+    this.store = new ResourceReportStore({ ttlMs: config.ttlMs ?? 2000, now });
     this.#backends = backends;
     this.#busyAtReport = new Float64Array(backends.length);
     this.#servedAtReport = new Float64Array(backends.length);

@@ -11,8 +11,8 @@ import { z } from "zod";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { compareAlgorithms, DEFAULT_SEED, parseAlgorithmList } from "./compare.js";
 import { renderHtmlReport } from "./html-report.js";
-import type { SimulationResult } from "./metrics.js";
 import { loadReportAssets } from "./report-assets.js";
+import type { SimulationResult } from "./run-results.js";
 import { getScenario, listScenarios } from "./scenarios.js";
 import { formatTable } from "./table.js";
 

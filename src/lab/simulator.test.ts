@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runScenario } from "./compare.js";
-import type { SimulationResult } from "./metrics.js";
+import type { SimulationResult } from "./run-results.js";
 import { arrivalRateRps, getScenario, listScenarios, type ScenarioDefinition } from "./scenarios.js";
 
 function withoutWallTime(result: SimulationResult): Omit<SimulationResult, "wallMs"> {

@@ -47,8 +47,8 @@ import {
   randomStreams,
 } from "./distributions.js";
 import { EventQueue } from "./event-queue.js";
-import type { LabEvent, SimulationResult } from "./metrics.js";
 import { RunRecorder } from "./run-recorder.js";
+import type { LabEvent, SimulationResult } from "./run-results.js";
 import { arrivalRateRps, type EpisodeSpec, type ScenarioDefinition } from "./scenarios.js";
 import { type AgentsConfig, SimAgents } from "./sim-agents.js";
 import { SimBackend } from "./sim-backend.js";
@@ -163,7 +163,7 @@ export class Simulation {
       random: this.#random.balancer,
       now: () => this.time,
       probes: this.#probes,
-      metricsStore: this.agents?.store,
+      resourceReports: this.agents?.store,
     });
     for (const sim of initial) this.#attach(sim, this.balancer.pool.require(sim.spec.id));
     this.#requests = new SimRequests({

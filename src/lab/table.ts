@@ -3,7 +3,7 @@
  * latency percentiles, load spread, errors, retries, hedging and key
  * remapping, one row per algorithm, numbers right-aligned.
  */
-import type { SimulationResult } from "./metrics.js";
+import type { SimulationResult } from "./run-results.js";
 
 interface Column {
   title: string;

@@ -57,7 +57,7 @@ const NONE_CLASS = 6;
 /** Length of one recent window; percentiles cover the current and the previous one. */
 export const RECENT_WINDOW_SECONDS = 10;
 
-export interface BackendMetrics {
+export interface ResourceReport {
   id: string;
   region: string | undefined;
   /** Finished attempts by outcome class, since the backend joined. */
@@ -85,7 +85,7 @@ export interface PoolMetrics {
    * `requests` over the last 10–20 s, `inFlight` right now.
    */
   loadCv: { requests: number; inFlight: number };
-  backends: BackendMetrics[];
+  backends: ResourceReport[];
   /** Finished attempts by backend region (`none` for backends without one). */
   regions: Record<string, number>;
   explain: { sample: number; capacity: number; kept: number };
@@ -201,7 +201,7 @@ export class BalancerMetrics implements AttemptObserver {
     const epoch = this.#epoch;
     const members = this.#pool.backends;
     this.#forgetRemoved();
-    const backends: BackendMetrics[] = [];
+    const backends: ResourceReport[] = [];
     const regions: Record<string, number> = {};
     const requestLoad: number[] = [];
     const inFlightLoad: number[] = [];

@@ -273,7 +273,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const headers = buildResponseHeaders(rawHeaders);
     this.#route.editResponse(headers);
     // Session affinity: the (re)issued cookie rides beside the backend's own Set-Cookie lines.
-    const affinityCookie = this.#decision && this.#balancer.affinityCookie(this.#decision);
+    const affinityCookie = this.#decision?.session?.cookie(this.#decision.backend);
     if (affinityCookie !== undefined) headers.push("Set-Cookie", affinityCookie);
     if (this.#quota !== undefined) headers.push(...this.#quota);
     this.#res.writeHead(statusCode, statusText, headers);

@@ -1,14 +1,14 @@
 /**
  * Metrics (SwarmGuard's least-loaded replica): the ready backend with the lowest
  * utilisation score `0.5·cpu + 0.3·memory + 0.2·network` (percent; network as
- * a percentage of `netCapacityBytesPerSec`), read from the backend metrics
- * store the agent poller fills. Weights are options.
+ * a percentage of `netCapacityBytesPerSec`), read from the resource report store
+ * the agent poller fills. Weights are options.
  *
  * Missing figures, shared by `metrics`, `hybrid` and `resource-aware` through
  * `ResourceScanSelector`:
- * - some backends lack fresh metrics: each is scored as the mean of those
+ * - some backends lack fresh reports: each is scored as the mean of those
  *   that have them, so it is neither preferred nor starved;
- * - no ready backend has fresh metrics: with the store's fallback
+ * - no ready backend has fresh reports: with the store's fallback
  *   `round-robin` (the default, SwarmGuard's FALLBACK_ENABLED) the pick rotates
  *   and is counted as a fallback; with `none` the missing figures count as 0
  *   and the algorithm ranks by what else it weighs (leases, connections).
@@ -27,11 +27,11 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Accept, Selector, SelectorFallback } from "../core/selector.js";
-import { BackendMetricsStore, type ResourceSample } from "../load/backend-metrics.js";
+import { ResourceReportStore, type ResourceSample } from "../load/resource-reports.js";
 import { RoutedSinceReport } from "../load/routed-since-report.js";
 import type { AlgorithmDefinition } from "./definition.js";
 
-export interface MetricWeights {
+export interface LoadWeights {
   cpu: number;
   memory: number;
   network: number;
@@ -43,7 +43,7 @@ export const DEFAULT_NET_CAPACITY_BYTES_PER_SEC = 125_000_000;
 const weight = (fallback: number, what: string) =>
   z.number().min(0).max(1000).default(fallback).describe(`weight of ${what}`);
 
-export const metricWeightsSchema = z
+export const loadWeightsSchema = z
   .strictObject({
     cpu: weight(0.5, "CPU percent"),
     memory: weight(0.3, "memory percent"),
@@ -58,8 +58,8 @@ export const netCapacitySchema = z
   .default(DEFAULT_NET_CAPACITY_BYTES_PER_SEC)
   .describe("bytes per second (rx + tx) that count as 100% network");
 
-const metricsOptions = z.strictObject({
-  weights: metricWeightsSchema,
+const reportedLoadOptions = z.strictObject({
+  weights: loadWeightsSchema,
   netCapacityBytesPerSec: netCapacitySchema,
   predict: z
     .boolean()
@@ -70,7 +70,7 @@ const metricsOptions = z.strictObject({
 });
 
 /** SwarmGuard's load score, in percent units: weighted CPU, memory and network (capped at 100%). */
-export function metricsScore(sample: ResourceSample, weights: MetricWeights, netCapacity: number): number {
+export function loadScore(sample: ResourceSample, weights: LoadWeights, netCapacity: number): number {
   const network = Math.min(100, (sample.network / netCapacity) * 100);
   return sample.cpu * weights.cpu + sample.memory * weights.memory + network * weights.network;
 }
@@ -93,10 +93,10 @@ export abstract class ResourceScanSelector implements Selector {
   /** Set by a subclass that extrapolates the figures between reports (see RoutedSinceReport). */
   protected routedSinceReport: RoutedSinceReport | undefined;
   /** The pool's agent figures (from the algorithm environment); an empty store when none was given. */
-  protected readonly store: BackendMetricsStore;
+  protected readonly store: ResourceReportStore;
 
-  constructor(store: BackendMetricsStore | undefined) {
-    this.store = store ?? new BackendMetricsStore();
+  constructor(store: ResourceReportStore | undefined) {
+    this.store = store ?? new ResourceReportStore();
   }
 
   /** Score of a fresh sample (percent units). */
@@ -114,7 +114,7 @@ export abstract class ResourceScanSelector implements Selector {
   protected picked(_backend: Backend): void {}
 
   /** How the score of `backend` reads in an explanation. */
-  protected abstract explainScore(backend: Backend, store: BackendMetricsStore): string;
+  protected abstract explainScore(backend: Backend, store: ResourceReportStore): string;
 
   rebuild(backends: readonly Backend[]): void {
     this.backends = backends;
@@ -205,11 +205,11 @@ export abstract class ResourceScanSelector implements Selector {
   }
 
   fallback(): SelectorFallback {
-    return { picks: this.fallbacks, reason: "no ready backend had fresh agent metrics: round-robin" };
+    return { picks: this.fallbacks, reason: "no ready backend had fresh agent reports: round-robin" };
   }
 
   describe(backend: Backend): string {
-    if (this.#lastFallback) return "round-robin fallback: no ready backend has fresh agent metrics";
+    if (this.#lastFallback) return "round-robin fallback: no ready backend has fresh agent reports";
     return this.explainScore(backend, this.store);
   }
 
@@ -225,10 +225,10 @@ export abstract class ResourceScanSelector implements Selector {
   }
 }
 
-/** "cpu 20%, memory 31%, network 2% (4s old)" or "no fresh metrics". */
-export function describeSample(backend: Backend, store: BackendMetricsStore, netCapacity: number): string {
+/** "cpu 20%, memory 31%, network 2% (4s old)" or "no fresh reports". */
+export function describeSample(backend: Backend, store: ResourceReportStore, netCapacity: number): string {
   const sample = store.peek(backend.id);
-  if (!sample || !store.isFresh(sample)) return "no fresh metrics, scored as the pool mean";
+  if (!sample || !store.isFresh(sample)) return "no fresh reports, scored as the pool mean";
   const network = Math.min(100, (sample.network / netCapacity) * 100);
   return `cpu ${fixed(sample.cpu)}%, memory ${fixed(sample.memory)}%, network ${fixed(network)}%`;
 }
@@ -237,12 +237,12 @@ export function fixed(value: number): string {
   return (Math.round(value * 10) / 10).toString();
 }
 
-export class MetricsSelector extends ResourceScanSelector {
+export class ReportedLoadSelector extends ResourceScanSelector {
   readonly name = "metrics";
-  #weights: MetricWeights;
+  #weights: LoadWeights;
   #netCapacity: number;
 
-  constructor(options: z.output<typeof metricsOptions>, store?: BackendMetricsStore) {
+  constructor(options: z.output<typeof reportedLoadOptions>, store?: ResourceReportStore) {
     super(store);
     this.#weights = options.weights;
     this.#netCapacity = options.netCapacityBytesPerSec;
@@ -250,10 +250,10 @@ export class MetricsSelector extends ResourceScanSelector {
   }
 
   protected utilisation(sample: ResourceSample): number {
-    return metricsScore(sample, this.#weights, this.#netCapacity);
+    return loadScore(sample, this.#weights, this.#netCapacity);
   }
 
-  protected explainScore(backend: Backend, store: BackendMetricsStore): string {
+  protected explainScore(backend: Backend, store: ResourceReportStore): string {
     const sample = describeSample(backend, store, this.#netCapacity);
     const index = this.backends.indexOf(backend);
     if (!this.routedSinceReport || index < 0)
@@ -265,12 +265,12 @@ export class MetricsSelector extends ResourceScanSelector {
   }
 }
 
-export const metrics: AlgorithmDefinition<z.output<typeof metricsOptions>> = {
+export const reportedLoad: AlgorithmDefinition<z.output<typeof reportedLoadOptions>> = {
   name: "metrics",
   aliases: ["least-loaded", "metrics-based"],
   summary:
     "Lowest agent-reported load 0.5·cpu + 0.3·memory + 0.2·network, extrapolated by the requests sent since the report; round-robin when metrics are stale.",
   reference: "SwarmGuard (least-loaded); Mitzenmacher, IEEE TPDS 2000 (stale load information)",
-  options: metricsOptions,
-  create: (options, env) => new MetricsSelector(options, env.metricsStore),
+  options: reportedLoadOptions,
+  create: (options, env) => new ReportedLoadSelector(options, env.resourceReports),
 };

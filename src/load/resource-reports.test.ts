@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Pool } from "../core/pool.js";
-import { BackendMetricsStore } from "./backend-metrics.js";
+import { ResourceReportStore } from "./resource-reports.js";
 
-describe("BackendMetricsStore", () => {
+describe("ResourceReportStore", () => {
   it("reads a sample as missing once it is older than the TTL, and counts the hit rate", () => {
     let time = 0;
-    const store = new BackendMetricsStore({ ttlMs: 2000, now: () => time });
+    const store = new ResourceReportStore({ ttlMs: 2000, now: () => time });
     store.write("a", { cpu: 10, memory: 20, network: 30 });
     expect(store.read("a")).toEqual({ cpu: 10, memory: 20, network: 30, at: 0 });
     time = 2000;
@@ -21,14 +21,14 @@ describe("BackendMetricsStore", () => {
 
   it("takes the sample time from the writer (a sample already old when it arrives)", () => {
     const time = 10_000;
-    const store = new BackendMetricsStore({ ttlMs: 1000, now: () => time });
+    const store = new ResourceReportStore({ ttlMs: 1000, now: () => time });
     store.write("a", { cpu: 1, memory: 1, network: 0 }, time - 1500);
     expect(store.read("a")).toBeUndefined();
   });
 
   it("forgets a removed backend's sample", async () => {
     const pool = new Pool([{ id: "web", address: "127.0.0.1:1" }]);
-    const store = new BackendMetricsStore();
+    const store = new ResourceReportStore();
     store.follow(pool);
     store.write("web", { cpu: 1, memory: 0, network: 0 });
     await pool.remove("web");
@@ -36,7 +36,7 @@ describe("BackendMetricsStore", () => {
   });
 
   it("can be reconfigured", () => {
-    const store = new BackendMetricsStore();
+    const store = new ResourceReportStore();
     store.configure({ ttlMs: 5, fallback: "none" });
     expect([store.ttlMs, store.fallback]).toEqual([5, "none"]);
   });

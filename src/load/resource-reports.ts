@@ -1,11 +1,11 @@
 /**
- * Backend metrics store: the latest CPU, memory and network figures of each
- * backend, as reported by monitoring agents (SwarmGuard's metrics). The
- * agent poller is the writer; the metrics-driven algorithms (`metrics`,
+ * Resource report store: the latest CPU, memory and network figures of each
+ * backend, as reported by monitoring agents (SwarmGuard's agent). The
+ * agent poller is the writer; the load-reading algorithms (`metrics`,
  * `hybrid`, `resource-aware`) are the readers, so neither knows the other.
  *
  * One store per balancer, keyed by backend id: the balancer creates it (or
- * takes `metricsStore` from its options) and hands it to every selector it
+ * takes `resourceReports` from its options) and hands it to every selector it
  * builds through the algorithm environment, so the store survives algorithm
  * switches (the admin API can turn any pool to `metrics` at runtime and it
  * reads the right figures), and two pools with the same backend id never
@@ -31,7 +31,7 @@ export interface ResourceSample {
 }
 
 /** A stored sample with the time it was taken, on the store's clock (ms). */
-export interface BackendMetrics extends ResourceSample {
+export interface ResourceReport extends ResourceSample {
   at: number;
 }
 
@@ -40,27 +40,27 @@ export interface BackendMetrics extends ResourceSample {
  * metrics: rotate round-robin (counted as a fallback), or `none`: score the
  * missing figures as 0 and carry on with whatever else the algorithm weighs.
  */
-export type MetricsFallback = "round-robin" | "none";
+export type ResourceFallback = "round-robin" | "none";
 
-export const DEFAULT_METRICS_TTL_MS = 2_000;
+export const DEFAULT_REPORT_TTL_MS = 2_000;
 
-export interface MetricsStoreOptions {
+export interface ResourceReportStoreOptions {
   /** Samples older than this read as missing; default 2000 ms. */
   ttlMs?: number;
   /** Default round-robin. */
-  fallback?: MetricsFallback;
+  fallback?: ResourceFallback;
   /** Millisecond clock; default performance.now. */
   now?: () => number;
 }
 
-export interface BackendMetricsView extends ResourceSample {
+export interface ResourceReportView extends ResourceSample {
   ageMs: number;
   fresh: boolean;
 }
 
-export interface MetricsStoreStats {
+export interface ResourceReportStats {
   ttlMs: number;
-  fallback: MetricsFallback;
+  fallback: ResourceFallback;
   /** Metric reads by the algorithms. */
   lookups: number;
   /** Reads that found a sample younger than the TTL. */
@@ -70,20 +70,20 @@ export interface MetricsStoreStats {
   /** Picks made by the fallback because no ready backend had fresh metrics. */
   fallbacks: number;
   /** Latest sample per backend id, fresh or not. */
-  backends: Record<string, BackendMetricsView>;
+  backends: Record<string, ResourceReportView>;
 }
 
-export class BackendMetricsStore {
+export class ResourceReportStore {
   #ttlMs: number;
-  #fallback: MetricsFallback;
+  #fallback: ResourceFallback;
   #now: () => number;
-  #samples = new Map<string, BackendMetrics>();
+  #samples = new Map<string, ResourceReport>();
   #lookups = 0;
   #freshLookups = 0;
   #fallbacks = 0;
 
-  constructor(options: MetricsStoreOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? DEFAULT_METRICS_TTL_MS;
+  constructor(options: ResourceReportStoreOptions = {}) {
+    this.#ttlMs = options.ttlMs ?? DEFAULT_REPORT_TTL_MS;
     this.#fallback = options.fallback ?? "round-robin";
     this.#now = options.now ?? (() => performance.now());
   }
@@ -92,12 +92,12 @@ export class BackendMetricsStore {
     return this.#ttlMs;
   }
 
-  get fallback(): MetricsFallback {
+  get fallback(): ResourceFallback {
     return this.#fallback;
   }
 
   /** Changes the stale limit or the fallback (config reload). */
-  configure(options: { ttlMs?: number; fallback?: MetricsFallback }): void {
+  configure(options: { ttlMs?: number; fallback?: ResourceFallback }): void {
     if (options.ttlMs !== undefined) this.#ttlMs = options.ttlMs;
     if (options.fallback !== undefined) this.#fallback = options.fallback;
   }
@@ -113,7 +113,7 @@ export class BackendMetricsStore {
   }
 
   /** The backend's sample if it is fresh, else undefined. Counted for the hit rate. */
-  read(id: string): BackendMetrics | undefined {
+  read(id: string): ResourceReport | undefined {
     this.#lookups++;
     const sample = this.#samples.get(id);
     if (sample === undefined || this.#now() - sample.at > this.#ttlMs) return undefined;
@@ -122,12 +122,12 @@ export class BackendMetricsStore {
   }
 
   /** The backend's latest sample, fresh or not, without counting a lookup. */
-  peek(id: string): BackendMetrics | undefined {
+  peek(id: string): ResourceReport | undefined {
     return this.#samples.get(id);
   }
 
   /** True when `sample` is younger than the TTL. */
-  isFresh(sample: BackendMetrics): boolean {
+  isFresh(sample: ResourceReport): boolean {
     return this.#now() - sample.at <= this.#ttlMs;
   }
 
@@ -151,9 +151,9 @@ export class BackendMetricsStore {
     };
   }
 
-  stats(): MetricsStoreStats {
+  stats(): ResourceReportStats {
     const now = this.#now();
-    const backends: Record<string, BackendMetricsView> = {};
+    const backends: Record<string, ResourceReportView> = {};
     for (const [id, sample] of this.#samples) {
       const ageMs = now - sample.at;
       backends[id] = {

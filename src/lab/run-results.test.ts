@@ -6,7 +6,7 @@ import {
   quantilesInPlace,
   remappedFraction,
   windowedLoadSpread,
-} from "./metrics.js";
+} from "./run-results.js";
 
 function nearestRank(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);

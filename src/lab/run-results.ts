@@ -95,7 +95,7 @@ export interface SimulationResult {
   timeline: LatencyTimeline;
   /**
    * Picks the algorithm made without an input the simulation does not model
-   * (agent metrics, client locations) and what it did instead; absent when none.
+   * (agent reports, client locations) and what it did instead; absent when none.
    */
   fallback?: { picks: number; reason: string };
   /** Attempt dispatch times per backend (ms), only when `recordRouting` was asked. */

@@ -1,15 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { acceptReady, acceptUntried } from "../core/selector.js";
-import { BackendMetricsStore } from "../load/backend-metrics.js";
-import { type MetricsSelector, metrics, metricsScore } from "./metrics.js";
+import { ResourceReportStore } from "../load/resource-reports.js";
+import { loadScore, type ReportedLoadSelector, reportedLoad } from "./reported-load.js";
 import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
 
-const create = (options: Record<string, unknown> = {}, metricsStore?: BackendMetricsStore) =>
-  metrics.create(metrics.options.parse(options), { ...testEnv(), metricsStore }) as MetricsSelector;
+const create = (options: Record<string, unknown> = {}, resourceReports?: ResourceReportStore) =>
+  reportedLoad.create(reportedLoad.options.parse(options), {
+    ...testEnv(),
+    resourceReports,
+  }) as ReportedLoadSelector;
 
 // The shared contract runs on a store giving every backend the same figures.
-const sameFigures = new BackendMetricsStore({ ttlMs: Number.MAX_SAFE_INTEGER });
+const sameFigures = new ResourceReportStore({ ttlMs: Number.MAX_SAFE_INTEGER });
 for (let i = 0; i < 16; i++) sameFigures.write(`b${i}`, { cpu: 10, memory: 10, network: 0 });
 
 runSelectorSuite("metrics", { create: () => create({}, sameFigures), weighted: false });
@@ -17,7 +20,7 @@ runSelectorSuite("metrics", { create: () => create({}, sameFigures), weighted: f
 /** A pool of `count` backends, a selector reading a store on a hand-driven clock. */
 function setup(count: number, options: { ttlMs?: number; fallback?: "round-robin" | "none" } = {}) {
   let time = 0;
-  const store = new BackendMetricsStore({ ...options, now: () => time });
+  const store = new ResourceReportStore({ ...options, now: () => time });
   const pool = makePool(count);
   const selector = create({}, store);
   follow(pool, selector);
@@ -34,8 +37,8 @@ function setup(count: number, options: { ttlMs?: number; fallback?: "round-robin
 describe("metrics", () => {
   it("scores 0.5·cpu + 0.3·memory + 0.2·network, network as a percent of capacity, capped", () => {
     const weights = { cpu: 0.5, memory: 0.3, network: 0.2 };
-    expect(metricsScore({ cpu: 40, memory: 50, network: 500 }, weights, 1000)).toBeCloseTo(20 + 15 + 10);
-    expect(metricsScore({ cpu: 0, memory: 0, network: 1e12 }, weights, 1000)).toBeCloseTo(20);
+    expect(loadScore({ cpu: 40, memory: 50, network: 500 }, weights, 1000)).toBeCloseTo(20 + 15 + 10);
+    expect(loadScore({ cpu: 0, memory: 0, network: 1e12 }, weights, 1000)).toBeCloseTo(20);
   });
 
   it("takes the least-loaded backend (SwarmGuard's unit test); with predict: false, every pick until the next report", () => {
@@ -80,7 +83,7 @@ describe("metrics", () => {
 
   it("takes weights from its options", () => {
     let time = 0;
-    const store = new BackendMetricsStore({ now: () => time });
+    const store = new ResourceReportStore({ now: () => time });
     const pool = makePool(2);
     const selector = follow(pool, create({ weights: { cpu: 0, memory: 1, network: 0 } }, store));
     store.write("b0", { cpu: 5, memory: 90, network: 0 });
@@ -118,7 +121,7 @@ describe("metrics", () => {
       tried.push(backend);
     expect(tried.map((backend) => backend.id)).toEqual(["b0", "b2", "b1"]);
     expect(selector.fallbacks).toBe(0);
-    expect(selector.describe(pool.require("b2"))).toMatch(/no fresh metrics/);
+    expect(selector.describe(pool.require("b2"))).toMatch(/no fresh reports/);
   });
 
   it("falls back to round-robin when every sample is stale, and counts it", () => {
@@ -158,8 +161,8 @@ describe("metrics", () => {
   });
 
   it("rejects bad options", () => {
-    expect(metrics.options.safeParse({ weights: { cpu: -1 } }).success).toBe(false);
-    expect(metrics.options.safeParse({ netCapacityBytesPerSec: 0 }).success).toBe(false);
-    expect(metrics.options.safeParse({ bogus: 1 }).success).toBe(false);
+    expect(reportedLoad.options.safeParse({ weights: { cpu: -1 } }).success).toBe(false);
+    expect(reportedLoad.options.safeParse({ netCapacityBytesPerSec: 0 }).success).toBe(false);
+    expect(reportedLoad.options.safeParse({ bogus: 1 }).success).toBe(false);
   });
 });
