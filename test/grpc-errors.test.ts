@@ -6,14 +6,25 @@
  * and message in `grpc-message`. On the wire (node:http2 and node:http
  * clients) the answer is a Trailers-Only head with status 200, for HTTP/2
  * and HTTP/1.1 gRPC requests alike, while other requests keep their JSON
- * error. A gRPC response that fails after its head (an h2 backend resetting
- * or stalling mid-stream) ends with a failed status in its trailers.
+ * error. A redirect (a route's, a plain listener's redirectToHttps) fails a
+ * gRPC call with SY_ERR_REDIRECTED and the Location, since gRPC clients do
+ * not follow redirects, while others, gRPC-Web included, get the redirect.
+ * The same answers come over TLS (ALPN h2). A request head over the
+ * listener's HTTP/2 limits is reset by node:http2 with ENHANCE_YOUR_CALM,
+ * which a gRPC client reads as RESOURCE_EXHAUSTED. A gRPC response that
+ * fails after its head (an h2 backend resetting or stalling mid-stream) ends
+ * with a failed status in its trailers.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
-import type { HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { TlsCertificates } from "../src/proxy/tls-certificates.js";
+import { makeSelfSigned } from "./helpers/certificates.js";
 import {
   type Cleanups,
   type EchoClient,
@@ -29,10 +40,13 @@ import {
 } from "./helpers/grpc.js";
 import { closedPort, LOCALHOST, request } from "./helpers/servers.js";
 
+const dir = mkdtempSync(join(tmpdir(), "switchyard-grpc-errors-"));
+const site = makeSelfSigned(dir, "site", "localhost", ["localhost"]);
 const cleanups: Cleanups = [];
 afterEach(async () => {
   for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * An h2c backend that answers every call with a gRPC head and one message
@@ -154,6 +168,112 @@ describe("proxy errors to gRPC clients", () => {
       errors: { SY_ERR_NO_BACKEND: 3 },
       statusClasses: { "2xx": 2, "5xx": 1 },
     });
+  });
+
+  it("fails a gRPC call to a redirect with SY_ERR_REDIRECTED and the Location; others get the redirect", async () => {
+    const a = await startGrpcServer("a", cleanups);
+    const { proxy, port } = await startProxy({
+      routes: [
+        {
+          name: "moved",
+          match: { path: "/switchyard.test.Echo/Say" },
+          redirect: { path: "/new", status: 301 },
+        },
+        { name: "echo", balancer: h2Pool([a.address]) },
+      ],
+    });
+    const failed = await sayFailure(echoClient(port, cleanups), "hello");
+    expect(failed.code).toBe(grpc.status.UNKNOWN);
+    expect(failed.details).toBe(
+      `SY_ERR_REDIRECTED: redirected to http://${LOCALHOST}:${port}/new; gRPC clients do not follow redirects`,
+    );
+    expect(failed.metadata.get("location")).toEqual([`http://${LOCALHOST}:${port}/new`]);
+    expect(proxy.stats()).toMatchObject({ errors: { SY_ERR_REDIRECTED: 1 }, statusClasses: { "2xx": 1 } });
+
+    // gRPC-Web (browsers follow redirects) and plain requests get the redirect itself.
+    for (const type of ["application/grpc-web+proto", "application/json"]) {
+      const redirect = await rawSay(port, cleanups, { "content-type": type });
+      expect(redirect.status).toBe(301);
+      expect(redirect.headers.location).toBe(`http://${LOCALHOST}:${port}/new`);
+    }
+
+    const plain = await startProxy({ balancer: h2Pool([a.address]), redirectToHttps: { port: 8443 } });
+    const toHttps = await sayFailure(echoClient(plain.port, cleanups), "hello");
+    expect(toHttps.code).toBe(grpc.status.UNKNOWN);
+    expect(toHttps.metadata.get("x-switchyard-error")).toEqual(["SY_ERR_REDIRECTED"]);
+    expect(toHttps.metadata.get("location")).toEqual([`https://${LOCALHOST}:8443/switchyard.test.Echo/Say`]);
+  });
+
+  it("answers plain HTTP/2 requests refused by a rate limit or finding no route with the JSON error", async () => {
+    const a = await startGrpcServer("a", cleanups);
+    const { port } = await startProxy({
+      routes: [
+        {
+          name: "echo",
+          match: { path: "/switchyard.test.Echo/Say" },
+          balancer: h2Pool([a.address]),
+          rateLimit: { rate: 1, periodMs: 60_000 },
+        },
+      ],
+    });
+    expect(await say(echoClient(port, cleanups), "first")).toMatchObject({ server: "a" });
+    const json = { "content-type": "application/json" };
+    const limited = await rawSay(port, cleanups, json);
+    expect(limited.status).toBe(429);
+    expect(limited.headers["grpc-status"]).toBeUndefined();
+    expect(JSON.parse(limited.body.toString())).toMatchObject({ error: "SY_ERR_RATE_LIMITED" });
+    const lost = await rawSay(port, cleanups, { ...json, ":path": "/elsewhere" });
+    expect(lost.status).toBe(404);
+    expect(JSON.parse(lost.body.toString())).toMatchObject({ error: "SY_ERR_NO_ROUTE" });
+  });
+
+  it("answers gRPC calls over TLS (ALPN h2) the same way: rate limit, redirect, no route", async () => {
+    const a = await startGrpcServer("a", cleanups);
+    const proxy = new HttpProxy({
+      tls: { certificates: await TlsCertificates.load([site]) },
+      routes: [
+        {
+          name: "echo",
+          match: { path: "/switchyard.test.Echo/Say" },
+          balancer: h2Pool([a.address]),
+          rateLimit: { rate: 1, periodMs: 60_000 },
+        },
+        { name: "moved", match: { path: "/switchyard.test.Echo/Repeat" }, redirect: { host: "grpc.test" } },
+      ],
+    });
+    const { port } = await proxy.listen();
+    cleanups.push(() => proxy.close(200));
+    const echo = echoClient(port, cleanups, site.cert);
+    expect(await say(echo, "first")).toMatchObject({ server: "a" });
+    const limited = await sayFailure(echo, "second");
+    expect(limited.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(limited.details).toBe("SY_ERR_RATE_LIMITED: too many requests; retry after the Retry-After delay");
+
+    const { status } = await repeat(echo);
+    expect(status.code).toBe(grpc.status.UNKNOWN);
+    expect(status.details).toMatch(/^SY_ERR_REDIRECTED: redirected to https:\/\/grpc\.test\/switchyard/);
+
+    const lost = await new Promise<grpc.ServiceError | null>((resolve) => echo.Gather(resolve).end());
+    expect(lost?.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(lost?.details).toBe("SY_ERR_NO_ROUTE: no route of this listener matches the request");
+  });
+
+  it("resets a gRPC call whose metadata is over the HTTP/2 header limits, read as RESOURCE_EXHAUSTED", async () => {
+    const a = await startGrpcServer("a", cleanups);
+    const { port } = await startProxy({ balancer: h2Pool([a.address]) });
+    const echo = echoClient(port, cleanups);
+    // One field past maxHeaderListSize (the listener's 16 KiB head), and too many fields.
+    const big = new grpc.Metadata();
+    big.set("x-big", "a".repeat(20_000));
+    const many = new grpc.Metadata();
+    for (let i = 0; i < 200; i++) many.set(`x-field-${i}`, "v");
+    for (const metadata of [big, many]) {
+      const failed = await new Promise<grpc.ServiceError | null>((resolve) =>
+        echo.Say({ text: "hello" }, metadata, (error) => resolve(error)),
+      );
+      expect(failed?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    }
+    expect(await say(echo, "after")).toMatchObject({ server: "a" });
   });
 
   it("ends a gRPC response whose backend resets after the head with UNAVAILABLE in its trailers", async () => {

@@ -9,7 +9,7 @@
 /** One row of the table: what a code means on the wire. */
 export interface ErrorEntry {
   readonly code: string;
-  /** The HTTP status a request failing with this code gets (4xx or 5xx). */
+  /** The HTTP status a request failing with this code gets (4xx or 5xx; a redirect's own 3xx). */
   readonly status: number;
   /** For people, when the call site has nothing more specific to say. */
   readonly message: string;
@@ -67,6 +67,15 @@ export const ErrorTable = {
     code: "SY_ERR_NO_ROUTE",
     status: 404,
     message: "no route of this listener matches the request",
+  },
+  /**
+   * A redirect answered to a gRPC call: gRPC clients do not follow them, so
+   * the call fails with this code (other requests just get the redirect).
+   */
+  REDIRECTED: {
+    code: "SY_ERR_REDIRECTED",
+    status: 302,
+    message: "the route redirects this request; gRPC clients do not follow redirects",
   },
   BAD_REQUEST: { code: "SY_ERR_BAD_REQUEST", status: 400, message: "malformed HTTP request" },
   HEADERS_TOO_LARGE: {

@@ -32,6 +32,7 @@ type Callback = (error: grpc.ServiceError | null, reply?: Note) => void;
 export interface EchoClient extends grpc.Client {
   Say(note: Note, callback: Callback): grpc.ClientUnaryCall;
   Say(note: Note, options: grpc.CallOptions, callback: Callback): grpc.ClientUnaryCall;
+  Say(note: Note, metadata: grpc.Metadata, callback: Callback): grpc.ClientUnaryCall;
   Repeat(note: Note): grpc.ClientReadableStream<Note>;
   Gather(callback: Callback): grpc.ClientWritableStream<Note>;
 }

@@ -6,11 +6,15 @@
  * does not replace: the scheme the client used, the Host header (with its
  * port, unless the scheme or host changes), the path and the query (a new
  * `path` keeps the query). A request without a Host header cannot be sent
- * anywhere unless the target names a host: 400.
+ * anywhere unless the target names a host: 400. gRPC clients do not follow
+ * redirects, so a gRPC call gets a failed call instead (SY_ERR_REDIRECTED,
+ * grpc-status UNKNOWN as for any 3xx, the Location kept), as Envoy's local
+ * reply does; gRPC-Web is left the redirect, which browsers follow.
  */
 import { ErrorCodes } from "../../core/errors.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "../client-side.js";
 import { proxyError, sendErrorResponse } from "../error-responses.js";
+import { grpcKind } from "../grpc-status.js";
 import type { ProxyCounters } from "../proxy-counters.js";
 import { withoutPort } from "./route-match.js";
 
@@ -95,6 +99,13 @@ export class Redirect implements ResponseOwner {
       return;
     }
     const status = this.#target.status ?? 302;
+    if (grpcKind(this.#request.headers) === "grpc") {
+      const message = `redirected to ${location}; gRPC clients do not follow redirects`;
+      const redirected = { ...proxyError(ErrorCodes.REDIRECTED, message), status };
+      counters.error(ErrorCodes.REDIRECTED);
+      counters.response(sendErrorResponse(connection, this.#request, redirected, ["location", location]));
+      return;
+    }
     counters.response(status);
     connection.writeHead(status, undefined, ["location", location, "content-length", "0"]);
     connection.end(null);
