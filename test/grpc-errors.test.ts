@@ -11,7 +11,8 @@
  * not follow redirects, while others, gRPC-Web included, get the redirect.
  * The same answers come over TLS (ALPN h2). A request head over the
  * listener's HTTP/2 limits is reset by node:http2 with ENHANCE_YOUR_CALM,
- * which a gRPC client reads as RESOURCE_EXHAUSTED. A gRPC response that
+ * which a gRPC client reads as RESOURCE_EXHAUSTED; one within them but past
+ * the listener's field count gets our 431, RESOURCE_EXHAUSTED too. A gRPC response that
  * fails after its head (an h2 backend resetting or stalling mid-stream) ends
  * with a failed status in its trailers.
  */
@@ -273,6 +274,14 @@ describe("proxy errors to gRPC clients", () => {
       );
       expect(failed?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     }
+    // Within node's limits but past the listener's 100 fields: our own answer, with our code.
+    const some = new grpc.Metadata();
+    for (let i = 0; i < 110; i++) some.set(`x-field-${i}`, "v");
+    const refused = await new Promise<grpc.ServiceError | null>((resolve) =>
+      echo.Say({ text: "hello" }, some, (error) => resolve(error)),
+    );
+    expect(refused?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(refused?.details).toBe("SY_ERR_HEADERS_TOO_LARGE: too many header fields");
     expect(await say(echo, "after")).toMatchObject({ server: "a" });
   });
 

@@ -160,6 +160,27 @@ describe("HTTP/2 from clients", () => {
     expect(proxy.stats().routes[0]).toMatchObject({ requests: 3, rateLimited: 1 });
   });
 
+  it("holds HTTP/2 requests to the listener's field count and target length, as HTTP/1.1 ones: 431 and 414", async () => {
+    const backend = await track(startEchoServer("limits"));
+    const { proxy, port } = await startProxy([backend]);
+    const session = connect(port);
+    const fields = (count: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-filler-${i}`, "1"]));
+
+    // Host (from :authority) and 99 fields make 100: at the limit, forwarded.
+    const atLimit = await h2request(session, { ":path": "/ok", ...fields(99) });
+    expect(atLimit.status).toBe(200);
+    const tooMany = await h2request(session, { ":path": "/many", ...fields(110) });
+    expect(tooMany.status).toBe(431);
+    expect(JSON.parse(tooMany.body.toString())).toMatchObject({ error: "SY_ERR_HEADERS_TOO_LARGE" });
+    const longTarget = await h2request(session, { ":path": `/${"a".repeat(8_200)}` });
+    expect(longTarget.status).toBe(414);
+    expect(longTarget.headers["x-switchyard-error"]).toBe("SY_ERR_URI_TOO_LONG");
+    // The session is still good, and the backend saw only the request within the limits.
+    expect((await h2request(session, { ":path": "/after" })).status).toBe(200);
+    expect(proxy.stats().errors).toMatchObject({ SY_ERR_HEADERS_TOO_LARGE: 1, SY_ERR_URI_TOO_LONG: 1 });
+  });
+
   it("takes h2c with prior knowledge only when h2c is on", async () => {
     const backend = await track(startEchoServer("plain-backend"));
     const on = await startProxy([backend], { plain: true, h2c: true });

@@ -16,7 +16,8 @@
  * the work (Envoy's router answers gRPC timeouts so, behind its
  * `grpc_timeout_returns_deadline_exceeded` flag); a rate-limit refusal and a
  * body too large are RESOURCE_EXHAUSTED (Envoy's
- * `rate_limited_as_resource_exhausted`, Google's API guidance for 429); a
+ * `rate_limited_as_resource_exhausted`, Google's API guidance for 429), and
+ * so is metadata over the limits (431), as gRPC's own servers answer it; a
  * failure inside the proxy is INTERNAL. A connect timeout, which never
  * reached a backend, stays UNAVAILABLE (upstream-failures.ts says so).
  */
@@ -41,6 +42,7 @@ const BY_HTTP_STATUS: ReadonlyMap<number, number> = new Map([
   [404, GrpcStatus.UNIMPLEMENTED],
   [413, GrpcStatus.RESOURCE_EXHAUSTED],
   [429, GrpcStatus.RESOURCE_EXHAUSTED],
+  [431, GrpcStatus.RESOURCE_EXHAUSTED],
   [500, GrpcStatus.INTERNAL],
   [502, GrpcStatus.UNAVAILABLE],
   [503, GrpcStatus.UNAVAILABLE],

@@ -34,11 +34,14 @@ import {
 } from "../client-side.js";
 import { proxyError, sendErrorResponse } from "../error-responses.js";
 import type { BodyReader } from "../http1/client-request.js";
+import type { HeadLimits } from "../http1/head-parser.js";
 import { fromHttp2Headers, toHttp2Headers } from "./http2-headers.js";
 import { Http2Request } from "./http2-request.js";
 
 /** Who answers the stream's request (the listener). */
 export interface ClientStreamHost {
+  /** The listener's request limits, held to HTTP/2 requests as to HTTP/1.1 ones (field count, target length). */
+  readonly headLimits: Readonly<HeadLimits>;
   _accept(request: ProxyRequest, writer: ResponseWriter): ResponseOwner;
   _refused(status: number, code: ErrorCode, request: boolean): void;
 }
@@ -46,6 +49,8 @@ export interface ClientStreamHost {
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 const BAD_PATH = proxyError(ErrorCodes.BAD_REQUEST, "the :path must start with /");
+const TOO_MANY_FIELDS = proxyError(ErrorCodes.HEADERS_TOO_LARGE, "too many header fields");
+const TARGET_TOO_LONG = proxyError(ErrorCodes.URI_TOO_LONG);
 
 export class ClientStream implements ResponseWriter, BodyReader {
   readonly #stream: http2.ServerHttp2Stream;
@@ -93,9 +98,18 @@ export class ClientStream implements ResponseWriter, BodyReader {
   /** Hands the request to whoever answers it (the host's exchange or redirect). */
   start(host: ClientStreamHost): void {
     const request = this.#request;
-    if (!request.url.startsWith("/")) {
-      // CONNECT and asterisk-form targets have nothing to route on.
-      host._refused(sendErrorResponse(this, request, BAD_PATH), ErrorCodes.BAD_REQUEST, true);
+    // CONNECT and asterisk-form targets have nothing to route on. The size of
+    // the whole list is held by the session (maxHeaderListSize); the count and
+    // the target length are the listener's, as over HTTP/1.1.
+    const refusal = !request.url.startsWith("/")
+      ? BAD_PATH
+      : request.rawHeaders.length / 2 > host.headLimits.maxHeaders
+        ? TOO_MANY_FIELDS
+        : request.url.length > host.headLimits.maxTargetBytes
+          ? TARGET_TOO_LONG
+          : undefined;
+    if (refusal !== undefined) {
+      host._refused(sendErrorResponse(this, request, refusal), refusal.code, true);
       return;
     }
     const owner = host._accept(request, this);
