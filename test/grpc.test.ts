@@ -160,7 +160,7 @@ describe("gRPC health checks (type grpc)", () => {
     const check = (service: string | undefined, target = backend) => {
       let made = checks.get(service ?? "");
       if (made === undefined) {
-        made = new GrpcHealthCheck(service, defaultUpstreamTls());
+        made = new GrpcHealthCheck(service, defaultUpstreamTls(), 2_000);
         checks.set(service ?? "", made);
         cleanups.push(() => made?.close());
       }

@@ -85,7 +85,8 @@ export interface BalancerOptions {
   backendTls?: UpstreamTlsSettings;
   /**
    * How the proxy speaks HTTP to the pool's backends: `http1` (default) or
-   * `h2` (HTTP/2 streams on shared connections; needed for gRPC).
+   * `h2` (HTTP/2 streams on shared connections; needed for gRPC). HTTP health
+   * checks and the default load probes speak it too.
    */
   backendProtocol?: BackendProtocol;
   /**

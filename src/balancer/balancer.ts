@@ -51,7 +51,7 @@ export class Balancer implements AttemptHost {
   readonly env: Required<AlgorithmEnv>;
   /** How connections to `https://` backends are made (see core/upstream-tls.ts). */
   readonly backendTls: UpstreamTls;
-  /** How the proxy speaks HTTP to the backends. */
+  /** How the proxy, HTTP health checks and probes speak HTTP to the backends. */
   readonly backendProtocol: BackendProtocol;
   #selector: Selector;
   #algorithmSpec: AlgorithmSpec;
@@ -82,7 +82,7 @@ export class Balancer implements AttemptHost {
       random: options.random ?? Math.random,
       now: options.now ?? (() => performance.now()),
       resourceReports: options.resourceReports ?? new ResourceReportStore(),
-      probes: options.probes ?? new HttpProbes(this.backendTls),
+      probes: options.probes ?? new HttpProbes(this.backendTls, this.backendProtocol),
       geoResolvers: options.geoResolvers ?? new GeoResolvers(),
     };
     if (!this.backendTls.verify)
@@ -119,6 +119,7 @@ export class Balancer implements AttemptHost {
     this.#health = new HealthMonitor(this.pool, {
       healthCheck: options.healthCheck,
       backendTls: this.backendTls,
+      backendProtocol: this.backendProtocol,
       outlierDetection: options.outlierDetection,
       slowStart: options.slowStart,
       now: this.env.now,

@@ -4,6 +4,7 @@
  * interface (check.ts) so the check kinds import the interface without a
  * cycle through the factory.
  */
+import type { BackendProtocol } from "../core/backend.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import type { UpstreamTls } from "../core/upstream-tls.js";
 import type { HealthCheck } from "./check.js";
@@ -16,21 +17,23 @@ import { TcpHealthCheck } from "./tcp-check.js";
 
 /**
  * Builds the check `settings` describe; a custom function wins over `type`.
- * HTTP, TCP and gRPC checks reach `https://` backends over TLS with `backendTls`.
+ * HTTP, TCP and gRPC checks reach `https://` backends over TLS with `backendTls`;
+ * HTTP checks speak the pool's `backendProtocol` (gRPC checks always speak HTTP/2).
  */
 export function createHealthCheck(
   settings: HealthCheckSettings,
   backendTls: UpstreamTls,
+  backendProtocol: BackendProtocol,
   custom?: CustomHealthCheck,
 ): HealthCheck {
   if (custom) return new CustomFunctionCheck(custom);
   switch (settings.type) {
     case "http":
-      return new HttpHealthCheck(settings, backendTls);
+      return new HttpHealthCheck(settings, backendTls, backendProtocol);
     case "tcp":
       return new TcpHealthCheck(backendTls);
     case "grpc":
-      return new GrpcHealthCheck(settings.service, backendTls);
+      return new GrpcHealthCheck(settings.service, backendTls, settings.timeoutMs);
     case "command":
       if (settings.command === undefined) {
         throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, 'a "command" health check needs a command', {

@@ -9,10 +9,10 @@
  * pool's backend TLS settings), kept between checks and closed when the
  * backend leaves the pool or checking stops.
  */
-import http2 from "node:http2";
-import { formatHostPort } from "../core/address.js";
+import type http2 from "node:http2";
 import type { Backend } from "../core/backend.js";
-import { dialBackend, tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
+import { BackendHttp2Client, type Http2Answer } from "../core/backend-http2-client.js";
+import type { UpstreamTls } from "../core/upstream-tls.js";
 import type { CheckOutcome, HealthCheck } from "./check.js";
 
 const CHECK_PATH = "/grpc.health.v1.Health/Check";
@@ -20,81 +20,40 @@ const CHECK_PATH = "/grpc.health.v1.Health/Check";
 const SERVING_STATUSES = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
 /** Answers are a few bytes; anything past this is not one. */
 const ANSWER_LIMIT = 1024;
+const HEADERS: http2.OutgoingHttpHeaders = {
+  ":method": "POST",
+  ":path": CHECK_PATH,
+  "content-type": "application/grpc",
+  te: "trailers",
+  "user-agent": "switchyard-health-check",
+};
 
 export class GrpcHealthCheck implements HealthCheck {
   readonly kind = "grpc";
   readonly #request: Buffer;
-  readonly #tls: UpstreamTls;
-  readonly #sessions = new Map<Backend, http2.ClientHttp2Session>();
+  readonly #client: BackendHttp2Client;
 
-  constructor(service: string | undefined, tls: UpstreamTls) {
+  /** `timeoutMs` bounds opening a session as it bounds each check. */
+  constructor(service: string | undefined, tls: UpstreamTls, timeoutMs: number) {
     this.#request = checkRequest(service ?? "");
-    this.#tls = tls;
+    this.#client = new BackendHttp2Client({ tls, connectTimeoutMs: timeoutMs, abortDestroysSession: true });
   }
 
-  check(backend: Backend, signal: AbortSignal): Promise<CheckOutcome> {
-    const stream = this.#session(backend).request(
-      {
-        ":method": "POST",
-        ":path": CHECK_PATH,
-        "content-type": "application/grpc",
-        te: "trailers",
-        "user-agent": "switchyard-health-check",
-      },
-      { signal },
-    );
-    stream.end(this.#request);
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let fields: http2.IncomingHttpHeaders = {};
-      stream.on("response", (headers) => {
-        fields = headers;
-      });
-      stream.on("trailers", (trailers) => {
-        fields = { ...fields, ...trailers };
-      });
-      stream.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= ANSWER_LIMIT) chunks.push(chunk);
-        else stream.close(http2.constants.NGHTTP2_CANCEL);
-      });
-      stream.on("error", reject);
-      stream.on("end", () => resolve(verdict(fields, Buffer.concat(chunks))));
-      stream.on("close", () =>
-        reject(new Error(`the check's stream closed (HTTP/2 error ${stream.rstCode})`)),
-      );
+  async check(backend: Backend, signal: AbortSignal): Promise<CheckOutcome> {
+    const answer = await this.#client.request(backend, HEADERS, {
+      signal,
+      body: this.#request,
+      limit: ANSWER_LIMIT,
     });
+    return verdict(answer);
   }
 
   release(backend: Backend): void {
-    this.#sessions.get(backend)?.destroy();
-    this.#sessions.delete(backend);
+    this.#client.release(backend);
   }
 
   async close(): Promise<void> {
-    for (const session of this.#sessions.values()) session.destroy();
-    this.#sessions.clear();
-  }
-
-  #session(backend: Backend): http2.ClientHttp2Session {
-    const open = this.#sessions.get(backend);
-    if (open !== undefined && !open.closed && !open.destroyed) return open;
-    const tls = tlsConnectOptions(backend, this.#tls, "h2");
-    const { socket } = dialBackend(backend.host, backend.port, tls);
-    const scheme = tls === undefined ? "http" : "https";
-    const session = http2.connect(`${scheme}://${formatHostPort(backend.host, backend.port)}`, {
-      createConnection: () => socket,
-    });
-    // Its streams fail with the error; the next check opens a new session.
-    session.on("error", () => {});
-    session.on("close", () => {
-      if (this.#sessions.get(backend) === session) this.#sessions.delete(backend);
-    });
-    // Checks come every few seconds: an idle session must not keep the process alive.
-    session.unref();
-    this.#sessions.set(backend, session);
-    return session;
+    this.#client.close();
   }
 }
 
@@ -108,10 +67,9 @@ function checkRequest(service: string): Buffer {
   return Buffer.concat([prefix, message]);
 }
 
-function verdict(fields: http2.IncomingHttpHeaders, body: Buffer): CheckOutcome {
-  // node gives :status as a number, whatever its header type says.
-  const httpStatus = fields[":status"] as unknown as number | undefined;
-  if (httpStatus !== 200) return { ok: false, detail: `HTTP ${httpStatus ?? "none"}` };
+function verdict({ status: httpStatus, fields, body, truncated }: Http2Answer): CheckOutcome {
+  if (httpStatus !== 200) return { ok: false, detail: `HTTP ${httpStatus}` };
+  if (truncated) return { ok: false, detail: `an answer over ${ANSWER_LIMIT} bytes` };
   const grpcStatus = fields["grpc-status"];
   if (grpcStatus !== "0") {
     const message = fields["grpc-message"];

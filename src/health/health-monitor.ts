@@ -11,7 +11,7 @@
  * ejected, and an ejection ending does not undo a state set meanwhile.
  */
 import type { z } from "zod";
-import { type Backend, type BackendState, servesTraffic } from "../core/backend.js";
+import { type Backend, type BackendProtocol, type BackendState, servesTraffic } from "../core/backend.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { type AttemptObserver, isCancelled, type Outcome } from "../core/outcome.js";
 import type { Pool } from "../core/pool.js";
@@ -87,6 +87,8 @@ export interface HealthMonitorOptions {
   healthCheck?: HealthCheckOptions | undefined;
   /** How checks reach `https://` backends. */
   backendTls: UpstreamTls;
+  /** How HTTP checks speak to the backends (the pool's `backendProtocol`); default `http1`. */
+  backendProtocol?: BackendProtocol | undefined;
   outlierDetection?: OutlierDetectionOptions | false | undefined;
   slowStart?: SlowStartOptions | undefined;
   now: () => number;
@@ -132,7 +134,7 @@ export class HealthMonitor implements AttemptObserver {
       const settings = parseOptions(healthCheckSchema, rest, "healthCheck");
       this.#checker = new ActiveChecker(pool, {
         settings,
-        check: createHealthCheck(settings, options.backendTls, custom),
+        check: createHealthCheck(settings, options.backendTls, options.backendProtocol ?? "http1", custom),
         now: options.now,
         random: options.random,
         onTransition: (backend, transition) => {

@@ -132,6 +132,6 @@ export const poolSchema = z.strictObject({
     .enum(BACKEND_PROTOCOLS)
     .default("http1")
     .describe(
-      "how the proxy speaks HTTP to the backends: http1, or h2 (HTTP/2: ALPN h2 to https:// backends, h2c to http:// ones; needed for gRPC)",
+      "how the proxy, its HTTP health checks and load probes speak HTTP to the backends: http1, or h2 (HTTP/2: ALPN h2 to https:// backends, h2c to http:// ones; needed for gRPC)",
     ),
 });

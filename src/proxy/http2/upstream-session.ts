@@ -10,11 +10,10 @@
  * (session-pool.ts) hears when a stream slot frees and when the session has
  * closed.
  */
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import type net from "node:net";
 import type tls from "node:tls";
-import { formatHostPort } from "../../core/address.js";
-import { dialBackend } from "../../core/upstream-tls.js";
+import { connectHttp2 } from "../../core/http2-connect.js";
 import { UpstreamError, UpstreamErrorCodes } from "../http1/upstream-handler.js";
 
 export interface UpstreamSessionOptions {
@@ -57,14 +56,8 @@ export class UpstreamSession {
   constructor(options: UpstreamSessionOptions, owner: SessionOwner) {
     this.#owner = owner;
     this.#maxRequests = options.maxRequests;
-    const { host, port } = options;
-    const { socket } = dialBackend(host, port, options.tls);
+    const { session, socket } = connectHttp2(options.host, options.port, options.tls);
     this.#socket = socket;
-    const scheme = options.tls === undefined ? "http" : "https";
-    const session = http2.connect(`${scheme}://${formatHostPort(host, port)}`, {
-      createConnection: () => socket,
-      settings: { enablePush: false },
-    });
     this.#session = session;
     this.#connectTimer = setTimeout(
       () =>
@@ -75,13 +68,8 @@ export class UpstreamSession {
     );
     session.on("connect", () => {
       clearTimeout(this.#connectTimer);
-      if (options.tls !== undefined && (socket as tls.TLSSocket).alpnProtocol !== "h2") {
-        this.#failConnect(
-          new UpstreamError(UpstreamErrorCodes.CONNECT, "the backend did not agree to HTTP/2 (ALPN h2)"),
-        );
-        return;
-      }
-      this.#connected = true;
+      // Unless connectHttp2 destroyed it for refusing h2 (the error event says so).
+      if (!session.destroyed) this.#connected = true;
     });
     session.on("error", (error: Error) => {
       if (!this.#connected)

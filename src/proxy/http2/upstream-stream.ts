@@ -24,6 +24,7 @@
 import { STATUS_CODES } from "node:http";
 import http2 from "node:http2";
 import type { Readable } from "node:stream";
+import { fromHttp2Headers, toHttp2Headers } from "../../core/http2-headers.js";
 import { grpcTimeoutUntil } from "../grpc-timeout.js";
 import {
   UpstreamError,
@@ -32,7 +33,6 @@ import {
   type UpstreamRequest,
 } from "../http1/upstream-handler.js";
 import type { Waiting } from "../wait-queue.js";
-import { fromHttp2Headers, toHttp2Headers } from "./http2-headers.js";
 import type { UpstreamSession } from "./upstream-session.js";
 
 /** The stream's owner: takes an aborted attempt out of its queue. */

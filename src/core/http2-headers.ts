@@ -1,6 +1,7 @@
 /**
  * Header lists between the proxy's flat `[name, value, ...]` form and
- * node:http2's header objects, for both directions of both sides: names
+ * node:http2's header objects, for both directions of both sides (and for
+ * HTTP health checks' configured headers to `h2` backends): names
  * lower-cased, the connection-specific fields HTTP/2 forbids dropped (RFC
  * 9113 §8.2.2; node refuses to send them), repeated fields kept as node
  * wants them.
