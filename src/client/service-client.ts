@@ -97,7 +97,12 @@ export class ServiceClient implements RequestHost {
     // Built before the balancer starts its checks, so bad discovery options leave nothing running.
     this.discovery = discovery === undefined ? undefined : new Discovery(balancer.pool, discovery);
     this.balancer = balancer.start();
-    this.pools = new BackendPools(this.balancer.pool, poolOptions ?? {}, this.balancer.backendTls);
+    this.pools = new BackendPools(
+      this.balancer.pool,
+      poolOptions ?? {},
+      this.balancer.backendTls,
+      this.balancer.backendProtocol,
+    );
     this.attemptPolicy = new AttemptPolicy({
       maxRetries: maxRetriesValue,
       retryBudget,
