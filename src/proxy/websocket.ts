@@ -1,18 +1,21 @@
 /**
  * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The proxy does not speak
- * the WebSocket protocol: it picks a backend, opens a TCP connection to it
- * (a refused or timed-out connect moves to the decision's next candidate),
- * replays the client's request line and headers (hop-by-hop fields replaced by
- * `Connection: Upgrade` + the client's `Upgrade`, forwarding fields added) and
- * pipes the backend's answer to the client. Only once that answer is `101`
- * do the client's bytes (those already read past the head first) go to the
- * backend: a backend that did not switch protocols still reads HTTP, and
- * would take them for requests the proxy never framed. Any other answer
- * reaches the client and the tunnel closes behind it. An open tunnel pipes
- * both directions until one side closes or fails, which closes the other, or
- * until no byte has crossed the tunnel for `idleTimeoutMs`, which closes both. While a tunnel is open its
- * backend's `active` counter is raised and the decision's attempt stays open;
- * the attempt is reported when the tunnel closes, with the backend's handshake
+ * the WebSocket protocol: it picks a backend and reaches it the way the pool's
+ * `backendProtocol` says (upgrade-dial.ts): an HTTP/1.1 pool gets the client's
+ * request line and headers replayed on a connection of its own (hop-by-hop
+ * fields replaced by `Connection: Upgrade` + the client's `Upgrade`,
+ * forwarding fields added), an `h2` pool an RFC 8441 extended CONNECT stream
+ * whose answer becomes the client's HTTP/1.1 one. A failed connect (refused,
+ * timed out, or an h2 backend that cannot take WebSockets) moves to the
+ * decision's next candidate. Only once the backend switched protocols do the
+ * client's bytes (those already read past the head first) go to it: a backend
+ * that did not still reads HTTP, and would take them for requests the proxy
+ * never framed. Any other answer reaches the client and the tunnel closes
+ * behind it. An open tunnel pipes both directions until one side closes or
+ * fails, which closes the other, or until no byte has crossed the tunnel for
+ * `idleTimeoutMs`, which closes both. While a tunnel is open its backend's
+ * `active` counter is raised and the decision's attempt stays open; the
+ * attempt is reported when the tunnel closes, with the backend's handshake
  * status and time to it. Refused upgrades are answered with the raw coded
  * responses of error-responses.ts. Open tunnels are tracked per backend
  * (backend-tunnels.ts): a backend turning `draining` keeps its tunnels for
@@ -26,12 +29,14 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
-import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
-import { dialBackend, tlsConnectOptions } from "../core/upstream-tls.js";
+import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
 import { BackendTunnels } from "./backend-tunnels.js";
 import { proxyError, rawErrorResponse, replyAndClose } from "./error-responses.js";
 import { buildUpstreamHeaders, clientAddress } from "./forwarded-headers.js";
+import { dialUpgradeOverHttp1 } from "./http1/upgrade-over-http1.js";
+import { dialWebSocketOverHttp2 } from "./http2/websocket-over-h2.js";
+import type { DialUpgrade, UpgradeDial, UpgradeHandshake } from "./upgrade-dial.js";
 
 export interface WebSocketProxyOptions {
   balancer: Balancer;
@@ -63,8 +68,6 @@ export interface UpgradeRoute {
   upstreamPath(url: string): string;
   editRequest(headers: string[]): void;
 }
-
-const CONNECT_TIMEOUT_CODE = "SY_CONNECT_TIMEOUT";
 
 export class WebSocketProxy {
   /** @internal */
@@ -146,13 +149,16 @@ export class WebSocketProxy {
     }
     const headers = upstreamHead.headers;
     route?.editRequest(headers);
-    const target = route === undefined ? req.url : route.upstreamPath(req.url);
-    let text = `${req.method} ${target} HTTP/${req.httpVersion}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    text += `Connection: Upgrade\r\nUpgrade: ${req.headers.upgrade ?? "websocket"}\r\n\r\n`;
+    const handshake: UpgradeHandshake = {
+      method: req.method,
+      target: route === undefined ? req.url : route.upstreamPath(req.url),
+      httpVersion: req.httpVersion,
+      headers,
+      upgrade: String(req.headers.upgrade ?? "websocket"),
+    };
     // The client's bytes wait (read by nobody, so kept) until the backend has switched protocols.
     client.pause();
-    const tunnel = new Tunnel(this, client, Buffer.from(text, "latin1"), head);
+    const tunnel = new Tunnel(this, client, handshake, head);
     this.#tunnels.add(tunnel);
     tunnel.start(decision);
   }
@@ -178,13 +184,15 @@ export class WebSocketProxy {
 class Tunnel {
   readonly #owner: WebSocketProxy;
   readonly #client: net.Socket;
-  readonly #requestHead: Buffer;
-  /** Client bytes read past the request head, sent once the backend answers 101. */
+  readonly #handshake: UpgradeHandshake;
+  /** Client bytes read past the request head, sent once the backend switched protocols. */
   readonly #early: Buffer;
-  /** The start of the backend's answer, until its status code is in. */
-  #answerStart = "";
+  readonly #dial: DialUpgrade;
   #decision: Decision | undefined;
-  #upstream: net.Socket | undefined;
+  /** The attempt in progress, then the open tunnel's connection. */
+  #attempt: UpgradeDial | undefined;
+  /** The backend side once the upgrade went out. */
+  #upstream: Duplex | undefined;
   #backend: Backend | undefined;
   #attempts = 0;
   #startedAt = 0;
@@ -193,11 +201,12 @@ class Tunnel {
   #upstreamFailed = false;
   #state: "connecting" | "open" | "closed" = "connecting";
 
-  constructor(owner: WebSocketProxy, client: net.Socket, requestHead: Buffer, early: Buffer) {
+  constructor(owner: WebSocketProxy, client: net.Socket, handshake: UpgradeHandshake, early: Buffer) {
     this.#owner = owner;
     this.#client = client;
-    this.#requestHead = requestHead;
+    this.#handshake = handshake;
     this.#early = early;
+    this.#dial = owner.balancer.backendProtocol === "h2" ? dialWebSocketOverHttp2 : dialUpgradeOverHttp1;
   }
 
   start(decision: Decision): void {
@@ -218,53 +227,47 @@ class Tunnel {
   #connect(backend: Backend): void {
     this.#attempts++;
     this.#startedAt = performance.now();
-    const { socket: upstream, ready } = dialBackend(
-      backend.host,
-      backend.port,
-      tlsConnectOptions(backend, this.#owner.balancer.backendTls),
-    );
-    upstream.setTimeout(this.#owner.connectTimeoutMs);
-    upstream.once("timeout", onConnectTimeout);
-    upstream.once(ready, this.#onConnect);
-    upstream.on("error", this.#onUpstreamError);
-    upstream.on("close", this.#onUpstreamClose);
-    this.#upstream = upstream;
+    const options = {
+      connectTimeoutMs: this.#owner.connectTimeoutMs,
+      backendTls: this.#owner.balancer.backendTls,
+    };
+    const attempt = this.#dial(backend, this.#handshake, options, {
+      sent: (upstream) => this.#onSent(attempt, upstream),
+      answered: this.#onAnswered,
+      failed: (code, reason, error) => this.#onConnectFailed(attempt, code, reason, error),
+    });
+    this.#attempt = attempt;
   }
 
-  #onConnect = (): void => {
-    const upstream = this.#upstream as net.Socket;
-    const decision = this.#decision as Decision;
-    upstream.setTimeout(0);
-    upstream.off("timeout", onConnectTimeout);
-    if (this.#state !== "connecting") {
-      upstream.destroy();
+  #onSent(attempt: UpgradeDial, upstream: Duplex): void {
+    upstream.on("error", ignoreError);
+    if (this.#state !== "connecting" || attempt !== this.#attempt) {
+      attempt.destroy();
       return;
     }
+    const decision = this.#decision as Decision;
     this.#state = "open";
+    this.#upstream = upstream;
     this.#backend = decision.backend;
     this.#backend.active++;
-    // Every byte either way is read on one socket and written on the other,
+    // Every byte either way is read on one side and written on the other,
     // so the client socket's own timer measures the whole tunnel's idleness.
     this.#client.setTimeout(this.#owner.idleTimeoutMs);
     this.#client.once("timeout", this.#onIdle);
-    upstream.on("data", this.#onAnswerStart);
-    upstream.write(this.#requestHead);
+    upstream.on("error", this.#onUpstreamError);
+    upstream.on("close", this.#onUpstreamClose);
     upstream.pipe(this.#client);
     this.#owner._opened(this.#backend, this);
-  };
+  }
 
-  /** Reads the backend's status code; client bytes flow to the backend only after a 101. */
-  #onAnswerStart = (chunk: Buffer): void => {
-    this.#latencyMs ??= performance.now() - this.#startedAt;
-    const missing = STATUS_CODE_END - this.#answerStart.length;
-    this.#answerStart += chunk.toString("latin1", 0, Math.min(chunk.length, missing));
-    if (this.#answerStart.length < STATUS_CODE_END) return;
-    const upstream = this.#upstream as net.Socket;
-    upstream.off("data", this.#onAnswerStart);
-    // "HTTP/1.1 101 ..." → digits at offsets 9..11.
-    const status = this.#answerStart.startsWith("HTTP/") ? Number(this.#answerStart.slice(9)) : Number.NaN;
-    if (Number.isInteger(status)) this.#status = status;
-    if (status === 101) {
+  /** Client bytes flow to the backend only once it switched protocols. */
+  #onAnswered = (status: number | undefined, switched: boolean, clientHead: Buffer | undefined): void => {
+    this.#latencyMs = performance.now() - this.#startedAt;
+    this.#status = status;
+    const upstream = this.#upstream;
+    if (this.#state !== "open" || upstream === undefined) return;
+    if (clientHead !== undefined) this.#client.write(clientHead);
+    if (switched) {
       if (this.#early.length > 0) upstream.write(this.#early);
       this.#client.pipe(upstream);
     } else {
@@ -273,29 +276,16 @@ class Tunnel {
     }
   };
 
-  #onUpstreamError = (error: Error & { code?: string }): void => {
-    const upstream = this.#upstream;
-    if (this.#state === "open") {
-      this.#upstreamFailed = true;
-      this.#teardown(true);
-      return;
-    }
-    if (this.#state !== "connecting" || !upstream) return;
-    // This socket is done: detach it so its late events cannot touch the next attempt.
-    upstream.off("close", this.#onUpstreamClose);
-    upstream.off("error", this.#onUpstreamError);
-    upstream.on("error", ignoreError);
-    upstream.destroy();
-    this.#upstream = undefined;
-    const timedOut = error.code === CONNECT_TIMEOUT_CODE;
-    const code = timedOut ? ErrorCodes.UPSTREAM_TIMEOUT : ErrorCodes.UPSTREAM_CONNECT;
+  #onConnectFailed(attempt: UpgradeDial, code: ErrorCode, reason: string, error: Error): void {
+    if (this.#state !== "connecting" || attempt !== this.#attempt) return;
+    this.#attempt = undefined;
     const decision = this.#decision as Decision;
     decision.finish({ error: code, latencyMs: performance.now() - this.#startedAt });
     this.#owner.logger.debug(
-      { backend: decision.backend.id, err: error, attempt: this.#attempts },
+      { backend: decision.backend.id, err: error, reason, attempt: this.#attempts },
       "websocket upstream connect failed",
     );
-    // A refused connect never reached the backend: any upgrade may go again.
+    // The upgrade never reached the backend: any upgrade may go again.
     if (this.#owner.attemptPolicy.allowsRetry(this.#attempts - 1, "always", false)) {
       const next = decision.next();
       if (next) {
@@ -305,9 +295,14 @@ class Tunnel {
       }
     }
     this.#state = "closed";
-    const message = timedOut ? "connecting to the backend timed out" : "could not connect to any backend";
-    replyAndClose(this.#client, rawErrorResponse(proxyError(code, message)));
+    replyAndClose(this.#client, rawErrorResponse(proxyError(code, reason)));
     this.#owner._closed(this, undefined);
+  }
+
+  #onUpstreamError = (): void => {
+    if (this.#state !== "open") return;
+    this.#upstreamFailed = true;
+    this.#teardown(true);
   };
 
   #onIdle = (): void => {
@@ -321,7 +316,7 @@ class Tunnel {
     }
     // Closed cleanly, but a side is still flushing to a peer that stopped reading.
     this.#client.destroy();
-    this.#upstream?.destroy();
+    this.#attempt?.destroy();
   };
 
   #onUpstreamClose = (): void => {
@@ -334,20 +329,19 @@ class Tunnel {
 
   /**
    * Closes both sides once. After an error (or while still connecting) both
-   * sockets are destroyed; after a clean close the other side is ended and
-   * destroyed once its pending writes are flushed.
+   * are destroyed; after a clean close the other side is ended and destroyed
+   * once its pending writes are flushed.
    */
   #teardown(hard: boolean): void {
     if (this.#state === "closed") return;
     const wasOpen = this.#state === "open";
     this.#state = "closed";
-    const upstream = this.#upstream;
     if (hard) {
       this.#client.destroy();
-      upstream?.destroy();
+      this.#attempt?.destroy();
     } else {
       this.#client.destroySoon();
-      upstream?.destroySoon();
+      if (this.#upstream !== undefined) endThenDestroy(this.#upstream);
     }
     const decision = this.#decision as Decision;
     if (wasOpen) {
@@ -363,11 +357,15 @@ class Tunnel {
   }
 }
 
-/** Where the status code of `HTTP/1.1 101 ...` ends. */
-const STATUS_CODE_END = 12;
-
-function onConnectTimeout(this: net.Socket): void {
-  this.destroy(Object.assign(new Error("connect timeout"), { code: CONNECT_TIMEOUT_CODE }));
+/** What a socket's destroySoon does, for any Duplex: end, and destroy once the writes are out. */
+function endThenDestroy(stream: Duplex): void {
+  if (stream.destroyed) return;
+  if (stream.writableFinished) {
+    stream.destroy();
+    return;
+  }
+  stream.once("finish", () => stream.destroy());
+  stream.end();
 }
 
 function ignoreError(): void {}
