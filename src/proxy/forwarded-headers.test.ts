@@ -223,6 +223,12 @@ describe("Forwarded elements", () => {
     expect(forwardedElement("192.0.2.60", "http", 'we"ird')).toBe(
       'for=192.0.2.60;proto=http;host="we\\"ird"',
     );
+    expect(forwardedElement("192.0.2.60", "http", "app.test:8443")).toBe(
+      'for=192.0.2.60;proto=http;host="app.test:8443"',
+    );
+    expect(forwardedElement("192.0.2.60", "http", "back\\slash")).toBe(
+      'for=192.0.2.60;proto=http;host="back\\\\slash"',
+    );
   });
 
   it("unwraps IPv4-mapped IPv6 addresses", () => {

@@ -197,6 +197,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function quoteIfNeeded(value: string): string {
   if (TOKEN.test(value)) return value;
+  // The usual Host (`name:port`) has nothing to escape: no regex replace per request.
+  if (!value.includes('"') && !value.includes("\\")) return `"${value}"`;
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
 
