@@ -63,6 +63,7 @@ import {
 import { GrpcStatus, grpcKind } from "./grpc-status.js";
 import { takeGrpcTimeout } from "./grpc-timeout.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
+import { type HeaderObject, headerObject } from "./http1/client-request.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { RequestBody } from "./request-body.js";
@@ -171,7 +172,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
-    const refused = this.#route.refusal(clientIp, req.headers);
+    const refused = this.#route.refusal(clientIp, req);
     if (refused !== undefined) {
       this.#reply(RATE_LIMITED, false, refused);
       return;
@@ -182,14 +183,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const head = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     this.#route.editRequest(head.headers);
     this.#head = head;
-    if (grpcKind(req.headers) !== undefined && !this.#startDeadline(head.headers)) return;
-    const ctx: RequestContext = {
-      clientIp,
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-      route: this.#route.name,
-    };
+    if (mayBeGrpc(req) && grpcKind(req.headers) !== undefined && !this.#startDeadline(head.headers)) return;
+    const ctx = new ExchangeContext(req, clientIp, this.#route.name);
     try {
       this.#decision = this.#balancer.select(ctx);
     } catch (error) {
@@ -542,6 +537,44 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     if (close || !this.#req.complete) res.closeAfterResponse();
     this.#host.counters.response(sendErrorResponse(res, this.#req, error, headers));
   }
+}
+
+/**
+ * The balancer's view of a request. Its header object is built only when a
+ * selector reads it (hashing, affinity, geo): most never do, and building it
+ * costs a pass over the fields. It keeps the raw list, not the request: the
+ * explain ring holds on to the last decisions, and their contexts with them.
+ */
+class ExchangeContext implements RequestContext {
+  readonly clientIp: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly route: string;
+  readonly #rawHeaders: readonly string[];
+  #headers: HeaderObject | undefined = undefined;
+
+  constructor(req: ProxyRequest, clientIp: string | undefined, route: string) {
+    this.clientIp = clientIp;
+    this.method = req.method;
+    this.path = req.url;
+    this.route = route;
+    this.#rawHeaders = req.rawHeaders;
+  }
+
+  get headers(): HeaderObject {
+    this.#headers ??= headerObject(this.#rawHeaders);
+    return this.#headers;
+  }
+}
+
+/** A request without a Content-Type field is no gRPC call: its header object need not be built to tell. */
+function mayBeGrpc(req: ProxyRequest): boolean {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 12 && name.toLowerCase() === "content-type") return true;
+  }
+  return false;
 }
 
 function onDeadline(exchange: Exchange): void {

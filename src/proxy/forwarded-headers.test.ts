@@ -205,6 +205,37 @@ describe("buildResponseHeaders", () => {
     ]);
   });
 
+  it("drops every hop-by-hop field whatever its case, and keeps the others in order (property)", () => {
+    const hop = fc.constantFrom(
+      "CONNECTION",
+      "Keep-Alive",
+      "te",
+      "TRAILER",
+      "transfer-encoding",
+      "Upgrade",
+      "PROXY-X",
+    );
+    // Names of a hop-by-hop length, or starting with P, that are not hop-by-hop.
+    const ordinary = fc.constantFrom(
+      "Content-Type",
+      "Date",
+      "Pragma",
+      "Preference",
+      "X-Tracking",
+      "Vary",
+      "tE-x",
+    );
+    // Digits only: a Connection value never names one of the ordinary fields.
+    const header = fc.tuple(fc.oneof(hop, ordinary), fc.stringMatching(/^[0-9]{0,8}$/));
+    fc.assert(
+      fc.property(fc.array(header, { maxLength: 20 }), (list) => {
+        const out = buildResponseHeaders(list.flat());
+        for (const [name] of pairs(out)) expect(isHopByHop(name.toLowerCase())).toBe(false);
+        expect(pairs(out)).toEqual(list.filter(([name]) => !isHopByHop(name.toLowerCase())));
+      }),
+    );
+  });
+
   it("passes latin1 bytes through unchanged", () => {
     const value = Buffer.from([0x63, 0xe9, 0x74, 0xe9]);
     const [, text] = buildResponseHeaders([Buffer.from("X-Name"), value]);
@@ -222,6 +253,12 @@ describe("Forwarded elements", () => {
     );
     expect(forwardedElement("192.0.2.60", "http", 'we"ird')).toBe(
       'for=192.0.2.60;proto=http;host="we\\"ird"',
+    );
+    expect(forwardedElement("192.0.2.60", "http", "app.test:8443")).toBe(
+      'for=192.0.2.60;proto=http;host="app.test:8443"',
+    );
+    expect(forwardedElement("192.0.2.60", "http", "back\\slash")).toBe(
+      'for=192.0.2.60;proto=http;host="back\\\\slash"',
     );
   });
 

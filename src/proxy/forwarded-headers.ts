@@ -47,6 +47,13 @@ const RESPONSE_HOP_BY_HOP = new Set([
 ]);
 
 /**
+ * The lengths of the fixed hop-by-hop names: a response field of another
+ * length is dropped only as `Proxy-*`, so most (Content-Type, Date...) skip
+ * the lower-casing and the set lookup.
+ */
+const HOP_BY_HOP_LENGTHS = new Set([...RESPONSE_HOP_BY_HOP].map((name) => name.length));
+
+/**
  * Connection options never used to drop a field: the three that are plain
  * options, and the fields message framing and routing depend on (a client must
  * not strip Host or Content-Length by naming them).
@@ -60,6 +67,11 @@ export function isHopByHop(lowerName: string): boolean {
 
 function isProxyHeader(lowerName: string): boolean {
   return lowerName.length > 6 && lowerName.charCodeAt(0) === 112 /* p */ && lowerName.startsWith("proxy-");
+}
+
+/** Whether `name`, in any case, may start with `proxy-` (its first letter is a P). */
+function maybeProxyHeader(name: string): boolean {
+  return name.length > 6 && (name.charCodeAt(0) | 0x20) === 112 /* p */;
 }
 
 /** The upstream view of a client request head. */
@@ -156,6 +168,10 @@ export function buildResponseHeaders(raw: readonly (Buffer | string)[]): string[
   let nominated: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i] as Buffer | string);
+    if (!HOP_BY_HOP_LENGTHS.has(name.length) && !maybeProxyHeader(name)) {
+      headers.push(name, latin1(raw[i + 1] as Buffer | string));
+      continue;
+    }
     const lower = name.toLowerCase();
     if (RESPONSE_HOP_BY_HOP.has(lower) || isProxyHeader(lower)) {
       if (lower === "connection")
@@ -197,6 +213,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function quoteIfNeeded(value: string): string {
   if (TOKEN.test(value)) return value;
+  // The usual Host (`name:port`) has nothing to escape: no regex replace per request.
+  if (!value.includes('"') && !value.includes("\\")) return `"${value}"`;
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
 

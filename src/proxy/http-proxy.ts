@@ -265,7 +265,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     }
     const { route, transport } = entry;
     route.requests++;
-    const refused = route.refusal(clientAddress(socket.remoteAddress), request.headers);
+    const refused = route.refusal(clientAddress(socket.remoteAddress), request);
     if (refused !== undefined) {
       const rateLimited = proxyError(ErrorCodes.RATE_LIMITED);
       this._refused(rateLimited.status, rateLimited.code, false);

@@ -518,6 +518,8 @@ describe("hasOption", () => {
     expect(hasOption("close", "close")).toBe(true);
     expect(hasOption("Keep-Alive , Upgrade", "upgrade")).toBe(true);
     expect(hasOption("keep-alive", "close")).toBe(false);
+    expect(hasOption(" Close\t", "close")).toBe(true);
+    expect(hasOption("closed", "close")).toBe(false);
     expect(hasOption(undefined, "close")).toBe(false);
   });
 

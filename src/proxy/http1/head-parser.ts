@@ -489,6 +489,8 @@ function keepAlive(minor: number, connection: string | undefined): boolean {
 export function hasOption(list: string | undefined, option: string): boolean {
   if (list === undefined) return false;
   if (list.length === option.length) return list.toLowerCase() === option;
+  // A single option (the usual `keep-alive` of every response) needs no split: no array per message.
+  if (!list.includes(",")) return trimBlanks(list).toLowerCase() === option;
   for (const part of list.split(",")) if (trimBlanks(part).toLowerCase() === option) return true;
   return false;
 }
