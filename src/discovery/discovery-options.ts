@@ -13,7 +13,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { durationMs } from "../core/duration.js";
+import { durationMs, MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { numberIn } from "../core/numbers.js";
 import { DEFAULT_STORE_PREFIX, etcdEndpointsSchema, storePrefixSchema } from "./etcd-location.js";
@@ -33,7 +33,7 @@ function isDnsServer(text: string): boolean {
 }
 
 const drainTimeoutMs = () =>
-  durationMs(1, 2_147_483_647)
+  durationMs(1, MAX_TIMER_MS)
     .optional()
     .describe(
       "upper bound on draining a backend that left the list (requests in flight finish); default 30s",

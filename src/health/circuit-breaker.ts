@@ -7,7 +7,7 @@
  * recording is O(1) and old outcomes fall out without a timer.
  */
 import { z } from "zod";
-import { durationMs } from "../core/duration.js";
+import { durationMs, MAX_TIMER_MS } from "../core/duration.js";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -25,8 +25,8 @@ export const circuitBreakerOptions = z.strictObject({
     .default(0.5)
     .describe("error share in the window that opens the breaker"),
   minRequests: whole(1).default(20).describe("requests needed in the window before it can open"),
-  windowMs: durationMs(1, 2_147_483_647).default(10_000).describe("sliding window length"),
-  openMs: durationMs(1, 2_147_483_647).default(30_000).describe("time spent open before probing"),
+  windowMs: durationMs(1, MAX_TIMER_MS).default(10_000).describe("sliding window length"),
+  openMs: durationMs(1, MAX_TIMER_MS).default(30_000).describe("time spent open before probing"),
   halfOpenProbes: whole(1).default(3).describe("probe requests let through while half-open"),
 });
 

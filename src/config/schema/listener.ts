@@ -1,7 +1,7 @@
 /** A listener: its socket, pool and routes, timeouts, retries, connection limits, TLS and HTTP/2. */
 import { z } from "zod";
 import { DEFAULT_MAX_RETRIES } from "../../balancer/attempt-policy.js";
-import { durationMs } from "../../core/duration.js";
+import { durationMs, MAX_TIMER_MS } from "../../core/duration.js";
 import { numberIn } from "../../core/numbers.js";
 import { listenString, name, pemFile } from "./fields.js";
 import { rateLimitSchema, retryOnSchema, routeSchema } from "./route.js";
@@ -86,7 +86,7 @@ export const listenerSchema = z.strictObject({
     .describe(
       "retries allowed as a share of requests (TCP: connections) over a window, or false for no limit",
     ),
-  drainTimeoutMs: durationMs(1, 2_147_483_647)
+  drainTimeoutMs: durationMs(1, MAX_TIMER_MS)
     .optional()
     .describe("WebSocket and TCP tunnels to a draining backend are closed after this long; default 30s"),
   tls: z
@@ -129,7 +129,7 @@ export const listenerSchema = z.strictObject({
               .describe(
                 "Streams a client may reset within windowMs; one more closes its connection; default 200.",
               ),
-            windowMs: durationMs(1, 2_147_483_647)
+            windowMs: durationMs(1, MAX_TIMER_MS)
               .optional()
               .describe("The sliding window the resets are counted over; default 10000."),
           })
