@@ -7,34 +7,19 @@
  * their own file's routes when the key is deleted, and keep the stored
  * routes while etcd is down. Each test uses its own key prefix.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { configGetCommand, configPushCommand } from "../src/cli/config-command.js";
 import { routesKey } from "../src/config/etcd/etcd-route-keys.js";
 import { createEtcdClient } from "../src/discovery/etcd-client.js";
-import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
+import { useEtcdSuite } from "./helpers/etcd.js";
 import { request, startEchoServer, type TestServer } from "./helpers/servers.js";
 import { type StoreInstance, startStoreInstance } from "./helpers/store-instance.js";
 
-let etcd: TestEtcd;
-let dir: string;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "switchyard-etcd-routes-"));
-  etcd = await startEtcd();
-}, 30_000);
-afterAll(async () => {
-  await etcd?.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  if (!etcd.running) await etcd.start();
-}, 30_000);
+const suite = useEtcdSuite("etcd-routes");
+const { cleanups } = suite;
 
 interface Instance extends Omit<StoreInstance, "port" | "adminPort"> {
   /** The backend that answers `path` with `host`. */
@@ -61,7 +46,7 @@ async function backends(): Promise<Backends> {
 
 /** A config file: listener "edge" (default pool web) with `routes`, pools web/api/v2, pools and routes in etcd under `prefix`. */
 async function configFile(name: string, prefix: string, servers: Backends, routes?: unknown[]) {
-  const file = join(dir, `${name}-${prefix.replaceAll("/", "")}.json`);
+  const file = join(suite.dir, `${name}-${prefix.replaceAll("/", "")}.json`);
   const pool = (server: TestServer) => ({ backends: [{ address: server.address }], outlierDetection: false });
   await writeFile(
     file,
@@ -69,7 +54,7 @@ async function configFile(name: string, prefix: string, servers: Backends, route
       listeners: [{ name: "edge", listen: "127.0.0.1:0", pool: "web", ...(routes ? { routes } : {}) }],
       pools: { web: pool(servers.web), api: pool(servers.api), v2: pool(servers.v2) },
       admin: { listen: "127.0.0.1:0" },
-      configStore: { provider: "etcd", endpoints: [etcd.url], prefix, debounceMs: 20 },
+      configStore: { provider: "etcd", endpoints: [suite.etcd.url], prefix, debounceMs: 20 },
     }),
   );
   return file;
@@ -162,10 +147,10 @@ describe("listeners' routes shared through etcd", () => {
     );
 
     const shown = sink();
-    await configGetCommand({ etcd: [etcd.url], prefix, json: true }, shown.stream);
+    await configGetCommand({ etcd: [suite.etcd.url], prefix, json: true }, shown.stream);
     expect(JSON.parse(shown.text()).routes).toEqual({ edge: PUSHED_ROUTES });
     const yaml = sink();
-    await configGetCommand({ etcd: [etcd.url], prefix }, yaml.stream);
+    await configGetCommand({ etcd: [suite.etcd.url], prefix }, yaml.stream);
     expect(yaml.text()).toContain("routes:\n  edge:\n    - name: api\n");
 
     // A runs the pushed file; B's own file has no routes: both route by the list in etcd.
@@ -181,7 +166,7 @@ describe("listeners' routes shared through etcd", () => {
     expect(again.text()).toMatch(/unchanged: routes of listener "edge" \(2 routes\)/);
 
     // A new list in etcd: both instances route by it within a couple of seconds.
-    const client = createEtcdClient({ endpoints: [etcd.url], requestTimeoutMs: 2_000 });
+    const client = createEtcdClient({ endpoints: [suite.etcd.url], requestTimeoutMs: 2_000 });
     cleanups.push(() => client.close());
     const key = routesKey(prefix, "edge");
     await client.put(key).value(JSON.stringify(REORDERED));
@@ -258,13 +243,13 @@ describe("listeners' routes shared through etcd", () => {
   it("keeps routing with the stored routes while etcd is down", async () => {
     const servers = await backends();
     const prefix = "/routes-outage/";
-    const client = createEtcdClient({ endpoints: [etcd.url], requestTimeoutMs: 2_000 });
+    const client = createEtcdClient({ endpoints: [suite.etcd.url], requestTimeoutMs: 2_000 });
     cleanups.push(() => client.close());
     await client.put(routesKey(prefix, "edge")).value(JSON.stringify(PUSHED_ROUTES));
     const b = await instance(await configFile("plain", prefix, servers));
     expect(await routing(b)).toEqual(["api", "v2", "web"]);
 
-    await etcd.stop();
+    await suite.etcd.stop();
     const deadline = Date.now() + 5_000;
     while (b.store.admin?.status().state !== "disconnected" && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));

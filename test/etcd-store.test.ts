@@ -5,34 +5,19 @@
  * backends and admin APIs on OS-chosen ports. Each test uses its own key
  * prefix, so tests do not see each other's pools.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { replacePool } from "../src/config/etcd/etcd-pools.js";
 import { createEtcdClient } from "../src/discovery/etcd-client.js";
 import { backendKey } from "../src/discovery/etcd-pool-keys.js";
-import { startEtcd, type TestEtcd } from "./helpers/etcd.js";
+import { useEtcdSuite } from "./helpers/etcd.js";
 import { request, startEchoServer, type TestServer, waitFor } from "./helpers/servers.js";
 import { type StoreInstance, startStoreInstance } from "./helpers/store-instance.js";
 
 const TOKEN = "etcd-test-token";
-let etcd: TestEtcd;
-let dir: string;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "switchyard-etcd-store-"));
-  etcd = await startEtcd();
-}, 30_000);
-afterAll(async () => {
-  await etcd?.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  if (!etcd.running) await etcd.start();
-});
+const suite = useEtcdSuite("etcd-store");
+const { cleanups } = suite;
 
 interface Instance extends Omit<StoreInstance, "port" | "adminPort"> {
   /** One request through the proxy; resolves with the backend that answered. */
@@ -52,7 +37,7 @@ async function backend(name: string): Promise<TestServer> {
 
 /** An instance from a config file whose `web` pool holds `backends` and whose pools live in etcd under `prefix`. */
 async function instance(name: string, prefix: string, backends: TestServer[]): Promise<Instance> {
-  const file = join(dir, `${name}-${prefix.replaceAll("/", "")}.json`);
+  const file = join(suite.dir, `${name}-${prefix.replaceAll("/", "")}.json`);
   await writeFile(
     file,
     JSON.stringify({
@@ -64,7 +49,7 @@ async function instance(name: string, prefix: string, backends: TestServer[]): P
         },
       },
       admin: { listen: "127.0.0.1:0", token: TOKEN },
-      configStore: { provider: "etcd", endpoints: [etcd.url], prefix, debounceMs: 20 },
+      configStore: { provider: "etcd", endpoints: [suite.etcd.url], prefix, debounceMs: 20 },
     }),
   );
   const { port, adminPort, ...started } = await startStoreInstance(file, cleanups);
@@ -161,7 +146,7 @@ describe("pools shared through etcd", () => {
   it("rejects an invalid change made in etcd with one log line and keeps the running pools", async () => {
     const one = await backend("one");
     const a = await instance("a", "/invalid/", [one]);
-    const client = createEtcdClient({ endpoints: [etcd.url], requestTimeoutMs: 2_000 });
+    const client = createEtcdClient({ endpoints: [suite.etcd.url], requestTimeoutMs: 2_000 });
     cleanups.push(() => client.close());
     await client
       .put(backendKey("/invalid/", "web", "bad"))
@@ -197,7 +182,7 @@ describe("pools shared through etcd", () => {
     const a = await instance("a", "/outage/", [one]);
     const b = await instance("b", "/outage/", [one]);
 
-    await etcd.stop();
+    await suite.etcd.stop();
     const state = async (target: Instance, path: string) =>
       ((await target.admin("GET", path)).json.configStore as { state: string; revision: number }).state;
     const down = async () =>
@@ -226,16 +211,21 @@ describe("pools shared through etcd", () => {
     expect(await metrics(a)).toMatch(/^switchyard_config_store_connected\{provider="etcd"\} 0$/m);
 
     // etcd returns; a change pushed before the instances reconnected arrives on both.
-    await etcd.start();
-    const client = createEtcdClient({ endpoints: [etcd.url], requestTimeoutMs: 2_000 });
+    await suite.etcd.start();
+    const client = createEtcdClient({ endpoints: [suite.etcd.url], requestTimeoutMs: 2_000 });
     cleanups.push(() => client.close());
-    await replacePool(client, { endpoints: [etcd.url], prefix: "/outage/", requestTimeoutMs: 2_000 }, "web", {
-      outlierDetection: false,
-      backends: [
-        { id: "b1", address: one.address },
-        { id: "b2", address: two.address },
-      ],
-    });
+    await replacePool(
+      client,
+      { endpoints: [suite.etcd.url], prefix: "/outage/", requestTimeoutMs: 2_000 },
+      "web",
+      {
+        outlierDetection: false,
+        backends: [
+          { id: "b1", address: one.address },
+          { id: "b2", address: two.address },
+        ],
+      },
+    );
     await waitFor(() => [a, b].every((target) => pool(target).get("b2") !== undefined), 15_000);
     expect(await state(a, "/ready")).toBe("connected");
     const text = await metrics(a);

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { DEBIAN_TOOLS } from "../global-setup.js";
 import { closedPort, LOCALHOST } from "./servers.js";
 
@@ -117,4 +118,30 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
       .catch(() => false);
     if (!healthy) await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** What a suite on one etcd shares: etcd and a temporary directory (set before the tests run), and cleanups. */
+export interface EtcdSuite {
+  readonly etcd: TestEtcd;
+  readonly dir: string;
+  /** Run after each test, last first; then etcd is started again if the test stopped it. */
+  readonly cleanups: (() => Promise<unknown> | unknown)[];
+}
+
+/** Registers the hooks of a suite on one etcd: started before all tests, destroyed after, with a `switchyard-<name>-` directory. */
+export function useEtcdSuite(name: string): EtcdSuite {
+  const suite = { etcd: undefined as unknown as TestEtcd, dir: "", cleanups: [] as EtcdSuite["cleanups"] };
+  beforeAll(async () => {
+    suite.dir = await mkdtemp(join(tmpdir(), `switchyard-${name}-`));
+    suite.etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    await suite.etcd?.destroy();
+    if (suite.dir !== "") await rm(suite.dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    for (const cleanup of suite.cleanups.splice(0).reverse()) await cleanup();
+    if (!suite.etcd.running) await suite.etcd.start();
+  });
+  return suite;
 }
