@@ -103,15 +103,20 @@ export function tlsConnectOptions(
  * A socket to a backend: TLS when `tlsOptions` are given (from
  * `tlsConnectOptions`), plain TCP otherwise, Nagle off either way. `ready`
  * names the event after which it carries bytes: the handshake's end for TLS.
+ * `onread` hands each read to a callback in a caller's buffer instead of
+ * emitting 'data' (net.Socket's `onread`).
  */
 export function dialBackend(
   host: string,
   port: number,
   tlsOptions: tls.ConnectionOptions | undefined,
+  onread?: net.OnReadOpts,
 ): { socket: net.Socket; ready: "connect" | "secureConnect" } {
   if (tlsOptions === undefined)
-    return { socket: net.connect({ host, port, noDelay: true }), ready: "connect" };
-  return { socket: tls.connect(tlsOptions).setNoDelay(true), ready: "secureConnect" };
+    return { socket: net.connect({ host, port, noDelay: true, onread }), ready: "connect" };
+  // tls.connect takes `onread` as net.connect does; @types/node does not list it.
+  const options = { ...tlsOptions, onread } as tls.ConnectionOptions;
+  return { socket: tls.connect(options).setNoDelay(true), ready: "secureConnect" };
 }
 
 function read(file: string): Buffer {

@@ -4,7 +4,8 @@
  * idleness) times out with the same codes as before, bytes moving either way
  * keep a phase alive, a request's shorter headers timeout makes the pool sweep
  * often enough for it, and the sweeper runs only while a connection is open
- * and never keeps the process alive. Real sockets on 127.0.0.1.
+ * and never keeps the process alive; body bytes handed out stay intact after
+ * later reads. Real sockets on 127.0.0.1.
  */
 import http from "node:http";
 import net from "node:net";
@@ -305,5 +306,56 @@ describe("ConnectionPool timeouts", () => {
     expect(target.open).toBe(0);
     expect(intervals.cleared.has(second)).toBe(true);
     expect(intervals.started).toHaveLength(2);
+  });
+});
+
+describe("ConnectionPool reads", () => {
+  /** Dispatches a GET and keeps every body chunk as the Buffer it was handed, to read after the end. */
+  function keepChunks(target: ConnectionPool): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      target.dispatch(
+        { method: "GET", path: "/", headers: [], body: null },
+        {
+          onConnect: () => {},
+          onHeaders: () => true,
+          onData: (chunk) => {
+            chunks.push(chunk);
+            return true;
+          },
+          onComplete: () => resolve(chunks),
+          onError: reject,
+        },
+      );
+    });
+  }
+
+  /** Answers with `body` (one repeated byte) in `pieces` writes, chunked or with a length, its head split in two. */
+  function streamingBackend(fill: string, pieces: number, chunked: boolean): Promise<number> {
+    return rawBackend((socket) => {
+      socket.once("data", async () => {
+        const piece = fill.repeat(1000);
+        socket.write("HTTP/1.1 200 OK\r\n");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.write(
+          chunked ? "transfer-encoding: chunked\r\n\r\n" : `content-length: ${piece.length * pieces}\r\n\r\n`,
+        );
+        for (let i = 0; i < pieces; i++) {
+          socket.write(chunked ? `${piece.length.toString(16)}\r\n${piece}\r\n` : piece);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (chunked) socket.write("0\r\n\r\n");
+      });
+    });
+  }
+
+  it("hands out body bytes that outlive the read they came in: connections share one read buffer", async () => {
+    const [a, b] = await Promise.all([streamingBackend("a", 50, true), streamingBackend("b", 50, false)]);
+    const [fromA, fromB] = await Promise.all([keepChunks(pool(a, {})), keepChunks(pool(b, {}))]);
+    // Both responses arrived in many reads, interleaved; each kept chunk must still hold its own bytes.
+    expect(fromA.length).toBeGreaterThan(1);
+    expect(fromB.length).toBeGreaterThan(1);
+    expect(Buffer.concat(fromA).toString("latin1")).toBe("a".repeat(50_000));
+    expect(Buffer.concat(fromB).toString("latin1")).toBe("b".repeat(50_000));
   });
 });

@@ -4,9 +4,10 @@
  * has left as `grpc-timeout`, when it has a deadline) and the body as it comes
  * (a Buffer with Content-Length; a stream as it is, or chunked when no length
  * was declared, ending with the client's trailer fields when it sent some;
- * a kept body that had trailers is sent chunked again), parses the response with the strict head parser, and hands
- * body bytes to the attempt's handler as views of the socket's reads, pausing
- * the socket while the handler is full.
+ * a kept body that had trailers is sent chunked again), parses the response
+ * with the strict head parser as it lands in the read buffer all upstream
+ * sockets share, and hands body bytes to the attempt's handler as copies,
+ * pausing the socket while the handler is full.
  *
  * A backend may answer before it has read the whole request body (a 413, a
  * 403, an early 200): the body keeps flowing while the response does (a
@@ -89,6 +90,12 @@ export const BACKEND_HEAD_LIMITS: Readonly<HeadLimits> = Object.freeze({
   maxTargetBytes: 65_536,
 });
 
+/**
+ * Where every upstream socket reads (net.Socket's `onread`): one buffer for
+ * all, since each read is parsed before the next can land, instead of a new
+ * 64 KiB allocation and a stream push per read.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(65_536);
 const CHUNK_END = Buffer.from("0\r\n\r\n", "latin1");
 const CRLF = Buffer.from("\r\n", "latin1");
 
@@ -128,11 +135,13 @@ export class UpstreamConnection implements ChunkSink {
     // The connect timeout covers the TLS handshake too.
     this.#timeoutMs = options.connectTimeoutMs;
     this.#since = performance.now();
-    const { socket, ready } = dialBackend(options.host, options.port, options.tls);
+    const { socket, ready } = dialBackend(options.host, options.port, options.tls, {
+      buffer: READ_BUFFER,
+      callback: this.#onRead,
+    });
     this.#socket = socket;
     reportWriteErrorsApart(socket, this.#onWriteError);
     socket.on(ready, this.#onConnect);
-    socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
@@ -197,8 +206,7 @@ export class UpstreamConnection implements ChunkSink {
   // ChunkSink --------------------------------------------------------------
 
   onBodyData(data: Buffer): void {
-    const attempt = this.#attempt;
-    if (attempt !== undefined && !attempt.handler.onData(data)) this.#pause();
+    this.#deliver(data);
   }
 
   // request ----------------------------------------------------------------
@@ -307,16 +315,25 @@ export class UpstreamConnection implements ChunkSink {
 
   // response ---------------------------------------------------------------
 
-  #onData = (chunk: Buffer): void => {
+  /** A read landed in READ_BUFFER: it is parsed now, and what outlives this call is copied out. */
+  #onRead = (length: number): boolean => {
     this.#active = true;
     if (this.#attempt === undefined) {
       // Bytes nobody asked for: the connection is out of step, so it goes.
       this.#socket.destroy();
-      return;
+      return false;
     }
+    const chunk = READ_BUFFER.subarray(0, length);
     if (this.#head === undefined) this.#readHead(chunk);
     else this.#readBody(chunk, 0);
+    return true;
   };
+
+  /** Hands body bytes to the attempt, as a copy: the read buffer is overwritten by the next read. */
+  #deliver(view: Buffer): void {
+    const attempt = this.#attempt;
+    if (attempt !== undefined && !attempt.handler.onData(Buffer.from(view))) this.#pause();
+  }
 
   #readHead(chunk: Buffer): void {
     let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
@@ -329,7 +346,7 @@ export class UpstreamConnection implements ChunkSink {
         return;
       }
       if (head === undefined) {
-        this.#pending = buf;
+        this.#pending = Buffer.from(buf);
         return;
       }
       this.#pending = undefined;
@@ -366,12 +383,10 @@ export class UpstreamConnection implements ChunkSink {
 
   #readBody(buf: Buffer, at: number): void {
     const head = this.#head as ResponseHead;
-    const handler = (this.#attempt as ConnectionAttempt).handler;
     if (head.bodyKind === BODY_LENGTH) {
       const take = Math.min(this.#remaining, buf.length - at);
       this.#remaining -= take;
-      const data = at === 0 && take === buf.length ? buf : buf.subarray(at, at + take);
-      if (!handler.onData(data)) this.#pause();
+      this.#deliver(buf.subarray(at, at + take));
       if (this.#remaining === 0 && this.#attempt !== undefined) {
         if (at + take < buf.length) this.#spent = true;
         this.#complete(null);
@@ -396,7 +411,7 @@ export class UpstreamConnection implements ChunkSink {
       return;
     }
     // Until the connection closes.
-    if (!handler.onData(at === 0 ? buf : buf.subarray(at))) this.#pause();
+    this.#deliver(buf.subarray(at));
   }
 
   #onEnd = (): void => {
