@@ -1,7 +1,7 @@
 /**
- * HTTP proxy throughput on one core, per the shared project notes (BENCHMARKS.md): the same
- * load generator (autocannon 9, 64 connections) against
- *   - the backend directly (a minimal node:http server answering "ok\n"),
+ * HTTP proxy throughput on one core, measured as the reference figures in the shared project
+ * notes (BENCHMARKS.md) are: the same load generator (wrk -t1, 64 connections) against
+ *   - the backend directly (NGINX, one process, answering "ok\n"),
  *   - HAProxy with one thread (nbthread 1, http-reuse always),
  *   - Switchyard's HttpProxy,
  *   - a minimal Node proxy (node:http server → undici Pool, streaming),
@@ -28,7 +28,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
-import { request, startChild, startNodeScript, stopAll, TASKSET, waitReady } from "./lib/children.js";
+import { request, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
@@ -42,9 +42,10 @@ import {
   summarizeRuns,
   waitBeforeRun,
 } from "./lib/measure.js";
+import { ensureNginx, nginxVersion, startNginxResponder } from "./lib/nginx.js";
 import { YOUNG_GENERATION_CAP } from "./lib/node-flags.js";
-import { cpuSeconds } from "./lib/proc.js";
 import { fixed, kilo, markdownTable, median, ratio, withUnit } from "./lib/stats.js";
+import { ensureWrk, runWrk } from "./lib/wrk.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const RESULTS_DIR = here("./results/");
@@ -108,7 +109,7 @@ export async function runProxyBench() {
   const loadCpu = twoCores ? 1 : undefined;
   const pinning =
     TASKSET && twoCores
-      ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and autocannon pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
+      ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and wrk pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
       : `no pinning (${TASKSET ? "fewer than 2 CPUs" : "taskset not found"})`;
   const notes = [];
   const quietWaitSec = envInt("BENCH_QUIET_WAIT", 60);
@@ -124,17 +125,12 @@ export async function runProxyBench() {
   const targets = [];
   let memoryTargets = [];
   let haproxy;
+  let backend;
   let haproxyVersionText;
   try {
-    const backend = await startNodeTarget("backend", "./lib/backend-server.js", [], loadCpu);
-    const load = startChild({
-      name: "autocannon",
-      command: process.execPath,
-      args: [here("./lib/load-worker.js")],
-      cpu: loadCpu,
-      ipc: true,
-    });
-    await waitReady(load);
+    const missing = ensureNginx(log) ?? ensureWrk(log);
+    if (missing) throw new Error(`the proxy bench needs NGINX (the backend) and wrk: ${missing}`);
+    backend = await startNginxResponder({ cpu: loadCpu });
     if (wanted.includes("direct"))
       targets.push({ key: "direct", port: backend.port, pid: backend.handle.pid });
 
@@ -192,13 +188,13 @@ export async function runProxyBench() {
       await waitBeforeRun(proxyCpu, quietWaitSec, quietWaits, log);
       return measureRun({
         run: () =>
-          request(
-            load,
-            { type: "run", url: `http://127.0.0.1:${target.port}/`, connections, durationSec: seconds },
-            (seconds + 60) * 1000,
-          ),
+          runWrk({
+            url: `http://127.0.0.1:${target.port}/`,
+            connections,
+            durationSec: seconds,
+            cpu: loadCpu,
+          }),
         targetPid: target.pid,
-        loadSeconds: () => cpuSeconds(load.pid),
         alsoOnLoadCore: [backend.handle.pid],
         proxyCpu,
         loadCpu,
@@ -219,7 +215,7 @@ export async function runProxyBench() {
         target.runs.push(r);
         log(
           `  round ${round + 1}/${rounds} ${LABELS[target.key].padEnd(46)} ${kilo(r.rps)} req/s, p50 ${r.p50} ms, ` +
-            `p99 ${r.p99} ms, target CPU ${fixed(r.cpuShare * 100, 0)}%, autocannon CPU ${fixed(r.loadCpuShare * 100, 0)}%, ` +
+            `p99 ${r.p99} ms, target CPU ${fixed(r.cpuShare * 100, 0)}%, wrk CPU ${fixed(r.loadCpuShare * 100, 0)}%, ` +
             `others on CPU 0/1 ${fixed(r.othersOnProxyCore * 100, 0)}%/${fixed(r.othersOnLoadCore * 100, 0)}%` +
             (r.non2xx + r.errors + r.timeouts > 0
               ? `, non-2xx ${r.non2xx} errors ${r.errors} timeouts ${r.timeouts}`
@@ -298,6 +294,7 @@ export async function runProxyBench() {
   } finally {
     await stopAll();
     await haproxy?.cleanup();
+    await backend?.cleanup();
   }
 
   const summary = (target, onlyQuiet = false) => summarizeRuns(target.runs, onlyQuiet);
@@ -327,9 +324,9 @@ export async function runProxyBench() {
         return [
           LABELS[t.key],
           kilo(s.rps),
-          withUnit(s.p50, 0, " ms"),
-          withUnit(s.p99, 0, " ms"),
-          proxy && Number.isFinite(directP99) ? `${fixed(s.p99 - directP99, 0)} ms` : "—",
+          withUnit(s.p50, 1, " ms"),
+          withUnit(s.p99, 1, " ms"),
+          proxy && Number.isFinite(directP99) ? `${fixed(s.p99 - directP99, 1)} ms` : "—",
           proxy ? ratio(s.rps, haproxyRps) : "—",
           proxy ? ratio(s.rps, referenceRps) : "—",
           withUnit(s.cpuShare * 100, 0, "%"),
@@ -425,14 +422,14 @@ export async function runProxyBench() {
     `- node ${process.version}; ${os.cpus().length} CPUs (${cpuModel}); ${os.type()} ${os.release()}`,
     `- load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(os.loadavg()[0], 2)} (other work on the box skews every figure)`,
     `- pinning: ${pinning}`,
-    '- backend: minimal node:http server answering 200 "ok\\n" (keep-alive), one process',
-    `- load generator: autocannon 9 (library, one process), ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved round-robin (start rotated each round), median of rounds reported`,
+    `- backend: NGINX ${nginxVersion()}, one process (master_process off), \`return 200 "ok\\n"\`, keep-alive connections not recycled`,
+    `- load generator: wrk -t1 --latency, ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved round-robin (start rotated each round), median of rounds reported`,
     `- HAProxy: ${haproxyVersionText ? `${haproxyVersionText}, nbthread 1, mode http, http-reuse always` : "not run"}`,
     "- reference proxy: node:http server → undici 7 Pool (pipelining 1), streaming both ways, hop-by-hop headers dropped",
-    `- "target CPU" = CPU time of the process under test / wall time (100% = the one pinned core is saturated); autocannon used ${fixed(median(loadShares) * 100, 0)}% of its core (median), so targets near that ceiling are load-generator bound`,
-    "- \"CPU-cost ratio to HAProxy\" = HAProxy's CPU µs per request ÷ the target's: the throughput ratio to expect if both saturated their core (an estimate that holds when the load generator, not the proxy, is the bottleneck)",
+    `- "target CPU" = CPU time of the process under test / wall time (100% = the one pinned core is saturated); wrk used ${fixed(median(loadShares) * 100, 0)}% of its core (median); with the backend on the same core, a target near 100% is the bottleneck, not the load`,
+    "- \"CPU-cost ratio to HAProxy\" = HAProxy's CPU µs per request ÷ the target's: the throughput ratio to expect if both saturated their core (it matches the req/s ratio when both saturate their core)",
     `- memory: up to ${idleCount} keep-alive connections opened in ${IDLE_STEPS} steps, each served one request then left idle; per connection = least-squares slope of RSS (from /proc) and of JS heap after gc() over the connections held at each step. "Young generation excluded" subtracts the resident size of V8's new space before the slope: V8 grows that buffer from about 2 to 32 MB under allocation (opening thousands of connections is such a burst) and a full gc() shrinks it again, so the raw slope charges a one-time, bounded growth to each connection; the floor row is a bare Node server holding the same sockets`,
-    `- "others on CPU 0 / 1" = busy time of each core not spent by our processes on it (the target on CPU 0; backend and autocannon on CPU 1), from /proc/stat: other work on the box. A run above ${OTHERS_LIMIT * 100}% on either core is contended (marked *)`,
+    `- "others on CPU 0 / 1" = busy time of each core not spent by our processes on it (the target on CPU 0; backend and wrk on CPU 1), from /proc/stat: other work on the box. A run above ${OTHERS_LIMIT * 100}% on either core is contended (marked *)`,
     ...notes.map((note) => `- note: ${note}`),
   ];
   let profileText = "";

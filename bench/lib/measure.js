@@ -47,7 +47,8 @@ export async function waitBeforeRun(cpu, maxSec, waits, log) {
 /**
  * Runs `run()`, which resolves with at least `{ ok, durationSec }`, and adds
  * the CPU figures: the target's share of its core and µs per ok request, the
- * load generator's share (`loadSeconds()` reads its CPU seconds so far), and
+ * load generator's share (`loadSeconds()` reads its CPU seconds so far, or a
+ * generator started per run reports `loadCpuSec` in its result), and
  * others' share of each core. `alsoOnLoadCore` are the pids of our other
  * processes pinned to the load core (the backend); `targetOnLoadCore` says the
  * target itself runs there (the backend measured directly), so all of the
@@ -71,11 +72,11 @@ export async function measureRun({
   const proxyCoreBefore = proxyCpu === undefined ? Number.NaN : await cpuBusySeconds(proxyCpu);
   const loadCoreBefore = loadCpu === undefined ? Number.NaN : await cpuBusySeconds(loadCpu);
   const cpuBefore = await cpuSeconds(targetPid);
-  const loadBefore = await loadSeconds();
+  const loadBefore = loadSeconds === undefined ? 0 : await loadSeconds();
   const othersBefore = await othersCpu();
   const result = await run();
   const cpu = (await cpuSeconds(targetPid)) - cpuBefore;
-  const loadCpuSec = (await loadSeconds()) - loadBefore;
+  const loadCpuSec = result.loadCpuSec ?? (await loadSeconds()) - loadBefore;
   const ourOthersCpu = (await othersCpu()) - othersBefore;
   const proxyCoreBusy =
     proxyCpu === undefined ? Number.NaN : (await cpuBusySeconds(proxyCpu)) - proxyCoreBefore;

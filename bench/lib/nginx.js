@@ -1,7 +1,8 @@
 /**
- * NGINX as a bench target: installed from Debian when missing, one worker in
- * the foreground, an upstream block with the balancing directive given
- * (`least_conn;`, or "" for round-robin) and kept-alive upstream connections.
+ * NGINX in the benches, installed from Debian when missing, one worker in the
+ * foreground: as a target, an upstream block with the balancing directive
+ * given (`least_conn;`, or "" for round-robin) and kept-alive upstream
+ * connections; as the backend, answering 200 "ok\n" itself.
  */
 import { spawnSync } from "node:child_process";
 import { ensureInstalled } from "./apt.js";
@@ -50,6 +51,43 @@ export function startNginx({ upstreamPorts, balance = "least_conn;", cpu }) {
     command: "nginx",
     args: (file, dir) => ["-p", dir, "-c", file],
     config: (port, dir) => config(port, dir, upstreamPorts, balance),
+    cpu,
+  });
+}
+
+function responderConfig(port, dir) {
+  return `worker_processes 1;
+master_process off;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log stderr error;
+events { worker_connections 10000; }
+http {
+  access_log off;
+  client_body_temp_path ${dir};
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      return 200 "ok\\n";
+    }
+  }
+}
+`;
+}
+
+/**
+ * Starts NGINX as the bench backend, as BENCHMARKS.md measures: one process
+ * (no master, so the pid is the one doing the work) pinned to `cpu`,
+ * answering 200 "ok\n" on keep-alive connections that it does not recycle.
+ */
+export function startNginxResponder({ cpu }) {
+  return startConfigured({
+    name: "nginx-backend",
+    command: "nginx",
+    args: (file, dir) => ["-p", dir, "-c", file],
+    config: responderConfig,
     cpu,
   });
 }
