@@ -7,23 +7,22 @@
  * both directions are piped (backpressure handled by `pipe`, nothing
  * allocated per chunk), half-close is forwarded (FIN from one side ends the
  * other side's write half), and the pair closes when both directions are
- * done, on idle timeout, or on an error from either side. Tunnels are tracked per backend (backend-tunnels.ts): a backend
+ * done, on idle timeout, or on an error from either side (tcp-tunnel.ts).
+ * Tunnels are tracked per backend (backend-tunnels.ts): a backend
  * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
  * closed; a removed backend's tunnels are closed at once.
  */
 
 import net from "node:net";
-import { performance } from "node:perf_hooks";
 import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
-import type { Backend } from "../core/backend.js";
-import type { Decision } from "../core/decision.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
+import { Tunnel, type TunnelHost } from "./tcp-tunnel.js";
 
 export interface TcpProxyOptions {
   balancer: Balancer;
@@ -54,7 +53,7 @@ export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_TCP_GRACE_MS = 10_000;
 const DESTROY_SETTLE_MS = 1_000;
 
-export class TcpProxy {
+export class TcpProxy implements TunnelHost {
   readonly name: string;
   /** @internal read by tunnels */
   readonly balancer: Balancer;
@@ -191,203 +190,6 @@ export class TcpProxy {
     this.#tunnels.delete(tunnel);
     if (this.#tunnels.size === 0) this.#onDrained?.();
   }
-}
-
-/** One client connection and its upstream. */
-class Tunnel {
-  readonly #proxy: TcpProxy;
-  readonly #client: net.Socket;
-  #decision: Decision | undefined;
-  #upstream: net.Socket | undefined;
-  /** Backend whose `active` count this tunnel holds. */
-  #activeOn: Backend | undefined;
-  #attemptStarted = 0;
-  #connected = false;
-  /** Time the successful connect took: the tunnel's latency sample (its lifetime says nothing about the backend). */
-  #connectMs = 0;
-  #clientClosed = false;
-  #upstreamClosed = false;
-  #done = false;
-  /** Upstream-side failure reported on the decision; client-side trouble is not the backend's fault. */
-  #error: string | undefined;
-
-  constructor(proxy: TcpProxy, client: net.Socket) {
-    this.#proxy = proxy;
-    this.#client = client;
-  }
-
-  start(): void {
-    const client = this.#client;
-    client.on("error", (error) => this.#onClientError(error));
-    client.on("close", () => this.#onClientClose());
-    client.on("timeout", () => this.#onIdle());
-    let decision: Decision;
-    try {
-      decision = this.#proxy.balancer.select({ clientIp: clientIp(client) });
-    } catch (error) {
-      this.#proxy.logger.warn(
-        { code: (error as SwitchyardError).code, err: error, client: client.remoteAddress },
-        "no backend for tcp connection; closing it",
-      );
-      client.destroy();
-      return;
-    }
-    this.#decision = decision;
-    this.#proxy.attemptPolicy.requestStarted();
-    this.#connect(decision.backend);
-  }
-
-  /** Closes both sides now (graceful-close deadline). */
-  destroy(): void {
-    this.#client.destroy();
-    this.#upstream?.destroy();
-  }
-
-  #connect(backend: Backend): void {
-    this.#attemptStarted = performance.now();
-    const upstream = net.connect({
-      host: backend.host,
-      port: backend.port,
-      allowHalfOpen: true,
-      noDelay: true,
-    });
-    this.#upstream = upstream;
-    upstream.setTimeout(this.#proxy.connectTimeoutMs);
-    upstream.on("connect", () => this.#onConnect(upstream, backend));
-    upstream.on("error", (error) => this.#onUpstreamError(upstream, error));
-    upstream.on("timeout", () => this.#onUpstreamTimeout(upstream));
-    upstream.on("close", () => this.#onUpstreamClose(upstream));
-  }
-
-  #onConnect(upstream: net.Socket, backend: Backend): void {
-    if (upstream !== this.#upstream || this.#clientClosed) {
-      upstream.destroy();
-      return;
-    }
-    this.#connected = true;
-    this.#connectMs = performance.now() - this.#attemptStarted;
-    backend.active++;
-    this.#activeOn = backend;
-    upstream.setTimeout(0);
-    const client = this.#client;
-    // Reads or writes on the client socket re-arm its timer, so one timer covers both directions.
-    client.setTimeout(this.#proxy.idleTimeoutMs);
-    upstream.pipe(client);
-    client.pipe(upstream);
-    this.#proxy.byBackend.add(backend, this);
-  }
-
-  #onUpstreamError(upstream: net.Socket, error: Error): void {
-    if (upstream !== this.#upstream) return;
-    const reason = describe(error);
-    if (!this.#connected) {
-      this.#attemptFailed(reason);
-      return;
-    }
-    this.#error ??= `upstream ${reason}`;
-    this.#proxy.logger.debug(
-      { backend: this.#decision?.backend.id, reason },
-      "upstream error; closing tunnel",
-    );
-    this.#client.destroy();
-  }
-
-  #onUpstreamTimeout(upstream: net.Socket): void {
-    if (upstream !== this.#upstream) return;
-    if (!this.#connected) {
-      upstream.destroy();
-      this.#attemptFailed(`connect timeout after ${this.#proxy.connectTimeoutMs} ms`);
-      return;
-    }
-    // Only armed after the client closed cleanly: bounds the flush of the last bytes.
-    this.#onIdle();
-  }
-
-  #onUpstreamClose(upstream: net.Socket): void {
-    if (upstream !== this.#upstream || !this.#connected) return;
-    this.#upstreamClosed = true;
-    // A clean close (both halves done) means the client got our FIN via pipe; let it flush.
-    if (!(upstream.readableEnded && upstream.writableFinished)) this.#client.destroy();
-    this.#maybeDone();
-  }
-
-  #onClientError(error: Error): void {
-    this.#proxy.logger.debug({ reason: describe(error), client: this.#client.remoteAddress }, "client error");
-    this.#upstream?.destroy();
-  }
-
-  #onClientClose(): void {
-    this.#clientClosed = true;
-    const upstream = this.#upstream;
-    const client = this.#client;
-    if (!this.#connected) {
-      // Client left before any upstream answered (or none could): abandon the attempt.
-      if (upstream) {
-        upstream.destroy();
-        this.#decision?.finish({});
-      }
-      this.#upstreamClosed = true;
-    } else if (upstream && !upstream.destroyed) {
-      if (client.readableEnded && client.writableFinished) upstream.setTimeout(this.#proxy.idleTimeoutMs);
-      else upstream.destroy();
-    }
-    this.#maybeDone();
-  }
-
-  #onIdle(): void {
-    this.#proxy.logger.debug(
-      { backend: this.#decision?.backend.id, idleTimeoutMs: this.#proxy.idleTimeoutMs },
-      "tcp tunnel idle; closing",
-    );
-    this.destroy();
-  }
-
-  #attemptFailed(reason: string): void {
-    const decision = this.#decision as Decision;
-    const failed = decision.backend;
-    decision.finish({ error: reason, latencyMs: performance.now() - this.#attemptStarted });
-    if (this.#clientClosed) return;
-    const policy = this.#proxy.attemptPolicy;
-    // Nothing reached a backend yet, so any connection may go again.
-    const next = policy.allowsRetry(decision.attempts.length - 1, "always", false)
-      ? decision.next()
-      : undefined;
-    if (!next) {
-      this.#proxy.logger.warn(
-        { backends: decision.attempts.map((backend) => backend.id), reason },
-        "no further candidate backend (all failed, or retries spent); closing tcp connection",
-      );
-      this.#upstream = undefined;
-      this.#client.destroy();
-      return;
-    }
-    policy.retried();
-    this.#proxy.logger.debug({ failed: failed.id, next: next.id, reason }, "tcp connect failed; trying next");
-    this.#connect(next);
-  }
-
-  #maybeDone(): void {
-    if (this.#done || !this.#clientClosed || !this.#upstreamClosed) return;
-    this.#done = true;
-    if (this.#activeOn) {
-      this.#activeOn.active--;
-      this.#proxy.byBackend.delete(this.#activeOn, this);
-    }
-    if (this.#connected) {
-      this.#decision?.finish({ latencyMs: this.#connectMs, error: this.#error });
-    }
-    this.#proxy._tunnelDone(this);
-  }
-}
-
-function clientIp(socket: net.Socket): string | undefined {
-  const address = socket.remoteAddress;
-  return address?.startsWith("::ffff:") ? address.slice(7) : address;
-}
-
-function describe(error: Error): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
 }
 
 function positive(field: string, value: number | undefined, fallback: number): number {
