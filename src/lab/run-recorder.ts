@@ -15,16 +15,14 @@ import {
 } from "./run-results.js";
 import type { SimBackend } from "./sim-backend.js";
 
-export interface RunDescription {
-  scenario: string;
-  algorithm: string;
-  seed: number;
-  requests: number;
-  arrivalRateRps: number;
-  durationMs: number;
+/** The run's identity, as the result repeats it, and how finely to record it. */
+export type RunDescription = Pick<
+  SimulationResult,
+  "scenario" | "algorithm" | "seed" | "requests" | "arrivalRateRps" | "durationMs"
+> & {
   timelineBuckets: number;
   recordRouting: boolean;
-}
+};
 
 export class RunRecorder {
   retries = 0;
