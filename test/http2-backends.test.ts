@@ -2,11 +2,11 @@
  * HTTP/2 backends (`backendProtocol: h2`) with a node:http2 server behind
  * the proxy and HTTP/1.1 clients in front: the head's translation (Host to
  * :authority, `te: trailers`), bodies both ways, the backend's stream limit
- * (more sessions, or a queue at maxConnections), and what a refused or reset
- * stream means for the request.
+ * (more sessions, or a queue at maxConnections), what a refused or reset
+ * stream means for the request, and a backend that never speaks HTTP/2.
  */
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
@@ -169,6 +169,30 @@ describe("HTTP/2 backends", () => {
       Array.from({ length: 4 }, () => request({ port, method: "POST", body: "payload" })),
     );
     expect(responses.map((response) => response.status)).toEqual(Array(4).fill(201));
+  });
+
+  it("times out connecting to a backend that takes the connection but never sends its SETTINGS", async () => {
+    const silent = net.createServer(() => {});
+    const sockets = new Set<net.Socket>();
+    silent.on("connection", (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, LOCALHOST, resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const backend = {
+      address: `http://${LOCALHOST}:${(silent.address() as AddressInfo).port}`,
+      sessions: 0,
+      peak: 0,
+    };
+    const port = await startProxy([backend], { timeouts: { connectMs: 300, headersMs: 30_000 } });
+    const started = performance.now();
+    const response = await request({ port });
+    expect(response.status).toBe(504);
+    expect(response.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_TIMEOUT");
+    // The connect timeout, not the 30 s headers timeout.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(sockets.size).toBeGreaterThan(0);
   });
 
   it("answers 502 for a POST reset after the backend read it, and cuts a response reset midway", async () => {

@@ -126,18 +126,16 @@ export class BackendHttp2Client {
     const open = this.#sessions.get(backend);
     if (open !== undefined && !open.closed && !open.destroyed) return open;
     const { tls, connectTimeoutMs, idleTimeoutMs } = this.#options;
-    const { session } = connectHttp2(backend.host, backend.port, tlsConnectOptions(backend, tls, "h2"));
-    const connectTimer = setTimeout(
-      () => session.destroy(new Error("connecting to the backend timed out")),
+    const { session } = connectHttp2(
+      backend.host,
+      backend.port,
+      tlsConnectOptions(backend, tls, "h2"),
       connectTimeoutMs,
     );
-    connectTimer.unref();
-    session.once("connect", () => clearTimeout(connectTimer));
     // Its streams fail with the error; the next exchange opens a new session.
     session.on("error", () => {});
     if (idleTimeoutMs !== undefined) session.setTimeout(idleTimeoutMs, () => session.close());
     session.on("close", () => {
-      clearTimeout(connectTimer);
       if (this.#sessions.get(backend) === session) this.#sessions.delete(backend);
     });
     // Exchanges come every few seconds or less: an idle session must not keep the process alive.

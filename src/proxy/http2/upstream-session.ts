@@ -43,7 +43,6 @@ export class UpstreamSession {
   readonly #socket: net.Socket;
   readonly #owner: SessionOwner;
   readonly #maxRequests: number;
-  #connectTimer: NodeJS.Timeout | undefined;
   #connected = false;
   /** No new streams: GOAWAY received, request limit reached, or closing. */
   #draining = false;
@@ -56,18 +55,18 @@ export class UpstreamSession {
   constructor(options: UpstreamSessionOptions, owner: SessionOwner) {
     this.#owner = owner;
     this.#maxRequests = options.maxRequests;
-    const { session, socket } = connectHttp2(options.host, options.port, options.tls);
+    const { session, socket } = connectHttp2(
+      options.host,
+      options.port,
+      options.tls,
+      options.connectTimeoutMs,
+      (error) => {
+        this.#failure ??= new UpstreamError(UpstreamErrorCodes.CONNECT_TIMEOUT, error.message, error);
+      },
+    );
     this.#socket = socket;
     this.#session = session;
-    this.#connectTimer = setTimeout(
-      () =>
-        this.#failConnect(
-          new UpstreamError(UpstreamErrorCodes.CONNECT_TIMEOUT, "connecting to the backend timed out"),
-        ),
-      options.connectTimeoutMs,
-    );
     session.on("connect", () => {
-      clearTimeout(this.#connectTimer);
       // Unless connectHttp2 destroyed it for refusing h2 (the error event says so).
       if (!session.destroyed) this.#connected = true;
     });
@@ -87,7 +86,6 @@ export class UpstreamSession {
       if (this.#active === 0) this.close();
     });
     session.on("close", () => {
-      clearTimeout(this.#connectTimer);
       this.#draining = true;
       this.#closed = true;
       this.#owner.closed(this);
@@ -148,11 +146,6 @@ export class UpstreamSession {
   /** Closes now, failing the streams open. */
   destroy(): void {
     this.#draining = true;
-    this.#session.destroy();
-  }
-
-  #failConnect(error: UpstreamError): void {
-    this.#failure ??= error;
     this.#session.destroy();
   }
 }

@@ -19,7 +19,7 @@ import type http2 from "node:http2";
 import { formatHostPort } from "../../core/address.js";
 import type { Backend } from "../../core/backend.js";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
-import { connectHttp2 } from "../../core/http2-connect.js";
+import { connectHttp2, Http2ConnectTimeout } from "../../core/http2-connect.js";
 import { fromHttp2Headers, toHttp2Headers } from "../../core/http2-headers.js";
 import { tlsConnectOptions } from "../../core/upstream-tls.js";
 import type {
@@ -45,22 +45,21 @@ export function dialWebSocketOverHttp2(
     backend.host,
     backend.port,
     tlsConnectOptions(backend, options.backendTls, "h2"),
+    options.connectTimeoutMs,
   );
   /** Set once the attempt failed, was abandoned or has its stream. */
   let settled = false;
   const fail = (reason: string, error: Error, code: ErrorCode = ErrorCodes.UPSTREAM_CONNECT): void => {
     if (settled) return;
     settled = true;
-    clearTimeout(timer);
     session.destroy();
     events.failed(code, reason, error);
   };
-  const timer = setTimeout(() => {
-    const message = "connecting to the backend timed out";
-    fail(message, new Error(message), ErrorCodes.UPSTREAM_TIMEOUT);
-  }, options.connectTimeoutMs);
   // After the stream opened, a session error reaches the tunnel through the stream.
-  session.on("error", (error: Error) => fail("could not connect to any backend", error));
+  session.on("error", (error: Error) => {
+    if (error instanceof Http2ConnectTimeout) fail(error.message, error, ErrorCodes.UPSTREAM_TIMEOUT);
+    else fail("could not connect to any backend", error);
+  });
   session.on("close", () =>
     fail("could not connect to any backend", new Error("the backend closed the connection")),
   );
@@ -80,7 +79,6 @@ export function dialWebSocketOverHttp2(
       return;
     }
     settled = true;
-    clearTimeout(timer);
     stream.once("close", () => session.close());
     stream.once("response", (answer: http2.IncomingHttpHeaders) => {
       const status = Number(answer[":status"]);
@@ -93,7 +91,6 @@ export function dialWebSocketOverHttp2(
   return {
     destroy: () => {
       settled = true;
-      clearTimeout(timer);
       session.destroy();
     },
   };
