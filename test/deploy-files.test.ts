@@ -84,8 +84,14 @@ describe("deploy/", () => {
     const [build = "", runtime = ""] = stages;
     expect(build).toMatch(/^RUN npm ci\b/m);
     // Every file the build copies from the repository exists.
+    // Every file the build copies from the repository exists and is let into the build context.
+    const allowed = (await readFile(join(ROOT, ".dockerignore"), "utf8")).split("\n");
+    expect(allowed).toContain("*");
     for (const [, sources = ""] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
-      for (const source of sources.split(" ")) expect(existsSync(join(ROOT, source)), source).toBe(true);
+      for (const source of sources.split(" ")) {
+        expect(existsSync(join(ROOT, source)), source).toBe(true);
+        expect(allowed, `.dockerignore lets ${source} in`).toContain(`!${source.replace(/\/$/, "")}`);
+      }
     }
     expect(runtime).toMatch(/^USER (?!root\b|0\b)\S+$/m);
     const config = /^COPY (deploy\/\S+\.yaml) (\S+)$/m.exec(runtime);
@@ -94,6 +100,8 @@ describe("deploy/", () => {
     const port = adminPort(await readFile(join(ROOT, source), "utf8"));
     expect(runtime).toMatch(new RegExp(`^HEALTHCHECK .*http://127\\.0\\.0\\.1:${port}/ready`, "ms"));
     expect(runtime).toContain(`CMD ["proxy", "--config", "${target}"]`);
+    // Drained before `docker stop` (10 s by default) kills the container.
+    expect(parseYaml(await readFile(join(ROOT, source), "utf8")).shutdownGraceMs).toBeLessThan(10_000);
   });
 
   it("starts Node with the young-generation cap the memory bench measures, in the image and the unit", async () => {
