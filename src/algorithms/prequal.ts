@@ -4,7 +4,11 @@
  * `probesPerRequest` probes (fractions: one every few requests) to random
  * ready backends, off the request path; each reply (requests in flight and
  * estimated latency) joins a small pool with an age limit and a reuse limit
- * (probe-pool.ts), and a request goes by the hot-cold rule over that pool.
+ * (probe-pool.ts), and a request goes by the hot-cold rule over that pool,
+ * each probe's RIF moved by the requests this balancer sent and got back
+ * since it was taken. A backend with no latency to report (new, or idle
+ * long enough to forget it was slow) gets one request at a time until it
+ * has one, so a backend coming back is tried, not flooded.
  * No more probes go to a backend at a time than the transport carries at
  * once, so probes never queue behind probes, and each backend is probed as
  * soon as it turns up ready. Backends without a probe in the pool compete
@@ -37,7 +41,7 @@ import { type Accept, NO_BACKENDS_TRIED, type Selector } from "../core/selector.
 import type { AlgorithmDefinition, AlgorithmEnv } from "./definition.js";
 import { HedgePolicy, hedgeOptions } from "./hedge-policy.js";
 import { PowerOfTwoChoicesSelector } from "./power-of-two-choices.js";
-import { type Probe, ProbePool } from "./probe-pool.js";
+import { type Probe, ProbePool, probeOf, rifNow } from "./probe-pool.js";
 
 /** Backends without a probe judged by local view at each pick in a large pool (two: the power of two choices). */
 const LOCAL_CHOICES = 2;
@@ -159,14 +163,15 @@ export class PrequalSelector implements Selector {
 
   /** Requests in flight by the backend's probe in the pool, else as observed here. */
   score(backend: Backend): number {
-    return this.pool.probes().find((probe) => probe.backend === backend)?.rif ?? backend.inFlight;
+    const probe = this.pool.probes().find((probe) => probe.backend === backend);
+    return probe ? rifNow(probe) : backend.inFlight;
   }
 
   describe(backend: Backend): string {
     const probe = this.#last;
     if (probe?.backend !== backend)
       return `no usable probe: less loaded of two random choices (in flight ${backend.inFlight})`;
-    const figures = `${this.#lastLocal ? "no probe in the pool, as seen here: " : ""}RIF ${probe.rif - 1} before this request, latency ${Math.round(probe.latencyMs * 1000) / 1000} ms`;
+    const figures = `${this.#lastLocal ? "no probe in the pool, as seen here: " : ""}RIF ${this.pool.lastRif} before this request, latency ${Math.round(probe.latencyMs * 1000) / 1000} ms`;
     return this.pool.lastRule === "cold"
       ? `lowest latency among cold probes (${figures})`
       : `every probe hot: lowest requests in flight (${figures})`;
@@ -196,7 +201,7 @@ export class PrequalSelector implements Selector {
         local.some((view) => view.backend === backend)
       )
         return;
-      local.push({ backend, ...observed(backend), at: this.#now(), uses: 0 });
+      local.push(probeOf(backend, observed(backend), this.#now()));
     };
     if (ready.length <= this.#options.poolSize) {
       for (const backend of ready) add(backend);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { acceptReady, acceptUntried } from "../core/selector.js";
-import { ProbePool, type ProbePoolOptions } from "./probe-pool.js";
+import { ProbePool, type ProbePoolOptions, probeOf, rifNow } from "./probe-pool.js";
 import { makePool } from "./selector.case.js";
 
 const defaults: ProbePoolOptions = { poolSize: 16, maxAgeMs: 1000, maxReuse: 100, rifQuantile: 0.84 };
@@ -79,15 +79,11 @@ describe("probe pool: the hot-cold rule", () => {
     const { pool, fill, backends } = setup();
     // One probe left, b0: slow and cold on its own.
     fill([[2, 50]]);
-    const local = (backend: Backend, rif: number, latencyMs: number) => ({
-      backend,
-      rif,
-      latencyMs,
-      at: 0,
-      uses: 0,
-    });
+    const local = (backend: Backend, rif: number, latencyMs: number) =>
+      probeOf(backend, { rif, latencyMs }, 0);
     // b1 seen here: 3 in flight at 10 ms. Among RIFs {2, 3} the quantile is 2.84, so b1 is hot and b0 wins.
     expect(pool.pick(acceptReady, [local(backends[1] as Backend, 3, 10)])?.backend.id).toBe("b0");
+    (backends[0] as Backend).inFlight++;
     // b0 now at RIF 3; with b2 at RIF 1 the three RIFs put the threshold at 3: all cold, b2 is fastest.
     expect(
       pool.pick(acceptReady, [local(backends[1] as Backend, 3, 10), local(backends[2] as Backend, 1, 8)])
@@ -95,16 +91,78 @@ describe("probe pool: the hot-cold rule", () => {
     ).toBe("b2");
     expect(pool.probes().map((probe) => probe.backend.id)).toEqual(["b0"]);
   });
+});
 
-  it("counts the request it places on the probe (RIF + 1)", () => {
-    const { pool, fill } = setup();
+describe("probe pool: RIF as of now", () => {
+  it("adds the requests this balancer sent since the reply and takes off those that came back", () => {
+    const { pool, fill, backends } = setup();
+    const [b0, b1] = backends as [Backend, Backend];
+    b0.inFlight = 2;
+    // b1's reply missed one of this balancer's two requests, still on its way when the backend answered.
+    b1.inFlight = 2;
     fill([
-      [0, 10],
+      [5, 10],
       [1, 10],
     ]);
-    expect(pool.pick(acceptReady)?.backend.id).toBe("b0");
-    // b0 now at 1, tied with b1 on latency and RIF: the older probe (b0) stays first.
-    expect(pool.probes().map((probe) => probe.rif)).toEqual([1, 1]);
+    b0.inFlight += 3;
+    b1.inFlight += 1;
+    expect(pool.probes().map(rifNow)).toEqual([8, 2]);
+    // Four of b0's five came back, two of them in flight before the reply: counted by the backend then, gone now.
+    b0.inFlight -= 4;
+    expect(pool.probes().map(rifNow)).toEqual([4, 2]);
+    // Never below zero, whatever the reply missed.
+    b0.inFlight = 0;
+    b1.inFlight = 0;
+    expect(pool.probes().map(rifNow)).toEqual([3, 0]);
+  });
+
+  it("spreads a burst: the fast cold backend turns hot as requests go to it, and cold again as they finish", () => {
+    const { pool, fill, backends } = setup({ maxReuse: 100 });
+    // Five probes of RIF 2; b0 answers fastest.
+    fill([
+      [2, 8],
+      [2, 10],
+      [2, 10],
+      [2, 10],
+      [2, 10],
+    ]);
+    const send = () => {
+      const probe = pool.pick(acceptReady) as NonNullable<ReturnType<ProbePool["pick"]>>;
+      probe.backend.inFlight++;
+      return probe.backend.id;
+    };
+    // RIFs {3, 2, 2, 2, 2}: the 0.84 quantile is 2 + 0.36 × 1 = 2.36, so b0 at 3 is hot; the next goes elsewhere.
+    expect([send(), send()]).toEqual(["b0", "b1"]);
+    expect(pool.lastRif).toBe(2);
+    (backends[0] as Backend).inFlight--;
+    expect(send()).toBe("b0");
+  });
+
+  it("admits one request at a time to a backend without a latency estimate (new, or idle since it was slow)", () => {
+    const { pool, fill, backends } = setup({ maxReuse: 100 });
+    // b0 answered 0 ms (no recent sample): the fastest, but cold only with nothing in flight.
+    fill([
+      [0, 0],
+      [3, 10],
+      [3, 10],
+      [3, 10],
+    ]);
+    const b0 = backends[0] as Backend;
+    expect(pool.pick(acceptReady)?.backend).toBe(b0);
+    b0.inFlight++;
+    expect(pool.pick(acceptReady)?.backend.id).toBe("b1");
+    // Its first request came back: the next may go.
+    b0.inFlight--;
+    expect(pool.pick(acceptReady)?.backend).toBe(b0);
+  });
+
+  it("reads a local view (no reply) as the in-flight count now", () => {
+    const { backends } = setup();
+    const b0 = backends[0] as Backend;
+    b0.inFlight = 4;
+    const view = probeOf(b0, { rif: b0.inFlight, latencyMs: 5 }, 0);
+    b0.inFlight = 1;
+    expect(rifNow(view)).toBe(1);
   });
 });
 

@@ -4,10 +4,19 @@
  * `maxAgeMs` and `maxReuse` picks, and the hot-cold rule that picks from
  * them. A probe is hot when its RIF is above the `rifQuantile` of the RIFs
  * in the pool; among the cold ones the lowest latency wins, and when every
- * candidate is hot the lowest RIF does. A probe that wins counts the request
- * it was given (RIF + 1), as the backend will, so reusing it does not herd.
- * Wydrowski et al., "Load is not what you should balance: Introducing
- * Prequal" (NSDI 2024), section 3.
+ * candidate is hot the lowest RIF does. Wydrowski et al., "Load is not what
+ * you should balance: Introducing Prequal" (NSDI 2024), section 3.
+ *
+ * A probe's RIF is read as of now (`rifNow`): the reply's, plus the requests
+ * this balancer has sent the backend since, less those of its own that have
+ * come back. The paper reuses a probe a bounded number of times and counts
+ * each query it places on it; counting only the queries placed through the
+ * probe misses both those that finish meanwhile (the figure only grows, so
+ * a backend that drained looks busier than it is) and those sent there some
+ * other way. This balancer's own in-flight count sees both, at no cost. What
+ * other clients did since is still unknown: hence the age and reuse limits,
+ * kept. In the lab, where a probe is used up within a millisecond, it reads
+ * about the same as counting uses; it matters where probes live longer.
  */
 import type { Backend } from "../core/backend.js";
 import type { ProbeReply } from "../core/probe.js";
@@ -26,11 +35,24 @@ export interface ProbePoolOptions {
 
 export interface Probe {
   readonly backend: Backend;
-  rif: number;
+  /** Requests in flight the backend reported. */
+  readonly rif: number;
+  /** This balancer's requests in flight to the backend when the reply arrived. */
+  readonly inFlightAt: number;
   readonly latencyMs: number;
   /** When the reply arrived, ms. */
   readonly at: number;
   uses: number;
+}
+
+/** The backend's requests in flight now by `probe`: the reply, moved by what this balancer sent and got back since. */
+export function rifNow(probe: Probe): number {
+  return Math.max(0, probe.rif + probe.backend.inFlight - probe.inFlightAt);
+}
+
+/** A probe of `backend` from `reply`, taken now. */
+export function probeOf(backend: Backend, reply: ProbeReply, at: number): Probe {
+  return { backend, rif: reply.rif, inFlightAt: backend.inFlight, latencyMs: reply.latencyMs, at, uses: 0 };
 }
 
 /** How the last pick was made, for explanations. */
@@ -43,6 +65,7 @@ export class ProbePool {
   #now: () => number;
   #rifs: Float64Array;
   #lastRule: PoolRule = "cold";
+  #lastRif = 0;
 
   constructor(options: ProbePoolOptions, now: () => number) {
     this.options = options;
@@ -58,6 +81,11 @@ export class ProbePool {
     return this.#lastRule;
   }
 
+  /** The RIF the last pick saw on the backend it chose, before its request. */
+  get lastRif(): number {
+    return this.#lastRif;
+  }
+
   /** The live probes, oldest first. */
   probes(): readonly Probe[] {
     this.#expire();
@@ -70,7 +98,7 @@ export class ProbePool {
     const same = probes.findIndex((probe) => probe.backend === backend);
     if (same >= 0) probes.splice(same, 1);
     else if (probes.length >= this.options.poolSize) probes.shift();
-    probes.push({ backend, rif: reply.rif, latencyMs: reply.latencyMs, at: this.#now(), uses: 0 });
+    probes.push(probeOf(backend, reply, this.#now()));
   }
 
   /** Keeps only the probes of backends `keep` accepts (the pool follows membership and readiness). */
@@ -81,25 +109,34 @@ export class ProbePool {
   /**
    * The hot-cold choice among the probes of accepted backends and `local`
    * (this balancer's own view of backends without a probe, judged alongside
-   * but not kept), counted as used; undefined when there is none.
+   * but not kept), counted as used; undefined when there is none. The
+   * request it places is counted by the balancer's in-flight count, which
+   * `rifNow` reads.
    */
   pick(accept: Accept, local: readonly Probe[] = []): Probe | undefined {
     this.#expire();
     const probes = this.#probes;
     const threshold = this.#rifThreshold(local);
     let cold: Probe | undefined;
+    let coldRif = 0;
     let hot: Probe | undefined;
+    let hotRif = 0;
     const consider = (probe: Probe) => {
       if (!accept(probe.backend)) return;
-      if (probe.rif <= threshold) {
+      const rif = rifNow(probe);
+      // No latency estimate (a new backend, or one idle since it was slow): one request at a time until it has one.
+      if (rif <= threshold && (probe.latencyMs > 0 || rif === 0)) {
         if (
           !cold ||
           probe.latencyMs < cold.latencyMs ||
-          (probe.latencyMs === cold.latencyMs && probe.rif < cold.rif)
-        )
+          (probe.latencyMs === cold.latencyMs && rif < coldRif)
+        ) {
           cold = probe;
-      } else if (!hot || probe.rif < hot.rif || (probe.rif === hot.rif && probe.latencyMs < hot.latencyMs)) {
+          coldRif = rif;
+        }
+      } else if (!hot || rif < hotRif || (rif === hotRif && probe.latencyMs < hot.latencyMs)) {
         hot = probe;
+        hotRif = rif;
       }
     };
     for (const probe of probes) consider(probe);
@@ -107,7 +144,7 @@ export class ProbePool {
     const chosen: Probe | undefined = cold ?? hot;
     if (!chosen) return undefined;
     this.#lastRule = cold ? "cold" : "hot";
-    chosen.rif++;
+    this.#lastRif = cold ? coldRif : hotRif;
     const index = probes.indexOf(chosen);
     if (++chosen.uses >= this.options.maxReuse && index >= 0) probes.splice(index, 1);
     return chosen;
@@ -128,8 +165,8 @@ export class ProbePool {
     if (count === 0) return 0;
     if (this.#rifs.length < count) this.#rifs = new Float64Array(count);
     const rifs = this.#rifs.subarray(0, count);
-    for (let i = 0; i < probes.length; i++) rifs[i] = (probes[i] as Probe).rif;
-    for (let i = 0; i < local.length; i++) rifs[probes.length + i] = (local[i] as Probe).rif;
+    for (let i = 0; i < probes.length; i++) rifs[i] = rifNow(probes[i] as Probe);
+    for (let i = 0; i < local.length; i++) rifs[probes.length + i] = rifNow(local[i] as Probe);
     rifs.sort();
     const position = this.options.rifQuantile * (count - 1);
     const below = Math.floor(position);

@@ -14,7 +14,7 @@ export const DEFAULT_PROBE_PATH = "/prequal-probe";
 export interface ProbeReply {
   /** Requests the backend has received and not yet answered, from every client. */
   rif: number;
-  /** The backend's estimate of a new request's latency, ms. */
+  /** The backend's estimate of a new request's latency, ms; 0 when it has no recent latency to go by. */
   latencyMs: number;
 }
 

@@ -65,6 +65,16 @@ describe("prequal in the simulator", () => {
     });
   }
 
+  it("sends the slowed backend its share again once it recovers (its old latencies are forgotten while idle)", () => {
+    const result = runScenario("slowdown", "prequal", { requests: 30_000, seed: 1, recordRouting: true });
+    const routing = result.routing ?? {};
+    const end = Math.max(...Object.values(routing).map((times) => times.at(-1) ?? 0));
+    // The last quarter of the run, well after b3's slowdown (30% to 60%) ended: about a fifth each.
+    const late = (id: string) => (routing[id] ?? []).filter((t) => t > 0.75 * end).length;
+    const total = Object.keys(routing).reduce((sum, id) => sum + late(id), 0);
+    expect(late("b3") / total).toBeGreaterThan(0.15);
+  });
+
   it("with hedge, it cuts heavy-tail's p99 (service times no routing avoids) below 0.8x p2c's", () => {
     const hedged = runScenario("heavy-tail", { name: "prequal", hedge: {} }, { requests: 30_000, seed: 1 });
     const p2c = runScenario("heavy-tail", "p2c", { requests: 30_000, seed: 1 });

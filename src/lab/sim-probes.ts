@@ -52,6 +52,10 @@ export class SimProbes implements ProbeTransport {
     this.#pending.delete(id);
     const { backend, done } = pending;
     const sim = this.#simOf(backend);
-    done(sim.failing > 0 ? "unanswered" : { rif: sim.rif, latencyMs: sim.latency.estimate(sim.rif) });
+    done(
+      sim.failing > 0
+        ? "unanswered"
+        : { rif: sim.rif, latencyMs: sim.latency.estimate(sim.rif, this.#now()) },
+    );
   }
 }

@@ -193,6 +193,7 @@ export class SimRequests {
     sim.latency.observe(
       requests.rifAtArrival[slot] as number,
       this.#now() - (requests.attemptStart[slot] as number),
+      this.#now(),
     );
     if (state === ORPHAN) requests.release(slot);
     else this.#succeed(slot, sim);

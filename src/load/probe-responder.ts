@@ -29,7 +29,7 @@ export class ProbeResponder {
 
   /** Requests in flight now, and the latency a new one can expect, ms. */
   reply(): ProbeReply {
-    return { rif: this.#rif, latencyMs: this.#latency.estimate(this.#rif) };
+    return { rif: this.#rif, latencyMs: this.#latency.estimate(this.#rif, performance.now()) };
   }
 
   /** Answers `req` when it is a probe (true); leaves it alone otherwise (false). */
@@ -49,7 +49,10 @@ export class ProbeResponder {
     const rifAtArrival = this.#rif++;
     res.once("close", () => {
       this.#rif--;
-      if (res.writableFinished) this.#latency.observe(rifAtArrival, performance.now() - arrivedAt);
+      if (res.writableFinished) {
+        const now = performance.now();
+        this.#latency.observe(rifAtArrival, now - arrivedAt, now);
+      }
     });
   }
 }
