@@ -9,9 +9,9 @@
  *
  * A probe's RIF is read as of now (`rifNow`): the reply's, plus the requests
  * this balancer has sent the backend since, less those of its own that have
- * come back. The paper reuses a probe a bounded number of times and counts
- * each query it places on it; counting only the queries placed through the
- * probe misses both those that finish meanwhile (the figure only grows, so
+ * come back. A probe is reused a bounded number of times (the paper's reuse
+ * limit); counting only the requests placed through it (RIF + 1 per use)
+ * would miss both those that finish meanwhile (the figure only grows, so
  * a backend that drained looks busier than it is) and those sent there some
  * other way. This balancer's own in-flight count sees both, at no cost. What
  * other clients did since is still unknown: hence the age and reuse limits,
