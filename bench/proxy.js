@@ -70,6 +70,18 @@ function slope(points, key) {
   return den === 0 ? Number.NaN : num / den;
 }
 
+/** Run order within a round: HAProxy, Switchyard and the minimal proxy together; the TcpProxy beside the bare pipe. */
+const RUN_ORDER = [
+  "direct",
+  "haproxy",
+  "switchyard",
+  "reference",
+  "switchyard-bare",
+  "switchyard-young-capped",
+  "switchyard-tcp",
+  "bare-pipe",
+];
+
 const LABELS = {
   direct: "direct to the backend",
   haproxy: "HAProxy http (nbthread 1)",
@@ -183,6 +195,9 @@ export async function runProxyBench() {
     if (wanted.includes("reference")) await addNodeTarget("reference", "reference-proxy.js", []);
 
     await dropTargetsNotAnsweringOk(targets, LABELS, notes);
+    // Compared pairs run back to back (the rotation keeps them adjacent): this machine's speed
+    // drifts over minutes, so runs far apart in a round compare the machine, not the targets.
+    targets.sort((a, b) => RUN_ORDER.indexOf(a.key) - RUN_ORDER.indexOf(b.key));
 
     const runOnce = async (target, seconds) => {
       await waitBeforeRun(proxyCpu, quietWaitSec, quietWaits, log);
