@@ -11,9 +11,7 @@
  * gets fresh backends and is pinned to CPU 0 (one thread, one worker), the
  * backends and the load generator to CPU 1. Not part of `npm test`.
  *
- *   npm run build && node bench/live-ab.js [--backends 4] [--concurrency 4]
- *     [--delay 10] [--load 0.7] [--duration 20] [--warmup 3] [--only name,name]
- *     [--switchyard '["p2c", {"name": "prequal", "probesPerRequest": 1}]']
+ *   npm run build && node bench/live-ab.js [options]   (--help lists them)
  *
  * `--switchyard` replaces the Switchyard algorithms compared (names or specs
  * with options, as the config takes them).
@@ -35,18 +33,37 @@ import { ensureNginx, nginxVersion, startNginx } from "./lib/nginx.js";
 import { fixed, markdownTable, ratio } from "./lib/stats.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
-const { values: args } = parseArgs({
-  options: {
-    backends: { type: "string", default: "4" },
-    concurrency: { type: "string", default: "4" },
-    delay: { type: "string", default: "10" },
-    load: { type: "string", default: "0.7" },
-    duration: { type: "string", default: "20" },
-    warmup: { type: "string", default: "3" },
-    only: { type: "string" },
-    switchyard: { type: "string" },
-  },
-});
+const USAGE = `usage: npm run build && node bench/live-ab.js [--backends 4] [--concurrency 4]
+  [--delay 10] [--load 0.7] [--duration 20] [--warmup 3] [--only name,name]
+  [--switchyard '["p2c", {"name": "prequal", "probesPerRequest": 1}]']`;
+/** The options, or usage and exit 2 on a mistake (exit 0 for --help). */
+function readArgs() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        backends: { type: "string", default: "4" },
+        concurrency: { type: "string", default: "4" },
+        delay: { type: "string", default: "10" },
+        load: { type: "string", default: "0.7" },
+        duration: { type: "string", default: "20" },
+        warmup: { type: "string", default: "3" },
+        only: { type: "string" },
+        switchyard: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    console.error(`${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return parsed.values;
+}
+const args = readArgs();
 const BACKENDS = Number(args.backends);
 const CONCURRENCY = Number(args.concurrency);
 const DELAY_MS = Number(args.delay);
