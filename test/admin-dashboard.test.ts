@@ -10,18 +10,15 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AdminServer, type AdminServerOptions } from "../src/admin/admin-server.js";
 import { defaultDashboardDir } from "../src/admin/dashboard-files.js";
 import { LIVE_DECISIONS, type LiveSnapshot } from "../src/admin/live-snapshot.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { LOCALHOST, request, waitFor } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "switchyard-dashboard-"));

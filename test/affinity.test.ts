@@ -4,19 +4,16 @@
  * migration when the pinned backend goes down, tampered cookies, two proxies
  * sharing the secret, a cookie pool without a secret, IP and header modes.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AffinityOptions } from "../src/affinity/affinity.js";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { request, startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "shared-secret-for-affinity-tests";
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 /** A backend answering with its name and a cookie of its own (which must survive beside ours). */
 async function backend(name: string): Promise<TestServer> {

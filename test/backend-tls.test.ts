@@ -7,14 +7,13 @@
  * judge it the same way, as do prequal's load probes.
  */
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import https from "node:https";
 import type net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type tls from "node:tls";
 import { fetch } from "undici";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Balancer } from "../src/balancer/balancer.js";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import { parseConfig } from "../src/config/load.js";
@@ -22,14 +21,11 @@ import type { Backend } from "../src/core/backend.js";
 import { DEFAULT_PROBE_PATH, type ProbeMiss, type ProbeReply } from "../src/core/probe.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { makeCa, makeSigned } from "./helpers/certificates.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import { closeServer, LOCALHOST, rawRequest, request, waitFor } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-backend-tls-"));
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDirNow("switchyard-backend-tls-");
+const cleanups = useCleanups();
 
 const ca = makeCa(dir, "internal-ca");
 const server = makeSigned(dir, ca, "backend", "backend", ["backend.test", LOCALHOST]);

@@ -10,19 +10,16 @@
 import type http from "node:http";
 import { Writable } from "node:stream";
 import { fetch, getGlobalDispatcher, request, setGlobalDispatcher, stream } from "undici";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HedgePolicy, hedgeOptions, MIN_SAMPLES } from "../src/algorithms/hedge-policy.js";
 import { type KnownAlgorithmSpec, registerAlgorithm } from "../src/algorithms/registry.js";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import type { Backend } from "../src/core/backend.js";
 import { isCancelled } from "../src/core/outcome.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { closedPort, LOCALHOST, startEchoServer, startServer, type TestServer } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function echoBackends(count: number): Promise<TestServer[]> {
   const servers = await Promise.all(Array.from({ length: count }, (_, i) => startEchoServer(`b${i}`)));

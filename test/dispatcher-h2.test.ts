@@ -4,26 +4,20 @@
  * that offer only `h2`, as streams of one session per backend, balanced over
  * the service's backends.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fetch } from "undici";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import { makeCa, makeSigned } from "./helpers/certificates.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import { LOCALHOST } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-dispatcher-h2-"));
+const dir = useTempDirNow("switchyard-dispatcher-h2-");
 const ca = makeCa(dir, "dispatcher-ca");
 const siteFiles = makeSigned(dir, ca, "backend", "backend", ["backend.test"]);
-const cleanups: (() => Promise<unknown> | undefined)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanups = useCleanups();
 
 interface H2Backend {
   address: string;

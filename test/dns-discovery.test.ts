@@ -6,19 +6,16 @@
  * SRV: targets, ports, weights and priorities come from the records.
  */
 import { fetch } from "undici";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BalancedDispatcher } from "../src/client/balanced-dispatcher.js";
 import { Pool } from "../src/core/pool.js";
 import { Discovery } from "../src/discovery/discovery.js";
 import type { DnsDiscoveryOptions } from "../src/discovery/discovery-options.js";
 import { startDns, type TestDns, type ZoneName } from "./helpers/dns.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { closeServer, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function dnsServer(zone: Record<string, ZoneName>, ttl = 1): Promise<TestDns> {
   const dns = await startDns(zone, ttl);

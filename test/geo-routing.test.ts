@@ -7,7 +7,7 @@
  * a region's backends are killed or marked down, per-region counters, the
  * headers being ignored from an untrusted peer, and geo-proximity.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { geographical } from "../src/algorithms/geographical.js";
 import {
   type AlgorithmDefinition,
@@ -21,13 +21,10 @@ import type { GeoOptions } from "../src/geo/geo-options.js";
 import type { RegionStatsSource } from "../src/geo/region-stats.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { startSwitchyard } from "../src/runtime.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { request, startEchoServer, type TestServer } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 /** Every selector the balancer builds under the "geographical-observed" name, to read its region counters. */
 const built: (Selector & RegionStatsSource)[] = [];

@@ -10,23 +10,13 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseGrpcTimeout } from "../src/proxy/grpc-timeout.js";
-import {
-  type Cleanups,
-  echoClient,
-  h2Pool,
-  type Note,
-  rawSay,
-  startGrpcProxy,
-  startGrpcServer,
-} from "./helpers/grpc.js";
+import { useCleanups } from "./helpers/fixtures.js";
+import { echoClient, h2Pool, type Note, rawSay, startGrpcProxy, startGrpcServer } from "./helpers/grpc.js";
 import { LOCALHOST } from "./helpers/servers.js";
 
-const cleanups: Cleanups = [];
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 /** What a hand-made backend saw of one stream. */
 interface SeenStream {

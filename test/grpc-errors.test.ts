@@ -16,18 +16,15 @@
  * fails after its head (an h2 backend resetting or stalling mid-stream) ends
  * with a failed status in its trailers.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import {
-  type Cleanups,
   type EchoClient,
   echoClient,
   h2Pool,
@@ -41,13 +38,9 @@ import {
 } from "./helpers/grpc.js";
 import { closedPort, LOCALHOST, request } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-grpc-errors-"));
+const dir = useTempDirNow("switchyard-grpc-errors-");
 const site = makeSelfSigned(dir, "site", "localhost", ["localhost"]);
-const cleanups: Cleanups = [];
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanups = useCleanups();
 
 /**
  * An h2c backend that answers every call with a gRPC head and one message

@@ -6,12 +6,9 @@
  * and its message reach the client as they left the server, and a backend
  * that goes away mid-run leaves the calls to the other.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import http2 from "node:http2";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { Backend } from "../src/core/backend.js";
 import { defaultUpstreamTls } from "../src/core/upstream-tls.js";
@@ -19,25 +16,13 @@ import { GrpcHealthCheck } from "../src/health/grpc-check.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
-import {
-  type Cleanups,
-  type EchoClient,
-  echoClient,
-  type Note,
-  say,
-  sayFailure,
-  startGrpcServer,
-} from "./helpers/grpc.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
+import { type EchoClient, echoClient, type Note, say, sayFailure, startGrpcServer } from "./helpers/grpc.js";
 import { closedPort, LOCALHOST, waitFor } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-grpc-"));
+const dir = useTempDirNow("switchyard-grpc-");
 const site = makeSelfSigned(dir, "site", "localhost", ["localhost"]);
-const cleanups: Cleanups = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanups = useCleanups();
 
 /** A gRPC server named `name`, over TLS with the site certificate when `tls`. */
 function grpcServer(name: string, tls = false) {

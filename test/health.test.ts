@@ -10,18 +10,15 @@
  * pool's circuit breaker settings from the config open a failing backend's circuit.
  */
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import type { HealthChangeEvent } from "../src/health/health-monitor.js";
 import { startSwitchyard } from "../src/runtime.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { closedPort, LOCALHOST, request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 /** A backend whose /health answers `health.status`; every other path answers 200 "ok". */
 async function healthBackend(): Promise<{ server: TestServer; health: { status: number; checks: number } }> {

@@ -9,17 +9,14 @@
  */
 import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KnownAlgorithmSpec } from "../src/algorithms/registry.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { request, startServer, type TestServer, waitFor } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 const ALPHA1: KnownAlgorithmSpec = { name: "alpha1", hedge: { minDelayMs: 20, quantile: 0.5 } };
 /** Enough fast requests for the hedge policy's 100 samples and a full budget (5 tokens). */

@@ -7,17 +7,14 @@
  */
 import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { h2request } from "./helpers/http2-client.js";
 import { LOCALHOST, request } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<unknown> | undefined)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 interface H2Backend {
   address: string;

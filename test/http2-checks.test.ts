@@ -8,13 +8,11 @@
  * backend, closed when checking stops; an HTTP/1.1 pool's checks still speak
  * HTTP/1.1; probes read the backend's figures and the proxy routes by them.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PrequalSelector } from "../src/algorithms/prequal.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { Backend } from "../src/core/backend.js";
@@ -24,18 +22,14 @@ import { loadUpstreamTls } from "../src/core/upstream-tls.js";
 import { HttpProbes } from "../src/load/http-probes.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { makeCa, makeSigned } from "./helpers/certificates.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import { closedPort, LOCALHOST, request, startServer, waitFor } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-h2-checks-"));
+const dir = useTempDirNow("switchyard-h2-checks-");
 const ca = makeCa(dir, "checks-ca");
 const siteFiles = makeSigned(dir, ca, "backend", "backend", ["backend.test"]);
 const site = { cert: readFileSync(siteFiles.cert), key: readFileSync(siteFiles.key) };
-const cleanups: (() => Promise<unknown> | undefined)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanups = useCleanups();
 
 interface H2Backend {
   address: string;

@@ -6,15 +6,13 @@
  * HTTP/1.1; certificates are made by openssl at test time.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import https from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { pino } from "pino";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { AccessLog } from "../src/observability/access-log.js";
@@ -23,6 +21,7 @@ import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { startSwitchyard } from "../src/runtime.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
 import { parseExposition } from "./helpers/exposition.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import { type H2Response, h2request } from "./helpers/http2-client.js";
 import {
   type EchoReply,
@@ -35,13 +34,8 @@ import {
 } from "./helpers/servers.js";
 import { runTool } from "./helpers/tools.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-http2-"));
-const cleanups: (() => Promise<unknown> | undefined)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDirNow("switchyard-http2-");
+const cleanups = useCleanups();
 
 const site = makeSelfSigned(dir, "site", "localhost", ["localhost", "a.test", "api.test"]);
 const ca = readFileSync(site.cert);

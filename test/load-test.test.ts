@@ -4,20 +4,17 @@
  * and concurrency runs, progress polling, one run at a time, validation and
  * auth.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AdminServer } from "../src/admin/admin-server.js";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { startSwitchyard } from "../src/runtime.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { request, startEchoServer, startServer, type TestServer } from "./helpers/servers.js";
 
 const TOKEN = "load-test-token";
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 type Json = Record<string, unknown>;
 

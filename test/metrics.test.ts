@@ -15,6 +15,7 @@ import { AccessLog } from "../src/observability/access-log.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
 import { parseExposition, readHistogram } from "./helpers/exposition.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import {
   closedPort,
   request,
@@ -24,11 +25,7 @@ import {
   waitFor,
 } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function echo(name: string): Promise<TestServer> {
   const server = await startEchoServer(name);

@@ -5,18 +5,15 @@
  * are balanced on what the proxy observes.
  */
 import http from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PrequalSelector } from "../src/algorithms/prequal.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { DemoBackend } from "../src/demo/backend-server.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { request, startEchoServer } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function startDemo(name: string, delayMs: number): Promise<string> {
   const backend = new DemoBackend({ name, delayMs, concurrency: 2 });

@@ -9,16 +9,14 @@
  */
 import { readFile } from "node:fs/promises";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseConfig } from "../src/config/load.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { rawRequest, request, startEchoServer, type TestResponse } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 /** A listener "edge" in front of one echo backend (pool "web"), with `listener` merged in. */
 async function start(

@@ -10,9 +10,10 @@
 import http2 from "node:http2";
 import net from "node:net";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/load.js";
 import { type Runtime, startSwitchyard } from "../src/runtime.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import {
   type EchoReply,
   LOCALHOST,
@@ -23,10 +24,7 @@ import {
   waitFor,
 } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
+const cleanups = useCleanups();
 
 async function echo(name: string): Promise<TestServer> {
   const server = await startEchoServer(name);

@@ -8,19 +8,19 @@
  * its clients to https with a 308.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import https from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import { promisify } from "node:util";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBalancer } from "../src/balancer/balancer.js";
 import { parseConfig } from "../src/config/load.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { TlsCertificates } from "../src/proxy/tls-certificates.js";
 import { startSwitchyard } from "../src/runtime.js";
 import { makeSelfSigned } from "./helpers/certificates.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import {
   type EchoReply,
   LOCALHOST,
@@ -30,13 +30,8 @@ import {
   waitFor,
 } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-tls-"));
-const cleanups: (() => Promise<unknown> | undefined)[] = [];
-
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDirNow("switchyard-tls-");
+const cleanups = useCleanups();
 
 const first = makeSelfSigned(dir, "first", "first", ["a.test"]);
 const wildcard = makeSelfSigned(dir, "wildcard", "wildcard", ["*.b.test"]);

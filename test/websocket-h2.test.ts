@@ -9,32 +9,27 @@
  * the next candidate); a refusal reaches the client as HTTP/1.1; the tunnel
  * counts on the backend and its session closes with it.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import type net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import type { Backend } from "../src/core/backend.js";
 import type { UpstreamTlsSettings } from "../src/core/upstream-tls.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { makeCa, makeSigned } from "./helpers/certificates.js";
+import { useCleanups, useTempDirNow } from "./helpers/fixtures.js";
 import { closedPort, LOCALHOST, rawRequest, waitFor } from "./helpers/servers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-ws-h2-"));
+const dir = useTempDirNow("switchyard-ws-h2-");
 const ca = makeCa(dir, "ws-h2-ca");
 const siteFiles = makeSigned(dir, ca, "backend", "backend", ["backend.test"]);
 const site = { cert: readFileSync(siteFiles.cert), key: readFileSync(siteFiles.key) };
 const TLS_SETTINGS = { ca: ca.cert, serverName: "backend.test" };
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanups = useCleanups();
 
 /**
  * ws's server-side WebSocket, set up over any Duplex as its own

@@ -1,9 +1,11 @@
 /**
  * Per-test-file fixtures that register their own vitest hooks: a temporary
  * directory (made before the file's tests, removed after) for config files,
- * and demo backends on 127.0.0.1 closed after each test; and a valid config
- * text the CLI tests start from.
+ * demo backends on 127.0.0.1 closed after each test, and the cleanups a test
+ * registers (servers, proxies, clients) run after it; and a valid config text
+ * the CLI tests start from.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +49,34 @@ export function useTempDir(prefix: string): TempDir {
       const file = join(path, name);
       await writeFile(file, text);
       return file;
+    },
+  };
+}
+
+/**
+ * A temporary directory made at once, for files a test file needs while it
+ * loads (certificates made at its top level); removed after its tests.
+ */
+export function useTempDirNow(prefix: string): string {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(path, { recursive: true, force: true }));
+  return path;
+}
+
+/** What a test registers to be undone once it ends: servers, proxies, clients. */
+export interface Cleanups {
+  push(...cleanups: (() => unknown)[]): void;
+}
+
+/** Cleanups run after each test of the file, last registered first, each awaited. */
+export function useCleanups(): Cleanups {
+  const pending: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (let cleanup = pending.pop(); cleanup; cleanup = pending.pop()) await cleanup();
+  });
+  return {
+    push: (...cleanups) => {
+      pending.push(...cleanups);
     },
   };
 }

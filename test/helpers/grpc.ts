@@ -15,11 +15,9 @@ import * as protoLoader from "@grpc/proto-loader";
 import { type CheckedBalancerOptions, createBalancer } from "../../src/balancer/balancer.js";
 import { HttpProxy, type HttpProxyOptions } from "../../src/proxy/http-proxy.js";
 import type { CertificateFiles } from "../../src/proxy/tls-certificates.js";
+import type { Cleanups } from "./fixtures.js";
 import { type H2Response, h2request } from "./http2-client.js";
 import { LOCALHOST } from "./servers.js";
-
-/** What a test registers to run after it, last first. */
-export type Cleanups = (() => Promise<unknown> | undefined)[];
 
 export interface Note {
   text?: string;
