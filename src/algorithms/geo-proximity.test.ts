@@ -2,29 +2,18 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
 import { Pool } from "../core/pool.js";
-import { acceptReady, acceptUntried } from "../core/selector.js";
+import { acceptReady } from "../core/selector.js";
 import { GeoResolver } from "../geo/client-location.js";
 import { CITIES, client, PROXY_IP, SITES, sitePool, TRUSTED_PROXIES } from "../geo/geo.case.js";
 import { haversineKm } from "../geo/haversine.js";
 import { inFlightPerWeight } from "../load/in-flight.js";
 import { GeoProximitySelector, geoProximity } from "./geo-proximity.js";
-import { follow, runSelectorSuite, testEnv } from "./selector.case.js";
+import { follow, runSelectorSuite, testEnv, triedOrder } from "./selector.case.js";
 
 const resolver = new GeoResolver({ trustedProxies: TRUSTED_PROXIES, database: false });
 const create = () => new GeoProximitySelector(resolver);
 
 runSelectorSuite("geo-proximity", { create, weighted: true });
-
-function walk(selector: GeoProximitySelector, ctx: ReturnType<typeof client>): string[] {
-  const tried: Backend[] = [];
-  for (
-    let backend = selector.pick(ctx, acceptUntried(tried), tried);
-    backend;
-    backend = selector.pick(ctx, acceptUntried(tried), tried)
-  )
-    tried.push(backend);
-  return tried.map((backend) => backend.id);
-}
 
 describe("geo-proximity", () => {
   const pool = () => sitePool({ dublin: 2, frankfurt: 2, virginia: 2, oregon: 1, tokyo: 1 });
@@ -60,7 +49,7 @@ describe("geo-proximity", () => {
 
   it("walks backends nearest first as candidates are tried", () => {
     const selector = follow(pool(), create()) as GeoProximitySelector;
-    const order = walk(selector, client({ at: CITIES.london })).map((id) => id.split("-")[0]);
+    const order = triedOrder(selector, client({ at: CITIES.london })).map((id) => id.split("-")[0]);
     expect(order).toEqual([
       "dublin",
       "dublin",
@@ -80,7 +69,7 @@ describe("geo-proximity", () => {
     p.disable("dublin-1");
     for (let i = 0; i < 5; i++)
       expect(selector.pick(client({ at: CITIES.london }), acceptReady)?.region).toBe("eu-central");
-    walk(selector, client({ at: CITIES.london }));
+    triedOrder(selector, client({ at: CITIES.london }));
     expect(selector.regionStats()).toMatchObject({
       "eu-west": { requests: 0, failovers: 6 },
       "eu-central": { requests: 7, failovers: 0 },
@@ -110,7 +99,7 @@ describe("geo-proximity", () => {
       { id: "bad-coords", address: "127.0.0.1:21001", latitude: 200, longitude: 0 },
     ]);
     const selector = follow(p, create()) as GeoProximitySelector;
-    expect(walk(selector, client({ at: CITIES.sydney }))[0]).toBe("dublin-0");
+    expect(triedOrder(selector, client({ at: CITIES.sydney }))[0]).toBe("dublin-0");
     p.setState("dublin-0", "unhealthy");
     expect(["nowhere", "bad-coords"]).toContain(
       selector.pick(client({ at: CITIES.sydney }), acceptReady)?.id,

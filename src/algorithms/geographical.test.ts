@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../core/backend.js";
-import type { RequestContext } from "../core/context.js";
-import { acceptReady, acceptUntried } from "../core/selector.js";
+import { acceptReady } from "../core/selector.js";
 import { GeoResolver } from "../geo/client-location.js";
 import { CITIES, client, sitePool, TRUSTED_PROXIES } from "../geo/geo.case.js";
 import { GeographicalSelector, geographical } from "./geographical.js";
-import { follow, runSelectorSuite, testEnv } from "./selector.case.js";
+import { follow, runSelectorSuite, testEnv, triedOrder } from "./selector.case.js";
 
 const resolver = new GeoResolver({ trustedProxies: TRUSTED_PROXIES, database: false });
 const create = () => new GeographicalSelector(resolver);
@@ -18,17 +17,6 @@ function regionPool() {
     { id: "lab-0", address: "127.0.0.1:21000", region: "lab" },
     { id: "loose", address: "127.0.0.1:21001" },
   ]);
-}
-
-function walk(selector: GeographicalSelector, ctx: RequestContext): string[] {
-  const tried: Backend[] = [];
-  for (
-    let backend = selector.pick(ctx, acceptUntried(tried), tried);
-    backend;
-    backend = selector.pick(ctx, acceptUntried(tried), tried)
-  )
-    tried.push(backend);
-  return tried.map((backend) => backend.id);
 }
 
 const regionOf = (id: string | undefined) =>
@@ -76,7 +64,7 @@ describe("geographical", () => {
 
   it("walks own region, then regions by distance, then the rest", () => {
     const selector = follow(regionPool(), create()) as GeographicalSelector;
-    const order = walk(selector, client({ region: "eu-west" })).map(regionOf);
+    const order = triedOrder(selector, client({ region: "eu-west" })).map(regionOf);
     expect(order.slice(0, 6)).toEqual([
       "eu-west",
       "eu-west",
@@ -88,7 +76,7 @@ describe("geographical", () => {
     expect(new Set(order.slice(6))).toEqual(new Set(["lab-0", "loose"]));
     // One request left eu-west (several candidates outside it): one failover.
     expect(selector.regionStats()["eu-west"]?.failovers).toBe(1);
-    expect(regionOf(walk(selector, client({ region: "us-east" }))[2])).toBe("eu-west");
+    expect(regionOf(triedOrder(selector, client({ region: "us-east" }))[2])).toBe("eu-west");
   });
 
   it("sends a client whose region has no backends to the region nearest its coordinates", () => {

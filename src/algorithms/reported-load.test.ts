@@ -3,7 +3,7 @@ import type { Backend } from "../core/backend.js";
 import { acceptReady, acceptUntried } from "../core/selector.js";
 import { ResourceReportStore } from "../load/resource-reports.js";
 import { loadScore, type ReportedLoadSelector, reportedLoad } from "./reported-load.js";
-import { countPicks, follow, makePool, runSelectorSuite, testEnv } from "./selector.case.js";
+import { countPicks, follow, makePool, runSelectorSuite, testEnv, triedOrder } from "./selector.case.js";
 
 const create = (options: Record<string, unknown> = {}, resourceReports?: ResourceReportStore) =>
   reportedLoad.create(reportedLoad.options.parse(options), {
@@ -97,14 +97,7 @@ describe("metrics", () => {
     store.write("b0", { cpu: 30, memory: 0, network: 0 });
     store.write("b1", { cpu: 10, memory: 0, network: 0 });
     store.write("b2", { cpu: 20, memory: 0, network: 0 });
-    const tried: Backend[] = [];
-    for (
-      let backend = selector.pick({}, acceptUntried(tried));
-      backend;
-      backend = selector.pick({}, acceptUntried(tried))
-    )
-      tried.push(backend);
-    expect(tried.map((backend) => backend.id)).toEqual(["b1", "b2", "b0"]);
+    expect(triedOrder(selector)).toEqual(["b1", "b2", "b0"]);
   });
 
   it("scores a backend without fresh metrics as the mean of the others", () => {
@@ -112,14 +105,7 @@ describe("metrics", () => {
     store.write("b0", { cpu: 20, memory: 0, network: 0 });
     store.write("b1", { cpu: 60, memory: 0, network: 0 });
     // b2 has no metrics: mean score 20, between b0 (10) and b1 (30).
-    const tried: Backend[] = [];
-    for (
-      let backend = selector.pick({}, acceptUntried(tried));
-      backend;
-      backend = selector.pick({}, acceptUntried(tried))
-    )
-      tried.push(backend);
-    expect(tried.map((backend) => backend.id)).toEqual(["b0", "b2", "b1"]);
+    expect(triedOrder(selector)).toEqual(["b0", "b2", "b1"]);
     expect(selector.fallbacks).toBe(0);
     expect(selector.describe(pool.require("b2"))).toMatch(/no fresh reports/);
   });

@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Backend, BackendState } from "../core/backend.js";
+import type { RequestContext } from "../core/context.js";
 import { Pool } from "../core/pool.js";
 import { seededRandom } from "../core/random.js";
 import { acceptReady, acceptUntried, type Selector, type SelectorEnv } from "../core/selector.js";
@@ -38,6 +39,18 @@ export function follow(pool: Pool, selector: Selector): Selector {
   pool.on("enabled-changed", rebuild);
   rebuild();
   return selector;
+}
+
+/** The ids `selector` offers for `ctx` when each backend in turn is tried and fails (failover order). */
+export function triedOrder(selector: Selector, ctx: RequestContext = {}): string[] {
+  const tried: Backend[] = [];
+  for (
+    let backend = selector.pick(ctx, acceptUntried(tried), tried);
+    backend;
+    backend = selector.pick(ctx, acceptUntried(tried), tried)
+  )
+    tried.push(backend);
+  return tried.map((backend) => backend.id);
 }
 
 /**
