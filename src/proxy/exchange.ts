@@ -62,6 +62,7 @@ import {
 } from "./forwarded-headers.js";
 import { GrpcStatus, grpcKind } from "./grpc-status.js";
 import { takeGrpcTimeout } from "./grpc-timeout.js";
+import { isNamed } from "./header-names.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
 import { type HeaderObject, headerObject } from "./http1/client-request.js";
 import type { UpstreamHandler } from "./http1/upstream-handler.js";
@@ -572,7 +573,7 @@ function mayBeGrpc(req: ProxyRequest): boolean {
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === 12 && name.toLowerCase() === "content-type") return true;
+    if (isNamed(name, "content-type")) return true;
   }
   return false;
 }

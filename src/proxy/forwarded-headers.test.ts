@@ -128,6 +128,45 @@ describe("buildUpstreamHeaders", () => {
     ]);
   });
 
+  it("recognises every field it treats specially in any case", () => {
+    const head = buildUpstreamHeaders(
+      [
+        "hOST",
+        "app.test",
+        "CONTENT-length",
+        "5",
+        "x-FORWARDED-for",
+        "203.0.113.1",
+        "FORWARDED",
+        "for=203.0.113.1",
+        "X-Forwarded-PROTO",
+        "https",
+        "x-forwarded-HOST",
+        "evil.test",
+        "eXpect",
+        "100-continue",
+        "Proxy-CONNECTION",
+        "close",
+        "kEEP-aLIVE",
+        "timeout=5",
+        "Te",
+        "trailers",
+      ],
+      "198.51.100.7",
+      "http",
+    );
+    expect(head.host).toBe("app.test");
+    expect(head.hasBody).toBe(true);
+    expect(pairs(head.headers)).toEqual([
+      ["hOST", "app.test"],
+      ["CONTENT-length", "5"],
+      ["x-forwarded-for", "203.0.113.1, 198.51.100.7"],
+      ["x-forwarded-proto", "http"],
+      ["x-forwarded-host", "app.test"],
+      ["forwarded", "for=203.0.113.1, for=198.51.100.7;proto=http;host=app.test"],
+    ]);
+  });
+
   it("reports bodies and duplicate Host headers", () => {
     expect(buildUpstreamHeaders(["Host", "h", "Content-Length", "0"], "1.2.3.4", "http").hasBody).toBe(false);
     expect(buildUpstreamHeaders(["Host", "h", "Content-Length", "12"], "1.2.3.4", "http").hasBody).toBe(true);

@@ -12,7 +12,10 @@
  * the peer sent; comparisons are case-insensitive.
  */
 
-/** How a request header is treated; ordinary headers are absent from the table. */
+import { isNamed, startsNamed } from "./header-names.js";
+
+/** How a request header is treated (requestHeaderKind). */
+const FORWARD = 0;
 const DROP = 1;
 const CONNECTION = 2;
 const HOST = 3;
@@ -21,57 +24,68 @@ const TRANSFER_ENCODING = 5;
 const X_FORWARDED_FOR = 6;
 const FORWARDED = 7;
 
-const REQUEST_HEADERS = new Map<string, number>([
-  ["connection", CONNECTION],
-  ["keep-alive", DROP],
-  ["te", DROP],
-  ["trailer", DROP],
-  ["transfer-encoding", TRANSFER_ENCODING],
-  ["upgrade", DROP],
-  ["expect", DROP],
-  ["host", HOST],
-  ["content-length", CONTENT_LENGTH],
-  ["x-forwarded-for", X_FORWARDED_FOR],
-  ["forwarded", FORWARDED],
-  ["x-forwarded-proto", DROP],
-  ["x-forwarded-host", DROP],
-]);
+/** What the proxy does with a request field named `name` (any case); a switch on the length, as most fields are none of these. */
+function requestHeaderKind(name: string): number {
+  switch (name.length) {
+    case 4:
+      if (isNamed(name, "host")) return HOST;
+      break;
+    case 9:
+      if (isNamed(name, "forwarded")) return FORWARDED;
+      break;
+    case 10:
+      if (isNamed(name, "connection")) return CONNECTION;
+      break;
+    case 14:
+      if (isNamed(name, "content-length")) return CONTENT_LENGTH;
+      break;
+    case 15:
+      if (isNamed(name, "x-forwarded-for")) return X_FORWARDED_FOR;
+      break;
+    case 16:
+      if (isNamed(name, "x-forwarded-host")) return DROP;
+      break;
+    case 17:
+      if (isNamed(name, "transfer-encoding")) return TRANSFER_ENCODING;
+      if (isNamed(name, "x-forwarded-proto")) return DROP;
+      break;
+  }
+  // Expect too: the client connection answers `100-continue` itself.
+  return isHopByHop(name) || isNamed(name, "expect") ? DROP : FORWARD;
+}
 
-const RESPONSE_HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
-/**
- * The lengths of the fixed hop-by-hop names: a response field of another
- * length is dropped only as `Proxy-*`, so most (Content-Type, Date...) skip
- * the lower-casing and the set lookup.
- */
-const HOP_BY_HOP_LENGTHS = new Set([...RESPONSE_HOP_BY_HOP].map((name) => name.length));
+/** True for hop-by-hop header names, in any case: the fixed list (RFC 9110 §7.6.1) and `Proxy-*`. */
+export function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      if (isNamed(name, "te")) return true;
+      break;
+    case 7:
+      if (isNamed(name, "trailer") || isNamed(name, "upgrade")) return true;
+      break;
+    case 10:
+      if (isNamed(name, "connection") || isNamed(name, "keep-alive")) return true;
+      break;
+    case 17:
+      if (isNamed(name, "transfer-encoding")) return true;
+      break;
+  }
+  return name.length > 6 && startsNamed(name, "proxy-");
+}
 
 /**
  * Connection options never used to drop a field: the three that are plain
  * options, and the fields message framing and routing depend on (a client must
  * not strip Host or Content-Length by naming them).
  */
-const NOT_NOMINABLE = new Set(["close", "keep-alive", "upgrade", "host", "content-length"]);
-
-/** True for hop-by-hop header names (lower case), the fixed list only. */
-export function isHopByHop(lowerName: string): boolean {
-  return RESPONSE_HOP_BY_HOP.has(lowerName) || isProxyHeader(lowerName);
-}
-
-function isProxyHeader(lowerName: string): boolean {
-  return lowerName.length > 6 && lowerName.charCodeAt(0) === 112 /* p */ && lowerName.startsWith("proxy-");
-}
-
-/** Whether `name`, in any case, may start with `proxy-` (its first letter is a P). */
-function maybeProxyHeader(name: string): boolean {
-  return name.length > 6 && (name.charCodeAt(0) | 0x20) === 112 /* p */;
+function isNotNominable(option: string): boolean {
+  return (
+    isNamed(option, "keep-alive") ||
+    isNamed(option, "close") ||
+    isNamed(option, "upgrade") ||
+    isNamed(option, "host") ||
+    isNamed(option, "content-length")
+  );
 }
 
 /** The upstream view of a client request head. */
@@ -106,10 +120,9 @@ export function buildUpstreamHeaders(
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
-    const lower = name.toLowerCase();
-    const kind = REQUEST_HEADERS.get(lower);
-    if (kind === undefined) {
-      if (!isProxyHeader(lower)) headers.push(name, value);
+    const kind = requestHeaderKind(name);
+    if (kind === FORWARD) {
+      headers.push(name, value);
       continue;
     }
     switch (kind) {
@@ -168,17 +181,10 @@ export function buildResponseHeaders(raw: readonly (Buffer | string)[]): string[
   let nominated: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i] as Buffer | string);
-    if (!HOP_BY_HOP_LENGTHS.has(name.length) && !maybeProxyHeader(name)) {
-      headers.push(name, latin1(raw[i + 1] as Buffer | string));
-      continue;
+    if (!isHopByHop(name)) headers.push(name, latin1(raw[i + 1] as Buffer | string));
+    else if (isNamed(name, "connection")) {
+      nominated = collectConnectionOptions(latin1(raw[i + 1] as Buffer | string), nominated);
     }
-    const lower = name.toLowerCase();
-    if (RESPONSE_HOP_BY_HOP.has(lower) || isProxyHeader(lower)) {
-      if (lower === "connection")
-        nominated = collectConnectionOptions(latin1(raw[i + 1] as Buffer), nominated);
-      continue;
-    }
-    headers.push(name, latin1(raw[i + 1] as Buffer | string));
   }
   return nominated === undefined ? headers : withoutNominated(headers, nominated);
 }
@@ -224,11 +230,11 @@ function latin1(value: Buffer | string): string {
 
 function collectConnectionOptions(value: string, into: string[] | undefined): string[] | undefined {
   // The common case, a single plain option, needs no split.
-  if (NOT_NOMINABLE.has(value) || NOT_NOMINABLE.has(value.toLowerCase())) return into;
+  if (isNotNominable(value)) return into;
   let list = into;
   for (const part of value.split(",")) {
     const option = part.trim().toLowerCase();
-    if (option === "" || NOT_NOMINABLE.has(option)) continue;
+    if (option === "" || isNotNominable(option)) continue;
     list ??= [];
     list.push(option);
   }

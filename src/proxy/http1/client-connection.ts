@@ -35,6 +35,7 @@ import {
   type ResponseWriter,
 } from "../client-side.js";
 import { proxyError, rawErrorResponse } from "../error-responses.js";
+import { isNamed } from "../header-names.js";
 import { PREFACE_FULL, PREFACE_PARTIAL, prefaceMatch } from "../http2/preface.js";
 import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "./chunked-decoder.js";
 import { ClientRequest } from "./client-request.js";
@@ -163,7 +164,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     let hasLength = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string;
-      if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
+      if (isNamed(name, "content-length")) hasLength = true;
       text += `${name}: ${headers[i + 1] as string}\r\n`;
     }
     if (request.method === "HEAD" || status === 204 || status === 304) this.#framing = NO_BODY;

@@ -36,6 +36,7 @@ import type tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
 import { dialBackend } from "../../core/upstream-tls.js";
 import { grpcTimeoutUntil } from "../grpc-timeout.js";
+import { isNamed } from "../header-names.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
 import {
   BODY_CHUNKED,
@@ -220,8 +221,8 @@ export class UpstreamConnection implements ChunkSink {
     const headers = request.headers;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string;
-      if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
-      else if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
+      if (isNamed(name, "host")) hasHost = true;
+      else if (isNamed(name, "content-length")) hasLength = true;
       text += `${name}: ${headers[i + 1] as string}\r\n`;
     }
     if (!hasHost) text += `host: ${formatHostPort(this.#options.host, this.#options.port)}\r\n`;
