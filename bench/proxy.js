@@ -13,7 +13,8 @@
  * proxy. Then memory per idle keep-alive client connection for each proxy.
  * Writes bench/results/latest.md.
  *
- * Env: BENCH_DURATION (s per run, default 10), BENCH_ROUNDS (default 3),
+ * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (default 6: more,
+ * shorter rounds put compared runs closer in time, as this machine's speed drifts),
  * BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (default 64),
  * BENCH_IDLE_CONNECTIONS (default 9000), BENCH_QUIET_WAIT (s a run may wait for
  * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
@@ -99,8 +100,8 @@ function startNodeTarget(name, script, args, cpu, nodeFlags) {
 }
 
 export async function runProxyBench() {
-  const durationSec = envInt("BENCH_DURATION", 10);
-  const rounds = envInt("BENCH_ROUNDS", 3);
+  const durationSec = envInt("BENCH_DURATION", 5);
+  const rounds = envInt("BENCH_ROUNDS", 6);
   const warmupSec = envInt("BENCH_WARMUP", Math.min(5, durationSec));
   const connections = envInt("BENCH_CONNECTIONS", 64);
   const idleCount = envInt("BENCH_IDLE_CONNECTIONS", 9000);
