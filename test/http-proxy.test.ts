@@ -571,6 +571,60 @@ describe("HttpProxy robustness", () => {
   });
 });
 
+/** A raw client connection whose received bytes accumulate in `text()`. */
+async function rawClient(port: number): Promise<{ socket: net.Socket; text: () => string }> {
+  const socket = net.connect({ host: LOCALHOST, port });
+  await new Promise((resolve) => socket.once("connect", resolve));
+  cleanups.push(async () => {
+    socket.destroy();
+  });
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  return { socket, text: () => Buffer.concat(chunks).toString("latin1") };
+}
+
+describe("HttpProxy client reads", () => {
+  // Plain-HTTP client sockets all read into one buffer (shared-reads.ts): a
+  // partial head, or body bytes waiting for a backend connection still being
+  // opened, must survive other clients' reads landing in that buffer.
+  it("keeps a partial head and unsent body bytes while other clients' reads arrive", async () => {
+    const echo = await track(
+      startServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () => {
+          const body = `${req.url} ${Buffer.concat(chunks).toString("latin1")}`;
+          // Slow answers keep the first upstream connection busy, so the next request opens another.
+          setTimeout(() => res.end(body), req.url === "/slow" ? 300 : 0);
+        });
+      }),
+    );
+    const { port } = await startProxy([echo.address]);
+    const [slow, a, b] = await Promise.all([rawClient(port), rawClient(port), rawClient(port)]);
+    const noise = `POST /noise HTTP/1.1\r\nHost: n.test\r\nContent-Length: 600\r\n\r\n${"#".repeat(600)}`;
+
+    slow.socket.write("GET /slow HTTP/1.1\r\nHost: s.test\r\n\r\n");
+    await waitFor(() => echo.requests === 1);
+    // A's head and the first half of its body; B's bytes land in the shared buffer right after,
+    // while A's upstream connection is still being opened.
+    a.socket.write("POST /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nhello");
+    b.socket.write(noise);
+    await waitFor(() => b.text().includes("/noise"));
+    // B's next request starts with a head that stays partial while A's last bytes arrive.
+    b.socket.write("POST /b HTTP/1.1\r\nHost: b.te");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    a.socket.write("world");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    b.socket.write("st\r\nContent-Length: 3\r\n\r\nxyz");
+
+    await waitFor(() => a.text().includes("/a ") && b.text().includes("/b "));
+    expect(a.text()).toContain("/a helloworld");
+    expect(b.text()).toContain(`/noise ${"#".repeat(600)}`);
+    expect(b.text()).toContain("/b xyz");
+    await waitFor(() => slow.text().includes("/slow "));
+  });
+});
+
 describe("HttpProxy shutdown", () => {
   it("lets a slow in-flight request finish before closing", async () => {
     const slow = await track(

@@ -42,6 +42,7 @@ import {
 import { ClientConnection, type ClientConnectionHost } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
 import type { HeadLimits } from "./http1/head-parser.js";
+import { adoptWithSharedReads } from "./http1/shared-reads.js";
 import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
@@ -122,7 +123,9 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     );
     if (settings.http2 !== undefined) this.#http2 = new Http2Sessions(this, settings.http2);
     this.#server =
-      options.tls === undefined ? net.createServer(this.#onConnection) : this.#tlsServer(options.tls);
+      options.tls === undefined
+        ? net.createServer({ pauseOnConnect: true }, this.#onConnection)
+        : this.#tlsServer(options.tls);
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -304,10 +307,22 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   }
 
   #onConnection = (socket: net.Socket): void => {
-    if (this.#http2 !== undefined && (socket as tls.TLSSocket).alpnProtocol === "h2")
+    if ((socket as tls.TLSSocket).encrypted !== true) this.#acceptPlain(socket);
+    else if (this.#http2 !== undefined && (socket as tls.TLSSocket).alpnProtocol === "h2")
       this.#http2.accept(socket);
     else this.#connections.add(new ClientConnection(socket, this));
   };
+
+  /** A plain connection, accepted paused, reads into the buffer all of them share (shared-reads.ts). */
+  #acceptPlain(accepted: net.Socket): void {
+    let connection: ClientConnection | undefined;
+    const socket = adoptWithSharedReads(accepted, (length) =>
+      (connection as ClientConnection)._readShared(length),
+    );
+    if (socket === undefined) return;
+    connection = new ClientConnection(socket, this);
+    this.#connections.add(connection);
+  }
 
   #tlsServer({ certificates, minVersion = "TLSv1.2" }: NonNullable<HttpProxyOptions["tls"]>): tls.Server {
     const server = tls.createServer(

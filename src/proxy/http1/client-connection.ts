@@ -41,6 +41,7 @@ import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "./chunked-d
 import { ClientRequest } from "./client-request.js";
 import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "./head-parser.js";
 import { HttpParseError } from "./parse-error.js";
+import { CLIENT_READ_BUFFER } from "./shared-reads.js";
 
 export interface ClientConnectionHost {
   readonly headLimits: Readonly<HeadLimits>;
@@ -104,6 +105,8 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   /** The response has ended before the body: the rest of it is read and dropped. */
   #discarding = false;
   #paused = false;
+  /** The socket belongs to a tunnel or an HTTP/2 session now. */
+  #released = false;
   #readingHeads = false;
   /** No request head parsed yet: the connection may still turn out to speak HTTP/2. */
   #fresh = true;
@@ -296,6 +299,19 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   // reading ----------------------------------------------------------------
 
+  /**
+   * @internal Bytes from the client in CLIENT_READ_BUFFER (shared-reads.ts):
+   * used now, and what outlives this call copied out. Once the socket belongs
+   * to a tunnel, its bytes go on to the socket's stream, as a copy.
+   */
+  _readShared(length: number): boolean {
+    const chunk = CLIENT_READ_BUFFER.subarray(0, length);
+    if (this.#released) return this.socket.push(Buffer.from(chunk));
+    this._read(chunk);
+    if (this.#pending !== undefined) this.#pending = kept(this.#pending);
+    return true;
+  }
+
   /** @internal Bytes from the client. */
   _read(chunk: Buffer): void {
     switch (this.#state) {
@@ -446,7 +462,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   #deliver(data: Buffer): void {
     if (this.#discarding || data.length === 0) return;
     const body = (this.#request as ClientRequest).body;
-    if (body !== undefined && !body.push(data)) this.#pause();
+    if (body !== undefined && !body.push(kept(data))) this.#pause();
   }
 
   /** The request body's reader wants more: read the socket again. */
@@ -519,7 +535,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   }
 
   #handOver(request: ClientRequest): void {
-    const rest = this.#pending ?? EMPTY;
+    const rest = this.#pending === undefined ? EMPTY : kept(this.#pending);
     this.#pending = undefined;
     this.#release();
     this.#resume();
@@ -530,7 +546,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   #toHttp2(): void {
     const socket = this.socket;
     socket.pause();
-    socket.unshift(this.#pending as Buffer);
+    socket.unshift(kept(this.#pending as Buffer));
     this.#pending = undefined;
     this.#release();
     this.#host._http2(socket);
@@ -538,6 +554,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   /** Stops listening to the socket, which now belongs to someone else. */
   #release(): void {
+    this.#released = true;
     const socket = this.socket;
     socket.off("data", onData);
     socket.off("drain", onDrain);
@@ -577,6 +594,11 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** `buf` as bytes of its own: a copy when it lies in the shared read buffer, which the next read overwrites. */
+function kept(buf: Buffer): Buffer {
+  return buf.buffer === CLIENT_READ_BUFFER.buffer ? Buffer.from(buf) : buf;
+}
 
 const CONNECTION = Symbol("client connection");
 type OwnedSocket = net.Socket & { [CONNECTION]: ClientConnection };
