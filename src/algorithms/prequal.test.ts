@@ -61,7 +61,7 @@ describe("prequal", () => {
     const [fast, slow] = backends as [Backend, Backend];
     selector.pick({}, acceptReady);
     answer({ b0: { rif: 0, latencyMs: 10 }, b1: { rif: 0, latencyMs: 50 } });
-    fast.recordLatency(10);
+    selector.observe(fast, { status: 200, latencyMs: 10 });
     // The fast probe wins and is used up; the slow backend's probe is all the pool holds.
     expect(selector.pick({}, acceptReady)).toBe(fast);
     expect(selector.pool.probes().map((probe) => probe.backend)).toEqual([slow]);
@@ -157,7 +157,7 @@ describe("prequal", () => {
     });
     const [b0, b1, b2, b3] = backends as [Backend, Backend, Backend, Backend];
     b0.inFlight = 0;
-    b0.recordLatency(3);
+    selector.observe(b0, { status: 200, latencyMs: 3 });
     b1.inFlight = 2;
     selector.pick({}, acceptReady);
     // Only b1..b3 answer; b0 has no endpoint.
@@ -173,6 +173,28 @@ describe("prequal", () => {
     advance(5000);
     selector.pick({}, acceptReady);
     expect(sent.map((probe) => probe.backend)).toContain(b0);
+  });
+
+  it("judges a backend without a probe endpoint as a backend does: by RIF, forgetting once left idle", () => {
+    const { selector, startup, backends, advance } = setup({ probesPerRequest: 1, maxReuse: 1 }, 2);
+    const [b0, b1] = backends as [Backend, Backend];
+    for (const { done } of startup) done("unsupported");
+    // The replies made up at startup (nothing seen yet) age out; then b0 answers in 50 ms, b1 in 10.
+    advance(1001);
+    selector.observe(b0, { status: 200, latencyMs: 50 });
+    selector.observe(b1, { status: 200, latencyMs: 10 });
+    selector.observe(b1, { status: 200, latencyMs: 10 });
+    const picks = () => Array.from({ length: 5 }, () => selector.pick({}, acceptReady)?.id);
+    expect(picks()).toEqual(["b1", "b1", "b1", "b1", "b1"]);
+    // A failed or cancelled attempt says nothing about latency: b0 stays at 50 ms.
+    selector.observe(b0, { error: "reset", latencyMs: 1 });
+    selector.observe(b0, { error: "reset", latencyMs: 1 });
+    selector.observe(b0, { error: "hedge-cancelled", latencyMs: 1 });
+    expect(picks()).toEqual(["b1", "b1", "b1", "b1", "b1"]);
+    // b0, left idle for the horizon, is no longer judged by its old 50 ms: it is tried again.
+    advance(1001);
+    selector.observe(b1, { status: 200, latencyMs: 10 });
+    expect(picks()).toContain("b0");
   });
 
   it("ignores a reply from a backend that left the pool meanwhile", () => {

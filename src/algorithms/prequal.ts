@@ -29,6 +29,7 @@
 import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
+import { LatencyByRif } from "../core/latency-by-rif.js";
 import { isCancelled, type Outcome } from "../core/outcome.js";
 import {
   DEFAULT_PROBE_PATH,
@@ -110,6 +111,8 @@ export class PrequalSelector implements Selector {
   #probing = new WeakMap<Backend, number>();
   /** Until when a backend's probes are answered locally, and its misses in a row, after a miss. */
   #missedBy = new WeakMap<Backend, { until: number; inARow: number }>();
+  /** Latencies this balancer saw per backend, filed as a backend files them, for answering probes locally. */
+  #seenLatency = new WeakMap<Backend, LatencyByRif>();
   /** Probes owed: `probesPerRequest` per request, sent in whole numbers. */
   #credit = 0;
   /** Probes sent through the transport, and those that got no reply. */
@@ -157,8 +160,17 @@ export class PrequalSelector implements Selector {
     return probe?.backend ?? this.#fallback.pick(ctx, accept);
   }
 
-  observe(_backend: Backend, outcome: Outcome): void {
-    if (!isCancelled(outcome)) this.hedging?.observe(outcome);
+  observe(backend: Backend, outcome: Outcome): void {
+    if (isCancelled(outcome)) return;
+    this.hedging?.observe(outcome);
+    if (outcome.latencyMs === undefined || outcome.error !== undefined) return;
+    let latency = this.#seenLatency.get(backend);
+    if (!latency) {
+      latency = new LatencyByRif();
+      this.#seenLatency.set(backend, latency);
+    }
+    // Filed under the requests still in flight there: the nearest this balancer knows to the RIF it arrived at.
+    latency.observe(backend.inFlight, outcome.latencyMs, this.#now());
   }
 
   /** Requests in flight by the backend's probe in the pool, else as observed here. */
@@ -201,7 +213,7 @@ export class PrequalSelector implements Selector {
         local.some((view) => view.backend === backend)
       )
         return;
-      local.push(probeOf(backend, observed(backend), this.#now()));
+      local.push(probeOf(backend, this.#observed(backend), this.#now()));
     };
     if (ready.length <= this.#options.poolSize) {
       for (const backend of ready) add(backend);
@@ -231,7 +243,7 @@ export class PrequalSelector implements Selector {
   #probe(backend: Backend): void {
     const transport = this.#transport;
     if (!transport || this.#now() < (this.#missedBy.get(backend)?.until ?? Number.NEGATIVE_INFINITY)) {
-      this.pool.add(backend, observed(backend));
+      this.pool.add(backend, this.#observed(backend));
       return;
     }
     const onTheWire = this.#probing.get(backend) ?? 0;
@@ -243,8 +255,24 @@ export class PrequalSelector implements Selector {
       if (typeof reply === "string") this.#missed++;
       this.#noteMiss(backend, reply);
       if (!this.#readySet.has(backend)) return;
-      this.pool.add(backend, typeof reply === "string" ? observed(backend) : reply);
+      this.pool.add(backend, typeof reply === "string" ? this.#observed(backend) : reply);
     });
+  }
+
+  /**
+   * What this balancer sees of `backend`, in a probe reply's terms: its own
+   * requests in flight there, and the latency estimate a backend keeps
+   * (latency-by-rif.ts) over the responses it got back. Like the backend's,
+   * it forgets once the backend is left idle: a running average would keep a
+   * backend that was slow once looking slow, and with no request sent there
+   * it would never learn otherwise.
+   */
+  #observed(backend: Backend): ProbeReply {
+    const now = this.#now();
+    return {
+      rif: backend.inFlight,
+      latencyMs: this.#seenLatency.get(backend)?.estimate(backend.inFlight, now) ?? 0,
+    };
   }
 
   /**
@@ -266,11 +294,6 @@ export class PrequalSelector implements Selector {
         : Math.min(fallbackMs, probeTimeoutMs * 2 ** Math.min(inARow - 1, 30));
     this.#missedBy.set(backend, { until: this.#now() + backoffMs, inARow });
   }
-}
-
-/** What this balancer sees of `backend`, in a probe reply's terms. */
-function observed(backend: Backend): ProbeReply {
-  return { rif: backend.inFlight, latencyMs: backend.ewmaLatencyMs };
 }
 
 export const prequal: AlgorithmDefinition<PrequalOptions> = {
