@@ -238,6 +238,36 @@ describe("TcpProxy", () => {
     expect(backend.errors).toBe(0);
   });
 
+  it("keeps a tunnel open past idleTimeoutMs while bytes move either way", async () => {
+    // For 300 ms only the backend talks (every 50 ms, unasked); then only the client does.
+    let heard = "";
+    const ticker = (socket: net.Socket) => {
+      let ticks = 0;
+      const timer = setInterval(() => {
+        if (++ticks <= 6) socket.write("t");
+        else clearInterval(timer);
+      }, 50);
+      socket.on("data", (data) => {
+        heard += data.toString();
+      });
+      socket.on("close", () => clearInterval(timer));
+    };
+    const balancer = createBalancer({ backends: [{ id: "ticker", address: await startBackend(ticker) }] });
+    const { port } = await startProxy(balancer, { idleTimeoutMs: 150 });
+    const client = connect(port);
+    const received = collect(client);
+    client.write("c");
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    for (let i = 0; i < 6; i++) {
+      client.write("c");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // 650 ms, each way in turn, without a gap of 150 ms: still open. Then, quiet, it closes.
+    expect(client.destroyed).toBe(false);
+    expect((await received).data).toBe("tttttt");
+    expect(heard).toBe("ccccccc");
+  });
+
   it("counts open tunnels per backend in `active` and returns it to 0", async () => {
     const balancer = createBalancer({ backends: [{ id: "echo", address: await startBackend(echo) }] });
     const { proxy, port } = await startProxy(balancer);

@@ -14,6 +14,7 @@
  */
 
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
@@ -22,6 +23,7 @@ import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
+import { sweepPeriod } from "./sweep-period.js";
 import { Tunnel, type TunnelHost } from "./tcp-tunnel.js";
 
 export interface TcpProxyOptions {
@@ -74,6 +76,7 @@ export class TcpProxy implements TunnelHost {
   readonly byBackend: BackendTunnels<Tunnel>;
   #closing: Promise<void> | undefined;
   #onDrained: (() => void) | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: TcpProxyOptions) {
     this.balancer = options.balancer;
@@ -123,6 +126,8 @@ export class TcpProxy implements TunnelHost {
     }
     return listenOn(this.#server, this.#host, this.#port, this.logger, "tcp listener").then((address) => {
       this.#address = address;
+      this.#sweeper ??= setInterval(this.#sweep, sweepPeriod(this.idleTimeoutMs));
+      this.#sweeper.unref();
       return address;
     });
   }
@@ -158,8 +163,15 @@ export class TcpProxy implements TunnelHost {
       await this.#drained(DESTROY_SETTLE_MS);
     }
     await closed;
+    clearInterval(this.#sweeper);
     this.#address = undefined;
   }
+
+  /** One timer for every tunnel's idle timeout, instead of one per client socket. */
+  #sweep = (): void => {
+    const now = performance.now();
+    for (const tunnel of this.#tunnels) tunnel._sweep(now);
+  };
 
   /** Resolves when no tunnel is open, or after `waitMs`. */
   #drained(waitMs: number): Promise<void> {
