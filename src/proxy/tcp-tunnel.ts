@@ -14,6 +14,7 @@ import type { Decision } from "../core/decision.js";
 import type { SwitchyardError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { BackendTunnels } from "./backend-tunnels.js";
+import { clientAddress } from "./forwarded-headers.js";
 
 /** What a tunnel needs from its listener: the TcpProxy's settings and its bookkeeping. */
 export interface TunnelHost {
@@ -60,7 +61,7 @@ export class Tunnel {
     client.on("close", () => this.#onClientClose());
     let decision: Decision;
     try {
-      decision = this.#proxy.balancer.select({ clientIp: clientIp(client) });
+      decision = this.#proxy.balancer.select({ clientIp: clientAddress(client.remoteAddress) });
     } catch (error) {
       this.#proxy.logger.warn(
         { code: (error as SwitchyardError).code, err: error, client: client.remoteAddress },
@@ -233,11 +234,6 @@ export class Tunnel {
     }
     this.#proxy._tunnelDone(this);
   }
-}
-
-function clientIp(socket: net.Socket): string | undefined {
-  const address = socket.remoteAddress;
-  return address?.startsWith("::ffff:") ? address.slice(7) : address;
 }
 
 function describe(error: Error): string {
