@@ -124,7 +124,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     if (settings.http2 !== undefined) this.#http2 = new Http2Sessions(this, settings.http2);
     this.#server =
       options.tls === undefined
-        ? net.createServer({ pauseOnConnect: true }, this.#onConnection)
+        ? net.createServer({ pauseOnConnect: true }, this.#acceptPlain)
         : this.#tlsServer(options.tls);
   }
 
@@ -306,15 +306,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     (this.#http2 as Http2Sessions).accept(socket);
   }
 
-  #onConnection = (socket: net.Socket): void => {
-    if ((socket as tls.TLSSocket).encrypted !== true) this.#acceptPlain(socket);
-    else if (this.#http2 !== undefined && (socket as tls.TLSSocket).alpnProtocol === "h2")
-      this.#http2.accept(socket);
-    else this.#connections.add(new ClientConnection(socket, this));
-  };
-
   /** A plain connection, accepted paused, reads into the buffer all of them share (shared-reads.ts). */
-  #acceptPlain(accepted: net.Socket): void {
+  #acceptPlain = (accepted: net.Socket): void => {
     let connection: ClientConnection | undefined;
     const socket = adoptWithSharedReads(accepted, (length) =>
       (connection as ClientConnection)._readShared(length),
@@ -322,7 +315,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     if (socket === undefined) return;
     connection = new ClientConnection(socket, this);
     this.#connections.add(connection);
-  }
+  };
+
+  /** A TLS connection: HTTP/2 when ALPN chose it, else HTTP/1.1 read the usual way. */
+  #onSecureConnection = (socket: tls.TLSSocket): void => {
+    if (this.#http2 !== undefined && socket.alpnProtocol === "h2") this.#http2.accept(socket);
+    else this.#connections.add(new ClientConnection(socket, this));
+  };
 
   #tlsServer({ certificates, minVersion = "TLSv1.2" }: NonNullable<HttpProxyOptions["tls"]>): tls.Server {
     const server = tls.createServer(
@@ -333,7 +332,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
         SNICallback: (servername, done) => done(null, certificates.select(servername)),
         handshakeTimeout: this.timeouts.requestHeadMs,
       },
-      this.#onConnection,
+      this.#onSecureConnection,
     );
     // A client that sends no name gets the first certificate: keep the server's own context current.
     const stop = certificates.onReload(() => server.setSecureContext(certificates.defaults));
