@@ -17,16 +17,39 @@ export function nginxVersion() {
   return out.match(/nginx\/(\S+)/)?.[1] ?? "unknown";
 }
 
-function config(port, dir, upstreamPorts, balance) {
+/**
+ * A configuration for one foreground worker logging errors only, its pid and
+ * temp files in `dir`, around the `http` block's body. `singleProcess` also
+ * drops the master, so the pid started is the one doing the work.
+ */
+function nginxConfig(dir, { workerConnections, singleProcess = false }, http) {
   return `worker_processes 1;
-daemon off;
+${singleProcess ? "master_process off;\n" : ""}daemon off;
 pid ${dir}/nginx.pid;
 error_log stderr error;
-events { worker_connections 8192; }
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
+${http}}
+`;
+}
+
+function startNginxProcess(name, config, cpu) {
+  return startConfigured({
+    name,
+    command: "nginx",
+    args: (file, dir) => ["-p", dir, "-c", file],
+    config,
+    cpu,
+  });
+}
+
+function config(port, dir, upstreamPorts, balance) {
+  return nginxConfig(
+    dir,
+    { workerConnections: 8192 },
+    `  proxy_temp_path ${dir};
   upstream backends {
     ${balance}
 ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream} max_fails=0;`).join("\n")}
@@ -40,54 +63,36 @@ ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream} max_fails=0;
       proxy_set_header Connection "";
     }
   }
-}
-`;
+`,
+  );
 }
 
 /** Starts NGINX pinned to `cpu` in front of `upstreamPorts`; resolves with `{ handle, port, cleanup }`. */
 export function startNginx({ upstreamPorts, balance = "least_conn;", cpu }) {
-  return startConfigured({
-    name: "nginx",
-    command: "nginx",
-    args: (file, dir) => ["-p", dir, "-c", file],
-    config: (port, dir) => config(port, dir, upstreamPorts, balance),
-    cpu,
-  });
+  return startNginxProcess("nginx", (port, dir) => config(port, dir, upstreamPorts, balance), cpu);
 }
 
 function responderConfig(port, dir) {
-  return `worker_processes 1;
-master_process off;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log stderr error;
-events { worker_connections 10000; }
-http {
-  access_log off;
-  client_body_temp_path ${dir};
-  keepalive_requests 1000000;
+  return nginxConfig(
+    dir,
+    { workerConnections: 10000, singleProcess: true },
+    `  keepalive_requests 1000000;
   keepalive_timeout 300s;
   server {
     listen 127.0.0.1:${port};
     location / {
-      return 200 "ok\\n";
+      return 200 "ok\n";
     }
   }
-}
-`;
+`,
+  );
 }
 
 /**
  * Starts NGINX as the bench backend, as BENCHMARKS.md measures: one process
- * (no master, so the pid is the one doing the work) pinned to `cpu`,
- * answering 200 "ok\n" on keep-alive connections that it does not recycle.
+ * (no master) pinned to `cpu`, answering 200 "ok\n" on keep-alive
+ * connections that it does not recycle.
  */
 export function startNginxResponder({ cpu }) {
-  return startConfigured({
-    name: "nginx-backend",
-    command: "nginx",
-    args: (file, dir) => ["-p", dir, "-c", file],
-    config: responderConfig,
-    cpu,
-  });
+  return startNginxProcess("nginx-backend", responderConfig, cpu);
 }
