@@ -10,14 +10,14 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AdminServer, type AdminServerOptions } from "../src/admin/admin-server.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { request, type TestResponse, waitFor } from "./helpers/servers.js";
 
 const TOKEN = "test-admin-token";
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = useCleanups();
 
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 
 interface CallOptions {

@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { ErrorCodes, SwitchyardError } from "../src/core/errors.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import {
   closedPort,
   type EchoReply,
@@ -28,11 +29,10 @@ import {
   waitFor,
 } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = useCleanups();
 
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 
 async function track(server: Promise<TestServer>): Promise<TestServer> {

@@ -13,13 +13,13 @@ import { WebSocket, WebSocketServer } from "ws";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import type { Backend } from "../src/core/backend.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
+import { useCleanups } from "./helpers/fixtures.js";
 import { closedPort, LOCALHOST, rawRequest, waitFor } from "./helpers/servers.js";
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = useCleanups();
 
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 
 interface EchoWebSocketServer {

@@ -12,15 +12,15 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { useCleanups } from "../../../test/helpers/fixtures.js";
 import { ConnectionPool, type ConnectionPoolOptions } from "./connection-pool.js";
 import { UpstreamError, UpstreamErrorCodes, type UpstreamRequest } from "./upstream-handler.js";
 
 const HOST = "127.0.0.1";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
+const cleanups = useCleanups();
+afterEach(() => {
   vi.restoreAllMocks();
-  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
 });
 
 /** Long timeouts but the ones a test sets: only those can fire. */
