@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { ensureInstalled } from "./apt.js";
 import { startChild, stopChild, tail } from "./children.js";
+import { durationMs } from "./stats.js";
 
 /** Makes sure `h2load` exists; returns a reason string when it cannot be had. */
 export function ensureH2load(log = console.log) {
@@ -15,14 +16,6 @@ export function ensureH2load(log = console.log) {
 export function h2loadVersion() {
   const out = spawnSync("h2load", ["--version"], { encoding: "utf8" }).stdout ?? "";
   return out.match(/nghttp2\/(\S+)/)?.[1] ?? "unknown";
-}
-
-const UNIT_MS = { us: 0.001, ms: 1, s: 1000 };
-
-/** "1.23ms" → 1.23 */
-function milliseconds(text) {
-  const match = /^([\d.]+)(us|ms|s)$/.exec(text);
-  return match ? Number(match[1]) * UNIT_MS[match[2]] : Number.NaN;
 }
 
 /** The figures of h2load's summary; throws when its "finished in" line is missing or h2 was not negotiated. */
@@ -45,8 +38,8 @@ export function parseH2load(output) {
     rps: Number(finished[2]),
     p50: Number.NaN,
     p99: Number.NaN,
-    mean: perRequest ? milliseconds(perRequest[3]) : Number.NaN,
-    max: perRequest ? milliseconds(perRequest[2]) : Number.NaN,
+    mean: perRequest ? durationMs(perRequest[3]) : Number.NaN,
+    max: perRequest ? durationMs(perRequest[2]) : Number.NaN,
     non2xx: Number(status?.[2] ?? 0) + Number(status?.[3] ?? 0) + Number(status?.[4] ?? 0),
     errors: Number(requests?.[4] ?? 0) + Number(requests?.[5] ?? 0),
     timeouts: Number(requests?.[6] ?? 0),

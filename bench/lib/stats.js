@@ -42,3 +42,11 @@ export function markdownTable(headers, rows) {
 export function withUnit(value, digits, unit) {
   return Number.isFinite(value) ? `${fixed(value, digits)}${unit}` : "—";
 }
+
+const UNIT_MS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+/** A duration as load generators print it ("456.00us", "1.23ms", "2.00s", "1.00m") → ms; NaN otherwise. */
+export function durationMs(text) {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  return match ? Number(match[1]) * UNIT_MS[match[2]] : Number.NaN;
+}

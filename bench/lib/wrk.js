@@ -8,22 +8,10 @@
  */
 import { ensureInstalled } from "./apt.js";
 import { startChild } from "./children.js";
+import { durationMs } from "./stats.js";
 
 export function ensureWrk(log = console.log) {
   return ensureInstalled("wrk", "wrk", log);
-}
-
-const UNIT_MS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-
-/** "1.23ms", "456.00us", "2.00s" → ms. */
-function ms(text) {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
-  return m === null ? Number.NaN : Number(m[1]) * UNIT_MS[m[2]];
-}
-
-/** "8.00s", "1.00m" → seconds. */
-function seconds(text) {
-  return ms(text) / 1000;
 }
 
 /** A `times` line ("0m1.234s 0m0.567s") → user + system seconds. */
@@ -39,9 +27,9 @@ export function parseWrkOutput(text) {
   const total = find(/(\d+) requests in ([\d.]+\w+)/);
   if (total === null) throw new Error(`wrk printed no summary:\n${text.slice(-600)}`);
   const requests = Number(total[1]);
-  const durationSec = seconds(total[2]);
+  const durationSec = durationMs(total[2]) / 1000;
   const latency = find(/Latency\s+(\S+)\s+\S+\s+(\S+)/);
-  const percentile = (p) => ms(find(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m"))?.[1] ?? "");
+  const percentile = (p) => durationMs(find(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m"))?.[1] ?? "");
   const socket = find(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   const non2xx = Number(find(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
   const errors = socket === null ? 0 : Number(socket[1]) + Number(socket[2]) + Number(socket[3]);
@@ -55,8 +43,8 @@ export function parseWrkOutput(text) {
     p50: percentile(50),
     p90: percentile(90),
     p99: percentile(99),
-    mean: ms(latency?.[1] ?? ""),
-    max: ms(latency?.[2] ?? ""),
+    mean: durationMs(latency?.[1] ?? ""),
+    max: durationMs(latency?.[2] ?? ""),
     non2xx,
     errors,
     timeouts,
