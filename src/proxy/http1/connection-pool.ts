@@ -60,9 +60,9 @@ class PoolAttempt implements ConnectionAttempt {
 }
 
 export class ConnectionPool implements ConnectionOwner {
-  readonly #host: string;
-  readonly #port: number;
   readonly #options: Readonly<ConnectionPoolOptions>;
+  /** What every connection of the pool is opened with: one object, so reading it stays a monomorphic load. */
+  readonly #connectionOptions: Readonly<UpstreamConnectionOptions>;
   readonly #idle: UpstreamConnection[] = [];
   readonly #queue: WaitQueue<PoolAttempt>;
   /** Every open connection, for destroy(). */
@@ -83,9 +83,8 @@ export class ConnectionPool implements ConnectionOwner {
   #periodNeededAt = 0;
 
   constructor(host: string, port: number, options: Readonly<ConnectionPoolOptions>) {
-    this.#host = host;
-    this.#port = port;
     this.#options = options;
+    this.#connectionOptions = { ...options, host, port };
     this.#shortestTimeoutMs = Math.min(
       options.connectTimeoutMs,
       options.headersTimeoutMs,
@@ -199,7 +198,7 @@ export class ConnectionPool implements ConnectionOwner {
 
   #connect(): UpstreamConnection {
     this.#open++;
-    const connection = new UpstreamConnection({ ...this.#options, host: this.#host, port: this.#port }, this);
+    const connection = new UpstreamConnection(this.#connectionOptions, this);
     this.#all.add(connection);
     if (this.#sweeper === undefined) this.#sweepEvery(sweepPeriod(this.#shortestTimeoutMs));
     return connection;
