@@ -8,9 +8,10 @@
  *   - Switchyard's TcpProxy and a bare Node `net` pipe (raw TCP, the same load),
  * each proxy in its own process pinned to CPU 0, the backend and the load
  * generator pinned to CPU 1. One warm-up run per target, then the targets
- * interleaved round-robin over several rounds (start rotated each round); the
- * median round is reported with ratios to HAProxy and to the minimal Node
- * proxy. Then memory per idle keep-alive client connection for each proxy.
+ * interleaved round-robin over several rounds (start rotated each round, order
+ * reversed every other round); the median round is reported with ratios to
+ * HAProxy and to the minimal Node proxy. Then memory per idle keep-alive
+ * client connection for each proxy.
  * Writes bench/results/latest.md.
  *
  * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (default 6: more,
@@ -225,8 +226,11 @@ export async function runProxyBench() {
       target.runs = [];
     }
     for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < targets.length; i++) {
-        const target = targets[(i + round) % targets.length];
+      // Reversed every other round, so each target of a compared pair runs first as often as the
+      // other: with a fixed order, whatever the previous run leaves behind falls on one of them.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+      if (round % 2 === 1) order.reverse();
+      for (const target of order) {
         const r = await runOnce(target, durationSec);
         target.runs.push(r);
         log(
@@ -439,7 +443,7 @@ export async function runProxyBench() {
     `- load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(os.loadavg()[0], 2)} (other work on the box skews every figure)`,
     `- pinning: ${pinning}`,
     `- backend: NGINX ${nginxVersion()}, one process (master_process off), \`return 200 "ok\\n"\`, keep-alive connections not recycled`,
-    `- load generator: wrk -t1 --latency, ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved round-robin (start rotated each round), median of rounds reported`,
+    `- load generator: wrk -t1 --latency, ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved round-robin (start rotated each round, order reversed every other round), median of rounds reported`,
     `- HAProxy: ${haproxyVersionText ? `${haproxyVersionText}, nbthread 1, mode http, http-reuse always` : "not run"}`,
     "- reference proxy: node:http server → undici 7 Pool (pipelining 1), streaming both ways, hop-by-hop headers dropped",
     `- "target CPU" = CPU time of the process under test / wall time (100% = the one pinned core is saturated); wrk used ${fixed(median(loadShares) * 100, 0)}% of its core (median); with the backend on the same core, a target near 100% is the bottleneck, not the load`,
