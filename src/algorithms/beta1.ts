@@ -41,6 +41,7 @@ import { z } from "zod";
 import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import { durationMs } from "../core/duration.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import {
   type Accept,
   acceptReady,
@@ -49,7 +50,7 @@ import {
   type SelectorEnv,
 } from "../core/selector.js";
 import { type HashFunction, signedHashFunctions } from "../hashing/hash-functions.js";
-import { clientIpKey, KeyHasher, keyExtractor } from "../hashing/hash-key.js";
+import { KeyHasher, keyExtractor } from "../hashing/hash-key.js";
 import { LastServedTable } from "../hashing/last-served.js";
 import { PopularityTracker, type PopularKey } from "../hashing/popularity.js";
 import { RankingCache } from "../hashing/ranking-cache.js";
@@ -189,7 +190,7 @@ export class Beta1Selector implements Selector {
     const extract = keyExtractor(settings.hashKey);
     this.#popularity = new PopularityTracker<RequestContext>({
       hotShare: settings.hotKeyShare,
-      label: (ctx) => (this.#hasher.origin === "key" ? extract(ctx) : clientIpKey(ctx.clientIp)),
+      label: (ctx) => (this.#hasher.origin === "key" ? extract(ctx) : unmapIpv4(ctx.clientIp)),
     });
   }
 

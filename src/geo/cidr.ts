@@ -44,11 +44,6 @@ export function parseIpInto(text: string, out: Uint32Array): boolean {
   return false;
 }
 
-/** The IPv4 form of an IPv4-mapped IPv6 address (`::ffff:1.2.3.4` → `1.2.3.4`); others unchanged. */
-export function normalizeIp(ip: string): string {
-  return ip.length > 7 && ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
-}
-
 /**
  * Parses `a.b.c.d/n` or `x:y::z/n`; a bare address is a single host. Host bits
  * are cleared. Throws an Error saying what was expected.

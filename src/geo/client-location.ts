@@ -17,7 +17,8 @@
  */
 import type { RequestContext } from "../core/context.js";
 import { forwardedClient } from "../core/forwarded-client.js";
-import { CidrMatcher, normalizeIp, parseCidr } from "./cidr.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
+import { CidrMatcher, parseCidr } from "./cidr.js";
 import { type Continent, countryInfo, DEFAULT_CONTINENT_REGIONS } from "./countries.js";
 import { type GeoOptions, parseGeoOptions, type ResolvedGeoOptions } from "./geo-options.js";
 import { type GeoIpDatabase, openGeoIpDatabase } from "./geoip-database.js";
@@ -112,7 +113,7 @@ export class GeoResolver {
 
   /** Location of an address from the CIDR map, then GeoIP (cached). */
   lookupIp(ip: string): ClientLocation {
-    const key = normalizeIp(ip);
+    const key = unmapIpv4(ip);
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
     const location = this.#cidrRegions.match(key) ?? this.#fromDatabase(key) ?? UNKNOWN_LOCATION;

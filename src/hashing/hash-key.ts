@@ -20,6 +20,7 @@
  */
 import { z } from "zod";
 import type { RequestContext } from "../core/context.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import { type HashFunction, mixSigned } from "./hash-functions.js";
 
 export const HASH_KEY_SOURCES = ["client-ip", "header", "cookie", "path", "query"] as const;
@@ -97,7 +98,7 @@ export class KeyHasher {
       return mixSigned(this.#hash(key));
     }
     if (this.#ipFallback) {
-      const ip = clientIpKey(ctx.clientIp);
+      const ip = unmapIpv4(ctx.clientIp);
       if (ip) {
         this.origin = "client-ip";
         return mixSigned(this.#hash(ip));
@@ -130,7 +131,7 @@ export function keyExtractor(option: HashKeyOption): HashKeyFunction {
   const name = option.name ?? "";
   switch (option.source) {
     case "client-ip":
-      return (ctx) => clientIpKey(ctx.clientIp);
+      return (ctx) => unmapIpv4(ctx.clientIp);
     case "header": {
       const header = name.toLowerCase();
       return (ctx) => {
@@ -166,12 +167,6 @@ export function describeHashKey(option: HashKeyOption): string {
     case "query":
       return `query parameter "${option.name}"`;
   }
-}
-
-/** The client address as hashed: an IPv4-mapped IPv6 address ("::ffff:10.0.0.1") as its IPv4 form. */
-export function clientIpKey(ip: string | undefined): string | undefined {
-  if (ip?.startsWith("::ffff:") && ip.includes(".", 7)) return ip.slice(7);
-  return ip;
 }
 
 /** The path without its query string. */

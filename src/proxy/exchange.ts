@@ -43,6 +43,7 @@ import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import type { Outcome } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
 import type { AccessLog } from "../observability/access-log.js";
@@ -54,12 +55,7 @@ import {
   type ResponseWriter,
 } from "./client-side.js";
 import { grpcErrorFields, type ProxyError, proxyError, sendErrorResponse } from "./error-responses.js";
-import {
-  buildResponseHeaders,
-  buildUpstreamHeaders,
-  clientAddress,
-  type UpstreamRequestHead,
-} from "./forwarded-headers.js";
+import { buildResponseHeaders, buildUpstreamHeaders, type UpstreamRequestHead } from "./forwarded-headers.js";
 import { GrpcStatus, grpcKind } from "./grpc-status.js";
 import { takeGrpcTimeout } from "./grpc-timeout.js";
 import { isNamed } from "./header-names.js";
@@ -172,7 +168,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       this.#reply(SHUTTING_DOWN, true);
       return;
     }
-    const clientIp = clientAddress(req.socket.remoteAddress);
+    const clientIp = unmapIpv4(req.socket.remoteAddress);
     const refused = this.#route.refusal(clientIp, req);
     if (refused !== undefined) {
       this.#reply(RATE_LIMITED, false, refused);

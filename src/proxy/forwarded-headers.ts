@@ -206,14 +206,6 @@ export function forwardedNode(ip: string | undefined): string {
   return ip.includes(":") ? `"[${ip}]"` : ip;
 }
 
-/** The peer address in the form logs and selectors expect: IPv4-mapped IPv6 unwrapped. */
-export function clientAddress(remoteAddress: string | undefined): string | undefined {
-  if (remoteAddress?.startsWith("::ffff:") && remoteAddress.includes(".")) {
-    return remoteAddress.slice(7);
-  }
-  return remoteAddress;
-}
-
 /** RFC 7230 token characters; anything else must be sent as a quoted-string. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

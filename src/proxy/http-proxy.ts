@@ -26,13 +26,13 @@ import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import { listenOn } from "../core/listen.js";
 import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "./client-side.js";
 import { proxyError, rawErrorResponse, replyAndClose } from "./error-responses.js";
 import { Exchange, type ExchangeHost } from "./exchange.js";
-import { clientAddress } from "./forwarded-headers.js";
 import {
   type HttpProxyOptions,
   type HttpProxySettings,
@@ -268,7 +268,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     }
     const { route, transport } = entry;
     route.requests++;
-    const refused = route.refusal(clientAddress(socket.remoteAddress), request);
+    const refused = route.refusal(unmapIpv4(socket.remoteAddress), request);
     if (refused !== undefined) {
       const rateLimited = proxyError(ErrorCodes.RATE_LIMITED);
       this._refused(rateLimited.status, rateLimited.code, false);

@@ -12,9 +12,9 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import type { SwitchyardError } from "../core/errors.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import type { Logger } from "../observability/logger.js";
 import type { BackendTunnels } from "./backend-tunnels.js";
-import { clientAddress } from "./forwarded-headers.js";
 
 /** What a tunnel needs from its listener: the TcpProxy's settings and its bookkeeping. */
 export interface TunnelHost {
@@ -61,7 +61,7 @@ export class Tunnel {
     client.on("close", () => this.#onClientClose());
     let decision: Decision;
     try {
-      decision = this.#proxy.balancer.select({ clientIp: clientAddress(client.remoteAddress) });
+      decision = this.#proxy.balancer.select({ clientIp: unmapIpv4(client.remoteAddress) });
     } catch (error) {
       this.#proxy.logger.warn(
         { code: (error as SwitchyardError).code, err: error, client: client.remoteAddress },

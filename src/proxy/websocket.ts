@@ -30,10 +30,11 @@ import type { Backend } from "../core/backend.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { type ErrorCode, ErrorCodes, isSwitchyardError } from "../core/errors.js";
+import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import type { Logger } from "../observability/logger.js";
 import { BackendTunnels } from "./backend-tunnels.js";
 import { proxyError, rawErrorResponse, replyAndClose } from "./error-responses.js";
-import { buildUpstreamHeaders, clientAddress } from "./forwarded-headers.js";
+import { buildUpstreamHeaders } from "./forwarded-headers.js";
 import { dialUpgradeOverHttp1 } from "./http1/upgrade-over-http1.js";
 import { dialWebSocketOverHttp2 } from "./http2/websocket-over-h2.js";
 import type { DialUpgrade, UpgradeDial, UpgradeHandshake } from "./upgrade-dial.js";
@@ -118,7 +119,7 @@ export class WebSocketProxy {
     const client = socket as net.Socket;
     // Whoever parsed the request removed its own error listener when it handed the socket over.
     client.on("error", ignoreError);
-    const clientIp = clientAddress(client.remoteAddress);
+    const clientIp = unmapIpv4(client.remoteAddress);
     const proto = (client as { encrypted?: boolean }).encrypted === true ? "https" : "http";
     const upstreamHead = buildUpstreamHeaders(req.rawHeaders, clientIp, proto);
     if (upstreamHead.invalid !== undefined) {

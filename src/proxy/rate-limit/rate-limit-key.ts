@@ -11,7 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { forwardedClient } from "../../core/forwarded-client.js";
-import { CidrMatcher, normalizeIp, parseCidr } from "../../geo/cidr.js";
+import { unmapIpv4 } from "../../core/ipv4-mapped.js";
+import { CidrMatcher, parseCidr } from "../../geo/cidr.js";
 import type { HeaderObject } from "../http1/client-request.js";
 
 export type RateLimitKeySpec = "client-ip" | "route" | { header: string };
@@ -52,6 +53,6 @@ function clientAddressKey(trustedProxies: readonly string[]): RateLimitKey {
     const peer = clientIp ?? "";
     if (!trusted.has(peer)) return peer;
     const forwarded = forwardedClient(headers["x-forwarded-for"], isTrusted);
-    return forwarded === undefined ? peer : normalizeIp(forwarded);
+    return forwarded === undefined ? peer : unmapIpv4(forwarded);
   };
 }
