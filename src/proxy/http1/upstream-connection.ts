@@ -560,16 +560,24 @@ const CLOSED_EARLY = "the backend closed the connection before the response ende
  */
 function reportWriteErrorsApart(socket: net.Socket, onWriteError: (error: Error) => void): void {
   type WriteDone = (error?: Error | null) => void;
-  const apart =
-    (done: WriteDone): WriteDone =>
-    (error) => {
-      if (error) onWriteError(error);
-      done();
-    };
-  const write = socket._write.bind(socket);
-  const writev = (socket._writev as NonNullable<typeof socket._writev>).bind(socket);
-  socket._write = (chunk, encoding, done) => write(chunk, encoding, apart(done));
-  socket._writev = (chunks, done) => writev(chunks, apart(done));
+  // A Writable has one write out at a time, so one slot holds its callback: no closure per write.
+  let pending: WriteDone | undefined;
+  const settle: WriteDone = (error) => {
+    const done = pending as WriteDone;
+    pending = undefined;
+    if (error) onWriteError(error);
+    done();
+  };
+  const write = socket._write;
+  const writev = socket._writev as NonNullable<typeof socket._writev>;
+  socket._write = (chunk, encoding, done) => {
+    pending = done;
+    write.call(socket, chunk, encoding, settle);
+  };
+  socket._writev = (chunks, done) => {
+    pending = done;
+    writev.call(socket, chunks, settle);
+  };
 }
 
 function protocolError(error: unknown): Error {
