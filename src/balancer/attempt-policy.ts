@@ -14,6 +14,7 @@
  * The policy counts requests and retries into its budget, and what it
  * refused for want of budget, so every transport reports the same figures.
  */
+import { now } from "../core/clock.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.js";
 
@@ -38,7 +39,7 @@ export interface AttemptPolicyOptions {
   maxRetries?: number;
   /** The retry budget's settings, or false for none (retries then bounded by maxRetries alone). */
   retryBudget?: Partial<RetryBudgetOptions> | false;
-  /** The budget's clock (ms, monotonic); default `performance.now`. */
+  /** The budget's clock (ms, monotonic); default the proxy's clock (core/clock.ts). */
   now?: () => number;
 }
 
@@ -55,7 +56,7 @@ export class AttemptPolicy {
     this.budget =
       options.retryBudget === false
         ? undefined
-        : new RetryBudget(options.retryBudget ?? {}, options.now ?? (() => performance.now()));
+        : new RetryBudget(options.retryBudget ?? {}, options.now ?? now);
   }
 
   /** A new request (not a retry): counts toward the budget. */

@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { Affinity } from "../affinity/affinity.js";
 import { type AlgorithmEnv, type AlgorithmSpec, createSelector } from "../algorithms/registry.js";
 import type { Backend, BackendProtocol } from "../core/backend.js";
+import { now } from "../core/clock.js";
 import type { RequestContext } from "../core/context.js";
 import { type AttemptHost, Decision, type DecisionExplanation } from "../core/decision.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
@@ -80,7 +81,7 @@ export class Balancer implements AttemptHost {
     this.backendProtocol = options.backendProtocol ?? "http1";
     this.env = {
       random: options.random ?? Math.random,
-      now: options.now ?? (() => performance.now()),
+      now: options.now ?? now,
       resourceReports: options.resourceReports ?? new ResourceReportStore(),
       probes: options.probes ?? new HttpProbes(this.backendTls, this.backendProtocol),
       geoResolvers: options.geoResolvers ?? new GeoResolvers(),

@@ -35,10 +35,10 @@
  * retry or answer) is one decision read top to bottom; its parts that stand
  * alone already live apart (hedge.ts, request-body.ts, upstream-failures.ts).
  */
-import { performance } from "node:perf_hooks";
 import type { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backend.js";
+import { now } from "../core/clock.js";
 import type { RequestContext } from "../core/context.js";
 import type { Decision } from "../core/decision.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
@@ -124,7 +124,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   #decision: Decision | undefined;
   #body: RequestBody | undefined;
   #attempts = 0;
-  #receivedAt = performance.now();
+  #receivedAt = now();
   /** The `SY_ERR_*` code when the proxy answered or cut the request itself. */
   #code: string | undefined;
   #startedAt = 0;
@@ -141,7 +141,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   #race: HedgeRace | undefined = undefined;
   /** Rate-limit quota fields for the response, when the route's limit sends them on admitted requests. */
   #quota: string[] | undefined = undefined;
-  /** A gRPC call's deadline (`performance.now()` time), from its `grpc-timeout`; undefined when none. */
+  /** A gRPC call's deadline (`now()` time), from its `grpc-timeout`; undefined when none. */
   #deadline: number | undefined = undefined;
   #deadlineTimer: NodeJS.Timeout | undefined = undefined;
 
@@ -218,7 +218,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
         method: this.#req.method,
         path: this.#req.url,
         status: this.#res.status,
-        latencyMs: performance.now() - this.#receivedAt,
+        latencyMs: now() - this.#receivedAt,
         backend: this.#decision?.backend.id,
         attempts: this.#attempts,
         algorithm: this.#decision?.algorithm,
@@ -298,7 +298,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     }
     this.#done = true;
     this.#res.end(trailers === null ? null : buildResponseHeaders(trailers));
-    this.#finish({ status: this.#status, latencyMs: performance.now() - this.#startedAt });
+    this.#finish({ status: this.#status, latencyMs: now() - this.#startedAt });
   }
 
   onError(error: Error): void {
@@ -320,7 +320,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     }
     const failure = classify(error);
     const decision = this.#decision as Decision;
-    const latencyMs = performance.now() - this.#startedAt;
+    const latencyMs = now() - this.#startedAt;
     this.#finish(failure.blame ? { error: failure.code, latencyMs } : {});
     const log = this.#host.logger;
     if (this.#status !== 0) {
@@ -424,7 +424,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     const timeoutMs = takeGrpcTimeout(headers);
     if (timeoutMs === undefined) return true;
     const deadline = this.#receivedAt + timeoutMs;
-    const leftMs = deadline - performance.now();
+    const leftMs = deadline - now();
     if (leftMs <= 0) {
       this.#reply(DEADLINE_PASSED, false);
       return false;
@@ -451,7 +451,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   }
 
   #dispatch(): void {
-    this.#startedAt = performance.now();
+    this.#startedAt = now();
     this._send((this.#decision as Decision).backend, this, false);
   }
 
@@ -465,7 +465,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
     if (!this.#mayRetry("idempotent")) return false;
     const decision = this.#decision as Decision;
     const failed = decision.backend;
-    decision.finish({ status, latencyMs: performance.now() - this.#startedAt });
+    decision.finish({ status, latencyMs: now() - this.#startedAt });
     const next = decision.next();
     if (next === undefined) return false;
     this.#host.attemptPolicy.retried();

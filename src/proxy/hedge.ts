@@ -21,8 +21,8 @@
  * lost, so the exchange's handler code is the same hedged or not; requests
  * that are not hedged never allocate any of this.
  */
-import { performance } from "node:perf_hooks";
 import type { Backend } from "../core/backend.js";
+import { now } from "../core/clock.js";
 import type { Decision } from "../core/decision.js";
 import { HEDGE_CANCELLED } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
@@ -66,7 +66,7 @@ class RaceAttempt implements UpstreamHandler {
   readonly race: HedgeRace;
   readonly decision: Decision;
   readonly isHedge: boolean;
-  readonly startedAt = performance.now();
+  readonly startedAt = now();
   abort: ((error?: Error) => void) | undefined = undefined;
   state = RACING;
 
@@ -193,7 +193,7 @@ export class HedgeRace {
     if (twin?.state === RACING) {
       attempt.state = DROPPED;
       const failure = classify(error);
-      const latencyMs = performance.now() - attempt.startedAt;
+      const latencyMs = now() - attempt.startedAt;
       attempt.decision.finish(failure.blame ? { error: failure.code, latencyMs } : {});
       this.#host.logger.debug(
         { backend: attempt.decision.backend.id, err: error, hedge: attempt.isHedge },

@@ -26,7 +26,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type net from "node:net";
-import { performance } from "node:perf_hooks";
+import { holdClock, now, releaseClock } from "../../core/clock.js";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
 import {
   CLIENT_BODY_ABORTED,
@@ -111,7 +111,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   /** No request head parsed yet: the connection may still turn out to speak HTTP/2. */
   #fresh = true;
   /** When the connection turned idle, a head began, or (uploads) the last sweep saw body bytes. */
-  #waitingSince = performance.now();
+  #waitingSince = now();
   /** Body bytes arrived since the last sweep. */
   #bodyActive = false;
   /** The client is not reading: the last response write filled its socket, no drain since. */
@@ -307,7 +307,12 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   _readShared(length: number): boolean {
     const chunk = CLIENT_READ_BUFFER.subarray(0, length);
     if (this.#released) return this.socket.push(Buffer.from(chunk));
-    this._read(chunk);
+    const outer = holdClock();
+    try {
+      this._read(chunk);
+    } finally {
+      releaseClock(outer);
+    }
     if (this.#pending !== undefined) this.#pending = kept(this.#pending);
     return true;
   }
@@ -321,7 +326,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
       case LINGER:
         return;
       default:
-        if (this.#pending === undefined && this.#state === HEAD) this.#waitingSince = performance.now();
+        if (this.#pending === undefined && this.#state === HEAD) this.#waitingSince = now();
         this.#append(chunk);
         // While a response is under way, a pipelined request waits its turn.
         if (this.#state === WAIT) this.#pause();
@@ -379,7 +384,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
         else this.#pause();
       } else {
         this.#state = BODY;
-        this.#waitingSince = performance.now();
+        this.#waitingSince = now();
         this.#resume();
         if (head.bodyKind === BODY_LENGTH) this.#remaining = head.contentLength;
         else this.#chunks = new ChunkedDecoder(CLIENT_CHUNK_LIMITS);
@@ -488,7 +493,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   #nextRequest(): void {
     this.#state = HEAD;
-    this.#waitingSince = performance.now();
+    this.#waitingSince = now();
     this.#request = undefined;
     this.#status = 0;
     if (this.#pending === undefined) this.#resume();

@@ -30,10 +30,10 @@
  * read as a whole to see when a connection may be reused.
  */
 import type net from "node:net";
-import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
+import { holdClock, now, releaseClock } from "../../core/clock.js";
 import { dialBackend } from "../../core/upstream-tls.js";
 import { grpcTimeoutUntil } from "../grpc-timeout.js";
 import { isNamed } from "../header-names.js";
@@ -125,7 +125,7 @@ export class UpstreamConnection implements ChunkSink {
   #paused = false;
   /** The timeout of the phase in force, in ms. */
   #timeoutMs: number;
-  /** When the phase began, or when the last sweep saw bytes move (performance.now()). */
+  /** When the phase began, or when the last sweep saw bytes move (now()). */
   #since: number;
   /** Bytes were read, or body bytes written, since the last sweep. */
   #active = false;
@@ -135,7 +135,7 @@ export class UpstreamConnection implements ChunkSink {
     this.#owner = owner;
     // The connect timeout covers the TLS handshake too.
     this.#timeoutMs = options.connectTimeoutMs;
-    this.#since = performance.now();
+    this.#since = now();
     const { socket, ready } = dialBackend(options.host, options.port, options.tls, {
       buffer: READ_BUFFER,
       callback: this.#onRead,
@@ -325,8 +325,13 @@ export class UpstreamConnection implements ChunkSink {
       return false;
     }
     const chunk = READ_BUFFER.subarray(0, length);
-    if (this.#head === undefined) this.#readHead(chunk);
-    else this.#readBody(chunk, 0);
+    const outer = holdClock();
+    try {
+      if (this.#head === undefined) this.#readHead(chunk);
+      else this.#readBody(chunk, 0);
+    } finally {
+      releaseClock(outer);
+    }
     return true;
   };
 
@@ -486,7 +491,7 @@ export class UpstreamConnection implements ChunkSink {
 
   #startPhase(timeoutMs: number): void {
     this.#timeoutMs = timeoutMs;
-    this.#since = performance.now();
+    this.#since = now();
     this.#active = false;
   }
 
