@@ -516,6 +516,7 @@ describe("parseResponseHead", () => {
 describe("hasOption", () => {
   it("finds an option in a comma-separated list, ignoring case and blanks", () => {
     expect(hasOption("close", "close")).toBe(true);
+    expect(hasOption("KEEP-ALIVE", "keep-alive")).toBe(true);
     expect(hasOption("Keep-Alive , Upgrade", "upgrade")).toBe(true);
     expect(hasOption("keep-alive", "close")).toBe(false);
     expect(hasOption(" Close\t", "close")).toBe(true);

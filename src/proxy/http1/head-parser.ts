@@ -482,11 +482,11 @@ function contentLength(value: string, count: number): number {
  * stripped of blanks; several Transfer-Encoding lines are joined with commas).
  */
 function isChunkedOnly(codings: string): boolean {
-  return codings.length === 7 && codings.toLowerCase() === "chunked";
+  return isNamed(codings, "chunked");
 }
 
 function lastCodingIsChunked(codings: string): boolean {
-  return trimBlanks(codings.slice(codings.lastIndexOf(",") + 1)).toLowerCase() === "chunked";
+  return isNamed(trimBlanks(codings.slice(codings.lastIndexOf(",") + 1)), "chunked");
 }
 
 function keepAlive(minor: number, connection: string | undefined): boolean {
@@ -498,10 +498,10 @@ function keepAlive(minor: number, connection: string | undefined): boolean {
 /** Whether the comma-separated `list` holds `option` (lower case), ignoring case and blanks. */
 export function hasOption(list: string | undefined, option: string): boolean {
   if (list === undefined) return false;
-  if (list.length === option.length) return list.toLowerCase() === option;
-  // A single option (the usual `keep-alive` of every response) needs no split: no array per message.
-  if (!list.includes(",")) return trimBlanks(list).toLowerCase() === option;
-  for (const part of list.split(",")) if (trimBlanks(part).toLowerCase() === option) return true;
+  // Compared in place (no lower-case copy); a single option, the usual `keep-alive` of every
+  // response, needs no split: no array per message.
+  if (!list.includes(",")) return isNamed(trimBlanks(list), option);
+  for (const part of list.split(",")) if (isNamed(trimBlanks(part), option)) return true;
   return false;
 }
 
