@@ -292,6 +292,26 @@ describe("HttpProxy forwarding", () => {
     for (let i = 0; i < 5; i++) expect((await request({ port })).status).toBe(200);
     expect(connections.size).toBe(1);
   });
+
+  it("relays the backend's status line: its own reason phrase, or the standard one", async () => {
+    const backend = await track(
+      startServer((req, res) => {
+        if (req.url === "/fine") res.writeHead(200, "Fine Thanks");
+        else if (req.url === "/odd") res.writeHead(599, "Odd Status");
+        else res.writeHead(404);
+        res.end();
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    const statusLine = async (path: string) =>
+      (await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).split(
+        "\r\n",
+      )[0];
+    expect(await statusLine("/fine")).toBe("HTTP/1.1 200 Fine Thanks");
+    expect(await statusLine("/missing")).toBe("HTTP/1.1 404 Not Found");
+    expect(await statusLine("/missing")).toBe("HTTP/1.1 404 Not Found");
+    expect(await statusLine("/odd")).toBe("HTTP/1.1 599 Odd Status");
+  });
 });
 
 describe("HttpProxy failover", () => {

@@ -163,7 +163,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   /** Starts the response; `headers` is a flat list with hop-by-hop fields already dropped. */
   writeHead(status: number, reason: string | undefined, headers: readonly string[]): void {
     const request = this.#request as ClientRequest;
-    let text = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || "Unknown"}\r\n`;
+    let text = statusLine(status, reason);
     let hasLength = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string;
@@ -599,6 +599,17 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Status lines with the standard reason, built once per status: most responses use one. */
+const STATUS_LINES: string[] = [];
+
+/** `HTTP/1.1 <status> <reason>` and its CRLF, with the backend's own reason when it gave another. */
+function statusLine(status: number, reason: string | undefined): string {
+  const standard = STATUS_CODES[status];
+  if (reason && reason !== standard) return `HTTP/1.1 ${status} ${reason}\r\n`;
+  STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${standard ?? "Unknown"}\r\n`;
+  return STATUS_LINES[status];
+}
 
 /** `buf` as bytes of its own: a copy when it lies in the shared read buffer, which the next read overwrites. */
 function kept(buf: Buffer): Buffer {
