@@ -39,7 +39,7 @@ export interface AttemptPolicyOptions {
   maxRetries?: number;
   /** The retry budget's settings, or false for none (retries then bounded by maxRetries alone). */
   retryBudget?: Partial<RetryBudgetOptions> | false;
-  /** The budget's clock (ms, monotonic); default the proxy's clock (core/clock.ts). */
+  /** The budget's clock (ms, monotonic); default performance.now (one reading per proxy read callback: core/clock.ts). */
   now?: () => number;
 }
 

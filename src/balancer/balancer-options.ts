@@ -29,7 +29,7 @@ export interface BalancerOptions {
   algorithm?: AlgorithmSpec;
   /** Random source in [0, 1); default Math.random. Inject a seeded one for determinism. */
   random?: () => number;
-  /** Millisecond clock; default performance.now. */
+  /** Millisecond clock; default performance.now (inside the proxy's read callbacks, one reading per callback: core/clock.ts). */
   now?: () => number;
   /**
    * Per-backend circuit breaker settings, or false to disable. Defaults: opens
