@@ -13,6 +13,7 @@
  */
 
 import { isNamed, startsNamed } from "./header-names.js";
+import { isToken } from "./http-token.js";
 
 /** How a request header is treated (requestHeaderKind). */
 const FORWARD = 0;
@@ -206,11 +207,9 @@ export function forwardedNode(ip: string | undefined): string {
   return ip.includes(":") ? `"[${ip}]"` : ip;
 }
 
-/** RFC 7230 token characters; anything else must be sent as a quoted-string. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
+/** A token as it is; anything else as a quoted-string (RFC 7239 §4). */
 function quoteIfNeeded(value: string): string {
-  if (TOKEN.test(value)) return value;
+  if (isToken(value)) return value;
   // The usual Host (`name:port`) has nothing to escape: no regex replace per request.
   if (!value.includes('"') && !value.includes("\\")) return `"${value}"`;
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;

@@ -10,6 +10,7 @@
  * proxy re-encodes chunks without them).
  */
 import { ErrorCodes } from "../../core/errors.js";
+import { isToken, TCHAR } from "../http-token.js";
 import { HttpParseError } from "./parse-error.js";
 
 export interface ChunkSink {
@@ -36,11 +37,6 @@ const EXT_QUOTED_PAIR = 5;
 const EXT_QUOTED_END = 6;
 
 const FORBIDDEN_TRAILERS = new Set(["content-length", "transfer-encoding", "connection", "proxy-connection"]);
-
-/** tchar (RFC 9110 §5.6.2) as a lookup table. */
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-  TOKEN[c.charCodeAt(0)] = 1;
 
 const CR = 13;
 const LF = 10;
@@ -171,19 +167,19 @@ export class ChunkedDecoder {
   #extensionByte(c: number): boolean {
     switch (this.#extension) {
       case EXT_NAME_START:
-        if (TOKEN[c] !== 1) break;
+        if (TCHAR[c] !== 1) break;
         this.#extension = EXT_NAME;
         return false;
       case EXT_NAME:
       case EXT_TOKEN:
-        if (TOKEN[c] === 1) return false;
+        if (TCHAR[c] === 1) return false;
         if (c === CR) return true;
         if (c === 59 /* ; */) this.#extension = EXT_NAME_START;
         else if (c === 61 /* = */ && this.#extension === EXT_NAME) this.#extension = EXT_VALUE_START;
         else break;
         return false;
       case EXT_VALUE_START:
-        if (TOKEN[c] === 1) this.#extension = EXT_TOKEN;
+        if (TCHAR[c] === 1) this.#extension = EXT_TOKEN;
         else if (c === 34 /* " */) this.#extension = EXT_QUOTED;
         else break;
         return false;
@@ -233,7 +229,7 @@ export class ChunkedDecoder {
       const end = text.indexOf("\r\n", pos);
       const line = text.slice(pos, end);
       const colon = line.indexOf(":");
-      if (colon <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(line.slice(0, colon))) {
+      if (colon <= 0 || !isToken(line.slice(0, colon))) {
         throw this.#error("malformed trailer line");
       }
       // Controls are refused before the blanks are stripped, and only SP and

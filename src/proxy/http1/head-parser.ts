@@ -19,6 +19,7 @@
 import { METHODS } from "node:http";
 import { ErrorCodes } from "../../core/errors.js";
 import { isNamed } from "../header-names.js";
+import { isToken, TCHAR } from "../http-token.js";
 import { HttpParseError } from "./parse-error.js";
 
 /** No body follows the head. */
@@ -82,11 +83,6 @@ const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 const HTTP_1 = "HTTP/1.";
 const CR = 13;
 const LF = 10;
-
-/** tchar (RFC 9110 §5.6.2) as a lookup table. */
-const TOKEN = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-  TOKEN[c.charCodeAt(0)] = 1;
 
 /** Characters of a Host value: reg-name, IPv4, bracketed IPv6 and a port. */
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
@@ -273,7 +269,7 @@ function parseFields(text: string, at: number, maxHeaders: number, request: bool
     const first = text.charCodeAt(pos);
     if (first === 32 || first === 9) throw badRequest("obsolete line folding in a header");
     let colon = pos;
-    while (colon < lineEnd && text.charCodeAt(colon) < 128 && TOKEN[text.charCodeAt(colon)] === 1) colon++;
+    while (colon < lineEnd && TCHAR[text.charCodeAt(colon)] === 1) colon++;
     if (colon === pos || colon === lineEnd || text.charCodeAt(colon) !== 58 /* : */) {
       throw badRequest("malformed header line");
     }
@@ -524,14 +520,6 @@ function hasTab(text: string, from: number, to: number): boolean {
 
 function join(list: string | undefined, value: string): string {
   return list === undefined ? value : `${list}, ${value}`;
-}
-
-function isToken(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 128 || TOKEN[c] !== 1) return false;
-  }
-  return value.length > 0;
 }
 
 /** Visible ASCII only: no blanks, controls or bytes above 0x7E. */
