@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { AdminError, toAdminError } from "../src/admin/admin-errors.js";
 import { type ErrorCode, ErrorCodes, errorEntry, SwitchyardError } from "../src/core/errors.js";
+import { HttpParseError } from "../src/http1/parse-error.js";
 import { proxyError, rawErrorResponse } from "../src/proxy/error-responses.js";
-import { HttpParseError } from "../src/proxy/http1/parse-error.js";
 
 const codes = Object.values(ErrorCodes) as ErrorCode[];
 

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { parseGrpcTimeout } from "../src/proxy/grpc-timeout.js";
+import { parseGrpcTimeout } from "../src/http1/grpc-timeout.js";
 import { useCleanups } from "./helpers/fixtures.js";
 import { echoClient, h2Pool, type Note, rawSay, startGrpcProxy, startGrpcServer } from "./helpers/grpc.js";
 import { LOCALHOST } from "./helpers/servers.js";

@@ -16,6 +16,7 @@ const SRC = join(ROOT, "src");
 /** Bottom to top: a layer may import the layers before it. */
 const LAYERS = [
   "core",
+  "http1",
   "discovery",
   "observability",
   "load",

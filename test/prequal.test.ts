@@ -8,10 +8,13 @@ import http from "node:http";
 import { describe, expect, it } from "vitest";
 import type { PrequalSelector } from "../src/algorithms/prequal.js";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
+import { Backend } from "../src/core/backend.js";
+import type { ProbeMiss, ProbeReply } from "../src/core/probe.js";
 import { DemoBackend } from "../src/demo/backend-server.js";
+import { HttpProbes } from "../src/load/http-probes.js";
 import { HttpProxy } from "../src/proxy/http-proxy.js";
 import { useCleanups } from "./helpers/fixtures.js";
-import { request, startEchoServer } from "./helpers/servers.js";
+import { request, startEchoServer, startServer } from "./helpers/servers.js";
 
 const cleanups = useCleanups();
 
@@ -86,5 +89,28 @@ describe("prequal through the proxy", () => {
     expect(figures.probesMissed).toBe(figures.probesSent);
     expect(figures.probesSent).toBeGreaterThan(0);
     expect(figures.probesSent).toBeLessThan(40);
+  });
+});
+
+describe("load probes over HTTP/1.1", () => {
+  it("reads a reply, calls a non-reply unsupported, and one not answered within the timeout unanswered", async () => {
+    const probes = new HttpProbes();
+    cleanups.push(() => probes.close());
+    const server = await startServer((req, res) => {
+      if (req.url === "/prequal-probe") res.end(JSON.stringify({ rif: 2, latencyMs: 9 }));
+      else if (req.url === "/health") res.end("ok");
+      // Anything else is never answered.
+    });
+    cleanups.push(() => server.close());
+    const backend = new Backend({ address: server.address });
+    const probe = (path: string, timeoutMs = 1_000) =>
+      new Promise<ProbeReply | ProbeMiss>((resolve) => probes.probe(backend, { path, timeoutMs }, resolve));
+    expect(await probe("/prequal-probe")).toEqual({ rif: 2, latencyMs: 9 });
+    expect(await probe("/health")).toBe("unsupported");
+    const started = performance.now();
+    expect(await probe("/silent", 50)).toBe("unanswered");
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // The connection the timed-out probe gave up is replaced: the next probe is answered.
+    expect(await probe("/prequal-probe")).toEqual({ rif: 2, latencyMs: 9 });
   });
 });

@@ -27,7 +27,7 @@
  * add a second attempt after the policy's delay and hands the exchange the
  * attempt that answers first; other requests never touch it.
  * A gRPC call that carries `grpc-timeout` has a deadline for the whole call,
- * retries and hedges included (grpc-timeout.ts): each attempt tells its
+ * retries and hedges included (src/http1/grpc-timeout.ts): each attempt tells its
  * backend the time left, and once it passes the attempt is cancelled and
  * the client gets DEADLINE_EXCEEDED (in the trailers when the head is out).
  *
@@ -46,6 +46,9 @@ import { ErrorCodes, isSwitchyardError } from "../core/errors.js";
 import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import type { Outcome } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
+import { takeGrpcTimeout } from "../http1/grpc-timeout.js";
+import { isNamed } from "../http1/header-names.js";
+import type { UpstreamHandler } from "../http1/upstream-handler.js";
 import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
 import {
@@ -57,11 +60,8 @@ import {
 import { grpcErrorFields, type ProxyError, proxyError, sendErrorResponse } from "./error-responses.js";
 import { buildResponseHeaders, buildUpstreamHeaders, type UpstreamRequestHead } from "./forwarded-headers.js";
 import { GrpcStatus, grpcKind } from "./grpc-status.js";
-import { takeGrpcTimeout } from "./grpc-timeout.js";
-import { isNamed } from "./header-names.js";
 import { HedgeRace, type RaceOwner } from "./hedge.js";
 import { type HeaderObject, headerObject } from "./http1/client-request.js";
-import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { RequestBody } from "./request-body.js";
 import type { Route } from "./routes/route.js";

@@ -12,8 +12,8 @@
  * the peer sent; comparisons are case-insensitive.
  */
 
-import { isNamed, startsNamed } from "./header-names.js";
-import { isToken } from "./http-token.js";
+import { isNamed, startsNamed } from "../http1/header-names.js";
+import { isToken } from "../http1/http-token.js";
 
 /** How a request header is treated (requestHeaderKind). */
 const FORWARD = 0;

@@ -26,8 +26,8 @@ import { now } from "../core/clock.js";
 import type { Decision } from "../core/decision.js";
 import { HEDGE_CANCELLED } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
+import type { UpstreamHandler } from "../http1/upstream-handler.js";
 import type { Logger } from "../observability/logger.js";
-import type { UpstreamHandler } from "./http1/upstream-handler.js";
 import type { ProxyCounters } from "./proxy-counters.js";
 import { classify } from "./upstream-failures.js";
 

@@ -28,6 +28,8 @@ import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import { listenOn } from "../core/listen.js";
+import type { HeadLimits } from "../http1/head-parser.js";
+import { sweepPeriod } from "../http1/sweep-period.js";
 import type { AccessLog } from "../observability/access-log.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { ProxyRequest, ResponseOwner, ResponseWriter } from "./client-side.js";
@@ -41,7 +43,6 @@ import {
 } from "./http-proxy-options.js";
 import { ClientConnection, type ClientConnectionHost } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
-import type { HeadLimits } from "./http1/head-parser.js";
 import { adoptWithSharedReads } from "./http1/shared-reads.js";
 import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
@@ -51,7 +52,6 @@ import { NoRoute } from "./routes/no-route.js";
 import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import type { RouteOptions } from "./routes/route.js";
 import { RouteTable } from "./routes/route-table.js";
-import { sweepPeriod } from "./sweep-period.js";
 import type { UpstreamPools, UpstreamUsage } from "./upstream-pools.js";
 
 export { DEFAULT_PROXY_TIMEOUTS, type HttpProxyOptions, type ProxyTimeouts } from "./http-proxy-options.js";

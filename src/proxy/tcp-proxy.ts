@@ -21,9 +21,9 @@ import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { listenOn } from "../core/listen.js";
+import { sweepPeriod } from "../http1/sweep-period.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
-import { sweepPeriod } from "./sweep-period.js";
 import { Tunnel, type TunnelHost } from "./tcp-tunnel.js";
 
 export interface TcpProxyOptions {

@@ -1,6 +1,6 @@
 /**
  * What a failed upstream attempt means. `classify` maps the upstream
- * connection's error codes (http1/upstream-handler.ts) to a Failure: the
+ * connection's error codes (src/http1/upstream-handler.ts) to a Failure: the
  * code the client gets when nothing else can be done, with the code's status
  * (core/errors.ts) and the gRPC status where the HTTP one says too little
  * (grpc-status.ts), whether the request may be sent again
@@ -10,9 +10,9 @@
  */
 import type { RetryCondition } from "../balancer/attempt-policy.js";
 import { ErrorCodes } from "../core/errors.js";
+import { UpstreamErrorCodes } from "../http1/upstream-handler.js";
 import { type ProxyError, proxyError } from "./error-responses.js";
 import { GrpcStatus } from "./grpc-status.js";
-import { UpstreamErrorCodes } from "./http1/upstream-handler.js";
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: safe to send again after a reset. */
 export const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);

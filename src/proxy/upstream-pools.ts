@@ -1,6 +1,6 @@
 /**
  * The proxy's connection pools to its backends: one per backend origin, a
- * `ConnectionPool` (http1/connection-pool.ts: keep-alive, maxConnections,
+ * `ConnectionPool` (src/http1/connection-pool.ts: keep-alive, maxConnections,
  * wait queue) or, for a pool whose `backendProtocol` is `h2`, a `SessionPool`
  * (http2/session-pool.ts: streams on shared HTTP/2 sessions), either created on the first request to it, so a backend that never
  * gets traffic costs nothing. A pool closes (gracefully: requests in flight
@@ -12,9 +12,9 @@
 import type { Backend, BackendProtocol } from "../core/backend.js";
 import type { Pool } from "../core/pool.js";
 import { tlsConnectOptions, type UpstreamTls } from "../core/upstream-tls.js";
+import { ConnectionPool, type ConnectionPoolOptions } from "../http1/connection-pool.js";
+import type { UpstreamHandler, UpstreamRequest } from "../http1/upstream-handler.js";
 import type { Logger } from "../observability/logger.js";
-import { ConnectionPool, type ConnectionPoolOptions } from "./http1/connection-pool.js";
-import type { UpstreamHandler, UpstreamRequest } from "./http1/upstream-handler.js";
 import { SessionPool } from "./http2/session-pool.js";
 
 export interface UpstreamPoolOptions extends Omit<ConnectionPoolOptions, "tls"> {

@@ -11,15 +11,15 @@
  */
 import http from "node:http";
 import net from "node:net";
-import { ChunkedDecoder, CLIENT_CHUNK_LIMITS } from "../../src/proxy/http1/chunked-decoder.js";
+import { ChunkedDecoder, CLIENT_CHUNK_LIMITS } from "../../src/http1/chunked-decoder.js";
 import {
   BODY_CHUNKED,
   BODY_LENGTH,
   BODY_NONE,
   parseRequestHead,
   type RequestHead,
-} from "../../src/proxy/http1/head-parser.js";
-import { HttpParseError } from "../../src/proxy/http1/parse-error.js";
+} from "../../src/http1/head-parser.js";
+import { HttpParseError } from "../../src/http1/parse-error.js";
 
 /** One request as node:http's server saw it. */
 export interface NodeRequest {

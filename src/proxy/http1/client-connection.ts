@@ -28,6 +28,10 @@ import { STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { holdClock, now, releaseClock } from "../../core/clock.js";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
+import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "../../http1/chunked-decoder.js";
+import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "../../http1/head-parser.js";
+import { isNamed } from "../../http1/header-names.js";
+import { HttpParseError } from "../../http1/parse-error.js";
 import {
   CLIENT_BODY_ABORTED,
   type ProxyRequest,
@@ -35,12 +39,8 @@ import {
   type ResponseWriter,
 } from "../client-side.js";
 import { proxyError, rawErrorResponse } from "../error-responses.js";
-import { isNamed } from "../header-names.js";
 import { PREFACE_FULL, PREFACE_PARTIAL, prefaceMatch } from "../http2/preface.js";
-import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "./chunked-decoder.js";
 import { ClientRequest } from "./client-request.js";
-import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "./head-parser.js";
-import { HttpParseError } from "./parse-error.js";
 import { CLIENT_READ_BUFFER } from "./shared-reads.js";
 
 export interface ClientConnectionHost {

@@ -9,8 +9,8 @@
  */
 import type net from "node:net";
 import { Readable } from "node:stream";
+import { BODY_CHUNKED, BODY_NONE, type RequestHead } from "../../http1/head-parser.js";
 import type { ProxyRequest } from "../client-side.js";
-import { BODY_CHUNKED, BODY_NONE, type RequestHead } from "./head-parser.js";
 
 /** Who pushes a request body: asked to read on when the body's reader wants more. */
 export interface BodyReader {

@@ -1,6 +1,6 @@
 /**
  * Client sockets that read into one buffer shared by every plain-HTTP client
- * connection of the process, as the backend sockets do (upstream-connection.ts).
+ * connection of the process, as the backend sockets do (src/http1/upstream-connection.ts).
  * A socket read the usual way gets a fresh 64 KiB allocation per read, a
  * Buffer over it, a pass through the stream machinery, and later a free by
  * the garbage collector: per request, more work than parsing the head, and

@@ -26,6 +26,7 @@
 import http2 from "node:http2";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
 import { fromHttp2Headers, toHttp2Headers } from "../../core/http2-headers.js";
+import type { HeadLimits } from "../../http1/head-parser.js";
 import {
   CLIENT_BODY_ABORTED,
   type ClientSocket,
@@ -35,7 +36,6 @@ import {
 } from "../client-side.js";
 import { proxyError, sendErrorResponse } from "../error-responses.js";
 import type { BodyReader } from "../http1/client-request.js";
-import type { HeadLimits } from "../http1/head-parser.js";
 import { Http2Request } from "./http2-request.js";
 
 /** Who answers the stream's request (the listener). */

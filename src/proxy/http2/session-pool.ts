@@ -12,8 +12,8 @@
  */
 import type tls from "node:tls";
 import { formatHostPort } from "../../core/address.js";
-import { poolClosedError, type UpstreamHandler, type UpstreamRequest } from "../http1/upstream-handler.js";
-import { WaitQueue } from "../wait-queue.js";
+import { poolClosedError, type UpstreamHandler, type UpstreamRequest } from "../../http1/upstream-handler.js";
+import { WaitQueue } from "../../http1/wait-queue.js";
 import { type SessionOwner, UpstreamSession } from "./upstream-session.js";
 import { type StreamOwner, UpstreamStream } from "./upstream-stream.js";
 

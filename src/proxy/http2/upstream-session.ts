@@ -14,7 +14,7 @@ import type http2 from "node:http2";
 import type net from "node:net";
 import type tls from "node:tls";
 import { connectHttp2 } from "../../core/http2-connect.js";
-import { UpstreamError, UpstreamErrorCodes } from "../http1/upstream-handler.js";
+import { UpstreamError, UpstreamErrorCodes } from "../../http1/upstream-handler.js";
 
 export interface UpstreamSessionOptions {
   host: string;

@@ -25,14 +25,14 @@ import { STATUS_CODES } from "node:http";
 import http2 from "node:http2";
 import type { Readable } from "node:stream";
 import { fromHttp2Headers, toHttp2Headers } from "../../core/http2-headers.js";
-import { grpcTimeoutUntil } from "../grpc-timeout.js";
+import { grpcTimeoutUntil } from "../../http1/grpc-timeout.js";
 import {
   UpstreamError,
   UpstreamErrorCodes,
   type UpstreamHandler,
   type UpstreamRequest,
-} from "../http1/upstream-handler.js";
-import type { Waiting } from "../wait-queue.js";
+} from "../../http1/upstream-handler.js";
+import type { Waiting } from "../../http1/wait-queue.js";
 import type { UpstreamSession } from "./upstream-session.js";
 
 /** The stream's owner: takes an aborted attempt out of its queue. */

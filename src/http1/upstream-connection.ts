@@ -32,12 +32,11 @@
 import type net from "node:net";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
-import { formatHostPort } from "../../core/address.js";
-import { holdClock, now, releaseClock } from "../../core/clock.js";
-import { dialBackend } from "../../core/upstream-tls.js";
-import { grpcTimeoutUntil } from "../grpc-timeout.js";
-import { isNamed } from "../header-names.js";
+import { formatHostPort } from "../core/address.js";
+import { holdClock, now, releaseClock } from "../core/clock.js";
+import { dialBackend } from "../core/upstream-tls.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
+import { grpcTimeoutUntil } from "./grpc-timeout.js";
 import {
   BODY_CHUNKED,
   BODY_LENGTH,
@@ -46,6 +45,7 @@ import {
   parseResponseHead,
   type ResponseHead,
 } from "./head-parser.js";
+import { isNamed } from "./header-names.js";
 import { HttpParseError } from "./parse-error.js";
 import {
   UpstreamError,

@@ -3,7 +3,7 @@
  * in `x-switchyard-error`, and the message and status to answer the client
  * with, by default the code's (core/errors.ts).
  */
-import { type ErrorCode, errorEntry } from "../../core/errors.js";
+import { type ErrorCode, errorEntry } from "../core/errors.js";
 
 export class HttpParseError extends Error {
   readonly status: number;

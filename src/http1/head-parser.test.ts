@@ -9,7 +9,7 @@
  * so each rule is pinned with its status code.
  */
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../../core/errors.js";
+import { ErrorCodes } from "../core/errors.js";
 import {
   BODY_CHUNKED,
   BODY_LENGTH,

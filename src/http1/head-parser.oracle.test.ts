@@ -11,14 +11,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SMUGGLING_CORPUS } from "../../../test/fixtures/smuggling-corpus.js";
-import { rawRequest } from "../../../test/helpers/http1-messages.js";
-import {
-  compareFraming,
-  frameWithOurs,
-  type Oracle,
-  startOracle,
-} from "../../../test/helpers/http1-oracle.js";
+import { SMUGGLING_CORPUS } from "../../test/fixtures/smuggling-corpus.js";
+import { rawRequest } from "../../test/helpers/http1-messages.js";
+import { compareFraming, frameWithOurs, type Oracle, startOracle } from "../../test/helpers/http1-oracle.js";
 
 const NEXT = "GET /next HTTP/1.1\r\nHost: next.example\r\n\r\n";
 

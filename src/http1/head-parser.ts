@@ -17,9 +17,9 @@
  * accepted here and read differently by a backend.
  */
 import { METHODS } from "node:http";
-import { ErrorCodes } from "../../core/errors.js";
-import { isNamed } from "../header-names.js";
-import { isToken, TCHAR } from "../http-token.js";
+import { ErrorCodes } from "../core/errors.js";
+import { isNamed } from "./header-names.js";
+import { isToken, TCHAR } from "./http-token.js";
 import { HttpParseError } from "./parse-error.js";
 
 /** No body follows the head. */

@@ -12,7 +12,7 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { useCleanups } from "../../../test/helpers/fixtures.js";
+import { useCleanups } from "../../test/helpers/fixtures.js";
 import { ConnectionPool, type ConnectionPoolOptions } from "./connection-pool.js";
 import { UpstreamError, UpstreamErrorCodes, type UpstreamRequest } from "./upstream-handler.js";
 

@@ -5,7 +5,7 @@
  * handed to `onTimeout`, which fails it with QUEUE_TIMEOUT (it never reached
  * the backend, so the exchange may send it elsewhere).
  */
-import { UpstreamError, UpstreamErrorCodes } from "./http1/upstream-handler.js";
+import { UpstreamError, UpstreamErrorCodes } from "./upstream-handler.js";
 
 /** What the queue needs of an entry: a place for its timer. */
 export interface Waiting {

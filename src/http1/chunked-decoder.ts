@@ -9,8 +9,8 @@
  * llhttp), malformed trailer lines. Extensions are checked and dropped (the
  * proxy re-encodes chunks without them).
  */
-import { ErrorCodes } from "../../core/errors.js";
-import { isToken, TCHAR } from "../http-token.js";
+import { ErrorCodes } from "../core/errors.js";
+import { isToken, TCHAR } from "./http-token.js";
 import { HttpParseError } from "./parse-error.js";
 
 export interface ChunkSink {

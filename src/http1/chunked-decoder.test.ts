@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../../core/errors.js";
+import { ErrorCodes } from "../core/errors.js";
 import {
   BACKEND_CHUNK_LIMITS,
   ChunkedDecoder,

@@ -19,8 +19,7 @@
  */
 
 import { performance } from "node:perf_hooks";
-import { sweepPeriod } from "../sweep-period.js";
-import { WaitQueue } from "../wait-queue.js";
+import { sweepPeriod } from "./sweep-period.js";
 import {
   type ConnectionAttempt,
   type ConnectionOwner,
@@ -28,6 +27,7 @@ import {
   type UpstreamConnectionOptions,
 } from "./upstream-connection.js";
 import { poolClosedError, type UpstreamHandler, type UpstreamRequest } from "./upstream-handler.js";
+import { WaitQueue } from "./wait-queue.js";
 
 export interface ConnectionPoolOptions extends Omit<UpstreamConnectionOptions, "host" | "port"> {
   /** Most connections open at once; 0 for no limit. */
