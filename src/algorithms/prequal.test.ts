@@ -127,6 +127,33 @@ describe("prequal", () => {
     expect(selector.figures()).toMatchObject({ probesSent: 5, probesMissed: 3 });
   });
 
+  it("counts the probes a stall timed out together as one miss, not several in a row", () => {
+    const { selector, sent, answer, startup, advance } = setup(
+      { probesPerRequest: 1, probeTimeoutMs: 100, fallbackMs: 10_000 },
+      1,
+    );
+    for (const { done } of startup) done(reply);
+    for (let i = 0; i < 4; i++) selector.pick({}, acceptReady);
+    expect(sent).toHaveLength(4);
+    // All four time out at once: one backoff of the probe timeout, not 800 ms.
+    answer({}, "unanswered");
+    advance(99);
+    selector.pick({}, acceptReady);
+    expect(sent).toHaveLength(0);
+    advance(1);
+    selector.pick({}, acceptReady);
+    expect(sent).toHaveLength(1);
+    // A miss after the backoff ran out is the next in a row: 200 ms.
+    answer({}, "unanswered");
+    advance(199);
+    selector.pick({}, acceptReady);
+    expect(sent).toHaveLength(0);
+    advance(1);
+    selector.pick({}, acceptReady);
+    expect(sent).toHaveLength(1);
+    expect(selector.figures()).toMatchObject({ probesSent: 7, probesMissed: 5 });
+  });
+
   it("does not probe again for a failover pick", () => {
     const { selector, sent, backends } = setup({ probesPerRequest: 1 });
     const first = selector.pick({}, acceptReady) as Backend;

@@ -279,14 +279,21 @@ export class PrequalSelector implements Selector {
    * A backend without a probe endpoint is answered for locally for
    * `fallbackMs`; one that did not answer in time, for a probe timeout
    * doubled with each miss in a row up to `fallbackMs` (a busy moment is no
-   * reason to stop asking for long). A reply clears the count.
+   * reason to stop asking for long). A reply clears the count. Misses that
+   * come in while a backoff runs were sent before it began: the same silence,
+   * not another in a row. Counted apart, one stall of the proxy (a cold start,
+   * a GC pause) that timed out the four probes on the wire took a backend to
+   * 800 ms of local answers at once, and a second stall to `fallbackMs`:
+   * live, some runs then measured at a few probes a second.
    */
   #noteMiss(backend: Backend, reply: ProbeReply | ProbeMiss): void {
     if (typeof reply !== "string") {
       this.#missedBy.delete(backend);
       return;
     }
-    const inARow = (this.#missedBy.get(backend)?.inARow ?? 0) + 1;
+    const missed = this.#missedBy.get(backend);
+    if (reply === "unanswered" && missed !== undefined && this.#now() < missed.until) return;
+    const inARow = (missed?.inARow ?? 0) + 1;
     const { fallbackMs, probeTimeoutMs } = this.#options;
     const backoffMs =
       reply === "unsupported"
