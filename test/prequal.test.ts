@@ -113,4 +113,33 @@ describe("load probes over HTTP/1.1", () => {
     // The connection the timed-out probe gave up is replaced: the next probe is answered.
     expect(await probe("/prequal-probe")).toEqual({ rif: 2, latencyMs: 9 });
   });
+
+  it("drops the pool of a backend whose connections all closed when another backend is probed", async () => {
+    const probes = new HttpProbes();
+    cleanups.push(() => probes.close());
+    const answer = (_req: http.IncomingMessage, res: http.ServerResponse) =>
+      res.end(JSON.stringify({ rif: 0, latencyMs: 1 }));
+    const gone = await startServer(answer);
+    const kept = await startServer(answer);
+    const next = await startServer(answer);
+    cleanups.push(
+      () => kept.close(),
+      () => next.close(),
+    );
+    const probe = (address: string) =>
+      new Promise<ProbeReply | ProbeMiss>((resolve) =>
+        probes.probe(new Backend({ address }), { path: "/prequal-probe", timeoutMs: 1_000 }, resolve),
+      );
+    expect(await probe(gone.address)).toEqual({ rif: 0, latencyMs: 1 });
+    expect(await probe(kept.address)).toEqual({ rif: 0, latencyMs: 1 });
+    expect(probes.pools).toBe(2);
+    // The backend leaves: its kept-alive connection closes.
+    await gone.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await probe(next.address)).toEqual({ rif: 0, latencyMs: 1 });
+    // The departed backend's pool is gone; the one with a connection open is kept.
+    expect(probes.pools).toBe(2);
+    expect(await probe(kept.address)).toEqual({ rif: 0, latencyMs: 1 });
+    expect(probes.pools).toBe(2);
+  });
 });

@@ -73,6 +73,11 @@ export class HttpProbes implements ProbeTransport {
     );
   }
 
+  /** HTTP/1.1 pools held: one per backend probed that has a connection open, or had until the next new one. */
+  get pools(): number {
+    return this.#pools.size;
+  }
+
   async close(): Promise<void> {
     this.#http2?.close();
     this.#http2 = undefined;
@@ -84,6 +89,9 @@ export class HttpProbes implements ProbeTransport {
   #pool(backend: Backend): ConnectionPool {
     let pool = this.#pools.get(backend.origin);
     if (pool === undefined) {
+      // Pools with nothing open go (no socket or timer is left in them), so origins that came and
+      // went with discovery do not pile up; one still in use is found again by its origin.
+      for (const [origin, other] of this.#pools) if (other.open === 0) this.#pools.delete(origin);
       pool = new ConnectionPool(backend.host, backend.port, {
         maxConnections: CONNECTIONS,
         queueTimeoutMs: CONNECT_TIMEOUT_MS,
