@@ -8,10 +8,9 @@
  *   - Switchyard's TcpProxy and a bare Node `net` pipe (raw TCP, the same load),
  * each proxy in its own process pinned to CPU 0, the backend and the load
  * generator pinned to CPU 1. One warm-up run per target, then the targets
- * interleaved round-robin over several rounds (start rotated each round, order
- * reversed every other round); the median round is reported with ratios to
- * HAProxy and to the minimal Node proxy. Then memory per idle keep-alive
- * client connection for each proxy.
+ * interleaved over several rounds, forward and backward in turn; the median
+ * round is reported with ratios to HAProxy and to the minimal Node proxy.
+ * Then memory per idle keep-alive client connection for each proxy.
  * Writes bench/results/latest.md.
  *
  * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (default 6: more,
@@ -197,7 +196,7 @@ export async function runProxyBench() {
     if (wanted.includes("reference")) await addNodeTarget("reference", "reference-proxy.js", []);
 
     await dropTargetsNotAnsweringOk(targets, LABELS, notes);
-    // Compared pairs run back to back (the rotation keeps them adjacent): this machine's speed
+    // Compared pairs run back to back (either direction keeps them adjacent): this machine's speed
     // drifts over minutes, so runs far apart in a round compare the machine, not the targets.
     targets.sort((a, b) => RUN_ORDER.indexOf(a.key) - RUN_ORDER.indexOf(b.key));
 
@@ -226,10 +225,9 @@ export async function runProxyBench() {
       target.runs = [];
     }
     for (let round = 0; round < rounds; round++) {
-      // Reversed every other round, so each target of a compared pair runs first as often as the
-      // other: with a fixed order, whatever the previous run leaves behind falls on one of them.
-      const order = targets.map((_, i) => targets[(i + round) % targets.length]);
-      if (round % 2 === 1) order.reverse();
+      // Forward, then backward (ABBA): compared targets stay back to back, and each of a pair runs
+      // first as often as the other; in one order, whatever a run leaves behind falls on one of them.
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
         const r = await runOnce(target, durationSec);
         target.runs.push(r);
@@ -443,7 +441,7 @@ export async function runProxyBench() {
     `- load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(os.loadavg()[0], 2)} (other work on the box skews every figure)`,
     `- pinning: ${pinning}`,
     `- backend: NGINX ${nginxVersion()}, one process (master_process off), \`return 200 "ok\\n"\`, keep-alive connections not recycled`,
-    `- load generator: wrk -t1 --latency, ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved round-robin (start rotated each round, order reversed every other round), median of rounds reported`,
+    `- load generator: wrk -t1 --latency, ${connections} connections, ${durationSec} s per run, warm-up ${warmupSec} s per target, ${rounds} rounds interleaved, forward and backward in turn, median of rounds reported`,
     `- HAProxy: ${haproxyVersionText ? `${haproxyVersionText}, nbthread 1, mode http, http-reuse always` : "not run"}`,
     "- reference proxy: node:http server → undici 7 Pool (pipelining 1), streaming both ways, hop-by-hop headers dropped",
     `- "target CPU" = CPU time of the process under test / wall time (100% = the one pinned core is saturated); wrk used ${fixed(median(loadShares) * 100, 0)}% of its core (median); with the backend on the same core, a target near 100% is the bottleneck, not the load`,
