@@ -35,6 +35,7 @@ import type tls from "node:tls";
 import { formatHostPort } from "../core/address.js";
 import { holdClock, now, releaseClock } from "../core/clock.js";
 import { dialBackend } from "../core/upstream-tls.js";
+import { holdWrites } from "../core/write-batch.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
 import { grpcTimeoutUntil } from "./grpc-timeout.js";
 import {
@@ -228,12 +229,14 @@ export class UpstreamConnection implements ChunkSink {
     if (!hasHost) text += `host: ${formatHostPort(this.#options.host, this.#options.port)}\r\n`;
     if (request.deadline !== undefined) text += `grpc-timeout: ${grpcTimeoutUntil(request.deadline)}\r\n`;
     if (body === null) {
+      holdWrites(socket);
       socket.write(`${text}\r\n`, "latin1");
       this.#requestSent = true;
       return;
     }
     const trailers = request.trailers?.trailers;
     if (Buffer.isBuffer(body)) {
+      holdWrites(socket);
       socket.cork();
       if (trailers === undefined || hasLength) {
         if (!hasLength) text += `content-length: ${body.length}\r\n`;

@@ -28,6 +28,7 @@ import { STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { holdClock, now, releaseClock } from "../../core/clock.js";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
+import { holdWrites, sendHeldNow } from "../../core/write-batch.js";
 import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "../../http1/chunked-decoder.js";
 import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "../../http1/head-parser.js";
 import { isNamed } from "../../http1/header-names.js";
@@ -215,6 +216,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
       return flushed;
     }
     // One buffer, one write: cheaper than a gathered write, which also leaves native memory behind.
+    holdWrites(socket);
     const size = prefix.length + chunk.length + (chunked ? 2 : 0);
     const out = Buffer.allocUnsafe(size);
     out.write(prefix, 0, "latin1");
@@ -236,6 +238,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
         tail += "\r\n";
       }
     }
+    holdWrites(socket);
     if (this.#headText !== undefined) {
       socket.write(this.#headText + (tail === undefined ? "" : tail.toString("latin1")), "latin1");
       this.#headText = undefined;
@@ -256,7 +259,10 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   /** Closes the connection now if nothing is in progress; otherwise after the current response. */
   closeIfIdle(): void {
-    if (this.idle) this.socket.destroy();
+    if (!this.idle) return;
+    // The last response may have ended just now, its bytes still held (write-batch.ts).
+    sendHeldNow(this.socket);
+    this.socket.destroy();
   }
 
   /** Applies the timeouts at `now` (the listener calls this for every connection, a few times a second). */
@@ -637,6 +643,7 @@ function onClose(this: net.Socket): void {
  * cancelled) rather than answered into a connection nobody may read.
  */
 function onEnd(this: net.Socket): void {
+  sendHeldNow(this);
   this.destroy();
 }
 
