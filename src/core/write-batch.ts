@@ -9,27 +9,23 @@
  */
 import type { Writable } from "node:stream";
 
-let held: Writable[] = [];
-const holding = new Set<Writable>();
+/** The streams corked in this phase, in the order they were first held. */
+const held = new Set<Writable>();
 
 function sendHeld(): void {
-  const streams = held;
-  held = [];
-  holding.clear();
-  for (const stream of streams) stream.uncork();
+  // A stream held while this runs (an uncork can lead to more writes) is visited too.
+  for (const stream of held) stream.uncork();
+  held.clear();
 }
 
 /** Corks `stream` until the end of this I/O phase; a stream already held stays as it is. */
 export function holdWrites(stream: Writable): void {
-  if (holding.has(stream)) return;
+  if (held.has(stream)) return;
   stream.cork();
-  holding.add(stream);
-  if (held.push(stream) === 1) setImmediate(sendHeld);
+  if (held.add(stream).size === 1) setImmediate(sendHeld);
 }
 
 /** Sends what `stream` holds now: call before destroying a stream whose last writes must not be lost. */
 export function sendHeldNow(stream: Writable): void {
-  if (!holding.delete(stream)) return;
-  held.splice(held.indexOf(stream), 1);
-  stream.uncork();
+  if (held.delete(stream)) stream.uncork();
 }
