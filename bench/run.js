@@ -1,7 +1,7 @@
 /**
- * Runs the benches in order, each in its own process: select, proxy, memory, failover, geo, agent-ab,
- * workers, dispatcher, then edge. `npm run bench` builds first.
- * BENCH_ONLY=select|proxy|memory|failover|geo|agent-ab|workers|dispatcher|edge runs one.
+ * Runs the benches in order, each in its own process: select, proxy, connections, memory, failover,
+ * geo, agent-ab, workers, dispatcher, then edge. `npm run bench` builds first.
+ * BENCH_ONLY=select|proxy|connections|memory|failover|geo|agent-ab|workers|dispatcher|edge runs one.
  * A bench that fails does not stop the next; the exit code says whether all passed.
  */
 import { spawn } from "node:child_process";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 const BENCHES = {
   select: fileURLToPath(new URL("./select.js", import.meta.url)),
   proxy: fileURLToPath(new URL("./proxy.js", import.meta.url)),
+  connections: fileURLToPath(new URL("./connections.js", import.meta.url)),
   memory: fileURLToPath(new URL("./memory.js", import.meta.url)),
   failover: fileURLToPath(new URL("./failover.js", import.meta.url)),
   geo: fileURLToPath(new URL("./geo.js", import.meta.url)),

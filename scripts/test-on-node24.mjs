@@ -25,6 +25,7 @@ const FILES = [
   "test/cli.test.ts",
   "test/cluster.test.ts",
   "test/client-dispatcher.test.ts",
+  "src/core/accept-sockets.test.ts",
 ];
 
 if (process.versions.node.startsWith("24.")) {

@@ -230,6 +230,7 @@ export async function startSwitchyard(
             drainTimeoutMs: listener.drainTimeoutMs,
             maxRetries: listener.maxRetries,
             retryBudget: listener.retryBudget,
+            acceptSockets: listener.acceptSockets,
             logger,
           })
         : new HttpProxy({
@@ -245,6 +246,7 @@ export async function startSwitchyard(
             maxConnections: listener.maxConnections,
             queueTimeoutMs: listener.queueTimeoutMs,
             maxRequestsPerConnection: listener.maxRequestsPerConnection,
+            acceptSockets: listener.acceptSockets,
             drainTimeoutMs: listener.drainTimeoutMs,
             tls:
               listener.tls === undefined

@@ -13,9 +13,11 @@ import net from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
+import { reusePortAvailable } from "../src/core/accept-sockets.js";
 import { ErrorCodes, SwitchyardError } from "../src/core/errors.js";
 import { HttpProxy, type HttpProxyOptions } from "../src/proxy/http-proxy.js";
 import { useCleanups } from "./helpers/fixtures.js";
+import { listeningSocketsOn } from "./helpers/listening-sockets.js";
 import {
   closedPort,
   type EchoReply,
@@ -311,6 +313,27 @@ describe("HttpProxy forwarding", () => {
     expect(await statusLine("/missing")).toBe("HTTP/1.1 404 Not Found");
     expect(await statusLine("/missing")).toBe("HTTP/1.1 404 Not Found");
     expect(await statusLine("/odd")).toBe("HTTP/1.1 599 Odd Status");
+  });
+});
+
+describe("HttpProxy listening sockets", () => {
+  it("accepts on acceptSockets sockets sharing the port (default 8) where SO_REUSEPORT is available", async () => {
+    const echo = await track(startEchoServer("a"));
+    const wanted = (count: number) => (reusePortAvailable() ? count : 1);
+    const byDefault = await startProxy([echo.address]);
+    expect(listeningSocketsOn(byDefault.port) ?? wanted(8)).toBe(wanted(8));
+    const single = await startProxy([echo.address], { acceptSockets: 1 });
+    expect(listeningSocketsOn(single.port) ?? 1).toBe(1);
+    // Many connections at once, whichever socket accepted each, all answered.
+    const replies = await Promise.all(Array.from({ length: 40 }, () => request({ port: byDefault.port })));
+    expect(replies.map((reply) => reply.status)).toEqual(Array(40).fill(200));
+    await byDefault.proxy.close(200);
+    expect(listeningSocketsOn(byDefault.port) ?? 0).toBe(0);
+  });
+
+  it("refuses an acceptSockets outside 1..64", () => {
+    const balancer = createBalancer({ backends: [{ address: "127.0.0.1:9" }] });
+    expect(() => new HttpProxy({ balancer, acceptSockets: 0 })).toThrow(/acceptSockets/);
   });
 });
 

@@ -118,12 +118,12 @@ export function waitReady(handle, timeoutMs = 15_000) {
 /** Sends `message` with a fresh id and resolves with the reply carrying that id. */
 /**
  * Starts a Node bench script (absolute path) with --expose-gc and `nodeFlags`,
- * pinned to `cpu`; resolves once it is ready.
+ * pinned to `cpu`, on `node` (default: this Node); resolves once it is ready.
  */
-export async function startNodeScript(name, script, args, cpu, nodeFlags = []) {
+export async function startNodeScript(name, script, args, cpu, nodeFlags = [], node = process.execPath) {
   const handle = startChild({
     name,
-    command: process.execPath,
+    command: node,
     args: ["--expose-gc", ...nodeFlags, script, ...args],
     cpu,
     ipc: true,

@@ -54,8 +54,11 @@ export function parseWrkOutput(text) {
   };
 }
 
-/** One wrk run (`-t1`) against `url`, pinned to `cpu`; resolves with parseWrkOutput's summary. */
-export function runWrk({ url, connections, durationSec, cpu }) {
+/**
+ * One wrk run (`-t1`) against `url`, pinned to `cpu`; resolves with parseWrkOutput's summary.
+ * `headers` ("Name: value" strings) go on every request.
+ */
+export function runWrk({ url, connections, durationSec, cpu, headers = [] }) {
   const handle = startChild({
     name: "wrk",
     command: "sh",
@@ -69,6 +72,7 @@ export function runWrk({ url, connections, durationSec, cpu }) {
       "--latency",
       "--timeout",
       "10s",
+      ...headers.flatMap((header) => ["-H", header]),
       url,
     ],
     cpu,

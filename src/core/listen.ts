@@ -4,7 +4,8 @@
  * (EADDRINUSE, ...), which the runtime wraps with the listener's name. After
  * binding, server errors are logged rather than thrown, so a late socket error
  * cannot crash the process. In a cluster worker a listen is shared with the
- * other workers unless `exclusive` is set.
+ * other workers unless `exclusive` is set. `reusePort` binds with SO_REUSEPORT
+ * (Node ≥ 22.12; see accept-sockets.ts).
  */
 import type net from "node:net";
 
@@ -25,12 +26,14 @@ export function listenOn(
   port: number,
   logger: ListenLogger,
   what: string,
-  options: { exclusive?: boolean } = {},
+  options: { exclusive?: boolean; reusePort?: boolean } = {},
 ): Promise<BoundAddress> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once("error", onError);
-    server.listen({ port, host, exclusive: options.exclusive ?? false }, () => {
+    // reusePort is not in @types/node 20's ListenOptions yet.
+    const listen = { port, host, exclusive: options.exclusive ?? false, reusePort: options.reusePort };
+    server.listen(listen as net.ListenOptions, () => {
       server.off("error", onError);
       server.on("error", (error) => logger.error({ err: error }, `${what} error`));
       const info = server.address() as net.AddressInfo;

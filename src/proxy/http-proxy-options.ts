@@ -9,6 +9,7 @@
 import { checkMaxRetries, DEFAULT_MAX_RETRIES } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
+import { acceptSocketCount } from "../core/accept-sockets.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from "../http1/head-parser.js";
@@ -116,6 +117,13 @@ export interface HttpProxyOptions {
    */
   h2c?: boolean;
   /**
+   * Listening sockets sharing the port (SO_REUSEPORT), each accepting one new
+   * connection per event-loop turn, so a burst of clients is not accepted one
+   * turn at a time; default 8, 1 to turn it off. Node ≥ 22.12 on Linux only;
+   * elsewhere and in `--workers` mode one socket is used. See core/accept-sockets.ts.
+   */
+  acceptSockets?: number;
+  /**
    * Answer every request with a 308 to the same URL on https (to `port`,
    * default 443) instead of proxying it. For a plain listener beside a TLS one.
    */
@@ -180,6 +188,8 @@ export interface HttpProxySettings {
   readonly h2c: boolean;
   /** The HTTP/2 limits when the listener speaks HTTP/2; undefined: HTTP/1.1 only. */
   readonly http2: Readonly<Http2Limits> | undefined;
+  /** Listening sockets wanted on the port (see core/accept-sockets.ts). */
+  readonly acceptSockets: number;
 }
 
 /** Checks `options` (throws SY_ERR_INVALID_OPTIONS on the first bad one) and fills in the defaults. */
@@ -272,6 +282,7 @@ export function httpProxySettings(options: HttpProxyOptions): HttpProxySettings 
     redirectToHttps,
     h2c,
     http2,
+    acceptSockets: acceptSocketCount(options.acceptSockets),
   };
 }
 

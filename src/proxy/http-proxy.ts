@@ -24,10 +24,10 @@ import { performance } from "node:perf_hooks";
 import tls from "node:tls";
 import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
+import { AcceptSockets } from "../core/accept-sockets.js";
 import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { unmapIpv4 } from "../core/ipv4-mapped.js";
-import { listenOn } from "../core/listen.js";
 import type { HeadLimits } from "../http1/head-parser.js";
 import { sweepPeriod } from "../http1/sweep-period.js";
 import type { AccessLog } from "../observability/access-log.js";
@@ -59,6 +59,8 @@ export { DEFAULT_PROXY_TIMEOUTS, type HttpProxyOptions, type ProxyTimeouts } fro
 export const DEFAULT_HTTP_GRACE_MS = 10_000;
 /** After the grace period, how long to wait for destroyed sockets to report closed. */
 const DESTROY_SETTLE_MS = 1_000;
+/** Plain connections are accepted paused, to be read into the shared buffer (shared-reads.ts). */
+const PLAIN_SERVER_OPTIONS: net.ServerOpts = { pauseOnConnect: true };
 
 export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost, Http2Host {
   readonly name: string;
@@ -84,7 +86,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   readonly #settings: HttpProxySettings;
   /** The HTTP/2 side; undefined when the listener speaks HTTP/1.1 only. */
   #http2: Http2Sessions | undefined;
-  #server: net.Server;
+  #server: AcceptSockets;
   #connections = new Set<ClientConnection>();
   /** Replaced whole by setRoutes, never edited in place. */
   #routes: RouteTable<PoolTransport>;
@@ -122,10 +124,13 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       options.rateLimit,
     );
     if (settings.http2 !== undefined) this.#http2 = new Http2Sessions(this, settings.http2);
-    this.#server =
+    // Sockets accepted by the extra listening sockets reach the same handler as the main server's.
+    const extraOptions = options.tls === undefined ? PLAIN_SERVER_OPTIONS : {};
+    const server =
       options.tls === undefined
-        ? net.createServer({ pauseOnConnect: true }, this.#acceptPlain)
+        ? net.createServer(PLAIN_SERVER_OPTIONS, this.#acceptPlain)
         : this.#tlsServer(options.tls);
+    this.#server = new AcceptSockets(server, extraOptions, settings.acceptSockets);
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -133,21 +138,17 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     if (this.#closing) {
       return Promise.reject(new SwitchyardError(ErrorCodes.SHUTTING_DOWN, "the HTTP proxy has been closed"));
     }
-    return listenOn(
-      this.#server,
-      this.#settings.host,
-      this.#settings.port,
-      this.logger,
-      "http listener",
-    ).then((address) => {
-      this.#address = address;
-      this.#sweeper ??= setInterval(
-        this.#sweep,
-        sweepPeriod(Math.min(this.timeouts.idleMs, this.timeouts.requestHeadMs)),
-      );
-      this.#sweeper.unref();
-      return address;
-    });
+    return this.#server
+      .listen(this.#settings.host, this.#settings.port, this.logger, "http listener")
+      .then((address) => {
+        this.#address = address;
+        this.#sweeper ??= setInterval(
+          this.#sweep,
+          sweepPeriod(Math.min(this.timeouts.idleMs, this.timeouts.requestHeadMs)),
+        );
+        this.#sweeper.unref();
+        return address;
+      });
   }
 
   get address(): { host: string; port: number } {
@@ -351,11 +352,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   };
 
   async #shutdown(graceMs: number): Promise<void> {
-    const server = this.#server;
-    const closed = new Promise<void>((resolve) => {
-      if (server.listening) server.close(() => resolve());
-      else resolve();
-    });
+    const closed = this.#server.close();
     for (const connection of this.#connections) connection.closeIfIdle();
     this.#http2?.close();
     const drained = await this.#drain(graceMs);

@@ -18,9 +18,9 @@ import { performance } from "node:perf_hooks";
 import { AttemptPolicy } from "../balancer/attempt-policy.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
+import { AcceptSockets, acceptSocketCount } from "../core/accept-sockets.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
-import { listenOn } from "../core/listen.js";
 import { sweepPeriod } from "../http1/sweep-period.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
@@ -47,6 +47,8 @@ export interface TcpProxyOptions {
   maxRetries?: number;
   /** Caps those retries at a share of connections (as HTTP's), or false for no cap. */
   retryBudget?: Partial<RetryBudgetOptions> | false;
+  /** Listening sockets sharing the port, as HttpProxyOptions.acceptSockets; default 8. */
+  acceptSockets?: number;
   logger?: Logger;
 }
 
@@ -69,7 +71,7 @@ export class TcpProxy implements TunnelHost {
   readonly attemptPolicy: AttemptPolicy;
   #host: string;
   #port: number;
-  #server: net.Server;
+  #server: AcceptSockets;
   #address: { host: string; port: number } | undefined;
   #tunnels = new Set<Tunnel>();
   /** @internal open tunnels by backend, for draining */
@@ -114,8 +116,11 @@ export class TcpProxy implements TunnelHost {
       );
     }
     this.byBackend = new BackendTunnels(this.balancer.pool, drainTimeoutMs, this.logger, "tcp");
-    this.#server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
-      this.#accept(socket),
+    const serverOptions: net.ServerOpts = { allowHalfOpen: true, pauseOnConnect: true, noDelay: true };
+    this.#server = new AcceptSockets(
+      net.createServer(serverOptions, (socket) => this.#accept(socket)),
+      serverOptions,
+      acceptSocketCount(options.acceptSockets),
     );
   }
 
@@ -124,7 +129,7 @@ export class TcpProxy implements TunnelHost {
     if (this.#closing) {
       return Promise.reject(new SwitchyardError(ErrorCodes.SHUTTING_DOWN, "the TCP proxy has been closed"));
     }
-    return listenOn(this.#server, this.#host, this.#port, this.logger, "tcp listener").then((address) => {
+    return this.#server.listen(this.#host, this.#port, this.logger, "tcp listener").then((address) => {
       this.#address = address;
       this.#sweeper ??= setInterval(this.#sweep, sweepPeriod(this.idleTimeoutMs));
       this.#sweeper.unref();
@@ -150,11 +155,7 @@ export class TcpProxy implements TunnelHost {
 
   async #shutdown(graceMs: number): Promise<void> {
     this.byBackend.detach();
-    const server = this.#server;
-    const closed = new Promise<void>((resolve) => {
-      if (server.listening) server.close(() => resolve());
-      else resolve();
-    });
+    const closed = this.#server.close();
     await this.#drained(graceMs);
     if (this.#tunnels.size > 0) {
       this.logger.warn({ open: this.#tunnels.size, graceMs }, "grace period over; closing open tunnels");

@@ -1,6 +1,7 @@
 /** A listener: its socket, pool and routes, timeouts, retries, connection limits, TLS and HTTP/2. */
 import { z } from "zod";
 import { DEFAULT_MAX_RETRIES } from "../../balancer/attempt-policy.js";
+import { MAX_ACCEPT_SOCKETS } from "../../core/accept-sockets.js";
 import { durationMs, MAX_TIMER_MS } from "../../core/duration.js";
 import { numberIn } from "../../core/numbers.js";
 import { listenString, name, pemFile } from "./fields.js";
@@ -70,6 +71,11 @@ export const listenerSchema = z.strictObject({
     .optional()
     .describe(
       "HTTP only: requests one upstream connection carries before it is closed (0, the default: no limit)",
+    ),
+  acceptSockets: numberIn(1, MAX_ACCEPT_SOCKETS, { int: true })
+    .optional()
+    .describe(
+      "listening sockets sharing the port (SO_REUSEPORT; Node 22.12+ on Linux, one socket elsewhere and with --workers), each accepting one new connection per event-loop turn; default 8",
     ),
   retryBudget: z
     .union([
