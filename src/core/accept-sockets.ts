@@ -48,17 +48,25 @@ export class AcceptSockets {
   readonly #main: net.Server;
   readonly #extraOptions: net.ServerOpts;
   readonly #count: number;
+  readonly #onBound: ((server: net.Server) => void) | undefined;
   #extras: net.Server[] = [];
 
   /**
    * `main`: the server whose 'connection' listeners take every connection.
    * `extraOptions`: how the extra sockets accept (the options `main` was made with).
    * `count`: sockets wanted, main included; 1 where SO_REUSEPORT is not available.
+   * `onBound`: called with each server, main and extras, once it listens.
    */
-  constructor(main: net.Server, extraOptions: net.ServerOpts, count: number) {
+  constructor(
+    main: net.Server,
+    extraOptions: net.ServerOpts,
+    count: number,
+    onBound?: (server: net.Server) => void,
+  ) {
     this.#main = main;
     this.#extraOptions = extraOptions;
     this.#count = reusePortAvailable() ? count : 1;
+    this.#onBound = onBound;
   }
 
   /** Sockets bound (after listen) or to be bound. */
@@ -67,7 +75,11 @@ export class AcceptSockets {
   }
 
   async listen(host: string, port: number, logger: ListenLogger, what: string): Promise<BoundAddress> {
-    if (this.#count === 1) return listenOn(this.#main, host, port, logger, what);
+    if (this.#count === 1) {
+      const address = await listenOn(this.#main, host, port, logger, what);
+      this.#onBound?.(this.#main);
+      return address;
+    }
     const errorsOnly: ListenLogger = {
       info() {},
       error: (details, message) => logger.error(details, message),
@@ -77,11 +89,13 @@ export class AcceptSockets {
     const free = await listenOn(probe, host, port, silent, what, { exclusive: true });
     await new Promise((resolve) => probe.close(resolve));
     const address = await listenOn(this.#main, host, free.port, logger, what, { reusePort: true });
+    this.#onBound?.(this.#main);
     try {
       for (let i = 1; i < this.#count; i++) {
         const extra = net.createServer(this.#extraOptions, (socket) => this.#main.emit("connection", socket));
         this.#extras.push(extra);
         await listenOn(extra, host, address.port, errorsOnly, what, { reusePort: true });
+        this.#onBound?.(extra);
       }
     } catch (error) {
       await this.close();

@@ -43,7 +43,7 @@ import {
 } from "./http-proxy-options.js";
 import { ClientConnection, type ClientConnectionHost } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
-import { adoptWithSharedReads } from "./http1/shared-reads.js";
+import { type ClientHandle, socketWithSharedReads, takeAccepts } from "./http1/shared-reads.js";
 import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
@@ -59,8 +59,6 @@ export { DEFAULT_PROXY_TIMEOUTS, type HttpProxyOptions, type ProxyTimeouts } fro
 export const DEFAULT_HTTP_GRACE_MS = 10_000;
 /** After the grace period, how long to wait for destroyed sockets to report closed. */
 const DESTROY_SETTLE_MS = 1_000;
-/** Plain connections are accepted paused, to be read into the shared buffer (shared-reads.ts). */
-const PLAIN_SERVER_OPTIONS: net.ServerOpts = { pauseOnConnect: true };
 
 export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHost, Http2Host {
   readonly name: string;
@@ -124,13 +122,14 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       options.rateLimit,
     );
     if (settings.http2 !== undefined) this.#http2 = new Http2Sessions(this, settings.http2);
-    // Sockets accepted by the extra listening sockets reach the same handler as the main server's.
-    const extraOptions = options.tls === undefined ? PLAIN_SERVER_OPTIONS : {};
-    const server =
+    // Plain: every listening socket's connections come to #acceptPlain as handles (shared-reads.ts).
+    // TLS: the extra sockets hand theirs to the TLS server, as its own are.
+    this.#server =
       options.tls === undefined
-        ? net.createServer(PLAIN_SERVER_OPTIONS, this.#acceptPlain)
-        : this.#tlsServer(options.tls);
-    this.#server = new AcceptSockets(server, extraOptions, settings.acceptSockets);
+        ? new AcceptSockets(net.createServer(), {}, settings.acceptSockets, (server) =>
+            takeAccepts(server, this.#acceptPlain, this.#acceptFailed),
+          )
+        : new AcceptSockets(this.#tlsServer(options.tls), {}, settings.acceptSockets);
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -307,15 +306,18 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     (this.#http2 as Http2Sessions).accept(socket);
   }
 
-  /** A plain connection, accepted paused, reads into the buffer all of them share (shared-reads.ts). */
-  #acceptPlain = (accepted: net.Socket): void => {
+  /** A plain connection reads into the buffer all of them share (shared-reads.ts). */
+  #acceptPlain = (client: ClientHandle): void => {
     let connection: ClientConnection | undefined;
-    const socket = adoptWithSharedReads(accepted, (length) =>
+    const socket = socketWithSharedReads(client, (length) =>
       (connection as ClientConnection)._readShared(length),
     );
-    if (socket === undefined) return;
     connection = new ClientConnection(socket, this);
     this.#connections.add(connection);
+  };
+
+  #acceptFailed = (code: string): void => {
+    this.logger.error({ code }, "http listener could not accept a connection");
   };
 
   /** A TLS connection: HTTP/2 when ALPN chose it, else HTTP/1.1 read the usual way. */

@@ -7,36 +7,49 @@
  * at each young-generation collection a third of its pause went to freeing
  * those buffers.
  *
- * Node gives `onread` only to sockets built from options, so a connection
- * accepted paused (`pauseOnConnect`) has its handle moved to a new socket
- * built with it, and the accepted one is dropped (which also takes it out of
- * the server's count; the listener tracks its connections itself). The
- * callback must use the bytes before it returns, or copy them: the next read
- * of any connection overwrites them.
+ * Node gives `onread` only to sockets built from options, so the listening
+ * handle's connection callback is taken over: each accepted connection's
+ * handle goes straight into one socket built with it. (Letting Node build its
+ * own socket and moving the handle to a second one cost two socket
+ * constructions and a destroy per connection.) Node's server then does not
+ * count these connections; the listener tracks them itself. The read callback
+ * must use the bytes before it returns, or copy them: the next read of any
+ * connection overwrites them.
  */
 import net from "node:net";
+import { getSystemErrorName } from "node:util";
 
-/** Where every adopted socket's reads land: valid only inside the read callback. */
+/** Where every client socket's reads land: valid only inside the read callback. */
 export const CLIENT_READ_BUFFER = Buffer.allocUnsafe(65_536);
 
-/** A socket's handle, which `net.Socket` takes as an option (how Node itself wraps accepted connections). */
-type WithHandle = net.Socket & { _handle: object | null };
+/** An accepted connection's handle, as Node's listening handle hands it over. */
+export type ClientHandle = object;
+
+/** The listening handle's callback, called by Node for each accepted connection (status 0) or failed accept. */
+type ListeningHandle = { onconnection: (status: number, client?: ClientHandle) => void };
 
 /**
- * The accepted (paused) socket's connection, now reading into
- * CLIENT_READ_BUFFER and handing `onRead` the byte count (false pauses
- * reading). Undefined when the connection is already gone.
+ * Has `server`'s connections (call once it listens) go to `accept` as bare
+ * handles instead of sockets in 'connection' events; a failed accept (EMFILE,
+ * ...) goes to `failed` with its error code.
  */
-export function adoptWithSharedReads(
-  accepted: net.Socket,
-  onRead: (length: number) => boolean,
-): net.Socket | undefined {
-  const handle = (accepted as WithHandle)._handle;
-  if (handle === null || accepted.destroyed) return undefined;
-  (accepted as WithHandle)._handle = null;
-  accepted.destroy();
+export function takeAccepts(
+  server: net.Server,
+  accept: (client: ClientHandle) => void,
+  failed: (code: string) => void,
+): void {
+  const handle = (server as net.Server & { _handle: ListeningHandle | null })._handle;
+  if (handle === null) return;
+  handle.onconnection = (status, client) => {
+    if (status === 0 && client !== undefined) accept(client);
+    else failed(status < 0 ? getSystemErrorName(status) : "no connection handle");
+  };
+}
+
+/** A socket over `client` reading into CLIENT_READ_BUFFER and handing `onRead` the byte count (false pauses reading). */
+export function socketWithSharedReads(client: ClientHandle, onRead: (length: number) => boolean): net.Socket {
   const options = {
-    handle,
+    handle: client,
     readable: true,
     writable: true,
     onread: { buffer: CLIENT_READ_BUFFER, callback: onRead },
