@@ -17,11 +17,10 @@
  * Env: BENCH_DURATION (s per run, default 4), BENCH_ROUNDS (default 4),
  * BENCH_CONNECTIONS (default 64), BENCH_NODE. Writes bench/results/connections-latest.md.
  */
-import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startNodeScript, stopAll, TASKSET } from "./lib/children.js";
+import { BENCH_NODE, benchNodeVersion, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
 import { envInt } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
 import { ensureNginx, startNginxResponder } from "./lib/nginx.js";
@@ -31,7 +30,6 @@ import { ensureWrk, runWrk } from "./lib/wrk.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const RESULTS_FILE = here("./results/connections-latest.md");
-const NODE = process.env.BENCH_NODE || process.execPath;
 
 const LABELS = {
   haproxy: "HAProxy http (nbthread 1)",
@@ -52,12 +50,12 @@ async function main() {
   ensureWrk();
   ensureNginx();
   ensureHaproxy();
-  const nodeVersion = execFileSync(NODE, ["-p", "process.version"]).toString().trim();
+  const nodeVersion = benchNodeVersion();
   const backend = await startNginxResponder({ cpu: loadCpu });
   const haproxy = await startHaproxy({ upstreamPort: backend.port, cpu: proxyCpu });
   const script = (name) => here(`./lib/${name}`);
   const node = (name, file, args) =>
-    startNodeScript(name, script(file), [String(backend.port), ...args], proxyCpu, [], NODE);
+    startNodeScript(name, script(file), [String(backend.port), ...args], proxyCpu, [], BENCH_NODE);
   const started = {
     haproxy: { port: haproxy.port, pid: haproxy.handle.pid },
     switchyard: await node("switchyard", "switchyard-proxy.js", []),

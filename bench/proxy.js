@@ -20,7 +20,8 @@
  * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
  * direct,haproxy,switchyard,switchyard-bare,switchyard-young-capped,reference,switchyard-tcp,bare-pipe,bare-responder), BENCH_PROFILE=1 (after the measured
  * rounds, one extra run per Node proxy under the V8 CPU profiler; top frames
- * and time per area go into the report, profiles into $TMPDIR/switchyard-bench-profiles/).
+ * and time per area go into the report, profiles into $TMPDIR/switchyard-bench-profiles/),
+ * BENCH_NODE (the Node binary for the Node targets; default this one).
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -29,7 +30,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
-import { request, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
+import { BENCH_NODE, benchNodeVersion, request, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
@@ -96,7 +97,7 @@ const LABELS = {
 };
 
 function startNodeTarget(name, script, args, cpu, nodeFlags) {
-  return startNodeScript(name, here(script), args, cpu, nodeFlags);
+  return startNodeScript(name, here(script), args, cpu, nodeFlags, BENCH_NODE);
 }
 
 export async function runProxyBench() {
@@ -437,7 +438,7 @@ export async function runProxyBench() {
   const cpuModel = os.cpus()[0]?.model ?? "unknown CPU";
   const context = [
     `- date: ${new Date().toISOString()}`,
-    `- node ${process.version}; ${os.cpus().length} CPUs (${cpuModel}); ${os.type()} ${os.release()}`,
+    `- node ${benchNodeVersion()} (the Node targets'); ${os.cpus().length} CPUs (${cpuModel}); ${os.type()} ${os.release()}`,
     `- load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(os.loadavg()[0], 2)} (other work on the box skews every figure)`,
     `- pinning: ${pinning}`,
     `- backend: NGINX ${nginxVersion()}, one process (master_process off), \`return 200 "ok\\n"\`, keep-alive connections not recycled`,

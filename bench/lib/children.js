@@ -5,7 +5,7 @@
  * hold is the real process's). Node children talk over IPC: they announce
  * `{ type: "ready", ... }` and answer requests carrying an `id`.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 
 const running = new Set();
 let handlersInstalled = false;
@@ -116,6 +116,16 @@ export function waitReady(handle, timeoutMs = 15_000) {
 }
 
 /** Sends `message` with a fresh id and resolves with the reply carrying that id. */
+/** The Node binary the proxy and connection benches run their Node targets on: BENCH_NODE, else this Node. */
+export const BENCH_NODE = process.env.BENCH_NODE || process.execPath;
+
+/** The version BENCH_NODE reports ("v24.1.0"). */
+export function benchNodeVersion() {
+  return BENCH_NODE === process.execPath
+    ? process.version
+    : execFileSync(BENCH_NODE, ["-p", "process.version"]).toString().trim();
+}
+
 /**
  * Starts a Node bench script (absolute path) with --expose-gc and `nodeFlags`,
  * pinned to `cpu`, on `node` (default: this Node); resolves once it is ready.
