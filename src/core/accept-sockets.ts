@@ -7,8 +7,8 @@
  * the last ones set the p99 of a short run. HAProxy accepts up to 64 per
  * wake-up (tune.maxaccept). Here each turn accepts one per socket; the kernel
  * spreads new connections over the sockets, and the extra sockets hand theirs
- * to the main server's 'connection' listeners, so the rest of the proxy sees
- * one server.
+ * to the main server's 'connection' listeners (or to whatever `onBound` sets
+ * up on every socket), so the rest of the proxy sees one server.
  *
  * Node binds SO_REUSEPORT from 22.12 on Linux; elsewhere, and in a cluster
  * worker (whose listen the primary shares), one socket is used. The port is
