@@ -27,6 +27,7 @@ const FILES = [
   "test/client-dispatcher.test.ts",
   "src/core/accept-sockets.test.ts",
   "src/proxy/http1/shared-reads.test.ts",
+  "test/accept-sockets.test.ts",
 ];
 
 if (process.versions.node.startsWith("24.")) {
