@@ -350,6 +350,57 @@ describe("HttpProxy failover", () => {
     expect(balancer.stats().failovers).toBe(1);
   });
 
+  it("sends a request again on another connection when the backend closed the kept-alive one (the keep-alive race)", async () => {
+    // Each connection answers its first request and keeps alive, then closes on its second without
+    // answering, as a backend closing an idle connection just as a request reaches it.
+    const perConnection: number[] = [];
+    const backend = net.createServer((socket) => {
+      const index = perConnection.push(0) - 1;
+      socket.on("error", () => {});
+      let pending = "";
+      socket.on("data", (chunk: Buffer) => {
+        pending += chunk.toString("latin1");
+        while (pending.includes("\r\n\r\n")) {
+          pending = pending.slice(pending.indexOf("\r\n\r\n") + 4);
+          perConnection[index] = (perConnection[index] ?? 0) + 1;
+          if (perConnection[index] === 1) socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+          else socket.destroy();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, LOCALHOST, resolve));
+    cleanups.push(() => new Promise((resolve) => backend.close(resolve)));
+    const { port, balancer } = await startProxy([
+      `${LOCALHOST}:${(backend.address() as net.AddressInfo).port}`,
+    ]);
+    const [only] = balancer.pool.backends;
+
+    expect((await request({ port })).status).toBe(200);
+    // Sent on the kept-alive connection after it sat idle, which breaks: sent again on a new one, answered.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const again = await request({ port });
+    expect(again.status).toBe(200);
+    expect(again.text).toBe("ok");
+    expect(perConnection).toEqual([2, 1]);
+    expect(only?.errors).toBe(0);
+    expect(balancer.stats().failovers).toBe(0);
+
+    // A POST may have had an effect: not sent again, answered 502, still not held against the backend.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const post = await request({ port, method: "POST", body: "payload" });
+    expect(post.status).toBe(502);
+    expect(post.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_RESET");
+    expect(perConnection).toEqual([2, 2]);
+    expect(only?.errors).toBe(0);
+
+    // Reused at once (no idle time for a keep-alive close) and broken: a failing backend, blamed.
+    expect((await request({ port })).status).toBe(200);
+    const atOnce = await request({ port });
+    expect(atOnce.status).toBe(502);
+    expect(perConnection).toEqual([2, 2, 2]);
+    expect(only?.errors).toBe(1);
+  });
+
   it("retries a POST only when it never reached the backend", async () => {
     const dead = await closedPort();
     const live = await track(startEchoServer("live"));

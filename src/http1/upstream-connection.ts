@@ -98,6 +98,13 @@ export const BACKEND_HEAD_LIMITS: Readonly<HeadLimits> = Object.freeze({
  * 64 KiB allocation and a stream push per read.
  */
 const READ_BUFFER = Buffer.allocUnsafe(65_536);
+/**
+ * A kept-alive connection idle at least this long (ms) may have been closed
+ * by its backend as the next request went out: backends' keep-alive timeouts
+ * are seconds. One reused after a shorter wait (under load, microseconds) that
+ * breaks is a failing backend, and is blamed as one.
+ */
+const STALE_AFTER_IDLE_MS = 200;
 const CHUNK_END = Buffer.from("0\r\n\r\n", "latin1");
 const CRLF = Buffer.from("\r\n", "latin1");
 
@@ -108,6 +115,10 @@ export class UpstreamConnection implements ChunkSink {
   #connected = false;
   #closed = false;
   #requests = 0;
+  /** Bytes of the current attempt's response have arrived (an interim 1xx included). */
+  #answered = false;
+  /** The current attempt reuses a connection idle long enough for its backend to have closed it. */
+  #afterIdle = false;
   #attempt: ConnectionAttempt | undefined = undefined;
   #method = "GET";
   /** Bytes of a response head that has not fully arrived. */
@@ -173,6 +184,9 @@ export class UpstreamConnection implements ChunkSink {
     this.#method = request.method;
     this.#requestSent = false;
     this.#spent = false;
+    this.#answered = false;
+    // Still the idle phase's start: how long the connection waited since its last response.
+    this.#afterIdle = this.#requests > 1 && now() - this.#since >= STALE_AFTER_IDLE_MS;
     if (this.#connected) this.#startPhase(request.headersTimeoutMs ?? this.#options.headersTimeoutMs);
     this.#writeRequest(request);
   }
@@ -327,6 +341,7 @@ export class UpstreamConnection implements ChunkSink {
       this.#socket.destroy();
       return false;
     }
+    this.#answered = true;
     const chunk = READ_BUFFER.subarray(0, length);
     const outer = holdClock();
     try {
@@ -429,7 +444,7 @@ export class UpstreamConnection implements ChunkSink {
     else if (head !== undefined && head.bodyKind !== BODY_LENGTH && this.#chunks === undefined) {
       this.#spent = true;
       this.#complete(null);
-    } else this.#fail(new UpstreamError(UpstreamErrorCodes.RESET, CLOSED_EARLY));
+    } else this.#fail(this.#broken(CLOSED_EARLY));
   };
 
   #complete(trailers: string[] | null): void {
@@ -518,7 +533,7 @@ export class UpstreamConnection implements ChunkSink {
     }
     this.#fail(
       this.#connected
-        ? new UpstreamError(UpstreamErrorCodes.RESET, "the backend connection broke", error)
+        ? this.#broken("the backend connection broke", error)
         : new UpstreamError(
             UpstreamErrorCodes.CONNECT,
             `could not connect to the backend: ${error.message}`,
@@ -526,6 +541,16 @@ export class UpstreamConnection implements ChunkSink {
           ),
     );
   };
+
+  /**
+   * The error for the connection breaking under the current attempt: STALE
+   * when it had sat idle since an earlier request and nothing of this
+   * response has come (the keep-alive race), else RESET.
+   */
+  #broken(message: string, cause?: unknown): UpstreamError {
+    const stale = this.#afterIdle && !this.#answered;
+    return new UpstreamError(stale ? UpstreamErrorCodes.STALE : UpstreamErrorCodes.RESET, message, cause);
+  }
 
   /** The backend stopped reading (it answered early and reset): stop sending, keep reading. */
   #onWriteError = (): void => {
@@ -537,10 +562,7 @@ export class UpstreamConnection implements ChunkSink {
     if (this.#attempt !== undefined) {
       this.#fail(
         this.#connected
-          ? new UpstreamError(
-              UpstreamErrorCodes.RESET,
-              "the backend closed the connection before the response ended",
-            )
+          ? this.#broken(CLOSED_EARLY)
           : new UpstreamError(UpstreamErrorCodes.CONNECT, "could not connect to the backend"),
       );
     }

@@ -55,6 +55,12 @@ export const UpstreamErrorCodes = {
   BODY_TIMEOUT: "SY_UPSTREAM_BODY_TIMEOUT",
   /** The connection broke after the request was (partly) sent, before the response ended. */
   RESET: "SY_UPSTREAM_CONNECTION_RESET",
+  /**
+   * A kept-alive connection broke before any of the response came, under a
+   * request after its first: most likely the backend closed it as idle while
+   * the request was on its way (the keep-alive race), not a failing backend.
+   */
+  STALE: "SY_UPSTREAM_STALE_CONNECTION",
   /** The response could not be framed. */
   PROTOCOL: "SY_UPSTREAM_MALFORMED_RESPONSE",
   /** Every connection to the backend stayed busy for the queue timeout: the request never left. */

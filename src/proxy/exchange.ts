@@ -48,7 +48,7 @@ import type { Outcome } from "../core/outcome.js";
 import type { HedgeController } from "../core/selector.js";
 import { takeGrpcTimeout } from "../http1/grpc-timeout.js";
 import { isNamed } from "../http1/header-names.js";
-import type { UpstreamHandler } from "../http1/upstream-handler.js";
+import { UpstreamError, UpstreamErrorCodes, type UpstreamHandler } from "../http1/upstream-handler.js";
 import type { AccessLog } from "../observability/access-log.js";
 import type { Logger } from "../observability/logger.js";
 import {
@@ -137,6 +137,8 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
   /** The response is complete or was answered by the proxy. */
   #done = false;
   #clientGone = false;
+  /** The request was sent again after a stale kept-alive connection (once per request). */
+  #staleResent = false;
   /** The hedge race the request is in, until an attempt carries it alone. */
   #race: HedgeRace | undefined = undefined;
   /** Rate-limit quota fields for the response, when the route's limit sends them on admitted requests. */
@@ -316,6 +318,16 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       // open. Its connection is still unwinding, so the retry waits a turn.
       this.#dropped = -1;
       setImmediate(() => this.#sendRetry());
+      return;
+    }
+    if (error instanceof UpstreamError && error.code === UpstreamErrorCodes.STALE && this.#mayResendStale()) {
+      // The keep-alive race: the same backend again, on another connection, and not held against it.
+      this.#staleResent = true;
+      this.#host.logger.debug(
+        { backend: this.#decision?.backend.id },
+        "resending on another connection: the backend closed the kept-alive one",
+      );
+      this.#dispatch();
       return;
     }
     const failure = classify(error);
@@ -501,6 +513,16 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
       idempotent,
       this.#route.maxRetries,
     );
+  }
+
+  /**
+   * Once per request, and only what may be sent twice: an idempotent method
+   * whose body (if any) can be sent again, before any of a response came.
+   */
+  #mayResendStale(): boolean {
+    if (this.#staleResent || this.#status !== 0 || this.#race !== undefined) return false;
+    if (this.#body !== undefined && !this.#body.replayable) return false;
+    return IDEMPOTENT_METHODS.has(this.#req.method);
   }
 
   #finish(outcome: Outcome): void {

@@ -47,6 +47,15 @@ const UPSTREAM_RESET: Failure = {
   retry: "idempotent",
   blame: true,
 };
+/** The keep-alive race (upstream-handler.ts): the exchange resends once on another connection first. */
+const STALE_CONNECTION: Failure = {
+  ...proxyError(
+    ErrorCodes.UPSTREAM_RESET,
+    "the backend closed a kept-alive connection as the request reached it",
+  ),
+  retry: "idempotent",
+  blame: false,
+};
 const MALFORMED_RESPONSE: Failure = {
   ...proxyError(ErrorCodes.UPSTREAM_PROTOCOL),
   retry: "idempotent",
@@ -80,6 +89,8 @@ export function classify(error: Error & { code?: string }): Failure {
       return RESPONSE_TIMED_OUT;
     case UpstreamErrorCodes.PROTOCOL:
       return MALFORMED_RESPONSE;
+    case UpstreamErrorCodes.STALE:
+      return STALE_CONNECTION;
     case UpstreamErrorCodes.QUEUE_TIMEOUT:
       return QUEUE_TIMED_OUT;
     case UpstreamErrorCodes.CLOSED:
