@@ -115,7 +115,6 @@ export function waitReady(handle, timeoutMs = 15_000) {
   return waitMessage(handle, (m) => m.type === "ready" || m.type === "error", timeoutMs);
 }
 
-/** Sends `message` with a fresh id and resolves with the reply carrying that id. */
 /** The Node binary the proxy and connection benches run their Node targets on: BENCH_NODE, else this Node. */
 export const BENCH_NODE = process.env.BENCH_NODE || process.execPath;
 
@@ -142,6 +141,7 @@ export async function startNodeScript(name, script, args, cpu, nodeFlags = [], n
   return { handle, port: ready.port, ready };
 }
 
+/** Sends `message` with a fresh id and resolves with the reply carrying that id. */
 export function request(handle, message, timeoutMs = 60_000) {
   const id = nextRequestId++;
   const reply = waitMessage(handle, (m) => m.id === id, timeoutMs);
