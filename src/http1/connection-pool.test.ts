@@ -14,6 +14,7 @@ import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { useCleanups } from "../../test/helpers/fixtures.js";
 import { ConnectionPool, type ConnectionPoolOptions } from "./connection-pool.js";
+import { keepAliveHintMs } from "./upstream-connection.js";
 import { UpstreamError, UpstreamErrorCodes, type UpstreamRequest } from "./upstream-handler.js";
 
 const HOST = "127.0.0.1";
@@ -262,6 +263,46 @@ describe("ConnectionPool timeouts", () => {
     await waitUntil(() => backendSawClose);
   });
 
+  /** A raw backend answering every request with `Keep-Alive: <keepAlive>`; counts its connections. */
+  async function hintingBackend(keepAlive: string): Promise<{ port: number; connections: () => number }> {
+    let connections = 0;
+    const port = await rawBackend((socket) => {
+      connections++;
+      socket.on("data", () =>
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: ${keepAlive}\r\n\r\nok`),
+      );
+    });
+    return { port, connections: () => connections };
+  }
+
+  it("keeps a connection idle no longer than the backend's Keep-Alive timeout less a second", async () => {
+    const backend = await hintingBackend("timeout=2, max=100");
+    const target = pool(backend.port, { idleTimeoutMs: 4_000 });
+    expect((await send(target)).body).toBe("ok");
+    const idleFrom = performance.now();
+    await waitUntil(() => target.open === 0);
+    const idledMs = performance.now() - idleFrom;
+    expect(idledMs).toBeGreaterThanOrEqual(900);
+    expect(idledMs).toBeLessThan(2_500);
+  });
+
+  it("does not reuse a connection its backend keeps a second or less, nor keep one past the pool's own timeout", async () => {
+    const brief = await hintingBackend("timeout=1");
+    const target = pool(brief.port, {});
+    expect((await send(target)).body).toBe("ok");
+    expect(target.idle).toBe(0);
+    expect((await send(target)).body).toBe("ok");
+    expect(brief.connections()).toBe(2);
+
+    // A longer hint does not lengthen the pool's idle timeout.
+    const long = await hintingBackend("timeout=60");
+    const short = pool(long.port, { idleTimeoutMs: 150 });
+    expect((await send(short)).body).toBe("ok");
+    const idleFrom = performance.now();
+    await waitUntil(() => short.open === 0);
+    expect(performance.now() - idleFrom).toBeLessThan(1_000);
+  });
+
   it("sweeps often enough for a request's headers timeout shorter than the pool's, then slows down again", async () => {
     const port = await httpBackend((req, res) => {
       if (req.url !== "/silent") res.end("ok");
@@ -357,5 +398,17 @@ describe("ConnectionPool reads", () => {
     expect(fromB.length).toBeGreaterThan(1);
     expect(Buffer.concat(fromA).toString("latin1")).toBe("a".repeat(50_000));
     expect(Buffer.concat(fromB).toString("latin1")).toBe("b".repeat(50_000));
+  });
+});
+
+describe("keepAliveHintMs", () => {
+  it("reads timeout=N from a Keep-Alive field, less a second", () => {
+    expect(keepAliveHintMs(["Keep-Alive", "timeout=5"])).toBe(4_000);
+    expect(keepAliveHintMs(["content-length", "2", "keep-alive", "max=100, TIMEOUT=20"])).toBe(19_000);
+    expect(keepAliveHintMs(["Keep-Alive", 'timeout="3"'])).toBe(2_000);
+    expect(keepAliveHintMs(["Keep-Alive", "timeout=1"])).toBe(0);
+    expect(keepAliveHintMs(["Keep-Alive", "max=100"])).toBeUndefined();
+    expect(keepAliveHintMs(["Keep-Alive", "mytimeout=5"])).toBeUndefined();
+    expect(keepAliveHintMs(["connection", "keep-alive"])).toBeUndefined();
   });
 });

@@ -18,7 +18,8 @@
  *
  * Each phase in turn has its timeout: connect (and the TLS handshake to an
  * `https://` backend), waiting for the response head, gaps in the response
- * body, and keep-alive idleness. No socket timer: a phase keeps the time it
+ * body, and keep-alive idleness (shortened to the backend's `Keep-Alive:
+ * timeout` less a second when it sends a shorter one). No socket timer: a phase keeps the time it
  * began, and the pool's sweep (`_sweep`, a few times a second) applies the
  * timeout; bytes read or body bytes written since the last sweep (a flag, no
  * clock read per chunk) restart the phase's clock, as a socket timeout would
@@ -105,6 +106,24 @@ const READ_BUFFER = Buffer.allocUnsafe(65_536);
  * breaks is a failing backend, and is blamed as one.
  */
 const STALE_AFTER_IDLE_MS = 200;
+/**
+ * A backend that says how long it keeps an idle connection (`Keep-Alive:
+ * timeout=N`, as Node and Apache do) has its connections kept idle no longer
+ * than N seconds less this margin (ms), so the proxy closes first, as undici
+ * does. A hint only shortens the pool's idle timeout, never lengthens it.
+ */
+const KEEP_ALIVE_HINT_MARGIN_MS = 1_000;
+const KEEP_ALIVE_TIMEOUT = /(?:^|[\s,;])timeout\s*=\s*"?(\d+)/i;
+
+/** The idle time a response's `Keep-Alive: timeout=N` allows (ms, less the margin), or undefined. */
+export function keepAliveHintMs(headers: readonly string[]): number | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!isNamed(headers[i] as string, "keep-alive")) continue;
+    const match = KEEP_ALIVE_TIMEOUT.exec(headers[i + 1] as string);
+    return match === null ? undefined : Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
+  }
+  return undefined;
+}
 const CHUNK_END = Buffer.from("0\r\n\r\n", "latin1");
 const CRLF = Buffer.from("\r\n", "latin1");
 
@@ -119,6 +138,8 @@ export class UpstreamConnection implements ChunkSink {
   #answered = false;
   /** The current attempt reuses a connection idle long enough for its backend to have closed it. */
   #afterIdle = false;
+  /** How long the connection is kept idle: the pool's idle timeout, or the backend's Keep-Alive hint. */
+  #idleMs: number;
   #attempt: ConnectionAttempt | undefined = undefined;
   #method = "GET";
   /** Bytes of a response head that has not fully arrived. */
@@ -147,6 +168,7 @@ export class UpstreamConnection implements ChunkSink {
     this.#owner = owner;
     // The connect timeout covers the TLS handshake too.
     this.#timeoutMs = options.connectTimeoutMs;
+    this.#idleMs = options.idleTimeoutMs;
     this.#since = now();
     const { socket, ready } = dialBackend(options.host, options.port, options.tls, {
       buffer: READ_BUFFER,
@@ -392,6 +414,12 @@ export class UpstreamConnection implements ChunkSink {
     const attempt = this.#attempt as ConnectionAttempt;
     this.#head = head;
     if (!head.keepAlive) this.#spent = true;
+    const hintMs = keepAliveHintMs(head.headers);
+    if (hintMs !== undefined) {
+      // A backend keeping connections a second or less: not worth reusing.
+      if (hintMs <= 0) this.#spent = true;
+      else this.#idleMs = Math.min(hintMs, this.#options.idleTimeoutMs);
+    }
     this.#startPhase(this.#options.bodyTimeoutMs);
     if (head.bodyKind === BODY_LENGTH) this.#remaining = head.contentLength;
     else if (head.bodyKind === BODY_CHUNKED) this.#chunks = new ChunkedDecoder(BACKEND_CHUNK_LIMITS);
@@ -456,7 +484,7 @@ export class UpstreamConnection implements ChunkSink {
     if (this.#spent || (options.maxRequests > 0 && this.#requests >= options.maxRequests)) {
       this.#socket.destroy();
     } else {
-      this.#startPhase(options.idleTimeoutMs);
+      this.#startPhase(this.#idleMs);
       this.#owner.released(this);
     }
     attempt.handler.onComplete(trailers);
