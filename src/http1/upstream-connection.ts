@@ -19,12 +19,12 @@
  * Each phase in turn has its timeout: connect (and the TLS handshake to an
  * `https://` backend), waiting for the response head, gaps in the response
  * body, and keep-alive idleness (shortened to the backend's `Keep-Alive:
- * timeout` less a second when it sends a shorter one). No socket timer: a phase keeps the time it
- * began, and the pool's sweep (`_sweep`, a few times a second) applies the
- * timeout; bytes read or body bytes written since the last sweep (a flag, no
- * clock read per chunk) restart the phase's clock, as a socket timeout would
- * be refreshed, so a long upload while the head is awaited never times out
- * while it flows.
+ * timeout` less a second when that is shorter). No socket timer: a phase
+ * keeps the time it began, and the pool's sweep (`_sweep`, a few times a
+ * second) applies the timeout; bytes read or body bytes written since the
+ * last sweep (a flag, no clock read per chunk) restart the phase's clock, as
+ * a socket timeout would be refreshed, so a long upload while the head is
+ * awaited never times out while it flows.
  *
  * One file, over 400 lines, on purpose: one connection's state machine (the
  * phases above share one socket, one phase clock and the framing fields),
@@ -138,7 +138,7 @@ export class UpstreamConnection implements ChunkSink {
   #answered = false;
   /** The current attempt reuses a connection idle long enough for its backend to have closed it. */
   #afterIdle = false;
-  /** How long the connection is kept idle: the pool's idle timeout, or the backend's Keep-Alive hint. */
+  /** How long the connection is kept idle: the pool's idle timeout, or the backend's shorter Keep-Alive hint. */
   #idleMs: number;
   #attempt: ConnectionAttempt | undefined = undefined;
   #method = "GET";
