@@ -75,11 +75,7 @@ export class AcceptSockets {
   }
 
   async listen(host: string, port: number, logger: ListenLogger, what: string): Promise<BoundAddress> {
-    if (this.#count === 1) {
-      const address = await listenOn(this.#main, host, port, logger, what);
-      this.#onBound?.(this.#main);
-      return address;
-    }
+    if (this.#count === 1) return this.#bind(this.#main, host, port, logger, what, {});
     const errorsOnly: ListenLogger = {
       info() {},
       error: (details, message) => logger.error(details, message),
@@ -88,19 +84,32 @@ export class AcceptSockets {
     const probe = net.createServer();
     const free = await listenOn(probe, host, port, silent, what, { exclusive: true });
     await new Promise((resolve) => probe.close(resolve));
-    const address = await listenOn(this.#main, host, free.port, logger, what, { reusePort: true });
-    this.#onBound?.(this.#main);
+    const shared = { reusePort: true };
+    const address = await this.#bind(this.#main, host, free.port, logger, what, shared);
     try {
       for (let i = 1; i < this.#count; i++) {
         const extra = net.createServer(this.#extraOptions, (socket) => this.#main.emit("connection", socket));
         this.#extras.push(extra);
-        await listenOn(extra, host, address.port, errorsOnly, what, { reusePort: true });
-        this.#onBound?.(extra);
+        await this.#bind(extra, host, address.port, errorsOnly, what, shared);
       }
     } catch (error) {
       await this.close();
       throw error;
     }
+    return address;
+  }
+
+  /** Binds one of the sockets, then hands it to `onBound`. */
+  async #bind(
+    server: net.Server,
+    host: string,
+    port: number,
+    logger: ListenLogger,
+    what: string,
+    options: { reusePort?: boolean },
+  ): Promise<BoundAddress> {
+    const address = await listenOn(server, host, port, logger, what, options);
+    this.#onBound?.(server);
     return address;
   }
 
