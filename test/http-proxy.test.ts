@@ -295,6 +295,29 @@ describe("HttpProxy forwarding", () => {
     expect(connections.size).toBe(1);
   });
 
+  it("closes an upstream connection idle for timeouts.upstreamIdleMs (default 60 s)", async () => {
+    const closed: number[] = [];
+    const backend = await track(
+      startServer((req, res) => {
+        req.socket.once("close", () => closed.push(performance.now()));
+        res.end("ok");
+      }),
+    );
+    const byDefault = await startProxy([backend.address]);
+    expect(byDefault.proxy.timeouts.upstreamIdleMs).toBe(60_000);
+    const { port } = await startProxy([backend.address], { timeouts: { upstreamIdleMs: 200 } });
+    expect((await request({ port: byDefault.port })).status).toBe(200);
+    expect((await request({ port })).status).toBe(200);
+    const idleFrom = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Only the short-lived one closed, after its 200 ms.
+    expect(closed).toHaveLength(1);
+    expect((closed[0] as number) - idleFrom).toBeGreaterThanOrEqual(150);
+    expect(() => new HttpProxy({ balancer: byDefault.balancer, timeouts: { upstreamIdleMs: 0 } })).toThrow(
+      /upstreamIdleMs/,
+    );
+  });
+
   it("relays the backend's status line: its own reason phrase, or the standard one", async () => {
     const backend = await track(
       startServer((req, res) => {
@@ -370,14 +393,14 @@ describe("HttpProxy failover", () => {
     });
     await new Promise<void>((resolve) => backend.listen(0, LOCALHOST, resolve));
     cleanups.push(() => new Promise((resolve) => backend.close(resolve)));
-    const { port, balancer } = await startProxy([
-      `${LOCALHOST}:${(backend.address() as net.AddressInfo).port}`,
-    ]);
+    const address = `${LOCALHOST}:${(backend.address() as net.AddressInfo).port}`;
+    const { port, balancer } = await startProxy([address]);
     const [only] = balancer.pool.backends;
+    const idleASecond = () => new Promise((resolve) => setTimeout(resolve, 1_100));
 
     expect((await request({ port })).status).toBe(200);
     // Sent on the kept-alive connection after it sat idle, which breaks: sent again on a new one, answered.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await idleASecond();
     const again = await request({ port });
     expect(again.status).toBe(200);
     expect(again.text).toBe("ok");
@@ -385,20 +408,28 @@ describe("HttpProxy failover", () => {
     expect(only?.errors).toBe(0);
     expect(balancer.stats().failovers).toBe(0);
 
-    // A POST may have had an effect: not sent again, answered 502, still not held against the backend.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A POST could not be sent again: it never goes out on a connection idle that long, but on a new one.
+    await idleASecond();
     const post = await request({ port, method: "POST", body: "payload" });
-    expect(post.status).toBe(502);
-    expect(post.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_RESET");
-    expect(perConnection).toEqual([2, 2]);
-    expect(only?.errors).toBe(0);
+    expect(post.status).toBe(200);
+    expect(perConnection).toEqual([2, 1, 1]);
 
     // Reused at once (no idle time for a keep-alive close) and broken: a failing backend, blamed.
-    expect((await request({ port })).status).toBe(200);
     const atOnce = await request({ port });
     expect(atOnce.status).toBe(502);
-    expect(perConnection).toEqual([2, 2, 2]);
+    expect(perConnection).toEqual([2, 1, 2]);
     expect(only?.errors).toBe(1);
+
+    // With no new connection allowed, the POST takes the idle one; it breaks and is not sent again
+    // (it may have had an effect): 502, not held against the backend.
+    const limited = await startProxy([address], { maxConnections: 1 });
+    expect((await request({ port: limited.port })).status).toBe(200);
+    await idleASecond();
+    const limitedPost = await request({ port: limited.port, method: "POST", body: "payload" });
+    expect(limitedPost.status).toBe(502);
+    expect(limitedPost.headers["x-switchyard-error"]).toBe("SY_ERR_UPSTREAM_RESET");
+    expect(perConnection).toEqual([2, 1, 2, 2]);
+    expect(limited.balancer.pool.backends[0]?.errors).toBe(0);
   });
 
   it("retries a POST only when it never reached the backend", async () => {

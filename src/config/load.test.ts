@@ -263,10 +263,16 @@ describe("validation messages", () => {
 
   it("accepts the listener's timeouts, the request head's included, and refuses a negative one", () => {
     const raw = base();
-    firstListener(raw).timeouts = { connectMs: 1000, requestHeadMs: 5000 };
-    expect(parseConfig(raw).listeners[0]?.timeouts).toEqual({ connectMs: 1000, requestHeadMs: 5000 });
+    firstListener(raw).timeouts = { connectMs: 1000, requestHeadMs: 5000, upstreamIdleMs: "90s" };
+    expect(parseConfig(raw).listeners[0]?.timeouts).toEqual({
+      connectMs: 1000,
+      requestHeadMs: 5000,
+      upstreamIdleMs: 90_000,
+    });
     firstListener(raw).timeouts = { requestHeadMs: -1 };
     expect(configError(raw).message).toContain("listeners[0].timeouts.requestHeadMs");
+    firstListener(raw).timeouts = { upstreamIdleMs: "2h" };
+    expect(configError(raw).message).toContain("listeners[0].timeouts.upstreamIdleMs");
   });
 
   it("takes `hashKey: path` as a consistent-hash pool's key", () => {

@@ -106,6 +106,18 @@ async function httpBackend(handler: http.RequestListener): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+/** A raw backend answering every request with `Keep-Alive: <keepAlive>`; counts its connections. */
+async function hintingBackend(keepAlive: string): Promise<{ port: number; connections: () => number }> {
+  let connections = 0;
+  const port = await rawBackend((socket) => {
+    connections++;
+    socket.on("data", () =>
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: ${keepAlive}\r\n\r\nok`),
+    );
+  });
+  return { port, connections: () => connections };
+}
+
 async function waitUntil(condition: () => boolean, limitMs = 5_000): Promise<void> {
   const deadline = performance.now() + limitMs;
   while (!condition()) {
@@ -263,18 +275,6 @@ describe("ConnectionPool timeouts", () => {
     await waitUntil(() => backendSawClose);
   });
 
-  /** A raw backend answering every request with `Keep-Alive: <keepAlive>`; counts its connections. */
-  async function hintingBackend(keepAlive: string): Promise<{ port: number; connections: () => number }> {
-    let connections = 0;
-    const port = await rawBackend((socket) => {
-      connections++;
-      socket.on("data", () =>
-        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: ${keepAlive}\r\n\r\nok`),
-      );
-    });
-    return { port, connections: () => connections };
-  }
-
   it("keeps a connection idle no longer than the backend's Keep-Alive timeout less a second", async () => {
     const backend = await hintingBackend("timeout=2, max=100");
     const target = pool(backend.port, { idleTimeoutMs: 4_000 });
@@ -347,6 +347,34 @@ describe("ConnectionPool timeouts", () => {
     expect(target.open).toBe(0);
     expect(intervals.cleared.has(second)).toBe(true);
     expect(intervals.started).toHaveLength(2);
+  });
+});
+
+describe("ConnectionPool reuse", () => {
+  it("puts a request that cannot be sent again on a new connection rather than one idle a second", async () => {
+    const backend = await hintingBackend("timeout=60");
+    const connections = backend.connections;
+    const target = pool(backend.port, {});
+    expect((await send(target)).body).toBe("ok");
+    // Idle briefly: reused, whatever the request.
+    expect((await send(target, { method: "POST", resendable: false })).body).toBe("ok");
+    expect(connections()).toBe(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await send(target, { method: "POST", resendable: false })).body).toBe("ok");
+    expect(connections()).toBe(2);
+    expect(target.idle).toBe(2);
+    // A request that can be sent again still takes a connection idle that long.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await send(target)).body).toBe("ok");
+    expect(connections()).toBe(2);
+
+    // With no room for a new connection, the idle one it is.
+    const limited = pool(backend.port, { maxConnections: 1 });
+    expect((await send(limited)).body).toBe("ok");
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await send(limited, { method: "POST", resendable: false })).body).toBe("ok");
+    expect(connections()).toBe(3);
   });
 });
 

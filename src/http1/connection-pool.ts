@@ -6,7 +6,8 @@
  * reaching the backend (so the exchange may send it elsewhere). Idle
  * connections are reused most-recent first (the least likely to have been
  * closed by the backend's own keep-alive timer) and close after
- * `idleTimeoutMs`. `close()` lets requests in flight and queued finish, then
+ * `idleTimeoutMs`; a request that could not be sent again is not put on one
+ * idle long enough for that timer to be closing it. `close()` lets requests in flight and queued finish, then
  * resolves; `destroy()` fails them at once. The pool totals the bytes its
  * connections wrote and read, the closed ones included, read at a scrape
  * from the sockets' own counters (nothing counted per chunk).
@@ -135,10 +136,9 @@ export class ConnectionPool implements ConnectionOwner {
       this.#end(attempt, poolClosedError());
       return;
     }
-    const idle = this.#idle.pop();
+    const idle = this.#takeIdle(request);
     if (idle !== undefined) this.#send(idle, attempt);
-    else if (this.#options.maxConnections === 0 || this.#open < this.#options.maxConnections)
-      this.#send(this.#connect(), attempt);
+    else if (this.#mayOpen()) this.#send(this.#connect(), attempt);
     else this.#queue.push(attempt);
   }
 
@@ -195,6 +195,22 @@ export class ConnectionPool implements ConnectionOwner {
   }
 
   // ------------------------------------------------------------------------
+
+  /**
+   * The newest idle connection, unless `request` cannot be sent again and
+   * that connection sat idle long enough for its backend to be closing it:
+   * then none, so the request gets a new connection while the limit allows.
+   */
+  #takeIdle(request: UpstreamRequest): UpstreamConnection | undefined {
+    const newest = this.#idle.at(-1);
+    if (newest === undefined) return undefined;
+    if (request.resendable === false && newest.mayBeClosing && this.#mayOpen()) return undefined;
+    return this.#idle.pop();
+  }
+
+  #mayOpen(): boolean {
+    return this.#options.maxConnections === 0 || this.#open < this.#options.maxConnections;
+  }
 
   #connect(): UpstreamConnection {
     this.#open++;

@@ -101,11 +101,12 @@ export const BACKEND_HEAD_LIMITS: Readonly<HeadLimits> = Object.freeze({
 const READ_BUFFER = Buffer.allocUnsafe(65_536);
 /**
  * A kept-alive connection idle at least this long (ms) may have been closed
- * by its backend as the next request went out: backends' keep-alive timeouts
- * are seconds. One reused after a shorter wait (under load, microseconds) that
- * breaks is a failing backend, and is blamed as one.
+ * by its backend as the next request went out: backends keep idle connections
+ * for seconds (gunicorn's 2 s is the shortest common default). One reused
+ * after a shorter wait (under load, microseconds) that breaks is a failing
+ * backend, and is blamed as one.
  */
-const STALE_AFTER_IDLE_MS = 200;
+const STALE_AFTER_IDLE_MS = 1_000;
 /**
  * A backend that says how long it keeps an idle connection (`Keep-Alive:
  * timeout=N`, as Node and Apache do) has its connections kept idle no longer
@@ -187,6 +188,11 @@ export class UpstreamConnection implements ChunkSink {
     return this.#attempt !== undefined;
   }
 
+  /** Idle long enough that its backend may be closing it (see STALE_AFTER_IDLE_MS). */
+  get mayBeClosing(): boolean {
+    return this.#requests > 0 && now() - this.#since >= STALE_AFTER_IDLE_MS;
+  }
+
   /** Bytes written to the backend so far: request heads and bodies, as sent on the wire. */
   get bytesWritten(): number {
     return this.#socket.bytesWritten;
@@ -201,14 +207,14 @@ export class UpstreamConnection implements ChunkSink {
   send(attempt: ConnectionAttempt): void {
     this.#attempt = attempt;
     attempt.connection = this;
-    this.#requests++;
     const { request } = attempt;
     this.#method = request.method;
     this.#requestSent = false;
     this.#spent = false;
     this.#answered = false;
     // Still the idle phase's start: how long the connection waited since its last response.
-    this.#afterIdle = this.#requests > 1 && now() - this.#since >= STALE_AFTER_IDLE_MS;
+    this.#afterIdle = this.mayBeClosing;
+    this.#requests++;
     if (this.#connected) this.#startPhase(request.headersTimeoutMs ?? this.#options.headersTimeoutMs);
     this.#writeRequest(request);
   }

@@ -31,6 +31,13 @@ export interface UpstreamRequest {
    * the time left when it is sent as `grpc-timeout`. Undefined: no deadline.
    */
   deadline?: number | undefined;
+  /**
+   * False when the request could not be sent again should its kept-alive
+   * connection turn out closed (a POST, a body not kept): the pool then sends
+   * it on a new connection rather than one idle long enough for its backend to
+   * be closing it. Default true.
+   */
+  resendable?: boolean | undefined;
 }
 
 export interface UpstreamHandler {

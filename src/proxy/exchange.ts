@@ -383,6 +383,7 @@ export class Exchange implements UpstreamHandler, RaceOwner, ResponseOwner {
         trailers: req,
         headersTimeoutMs: this.#route.headersTimeoutMs,
         deadline: this.#deadline,
+        resendable: this.#mayResendStale(),
       },
       handler,
     );

@@ -35,6 +35,11 @@ export interface ProxyTimeouts {
   idleMs: number;
   /** A client's request head, once begun, must arrive within this many ms, else 408; default 60000. */
   requestHeadMs: number;
+  /**
+   * How long an idle upstream keep-alive connection is kept, in ms; default
+   * 60000. A backend's `Keep-Alive: timeout=N` shortens it to N s less one.
+   */
+  upstreamIdleMs: number;
 }
 
 export interface HttpProxyOptions {
@@ -151,19 +156,15 @@ export const DEFAULT_PROXY_TIMEOUTS: Readonly<ProxyTimeouts> = Object.freeze({
   headersMs: 30_000,
   idleMs: 60_000,
   requestHeadMs: 60_000,
+  // As NGINX's upstream keepalive_timeout: a pool that went quiet for a few
+  // seconds still has its connections, so the next burst does not reconnect them all.
+  upstreamIdleMs: 60_000,
 });
 export const DEFAULT_RETRY_BUFFER_BYTES = 65_536;
 export const DEFAULT_MAX_HEADER_SIZE = 16_384;
 
 export const DEFAULT_WEBSOCKET_IDLE_MS = 300_000;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
-/**
- * An idle upstream connection is closed after this long: under the 5 s that
- * node and many servers keep an idle connection, so the proxy closes first
- * and rarely sends on a connection the backend is closing.
- */
-const UPSTREAM_IDLE_MS = 4_000;
-
 /** Largest request body kept for retries: 64 MiB (the copy lives as long as its request). */
 const MAX_RETRY_BUFFER_BYTES = 64 * 1024 * 1024;
 
@@ -215,6 +216,11 @@ export function httpProxySettings(options: HttpProxyOptions): HttpProxySettings 
       options.timeouts?.requestHeadMs,
       DEFAULT_PROXY_TIMEOUTS.requestHeadMs,
     ),
+    upstreamIdleMs: timerDuration(
+      "timeouts.upstreamIdleMs",
+      options.timeouts?.upstreamIdleMs,
+      DEFAULT_PROXY_TIMEOUTS.upstreamIdleMs,
+    ),
   });
   const retries: RetrySettings = {
     maxRetries: checkMaxRetries(options.maxRetries ?? DEFAULT_MAX_RETRIES),
@@ -251,7 +257,7 @@ export function httpProxySettings(options: HttpProxyOptions): HttpProxySettings 
     connectTimeoutMs: timeouts.connectMs,
     headersTimeoutMs: timeouts.headersMs,
     bodyTimeoutMs: timeouts.idleMs,
-    idleTimeoutMs: UPSTREAM_IDLE_MS,
+    idleTimeoutMs: timeouts.upstreamIdleMs,
     maxConnections: count("maxConnections", options.maxConnections),
     maxRequests: count("maxRequestsPerConnection", options.maxRequestsPerConnection),
     queueTimeoutMs: timerDuration("queueTimeoutMs", options.queueTimeoutMs, DEFAULT_QUEUE_TIMEOUT_MS),

@@ -24,6 +24,11 @@ export const timeoutsSchema = z.strictObject({
     .describe(
       "HTTP: a client's request head, once begun, must arrive within this long (408 otherwise), as must a TLS handshake; default 60s",
     ),
+  upstreamIdleMs: durationMs(1, 3_600_000)
+    .optional()
+    .describe(
+      "HTTP: how long an idle keep-alive connection to a backend is kept, shortened to N s less one by a backend's `Keep-Alive: timeout=N`; default 60s",
+    ),
 });
 
 export const listenerSchema = z.strictObject({
