@@ -26,7 +26,7 @@ const FILES = [
   "test/cluster.test.ts",
   "test/client-dispatcher.test.ts",
   "src/core/accept-sockets.test.ts",
-  "src/proxy/http1/shared-reads.test.ts",
+  "src/core/shared-reads.test.ts",
   "test/accept-sockets.test.ts",
 ];
 

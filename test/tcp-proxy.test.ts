@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
@@ -167,6 +168,62 @@ describe("TcpProxy", () => {
     const received = collect(client);
     client.end("ping");
     expect(await received).toEqual({ data: "pong:ping", ended: true });
+  });
+
+  it("relays distinct streams on many tunnels at once, every byte intact both ways", async () => {
+    // The tunnels' sockets all read into one shared buffer: a byte from one must never reach
+    // another, not even while a backend reads slowly and the writes to it wait in the proxy.
+    const slowEcho = (socket: net.Socket): void => {
+      socket.pause();
+      setTimeout(() => echo(socket), 300);
+    };
+    const { port } = await startProxy(
+      createBalancer({ backends: [{ address: await startBackend(slowEcho) }] }),
+    );
+    const sent = Array.from({ length: 4 }, () => randomBytes(16 * 1024 * 1024));
+    const echoed = await Promise.all(
+      sent.map(
+        (data) =>
+          new Promise<Buffer>((resolve) => {
+            const client = connect(port);
+            const chunks: Buffer[] = [];
+            client.on("data", (chunk: Buffer) => chunks.push(chunk));
+            client.on("close", () => resolve(Buffer.concat(chunks)));
+            client.end(data);
+          }),
+      ),
+    );
+    for (const [i, data] of sent.entries()) expect((echoed[i] as Buffer).equals(data)).toBe(true);
+  });
+
+  it("stops reading the backend while the client does not read, and loses nothing", async () => {
+    const total = 64 * 1024 * 1024;
+    const chunk = randomBytes(64 * 1024);
+    let written = 0;
+    const address = await startBackend((socket) => {
+      const more = (): void => {
+        while (written < total) {
+          written += chunk.length;
+          if (!socket.write(chunk)) {
+            socket.once("drain", more);
+            return;
+          }
+        }
+        socket.end();
+      };
+      more();
+    });
+    const { port } = await startProxy(createBalancer({ backends: [{ address }] }));
+    const client = connect(port);
+    client.pause();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Held back by the kernel buffers on both legs, not read into the proxy's memory.
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(40 * 1024 * 1024);
+    const ended = new Promise((resolve) => client.once("end", resolve));
+    client.resume();
+    await ended;
+    expect(client.bytesRead).toBe(total);
   });
 
   it("moves to the next candidate when a backend refuses the connection", async () => {

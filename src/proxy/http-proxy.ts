@@ -28,6 +28,7 @@ import { AcceptSockets } from "../core/accept-sockets.js";
 import type { Backend } from "../core/backend.js";
 import { type ErrorCode, ErrorCodes, SwitchyardError } from "../core/errors.js";
 import { unmapIpv4 } from "../core/ipv4-mapped.js";
+import { type ClientHandle, socketWithSharedReads, takeAccepts } from "../core/shared-reads.js";
 import type { HeadLimits } from "../http1/head-parser.js";
 import { sweepPeriod } from "../http1/sweep-period.js";
 import type { AccessLog } from "../observability/access-log.js";
@@ -43,7 +44,6 @@ import {
 } from "./http-proxy-options.js";
 import { ClientConnection, type ClientConnectionHost } from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
-import { type ClientHandle, socketWithSharedReads, takeAccepts } from "./http1/shared-reads.js";
 import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";

@@ -4,10 +4,11 @@
  * until the upstream connects; a connect failure or timeout moves to the
  * decision's next candidate while the attempt policy allows (`maxRetries`,
  * the retry budget: balancer/attempt-policy.ts, as for HTTP). Once connected,
- * both directions are piped (backpressure handled by `pipe`, nothing
- * allocated per chunk), half-close is forwarded (FIN from one side ends the
- * other side's write half), and the pair closes when both directions are
- * done, on idle timeout, or on an error from either side (tcp-tunnel.ts).
+ * both directions are relayed (with backpressure), half-close is forwarded
+ * (FIN from one side ends the other side's write half), and the pair closes
+ * when both directions are done, on idle timeout, or on an error from either
+ * side (tcp-tunnel.ts). Accepted connections come as bare handles, each made
+ * into one socket by its tunnel (core/shared-reads.ts).
  * Tunnels are tracked per backend (backend-tunnels.ts): a backend
  * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
  * closed; a removed backend's tunnels are closed at once.
@@ -21,6 +22,7 @@ import type { RetryBudgetOptions } from "../balancer/retry-budget.js";
 import { AcceptSockets, acceptSocketCount } from "../core/accept-sockets.js";
 import { MAX_TIMER_MS } from "../core/duration.js";
 import { ErrorCodes, SwitchyardError } from "../core/errors.js";
+import { type ClientHandle, takeAccepts } from "../core/shared-reads.js";
 import { sweepPeriod } from "../http1/sweep-period.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
@@ -116,11 +118,11 @@ export class TcpProxy implements TunnelHost {
       );
     }
     this.byBackend = new BackendTunnels(this.balancer.pool, drainTimeoutMs, this.logger, "tcp");
-    const serverOptions: net.ServerOpts = { allowHalfOpen: true, pauseOnConnect: true, noDelay: true };
     this.#server = new AcceptSockets(
-      net.createServer(serverOptions, (socket) => this.#accept(socket)),
-      serverOptions,
+      net.createServer(),
+      {},
       acceptSocketCount(options.acceptSockets),
+      (server) => takeAccepts(server, this.#accept, this.#acceptFailed),
     );
   }
 
@@ -188,15 +190,19 @@ export class TcpProxy implements TunnelHost {
     });
   }
 
-  #accept(client: net.Socket): void {
+  #accept = (client: ClientHandle): void => {
+    const tunnel = new Tunnel(this, client);
     if (this.#closing) {
-      client.destroy();
+      tunnel.destroy();
       return;
     }
-    const tunnel = new Tunnel(this, client);
     this.#tunnels.add(tunnel);
     tunnel.start();
-  }
+  };
+
+  #acceptFailed = (code: string): void => {
+    this.logger.error({ code }, "tcp listener could not accept a connection");
+  };
 
   /** @internal Called by a tunnel once both of its sockets are closed. */
   _tunnelDone(tunnel: Tunnel): void {

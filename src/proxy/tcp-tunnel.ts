@@ -1,9 +1,14 @@
 /**
- * One TCP tunnel of the TcpProxy: the accepted client socket and its upstream.
- * It asks the balancer for a backend, connects (moving to the decision's next
- * candidate on a connect failure or timeout while the attempt policy allows),
- * then pipes both directions with half-close forwarded, and reports the
- * connect time and any upstream failure on the decision when both sides close.
+ * One TCP tunnel of the TcpProxy: the accepted client connection and its
+ * upstream. It asks the balancer for a backend, connects (moving to the
+ * decision's next candidate on a connect failure or timeout while the attempt
+ * policy allows), then relays both directions with half-close forwarded, and
+ * reports the connect time and any upstream failure on the decision when both
+ * sides close. Both sockets read into the process's shared read buffer
+ * (core/shared-reads.ts), and each read goes on as one copy of its bytes: a
+ * stream `pipe()` costs a 64 KiB allocation per read and its trip through the
+ * stream machinery. The client reads nothing until the upstream is connected,
+ * so its first bytes wait in the kernel.
  */
 import net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -13,6 +18,7 @@ import type { Backend } from "../core/backend.js";
 import type { Decision } from "../core/decision.js";
 import type { SwitchyardError } from "../core/errors.js";
 import { unmapIpv4 } from "../core/ipv4-mapped.js";
+import { type ClientHandle, SHARED_READ_BUFFER, socketWithSharedReads } from "../core/shared-reads.js";
 import type { Logger } from "../observability/logger.js";
 import type { BackendTunnels } from "./backend-tunnels.js";
 
@@ -50,9 +56,13 @@ export class Tunnel {
   /** Upstream-side failure reported on the decision; client-side trouble is not the backend's fault. */
   #error: string | undefined;
 
-  constructor(proxy: TunnelHost, client: net.Socket) {
+  constructor(proxy: TunnelHost, client: ClientHandle) {
     this.#proxy = proxy;
-    this.#client = client;
+    this.#client = socketWithSharedReads(client, this.#onClientRead, {
+      allowHalfOpen: true,
+      pauseOnCreate: true,
+    });
+    this.#client.setNoDelay(true);
   }
 
   start(): void {
@@ -107,6 +117,7 @@ export class Tunnel {
       port: backend.port,
       allowHalfOpen: true,
       noDelay: true,
+      onread: { buffer: SHARED_READ_BUFFER, callback: this.#onUpstreamRead },
     });
     this.#upstream = upstream;
     upstream.setTimeout(this.#proxy.connectTimeoutMs);
@@ -128,10 +139,16 @@ export class Tunnel {
     upstream.setTimeout(0);
     const client = this.#client;
     this.#movedAt = performance.now();
-    upstream.pipe(client);
-    client.pipe(upstream);
+    // Half-close travels on: a FIN from one side ends the other's write half.
+    client.on("end", () => upstream.end());
+    upstream.on("end", () => client.end());
+    client.resume();
     this.#proxy.byBackend.add(backend, this);
   }
+
+  #onClientRead = (length: number): boolean => relay(this.#client, this.#upstream as net.Socket, length);
+
+  #onUpstreamRead = (length: number): boolean => relay(this.#upstream as net.Socket, this.#client, length);
 
   #onUpstreamError(upstream: net.Socket, error: Error): void {
     if (upstream !== this.#upstream) return;
@@ -234,6 +251,19 @@ export class Tunnel {
     }
     this.#proxy._tunnelDone(this);
   }
+}
+
+/**
+ * Writes the `length` bytes `from` just read (in SHARED_READ_BUFFER, which
+ * the next read overwrites) to `to`, as a copy; while `to` has a backlog,
+ * `from` stops reading, as under `pipe()`.
+ */
+function relay(from: net.Socket, to: net.Socket, length: number): boolean {
+  if (!to.write(Buffer.from(SHARED_READ_BUFFER.subarray(0, length)))) {
+    from.pause();
+    to.once("drain", () => from.resume());
+  }
+  return true;
 }
 
 function describe(error: Error): string {

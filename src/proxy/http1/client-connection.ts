@@ -28,6 +28,7 @@ import { STATUS_CODES } from "node:http";
 import type net from "node:net";
 import { holdClock, now, releaseClock } from "../../core/clock.js";
 import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
+import { SHARED_READ_BUFFER } from "../../core/shared-reads.js";
 import { holdWrites, sendHeldNow } from "../../core/write-batch.js";
 import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "../../http1/chunked-decoder.js";
 import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "../../http1/head-parser.js";
@@ -42,7 +43,6 @@ import {
 import { proxyError, rawErrorResponse } from "../error-responses.js";
 import { PREFACE_FULL, PREFACE_PARTIAL, prefaceMatch } from "../http2/preface.js";
 import { ClientRequest } from "./client-request.js";
-import { CLIENT_READ_BUFFER } from "./shared-reads.js";
 
 export interface ClientConnectionHost {
   readonly headLimits: Readonly<HeadLimits>;
@@ -306,12 +306,12 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   // reading ----------------------------------------------------------------
 
   /**
-   * @internal Bytes from the client in CLIENT_READ_BUFFER (shared-reads.ts):
+   * @internal Bytes from the client in SHARED_READ_BUFFER (shared-reads.ts):
    * used now, and what outlives this call copied out. Once the socket belongs
    * to a tunnel, its bytes go on to the socket's stream, as a copy.
    */
   _readShared(length: number): boolean {
-    const chunk = CLIENT_READ_BUFFER.subarray(0, length);
+    const chunk = SHARED_READ_BUFFER.subarray(0, length);
     if (this.#released) return this.socket.push(Buffer.from(chunk));
     const outer = holdClock();
     try {
@@ -619,7 +619,7 @@ function statusLine(status: number, reason: string | undefined): string {
 
 /** `buf` as bytes of its own: a copy when it lies in the shared read buffer, which the next read overwrites. */
 function kept(buf: Buffer): Buffer {
-  return buf.buffer === CLIENT_READ_BUFFER.buffer ? Buffer.from(buf) : buf;
+  return buf.buffer === SHARED_READ_BUFFER.buffer ? Buffer.from(buf) : buf;
 }
 
 const CONNECTION = Symbol("client connection");

@@ -1,11 +1,12 @@
 /**
- * Client sockets that read into one buffer shared by every plain-HTTP client
- * connection of the process, as the backend sockets do (src/http1/upstream-connection.ts).
- * A socket read the usual way gets a fresh 64 KiB allocation per read, a
- * Buffer over it, a pass through the stream machinery, and later a free by
- * the garbage collector: per request, more work than parsing the head, and
- * at each young-generation collection a third of its pause went to freeing
- * those buffers.
+ * Sockets that read into one buffer shared by the whole process: the plain
+ * HTTP listener's client connections, and both sockets of a TCP tunnel (as
+ * backend HTTP connections do in src/http1/upstream-connection.ts). A socket
+ * read the usual way gets a fresh 64 KiB allocation per read, a Buffer over
+ * it, a pass through the stream machinery, and later a free by the garbage
+ * collector: per request, more work than parsing the head, and at each
+ * young-generation collection a third of its pause went to freeing those
+ * buffers.
  *
  * Node gives `onread` only to sockets built from options, so the listening
  * handle's connection callback is taken over: each accepted connection's
@@ -14,13 +15,13 @@
  * constructions and a destroy per connection.) Node's server then does not
  * count these connections; the listener tracks them itself. The read callback
  * must use the bytes before it returns, or copy them: the next read of any
- * connection overwrites them.
+ * socket overwrites them.
  */
 import net from "node:net";
 import { getSystemErrorName } from "node:util";
 
-/** Where every client socket's reads land: valid only inside the read callback. */
-export const CLIENT_READ_BUFFER = Buffer.allocUnsafe(65_536);
+/** Where every such socket's reads land: valid only inside the read callback. */
+export const SHARED_READ_BUFFER = Buffer.allocUnsafe(65_536);
 
 /** An accepted connection's handle, as Node's listening handle hands it over. */
 export type ClientHandle = object;
@@ -46,13 +47,26 @@ export function takeAccepts(
   };
 }
 
-/** A socket over `client` reading into CLIENT_READ_BUFFER and handing `onRead` the byte count (false pauses reading). */
-export function socketWithSharedReads(client: ClientHandle, onRead: (length: number) => boolean): net.Socket {
-  const options = {
+/** How a socket over an accepted handle starts (net.Socket's own options). */
+export interface SharedReadsOptions {
+  /** Keep the write side open after the peer's FIN; default false. */
+  allowHalfOpen?: boolean;
+  /** Read nothing until `resume()`; default false. */
+  pauseOnCreate?: boolean;
+}
+
+/** A socket over `client` reading into SHARED_READ_BUFFER and handing `onRead` the byte count (false pauses reading). */
+export function socketWithSharedReads(
+  client: ClientHandle,
+  onRead: (length: number) => boolean,
+  options: SharedReadsOptions = {},
+): net.Socket {
+  const socketOptions = {
+    ...options,
     handle: client,
     readable: true,
     writable: true,
-    onread: { buffer: CLIENT_READ_BUFFER, callback: onRead },
+    onread: { buffer: SHARED_READ_BUFFER, callback: onRead },
   } as net.SocketConstructorOpts;
-  return new net.Socket(options);
+  return new net.Socket(socketOptions);
 }

@@ -1,6 +1,6 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLIENT_READ_BUFFER, type ClientHandle, socketWithSharedReads, takeAccepts } from "./shared-reads.js";
+import { type ClientHandle, SHARED_READ_BUFFER, socketWithSharedReads, takeAccepts } from "./shared-reads.js";
 
 const closers: (() => unknown)[] = [];
 
@@ -25,7 +25,7 @@ describe("takeAccepts and socketWithSharedReads", () => {
       server,
       (client: ClientHandle) => {
         const socket = socketWithSharedReads(client, (length) => {
-          received.push(CLIENT_READ_BUFFER.toString("latin1", 0, length));
+          received.push(SHARED_READ_BUFFER.toString("latin1", 0, length));
           return true;
         });
         closers.push(() => socket.destroy());
