@@ -61,6 +61,32 @@ describe("holdWrites", () => {
     await expect.poll(() => a.received() + b.received()).toBe("ab");
   });
 
+  it("sendHeldNow sends one stream of several; the others wait for the phase's end, and it can be held again", async () => {
+    const a = await pair();
+    const b = await pair();
+    const c = await pair();
+    for (const { client } of [a, b, c]) holdWrites(client);
+    a.client.write("a");
+    b.client.write("b");
+    c.client.write("c");
+    sendHeldNow(b.client);
+    expect(b.client.writableCorked).toBe(0);
+    expect(a.client.writableCorked).toBe(1);
+    expect(c.client.writableCorked).toBe(1);
+    holdWrites(b.client);
+    b.client.write("B");
+    expect(b.client.writableCorked).toBe(1);
+    await nextPhase();
+    for (const { client } of [a, b, c]) expect(client.writableCorked).toBe(0);
+    await expect.poll(() => a.received() + b.received() + c.received()).toBe("abBc");
+    // The next phase starts empty: a stream held now is held (and sent) once more.
+    holdWrites(a.client);
+    a.client.write("!");
+    expect(a.client.writableCorked).toBe(1);
+    await nextPhase();
+    await expect.poll(a.received).toBe("a!");
+  });
+
   it("sendHeldNow sends before a destroy that would drop held bytes", async () => {
     const kept = await pair();
     holdWrites(kept.client);
