@@ -7,10 +7,11 @@
  * connections are reused most-recent first (the least likely to have been
  * closed by the backend's own keep-alive timer) and close after
  * `idleTimeoutMs`; a request that could not be sent again is not put on one
- * idle long enough for that timer to be closing it. `close()` lets requests in flight and queued finish, then
- * resolves; `destroy()` fails them at once. The pool totals the bytes its
- * connections wrote and read, the closed ones included, read at a scrape
- * from the sockets' own counters (nothing counted per chunk).
+ * idle long enough for that timer to be closing it. `close()` lets requests
+ * in flight and queued finish, then resolves; `destroy()` fails them at
+ * once. The pool totals the bytes its connections wrote and read, the closed
+ * ones included, read at a scrape from the sockets' own counters (nothing
+ * counted per chunk).
  *
  * One timer, running while a connection is open, sweeps every connection's
  * timeouts (a timer per socket would cost a timer set-up per request phase).
