@@ -63,9 +63,9 @@ export const UpstreamErrorCodes = {
   /** The connection broke after the request was (partly) sent, before the response ended. */
   RESET: "SY_UPSTREAM_CONNECTION_RESET",
   /**
-   * A kept-alive connection broke before any of the response came, under a
-   * request after its first: most likely the backend closed it as idle while
-   * the request was on its way (the keep-alive race), not a failing backend.
+   * A kept-alive connection that sat idle a second or more broke before any
+   * of the response came: most likely the backend closed it as idle while the
+   * request was on its way (the keep-alive race), not a failing backend.
    */
   STALE: "SY_UPSTREAM_STALE_CONNECTION",
   /** The response could not be framed. */
