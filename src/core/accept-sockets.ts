@@ -46,25 +46,18 @@ export function reusePortAvailable(): boolean {
 
 export class AcceptSockets {
   readonly #main: net.Server;
-  readonly #extraOptions: net.ServerOpts;
   readonly #count: number;
   readonly #onBound: ((server: net.Server) => void) | undefined;
   #extras: net.Server[] = [];
 
   /**
-   * `main`: the server whose 'connection' listeners take every connection.
-   * `extraOptions`: how the extra sockets accept (the options `main` was made with).
+   * `main`: the server whose 'connection' listeners take every connection
+   * (the extra sockets are plain `net` servers with default options).
    * `count`: sockets wanted, main included; 1 where SO_REUSEPORT is not available.
    * `onBound`: called with each server, main and extras, once it listens.
    */
-  constructor(
-    main: net.Server,
-    extraOptions: net.ServerOpts,
-    count: number,
-    onBound?: (server: net.Server) => void,
-  ) {
+  constructor(main: net.Server, count: number, onBound?: (server: net.Server) => void) {
     this.#main = main;
-    this.#extraOptions = extraOptions;
     this.#count = reusePortAvailable() ? count : 1;
     this.#onBound = onBound;
   }
@@ -88,7 +81,7 @@ export class AcceptSockets {
     const address = await this.#bind(this.#main, host, free.port, logger, what, shared);
     try {
       for (let i = 1; i < this.#count; i++) {
-        const extra = net.createServer(this.#extraOptions, (socket) => this.#main.emit("connection", socket));
+        const extra = net.createServer((socket) => this.#main.emit("connection", socket));
         this.#extras.push(extra);
         await this.#bind(extra, host, address.port, errorsOnly, what, shared);
       }

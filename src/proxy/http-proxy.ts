@@ -126,10 +126,10 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     // TLS: the extra sockets hand theirs to the TLS server, as its own are.
     this.#server =
       options.tls === undefined
-        ? new AcceptSockets(net.createServer(), {}, settings.acceptSockets, (server) =>
+        ? new AcceptSockets(net.createServer(), settings.acceptSockets, (server) =>
             takeAccepts(server, this.#acceptPlain, this.#acceptFailed),
           )
-        : new AcceptSockets(this.#tlsServer(options.tls), {}, settings.acceptSockets);
+        : new AcceptSockets(this.#tlsServer(options.tls), settings.acceptSockets);
   }
 
   listen(): Promise<{ host: string; port: number }> {

@@ -118,11 +118,8 @@ export class TcpProxy implements TunnelHost {
       );
     }
     this.byBackend = new BackendTunnels(this.balancer.pool, drainTimeoutMs, this.logger, "tcp");
-    this.#server = new AcceptSockets(
-      net.createServer(),
-      {},
-      acceptSocketCount(options.acceptSockets),
-      (server) => takeAccepts(server, this.#accept, this.#acceptFailed),
+    this.#server = new AcceptSockets(net.createServer(), acceptSocketCount(options.acceptSockets), (server) =>
+      takeAccepts(server, this.#accept, this.#acceptFailed),
     );
   }
 
