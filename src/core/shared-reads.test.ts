@@ -40,6 +40,34 @@ describe("takeAccepts and socketWithSharedReads", () => {
     expect(connectionEvents).toHaveLength(0);
   });
 
+  it("calls one read callback as a method of each socket, so it needs no closure per connection", async () => {
+    const server = net.createServer();
+    const port = await listening(server);
+    const bySocket = new Map<net.Socket, string>();
+    function onRead(this: net.Socket, length: number): boolean {
+      bySocket.set(this, (bySocket.get(this) ?? "") + SHARED_READ_BUFFER.toString("latin1", 0, length));
+      return true;
+    }
+    const accepted: net.Socket[] = [];
+    takeAccepts(
+      server,
+      (client) => {
+        const socket = socketWithSharedReads(client, onRead);
+        accepted.push(socket);
+        closers.push(() => socket.destroy());
+      },
+      () => {},
+    );
+    for (const text of ["first", "second"]) {
+      const client = net.connect({ host: "127.0.0.1", port });
+      closers.push(() => client.destroy());
+      client.write(text);
+      await expect.poll(() => accepted.length).toBe(text === "first" ? 1 : 2);
+      await expect.poll(() => bySocket.get(accepted.at(-1) as net.Socket)).toBe(text);
+    }
+    expect(bySocket.size).toBe(2);
+  });
+
   it("reports a failed accept by its error code", async () => {
     const server = net.createServer();
     await listening(server);

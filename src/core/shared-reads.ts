@@ -55,10 +55,14 @@ export interface SharedReadsOptions {
   pauseOnCreate?: boolean;
 }
 
-/** A socket over `client` reading into SHARED_READ_BUFFER and handing `onRead` the byte count (false pauses reading). */
+/**
+ * A socket over `client` reading into SHARED_READ_BUFFER and handing `onRead`
+ * the byte count (false pauses reading). net calls `onRead` as a method of the
+ * socket, so one function can serve every socket (no closure per connection).
+ */
 export function socketWithSharedReads(
   client: ClientHandle,
-  onRead: (length: number) => boolean,
+  onRead: (this: net.Socket, length: number) => boolean,
   options: SharedReadsOptions = {},
 ): net.Socket {
   const socketOptions = {

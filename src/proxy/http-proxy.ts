@@ -42,7 +42,11 @@ import {
   httpProxySettings,
   type ProxyTimeouts,
 } from "./http-proxy-options.js";
-import { ClientConnection, type ClientConnectionHost } from "./http1/client-connection.js";
+import {
+  ClientConnection,
+  type ClientConnectionHost,
+  readIntoConnection,
+} from "./http1/client-connection.js";
 import type { ClientRequest } from "./http1/client-request.js";
 import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
@@ -308,12 +312,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   /** A plain connection reads into the buffer all of them share (shared-reads.ts). */
   #acceptPlain = (client: ClientHandle): void => {
-    let connection: ClientConnection | undefined;
-    const socket = socketWithSharedReads(client, (length) =>
-      (connection as ClientConnection)._readShared(length),
-    );
-    connection = new ClientConnection(socket, this);
-    this.#connections.add(connection);
+    const socket = socketWithSharedReads(client, readIntoConnection);
+    this.#connections.add(new ClientConnection(socket, this));
   };
 
   #acceptFailed = (code: string): void => {

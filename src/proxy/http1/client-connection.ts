@@ -625,6 +625,11 @@ function kept(buf: Buffer): Buffer {
 const CONNECTION = Symbol("client connection");
 type OwnedSocket = net.Socket & { [CONNECTION]: ClientConnection };
 
+/** A plain socket's shared-read callback (shared-reads.ts), one function for all: net calls it as the socket's method. */
+export function readIntoConnection(this: net.Socket, length: number): boolean {
+  return (this as OwnedSocket)[CONNECTION]._readShared(length);
+}
+
 function onData(this: net.Socket, chunk: Buffer): void {
   (this as OwnedSocket)[CONNECTION]._read(chunk);
 }
