@@ -9,8 +9,8 @@
  *      it as fast as allowed), read 1 MB and stop reading: RSS must grow
  *      < 32 MB over the next 10 s (backpressure holds).
  * Targets: Switchyard's HttpProxy, the same with V8's young generation capped
- * (the flag in lib/node-flags.js: the default young generation alone is 32 MB
- * once load has grown it) and, for comparison, the minimal node:http → undici
+ * (the flag in bin/young-generation.js, which \`switchyard proxy\` adds: the
+ * default young generation alone is 32 MB once load has grown it) and, for comparison, the minimal node:http → undici
  * proxy of bench/proxy.js. Every scenario starts a fresh proxy process
  * per target (so each starts from the same state), pinned to CPU 0; the
  * backend and autocannon share CPU 1; the upload and stalled clients run in
@@ -28,6 +28,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { YOUNG_GENERATION_CAP } from "../bin/young-generation.js";
 import {
   request,
   startChild,
@@ -39,7 +40,6 @@ import {
 } from "./lib/children.js";
 import { envInt, envList } from "./lib/env.js";
 import { rssBytes } from "./lib/idle-connections.js";
-import { YOUNG_GENERATION_CAP } from "./lib/node-flags.js";
 import { fixed, markdownTable, ratio } from "./lib/stats.js";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
@@ -54,7 +54,7 @@ const STALL_READ_BYTES = 1 * MB;
 const TARGETS = {
   switchyard: { label: "Switchyard HttpProxy", script: "./lib/switchyard-proxy.js" },
   "switchyard-young-capped": {
-    label: `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP}`,
+    label: `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP} (as \`switchyard proxy\` runs)`,
     script: "./lib/switchyard-proxy.js",
     nodeFlags: [YOUNG_GENERATION_CAP],
   },

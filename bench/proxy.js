@@ -29,6 +29,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { YOUNG_GENERATION_CAP } from "../bin/young-generation.js";
 import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
 import { BENCH_NODE, benchNodeVersion, request, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
@@ -45,7 +46,6 @@ import {
   waitBeforeRun,
 } from "./lib/measure.js";
 import { ensureNginx, nginxVersion, startNginxResponder } from "./lib/nginx.js";
-import { YOUNG_GENERATION_CAP } from "./lib/node-flags.js";
 import { fixed, kilo, markdownTable, median, ratio, withUnit } from "./lib/stats.js";
 import { ensureWrk, runWrk } from "./lib/wrk.js";
 
@@ -89,7 +89,7 @@ const LABELS = {
   haproxy: "HAProxy http (nbthread 1)",
   switchyard: "Switchyard HttpProxy",
   "switchyard-bare": "Switchyard HttpProxy, metrics off",
-  "switchyard-young-capped": `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP}`,
+  "switchyard-young-capped": `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP} (as \`switchyard proxy\` runs)`,
   reference: "minimal Node proxy (node:http → undici Pool)",
   "switchyard-tcp": "Switchyard TcpProxy (raw TCP)",
   "bare-pipe": "bare Node net pipe (raw TCP)",

@@ -3,6 +3,7 @@ import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { youngGenerationChosen } from "../bin/young-generation.js";
 import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
 import { useDemoBackends, useTempDir, VALID } from "./helpers/fixtures.js";
 import { closedPort } from "./helpers/servers.js";
@@ -145,6 +146,44 @@ describe("switchyard proxy", () => {
     expect(next).toEqual(["b2", "b3", "b1"]);
     proxy.process.kill("SIGTERM");
     expect(await proxy.exit()).toBe(0);
+  });
+
+  it("caps V8's young generation by restarting in place where Node can, unless the user sized it", async () => {
+    const backend = await demoBackend("b1");
+    const nodeArguments = async (pid: number) =>
+      (await readFile(`/proc/${pid}/cmdline`, "latin1")).split("\0").slice(1, -1);
+    const start = async (env: Record<string, string> = {}) => {
+      const proxy = launch(["proxy", "--listen", "127.0.0.1:0", "--backend", backend], env);
+      const { address } = JSON.parse(await proxy.line(logLine("listening"))) as { address: string };
+      expect((await get(`http://${address}/`)).status).toBe(200);
+      return proxy;
+    };
+
+    const capped = await start();
+    const args = await nodeArguments(capped.process.pid as number);
+    if ("execve" in process) {
+      // Same pid, same pipes: the log line above came from the restarted process.
+      expect(args.slice(0, 2)).toEqual(["--max-semi-space-size=8", join(ROOT, "bin", "switchyard.js")]);
+    } else {
+      // No process.execve before Node 22.15: Node runs as started (deploy/ sets NODE_OPTIONS).
+      expect(args[0]).toBe(join(ROOT, "bin", "switchyard.js"));
+    }
+    // Signals reach the proxy itself.
+    capped.process.kill("SIGTERM");
+    expect(await capped.exit()).toBe(0);
+
+    // A size of the user's own, in NODE_OPTIONS, is left alone.
+    const chosen = await start({ NODE_OPTIONS: "--max-semi-space-size=4" });
+    expect(await nodeArguments(chosen.process.pid as number)).not.toContain("--max-semi-space-size=8");
+    chosen.process.kill("SIGTERM");
+    expect(await chosen.exit()).toBe(0);
+  });
+
+  it("takes a young-generation size from node's command line or NODE_OPTIONS as the user's choice", () => {
+    expect(youngGenerationChosen([], undefined)).toBe(false);
+    expect(youngGenerationChosen(["--inspect"], "--enable-source-maps")).toBe(false);
+    expect(youngGenerationChosen(["--max-semi-space-size=16"], "")).toBe(true);
+    expect(youngGenerationChosen([], "--enable-source-maps --min_semi_space_size=4")).toBe(true);
   });
 
   it("proxies TCP from a config file", async () => {

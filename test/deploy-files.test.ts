@@ -104,8 +104,8 @@ describe("deploy/", () => {
     expect(parseYaml(await readFile(join(ROOT, source), "utf8")).shutdownGraceMs).toBeLessThan(10_000);
   });
 
-  it("starts Node with the young-generation cap the memory bench measures, in the image and the unit", async () => {
-    const flags = await readFile(join(ROOT, "bench", "lib", "node-flags.js"), "utf8");
+  it("starts Node with the young-generation cap the CLI adds and the memory bench measures, in the image and the unit", async () => {
+    const flags = await readFile(join(ROOT, "bin", "young-generation.js"), "utf8");
     const cap = /YOUNG_GENERATION_CAP = "([^"]+)"/.exec(flags)?.[1] as string;
     expect(cap).toMatch(/^--max-semi-space-size=\d+$/);
     const setting = `NODE_OPTIONS=${cap}`;
