@@ -1,7 +1,7 @@
 /**
  * Sockets that read into one buffer shared by the whole process: the plain
- * HTTP listener's client connections, and both sockets of a TCP tunnel (as
- * backend HTTP connections do in src/http1/upstream-connection.ts). A socket
+ * HTTP listener's client connections, backend HTTP connections
+ * (src/http1/upstream-connection.ts), and both sockets of a TCP tunnel. A socket
  * read the usual way gets a fresh 64 KiB allocation per read, a Buffer over
  * it, a pass through the stream machinery, and later a free by the garbage
  * collector: per request, more work than parsing the head, and at each

@@ -35,6 +35,7 @@ import type { Readable } from "node:stream";
 import type tls from "node:tls";
 import { formatHostPort } from "../core/address.js";
 import { holdClock, now, releaseClock } from "../core/clock.js";
+import { SHARED_READ_BUFFER } from "../core/shared-reads.js";
 import { dialBackend } from "../core/upstream-tls.js";
 import { holdWrites } from "../core/write-batch.js";
 import { BACKEND_CHUNK_LIMITS, ChunkedDecoder, type ChunkSink } from "./chunked-decoder.js";
@@ -93,12 +94,6 @@ export const BACKEND_HEAD_LIMITS: Readonly<HeadLimits> = Object.freeze({
   maxTargetBytes: 65_536,
 });
 
-/**
- * Where every upstream socket reads (net.Socket's `onread`): one buffer for
- * all, since each read is parsed before the next can land, instead of a new
- * 64 KiB allocation and a stream push per read.
- */
-const READ_BUFFER = Buffer.allocUnsafe(65_536);
 /**
  * A kept-alive connection idle at least this long (ms) may have been closed
  * by its backend as the next request went out: backends keep idle connections
@@ -172,7 +167,7 @@ export class UpstreamConnection implements ChunkSink {
     this.#idleMs = options.idleTimeoutMs;
     this.#since = now();
     const { socket, ready } = dialBackend(options.host, options.port, options.tls, {
-      buffer: READ_BUFFER,
+      buffer: SHARED_READ_BUFFER,
       callback: this.#onRead,
     });
     this.#socket = socket;
@@ -361,7 +356,7 @@ export class UpstreamConnection implements ChunkSink {
 
   // response ---------------------------------------------------------------
 
-  /** A read landed in READ_BUFFER: it is parsed now, and what outlives this call is copied out. */
+  /** A read landed in SHARED_READ_BUFFER (core/shared-reads.ts): parsed now, and what outlives this call copied out. */
   #onRead = (length: number): boolean => {
     this.#active = true;
     if (this.#attempt === undefined) {
@@ -370,7 +365,7 @@ export class UpstreamConnection implements ChunkSink {
       return false;
     }
     this.#answered = true;
-    const chunk = READ_BUFFER.subarray(0, length);
+    const chunk = SHARED_READ_BUFFER.subarray(0, length);
     const outer = holdClock();
     try {
       if (this.#head === undefined) this.#readHead(chunk);
