@@ -8,8 +8,8 @@
  *   3. stalled readers: 10 clients ask for a 1 GiB response (the backend writes
  *      it as fast as allowed), read 1 MB and stop reading: RSS must grow
  *      < 32 MB over the next 10 s (backpressure holds).
- * Targets: Switchyard's HttpProxy, the same with V8's young generation capped
- * (the flag in bin/young-generation.js, which \`switchyard proxy\` adds: the
+ * Targets: Switchyard's HttpProxy, the same with the V8 flags \`switchyard proxy\`
+ * adds (bin/v8-flags.js: above all the young generation capped; the
  * default young generation alone is 32 MB once load has grown it) and, for comparison, the minimal node:http → undici
  * proxy of bench/proxy.js. Every scenario starts a fresh proxy process
  * per target (so each starts from the same state), pinned to CPU 0; the
@@ -18,7 +18,7 @@
  *
  * Env: BENCH_MEMORY_LOAD_S (20), BENCH_MEMORY_SETTLE_S (10),
  * BENCH_MEMORY_UPLOAD_MB (500), BENCH_MEMORY_STALL_S (10), BENCH_CONNECTIONS (64),
- * BENCH_TARGETS (switchyard,switchyard-young-capped,reference).
+ * BENCH_TARGETS (switchyard,switchyard-cli,reference).
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -28,8 +28,8 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { YOUNG_GENERATION_CAP } from "../bin/young-generation.js";
 import {
+  CLI_FLAGS,
   request,
   startChild,
   startNodeScript,
@@ -53,10 +53,10 @@ const STALL_READ_BYTES = 1 * MB;
 
 const TARGETS = {
   switchyard: { label: "Switchyard HttpProxy", script: "./lib/switchyard-proxy.js" },
-  "switchyard-young-capped": {
-    label: `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP} (as \`switchyard proxy\` runs)`,
+  "switchyard-cli": {
+    label: `Switchyard HttpProxy, ${CLI_FLAGS.join(" ")} (as \`switchyard proxy\` runs on Node 22.15+)`,
     script: "./lib/switchyard-proxy.js",
-    nodeFlags: [YOUNG_GENERATION_CAP],
+    nodeFlags: CLI_FLAGS,
   },
   reference: { label: "minimal Node proxy (node:http → undici Pool)", script: "./lib/reference-proxy.js" },
 };

@@ -18,7 +18,7 @@
  * BENCH_WARMUP (s, default 5), BENCH_CONNECTIONS (default 64),
  * BENCH_IDLE_CONNECTIONS (default 9000), BENCH_QUIET_WAIT (s a run may wait for
  * the proxy core to be quiet, default 60), BENCH_TARGETS (comma list of
- * direct,haproxy,switchyard,switchyard-bare,switchyard-young-capped,reference,switchyard-tcp,bare-pipe,bare-responder), BENCH_PROFILE=1 (after the measured
+ * direct,haproxy,switchyard,switchyard-bare,switchyard-cli,reference,switchyard-tcp,bare-pipe,bare-responder), BENCH_PROFILE=1 (after the measured
  * rounds, one extra run per Node proxy under the V8 CPU profiler; top frames
  * and time per area go into the report, profiles into $TMPDIR/switchyard-bench-profiles/),
  * BENCH_NODE (the Node binary for the Node targets; default this one).
@@ -29,9 +29,16 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { YOUNG_GENERATION_CAP } from "../bin/young-generation.js";
 import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
-import { BENCH_NODE, benchNodeVersion, request, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
+import {
+  BENCH_NODE,
+  benchNodeVersion,
+  CLI_FLAGS,
+  request,
+  startNodeScript,
+  stopAll,
+  TASKSET,
+} from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
@@ -79,7 +86,7 @@ const RUN_ORDER = [
   "switchyard",
   "reference",
   "switchyard-bare",
-  "switchyard-young-capped",
+  "switchyard-cli",
   "switchyard-tcp",
   "bare-pipe",
 ];
@@ -89,7 +96,7 @@ const LABELS = {
   haproxy: "HAProxy http (nbthread 1)",
   switchyard: "Switchyard HttpProxy",
   "switchyard-bare": "Switchyard HttpProxy, metrics off",
-  "switchyard-young-capped": `Switchyard HttpProxy, ${YOUNG_GENERATION_CAP} (as \`switchyard proxy\` runs)`,
+  "switchyard-cli": `Switchyard HttpProxy, ${CLI_FLAGS.join(" ")} (as \`switchyard proxy\` runs on Node 22.15+)`,
   reference: "minimal Node proxy (node:http → undici Pool)",
   "switchyard-tcp": "Switchyard TcpProxy (raw TCP)",
   "bare-pipe": "bare Node net pipe (raw TCP)",
@@ -111,7 +118,7 @@ export async function runProxyBench() {
     "haproxy",
     "switchyard",
     "switchyard-bare",
-    "switchyard-young-capped",
+    "switchyard-cli",
     "reference",
     "switchyard-tcp",
     "bare-pipe",
@@ -180,11 +187,9 @@ export async function runProxyBench() {
           // The same proxy recording nothing: the throughput ratio is the cost of metrics.
           if (wanted.includes("switchyard-bare"))
             await addNodeTarget("switchyard-bare", "switchyard-proxy.js", ["no-metrics"]);
-          // The same proxy with a smaller young generation: what bounding memory costs in throughput.
-          if (wanted.includes("switchyard-young-capped"))
-            await addNodeTarget("switchyard-young-capped", "switchyard-proxy.js", [], {}, [
-              YOUNG_GENERATION_CAP,
-            ]);
+          // The same proxy with the V8 flags the CLI adds: what the launcher's settings change.
+          if (wanted.includes("switchyard-cli"))
+            await addNodeTarget("switchyard-cli", "switchyard-proxy.js", [], {}, CLI_FLAGS);
         } catch (error) {
           notes.push(`Switchyard HttpProxy skipped: failed to start: ${error.message.split("\n")[0]}`);
         }
@@ -417,9 +422,9 @@ export async function runProxyBench() {
       `metrics cost: Switchyard with metrics reaches ${ratio(byKey.switchyard.rps, byKey["switchyard-bare"].rps)}× the throughput of the same proxy with metrics off (goal ≥ 0.95)`,
     );
   }
-  if (byKey.switchyard && byKey["switchyard-young-capped"]) {
+  if (byKey.switchyard && byKey["switchyard-cli"]) {
     notes.push(
-      `young generation cap: Switchyard with ${YOUNG_GENERATION_CAP} reaches ${ratio(byKey["switchyard-young-capped"].rps, byKey.switchyard.rps)}× the throughput of the default at ${ratio(byKey.switchyard.cpuUs, byKey["switchyard-young-capped"].cpuUs)}× its CPU cost per request (default's µs/req ÷ the capped one's)`,
+      `CLI flags: Switchyard with ${CLI_FLAGS.join(" ")} reaches ${ratio(byKey["switchyard-cli"].rps, byKey.switchyard.rps)}× the throughput of Node's defaults at ${ratio(byKey.switchyard.cpuUs, byKey["switchyard-cli"].cpuUs)}× its CPU cost per request (defaults' µs/req ÷ the CLI flags')`,
     );
   }
   if (byKey["switchyard-tcp"] && byKey["bare-pipe"]) {

@@ -2,25 +2,26 @@
 // Launcher for the `switchyard` command: runs the compiled CLI from dist/
 // (built by `npm run build`, which `npm install` runs through `prepare`).
 import { existsSync } from "node:fs";
-import { YOUNG_GENERATION_CAP, youngGenerationChosen } from "./young-generation.js";
+import { availableParallelism } from "node:os";
+import { launchFlags } from "./v8-flags.js";
 
-// `switchyard proxy` restarts itself in place (same pid and stdio) with the
-// young generation capped, where Node can (process.execve: Node 22.15+ on
-// POSIX) and the user sized it no other way; elsewhere it runs as started.
-if (
-  process.argv[2] === "proxy" &&
-  typeof process.execve === "function" &&
-  !youngGenerationChosen(process.execArgv, process.env.NODE_OPTIONS)
-) {
+// `switchyard proxy` restarts itself in place (same pid and stdio) with the V8
+// settings of v8-flags.js that the user did not choose, where Node can
+// (process.execve: Node 22.15+ on POSIX); elsewhere it runs as started.
+const flags =
+  process.argv[2] === "proxy" && typeof process.execve === "function"
+    ? launchFlags(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS)
+    : [];
+if (flags.length > 0) {
   try {
     process.execve(process.execPath, [
       process.execPath,
-      YOUNG_GENERATION_CAP,
+      ...flags,
       ...process.execArgv,
       ...process.argv.slice(1),
     ]);
   } catch {
-    // execve(2) failed and left this process as it was: run uncapped.
+    // execve(2) failed and left this process as it was: run with Node's defaults.
   }
 }
 

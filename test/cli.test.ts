@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { youngGenerationChosen } from "../bin/young-generation.js";
+import { launchFlags } from "../bin/v8-flags.js";
 import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
 import { useDemoBackends, useTempDir, VALID } from "./helpers/fixtures.js";
 import { closedPort } from "./helpers/servers.js";
@@ -148,8 +149,9 @@ describe("switchyard proxy", () => {
     expect(await proxy.exit()).toBe(0);
   });
 
-  it("caps V8's young generation by restarting in place where Node can, unless the user sized it", async () => {
+  it("restarts in place with V8's young generation capped and its helper threads sized to the CPUs, where Node can, unless the user chose", async () => {
     const backend = await demoBackend("b1");
+    const script = join(ROOT, "bin", "switchyard.js");
     const nodeArguments = async (pid: number) =>
       (await readFile(`/proc/${pid}/cmdline`, "latin1")).split("\0").slice(1, -1);
     const start = async (env: Record<string, string> = {}) => {
@@ -159,31 +161,52 @@ describe("switchyard proxy", () => {
       return proxy;
     };
 
-    const capped = await start();
-    const args = await nodeArguments(capped.process.pid as number);
+    const launched = await start();
+    const args = await nodeArguments(launched.process.pid as number);
     if ("execve" in process) {
       // Same pid, same pipes: the log line above came from the restarted process.
-      expect(args.slice(0, 2)).toEqual(["--max-semi-space-size=8", join(ROOT, "bin", "switchyard.js")]);
+      const helpers = Math.min(4, Math.max(1, availableParallelism() - 1));
+      expect(args.slice(0, 3)).toEqual(["--max-semi-space-size=8", `--v8-pool-size=${helpers}`, script]);
     } else {
       // No process.execve before Node 22.15: Node runs as started (deploy/ sets NODE_OPTIONS).
-      expect(args[0]).toBe(join(ROOT, "bin", "switchyard.js"));
+      expect(args[0]).toBe(script);
     }
     // Signals reach the proxy itself.
-    capped.process.kill("SIGTERM");
-    expect(await capped.exit()).toBe(0);
+    launched.process.kill("SIGTERM");
+    expect(await launched.exit()).toBe(0);
 
-    // A size of the user's own, in NODE_OPTIONS, is left alone.
-    const chosen = await start({ NODE_OPTIONS: "--max-semi-space-size=4" });
-    expect(await nodeArguments(chosen.process.pid as number)).not.toContain("--max-semi-space-size=8");
+    // A size of the user's own, in NODE_OPTIONS, is left alone; the helpers are still sized.
+    const sized = await start({ NODE_OPTIONS: "--max-semi-space-size=4" });
+    const sizedArgs = await nodeArguments(sized.process.pid as number);
+    expect(sizedArgs).not.toContain("--max-semi-space-size=8");
+    if ("execve" in process) expect(sizedArgs[0]).toMatch(/^--v8-pool-size=\d$/);
+    sized.process.kill("SIGTERM");
+    expect(await sized.exit()).toBe(0);
+
+    // Both chosen: no restart at all.
+    const chosen = await start({ NODE_OPTIONS: "--max-semi-space-size=4 --v8-pool-size=2" });
+    expect((await nodeArguments(chosen.process.pid as number))[0]).toBe(script);
     chosen.process.kill("SIGTERM");
     expect(await chosen.exit()).toBe(0);
   });
 
-  it("takes a young-generation size from node's command line or NODE_OPTIONS as the user's choice", () => {
-    expect(youngGenerationChosen([], undefined)).toBe(false);
-    expect(youngGenerationChosen(["--inspect"], "--enable-source-maps")).toBe(false);
-    expect(youngGenerationChosen(["--max-semi-space-size=16"], "")).toBe(true);
-    expect(youngGenerationChosen([], "--enable-source-maps --min_semi_space_size=4")).toBe(true);
+  it("sizes V8's helpers to the CPUs less the event loop's, 1 to 4, and adds no flag for a setting the user chose", () => {
+    const helpers = (cpus: number) => launchFlags(cpus).find((flag) => flag.startsWith("--v8-pool-size="));
+    expect([1, 2, 3, 5, 64].map(helpers)).toEqual([
+      "--v8-pool-size=1",
+      "--v8-pool-size=1",
+      "--v8-pool-size=2",
+      "--v8-pool-size=4",
+      "--v8-pool-size=4",
+    ]);
+    expect(launchFlags(2, ["--inspect"], "--enable-source-maps")).toEqual([
+      "--max-semi-space-size=8",
+      "--v8-pool-size=1",
+    ]);
+    expect(launchFlags(2, ["--max-semi-space-size=16"], "")).toEqual(["--v8-pool-size=1"]);
+    expect(launchFlags(2, [], "--enable-source-maps --min_semi_space_size=4")).toEqual(["--v8-pool-size=1"]);
+    expect(launchFlags(2, ["--v8-pool-size=3"], "--max-semi-space-size=4")).toEqual([]);
+    expect(launchFlags(8, [], "--v8_pool_size=0")).toEqual(["--max-semi-space-size=8"]);
   });
 
   it("proxies TCP from a config file", async () => {

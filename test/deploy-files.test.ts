@@ -14,6 +14,7 @@ import { readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { YOUNG_GENERATION_CAP } from "../bin/v8-flags.js";
 import { parseListenAddress } from "../src/config/schema.js";
 import { killLaunched, ROOT, run } from "./helpers/cli.js";
 import { useTempDir } from "./helpers/fixtures.js";
@@ -105,8 +106,7 @@ describe("deploy/", () => {
   });
 
   it("starts Node with the young-generation cap the CLI adds and the memory bench measures, in the image and the unit", async () => {
-    const flags = await readFile(join(ROOT, "bin", "young-generation.js"), "utf8");
-    const cap = /YOUNG_GENERATION_CAP = "([^"]+)"/.exec(flags)?.[1] as string;
+    const cap = YOUNG_GENERATION_CAP;
     expect(cap).toMatch(/^--max-semi-space-size=\d+$/);
     const setting = `NODE_OPTIONS=${cap}`;
     expect(await readFile(join(DEPLOY, "Dockerfile"), "utf8")).toMatch(new RegExp(`^ENV ${setting}$`, "m"));

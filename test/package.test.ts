@@ -57,7 +57,7 @@ describe("npm package", () => {
     expect(paths).toEqual(
       expect.arrayContaining([
         "bin/switchyard.js",
-        "bin/young-generation.js",
+        "bin/v8-flags.js",
         "dist/cli/main.js",
         "dist/index.d.ts",
         "dist/dashboard/index.html",

@@ -6,6 +6,8 @@
  * `{ type: "ready", ... }` and answer requests carrying an `id`.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import os from "node:os";
+import { launchFlags } from "../../bin/v8-flags.js";
 
 const running = new Set();
 let handlersInstalled = false;
@@ -17,6 +19,13 @@ export function hasCommand(command) {
 }
 
 export const TASKSET = hasCommand("taskset");
+
+/**
+ * The V8 flags `switchyard proxy` adds on Node 22.15+ (bin/v8-flags.js), as it
+ * would choose them in a bench target: one CPU where the benches pin (two cores
+ * and taskset), else every CPU.
+ */
+export const CLI_FLAGS = launchFlags(TASKSET && os.cpus().length >= 2 ? 1 : os.availableParallelism());
 
 /**
  * Starts a child. `cpu` pins it with taskset when taskset exists; `ipc` opens a
