@@ -2,14 +2,17 @@
 // Launcher for the `switchyard` command: runs the compiled CLI from dist/
 // (built by `npm run build`, which `npm install` runs through `prepare`).
 import { existsSync } from "node:fs";
+import { url as inspectorUrl } from "node:inspector";
 import { availableParallelism } from "node:os";
 import { launchFlags } from "./v8-flags.js";
 
 // `switchyard proxy` restarts itself in place (same pid and stdio) with the V8
 // settings of v8-flags.js that the user did not choose, where Node can
-// (process.execve: Node 22.15+ on POSIX); elsewhere it runs as started.
+// (process.execve: Node 22.15+ on POSIX); elsewhere it runs as started. Under
+// a debugger (--inspect and kin) it runs as started too: the restart would cut
+// the session, and --inspect-brk would stop a second time on a new port.
 const flags =
-  process.argv[2] === "proxy" && typeof process.execve === "function"
+  process.argv[2] === "proxy" && typeof process.execve === "function" && inspectorUrl() === undefined
     ? launchFlags(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS)
     : [];
 if (flags.length > 0) {

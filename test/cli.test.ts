@@ -183,11 +183,13 @@ describe("switchyard proxy", () => {
     sized.process.kill("SIGTERM");
     expect(await sized.exit()).toBe(0);
 
-    // Both chosen: no restart at all.
-    const chosen = await start({ NODE_OPTIONS: "--max-semi-space-size=4 --v8-pool-size=2" });
-    expect((await nodeArguments(chosen.process.pid as number))[0]).toBe(script);
-    chosen.process.kill("SIGTERM");
-    expect(await chosen.exit()).toBe(0);
+    // Both chosen, or a debugger listening (a restart would cut its session): no restart at all.
+    for (const options of ["--max-semi-space-size=4 --v8-pool-size=2", "--inspect=127.0.0.1:0"]) {
+      const asStarted = await start({ NODE_OPTIONS: options });
+      expect((await nodeArguments(asStarted.process.pid as number))[0]).toBe(script);
+      asStarted.process.kill("SIGTERM");
+      expect(await asStarted.exit()).toBe(0);
+    }
   });
 
   it("sizes V8's helpers to the CPUs less the event loop's, 1 to 4, and adds no flag for a setting the user chose", () => {
