@@ -37,6 +37,7 @@ import {
   request,
   startNodeScript,
   stopAll,
+  stopChild,
   TASKSET,
 } from "./lib/children.js";
 import { summarizeProfile } from "./lib/cpuprofile.js";
@@ -167,14 +168,10 @@ export async function runProxyBench() {
     }
     /** Starts a Node target script (in lib/) on the proxy core and adds it to the targets. */
     const addNodeTarget = async (key, script, args, extra = {}, nodeFlags = []) => {
-      const t = await startNodeTarget(
-        key,
-        `./lib/${script}`,
-        [String(backend.port), ...args],
-        proxyCpu,
-        nodeFlags,
-      );
-      targets.push({ key, port: t.port, pid: t.handle.pid, handle: t.handle, node: true, ...extra });
+      const start = () =>
+        startNodeTarget(key, `./lib/${script}`, [String(backend.port), ...args], proxyCpu, nodeFlags);
+      const t = await start();
+      targets.push({ key, port: t.port, pid: t.handle.pid, handle: t.handle, node: true, start, ...extra });
     };
     if (wanted.includes("switchyard")) {
       if (!existsSync(HTTP_PROXY_DIST)) {
@@ -260,8 +257,10 @@ export async function runProxyBench() {
       }
     }
 
-    // Memory per idle client connection, on the warmed proxies, then on the floor (started last
-    // so it does not share the core during the throughput runs).
+    // Memory per idle client connection: HAProxy as it ran, each Node proxy in a fresh process
+    // (one warmed by the load keeps free memory, V8's pooled pages and the allocator's free lists,
+    // that new connections fill without RSS growing), then the floor (started last so it does not
+    // share the core during the throughput runs).
     memoryTargets = targets.filter((t) => t.key !== "direct" && !t.tcp);
     if (wanted.includes("bare-responder")) {
       const floor = await startNodeTarget("bare-responder", "./lib/bare-responder.js", [], proxyCpu);
@@ -275,11 +274,17 @@ export async function runProxyBench() {
     }
     // A tunnel holds an upstream connection per client: not the per-client cost measured here.
     for (const target of memoryTargets) {
+      let measured = target;
+      if (target.start) {
+        await stopChild(target.handle);
+        const fresh = await target.start();
+        measured = { ...target, port: fresh.port, pid: fresh.handle.pid, handle: fresh.handle };
+      }
       const settle = async () => {
-        if (target.node) await request(target.handle, { type: "memory", gc: true });
+        if (target.node) await request(measured.handle, { type: "memory", gc: true });
         await sleep(300);
-        const memory = target.node ? await request(target.handle, { type: "memory", gc: true }) : undefined;
-        const rss = await rssBytes(target.pid);
+        const memory = target.node ? await request(measured.handle, { type: "memory", gc: true }) : undefined;
+        const rss = await rssBytes(measured.pid);
         return { rss, heap: memory?.heapUsed ?? Number.NaN, rssOld: rss - (memory?.youngGeneration ?? 0) };
       };
       try {
@@ -290,7 +295,7 @@ export async function runProxyBench() {
         try {
           for (let step = 1; step <= IDLE_STEPS; step++) {
             const want = Math.round((idleCount * step) / IDLE_STEPS) - held.length;
-            held.push(...(await openIdleConnections(target.port, want)));
+            held.push(...(await openIdleConnections(measured.port, want)));
             await sleep(300);
             points.push({ open: stillOpen(held), ...(await settle()) });
           }
