@@ -2,7 +2,6 @@
 // Launcher for the `switchyard` command: runs the compiled CLI from dist/
 // (built by `npm run build`, which `npm install` runs through `prepare`).
 import { existsSync } from "node:fs";
-import { url as inspectorUrl } from "node:inspector";
 import { availableParallelism } from "node:os";
 import { launchFlags } from "./v8-flags.js";
 
@@ -11,8 +10,9 @@ import { launchFlags } from "./v8-flags.js";
 // (process.execve: Node 22.15+ on POSIX); elsewhere it runs as started. Under
 // a debugger (--inspect and kin) it runs as started too: the restart would cut
 // the session, and --inspect-brk would stop a second time on a new port.
+const debugged = process.features.inspector && (await import("node:inspector")).url() !== undefined;
 const flags =
-  process.argv[2] === "proxy" && typeof process.execve === "function" && inspectorUrl() === undefined
+  process.argv[2] === "proxy" && typeof process.execve === "function" && !debugged
     ? launchFlags(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS)
     : [];
 if (flags.length > 0) {

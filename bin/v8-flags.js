@@ -12,7 +12,8 @@
  *   its event loop needs: 1 to 4. Node starts 4 whatever the machine. During a
  *   major collection the event loop waits on those helpers, and with four
  *   sharing the proxy's one core it stalled 15–30 ms where one helper held it
- *   7–12 ms (Node 24, one pinned core: p99 0.83×, p99.9 0.43×; bench/README.md).
+ *   7–12 ms (Node 24, one pinned core, 8 interleaved rounds: p99 0.83×,
+ *   p99.9 0.43×; see CHANGELOG.md).
  */
 export const YOUNG_GENERATION_CAP = "--max-semi-space-size=8";
 
