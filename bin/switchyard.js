@@ -10,9 +10,11 @@ import { launchFlags } from "./v8-flags.js";
 // (process.execve: Node 22.15+ on POSIX); elsewhere it runs as started. Under
 // a debugger (--inspect and kin) it runs as started too: the restart would cut
 // the session, and --inspect-brk would stop a second time on a new port.
-const debugged = process.features.inspector && (await import("node:inspector")).url() !== undefined;
+const restartable = process.argv[2] === "proxy" && typeof process.execve === "function";
+const debugged =
+  restartable && process.features.inspector && (await import("node:inspector")).url() !== undefined;
 const flags =
-  process.argv[2] === "proxy" && typeof process.execve === "function" && !debugged
+  restartable && !debugged
     ? launchFlags(availableParallelism(), process.execArgv, process.env.NODE_OPTIONS)
     : [];
 if (flags.length > 0) {
