@@ -9,7 +9,7 @@
  *      it as fast as allowed), read 1 MB and stop reading: RSS must grow
  *      < 32 MB over the next 10 s (backpressure holds).
  * Targets: Switchyard's HttpProxy, the same with the V8 flags \`switchyard proxy\`
- * adds (bin/v8-flags.js: above all the young generation capped; the
+ * adds (src/cli/v8-flags.ts: above all the young generation capped; the
  * default young generation alone is 32 MB once load has grown it) and, for comparison, the minimal node:http → undici
  * proxy of bench/proxy.js. Every scenario starts a fresh proxy process
  * per target (so each starts from the same state), pinned to CPU 0; the

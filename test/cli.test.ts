@@ -4,7 +4,7 @@ import net from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { launchFlags } from "../bin/v8-flags.js";
+import { launchFlags, workerExecArgv } from "../src/cli/v8-flags.js";
 import { killLaunched, launch, logLine, ROOT, run, STEP_TIMEOUT_MS } from "./helpers/cli.js";
 import { useDemoBackends, useTempDir, VALID } from "./helpers/fixtures.js";
 import { closedPort } from "./helpers/servers.js";
@@ -209,6 +209,25 @@ describe("switchyard proxy", () => {
     expect(launchFlags(2, [], "--enable-source-maps --min_semi_space_size=4")).toEqual(["--v8-pool-size=1"]);
     expect(launchFlags(2, ["--v8-pool-size=3"], "--max-semi-space-size=4")).toEqual([]);
     expect(launchFlags(8, [], "--v8_pool_size=0")).toEqual(["--max-semi-space-size=8"]);
+  });
+
+  it("sizes each --workers worker's V8 helpers to its share of the CPUs, only where the launcher chose them", () => {
+    const launched = "--max-semi-space-size=8 --v8-pool-size=4";
+    const primary = ["--max-semi-space-size=8", "--v8-pool-size=4", "--enable-source-maps"];
+    expect(workerExecArgv(primary, launched, 8, 8)).toEqual([
+      "--max-semi-space-size=8",
+      "--v8-pool-size=1",
+      "--enable-source-maps",
+    ]);
+    expect(workerExecArgv(primary, launched, 16, 2)).toEqual(primary);
+    expect(workerExecArgv(primary, launched, 8, 3)[1]).toBe("--v8-pool-size=1");
+    expect(workerExecArgv(primary, launched, 12, 3)[1]).toBe("--v8-pool-size=3");
+    expect(workerExecArgv(primary, launched, 2, 6)[1]).toBe("--v8-pool-size=1");
+    // The user's own count (not in the launcher's list) stays, as does everything without a launch.
+    expect(workerExecArgv(["--v8-pool-size=4"], "--max-semi-space-size=8", 8, 8)).toEqual([
+      "--v8-pool-size=4",
+    ]);
+    expect(workerExecArgv(primary, undefined, 8, 8)).toEqual(primary);
   });
 
   it("proxies TCP from a config file", async () => {

@@ -8,7 +8,9 @@
  * passes promtool, and its latency histograms are the workers' added up.
  */
 
+import { readFile } from "node:fs/promises";
 import http from "node:http";
+import { availableParallelism } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { killLaunched, type Launched, launch, logLine } from "./helpers/cli.js";
 import { parseExposition, readHistogram } from "./helpers/exposition.js";
@@ -122,6 +124,19 @@ describe("switchyard proxy --workers 2", () => {
     expect(merged.listeners.web.requests).toBe(40);
     expect(merged.pools.main.requests).toBe(first + second);
     expect(merged.cluster.workers.map((worker) => worker.index)).toEqual([1, 2]);
+    // Each worker's V8 helpers sized to its share of the CPUs, beside the primary's young-generation cap.
+    if ("execve" in process) {
+      const share = Math.max(1, Math.floor(availableParallelism() / 2));
+      for (const { pid } of merged.cluster.workers) {
+        const flags = (await readFile(`/proc/${pid}/cmdline`, "latin1"))
+          .split("\0")
+          .filter((arg) => arg.startsWith("--"));
+        expect(flags.filter((flag) => /^--(v8-pool-size|max-semi-space-size)=/.test(flag))).toEqual([
+          "--max-semi-space-size=8",
+          `--v8-pool-size=${Math.min(4, Math.max(1, share - 1))}`,
+        ]);
+      }
+    }
     // The TCP balancer's summary (seed 003) adds up across workers too.
     const performance = (
       await json<{ total_requests: number; success_rate: number }>(`${cluster.admin}/api/performance`)

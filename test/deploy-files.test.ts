@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { YOUNG_GENERATION_CAP } from "../bin/v8-flags.js";
+import { YOUNG_GENERATION_CAP } from "../src/cli/v8-flags.js";
 import { parseListenAddress } from "../src/config/schema.js";
 import { killLaunched, ROOT, run } from "./helpers/cli.js";
 import { useTempDir } from "./helpers/fixtures.js";

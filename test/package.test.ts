@@ -57,8 +57,8 @@ describe("npm package", () => {
     expect(paths).toEqual(
       expect.arrayContaining([
         "bin/switchyard.js",
-        "bin/v8-flags.js",
         "dist/cli/main.js",
+        "dist/cli/v8-flags.js",
         "dist/index.d.ts",
         "dist/dashboard/index.html",
         "dist/lab-report/report.js",

@@ -6,8 +6,8 @@
  * `{ type: "ready", ... }` and answer requests carrying an `id`.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import os from "node:os";
-import { launchFlags } from "../../bin/v8-flags.js";
 
 const running = new Set();
 let handlersInstalled = false;
@@ -21,11 +21,19 @@ export function hasCommand(command) {
 export const TASKSET = hasCommand("taskset");
 
 /**
- * The V8 flags `switchyard proxy` adds on Node 22.15+ (bin/v8-flags.js), as it
+ * The V8 flags `switchyard proxy` adds on Node 22.15+ (src/cli/v8-flags.ts), as it
  * would choose them in a bench target: one CPU where the benches pin (two cores
  * and taskset), else every CPU.
  */
-export const CLI_FLAGS = launchFlags(TASKSET && os.cpus().length >= 2 ? 1 : os.availableParallelism());
+export const CLI_FLAGS = await cliFlags(TASKSET && os.cpus().length >= 2 ? 1 : os.availableParallelism());
+
+/** Empty before `npm run build` (the benches then skip Switchyard's targets and say why). */
+async function cliFlags(cpus) {
+  const rule = new URL("../../dist/cli/v8-flags.js", import.meta.url);
+  if (!existsSync(rule)) return [];
+  const { launchFlags } = await import(rule.href);
+  return launchFlags(cpus);
+}
 
 /**
  * Starts a child. `cpu` pins it with taskset when taskset exists; `ipc` opens a

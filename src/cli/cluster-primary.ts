@@ -5,18 +5,29 @@
  * the workers, and on SIGINT/SIGTERM stops them gracefully before exiting.
  */
 
+import cluster from "node:cluster";
+import { availableParallelism } from "node:os";
 import { ClusterAdmin } from "../cluster/cluster-admin.js";
 import { ClusterSupervisor } from "../cluster/supervisor.js";
 import { parseListenAddress, type SwitchyardConfig } from "../config/schema.js";
 import { formatHostPort } from "../core/address.js";
 import type { Logger } from "../observability/logger.js";
 import { nextSignal, shutdown } from "./shutdown.js";
+import { LAUNCH_FLAGS_ENV, workerExecArgv } from "./v8-flags.js";
 
 export async function runClusterPrimary(
   config: SwitchyardConfig,
   workers: number,
   logger: Logger,
 ): Promise<void> {
+  cluster.setupPrimary({
+    execArgv: workerExecArgv(
+      process.execArgv,
+      process.env[LAUNCH_FLAGS_ENV],
+      availableParallelism(),
+      workers,
+    ),
+  });
   const supervisor = new ClusterSupervisor({ workers, logger });
   await supervisor.start();
   let admin: ClusterAdmin | undefined;

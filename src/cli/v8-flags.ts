@@ -20,20 +20,46 @@ export const YOUNG_GENERATION_CAP = "--max-semi-space-size=8";
 /** Node's own default, the most helpers worth starting. */
 const MAX_V8_HELPERS = 4;
 
-const SETTINGS = [
+/**
+ * Where the launcher lists the flags it added, so that `--workers` can size
+ * each worker's helpers to its share of the CPUs (a flag the user chose has
+ * no business being changed).
+ */
+export const LAUNCH_FLAGS_ENV = "SWITCHYARD_LAUNCH_FLAGS";
+
+const helperPool = (cpus: number): string =>
+  `--v8-pool-size=${Math.min(MAX_V8_HELPERS, Math.max(1, cpus - 1))}`;
+
+const SETTINGS: readonly { chosenBy: RegExp; flag: (cpus: number) => string }[] = [
   { chosenBy: /--(max|min)[-_]semi[-_]space[-_]size\b/, flag: () => YOUNG_GENERATION_CAP },
-  {
-    chosenBy: /--v8[-_]pool[-_]size\b/,
-    flag: (cpus) => `--v8-pool-size=${Math.min(MAX_V8_HELPERS, Math.max(1, cpus - 1))}`,
-  },
+  { chosenBy: /--v8[-_]pool[-_]size\b/, flag: helperPool },
 ];
 
 /**
  * The flags to start node with for a process that may use `cpus` CPUs
  * (os.availableParallelism()), leaving out every setting the user chose.
  */
-export function launchFlags(cpus, execArgv = [], nodeOptions = "") {
+export function launchFlags(cpus: number, execArgv: readonly string[] = [], nodeOptions = ""): string[] {
   return SETTINGS.filter(
     ({ chosenBy }) => !execArgv.some((flag) => chosenBy.test(flag)) && !chosenBy.test(nodeOptions),
   ).map(({ flag }) => flag(cpus));
+}
+
+/**
+ * A cluster worker's node flags: the primary's, with the helper count the
+ * launcher chose for the whole machine (`launched`, LAUNCH_FLAGS_ENV) sized
+ * again for one worker's share of the CPUs. N workers on N CPUs each get one
+ * helper, not N − 1 apiece.
+ */
+export function workerExecArgv(
+  execArgv: readonly string[],
+  launched: string | undefined,
+  cpus: number,
+  workers: number,
+): string[] {
+  const added = new Set((launched ?? "").split(" "));
+  const share = Math.max(1, Math.floor(cpus / workers));
+  return execArgv.map((flag) =>
+    added.has(flag) && flag.startsWith("--v8-pool-size=") ? helperPool(share) : flag,
+  );
 }
