@@ -20,7 +20,15 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BENCH_NODE, benchNodeVersion, startNodeScript, stopAll, TASKSET } from "./lib/children.js";
+import {
+  BENCH_NODE,
+  benchNodeVersion,
+  LOAD_CPU,
+  PINNED,
+  PROXY_CPU,
+  startNodeScript,
+  stopAll,
+} from "./lib/children.js";
 import { envInt } from "./lib/env.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
 import { ensureNginx, startNginxResponder } from "./lib/nginx.js";
@@ -43,19 +51,17 @@ const REFERENCE = { switchyard: "haproxy", "switchyard-tcp": "bare-pipe" };
 const durationSec = envInt("BENCH_DURATION", 4);
 const rounds = envInt("BENCH_ROUNDS", 4);
 const connections = envInt("BENCH_CONNECTIONS", 64);
-const proxyCpu = TASKSET ? 0 : undefined;
-const loadCpu = TASKSET ? 1 : undefined;
 
 async function main() {
   ensureWrk();
   ensureNginx();
   ensureHaproxy();
   const nodeVersion = benchNodeVersion();
-  const backend = await startNginxResponder({ cpu: loadCpu });
-  const haproxy = await startHaproxy({ upstreamPort: backend.port, cpu: proxyCpu });
+  const backend = await startNginxResponder({ cpu: LOAD_CPU });
+  const haproxy = await startHaproxy({ upstreamPort: backend.port, cpu: PROXY_CPU });
   const script = (name) => here(`./lib/${name}`);
   const node = (name, file, args) =>
-    startNodeScript(name, script(file), [String(backend.port), ...args], proxyCpu, [], BENCH_NODE);
+    startNodeScript(name, script(file), [String(backend.port), ...args], PROXY_CPU, [], BENCH_NODE);
   const started = {
     haproxy: { port: haproxy.port, pid: haproxy.handle.pid },
     switchyard: await node("switchyard", "switchyard-proxy.js", []),
@@ -74,7 +80,7 @@ async function main() {
       url: `http://127.0.0.1:${target.port}/`,
       connections,
       durationSec: seconds,
-      cpu: loadCpu,
+      cpu: LOAD_CPU,
       headers: ["Connection: close"],
     });
     const cpu = (await cpuSeconds(target.pid)) - before;
@@ -137,7 +143,7 @@ async function report(targets, nodeVersion) {
     ),
     "",
     `- wrk -t1 -c${connections} -H "Connection: close", ${durationSec} s per run, ${rounds} rounds interleaved forward and backward in turn, one warm-up run per target; medians (the paired ratio is the median of the rounds' ratios)`,
-    `- ${TASKSET ? "targets pinned to CPU 0; nginx and wrk to CPU 1" : "taskset missing: nothing pinned"}`,
+    `- ${PINNED ? "targets pinned to CPU 0; nginx and wrk to CPU 1" : "nothing pinned (taskset missing or fewer than 2 CPUs)"}`,
     `- Node targets on Node ${nodeVersion}; Switchyard listeners accept several connections per loop turn only on Node 22.12+ under Linux (one socket otherwise)`,
     `- HAProxy: ${haproxyVersion()}, nbthread 1, mode http, http-reuse always`,
     "",

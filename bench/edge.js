@@ -28,7 +28,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CERTIFICATE_KIND, makeBenchCertificate } from "./lib/certificate.js";
 import { dropTargetsNotAnsweringOk } from "./lib/check-targets.js";
-import { request, startChild, startNodeScript, stopAll, TASKSET, waitReady } from "./lib/children.js";
+import {
+  LOAD_CPU,
+  PINNED,
+  PROXY_CPU,
+  request,
+  startChild,
+  startNodeScript,
+  stopAll,
+  TASKSET,
+  waitReady,
+} from "./lib/children.js";
 import { envInt, envList } from "./lib/env.js";
 import { ensureH2load, h2loadVersion, runH2load } from "./lib/h2load.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
@@ -76,13 +86,9 @@ export async function runEdgeBench() {
     if (s in TITLES) return true;
     throw new Error(`BENCH_EDGE_SECTIONS: unknown section "${s}" (keepalive, handshake, h2)`);
   });
-  const twoCores = os.cpus().length >= 2;
-  const proxyCpu = twoCores ? 0 : undefined;
-  const loadCpu = twoCores ? 1 : undefined;
-  const pinning =
-    TASKSET && twoCores
-      ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and every load generator pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
-      : `no pinning (${TASKSET ? "fewer than 2 CPUs" : "taskset not found"})`;
+  const pinning = PINNED
+    ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and every load generator pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
+    : `no pinning (${TASKSET ? "fewer than 2 CPUs" : "taskset not found"})`;
   const notes = [];
   const quietWaits = [];
   const loadAtStart = os.loadavg()[0];
@@ -100,19 +106,19 @@ export async function runEdgeBench() {
   );
   try {
     certificate = await makeBenchCertificate();
-    const backend = await startNodeScript("backend", here("./lib/backend-server.js"), [], loadCpu);
+    const backend = await startNodeScript("backend", here("./lib/backend-server.js"), [], LOAD_CPU);
     const autocannon = startChild({
       name: "autocannon",
       command: process.execPath,
       args: [here("./lib/load-worker.js")],
-      cpu: loadCpu,
+      cpu: LOAD_CPU,
       ipc: true,
     });
     const handshaker = startChild({
       name: "handshakes",
       command: process.execPath,
       args: [here("./lib/handshake-worker.js")],
-      cpu: loadCpu,
+      cpu: LOAD_CPU,
       ipc: true,
     });
     await waitReady(autocannon);
@@ -127,7 +133,7 @@ export async function runEdgeBench() {
         haproxyVersionText = haproxyVersion();
         haproxy = await startHaproxy({
           upstreamPort: backend.port,
-          cpu: proxyCpu,
+          cpu: PROXY_CPU,
           tls: { pem: certificate.pem },
         });
         targets.push({ key: "haproxy", port: haproxy.port, pid: haproxy.handle.pid });
@@ -144,7 +150,7 @@ export async function runEdgeBench() {
             "switchyard",
             here("./lib/switchyard-proxy.js"),
             [String(backend.port), "--tls", certificate.cert, certificate.key],
-            proxyCpu,
+            PROXY_CPU,
           );
           targets.push({ key: "switchyard", port: t.port, pid: t.handle.pid });
         } catch (error) {
@@ -195,20 +201,20 @@ export async function runEdgeBench() {
             clients: h2Clients,
             streams: h2Streams,
             durationSec: seconds,
-            cpu: loadCpu,
+            cpu: LOAD_CPU,
           }),
       }),
     };
     const runOnce = async (section, target, seconds) => {
-      await waitBeforeRun(proxyCpu, quietWaitSec, quietWaits, log);
+      await waitBeforeRun(PROXY_CPU, quietWaitSec, quietWaits, log);
       const load = loads[section](target, seconds);
       return measureRun({
         run: load.run,
         targetPid: target.pid,
         loadSeconds: load.loadSeconds,
         alsoOnLoadCore: ourLoadCorePids.filter((pid) => pid !== load.pid),
-        proxyCpu,
-        loadCpu,
+        proxyCpu: PROXY_CPU,
+        loadCpu: LOAD_CPU,
       });
     };
 
@@ -307,7 +313,7 @@ export async function runEdgeBench() {
     );
   };
 
-  const waitNote = quietWaitNote(quietWaits, proxyCpu, quietWaitSec);
+  const waitNote = quietWaitNote(quietWaits, PROXY_CPU, quietWaitSec);
   if (waitNote) notes.push(waitNote);
   const contended = sections.flatMap((section) =>
     targets

@@ -27,7 +27,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { barChart } from "../dist/lab/svg-chart.js";
-import { request, startNodeScript, stopAll, stopChild } from "./lib/children.js";
+import { LOAD_CPU, PROXY_CPU, request, startNodeScript, stopAll, stopChild } from "./lib/children.js";
 import { ensureHaproxy, haproxyVersion, startHaproxy } from "./lib/haproxy.js";
 import { ensureNginx, nginxVersion, startNginx } from "./lib/nginx.js";
 import { fixed, markdownTable, ratio } from "./lib/stats.js";
@@ -70,9 +70,6 @@ const DELAY_MS = Number(args.delay);
 const SLOW_MS = 5 * DELAY_MS;
 const DURATION_MS = Number(args.duration) * 1000;
 const WARMUP_MS = Number(args.warmup) * 1000;
-const twoCores = os.cpus().length >= 2;
-const PROXY_CPU = twoCores ? 0 : undefined;
-const LOAD_CPU = twoCores ? 1 : undefined;
 
 const slowLast = Array.from({ length: BACKENDS }, (_, i) => (i === BACKENDS - 1 ? SLOW_MS : DELAY_MS));
 /** Requests per second the backends serve with one of them slow. */

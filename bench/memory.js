@@ -30,12 +30,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
   CLI_FLAGS,
+  LOAD_CPU,
+  PINNED,
+  PROXY_CPU,
   request,
   startChild,
   startNodeScript,
   stopAll,
   stopChild,
-  TASKSET,
   waitReady,
 } from "./lib/children.js";
 import { envInt, envList } from "./lib/env.js";
@@ -248,13 +250,9 @@ export async function runMemoryBench() {
     connections: envInt("BENCH_CONNECTIONS", 64),
   };
   const wanted = envList("BENCH_TARGETS", Object.keys(TARGETS)).filter((key) => key in TARGETS);
-  const twoCores = os.cpus().length >= 2;
-  const proxyCpu = twoCores ? 0 : undefined;
-  const loadCpu = twoCores ? 1 : undefined;
-  const pinning =
-    TASKSET && twoCores
-      ? "proxy under test pinned to CPU 0; backend and autocannon pinned to CPU 1; upload and stalled clients in the orchestrator, unpinned"
-      : "no pinning";
+  const pinning = PINNED
+    ? "proxy under test pinned to CPU 0; backend and autocannon pinned to CPU 1; upload and stalled clients in the orchestrator, unpinned"
+    : "no pinning";
   const notes = [];
   if (!existsSync(here("../dist/proxy/http-proxy.js"))) {
     for (const key of wanted.filter((k) => k.startsWith("switchyard"))) {
@@ -268,12 +266,12 @@ export async function runMemoryBench() {
     `memory bench: load ${ctx.loadSec} s × ${ctx.connections} connections then ${ctx.settleSec} s idle; upload ${mb(ctx.uploadBytes)}; ${STALL_CLIENTS} stalled readers for ${ctx.stallSec} s; ${pinning}`,
   );
 
-  const backend = await startNode("backend", "./lib/backend-server.js", [], loadCpu);
+  const backend = await startNode("backend", "./lib/backend-server.js", [], LOAD_CPU);
   ctx.load = startChild({
     name: "autocannon",
     command: process.execPath,
     args: [here("./lib/load-worker.js")],
-    cpu: loadCpu,
+    cpu: LOAD_CPU,
     ipc: true,
   });
   await waitReady(ctx.load);
@@ -285,7 +283,7 @@ export async function runMemoryBench() {
         key,
         TARGETS[key].script,
         [String(backend.port)],
-        proxyCpu,
+        PROXY_CPU,
         TARGETS[key].nodeFlags,
       );
       try {

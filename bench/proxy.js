@@ -34,6 +34,9 @@ import {
   BENCH_NODE,
   benchNodeVersion,
   CLI_FLAGS,
+  LOAD_CPU,
+  PINNED,
+  PROXY_CPU,
   request,
   startNodeScript,
   stopAll,
@@ -126,13 +129,9 @@ export async function runProxyBench() {
     "bare-responder",
   ]);
   const profile = process.env.BENCH_PROFILE === "1";
-  const twoCores = os.cpus().length >= 2;
-  const proxyCpu = twoCores ? 0 : undefined;
-  const loadCpu = twoCores ? 1 : undefined;
-  const pinning =
-    TASKSET && twoCores
-      ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and wrk pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
-      : `no pinning (${TASKSET ? "fewer than 2 CPUs" : "taskset not found"})`;
+  const pinning = PINNED
+    ? "proxy under test pinned to CPU 0 (taskset -c 0); backend and wrk pinned to CPU 1 (taskset -c 1); orchestrator unpinned and idle during runs"
+    : `no pinning (${TASKSET ? "fewer than 2 CPUs" : "taskset not found"})`;
   const notes = [];
   const quietWaitSec = envInt("BENCH_QUIET_WAIT", 60);
   const quietWaits = [];
@@ -152,7 +151,7 @@ export async function runProxyBench() {
   try {
     const missing = ensureNginx(log) ?? ensureWrk(log);
     if (missing) throw new Error(`the proxy bench needs NGINX (the backend) and wrk: ${missing}`);
-    backend = await startNginxResponder({ cpu: loadCpu });
+    backend = await startNginxResponder({ cpu: LOAD_CPU });
     if (wanted.includes("direct"))
       targets.push({ key: "direct", port: backend.port, pid: backend.handle.pid });
 
@@ -162,14 +161,14 @@ export async function runProxyBench() {
         notes.push(`HAProxy skipped: ${missing}.`);
       } else {
         haproxyVersionText = haproxyVersion();
-        haproxy = await startHaproxy({ upstreamPort: backend.port, cpu: proxyCpu });
+        haproxy = await startHaproxy({ upstreamPort: backend.port, cpu: PROXY_CPU });
         targets.push({ key: "haproxy", port: haproxy.port, pid: haproxy.handle.pid, handle: haproxy.handle });
       }
     }
     /** Starts a Node target script (in lib/) on the proxy core and adds it to the targets. */
     const addNodeTarget = async (key, script, args, extra = {}, nodeFlags = []) => {
       const start = () =>
-        startNodeTarget(key, `./lib/${script}`, [String(backend.port), ...args], proxyCpu, nodeFlags);
+        startNodeTarget(key, `./lib/${script}`, [String(backend.port), ...args], PROXY_CPU, nodeFlags);
       const t = await start();
       targets.push({ key, port: t.port, pid: t.handle.pid, handle: t.handle, node: true, start, ...extra });
     };
@@ -204,19 +203,19 @@ export async function runProxyBench() {
     targets.sort((a, b) => RUN_ORDER.indexOf(a.key) - RUN_ORDER.indexOf(b.key));
 
     const runOnce = async (target, seconds) => {
-      await waitBeforeRun(proxyCpu, quietWaitSec, quietWaits, log);
+      await waitBeforeRun(PROXY_CPU, quietWaitSec, quietWaits, log);
       return measureRun({
         run: () =>
           runWrk({
             url: `http://127.0.0.1:${target.port}/`,
             connections,
             durationSec: seconds,
-            cpu: loadCpu,
+            cpu: LOAD_CPU,
           }),
         targetPid: target.pid,
         alsoOnLoadCore: [backend.handle.pid],
-        proxyCpu,
-        loadCpu,
+        proxyCpu: PROXY_CPU,
+        loadCpu: LOAD_CPU,
         // The direct target (the backend) is pinned to the load core, so all of CPU 0's use is others'.
         targetOnLoadCore: target.key === "direct",
       });
@@ -263,7 +262,7 @@ export async function runProxyBench() {
     // share the core during the throughput runs).
     memoryTargets = targets.filter((t) => t.key !== "direct" && !t.tcp);
     if (wanted.includes("bare-responder")) {
-      const floor = await startNodeTarget("bare-responder", "./lib/bare-responder.js", [], proxyCpu);
+      const floor = await startNodeTarget("bare-responder", "./lib/bare-responder.js", [], PROXY_CPU);
       memoryTargets.push({
         key: "bare-responder",
         port: floor.port,
@@ -438,7 +437,7 @@ export async function runProxyBench() {
       `TCP: Switchyard's TcpProxy reaches ${ratio(tcp["switchyard-tcp"].rps, tcp["bare-pipe"].rps)}× the bare pipe's req/s at ${ratio(tcp["bare-pipe"].cpuUs, tcp["switchyard-tcp"].cpuUs)}× its CPU cost per request (bare pipe's µs/req ÷ the TcpProxy's; goal within 5%: ≥ 0.95)`,
     );
   }
-  const waitNote = quietWaitNote(quietWaits, proxyCpu, quietWaitSec);
+  const waitNote = quietWaitNote(quietWaits, PROXY_CPU, quietWaitSec);
   if (waitNote) notes.push(waitNote);
   const contended = contendedNote(
     targets.filter((t) => t.runs.some((r) => !isQuiet(r))).map((t) => LABELS[t.key]),

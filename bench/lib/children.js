@@ -21,11 +21,18 @@ export function hasCommand(command) {
 export const TASKSET = hasCommand("taskset");
 
 /**
- * The V8 flags `switchyard proxy` adds on Node 22.15+ (src/cli/v8-flags.ts), as it
- * would choose them in a bench target: one CPU where the benches pin (two cores
- * and taskset), else every CPU.
+ * The benches pin where they can (taskset and two cores): the proxy under test
+ * on CPU 0, backends and load generators on CPU 1.
  */
-export const CLI_FLAGS = await cliFlags(TASKSET && os.cpus().length >= 2 ? 1 : os.availableParallelism());
+export const PINNED = TASKSET && os.cpus().length >= 2;
+export const PROXY_CPU = PINNED ? 0 : undefined;
+export const LOAD_CPU = PINNED ? 1 : undefined;
+
+/**
+ * The V8 flags `switchyard proxy` adds on Node 22.15+ (src/cli/v8-flags.ts), as it
+ * would choose them in a bench target: one CPU where the benches pin, else every CPU.
+ */
+export const CLI_FLAGS = await cliFlags(PINNED ? 1 : os.availableParallelism());
 
 /** Empty before `npm run build` (the benches then skip Switchyard's targets and say why). */
 async function cliFlags(cpus) {
