@@ -300,3 +300,22 @@ describe("Forwarded elements", () => {
     );
   });
 });
+
+describe("the Forwarded element of consecutive requests", () => {
+  it("is each request's own, whether client, scheme or Host repeats or changes (property)", () => {
+    const request = fc.record({
+      clientIp: fc.option(fc.constantFrom("192.0.2.60", "192.0.2.61", "2001:db8::1"), { nil: undefined }),
+      proto: fc.constantFrom("http", "https"),
+      host: fc.option(fc.constantFrom("a.test", "b.test:8443"), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 12 }), (requests) => {
+        for (const { clientIp, proto, host } of requests) {
+          const raw = host === undefined ? [] : ["Host", host];
+          const { headers } = buildUpstreamHeaders(raw, clientIp, proto);
+          expect(get(headers, "forwarded")).toEqual([forwardedElement(clientIp, proto, host)]);
+        }
+      }),
+    );
+  });
+});
