@@ -30,6 +30,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
   CLI_FLAGS,
+  CLI_TARGET_LABEL,
   LOAD_CPU,
   PINNED,
   PROXY_CPU,
@@ -56,7 +57,7 @@ const STALL_READ_BYTES = 1 * MB;
 const TARGETS = {
   switchyard: { label: "Switchyard HttpProxy", script: "./lib/switchyard-proxy.js" },
   "switchyard-cli": {
-    label: `Switchyard HttpProxy, ${CLI_FLAGS.join(" ")} (as \`switchyard proxy\` runs on Node 22.15+)`,
+    label: CLI_TARGET_LABEL,
     script: "./lib/switchyard-proxy.js",
     nodeFlags: CLI_FLAGS,
   },

@@ -34,6 +34,9 @@ export const LOAD_CPU = PINNED ? 1 : undefined;
  */
 export const CLI_FLAGS = await cliFlags(PINNED ? 1 : os.availableParallelism());
 
+/** The bench row of the proxy started with CLI_FLAGS. */
+export const CLI_TARGET_LABEL = `Switchyard HttpProxy, ${CLI_FLAGS.join(" ")} (as \`switchyard proxy\` runs on Node 22.15+)`;
+
 /** Empty before `npm run build` (the benches then skip Switchyard's targets and say why). */
 async function cliFlags(cpus) {
   const rule = new URL("../../dist/cli/v8-flags.js", import.meta.url);
