@@ -231,6 +231,8 @@ export async function startSwitchyard(
             maxRetries: listener.maxRetries,
             retryBudget: listener.retryBudget,
             acceptSockets: listener.acceptSockets,
+            acceptProxyProtocol: listener.acceptProxyProtocol,
+            sendProxyProtocol: listener.sendProxyProtocol,
             logger,
           })
         : new HttpProxy({
@@ -247,6 +249,7 @@ export async function startSwitchyard(
             queueTimeoutMs: listener.queueTimeoutMs,
             maxRequestsPerConnection: listener.maxRequestsPerConnection,
             acceptSockets: listener.acceptSockets,
+            acceptProxyProtocol: listener.acceptProxyProtocol,
             drainTimeoutMs: listener.drainTimeoutMs,
             tls:
               listener.tls === undefined

@@ -37,6 +37,16 @@ describe("README", () => {
     expect(config.pools.search?.backends).toHaveLength(1);
   });
 
+  it("shows PROXY protocol listeners that validate", async () => {
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### PROXY protocol"));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const config = parseConfig(parse(example as string));
+    expect(config.listeners[0]).toMatchObject({ protocol: "http", acceptProxyProtocol: true });
+    expect(config.listeners[1]).toMatchObject({ protocol: "tcp", sendProxyProtocol: "v2" });
+  });
+
   it("shows the ALPHA1/BETA1 balancer's config.py as a valid file", async () => {
     const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("## Coming from the TCP balancer (ALPHA1/BETA1)"));

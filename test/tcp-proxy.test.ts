@@ -3,6 +3,11 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Balancer, createBalancer } from "../src/balancer/balancer.js";
 import { reusePortAvailable } from "../src/core/accept-sockets.js";
+import {
+  encodeProxyHeader,
+  type ProxyProtocolVersion,
+  readProxyHeader,
+} from "../src/proxy/proxy-protocol.js";
 import { TcpProxy, type TcpProxyOptions } from "../src/proxy/tcp-proxy.js";
 import { listeningSocketsOn } from "./helpers/listening-sockets.js";
 
@@ -499,5 +504,145 @@ describe("TcpProxy tunnels of a departing backend", () => {
     await secondDone;
     expect(Date.now() - removedAt).toBeLessThan(1_000);
     await waitFor(() => proxy.connections === 0);
+  });
+});
+
+describe("TcpProxy and the PROXY protocol", () => {
+  /** A backend that keeps every byte it is sent, per connection, and answers "ok" once "hello" came. */
+  async function recordingBackend(): Promise<{ address: string; received: Buffer[] }> {
+    const received: Buffer[] = [];
+    const address = await startBackend((socket) => {
+      const at = received.push(Buffer.alloc(0)) - 1;
+      socket.on("data", (chunk: Buffer) => {
+        received[at] = Buffer.concat([received[at] as Buffer, chunk]);
+        if (received[at]?.toString("latin1").endsWith("hello")) socket.write("ok");
+      });
+    });
+    return { address, received };
+  }
+
+  it("opens each upstream connection with a v1 or v2 header naming the client", async () => {
+    for (const version of ["v1", "v2"] as const) {
+      const backend = await recordingBackend();
+      const { port } = await startProxy(createBalancer({ backends: [{ address: backend.address }] }), {
+        sendProxyProtocol: version,
+      });
+      const client = connect(port);
+      await new Promise((resolve) => client.once("connect", resolve));
+      client.write("hello");
+      expect(await readBytes(client, 2)).toBe("ok");
+      const sent = backend.received[0] as Buffer;
+      const header = readProxyHeader(sent);
+      expect(header).toEqual({
+        status: "done",
+        length: expect.any(Number),
+        connection: {
+          sourceAddress: HOST,
+          sourcePort: client.localPort,
+          destinationAddress: HOST,
+          destinationPort: port,
+        },
+      });
+      if (version === "v1") {
+        expect(sent.toString("latin1")).toBe(
+          `PROXY TCP4 127.0.0.1 127.0.0.1 ${client.localPort} ${port}\r\nhello`,
+        );
+      }
+      expect(sent.subarray(header.status === "done" ? header.length : 0).toString()).toBe("hello");
+    }
+  });
+
+  it("takes the header from the proxy in front, strips it, and routes and passes on the client it names", async () => {
+    const backend = await recordingBackend();
+    const { port } = await startProxy(createBalancer({ backends: [{ address: backend.address }] }), {
+      acceptProxyProtocol: true,
+      sendProxyProtocol: "v1",
+    });
+    const inFront = encodeProxyHeader("v2", {
+      sourceAddress: "2001:db8::7",
+      sourcePort: 40_000,
+      destinationAddress: "2001:db8::1",
+      destinationPort: 443,
+    });
+    const client = connect(port);
+    // The header in three pieces, the payload behind its last piece.
+    client.write(inFront.subarray(0, 5));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    client.write(inFront.subarray(5, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    client.write(Buffer.concat([inFront.subarray(20), Buffer.from("hello")]));
+    expect(await readBytes(client, 2)).toBe("ok");
+    expect((backend.received[0] as Buffer).toString("latin1")).toBe(
+      "PROXY TCP6 2001:db8::7 2001:db8::1 40000 443\r\nhello",
+    );
+
+    // Without a header to send on, the backend gets the bytes after the header and nothing else.
+    const plain = await recordingBackend();
+    const quiet = await startProxy(createBalancer({ backends: [{ address: plain.address }] }), {
+      acceptProxyProtocol: true,
+    });
+    const second = connect(quiet.port);
+    second.write("PROXY TCP4 203.0.113.9 198.51.100.1 40000 443\r\nhello");
+    expect(await readBytes(second, 2)).toBe("ok");
+    expect((plain.received[0] as Buffer).toString()).toBe("hello");
+  });
+
+  it("balances on the client the header names (ip-hash)", async () => {
+    const backends = [
+      { id: "a", address: await startBackend((socket) => socket.end("a")) },
+      { id: "b", address: await startBackend((socket) => socket.end("b")) },
+    ];
+    const { port } = await startProxy(createBalancer({ backends, algorithm: "ip-hash" }), {
+      acceptProxyProtocol: true,
+    });
+    // The same hashing, outside the proxy: which backend each client should reach.
+    const oracle = createBalancer({ backends, algorithm: "ip-hash" });
+    const clients = Array.from({ length: 16 }, (_, i) => `198.51.100.${i + 1}`);
+    const expected = clients.map((ip) => oracle.select({ clientIp: ip }).backend.id);
+    expect(new Set(expected).size).toBe(2);
+    const seen: string[] = [];
+    for (const ip of clients) {
+      const client = connect(port);
+      client.write(`PROXY TCP4 ${ip} 192.0.2.1 5000 80\r\n`);
+      seen.push((await collect(client)).data);
+    }
+    expect(seen).toEqual(expected);
+  });
+
+  it("closes a connection whose header is missing, malformed, cut off or late, and never connects it", async () => {
+    let upstreamConnections = 0;
+    const address = await startBackend((socket) => {
+      upstreamConnections++;
+      socket.end();
+    });
+    const balancer = createBalancer({ backends: [{ address }] });
+    const { port } = await startProxy(balancer, { acceptProxyProtocol: true, connectTimeoutMs: 200 });
+    for (const opening of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 99999 80\r\n"]) {
+      const client = connect(port);
+      client.write(opening);
+      expect(await collect(client)).toEqual({ data: "", ended: expect.any(Boolean) });
+    }
+    // Half a header, then the client's FIN: closed at once.
+    const cut = connect(port);
+    const cutClosed = collect(cut);
+    cut.end("PROXY TCP4 1.2.3.4");
+    const cutAt = Date.now();
+    await cutClosed;
+    expect(Date.now() - cutAt).toBeLessThan(150);
+    // Half a header and silence: closed after connectTimeoutMs.
+    const late = connect(port);
+    const lateClosed = collect(late);
+    late.write("PROXY TCP4 1.2.3.4");
+    const lateAt = Date.now();
+    await lateClosed;
+    expect(Date.now() - lateAt).toBeGreaterThanOrEqual(150);
+    expect(upstreamConnections).toBe(0);
+    expect(balancer.stats().requests).toBe(0);
+  });
+
+  it("refuses a PROXY protocol version it does not know", () => {
+    expect(
+      () => new TcpProxy({ balancer: createBalancer(), sendProxyProtocol: "v3" as ProxyProtocolVersion }),
+    ).toThrow('sendProxyProtocol must be "v1" or "v2"');
   });
 });

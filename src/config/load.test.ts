@@ -322,6 +322,24 @@ describe("validation messages", () => {
     expect(configError(raw).message).toContain("listeners[0].tls.certificates");
   });
 
+  it("takes the PROXY protocol from the proxy in front on any listener, and sends it on tcp ones only", () => {
+    const raw = base();
+    firstListener(raw).acceptProxyProtocol = true;
+    expect(parseConfig(raw).listeners[0]?.acceptProxyProtocol).toBe(true);
+    firstListener(raw).sendProxyProtocol = "v2";
+    expect(configError(raw).message).toContain(
+      "listeners[0].sendProxyProtocol: expected sendProxyProtocol on a tcp listener only",
+    );
+    firstListener(raw).protocol = "tcp";
+    expect(parseConfig(raw).listeners[0]).toMatchObject({
+      acceptProxyProtocol: true,
+      sendProxyProtocol: "v2",
+    });
+    firstListener(raw).sendProxyProtocol = "v3";
+    expect(configError(raw).message).toContain("listeners[0].sendProxyProtocol");
+    expect(configError(raw).message).toContain('"v1"');
+  });
+
   it("takes HTTP/2 limits and h2c on http listeners, and refuses them where they cannot apply", () => {
     const raw = base();
     firstListener(raw).http2 = { maxConcurrentStreams: 50, rapidReset: { maxResets: 100 } };

@@ -129,6 +129,15 @@ export interface HttpProxyOptions {
    */
   acceptSockets?: number;
   /**
+   * Every connection must open with a PROXY protocol header (v1 or v2, as
+   * HAProxy's `accept-proxy` and NGINX's `listen ... proxy_protocol`), before
+   * TLS on a TLS listener: the client it names is the one routed, limited,
+   * logged and put in the forwarded headers. A connection without a valid
+   * header within `timeouts.requestHeadMs` is closed. Only for a listener
+   * that nothing but the proxy in front can reach. Default false.
+   */
+  acceptProxyProtocol?: boolean;
+  /**
    * Answer every request with a 308 to the same URL on https (to `port`,
    * default 443) instead of proxying it. For a plain listener beside a TLS one.
    */
@@ -191,6 +200,7 @@ export interface HttpProxySettings {
   readonly http2: Readonly<Http2Limits> | undefined;
   /** Listening sockets wanted on the port (see core/accept-sockets.ts). */
   readonly acceptSockets: number;
+  readonly acceptProxyProtocol: boolean;
 }
 
 /** Checks `options` (throws SY_ERR_INVALID_OPTIONS on the first bad one) and fills in the defaults. */
@@ -289,6 +299,7 @@ export function httpProxySettings(options: HttpProxyOptions): HttpProxySettings 
     h2c,
     http2,
     acceptSockets: acceptSocketCount(options.acceptSockets),
+    acceptProxyProtocol: options.acceptProxyProtocol === true,
   };
 }
 

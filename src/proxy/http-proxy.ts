@@ -51,6 +51,7 @@ import type { ClientRequest } from "./http1/client-request.js";
 import { type Http2Host, Http2Sessions } from "./http2/http2-sessions.js";
 import { type PoolTransport, PoolTransports } from "./pool-transports.js";
 import { type BackendUpstreamStats, type HttpProxyStats, ProxyCounters } from "./proxy-counters.js";
+import { ProxyProtocolAccepts } from "./proxy-protocol-accepts.js";
 import type { RateLimitOptions } from "./rate-limit/rate-limiter.js";
 import { NoRoute } from "./routes/no-route.js";
 import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
@@ -89,6 +90,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   /** The HTTP/2 side; undefined when the listener speaks HTTP/1.1 only. */
   #http2: Http2Sessions | undefined;
   #server: AcceptSockets;
+  /** Set when every connection opens with a PROXY protocol header. */
+  #behindProxy: ProxyProtocolAccepts | undefined;
   #connections = new Set<ClientConnection>();
   /** Replaced whole by setRoutes, never edited in place. */
   #routes: RouteTable<PoolTransport>;
@@ -126,14 +129,34 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       options.rateLimit,
     );
     if (settings.http2 !== undefined) this.#http2 = new Http2Sessions(this, settings.http2);
-    // Plain: every listening socket's connections come to #acceptPlain as handles (shared-reads.ts).
-    // TLS: the extra sockets hand theirs to the TLS server, as its own are.
-    this.#server =
-      options.tls === undefined
-        ? new AcceptSockets(net.createServer(), settings.acceptSockets, (server) =>
-            takeAccepts(server, this.#acceptPlain, this.#acceptFailed),
-          )
-        : new AcceptSockets(this.#tlsServer(options.tls), settings.acceptSockets);
+    if (settings.acceptProxyProtocol) {
+      this.#behindProxy = new ProxyProtocolAccepts(settings.timeouts.requestHeadMs, this.logger);
+    }
+    this.#server = this.#listeningSockets(options.tls);
+  }
+
+  /**
+   * Plain: every listening socket's connections come to #acceptPlain as
+   * handles (shared-reads.ts). TLS: the extra sockets hand theirs to the TLS
+   * server, as its own are. Behind a proxy, each connection's PROXY header is
+   * read before either (proxy-protocol-accepts.ts).
+   */
+  #listeningSockets(tlsOptions: HttpProxyOptions["tls"]): AcceptSockets {
+    const count = this.#settings.acceptSockets;
+    const behindProxy = this.#behindProxy;
+    if (tlsOptions !== undefined) {
+      const server = this.#tlsServer(tlsOptions);
+      if (behindProxy === undefined) return new AcceptSockets(server, count);
+      const accept = (client: ClientHandle): void => behindProxy.tls(client, server);
+      return new AcceptSockets(server, count, (bound) => takeAccepts(bound, accept, this.#acceptFailed));
+    }
+    const accept =
+      behindProxy === undefined
+        ? this.#acceptPlain
+        : (client: ClientHandle): void => behindProxy.plain(client, this.#connectionReady);
+    return new AcceptSockets(net.createServer(), count, (bound) =>
+      takeAccepts(bound, accept, this.#acceptFailed),
+    );
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -316,12 +339,20 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     this.#connections.add(new ClientConnection(socket, this));
   };
 
+  /** A plain connection whose PROXY header came: `rest` are the bytes after it. */
+  #connectionReady = (socket: net.Socket, rest: Buffer): void => {
+    const connection = new ClientConnection(socket, this);
+    this.#connections.add(connection);
+    if (rest.length > 0) connection._read(rest);
+  };
+
   #acceptFailed = (code: string): void => {
     this.logger.error({ code }, "http listener could not accept a connection");
   };
 
   /** A TLS connection: HTTP/2 when ALPN chose it, else HTTP/1.1 read the usual way. */
   #onSecureConnection = (socket: tls.TLSSocket): void => {
+    this.#behindProxy?.secured(socket);
     if (this.#http2 !== undefined && socket.alpnProtocol === "h2") this.#http2.accept(socket);
     else this.#connections.add(new ClientConnection(socket, this));
   };
@@ -355,6 +386,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   async #shutdown(graceMs: number): Promise<void> {
     const closed = this.#server.close();
+    this.#behindProxy?.destroy();
     for (const connection of this.#connections) connection.closeIfIdle();
     this.#http2?.close();
     const drained = await this.#drain(graceMs);

@@ -7,7 +7,8 @@
  * both directions are relayed (with backpressure), half-close is forwarded
  * (FIN from one side ends the other side's write half), and the pair closes
  * when both directions are done, on idle timeout, or on an error from either
- * side (tcp-tunnel.ts). Accepted connections come as bare handles, each made
+ * side (tcp-tunnel.ts). The PROXY protocol can be taken from the proxy in
+ * front and sent on to the backends (proxy-protocol.ts). Accepted connections come as bare handles, each made
  * into one socket by its tunnel (core/shared-reads.ts).
  * Tunnels are tracked per backend (backend-tunnels.ts): a backend
  * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
@@ -26,6 +27,7 @@ import { type ClientHandle, takeAccepts } from "../core/shared-reads.js";
 import { sweepPeriod } from "../http1/sweep-period.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { BackendTunnels, DEFAULT_TUNNEL_DRAIN_TIMEOUT_MS } from "./backend-tunnels.js";
+import { PROXY_PROTOCOL_VERSIONS, type ProxyProtocolVersion } from "./proxy-protocol.js";
 import { Tunnel, type TunnelHost } from "./tcp-tunnel.js";
 
 export interface TcpProxyOptions {
@@ -51,6 +53,16 @@ export interface TcpProxyOptions {
   retryBudget?: Partial<RetryBudgetOptions> | false;
   /** Listening sockets sharing the port, as HttpProxyOptions.acceptSockets; default 8. */
   acceptSockets?: number;
+  /**
+   * Every connection must open with a PROXY protocol header (v1 or v2, as
+   * HAProxy's `accept-proxy`): its source is the client that is routed,
+   * logged and passed on. A connection without a valid header within
+   * connectTimeoutMs is closed. Only for a listener that nothing but the
+   * proxy in front can reach. Default false.
+   */
+  acceptProxyProtocol?: boolean;
+  /** Open each upstream connection with a PROXY protocol header ("v1" or "v2") naming the client; default none. */
+  sendProxyProtocol?: ProxyProtocolVersion;
   logger?: Logger;
 }
 
@@ -71,6 +83,10 @@ export class TcpProxy implements TunnelHost {
   readonly logger: Logger;
   /** @internal */
   readonly attemptPolicy: AttemptPolicy;
+  /** @internal */
+  readonly acceptProxyProtocol: boolean;
+  /** @internal */
+  readonly sendProxyProtocol: ProxyProtocolVersion | undefined;
   #host: string;
   #port: number;
   #server: AcceptSockets;
@@ -97,6 +113,13 @@ export class TcpProxy implements TunnelHost {
       maxRetries: options.maxRetries,
       retryBudget: options.retryBudget,
     });
+    this.acceptProxyProtocol = options.acceptProxyProtocol ?? false;
+    this.sendProxyProtocol = options.sendProxyProtocol;
+    if (this.sendProxyProtocol !== undefined && !PROXY_PROTOCOL_VERSIONS.includes(this.sendProxyProtocol)) {
+      throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, 'sendProxyProtocol must be "v1" or "v2"', {
+        sendProxyProtocol: this.sendProxyProtocol,
+      });
+    }
     if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535) {
       throw new SwitchyardError(ErrorCodes.INVALID_OPTIONS, "port must be an integer from 0 to 65535", {
         port: this.#port,

@@ -8,7 +8,9 @@
  * (core/shared-reads.ts), and each read goes on as one copy of its bytes: a
  * stream `pipe()` costs a 64 KiB allocation per read and its trip through the
  * stream machinery. The client reads nothing until the upstream is connected,
- * so its first bytes wait in the kernel.
+ * so its first bytes wait in the kernel; on a listener that takes the PROXY
+ * protocol, only its header is read first (the client it names is the one
+ * the balancer routes), and the bytes after it wait in the tunnel.
  */
 import net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -21,6 +23,8 @@ import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import { type ClientHandle, SHARED_READ_BUFFER, socketWithSharedReads } from "../core/shared-reads.js";
 import type { Logger } from "../observability/logger.js";
 import type { BackendTunnels } from "./backend-tunnels.js";
+import { ProxyHeaderWait } from "./proxy-header-wait.js";
+import { encodeProxyHeader, type ProxiedConnection, type ProxyProtocolVersion } from "./proxy-protocol.js";
 
 /** What a tunnel needs from its listener: the TcpProxy's settings and its bookkeeping. */
 export interface TunnelHost {
@@ -29,6 +33,10 @@ export interface TunnelHost {
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
   readonly attemptPolicy: AttemptPolicy;
+  /** Every connection opens with a PROXY protocol header naming the client. */
+  readonly acceptProxyProtocol: boolean;
+  /** Each upstream connection opens with a PROXY protocol header of this version. */
+  readonly sendProxyProtocol: ProxyProtocolVersion | undefined;
   /** Open tunnels by backend, for draining. */
   readonly byBackend: BackendTunnels<Tunnel>;
   /** Called once both of the tunnel's sockets are closed. */
@@ -55,6 +63,10 @@ export class Tunnel {
   #done = false;
   /** Upstream-side failure reported on the decision; client-side trouble is not the backend's fault. */
   #error: string | undefined;
+  /** Set while the PROXY header is awaited. */
+  #headerWait: ProxyHeaderWait | undefined;
+  /** Bytes that came after the PROXY header, sent on once the upstream is connected. */
+  #early: Buffer | undefined;
 
   constructor(proxy: TunnelHost, client: ClientHandle) {
     this.#proxy = proxy;
@@ -69,21 +81,44 @@ export class Tunnel {
     const client = this.#client;
     client.on("error", (error) => this.#onClientError(error));
     client.on("close", () => this.#onClientClose());
+    if (this.#proxy.acceptProxyProtocol) {
+      this.#headerWait = new ProxyHeaderWait(
+        client,
+        this.#proxy.connectTimeoutMs,
+        this.#proxy.logger,
+        this.#onHeader,
+      );
+      client.resume();
+      return;
+    }
+    this.#route();
+  }
+
+  #route(): void {
+    const clientIp = unmapIpv4(this.#client.remoteAddress);
     let decision: Decision;
     try {
-      decision = this.#proxy.balancer.select({ clientIp: unmapIpv4(client.remoteAddress) });
+      decision = this.#proxy.balancer.select({ clientIp });
     } catch (error) {
       this.#proxy.logger.warn(
-        { code: (error as SwitchyardError).code, err: error, client: client.remoteAddress },
+        { code: (error as SwitchyardError).code, err: error, client: clientIp },
         "no backend for tcp connection; closing it",
       );
-      client.destroy();
+      this.#client.destroy();
       return;
     }
     this.#decision = decision;
     this.#proxy.attemptPolicy.requestStarted();
     this.#connect(decision.backend);
   }
+
+  /** The PROXY header came whole (the socket now reports the client it names); `rest` came after it. */
+  #onHeader = (rest: Buffer): void => {
+    this.#headerWait = undefined;
+    if (rest.length > 0) this.#early = rest;
+    this.#client.pause();
+    this.#route();
+  };
 
   /** Closes both sides now (graceful-close deadline). */
   destroy(): void {
@@ -138,15 +173,27 @@ export class Tunnel {
     this.#activeOn = backend;
     upstream.setTimeout(0);
     const client = this.#client;
+    const version = this.#proxy.sendProxyProtocol;
+    if (version !== undefined) upstream.write(encodeProxyHeader(version, socketConnection(client)));
+    if (this.#early !== undefined) {
+      upstream.write(this.#early);
+      this.#early = undefined;
+    }
     this.#movedAt = performance.now();
     // Half-close travels on: a FIN from one side ends the other's write half.
     client.on("end", () => upstream.end());
     upstream.on("end", () => client.end());
+    if (client.readableEnded) upstream.end();
     client.resume();
     this.#proxy.byBackend.add(backend, this);
   }
 
-  #onClientRead = (length: number): boolean => relay(this.#client, this.#upstream as net.Socket, length);
+  #onClientRead = (length: number): boolean => {
+    if (this.#headerWait === undefined) return relay(this.#client, this.#upstream as net.Socket, length);
+    this.#headerWait.push(SHARED_READ_BUFFER.subarray(0, length));
+    // Read on only while the header is incomplete: after it, the client waits for the upstream.
+    return this.#headerWait !== undefined;
+  };
 
   #onUpstreamRead = (length: number): boolean => relay(this.#upstream as net.Socket, this.#client, length);
 
@@ -264,6 +311,16 @@ function relay(from: net.Socket, to: net.Socket, length: number): boolean {
     to.once("drain", () => from.resume());
   }
   return true;
+}
+
+/** The client connection's two ends (as a PROXY header that came in gave them), for the one sent on. */
+function socketConnection(client: net.Socket): ProxiedConnection {
+  return {
+    sourceAddress: client.remoteAddress ?? "0.0.0.0",
+    sourcePort: client.remotePort ?? 0,
+    destinationAddress: client.localAddress ?? "0.0.0.0",
+    destinationPort: client.localPort ?? 0,
+  };
 }
 
 function describe(error: Error): string {

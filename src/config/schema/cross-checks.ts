@@ -92,6 +92,14 @@ export function crossCheck(config: unknown, ctx: z.core.$RefinementCtx): void {
               : "expected h2c on a plain listener (a TLS listener offers HTTP/2 by ALPN)",
         });
       }
+      if (listener.sendProxyProtocol !== undefined && listener.protocol !== "tcp") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", index, "sendProxyProtocol"],
+          message:
+            "expected sendProxyProtocol on a tcp listener only (an http listener tells backends the client in X-Forwarded-For and Forwarded)",
+        });
+      }
       if (listener.protocol === "tcp" && (listener.http2 !== undefined || listener.h2c !== undefined)) {
         ctx.addIssue({
           code: "custom",

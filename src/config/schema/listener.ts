@@ -4,6 +4,7 @@ import { DEFAULT_MAX_RETRIES } from "../../balancer/attempt-policy.js";
 import { MAX_ACCEPT_SOCKETS } from "../../core/accept-sockets.js";
 import { durationMs, MAX_TIMER_MS } from "../../core/duration.js";
 import { numberIn } from "../../core/numbers.js";
+import { PROXY_PROTOCOL_VERSIONS } from "../../proxy/proxy-protocol.js";
 import { listenString, name, pemFile } from "./fields.js";
 import { rateLimitSchema, retryOnSchema, routeSchema } from "./route.js";
 
@@ -81,6 +82,18 @@ export const listenerSchema = z.strictObject({
     .optional()
     .describe(
       "listening sockets sharing the port (SO_REUSEPORT; Node 22.12+ on Linux, one socket elsewhere and with --workers), each accepting one new connection per event-loop turn; default 8",
+    ),
+  acceptProxyProtocol: z
+    .boolean()
+    .optional()
+    .describe(
+      "every connection opens with a PROXY protocol header (v1 or v2; on a TLS listener, before TLS) from the proxy or load balancer in front, whose client is then routed, rate-limited, logged and forwarded; a connection without a valid one within timeouts.requestHeadMs (HTTP) or connectMs (TCP) is closed. Only for a listener nothing else can reach; default false",
+    ),
+  sendProxyProtocol: z
+    .enum(PROXY_PROTOCOL_VERSIONS)
+    .optional()
+    .describe(
+      "TCP only: open each connection to a backend with a PROXY protocol header of this version (v1 text, v2 binary) naming the client, for backends that take one (NGINX's listen ... proxy_protocol, HAProxy's accept-proxy); default none",
     ),
   retryBudget: z
     .union([
