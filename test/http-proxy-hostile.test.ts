@@ -476,6 +476,45 @@ describe("client connections", () => {
     expect(proxy.stats().errors).toMatchObject({ SY_ERR_CLIENT_TIMEOUT: 1 });
   });
 
+  it("holds a stalled upload against the client, not the backend, though headersMs is shorter", async () => {
+    // A correct backend waits for the whole body before it answers. Were the backend's head clock
+    // running while the body waits on the client, a few stalled clients would open its circuit.
+    const backend = await track(
+      startServer((req, res) => {
+        req.on("end", () => res.end("complete"));
+        req.resume();
+      }),
+    );
+    const { proxy, balancer, port } = await startProxy([backend.address], {
+      timeouts: { headersMs: 100, idleMs: 400 },
+    });
+    const stalled = [
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+    ];
+    const answers = await Promise.all(stalled.map((request) => rawRequest(port, request)));
+    for (const answer of answers) {
+      expect(answer).toMatch(/^(HTTP\/1\.1 100 Continue\r\n\r\n)?HTTP\/1\.1 408 /);
+      expect(answer).toContain("x-switchyard-error: SY_ERR_CLIENT_TIMEOUT");
+    }
+    expect(balancer.pool.backends[0]?.errors).toBe(0);
+    expect(proxy.stats().errors).toEqual({ SY_ERR_CLIENT_TIMEOUT: 3 });
+    // A backend that stops reading the body (its socket full) still times out on its own clock.
+    const deaf = await startRawBackend(() => undefined);
+    const second = await startProxy([deaf.address], { timeouts: { headersMs: 200, idleMs: 60_000 } });
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const answer = await rawRequest(
+      second.port,
+      Buffer.concat([
+        Buffer.from(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n`),
+        big,
+      ]),
+    );
+    expect(answer).toContain("x-switchyard-error: SY_ERR_UPSTREAM_TIMEOUT");
+    expect(second.balancer.pool.backends[0]?.errors).toBe(1);
+  });
+
   it("closes a client that stops reading its response for timeouts.idleMs, without blaming the backend", async () => {
     let aborted = 0;
     const chunk = Buffer.alloc(64 * 1024, 0x61);

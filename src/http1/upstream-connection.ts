@@ -146,6 +146,8 @@ export class UpstreamConnection implements ChunkSink {
   /** The whole request, body included, has been written. */
   #requestSent = false;
   #body: Readable | undefined = undefined;
+  /** The request body waits for the backend to read (its socket's 'drain'). */
+  #bodyBlocked = false;
   #bodyChunked = false;
   /** Where the client's trailer fields are read when its chunked body ends. */
   #trailerSource: UpstreamRequest["trailers"] = undefined;
@@ -221,8 +223,12 @@ export class UpstreamConnection implements ChunkSink {
    * buffered writes: they do not count.
    */
   _sweep(now: number): number {
-    // Paused, the response waits on a client that reads slowly: the client's timeout, not the backend's.
-    if ((this.#active || this.#paused) && this.#connected) {
+    // Paused, the response waits on a client that reads slowly; with the request body neither
+    // ended nor held up by the backend, the request waits on a client that uploads slowly. Either
+    // way the client's timeout applies, not the backend's: a stalled client must not count
+    // against a backend (it would open its circuit for everyone).
+    const waitingOnClient = this.#paused || (this.#body !== undefined && !this.#bodyBlocked);
+    if ((this.#active || waitingOnClient) && this.#connected) {
       this.#active = false;
       this.#since = now;
     } else if (now - this.#since >= this.#timeoutMs) {
@@ -318,12 +324,14 @@ export class UpstreamConnection implements ChunkSink {
     }
     if (!flushed) {
       this.#body?.pause();
+      this.#bodyBlocked = true;
       socket.once("drain", this.#onSocketDrain);
     }
   };
 
   #onSocketDrain = (): void => {
     this.#active = true;
+    this.#bodyBlocked = false;
     this.#body?.resume();
   };
 
@@ -347,6 +355,7 @@ export class UpstreamConnection implements ChunkSink {
     const body = this.#body;
     if (body === undefined) return;
     this.#body = undefined;
+    this.#bodyBlocked = false;
     this.#trailerSource = undefined;
     body.off("data", this.#onBodyData);
     body.off("end", this.#onBodyEnd);

@@ -14,7 +14,9 @@ export const timeoutsSchema = z.strictObject({
   connectMs: durationMs(1, 600_000).optional().describe("connecting to a backend; default 5s"),
   headersMs: durationMs(1, 3_600_000)
     .optional()
-    .describe("HTTP: waiting for a backend's response headers; default 30s"),
+    .describe(
+      "HTTP: waiting for a backend's response headers (not counting time the request body waits on the client); default 30s",
+    ),
   idleMs: durationMs(1, 86_400_000)
     .optional()
     .describe(
