@@ -305,6 +305,48 @@ describe("upstream connections", () => {
     expect(backend.maxOpen()).toBe(1);
   });
 
+  it("stops taking pipelined requests while the client reads nothing, and loses none once it reads", async () => {
+    const size = 32 * 1024;
+    let served = 0;
+    const backend = await track(
+      startServer((req, res) => {
+        served++;
+        res.setHeader("content-length", size);
+        res.end(Buffer.alloc(size, req.url?.slice(1) === "last" ? 0x7a : 0x61));
+      }),
+    );
+    const { port } = await startProxy([backend.address]);
+    const count = 1_000;
+    const requests = Array.from({ length: count }, (_, i) =>
+      i === count - 1 ? "GET /last HTTP/1.1\r\nHost: a\r\n\r\n" : `GET /${i} HTTP/1.1\r\nHost: a\r\n\r\n`,
+    ).join("");
+    const socket = net.connect({ host: LOCALHOST, port });
+    socket.on("error", () => undefined);
+    socket.pause();
+    socket.write(requests);
+    // Unread, 1,000 answers of 32 KiB would pile up 32 MiB in the proxy; held, the socket buffers bound them.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const servedWhileUnread = served;
+    expect(servedWhileUnread).toBeGreaterThan(0);
+    // About 4 MiB of them fit in the kernel's buffers here (122 answers).
+    expect(servedWhileUnread).toBeLessThan(count / 2);
+    let received = 0;
+    let tail = "";
+    await new Promise<void>((resolve, reject) => {
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        tail = (tail + chunk.toString("latin1")).slice(-size);
+        if (tail === "z".repeat(size)) resolve();
+      });
+      socket.on("close", () => reject(new Error(`closed after ${received} bytes`)));
+      socket.resume();
+    });
+    socket.destroy();
+    expect(served).toBe(count);
+    const head = "HTTP/1.1 200 OK\r\n".length;
+    expect(received).toBeGreaterThan(count * (size + head));
+  });
+
   it("keeps at most maxConnections open to a backend and queues the rest", async () => {
     let open = 0;
     let maxOpen = 0;

@@ -119,6 +119,13 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   #writeBlocked = false;
   /** The write side blocked anew or drained since the last sweep (the stall clock restarts). */
   #writeMoved = false;
+  /**
+   * The next request waits for the client to read what was written: a client
+   * that pipelines requests and reads nothing would otherwise have every
+   * response piled up in memory (HAProxy and NGINX move on only once the
+   * last response has left for the client too).
+   */
+  #heldForDrain = false;
   /** When the sweep last saw the write side move. */
   #writeMovedAt = 0;
   #lingerTimer: NodeJS.Timeout | undefined = undefined;
@@ -278,6 +285,8 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
       }
     }
     const waited = now - this.#waitingSince;
+    // Held for the client to read: the write side's stall clock above is the one that applies.
+    if (this.#heldForDrain) return;
     if (this.#state === HEAD) {
       if (this.#pending === undefined) {
         if (waited >= this.#host.idleTimeoutMs) this.socket.destroy();
@@ -345,7 +354,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     // A response ended from inside the loop (an answer given at once) comes back here.
     if (this.#readingHeads) return;
     this.#readingHeads = true;
-    while (this.#state === HEAD && this.#pending !== undefined) {
+    while (this.#state === HEAD && this.#pending !== undefined && !this.#holdForDrain()) {
       const buf = this.#pending;
       if (this.#fresh && this.#host.h2c) {
         const preface = prefaceMatch(buf);
@@ -502,8 +511,20 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     this.#waitingSince = now();
     this.#request = undefined;
     this.#status = 0;
-    if (this.#pending === undefined) this.#resume();
-    else this.#readHeads();
+    if (this.#pending !== undefined) this.#readHeads();
+    else if (!this.#holdForDrain()) this.#resume();
+  }
+
+  /** True, and reading paused until 'drain', when the client has not read what was written. */
+  #holdForDrain(): boolean {
+    if (!this.socket.writableNeedDrain) return false;
+    this.#heldForDrain = true;
+    if (!this.#writeBlocked) {
+      this.#writeBlocked = true;
+      this.#writeMoved = true;
+    }
+    this.#pause();
+    return true;
   }
 
   /** The request was refused and the connection is closing. */
@@ -582,6 +603,12 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     this.#writeBlocked = false;
     this.#writeMoved = true;
     this.#owner?.clientDrained();
+    if (!this.#heldForDrain) return;
+    this.#heldForDrain = false;
+    this.#waitingSince = now();
+    if (this.#state !== HEAD) return;
+    if (this.#pending !== undefined) this.#readHeads();
+    else this.#resume();
   }
 
   /** @internal The socket closed. */
