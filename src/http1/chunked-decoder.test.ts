@@ -241,7 +241,8 @@ describe("ChunkedDecoder: refusals", () => {
     ["a tab after the size", "5\t\r\nhello\r\n0\r\n\r\n"],
     ["a blank before the size", " 5\r\nhello\r\n0\r\n\r\n"],
     ["a blank before an extension", "5 ;a\r\nhello\r\n0\r\n\r\n"],
-    ["a size over 13 hex digits", "00000000000005\r\nhello\r\n0\r\n\r\n"],
+    ["a size over 13 hex digits", "10000000000005\r\nhello\r\n0\r\n\r\n"],
+    ["zero padding past the size line's budget", `${"0".repeat(4_097)}5\r\nhello\r\n0\r\n\r\n`],
     ["a huge size", "fffffffffffffffffff\r\nhello\r\n0\r\n\r\n"],
     ["a non-hex size", "5g\r\nhello\r\n0\r\n\r\n"],
     ["a bare LF after the size", "5\nhello\r\n0\r\n\r\n"],
@@ -291,6 +292,14 @@ describe("ChunkedDecoder: refusals", () => {
       expect(error.code).toBe(ErrorCodes.BAD_REQUEST);
     });
   }
+
+  it("takes zero-padded sizes, as node does, from clients and backends", () => {
+    for (const limits of [CLIENT_CHUNK_LIMITS, BACKEND_CHUNK_LIMITS]) {
+      const padded = `${"0".repeat(100)}5\r\nhello\r\n${"0".repeat(20)}\r\n\r\n`;
+      expect(decodeAll(padded, limits).body.toString()).toBe("hello");
+      expect(decodeInPieces(bytes(padded), [30, 101, 103]).body.toString()).toBe("hello");
+    }
+  });
 
   it("answers 502 for a backend's malformed body", () => {
     const error = decodeError("5 \r\nhello\r\n0\r\n\r\n", BACKEND_CHUNK_LIMITS);

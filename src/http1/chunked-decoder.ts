@@ -67,7 +67,9 @@ export const BACKEND_CHUNK_LIMITS: Readonly<ChunkLimits> = Object.freeze({
 export class ChunkedDecoder {
   readonly #limits: Readonly<ChunkLimits>;
   #state = SIZE;
+  /** Digits of the size line so far, and those after its leading zeros. */
   #digits = 0;
+  #significantDigits = 0;
   #remaining = 0;
   #extensionBytes = 0;
   #extension = EXT_NAME_START;
@@ -99,7 +101,13 @@ export class ChunkedDecoder {
           const c = buf[i] as number;
           const digit = hexValue(c);
           if (digit >= 0) {
-            if (++this.#digits > MAX_SIZE_DIGITS) throw this.#error("chunk size too large");
+            this.#digits++;
+            // Leading zeros are valid (node takes them); only the line's byte budget bounds them.
+            if (this.#remaining > 0 || digit > 0) {
+              if (++this.#significantDigits > MAX_SIZE_DIGITS) throw this.#error("chunk size too large");
+            } else if (this.#digits > this.#limits.maxExtensionBytes) {
+              throw this.#error("chunk size line too long");
+            }
             this.#remaining = this.#remaining * 16 + digit;
             i++;
           } else if (this.#digits === 0) {
@@ -129,6 +137,7 @@ export class ChunkedDecoder {
           if (buf[i] !== LF) throw this.#error("chunk size line not ended by CRLF");
           i++;
           this.#digits = 0;
+          this.#significantDigits = 0;
           this.#state = this.#remaining === 0 ? TRAILER : DATA;
           break;
         case DATA: {
