@@ -219,9 +219,10 @@ export function parseResponseHead(
   if (fields.transferEncoding !== undefined) {
     if (fields.contentLength !== undefined)
       throw badResponse("both Content-Length and Transfer-Encoding are present");
-    if (isChunkedOnly(fields.transferEncoding)) head.bodyKind = BODY_CHUNKED;
-    else if (lastCodingIsChunked(fields.transferEncoding)) throw badResponse("unsupported transfer coding");
-    else head.bodyKind = BODY_UNTIL_CLOSE;
+    // Other codings (gzip, ...) would reach the client as content once the hop-by-hop
+    // Transfer-Encoding is dropped: refused, as NGINX refuses them, not passed on corrupted.
+    if (!isChunkedOnly(fields.transferEncoding)) throw badResponse("unsupported transfer coding");
+    head.bodyKind = BODY_CHUNKED;
   } else if (fields.contentLength !== undefined) {
     try {
       head.contentLength = contentLength(fields.contentLength, fields.contentLengthCount);
@@ -479,10 +480,6 @@ function contentLength(value: string, count: number): number {
  */
 function isChunkedOnly(codings: string): boolean {
   return isNamed(codings, "chunked");
-}
-
-function lastCodingIsChunked(codings: string): boolean {
-  return isNamed(trimBlanks(codings.slice(codings.lastIndexOf(",") + 1)), "chunked");
 }
 
 function keepAlive(minor: number, connection: string | undefined): boolean {
