@@ -267,6 +267,51 @@ describe("WebSocket pass-through", () => {
     expect(backend.received()).not.toContain("/admin");
   });
 
+  it("reads the backend's answer as strictly as any response's, within timeouts.headersMs", async () => {
+    /** A backend that answers every upgrade with `answer` (nothing, for undefined). */
+    const answering = async (answer: string | undefined): Promise<string> => {
+      const server = net.createServer((socket) => {
+        socket.on("error", () => undefined);
+        socket.once("data", () => {
+          if (answer !== undefined) socket.write(answer, "latin1");
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, LOCALHOST, resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      return `${LOCALHOST}:${(server.address() as net.AddressInfo).port}`;
+    };
+    const malformed = [
+      "HTTP/1.1 403 Forbidden\r\nX: a\x00b\r\ncontent-length: 0\r\n\r\n",
+      "HTTP/1.1 403 Forbidden\r\nX: a\nSet-Cookie: injected=1\r\ncontent-length: 0\r\n\r\n",
+      "HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\nno",
+    ];
+    for (const answer of malformed) {
+      const { port, balancer } = await startProxy([await answering(answer)], { maxRetries: 0 });
+      const relayed = await rawRequest(port, RAW_UPGRADE);
+      expect(relayed).toMatch(/^HTTP\/1\.1 502 /);
+      expect(relayed).toContain("SY_ERR_UPSTREAM_PROTOCOL");
+      expect(relayed).not.toContain("injected");
+      expect(balancer.pool.backends[0]?.errors).toBe(1);
+    }
+    const silent = await startProxy([await answering(undefined)], {
+      timeouts: { headersMs: 150 },
+      maxRetries: 0,
+    });
+    const startedAt = Date.now();
+    const late = await rawRequest(silent.port, RAW_UPGRADE);
+    expect(late).toMatch(/^HTTP\/1\.1 504 /);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(140);
+    // Early Hints before the 101 are the backend's business: the client gets the 101, then the tunnel.
+    const hinted = await startProxy([
+      await answering(
+        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\nhello",
+      ),
+    ]);
+    expect(await rawRequest(hinted.port, RAW_UPGRADE, 300)).toBe(
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\nhello",
+    );
+  });
+
   it("rejects a websocketIdleMs that is not a positive timer duration", async () => {
     const balancer = createBalancer({ backends: [{ address: `${LOCALHOST}:1` }] });
     for (const websocketIdleMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {

@@ -53,6 +53,7 @@ export class PoolTransports {
         websockets: new WebSocketProxy({
           balancer,
           connectTimeoutMs: settings.timeouts.connectMs,
+          headersTimeoutMs: settings.timeouts.headersMs,
           idleTimeoutMs: settings.websocketIdleMs,
           attemptPolicy: this.#attemptPolicy,
           drainTimeoutMs: settings.drainTimeoutMs,

@@ -26,6 +26,8 @@ export interface UpgradeHandshake {
 export interface UpgradeDialOptions {
   /** Upper bound on reaching the backend, in ms. */
   readonly connectTimeoutMs: number;
+  /** Upper bound on waiting for the answer's head once the upgrade is sent, in ms (HTTP/1.1 backends). */
+  readonly headersTimeoutMs: number;
   readonly backendTls: UpstreamTls;
 }
 

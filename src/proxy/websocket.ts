@@ -43,6 +43,8 @@ export interface WebSocketProxyOptions {
   balancer: Balancer;
   /** Upper bound on connecting to one backend, in ms. */
   connectTimeoutMs: number;
+  /** Upper bound on waiting for an HTTP/1.1 backend's answer to the upgrade, in ms. */
+  headersTimeoutMs: number;
   /** An open tunnel with no traffic in either direction for this long, in ms, is closed. */
   idleTimeoutMs: number;
   /** When a failed connect goes to the next candidate (the listener's, shared with its HTTP requests). */
@@ -76,6 +78,8 @@ export class WebSocketProxy {
   /** @internal */
   readonly connectTimeoutMs: number;
   /** @internal */
+  readonly headersTimeoutMs: number;
+  /** @internal */
   readonly idleTimeoutMs: number;
   /** @internal */
   readonly attemptPolicy: AttemptPolicy;
@@ -88,6 +92,7 @@ export class WebSocketProxy {
   constructor(options: WebSocketProxyOptions) {
     this.balancer = options.balancer;
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.headersTimeoutMs = options.headersTimeoutMs;
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.attemptPolicy = options.attemptPolicy;
     this.logger = options.logger;
@@ -230,6 +235,7 @@ class Tunnel {
     this.#startedAt = performance.now();
     const options = {
       connectTimeoutMs: this.#owner.connectTimeoutMs,
+      headersTimeoutMs: this.#owner.headersTimeoutMs,
       backendTls: this.#owner.balancer.backendTls,
     };
     const attempt = this.#dial(backend, this.#handshake, options, {

@@ -2,23 +2,23 @@
  * An upgrade to an HTTP/1.1 backend: its own TCP (or TLS, ALPN http/1.1)
  * connection, on which the client's request line and fields are replayed
  * with `Connection: Upgrade` and the client's `Upgrade`. The backend's answer
- * is relayed to the client as its bytes come (the connection is the tunnel's
- * upstream from the moment the head is sent); its status code is read from
- * the first bytes, and only `101` lets the client's bytes through.
+ * head is read whole and as strictly as any response's (http1/head-parser.ts)
+ * within `headersTimeoutMs` before a byte of it reaches the client:
+ * a malformed one is 502 and a late one 504, as for requests. Then the
+ * connection becomes the tunnel's upstream, the head going first to the
+ * client, and only `101` lets the client's bytes through.
  */
 import type net from "node:net";
 import type { Backend } from "../../core/backend.js";
-import { ErrorCodes } from "../../core/errors.js";
+import { type ErrorCode, ErrorCodes } from "../../core/errors.js";
 import { dialBackend, tlsConnectOptions } from "../../core/upstream-tls.js";
+import { parseResponseHead } from "../../http1/head-parser.js";
 import type {
   UpgradeDial,
   UpgradeDialEvents,
   UpgradeDialOptions,
   UpgradeHandshake,
 } from "../upgrade-dial.js";
-
-/** Where the status code of `HTTP/1.1 101 ...` ends. */
-const STATUS_CODE_END = 12;
 
 export function dialUpgradeOverHttp1(
   backend: Backend,
@@ -52,8 +52,7 @@ export function dialUpgradeOverHttp1(
     socket.off("timeout", onTimeout);
     socket.off("error", onConnectError);
     socket.write(requestHead(handshake));
-    readStatus(socket, events);
-    events.sent(socket);
+    readAnswer(socket, handshake.method, options.headersTimeoutMs, events);
   });
   return { destroy: () => socket.destroy() };
 }
@@ -66,19 +65,58 @@ function requestHead(handshake: UpgradeHandshake): Buffer {
   return Buffer.from(text, "latin1");
 }
 
-/** Reads the status code off the answer's first bytes, which still reach the client through the pipe. */
-function readStatus(socket: net.Socket, events: UpgradeDialEvents): void {
-  let start = "";
-  const onData = (chunk: Buffer): void => {
-    start += chunk.toString("latin1", 0, Math.min(chunk.length, STATUS_CODE_END - start.length));
-    if (start.length < STATUS_CODE_END) return;
+/** Reads the answer's head (past any 1xx but 101); the tunnel opens with it, or the attempt fails. */
+function readAnswer(socket: net.Socket, method: string, timeoutMs: number, events: UpgradeDialEvents): void {
+  let pending: Buffer = Buffer.alloc(0);
+  const stop = (): void => {
+    clearTimeout(timer);
     socket.off("data", onData);
-    // "HTTP/1.1 101 ..." → digits at offsets 9..11.
-    const status = start.startsWith("HTTP/") ? Number(start.slice(9)) : Number.NaN;
-    const known = Number.isInteger(status) ? status : undefined;
-    events.answered(known, known === 101, undefined);
+    socket.off("error", onError);
+    socket.off("close", onClose);
+  };
+  const fail = (code: ErrorCode, reason: string, error: Error): void => {
+    stop();
+    socket.on("error", ignoreError);
+    socket.destroy();
+    events.failed(code, reason, error);
+  };
+  const failWith = (code: ErrorCode, reason: string): void => fail(code, reason, new Error(reason));
+  const timer = setTimeout(
+    () =>
+      failWith(ErrorCodes.UPSTREAM_TIMEOUT, `the backend did not answer the upgrade within ${timeoutMs} ms`),
+    timeoutMs,
+  );
+  const onError = (error: Error): void =>
+    fail(ErrorCodes.UPSTREAM_RESET, "the backend failed before answering the upgrade", error);
+  const onClose = (): void =>
+    failWith(ErrorCodes.UPSTREAM_RESET, "the backend closed the connection before answering the upgrade");
+  const onData = (chunk: Buffer): void => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    for (;;) {
+      let head: ReturnType<typeof parseResponseHead>;
+      try {
+        head = parseResponseHead(pending, 0, method);
+      } catch (error) {
+        const reason = `the backend's answer to the upgrade is malformed: ${(error as Error).message}`;
+        fail(ErrorCodes.UPSTREAM_PROTOCOL, reason, error as Error);
+        return;
+      }
+      if (head === undefined) return;
+      const headBytes = pending.subarray(0, head.size);
+      pending = pending.subarray(head.size);
+      // 100 and 103 (Early Hints) are for a client of the backend's own; the answer follows them.
+      if (head.status < 200 && head.status !== 101) continue;
+      stop();
+      socket.pause();
+      if (pending.length > 0) socket.unshift(pending);
+      events.sent(socket);
+      events.answered(head.status, head.status === 101, headBytes);
+      return;
+    }
   };
   socket.on("data", onData);
+  socket.on("error", onError);
+  socket.on("close", onClose);
 }
 
 function ignoreError(): void {}
