@@ -15,7 +15,7 @@ export const timeoutsSchema = z.strictObject({
   headersMs: durationMs(1, 3_600_000)
     .optional()
     .describe(
-      "HTTP: waiting for a backend's response headers (not counting time the request body waits on the client); default 30s",
+      "HTTP: the longest silence of a backend before its response head is whole (each byte it sends restarts it, as NGINX's proxy_read_timeout; time the request body waits on the client does not count); default 30s",
     ),
   idleMs: durationMs(1, 86_400_000)
     .optional()

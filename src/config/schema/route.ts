@@ -146,7 +146,7 @@ export const routeSchema = z.strictObject({
   timeoutMs: durationMs(1, 3_600_000)
     .optional()
     .describe(
-      "how long the backend may take to send its response head; default the listener's timeouts.headersMs",
+      "the longest silence of the backend before its response head is whole, as timeouts.headersMs; default the listener's timeouts.headersMs",
     ),
   maxRetries: numberIn(0, 10, { int: true })
     .optional()
