@@ -42,7 +42,7 @@ const ServerWebSocket = WebSocket as unknown as new (
 ) => WebSocket & { setSocket(socket: Duplex, head: Buffer, options: object): void };
 
 /** What a backend does with a `:protocol: websocket` stream. */
-type Mode = "websocket" | "echo-bytes" | "refuse";
+type Mode = "websocket" | "echo-bytes" | "refuse" | "silent";
 
 interface H2WebSocketBackend {
   address: string;
@@ -58,7 +58,7 @@ interface H2WebSocketBackend {
  * An HTTP/2-only backend. `websocket`: answers 200 (with the first offered
  * subprotocol) and runs a server-side `ws` WebSocket on the stream that echoes
  * messages and greets first; `echo-bytes`: answers 200 and echoes raw bytes;
- * `refuse`: answers 403 with a body.
+ * `refuse`: answers 403 with a body; `silent`: never answers.
  */
 async function startBackend(
   mode: Mode,
@@ -82,6 +82,7 @@ async function startBackend(
       stream.respond({ ":status": 400 }, { endStream: true });
       return;
     }
+    if (mode === "silent") return;
     if (mode === "refuse") {
       stream.respond({ ":status": 403, "content-type": "text/plain", "x-reason": "not here" });
       stream.end("nope");
@@ -226,6 +227,21 @@ describe("WebSocket over HTTP/2 to h2 backends", () => {
     expect(answer).toMatch(/\r\n\r\nnope$/);
     const pooled = balancer.pool.backends[0];
     await waitFor(() => pooled?.active === 0 && pooled.inFlight === 0);
+    await waitFor(() => backend.openSessions === 0);
+  });
+
+  it("answers 504 when the backend does not answer the extended CONNECT within timeouts.headersMs", async () => {
+    const backend = await startBackend("silent");
+    const { balancer, port } = await startProxy([backend.address], {
+      timeouts: { headersMs: 150 },
+      maxRetries: 0,
+    });
+    const startedAt = Date.now();
+    const answer = await rawRequest(port, UPGRADE);
+    expect(answer).toMatch(/^HTTP\/1\.1 504 /);
+    expect(answer).toContain("x-switchyard-error: SY_ERR_UPSTREAM_TIMEOUT");
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(140);
+    expect(balancer.pool.backends[0]?.errors).toBe(1);
     await waitFor(() => backend.openSessions === 0);
   });
 

@@ -11,7 +11,8 @@
  * Sec-WebSocket-Accept its key asks for (RFC 6455 §4.2.2) and the backend's
  * fields (its chosen subprotocol and extensions); any other answer reaches the
  * client as an HTTP/1.1 response, its body after it, and the stream is ended
- * on our side. The session closes with its stream.
+ * on our side. No answer within `headersTimeoutMs` fails the attempt (504),
+ * as for an HTTP/1.1 backend. The session closes with its stream.
  */
 import { createHash } from "node:crypto";
 import { STATUS_CODES } from "node:http";
@@ -79,14 +80,13 @@ export function dialWebSocketOverHttp2(
       return;
     }
     settled = true;
-    stream.once("close", () => session.close());
-    stream.once("response", (answer: http2.IncomingHttpHeaders) => {
+    awaitAnswer(stream, options.headersTimeoutMs, events, (answer) => {
       const status = Number(answer[":status"]);
       const switched = status >= 200 && status < 300;
       const head = switched ? switchedHead(answer, handshake.upgrade, key) : refusedHead(status, answer);
-      events.answered(status, switched, Buffer.from(head, "latin1"));
+      return { status, switched, head: Buffer.from(head, "latin1") };
     });
-    events.sent(stream);
+    stream.once("close", () => session.close());
   });
   return {
     destroy: () => {
@@ -94,6 +94,45 @@ export function dialWebSocketOverHttp2(
       session.destroy();
     },
   };
+}
+
+/**
+ * Opens the tunnel on the stream's answer, which must come within
+ * `timeoutMs`; a stream that fails, closes or stays silent before it fails
+ * the attempt instead (504 for the silence, as an HTTP/1.1 backend's).
+ */
+function awaitAnswer(
+  stream: http2.ClientHttp2Stream,
+  timeoutMs: number,
+  events: UpgradeDialEvents,
+  answerOf: (answer: http2.IncomingHttpHeaders) => { status: number; switched: boolean; head: Buffer },
+): void {
+  let done = false;
+  const fail = (code: ErrorCode, reason: string, error: Error = new Error(reason)): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    stream.destroy();
+    events.failed(code, reason, error);
+  };
+  const timer = setTimeout(
+    () => fail(ErrorCodes.UPSTREAM_TIMEOUT, `the backend did not answer the upgrade within ${timeoutMs} ms`),
+    timeoutMs,
+  );
+  stream.on("error", (error: Error) =>
+    fail(ErrorCodes.UPSTREAM_RESET, "the backend reset the upgrade's stream", error),
+  );
+  stream.once("close", () =>
+    fail(ErrorCodes.UPSTREAM_RESET, "the backend closed the upgrade's stream unanswered"),
+  );
+  stream.once("response", (answer: http2.IncomingHttpHeaders) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    const { status, switched, head } = answerOf(answer);
+    events.sent(stream);
+    events.answered(status, switched, head);
+  });
 }
 
 /** The extended CONNECT's fields, and the client's Sec-WebSocket-Key (kept back from the backend). */
