@@ -418,6 +418,41 @@ describe("ConnectionPool reads", () => {
     });
   }
 
+  it("gathers response heads that trickle in, past a 1xx, while other connections' reads share the buffer", async () => {
+    /** Sends a 103 and the start of the 200 in one write, then the rest of the head 7 bytes at a time. */
+    const trickling = (fill: string): Promise<number> =>
+      rawBackend((socket) => {
+        socket.once("data", async () => {
+          const head = `HTTP/1.1 200 OK\r\nx-long: ${fill.repeat(3000)}\r\ncontent-length: 2\r\n\r\nok`;
+          socket.write(`HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n${head.slice(0, 20)}`);
+          for (let at = 20; at < head.length; at += 7) {
+            await new Promise((resolve) => setImmediate(resolve));
+            socket.write(head.slice(at, at + 7));
+          }
+        });
+      });
+    const headerOf = (port: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        pool(port, {}).dispatch(
+          { method: "GET", path: "/", headers: [], body: null },
+          {
+            onConnect: () => {},
+            onHeaders: (_status, headers) => {
+              resolve(headers[headers.indexOf("x-long") + 1] as string);
+              return true;
+            },
+            onData: () => true,
+            onComplete: () => {},
+            onError: reject,
+          },
+        );
+      });
+    const [a, b] = await Promise.all([trickling("a"), trickling("b")]);
+    const [fromA, fromB] = await Promise.all([headerOf(a), headerOf(b)]);
+    expect(fromA).toBe("a".repeat(3000));
+    expect(fromB).toBe("b".repeat(3000));
+  });
+
   it("hands out body bytes that outlive the read they came in: connections share one read buffer", async () => {
     const [a, b] = await Promise.all([streamingBackend("a", 50, true), streamingBackend("b", 50, false)]);
     const [fromA, fromB] = await Promise.all([keepChunks(pool(a, {})), keepChunks(pool(b, {}))]);

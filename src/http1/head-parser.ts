@@ -171,18 +171,20 @@ export function parseRequestHead(
 /**
  * Parses the response head at `offset` of `buf`, answering a request with
  * `method`. Undefined when incomplete; throws HttpParseError (status 502)
- * when the backend's head is malformed or over `limits`.
+ * when the backend's head is malformed or over `limits`. `scanned`: how far
+ * an earlier call searched the same bytes for the head's end (not again).
  */
 export function parseResponseHead(
   buf: Buffer,
   offset: number,
   method: string,
   limits: Readonly<HeadLimits> = DEFAULT_HEAD_LIMITS,
+  scanned = offset,
 ): ResponseHead | undefined {
   let text: string;
   let end: number;
   try {
-    end = findHeadEnd(buf, offset, limits.maxHeadBytes, limits.maxHeadBytes);
+    end = findHeadEnd(buf, offset, limits.maxHeadBytes, limits.maxHeadBytes, Math.max(offset, scanned));
     if (end < 0) return undefined;
     text = buf.toString("latin1", offset, end);
   } catch (error) {

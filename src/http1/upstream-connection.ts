@@ -48,6 +48,7 @@ import {
   parseResponseHead,
   type ResponseHead,
 } from "./head-parser.js";
+import { HeadStore } from "./head-store.js";
 import { isNamed } from "./header-names.js";
 import { HttpParseError } from "./parse-error.js";
 import {
@@ -138,8 +139,11 @@ export class UpstreamConnection implements ChunkSink {
   #idleMs: number;
   #attempt: ConnectionAttempt | undefined = undefined;
   #method = "GET";
-  /** Bytes of a response head that has not fully arrived. */
+  /** Bytes of a response head that has not fully arrived, and how far they were searched for its end. */
   #pending: Buffer | undefined = undefined;
+  #scanned = 0;
+  /** Where a head arriving in pieces is gathered; made when one does. */
+  #store: HeadStore | undefined = undefined;
   #head: ResponseHead | undefined = undefined;
   #remaining = 0;
   #chunks: ChunkedDecoder | undefined = undefined;
@@ -392,20 +396,25 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   #readHead(chunk: Buffer): void {
-    let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    const pending = this.#pending;
+    let buf = pending === undefined ? chunk : (this.#store ??= new HeadStore()).append(pending, chunk);
     for (;;) {
       let head: ResponseHead | undefined;
       try {
-        head = parseResponseHead(buf, 0, this.#method, BACKEND_HEAD_LIMITS);
+        head = parseResponseHead(buf, 0, this.#method, BACKEND_HEAD_LIMITS, this.#scanned);
       } catch (error) {
         this.#fail(protocolError(error));
         return;
       }
       if (head === undefined) {
-        this.#pending = Buffer.from(buf);
+        // Kept: a copy of a read buffer's bytes; the store's own stay where they are.
+        this.#pending = buf.buffer === SHARED_READ_BUFFER.buffer ? Buffer.from(buf) : buf;
+        this.#scanned = buf.length;
         return;
       }
       this.#pending = undefined;
+      this.#scanned = 0;
+      this.#store?.clear();
       if (head.status >= 200) {
         this.#startBody(head, buf);
         return;

@@ -32,6 +32,7 @@ import { SHARED_READ_BUFFER } from "../../core/shared-reads.js";
 import { holdWrites, sendHeldNow } from "../../core/write-batch.js";
 import { ChunkedDecoder, type ChunkSink, CLIENT_CHUNK_LIMITS } from "../../http1/chunked-decoder.js";
 import { BODY_LENGTH, type HeadLimits, parseRequestHead } from "../../http1/head-parser.js";
+import { HeadStore } from "../../http1/head-store.js";
 import { isNamed } from "../../http1/header-names.js";
 import { HttpParseError } from "../../http1/parse-error.js";
 import {
@@ -96,8 +97,8 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
   #pending: Buffer | undefined = undefined;
   /** How much of `#pending` the head parser has seen and found incomplete. */
   #scanned = 0;
-  /** The buffer a head arriving in pieces is gathered in (`#pending` starts it), grown by doubling. */
-  #store: Buffer | undefined = undefined;
+  /** Where a head arriving in pieces is gathered (`#pending` starts it); made when one does. */
+  #store: HeadStore | undefined = undefined;
   #request: ClientRequest | undefined = undefined;
   #owner: ResponseOwner | undefined = undefined;
   /** Body bytes still to come (length framing). */
@@ -382,7 +383,7 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
       this.#fresh = false;
       this.#pending = head.size < buf.length ? buf.subarray(head.size) : undefined;
       this.#scanned = 0;
-      this.#store = undefined;
+      this.#store?.clear();
       const request = new ClientRequest(head, this.socket, this);
       this.#request = request;
       this.#status = 0;
@@ -420,28 +421,10 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
     this.#readingHeads = false;
   }
 
-  /**
-   * Adds read bytes to `#pending`. A head that trickles in is gathered in one
-   * buffer that doubles when full, so a client sending a byte at a time costs
-   * linear time, not a copy of everything so far per byte.
-   */
+  /** Adds read bytes to `#pending` (head-store.ts: linear however finely a head trickles in). */
   #append(chunk: Buffer): void {
     const pending = this.#pending;
-    if (pending === undefined) {
-      this.#pending = chunk;
-      return;
-    }
-    const length = pending.length + chunk.length;
-    let store = this.#store;
-    const extendsStore =
-      store !== undefined && pending.buffer === store.buffer && pending.byteOffset === store.byteOffset;
-    if (store === undefined || !extendsStore || store.length < length) {
-      store = Buffer.allocUnsafe(Math.max(2 * length, 1024));
-      pending.copy(store, 0);
-      this.#store = store;
-    }
-    chunk.copy(store, pending.length);
-    this.#pending = store.subarray(0, length);
+    this.#pending = pending === undefined ? chunk : (this.#store ??= new HeadStore()).append(pending, chunk);
   }
 
   #readBody(buf: Buffer, at: number): void {
