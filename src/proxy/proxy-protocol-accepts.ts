@@ -39,14 +39,10 @@ export class ProxyProtocolAccepts {
    */
   plain(client: ClientHandle, ready: (socket: net.Socket, rest: Buffer) => void): void {
     const socket: WaitingSocket = socketWithSharedReads(client, readHeaderFirst);
-    socket[WAIT] = this.#wait(
-      socket,
-      () => {},
-      (rest) => {
-        socket[WAIT] = undefined;
-        ready(socket, rest);
-      },
-    );
+    socket[WAIT] = this.#wait(socket, (rest) => {
+      socket[WAIT] = undefined;
+      ready(socket, rest);
+    });
   }
 
   /** A connection to a TLS listener: the header, then the TLS server takes it. */
@@ -58,21 +54,16 @@ export class ProxyProtocolAccepts {
     } as net.SocketConstructorOpts);
     const peer = peerKey(socket);
     const onData = (chunk: Buffer): void => wait.push(chunk);
-    const wait = this.#wait(
-      socket,
-      (connection) => {
-        if (connection !== undefined && peer !== undefined) {
-          this.#handshaking.set(peer, connection);
-          socket.once("close", () => this.#handshaking.delete(peer));
-        }
-      },
-      (rest) => {
-        socket.off("data", onData);
-        socket.pause();
-        if (rest.length > 0) socket.unshift(rest);
-        server.emit("connection", socket);
-      },
-    );
+    const wait = this.#wait(socket, (rest, connection) => {
+      if (connection !== undefined && peer !== undefined) {
+        this.#handshaking.set(peer, connection);
+        socket.once("close", () => this.#handshaking.delete(peer));
+      }
+      socket.off("data", onData);
+      socket.pause();
+      if (rest.length > 0) socket.unshift(rest);
+      server.emit("connection", socket);
+    });
     socket.on("data", onData);
   }
 
@@ -92,8 +83,7 @@ export class ProxyProtocolAccepts {
 
   #wait(
     socket: net.Socket,
-    named: (connection: ProxiedConnection | undefined) => void,
-    ready: (rest: Buffer) => void,
+    ready: (rest: Buffer, connection: ProxiedConnection | undefined) => void,
   ): ProxyHeaderWait {
     // The connection's own handlers come later; a reset before then is nobody's concern.
     socket.on("error", ignore);
@@ -101,8 +91,7 @@ export class ProxyProtocolAccepts {
     socket.once("close", () => this.#waiting.delete(socket));
     return new ProxyHeaderWait(socket, this.#timeoutMs, this.#logger, (rest, connection) => {
       this.#waiting.delete(socket);
-      named(connection);
-      ready(rest);
+      ready(rest, connection);
     });
   }
 }
