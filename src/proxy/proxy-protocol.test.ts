@@ -100,6 +100,7 @@ describe("readProxyHeader", () => {
     ["PROXY TCP4 192.0.2.7  198.51.100.1 51000 443\r\n", "two addresses, two ports"],
     ["PROXY TCP4 2001:db8::7 198.51.100.1 51000 443\r\n", "not both IPv4"],
     ["PROXY TCP6 192.0.2.7 198.51.100.1 51000 443\r\n", "not both IPv6"],
+    ["PROXY TCP6 fe80::7%eth0 fe80::1 51000 443\r\n", "not both IPv6"],
     ["PROXY TCP4 192.0.2.7 198.51.100.1 051000 443\r\n", "port is not 0 to 65535"],
     ["PROXY TCP4 192.0.2.7 198.51.100.1 65536 443\r\n", "port is not 0 to 65535"],
     ["PROXY TCP4 192.0.2.7 198.51.100.1 -1 443\r\n", "port is not 0 to 65535"],

@@ -83,7 +83,8 @@ function readV1(bytes: Buffer): ProxyHeaderRead {
   if (family === 0) return noSuchHeader(`PROXY v1 protocol "${fields[0]}" is not TCP4, TCP6 or UNKNOWN`);
   if (fields.length !== 5) return noSuchHeader("PROXY v1 line is not: protocol, two addresses, two ports");
   const [, sourceAddress = "", destinationAddress = "", sourcePort = "", destinationPort = ""] = fields;
-  if (net.isIP(sourceAddress) !== family || net.isIP(destinationAddress) !== family) {
+  // A zone (`fe80::1%eth0`) names an interface of the sender's host, not an address.
+  if (!isAddress(sourceAddress, family) || !isAddress(destinationAddress, family)) {
     return noSuchHeader(`PROXY v1 addresses are not both IPv${family}`);
   }
   const ports = [v1Port(sourcePort), v1Port(destinationPort)];
@@ -100,6 +101,10 @@ function readV1(bytes: Buffer): ProxyHeaderRead {
       destinationPort: ports[1],
     },
   };
+}
+
+function isAddress(text: string, family: 4 | 6): boolean {
+  return net.isIP(text) === family && !text.includes("%");
 }
 
 /** A decimal port without a sign or leading zeros, as the spec writes them. */
