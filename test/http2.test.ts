@@ -321,15 +321,21 @@ describe("HTTP/2 from clients", () => {
     expect(proxy.stats().http2RapidResetCloses).toBe(0);
   });
 
-  it("resets a stream whose upload stalls for timeouts.idleMs", async () => {
+  it("resets a stream whose upload stalls for timeouts.idleMs, then closes the idle session", async () => {
     const backend = await track(startEchoServer("waits-for-body"));
     const { proxy, port } = await startProxy([backend], { timeouts: { idleMs: 300 } });
-    const stream = connect(port).request({ ":method": "POST", ":path": "/stalled" });
+    const session = connect(port);
+    const closed = new Promise<void>((resolve) => session.on("close", () => resolve()));
+    const stream = session.request({ ":method": "POST", ":path": "/stalled" });
     stream.on("error", () => {});
     stream.write("part of a body");
     await new Promise((resolve) => stream.once("close", resolve));
+    const resetAt = performance.now();
     expect(stream.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
     await waitFor(() => proxy.stats().inFlight === 0);
+    // Our reset is no frame from the client: the session's idle time counts from it all the same.
+    await closed;
+    expect(performance.now() - resetAt).toBeGreaterThan(200);
   });
 
   it("resets a stream whose client stops reading for timeouts.idleMs, even once the backend has finished", async () => {

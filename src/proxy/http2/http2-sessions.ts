@@ -107,10 +107,11 @@ export class Http2Sessions {
     session.on("close", () => this.#sessions.delete(session));
     session.on("error", (error) => host.logger.debug({ err: error }, "HTTP/2 session failed"));
     let openStreams = 0;
+    // Node's session timer restarts at each frame read or written, but not at a reset of ours
+    // (a stalled upload, a client that stopped reading): the idle time counts from the last stream.
     const onStreamClosed = (): void => {
-      openStreams--;
+      if (--openStreams === 0 && !session.destroyed) session.setTimeout(host.idleTimeoutMs);
     };
-    // Node's session timer starts again at the next frame, such as the last stream's end.
     session.setTimeout(host.idleTimeoutMs);
     session.on("timeout", () => {
       if (openStreams === 0) session.close();
