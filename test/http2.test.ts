@@ -388,33 +388,39 @@ describe("HTTP/2 from clients", () => {
     ]);
   });
 
-  it("cuts off a client that resets streams in a loop (rapid reset) and keeps serving others", async () => {
-    // A backend that never answers: every stream is reset before its response.
-    const backend = await track(startServer(() => {}));
-    // The default limit: more than 200 resets within 10 s.
-    const { proxy, port } = await startProxy([backend]);
-    const attacker = connect(port);
-    const goaway = new Promise<number>((resolve) => attacker.on("goaway", (code) => resolve(code)));
-    const closed = new Promise<void>((resolve) => attacker.on("close", () => resolve()));
-    await new Promise<void>((resolve) => attacker.once("connect", () => resolve()));
-    // Bounded, and far under nghttp2's own limit (a burst of 1000), so only ours can end it.
-    for (let round = 0; round < 40 && !attacker.closed && !attacker.destroyed; round++) {
-      const streams = Array.from({ length: 10 }, (_, i) =>
-        attacker.request({ ":path": `/r/${round}/${i}` }).on("error", () => {}),
-      );
-      // A turn for the HEADERS frames to leave: nghttp2 drops a request reset before it was sent.
-      await new Promise((resolve) => setImmediate(resolve));
-      for (const stream of streams) stream.close(http2.constants.NGHTTP2_CANCEL);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(await goaway).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    await closed;
-    expect(proxy.stats().http2RapidResetCloses).toBe(1);
+  it.each([
+    ["CANCEL", http2.constants.NGHTTP2_CANCEL],
+    ["NO_ERROR", http2.constants.NGHTTP2_NO_ERROR],
+  ])(
+    "cuts off a client that resets streams in a loop (rapid reset, %s) and keeps serving others",
+    async (_, code) => {
+      // A backend that never answers: every stream is reset before its response.
+      const backend = await track(startServer(() => {}));
+      // The default limit: more than 200 resets within 10 s.
+      const { proxy, port } = await startProxy([backend]);
+      const attacker = connect(port);
+      const goaway = new Promise<number>((resolve) => attacker.on("goaway", (code) => resolve(code)));
+      const closed = new Promise<void>((resolve) => attacker.on("close", () => resolve()));
+      await new Promise<void>((resolve) => attacker.once("connect", () => resolve()));
+      // Bounded, and far under nghttp2's own limit (a burst of 1000), so only ours can end it.
+      for (let round = 0; round < 40 && !attacker.closed && !attacker.destroyed; round++) {
+        const streams = Array.from({ length: 10 }, (_, i) =>
+          attacker.request({ ":path": `/r/${round}/${i}` }).on("error", () => {}),
+        );
+        // A turn for the HEADERS frames to leave: nghttp2 drops a request reset before it was sent.
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const stream of streams) stream.close(code);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await goaway).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      await closed;
+      expect(proxy.stats().http2RapidResetCloses).toBe(1);
 
-    const echo = await track(startEchoServer("after"));
-    const { port: other } = await startProxy([echo]);
-    expect((await h2request(connect(other), { ":path": "/after" })).status).toBe(200);
-  });
+      const echo = await track(startEchoServer("after"));
+      const { port: other } = await startProxy([echo]);
+      expect((await h2request(connect(other), { ":path": "/after" })).status).toBe(200);
+    },
+  );
 
   it("takes h2c and HTTP/2 limits from the config and counts HTTP/2 requests in /metrics", async () => {
     const backend = await track(startEchoServer("configured"));

@@ -46,7 +46,7 @@ export interface ClientStreamHost {
   _refused(status: number, code: ErrorCode, request: boolean): void;
 }
 
-const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 const BAD_PATH = proxyError(ErrorCodes.BAD_REQUEST, "the :path must start with /");
 const TOO_MANY_FIELDS = proxyError(ErrorCodes.HEADERS_TOO_LARGE, "too many header fields");
@@ -235,7 +235,9 @@ export class ClientStream implements ResponseWriter, BodyReader {
   }
 
   #closed(): void {
-    if (!this.#over && this.#stream.rstCode !== NGHTTP2_NO_ERROR) this.#onClientReset();
+    // Closed before the response ended: the client reset it, whatever code it gave (NO_ERROR
+    // included, as Envoy counts premature resets), or its session went (which the guard ignores).
+    if (!this.#over) this.#onClientReset();
     this.#over = true;
     const request = this.#request;
     if (!request.complete) {
