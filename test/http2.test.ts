@@ -175,6 +175,20 @@ describe("HTTP/2 from clients", () => {
     expect(proxy.stats().errors).toMatchObject({ SY_ERR_HEADERS_TOO_LARGE: 1, SY_ERR_URI_TOO_LONG: 1 });
   });
 
+  it("holds a first request, sent before the client acknowledged SETTINGS, to the header list size: 431", async () => {
+    const backend = await track(startEchoServer("list-size"));
+    const { proxy, port } = await startProxy([backend], { maxHeaderSize: 4096 });
+    // A new session's first request leaves before our SETTINGS are acknowledged, when nghttp2 does not hold it yet.
+    const first = await h2request(connect(port), { ":path": "/big", "x-big": "b".repeat(12_000) });
+    expect(first.status).toBe(431);
+    expect(first.headers["x-switchyard-error"]).toBe("SY_ERR_HEADERS_TOO_LARGE");
+    expect(backend.requests).toBe(0);
+    expect(proxy.stats().errors).toMatchObject({ SY_ERR_HEADERS_TOO_LARGE: 1 });
+    expect((await h2request(connect(port), { ":path": "/small", "x-small": "s".repeat(2_000) })).status).toBe(
+      200,
+    );
+  });
+
   it("takes h2c with prior knowledge only when h2c is on", async () => {
     const backend = await track(startEchoServer("plain-backend"));
     const on = await startProxy([backend], { plain: true, h2c: true });

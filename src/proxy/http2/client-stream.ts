@@ -50,6 +50,7 @@ const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 const BAD_PATH = proxyError(ErrorCodes.BAD_REQUEST, "the :path must start with /");
 const TOO_MANY_FIELDS = proxyError(ErrorCodes.HEADERS_TOO_LARGE, "too many header fields");
+const HEADER_LIST_TOO_LARGE = proxyError(ErrorCodes.HEADERS_TOO_LARGE, "the header list is too large");
 const TARGET_TOO_LONG = proxyError(ErrorCodes.URI_TOO_LONG);
 
 export class ClientStream implements ResponseWriter, BodyReader {
@@ -95,19 +96,26 @@ export class ClientStream implements ResponseWriter, BodyReader {
     }
   }
 
-  /** Hands the request to whoever answers it (the host's exchange or redirect). */
-  start(host: ClientStreamHost): void {
+  /**
+   * Hands the request to whoever answers it (the host's exchange or
+   * redirect), once it is within the limits: the field count and target
+   * length are the listener's, as over HTTP/1.1, and the header list's size
+   * (`rawHeaders`: name + value + 32 per field, RFC 9113) is checked here
+   * too, since nghttp2 holds a client to the advertised size only once it
+   * acknowledged our SETTINGS, which a first request does not wait for.
+   */
+  start(host: ClientStreamHost, rawHeaders: readonly string[], maxHeaderListSize: number): void {
     const request = this.#request;
-    // CONNECT and asterisk-form targets have nothing to route on. The size of
-    // the whole list is held by the session (maxHeaderListSize); the count and
-    // the target length are the listener's, as over HTTP/1.1.
+    // CONNECT and asterisk-form targets have nothing to route on.
     const refusal = !request.url.startsWith("/")
       ? BAD_PATH
       : request.rawHeaders.length / 2 > host.headLimits.maxHeaders
         ? TOO_MANY_FIELDS
-        : request.url.length > host.headLimits.maxTargetBytes
-          ? TARGET_TOO_LONG
-          : undefined;
+        : headerListSize(rawHeaders) > maxHeaderListSize
+          ? HEADER_LIST_TOO_LARGE
+          : request.url.length > host.headLimits.maxTargetBytes
+            ? TARGET_TOO_LONG
+            : undefined;
     if (refusal !== undefined) {
       host._refused(sendErrorResponse(this, request, refusal), refusal.code, true);
       return;
@@ -246,6 +254,13 @@ export class ClientStream implements ResponseWriter, BodyReader {
     }
     this.#responseEnded();
   }
+}
+
+/** A header list's size as HTTP/2 counts it: each field's name and value, plus 32. */
+function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (const field of rawHeaders) size += field.length;
+  return size + 16 * rawHeaders.length;
 }
 
 function ignoreError(): void {}

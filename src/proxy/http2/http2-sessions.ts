@@ -119,6 +119,7 @@ export class Http2Sessions {
     // Read now: the session's socket is unreachable once it closed, and the access log wants it later.
     const socket = { remoteAddress: session.socket.remoteAddress, encrypted: session.encrypted };
     const { maxResets, windowMs } = this.#limits.rapidReset;
+    const maxHeaderListSize = this.#limits.maxHeaderListSize;
     const guard = new ResetGuard(maxResets, windowMs);
     const onClientReset = (): void => {
       if (session.destroyed || !guard.record(performance.now())) return;
@@ -141,7 +142,11 @@ export class Http2Sessions {
       host.counters.http2Requests++;
       openStreams++;
       stream.once("close", onStreamClosed);
-      new ClientStream(stream, flags, rawHeaders, socket, host.idleTimeoutMs, onClientReset).start(host);
+      new ClientStream(stream, flags, rawHeaders, socket, host.idleTimeoutMs, onClientReset).start(
+        host,
+        rawHeaders,
+        maxHeaderListSize,
+      );
     };
     session.on("stream", onStream);
     if (host.closing) session.close();
