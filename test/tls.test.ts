@@ -10,6 +10,7 @@
 import { execFile } from "node:child_process";
 import { readFileSync, renameSync } from "node:fs";
 import https from "node:https";
+import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
 import { promisify } from "node:util";
@@ -156,6 +157,36 @@ describe("TLS listener", () => {
     expect((await get(runtime.listeners[0]?.port as number, "a.test")).headers["x-forwarded-proto"]).toBe(
       "https",
     );
+  });
+
+  it("closes connections still in their handshake when the listener closes, with or without a PROXY header", async () => {
+    const backend = await track(startEchoServer());
+    const certificates = await TlsCertificates.load([first]);
+    for (const acceptProxyProtocol of [false, true]) {
+      const balancer = createBalancer({ backends: [{ address: backend.address }] });
+      const proxy = new HttpProxy({ balancer, tls: { certificates }, acceptProxyProtocol });
+      const { port } = await proxy.listen();
+      // Connected, past any PROXY header, and silent: the TLS handshake never starts.
+      const sockets = await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const socket = net.connect({ host: LOCALHOST, port });
+          socket.on("error", () => undefined);
+          await new Promise((resolve) => socket.once("connect", resolve));
+          if (acceptProxyProtocol) socket.write("PROXY TCP4 203.0.113.9 198.51.100.1 40000 443\r\n");
+          return socket;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const closed = Promise.all(
+        sockets.map((socket) => new Promise((resolve) => socket.once("close", resolve))),
+      );
+      const startedAt = Date.now();
+      await proxy.close(100);
+      await closed;
+      // Not the handshake timeout (timeouts.requestHeadMs, 60 s).
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+    }
+    expect(backend.requests).toBe(0);
   });
 
   it("says which certificate file it cannot read", async () => {

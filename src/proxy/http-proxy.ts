@@ -57,6 +57,7 @@ import { NoRoute } from "./routes/no-route.js";
 import { describeRedirect, Redirect, type RedirectHost, type RedirectTarget } from "./routes/redirect.js";
 import type { RouteOptions } from "./routes/route.js";
 import { RouteTable } from "./routes/route-table.js";
+import { TlsHandshakes } from "./tls-handshakes.js";
 import type { UpstreamPools, UpstreamUsage } from "./upstream-pools.js";
 
 export { DEFAULT_PROXY_TIMEOUTS, type HttpProxyOptions, type ProxyTimeouts } from "./http-proxy-options.js";
@@ -92,6 +93,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   #server: AcceptSockets;
   /** Set when every connection opens with a PROXY protocol header. */
   #behindProxy: ProxyProtocolAccepts | undefined;
+  /** TLS connections not yet through their handshake. */
+  readonly #handshakes = new TlsHandshakes();
   #connections = new Set<ClientConnection>();
   /** Replaced whole by setRoutes, never edited in place. */
   #routes: RouteTable<PoolTransport>;
@@ -147,7 +150,8 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
     if (tlsOptions !== undefined) {
       const server = this.#tlsServer(tlsOptions);
       if (behindProxy === undefined) return new AcceptSockets(server, count);
-      const accept = (client: ClientHandle): void => behindProxy.tls(client, server);
+      const handshakes = this.#handshakes;
+      const accept = (client: ClientHandle): void => behindProxy.tls(client, server, handshakes);
       return new AcceptSockets(server, count, (bound) => takeAccepts(bound, accept, this.#acceptFailed));
     }
     const accept =
@@ -352,7 +356,11 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
 
   /** A TLS connection: HTTP/2 when ALPN chose it, else HTTP/1.1 read the usual way. */
   #onSecureConnection = (socket: tls.TLSSocket): void => {
-    this.#behindProxy?.secured(socket);
+    this.#handshakes.secured(socket);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
     if (this.#http2 !== undefined && socket.alpnProtocol === "h2") this.#http2.accept(socket);
     else this.#connections.add(new ClientConnection(socket, this));
   };
@@ -368,6 +376,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
       },
       this.#onSecureConnection,
     );
+    server.on("connection", this.#handshakes.begin);
     // A client that sends no name gets the first certificate: keep the server's own context current.
     const stop = certificates.onReload(() => server.setSecureContext(certificates.defaults));
     server.on("close", stop);
@@ -387,6 +396,7 @@ export class HttpProxy implements ExchangeHost, ClientConnectionHost, RedirectHo
   async #shutdown(graceMs: number): Promise<void> {
     const closed = this.#server.close();
     this.#behindProxy?.destroy();
+    this.#handshakes.destroy();
     for (const connection of this.#connections) connection.closeIfIdle();
     this.#http2?.close();
     const drained = await this.#drain(graceMs);

@@ -1,11 +1,12 @@
 /**
  * A new connection's wait for its PROXY protocol header (proxy-protocol.ts),
  * on a listener that takes one. Once the header is whole, the connection it
- * names becomes the socket's own view: `remoteAddress`/`remotePort` are the
- * client's and `localAddress`/`localPort` the address it connected to, so
- * everything that reads them (routing, rate limits, forwarded headers, access
- * logs, HTTP/2 sessions, a PROXY header sent on) sees the client and not the
- * proxy in front, with no second path for the address to travel.
+ * names is made the socket's own view (`adoptConnection`):
+ * `remoteAddress`/`remotePort` are the client's and `localAddress`/`localPort`
+ * the address it connected to, so everything that reads them (routing, rate
+ * limits, forwarded headers, access logs, HTTP/2 sessions, a PROXY header sent
+ * on) sees the client and not the proxy in front, with no second path for the
+ * address to travel.
  */
 import net from "node:net";
 import type { Logger } from "../observability/logger.js";
@@ -61,7 +62,6 @@ export class ProxyHeaderWait {
       this.#refuse(read.reason);
       return;
     }
-    if (read.connection !== undefined) adoptConnection(this.#socket, read.connection);
     this.#onHeader(
       read.length < bytes.length ? Buffer.from(bytes.subarray(read.length)) : EMPTY,
       read.connection,
@@ -90,7 +90,11 @@ export class ProxyHeaderWait {
   #ended = (): void => this.#refuse("the connection ended before its PROXY protocol header");
 }
 
-/** Makes the socket report the proxied connection's ends as its own. */
+/**
+ * Makes the socket report the proxied connection's ends as its own. (A raw
+ * connection under TLS is left as it is: the TLS socket over it reads its
+ * peer from the TCP handle, and takes the named client once secured.)
+ */
 export function adoptConnection(socket: net.Socket, connection: ProxiedConnection): void {
   Object.defineProperties(socket, {
     remoteAddress: { value: connection.sourceAddress, configurable: true },

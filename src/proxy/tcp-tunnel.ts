@@ -23,7 +23,7 @@ import { unmapIpv4 } from "../core/ipv4-mapped.js";
 import { type ClientHandle, SHARED_READ_BUFFER, socketWithSharedReads } from "../core/shared-reads.js";
 import type { Logger } from "../observability/logger.js";
 import type { BackendTunnels } from "./backend-tunnels.js";
-import { ProxyHeaderWait } from "./proxy-header-wait.js";
+import { adoptConnection, ProxyHeaderWait } from "./proxy-header-wait.js";
 import { encodeProxyHeader, type ProxiedConnection, type ProxyProtocolVersion } from "./proxy-protocol.js";
 
 /** What a tunnel needs from its listener: the TcpProxy's settings and its bookkeeping. */
@@ -112,9 +112,10 @@ export class Tunnel {
     this.#connect(decision.backend);
   }
 
-  /** The PROXY header came whole (the socket now reports the client it names); `rest` came after it. */
-  #onHeader = (rest: Buffer): void => {
+  /** The PROXY header came whole; `rest` came after it. From now on the socket reports the client it names. */
+  #onHeader = (rest: Buffer, connection: ProxiedConnection | undefined): void => {
     this.#headerWait = undefined;
+    if (connection !== undefined) adoptConnection(this.#client, connection);
     if (rest.length > 0) this.#early = rest;
     this.#client.pause();
     this.#route();
