@@ -312,6 +312,25 @@ describe("WebSocket pass-through", () => {
     );
   });
 
+  it("answers an Upgrade: h2c request as a plain one, never tunnelling HTTP/2 past the routes (h2c smuggling)", async () => {
+    // A backend that would switch to h2c if asked: it never is, so its 101 never comes.
+    const backend = await startRawUpgradeBackend(false);
+    const { port } = await startProxy([backend.address]);
+    const h2c =
+      "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n";
+    const answer = await rawRequest(
+      port,
+      `POST /api HTTP/1.1\r\nHost: a\r\n${h2c}Content-Length: 5\r\n\r\nhello`,
+      500,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nno$/);
+    const received = backend.received().toLowerCase();
+    expect(received).toMatch(/^post \/api http\/1\.1\r\n/);
+    expect(received).not.toContain("upgrade");
+    expect(received).not.toContain("http2-settings");
+    expect(received).toMatch(/\r\n\r\nhello$/);
+  });
+
   it("rejects a websocketIdleMs that is not a positive timer duration", async () => {
     const balancer = createBalancer({ backends: [{ address: `${LOCALHOST}:1` }] });
     for (const websocketIdleMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {

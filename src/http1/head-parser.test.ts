@@ -162,7 +162,7 @@ describe("parseRequestHead: happy paths", () => {
 
   it("marks upgrades only with both Connection: upgrade and an Upgrade field", () => {
     expect(request(`${GET}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`).upgrade).toBe(true);
-    expect(request(`${GET}Connection: keep-alive, upgrade\r\nupgrade: h2c\r\n\r\n`).upgrade).toBe(true);
+    expect(request(`${GET}Connection: keep-alive, upgrade\r\nupgrade: foo\r\n\r\n`).upgrade).toBe(true);
     expect(request(`${GET}Upgrade: websocket\r\n\r\n`).upgrade).toBe(false);
     expect(request(`${GET}Connection: upgrade\r\n\r\n`).upgrade).toBe(false);
   });
@@ -173,8 +173,18 @@ describe("parseRequestHead: happy paths", () => {
     expect(request(`${GET}Proxy-Connection: upgrade\r\nUpgrade: websocket\r\n\r\n`).upgrade).toBe(true);
   });
 
+  it("takes Upgrade: h2c as no upgrade: the request is answered as it is, body and all (no h2c smuggling)", () => {
+    const h2c =
+      "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: H2C\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n";
+    expect(request(`${GET}${h2c}\r\n`).upgrade).toBe(false);
+    expect(request(`${POST}${h2c}Content-Length: 5\r\n\r\n`)).toMatchObject({
+      upgrade: false,
+      contentLength: 5,
+    });
+  });
+
   it("refuses an Upgrade request with a body (the tunnel would pass it on unframed)", () => {
-    const upgrade = "Connection: upgrade\r\nUpgrade: h2c\r\n";
+    const upgrade = "Connection: upgrade\r\nUpgrade: websocket\r\n";
     expect(requestError(`${POST}${upgrade}Content-Length: 5\r\n\r\n`).message).toBe(
       "an Upgrade request cannot carry a body",
     );

@@ -323,8 +323,10 @@ function noteField(
       if (request && isNamed(name, "expect")) fields.expect = value;
       return;
     case 7:
-      // An empty Upgrade is no upgrade to llhttp.
-      if (value !== "" && isNamed(name, "upgrade")) fields.upgrade = true;
+      // An empty Upgrade is no upgrade to llhttp. Nor is h2c to us: tunnelled, it would carry
+      // HTTP/2 past the proxy's routes and limits ("h2c smuggling"); RFC 9113 dropped it, and a
+      // server that does not upgrade answers the request as it is (Upgrade is hop-by-hop).
+      if (value !== "" && isNamed(name, "upgrade") && !isNamed(value, "h2c")) fields.upgrade = true;
       return;
     case 10:
       if (isNamed(name, "connection")) {
