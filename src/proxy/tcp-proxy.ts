@@ -8,8 +8,9 @@
  * (FIN from one side ends the other side's write half), and the pair closes
  * when both directions are done, on idle timeout, or on an error from either
  * side (tcp-tunnel.ts). The PROXY protocol can be taken from the proxy in
- * front and sent on to the backends (proxy-protocol.ts). Accepted connections come as bare handles, each made
- * into one socket by its tunnel (core/shared-reads.ts).
+ * front and sent on to the backends (proxy-protocol.ts). Accepted
+ * connections come as bare handles, each made into one socket by its tunnel
+ * (core/shared-reads.ts).
  * Tunnels are tracked per backend (backend-tunnels.ts): a backend
  * turning `draining` keeps its tunnels for `drainTimeoutMs`, then they are
  * closed; a removed backend's tunnels are closed at once.
