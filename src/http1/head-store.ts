@@ -8,12 +8,10 @@ export class HeadStore {
   #store: Buffer | undefined = undefined;
 
   /**
-   * `pending` (the bytes gathered so far, or none) followed by `chunk`, as
-   * one buffer: `chunk` itself when nothing is pending, else a view of the
-   * store, grown when needed.
+   * `pending` (the bytes gathered so far) followed by `chunk`, as one buffer:
+   * a view of the store, grown when needed.
    */
-  append(pending: Buffer | undefined, chunk: Buffer): Buffer {
-    if (pending === undefined) return chunk;
+  append(pending: Buffer, chunk: Buffer): Buffer {
     const length = pending.length + chunk.length;
     let store = this.#store;
     const extendsStore =
