@@ -396,8 +396,11 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   #readHead(chunk: Buffer): void {
-    const pending = this.#pending;
-    let buf = pending === undefined ? chunk : (this.#store ??= new HeadStore()).append(pending, chunk);
+    let buf = chunk;
+    if (this.#pending !== undefined) {
+      this.#store ??= new HeadStore();
+      buf = this.#store.append(this.#pending, chunk);
+    }
     for (;;) {
       let head: ResponseHead | undefined;
       try {

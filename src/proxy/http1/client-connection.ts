@@ -423,8 +423,12 @@ export class ClientConnection implements ChunkSink, ResponseWriter {
 
   /** Adds read bytes to `#pending` (head-store.ts: linear however finely a head trickles in). */
   #append(chunk: Buffer): void {
-    const pending = this.#pending;
-    this.#pending = pending === undefined ? chunk : (this.#store ??= new HeadStore()).append(pending, chunk);
+    if (this.#pending === undefined) {
+      this.#pending = chunk;
+      return;
+    }
+    this.#store ??= new HeadStore();
+    this.#pending = this.#store.append(this.#pending, chunk);
   }
 
   #readBody(buf: Buffer, at: number): void {
