@@ -224,6 +224,21 @@ describe("request heads a proxy must refuse", () => {
     expect(backend.requests).toBe(0);
   });
 
+  it("answers 400 once a request line that can never be valid ends, not when the head does", async () => {
+    const port = await proxyToCountingBackend();
+    for (const line of [
+      "PROXY TCP4 203.0.113.9 198.51.100.1 40000 443\r\n",
+      "\x16\x03\x01 junk\r\nHost: a\r\n",
+    ]) {
+      const startedAt = Date.now();
+      // No head end follows: before, the answer waited for timeouts.requestHeadMs (60 s).
+      const answer = await rawRequest(port, line, 3_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+    }
+    expect(backend.requests).toBe(0);
+  });
+
   it("answers 400 to a chunked body broken in the bytes that came with its head, before the backend sees the head", async () => {
     const port = await proxyToCountingBackend();
     // A kept-alive upstream connection, so a head would reach the backend at once.

@@ -80,6 +80,7 @@ export interface ResponseHead extends MessageHead {
 
 const KNOWN_METHODS = new Set(METHODS);
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
+const CRLF = Buffer.from("\r\n", "latin1");
 const HTTP_1 = "HTTP/1.";
 const CR = 13;
 const LF = 10;
@@ -107,32 +108,18 @@ export function parseRequestHead(
   // Empty lines are skipped but buffered all the same: they count towards the head limit.
   if (start - offset > limits.maxHeadBytes) throw headTooLarge();
   const end = findHeadEnd(buf, start, limits.maxHeadBytes, limits.maxTargetBytes, Math.max(start, scanned));
-  if (end < 0) return undefined;
+  if (end < 0) {
+    // A request line that can never be valid (junk, a second PROXY line) is refused once it
+    // ends, not when the head does or at the head timeout; checked once, when its end is new.
+    const firstLineEnd = buf.indexOf(CRLF, start);
+    if (firstLineEnd >= Math.max(start, scanned - 1)) {
+      parseRequestLine(buf.toString("latin1", start, firstLineEnd), limits);
+    }
+    return undefined;
+  }
   const text = buf.toString("latin1", start, end);
   const lineEnd = text.indexOf("\r\n");
-  const line = lineEnd < 0 ? text : text.slice(0, lineEnd);
-  const sp1 = line.indexOf(" ");
-  const sp2 = sp1 < 0 ? -1 : line.indexOf(" ", sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0) throw badRequest("malformed request line");
-  const method = line.slice(0, sp1);
-  // GET and POST, most requests, skip hashing the method for the set lookup.
-  if (method !== "GET" && method !== "POST" && !KNOWN_METHODS.has(method)) {
-    // 501 (not the code's 400) only for what reads as an HTTP request line; anything else is not HTTP at all.
-    throw isToken(method) && line.startsWith("HTTP/", sp2 + 1)
-      ? new HttpParseError(ErrorCodes.BAD_REQUEST, `method ${method} is not supported`, 501)
-      : badRequest("malformed request line");
-  }
-  const rawTarget = line.slice(sp1 + 1, sp2);
-  if (rawTarget.length > limits.maxTargetBytes) {
-    throw new HttpParseError(ErrorCodes.URI_TOO_LONG, "the request target is too long");
-  }
-  if (rawTarget.length === 0 || !isVisible(rawTarget)) throw badRequest("malformed request target");
-  // The version ends the line.
-  const minor = line.length === sp2 + 9 ? versionMinor(line, sp2 + 1) : -1;
-  if (minor < 0) throw badRequest("unsupported HTTP version");
-  if (method === "CONNECT") {
-    throw new HttpParseError(ErrorCodes.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
-  }
+  const { method, rawTarget, minor } = parseRequestLine(lineEnd < 0 ? text : text.slice(0, lineEnd), limits);
   const fields = parseFields(text, lineEnd < 0 ? text.length : lineEnd + 2, limits.maxHeaders, true);
   const head: RequestHead = {
     method,
@@ -166,6 +153,36 @@ export function parseRequestHead(
   // reach a backend that does not switch protocols unframed. No WebSocket handshake has one.
   if (head.upgrade && head.bodyKind !== BODY_NONE) throw badRequest("an Upgrade request cannot carry a body");
   return head;
+}
+
+/** The request line's method, target and HTTP minor version; throws HttpParseError when it is not one we take. */
+function parseRequestLine(
+  line: string,
+  limits: Readonly<HeadLimits>,
+): { method: string; rawTarget: string; minor: number } {
+  const sp1 = line.indexOf(" ");
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(" ", sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0) throw badRequest("malformed request line");
+  const method = line.slice(0, sp1);
+  // GET and POST, most requests, skip hashing the method for the set lookup.
+  if (method !== "GET" && method !== "POST" && !KNOWN_METHODS.has(method)) {
+    // 501 (not the code's 400) only for what reads as an HTTP request line; anything else is not HTTP at all.
+    throw isToken(method) && line.startsWith("HTTP/", sp2 + 1)
+      ? new HttpParseError(ErrorCodes.BAD_REQUEST, `method ${method} is not supported`, 501)
+      : badRequest("malformed request line");
+  }
+  const rawTarget = line.slice(sp1 + 1, sp2);
+  if (rawTarget.length > limits.maxTargetBytes) {
+    throw new HttpParseError(ErrorCodes.URI_TOO_LONG, "the request target is too long");
+  }
+  if (rawTarget.length === 0 || !isVisible(rawTarget)) throw badRequest("malformed request target");
+  // The version ends the line.
+  const minor = line.length === sp2 + 9 ? versionMinor(line, sp2 + 1) : -1;
+  if (minor < 0) throw badRequest("unsupported HTTP version");
+  if (method === "CONNECT") {
+    throw new HttpParseError(ErrorCodes.METHOD_NOT_ALLOWED, "CONNECT is not supported by this proxy");
+  }
+  return { method, rawTarget, minor };
 }
 
 /**
